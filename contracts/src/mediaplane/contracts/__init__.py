@@ -1,0 +1,70 @@
+"""mediaplane event contracts: versioned msgspec events, the registry and upcasters."""
+
+from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_registry
+from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
+from mediaplane.contracts.files import (
+    FileDeleted,
+    FileKind,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    TagCreated,
+)
+from mediaplane.contracts.janitor import (
+    JanitorFilePurged,
+    JanitorOrphanRemoved,
+    JanitorSessionExpired,
+)
+from mediaplane.contracts.registry import Registry, UnknownEventType
+from mediaplane.contracts.thumbnails import Thumbnail, ThumbnailFailed, ThumbnailGenerated, ThumbnailSource
+from mediaplane.contracts.transcoding import (
+    Rendition,
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeStarted,
+    VideoSource,
+)
+from mediaplane.contracts.uploads import (
+    UploadMode,
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "REGISTRY",
+    "AnyEvent",
+    "Event",
+    "EventContext",
+    "FileDeleted",
+    "FileKind",
+    "FileRejected",
+    "FileTagsChanged",
+    "FileUploaded",
+    "FileVerified",
+    "JanitorFilePurged",
+    "JanitorOrphanRemoved",
+    "JanitorSessionExpired",
+    "Registry",
+    "Rendition",
+    "TagCreated",
+    "Thumbnail",
+    "ThumbnailFailed",
+    "ThumbnailGenerated",
+    "ThumbnailSource",
+    "TranscodeCompleted",
+    "TranscodeFailed",
+    "TranscodeStarted",
+    "UnknownEventType",
+    "UploadMode",
+    "UploadSessionAborted",
+    "UploadSessionCompleted",
+    "UploadSessionOpened",
+    "VideoSource",
+    "build_registry",
+    "new_event",
+    "new_event_id",
+    "utc_now",
+]

@@ -1,0 +1,74 @@
+"""The v1 event catalog (EVENTS.md) and the registry every service uses."""
+
+from __future__ import annotations
+
+from mediaplane.contracts.envelope import Event
+from mediaplane.contracts.files import (
+    FileDeleted,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    TagCreated,
+)
+from mediaplane.contracts.janitor import (
+    JanitorFilePurged,
+    JanitorOrphanRemoved,
+    JanitorSessionExpired,
+)
+from mediaplane.contracts.registry import Registry
+from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
+from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
+from mediaplane.contracts.uploads import (
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+)
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    UploadSessionOpened,
+    UploadSessionCompleted,
+    UploadSessionAborted,
+    FileUploaded,
+    FileVerified,
+    FileRejected,
+    FileTagsChanged,
+    FileDeleted,
+    TagCreated,
+    TranscodeStarted,
+    TranscodeCompleted,
+    TranscodeFailed,
+    ThumbnailGenerated,
+    ThumbnailFailed,
+    JanitorSessionExpired,
+    JanitorFilePurged,
+    JanitorOrphanRemoved,
+)
+
+AnyEvent = (
+    UploadSessionOpened
+    | UploadSessionCompleted
+    | UploadSessionAborted
+    | FileUploaded
+    | FileVerified
+    | FileRejected
+    | FileTagsChanged
+    | FileDeleted
+    | TagCreated
+    | TranscodeStarted
+    | TranscodeCompleted
+    | TranscodeFailed
+    | ThumbnailGenerated
+    | ThumbnailFailed
+    | JanitorSessionExpired
+    | JanitorFilePurged
+    | JanitorOrphanRemoved
+)
+
+
+def build_registry() -> Registry:
+    """The production registry; upcasters between versions are registered here."""
+    return Registry(ALL_EVENTS)
+
+
+REGISTRY = build_registry()

@@ -1,0 +1,56 @@
+# mediaplane task runner. `just --list` shows every recipe.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+py := ".venv/bin/python"
+
+# Install Python 3.11 deps from the lock file (uv), and check the system tools.
+setup:
+    uv sync --frozen
+    @command -v ffmpeg >/dev/null || echo "warning: ffmpeg missing (apt-get install ffmpeg)"
+    @ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || echo "warning: Postgres binaries missing (apt-get install postgresql-15)"
+
+# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
+infra-up: setup
+    {{py}} -m mediaplane.devstack up
+
+# Stop the local servers (data stays in .local/).
+infra-down:
+    {{py}} -m mediaplane.devstack down
+
+# Which local servers answer.
+infra-status:
+    {{py}} -m mediaplane.devstack status
+
+# Run the platform. Until the services land this starts the infrastructure only.
+up: infra-up
+    @echo "infrastructure is up:"
+    @{{py}} -m mediaplane.devstack env
+    @echo "(services arrive with their issues; stop with: just infra-down)"
+
+# Lint: ruff and mypy --strict over every package.
+lint:
+    {{py}} -m ruff check .
+    {{py}} -m ruff format --check .
+    {{py}} -m mypy
+
+# Lint, then the whole test suite against real servers (started when down).
+test *ARGS: lint infra-up
+    {{py}} -m pytest {{ARGS}}
+
+# Unit tests only (no servers).
+test-unit *ARGS:
+    {{py}} -m pytest -m "not integration" {{ARGS}}
+
+# Benchmarks (tests/bench); results go to docs/benchmarks.md by hand.
+bench *ARGS: infra-up
+    {{py}} -m pytest tests/bench -p no:cacheprovider -s --timeout=1800 {{ARGS}}
+
+# Regenerate contracts/schemas and contracts/examples (refuses breaking changes).
+schemas:
+    {{py}} -m mediaplane.contracts schemas --write
+
+# Format the code.
+fmt:
+    {{py}} -m ruff format .
+    {{py}} -m ruff check --fix .

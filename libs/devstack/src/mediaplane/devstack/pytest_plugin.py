@@ -1,0 +1,111 @@
+"""Pytest fixtures that give each test its own database, bucket and stream names.
+
+The servers are shared (started once by `ensure_stack`), the names are not:
+every test run gets a random run id, and every fixture instance a counter, so
+parallel runs and leftovers of crashed runs never interfere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import nats
+import psycopg
+import pytest
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+from psycopg import sql
+
+from mediaplane.devstack.servers import StackError, all_servers, servers
+from mediaplane.devstack.settings import StackSettings
+
+_RUN_ID = uuid.uuid4().hex[:8]
+_counter = itertools.count(1)
+
+
+def _next_name(prefix: str) -> str:
+    return f"{prefix}{_RUN_ID}{next(_counter)}"
+
+
+@pytest.fixture(scope="session")
+def stack() -> StackSettings:
+    """The running local stack (started here when not up yet)."""
+    settings = StackSettings.from_env()
+    for server in servers(settings):
+        server.start()
+    for server in all_servers(settings):
+        if not server.ready():
+            raise StackError(f"{server.name} is not reachable")
+    return settings
+
+
+def database_url(admin_url: str, name: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+@pytest.fixture
+def pg_url(stack: StackSettings) -> Iterator[str]:
+    """URL of a fresh, empty database dropped after the test."""
+    name = _next_name("mp_")
+    with psycopg.connect(stack.pg_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield database_url(stack.pg_url, name)
+    with psycopg.connect(stack.pg_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def s3_client(stack: StackSettings) -> Minio:
+    scheme, host = stack.s3_endpoint.split("://", 1)
+    return Minio(host, access_key=stack.s3_admin.access_key, secret_key=stack.s3_admin.secret_key,
+                 secure=scheme == "https", region=stack.s3_region)
+
+
+def empty_and_remove_bucket(client: Minio, bucket: str) -> None:
+    if not client.bucket_exists(bucket):
+        return
+    for upload in client._list_multipart_uploads(bucket).uploads:  # noqa: SLF001
+        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id)  # noqa: SLF001
+    objects = [DeleteObject(o.object_name) for o in client.list_objects(bucket, recursive=True)
+               if o.object_name is not None]
+    for error in client.remove_objects(bucket, objects):
+        raise RuntimeError(f"cleanup of {bucket} failed: {error}")
+    client.remove_bucket(bucket)
+
+
+@pytest.fixture
+def s3_bucket(stack: StackSettings) -> Iterator[str]:
+    """Name of a fresh bucket, emptied and removed after the test."""
+    client = s3_client(stack)
+    name = _next_name("mp-")
+    client.make_bucket(name)
+    yield name
+    empty_and_remove_bucket(client, name)
+
+
+@dataclass(frozen=True)
+class NatsNamespace:
+    """Unique names for one test: streams `<stream_prefix>_*`, subjects `<subject_prefix>.*`."""
+
+    url: str
+    stream_prefix: str
+    subject_prefix: str
+
+
+@pytest.fixture
+async def nats_namespace(stack: StackSettings) -> AsyncIterator[NatsNamespace]:
+    """Stream and subject names of one test; its streams are deleted afterwards."""
+    token = _next_name("T")
+    yield NatsNamespace(url=stack.nats_url, stream_prefix=token, subject_prefix=token.lower())
+    nc = await nats.connect(stack.nats_url)
+    try:
+        js = nc.jetstream()
+        for name in await js.streams_info():
+            if name.config.name and name.config.name.startswith(token):
+                await js.delete_stream(name.config.name)
+    finally:
+        await nc.close()

@@ -1,0 +1,307 @@
+"""The pinned local servers: Postgres (Debian binaries), NATS and SeaweedFS.
+
+Each server is started detached (its own session, so Ctrl-C in a terminal
+that ran `just infra-up` does not kill it), writes a pid file and a log under
+the data folder, and is only reported up once a real readiness check passes.
+Starting a server that is already up does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import psycopg
+from minio import Minio
+
+from mediaplane.devstack.settings import StackSettings
+
+
+class StackError(RuntimeError):
+    """A server could not be started or did not become ready."""
+
+
+def _binary(name: str) -> str:
+    """Find a binary: the venv's bin folder first (pinned PyPI binaries), then PATH."""
+    venv_bin = Path(sys.executable).parent / name
+    if venv_bin.exists():
+        return str(venv_bin)
+    found = shutil.which(name)
+    if not found:
+        raise StackError(f"{name} not found; run `just setup`")
+    return found
+
+
+def _pg_bindir() -> Path:
+    root = Path("/usr/lib/postgresql")
+    versions = sorted(root.glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    if not versions:
+        raise StackError("Postgres binaries not found; `apt-get install postgresql-15`")
+    preferred = [p for p in versions if p.parent.parent.name == "15"]
+    return (preferred or versions)[-1].parent
+
+
+def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # readiness probes fail in many ways while a server boots
+            last_error = exc
+        time.sleep(0.1)
+    raise StackError(f"{what} not ready after {timeout:.0f}s: {last_error!r}")
+
+
+def _pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def _spawn(argv: list[str], log: Path, pid_file: Path, cwd: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=cwd, start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+
+
+def _terminate(pid_file: Path, timeout: float = 15.0) -> bool:
+    pid = _pid_alive(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid_file):
+        time.sleep(0.1)
+    if _pid_alive(pid_file):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+@dataclass
+class Postgres:
+    settings: StackSettings
+    name: str = "postgres"
+
+    @property
+    def dir(self) -> Path:
+        return self.settings.data_dir / "postgres"
+
+    def ready(self) -> bool:
+        try:
+            with psycopg.connect(self.settings.pg_url, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    def _as_postgres(self, argv: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        bindir = _pg_bindir()
+        data = self.dir / "data"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(
+                self._as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                                   "--auth=trust", "-E", "UTF8", "--no-instructions"]),
+                check=True, capture_output=True,
+            )
+        options = [
+            f"-p {self.settings.pg_port}", "-c listen_addresses=127.0.0.1", f"-k {self.dir}",
+            "-c max_connections=400", "-c shared_buffers=256MB",
+        ]
+        if os.environ.get("MEDIAPLANE_PG_FAST") == "1":
+            # CI and throwaway test stacks only: a crash may lose the last commits.
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        subprocess.run(
+            self._as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "postgres.log"),
+                               "-w", "-t", "60", "-o", " ".join(options), "start"]),
+            check=True, capture_output=True,
+        )
+        _wait_until(self.ready, 30, "postgres")
+
+    def stop(self) -> bool:
+        data = self.dir / "data"
+        if not (data / "postmaster.pid").exists():
+            return False
+        subprocess.run(
+            self._as_postgres([str(_pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            check=False, capture_output=True,
+        )
+        return True
+
+
+@dataclass
+class Nats:
+    settings: StackSettings
+    name: str = "nats"
+
+    @property
+    def dir(self) -> Path:
+        return self.settings.data_dir / "nats"
+
+    def ready(self) -> bool:
+        """JetStream answers an account-info request."""
+
+        async def probe() -> bool:
+            async def quiet(_: Exception) -> None:
+                return None
+
+            nc = await nats.connect(
+                self.settings.nats_url, connect_timeout=1, allow_reconnect=False,
+                error_cb=quiet, max_reconnect_attempts=1,
+            )
+            try:
+                await nc.jetstream().account_info()
+                return True
+            finally:
+                await nc.close()
+
+        host, port = self.settings.nats_url.rsplit("//", 1)[-1].rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except OSError:
+            return False
+        try:
+            return asyncio.run(asyncio.wait_for(probe(), 5))
+        except Exception:
+            return False
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            _binary("nats-server"), "-js", "-sd", str(self.dir / "jetstream"),
+            "-a", "127.0.0.1", "-p", str(self.settings.nats_port),
+            "-m", str(self.settings.nats_monitor_port), "-n", "mediaplane-dev",
+        ]
+        _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir)
+        _wait_until(self.ready, 20, "nats")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "nats.pid")
+
+
+@dataclass
+class SeaweedFS:
+    settings: StackSettings
+    name: str = "seaweedfs"
+
+    @property
+    def dir(self) -> Path:
+        return self.settings.data_dir / "seaweedfs"
+
+    def s3_config(self) -> dict[str, object]:
+        """Identities: without -s3.config SeaweedFS accepts every request, signed or not."""
+        admin, readonly = self.settings.s3_admin, self.settings.s3_readonly
+        return {
+            "identities": [
+                {
+                    "name": "mediaplane",
+                    "credentials": [{"accessKey": admin.access_key, "secretKey": admin.secret_key}],
+                    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                },
+                {
+                    "name": "readonly",
+                    "credentials": [{"accessKey": readonly.access_key, "secretKey": readonly.secret_key}],
+                    "actions": ["Read", "List"],
+                },
+            ]
+        }
+
+    def ready(self) -> bool:
+        """A signed write works AND an anonymous request is refused."""
+        s = self.settings
+        endpoint = s.s3_endpoint.split("://", 1)
+        client = Minio(endpoint[1], access_key=s.s3_admin.access_key, secret_key=s.s3_admin.secret_key,
+                       secure=endpoint[0] == "https", region=s.s3_region)
+        bucket = "devstack-health"
+        try:
+            if not client.bucket_exists(bucket):
+                client.make_bucket(bucket)
+            client.put_object(bucket, "probe", io.BytesIO(b"ok"), 2)
+        except Exception:
+            return False
+        try:
+            urllib.request.urlopen(f"{s.s3_endpoint}/{bucket}/probe", timeout=2)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            if exc.code == 403:
+                return True
+            raise StackError(f"anonymous S3 read answered {exc.code}, expected 403") from exc
+        raise StackError("anonymous S3 read succeeded: the S3 server does not check signatures")
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        config = self.dir / "s3.json"
+        config.write_text(json.dumps(self.s3_config(), indent=2))
+        b = self.settings.weed_base_port
+        argv = [
+            _binary("weed"), "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={b}", f"-master.port.grpc={b + 10}",
+            f"-volume.port={b + 1}", f"-volume.port.grpc={b + 11}",
+            f"-filer.port={b + 2}", f"-filer.port.grpc={b + 12}",
+            f"-s3.port={self.settings.s3_port}", f"-s3.port.grpc={b + 13}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
+            f"-admin.port={b + 3}", f"-admin.port.grpc={b + 14}", f"-admin.dataDir={self.dir / 'admin'}",
+            "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+            # every bucket takes volumes; test runs create many short-lived buckets
+            "-volume.max=300",
+            f"-s3.config={config}",
+        ]
+        (self.dir / "data").mkdir(exist_ok=True)
+        (self.dir / "admin").mkdir(exist_ok=True)
+        _spawn(argv, self.dir / "seaweedfs.log", self.dir / "seaweedfs.pid", self.dir)
+        _wait_until(self.ready, 60, "seaweedfs")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "seaweedfs.pid")
+
+
+Server = Postgres | Nats | SeaweedFS
+
+
+def servers(settings: StackSettings) -> list[Server]:
+    """The servers this stack manages itself (external ones are only probed)."""
+    managed = settings.managed
+    everything: list[Server] = [Postgres(settings), Nats(settings), SeaweedFS(settings)]
+    return [s for s in everything if managed[s.name]]
+
+
+def all_servers(settings: StackSettings) -> list[Server]:
+    return [Postgres(settings), Nats(settings), SeaweedFS(settings)]

@@ -1,0 +1,91 @@
+"""Where the local stack lives and how to reach it.
+
+Every address can be pointed at an external server with an environment
+variable (compose and production do that); the defaults are the project's own
+pinned servers on project ports, so they never clash with a system Postgres on
+5432 or a system NATS on 4222.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _repo_root() -> Path:
+    env = os.environ.get("MEDIAPLANE_ROOT")
+    if env:
+        return Path(env)
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "justfile").exists() and (candidate / "contracts").is_dir():
+            return candidate
+    return here
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Identity:
+    access_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    """Addresses and local ports of the infrastructure."""
+
+    data_dir: Path
+    pg_port: int = 25432
+    nats_port: int = 24222
+    nats_monitor_port: int = 28222
+    s3_port: int = 28333
+    weed_base_port: int = 29330
+    pg_url_override: str | None = None
+    nats_url_override: str | None = None
+    s3_endpoint_override: str | None = None
+    s3_admin: S3Identity = field(
+        default_factory=lambda: S3Identity(access_key="mediaplane", secret_key="mediaplane-dev-secret")
+    )
+    s3_readonly: S3Identity = field(
+        default_factory=lambda: S3Identity(access_key="readonly", secret_key="readonly-dev-secret")
+    )
+    s3_region: str = "us-east-1"
+
+    @property
+    def pg_url(self) -> str:
+        """Admin URL of the server (database `postgres`)."""
+        return self.pg_url_override or f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres"
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats_url_override or f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.s3_endpoint_override or f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def managed(self) -> dict[str, bool]:
+        """Which servers this stack starts itself (the rest are external)."""
+        return {
+            "postgres": self.pg_url_override is None,
+            "nats": self.nats_url_override is None,
+            "seaweedfs": self.s3_endpoint_override is None,
+        }
+
+    @classmethod
+    def from_env(cls) -> StackSettings:
+        env = os.environ
+        data_dir = Path(env.get("MEDIAPLANE_DATA_DIR", str(_repo_root() / ".local")))
+        admin = S3Identity(
+            access_key=env.get("MEDIAPLANE_S3_ACCESS_KEY", "mediaplane"),
+            secret_key=env.get("MEDIAPLANE_S3_SECRET_KEY", "mediaplane-dev-secret"),
+        )
+        return cls(
+            data_dir=data_dir,
+            pg_url_override=env.get("MEDIAPLANE_PG_URL"),
+            nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
+            s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),
+            s3_admin=admin,
+            s3_region=env.get("MEDIAPLANE_S3_REGION", "us-east-1"),
+        )
