@@ -8,9 +8,13 @@ parallel runs and leftovers of crashed runs never interfere.
 from __future__ import annotations
 
 import itertools
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import nats
 import psycopg
@@ -19,7 +23,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from psycopg import sql
 
-from mediaplane.devstack.servers import StackError, all_servers, servers
+from mediaplane.devstack.servers import StackError, binary, all_servers, servers
 from mediaplane.devstack.settings import StackSettings
 
 _RUN_ID = uuid.uuid4().hex[:8]
@@ -109,3 +113,57 @@ async def nats_namespace(stack: StackSettings) -> AsyncIterator[NatsNamespace]:
                 await js.delete_stream(name.config.name)
     finally:
         await nc.close()
+
+
+class PrivateNats:
+    """A NATS server of one test's own, which the test may stop and restart.
+
+    For failure tests (NATS down for 10 s): stopping the shared server would
+    break every other test running at the same time.
+    """
+
+    def __init__(self, store_dir: Path) -> None:
+        self.store_dir = store_dir
+        self.port = _free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self._proc is not None:
+            return
+        self._proc = subprocess.Popen(
+            [binary("nats-server"), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+             "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise StackError(f"private nats-server on {self.port} did not start")
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+        self._proc = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[PrivateNats]:
+    """A running NATS JetStream server for this test alone (stop/start it at will)."""
+    server = PrivateNats(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()

@@ -35,7 +35,7 @@ class StackError(RuntimeError):
     """A server could not be started or did not become ready."""
 
 
-def _binary(name: str) -> str:
+def binary(name: str) -> str:
     """Find a binary: the venv's bin folder first (pinned PyPI binaries), then PATH."""
     venv_bin = Path(sys.executable).parent / name
     if venv_bin.exists():
@@ -205,7 +205,7 @@ class Nats:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         argv = [
-            _binary("nats-server"), "-js", "-sd", str(self.dir / "jetstream"),
+            binary("nats-server"), "-js", "-sd", str(self.dir / "jetstream"),
             "-a", "127.0.0.1", "-p", str(self.settings.nats_port),
             "-m", str(self.settings.nats_monitor_port), "-n", "mediaplane-dev",
         ]
@@ -272,7 +272,7 @@ class SeaweedFS:
         config.write_text(json.dumps(self.s3_config(), indent=2))
         b = self.settings.weed_base_port
         argv = [
-            _binary("weed"), "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            binary("weed"), "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-master.port={b}", f"-master.port.grpc={b + 10}",
             f"-volume.port={b + 1}", f"-volume.port.grpc={b + 11}",
             f"-filer.port={b + 2}", f"-filer.port.grpc={b + 12}",
