@@ -17,7 +17,12 @@ from mediaplane.contracts.janitor import (
     JanitorSessionExpired,
 )
 from mediaplane.contracts.registry import Registry, UnknownEventType
-from mediaplane.contracts.thumbnails import Thumbnail, ThumbnailFailed, ThumbnailGenerated, ThumbnailSource
+from mediaplane.contracts.thumbnails import (
+    Thumbnail,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+    ThumbnailSource,
+)
 from mediaplane.contracts.transcoding import (
     Rendition,
     TranscodeCompleted,

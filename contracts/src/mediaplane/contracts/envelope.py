@@ -10,7 +10,9 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from uuid_utils.compat import uuid7
 
-Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="lowercase hex SHA-256")]
+Sha256Hex = Annotated[
+    str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="lowercase hex SHA-256")
+]
 Bytes = Annotated[int, msgspec.Meta(ge=0, description="size in bytes")]
 Seconds = Annotated[float, msgspec.Meta(ge=0, description="duration in seconds")]
 

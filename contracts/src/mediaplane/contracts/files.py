@@ -12,7 +12,7 @@ from mediaplane.contracts.envelope import Bytes, Event, Sha256Hex
 FileKind = Literal["image", "video", "audio", "pdf", "other"]
 
 
-class FileUploaded(Event, tag="file.uploaded.v1", kw_only=True):
+class FileUploaded(Event, tag="file.uploaded.v1", frozen=True, kw_only=True):
     """The bytes are in storage; `content_type` and `sha256` are what the client declared."""
 
     file_id: uuid.UUID
@@ -27,7 +27,7 @@ class FileUploaded(Event, tag="file.uploaded.v1", kw_only=True):
     tags: list[str] = msgspec.field(default_factory=list)
 
 
-class FileVerified(Event, tag="file.verified.v1", kw_only=True):
+class FileVerified(Event, tag="file.verified.v1", frozen=True, kw_only=True):
     """The stored bytes were read end to end: computed hash, size and sniffed type."""
 
     file_id: uuid.UUID
@@ -40,7 +40,7 @@ class FileVerified(Event, tag="file.verified.v1", kw_only=True):
     kind: FileKind
 
 
-class FileRejected(Event, tag="file.rejected.v1", kw_only=True):
+class FileRejected(Event, tag="file.rejected.v1", frozen=True, kw_only=True):
     """`code`: checksum_mismatch, size_mismatch, type_not_allowed, empty, missing_object, ..."""
 
     file_id: uuid.UUID
@@ -49,20 +49,20 @@ class FileRejected(Event, tag="file.rejected.v1", kw_only=True):
     detail: str
 
 
-class FileTagsChanged(Event, tag="file.tags_changed.v1", kw_only=True):
+class FileTagsChanged(Event, tag="file.tags_changed.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     owner: str
     added: list[str] = msgspec.field(default_factory=list)
     removed: list[str] = msgspec.field(default_factory=list)
 
 
-class FileDeleted(Event, tag="file.deleted.v1", kw_only=True):
+class FileDeleted(Event, tag="file.deleted.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     owner: str
     deleted_by: str
 
 
-class TagCreated(Event, tag="tag.created.v1", kw_only=True):
+class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):
     """`name` is normalized (trimmed, lower case)."""
 
     name: str

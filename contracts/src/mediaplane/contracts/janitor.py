@@ -7,7 +7,7 @@ import uuid
 from mediaplane.contracts.envelope import Bytes, Event
 
 
-class JanitorSessionExpired(Event, tag="janitor.session.expired.v1", kw_only=True):
+class JanitorSessionExpired(Event, tag="janitor.session.expired.v1", frozen=True, kw_only=True):
     session_id: uuid.UUID
     file_id: uuid.UUID
     multipart_aborted: bool
@@ -15,13 +15,13 @@ class JanitorSessionExpired(Event, tag="janitor.session.expired.v1", kw_only=Tru
     bytes_freed: Bytes
 
 
-class JanitorFilePurged(Event, tag="janitor.file.purged.v1", kw_only=True):
+class JanitorFilePurged(Event, tag="janitor.file.purged.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     objects_deleted: int
     bytes_freed: Bytes
 
 
-class JanitorOrphanRemoved(Event, tag="janitor.orphan.removed.v1", kw_only=True):
+class JanitorOrphanRemoved(Event, tag="janitor.orphan.removed.v1", frozen=True, kw_only=True):
     """An object or in-progress multipart upload no session knows about."""
 
     bucket: str

@@ -123,7 +123,10 @@ class Registry:
         return _encoder.encode(event)
 
     def decode(self, data: bytes | str) -> Event:
-        """Decode JSON into the newest version of its event; raises UnknownEventType or msgspec errors."""
+        """Decode JSON into the newest version of its event.
+
+        Raises UnknownEventType, or msgspec errors for invalid JSON or fields.
+        """
         tag = _type_decoder.decode(data).type
         if tag not in self._classes:
             raise UnknownEventType(tag)
@@ -133,7 +136,7 @@ class Registry:
         return decoded
 
     def from_builtins(self, payload: Payload) -> Event:
-        """Convert a decoded JSON object (e.g. a jsonb column) into the newest version of its event."""
+        """Convert a decoded JSON object (e.g. a jsonb column) into its newest version."""
         tag = payload.get("type")
         if not isinstance(tag, str) or tag not in self._classes:
             raise UnknownEventType(tag)

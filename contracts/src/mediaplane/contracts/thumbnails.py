@@ -25,14 +25,14 @@ class ThumbnailSource(msgspec.Struct, frozen=True, kw_only=True):
     page_count: int | None = None
 
 
-class ThumbnailGenerated(Event, tag="thumbnail.generated.v1", kw_only=True):
+class ThumbnailGenerated(Event, tag="thumbnail.generated.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     bucket: str
     thumbnails: list[Thumbnail]
     source: ThumbnailSource
 
 
-class ThumbnailFailed(Event, tag="thumbnail.failed.v1", kw_only=True):
+class ThumbnailFailed(Event, tag="thumbnail.failed.v1", frozen=True, kw_only=True):
     """`code`: corrupt_input, too_large, unsupported_media, timeout, internal."""
 
     file_id: uuid.UUID

@@ -31,14 +31,14 @@ class Rendition(msgspec.Struct, frozen=True, kw_only=True):
     segment_count: int
 
 
-class TranscodeStarted(Event, tag="transcode.started.v1", kw_only=True):
+class TranscodeStarted(Event, tag="transcode.started.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     job_id: uuid.UUID
     source: VideoSource
     ladder: list[str]
 
 
-class TranscodeCompleted(Event, tag="transcode.completed.v1", kw_only=True):
+class TranscodeCompleted(Event, tag="transcode.completed.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     job_id: uuid.UUID
     bucket: str
@@ -48,7 +48,7 @@ class TranscodeCompleted(Event, tag="transcode.completed.v1", kw_only=True):
     elapsed: Seconds
 
 
-class TranscodeFailed(Event, tag="transcode.failed.v1", kw_only=True):
+class TranscodeFailed(Event, tag="transcode.failed.v1", frozen=True, kw_only=True):
     """`code`: unsupported_media, corrupt_input, timeout, internal."""
 
     file_id: uuid.UUID

@@ -13,7 +13,7 @@ from mediaplane.contracts.envelope import Bytes, Event, Sha256Hex
 UploadMode = Literal["single", "multipart"]
 
 
-class UploadSessionOpened(Event, tag="upload.session.opened.v1", kw_only=True):
+class UploadSessionOpened(Event, tag="upload.session.opened.v1", frozen=True, kw_only=True):
     session_id: uuid.UUID
     file_id: uuid.UUID
     owner: str
@@ -31,7 +31,7 @@ class UploadSessionOpened(Event, tag="upload.session.opened.v1", kw_only=True):
     tags: list[str] = msgspec.field(default_factory=list)
 
 
-class UploadSessionCompleted(Event, tag="upload.session.completed.v1", kw_only=True):
+class UploadSessionCompleted(Event, tag="upload.session.completed.v1", frozen=True, kw_only=True):
     session_id: uuid.UUID
     file_id: uuid.UUID
     size: Bytes
@@ -39,7 +39,7 @@ class UploadSessionCompleted(Event, tag="upload.session.completed.v1", kw_only=T
     part_count: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
 
-class UploadSessionAborted(Event, tag="upload.session.aborted.v1", kw_only=True):
+class UploadSessionAborted(Event, tag="upload.session.aborted.v1", frozen=True, kw_only=True):
     """`reason` is `client` (the owner aborted) or `rejected` (the verifier refused the bytes)."""
 
     session_id: uuid.UUID

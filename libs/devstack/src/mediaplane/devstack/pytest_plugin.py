@@ -23,7 +23,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from psycopg import sql
 
-from mediaplane.devstack.servers import StackError, binary, all_servers, servers
+from mediaplane.devstack.servers import StackError, all_servers, binary, servers
 from mediaplane.devstack.settings import StackSettings
 
 _RUN_ID = uuid.uuid4().hex[:8]
@@ -60,22 +60,32 @@ def pg_url(stack: StackSettings) -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     yield database_url(stack.pg_url, name)
     with psycopg.connect(stack.pg_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def s3_client(stack: StackSettings) -> Minio:
     scheme, host = stack.s3_endpoint.split("://", 1)
-    return Minio(host, access_key=stack.s3_admin.access_key, secret_key=stack.s3_admin.secret_key,
-                 secure=scheme == "https", region=stack.s3_region)
+    return Minio(
+        host,
+        access_key=stack.s3_admin.access_key,
+        secret_key=stack.s3_admin.secret_key,
+        secure=scheme == "https",
+        region=stack.s3_region,
+    )
 
 
 def empty_and_remove_bucket(client: Minio, bucket: str) -> None:
     if not client.bucket_exists(bucket):
         return
-    for upload in client._list_multipart_uploads(bucket).uploads:  # noqa: SLF001
-        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id)  # noqa: SLF001
-    objects = [DeleteObject(o.object_name) for o in client.list_objects(bucket, recursive=True)
-               if o.object_name is not None]
+    for upload in client._list_multipart_uploads(bucket).uploads:
+        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id or "")
+    objects = [
+        DeleteObject(o.object_name)
+        for o in client.list_objects(bucket, recursive=True)
+        if o.object_name is not None
+    ]
     for error in client.remove_objects(bucket, objects):
         raise RuntimeError(f"cleanup of {bucket} failed: {error}")
     client.remove_bucket(bucket)
@@ -132,9 +142,18 @@ class PrivateNats:
         if self._proc is not None:
             return
         self._proc = subprocess.Popen(
-            [binary("nats-server"), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-             "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary("nats-server"),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

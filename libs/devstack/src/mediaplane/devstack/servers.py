@@ -84,8 +84,12 @@ def _spawn(argv: list[str], log: Path, pid_file: Path, cwd: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=cwd, start_new_session=True,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
 
@@ -135,21 +139,50 @@ class Postgres:
             shutil.chown(self.dir, "postgres", "postgres")
         if not (data / "PG_VERSION").exists():
             subprocess.run(
-                self._as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                                   "--auth=trust", "-E", "UTF8", "--no-instructions"]),
-                check=True, capture_output=True,
+                self._as_postgres(
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--no-instructions",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
             )
         options = [
-            f"-p {self.settings.pg_port}", "-c listen_addresses=127.0.0.1", f"-k {self.dir}",
-            "-c max_connections=400", "-c shared_buffers=256MB",
+            f"-p {self.settings.pg_port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-k {self.dir}",
+            "-c max_connections=400",
+            "-c shared_buffers=256MB",
         ]
         if os.environ.get("MEDIAPLANE_PG_FAST") == "1":
             # CI and throwaway test stacks only: a crash may lose the last commits.
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         subprocess.run(
-            self._as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "postgres.log"),
-                               "-w", "-t", "60", "-o", " ".join(options), "start"]),
-            check=True, capture_output=True,
+            self._as_postgres(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self.dir / "postgres.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    " ".join(options),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         _wait_until(self.ready, 30, "postgres")
 
@@ -158,8 +191,11 @@ class Postgres:
         if not (data / "postmaster.pid").exists():
             return False
         subprocess.run(
-            self._as_postgres([str(_pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            check=False, capture_output=True,
+            self._as_postgres(
+                [str(_pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+            ),
+            check=False,
+            capture_output=True,
         )
         return True
 
@@ -181,8 +217,11 @@ class Nats:
                 return None
 
             nc = await nats.connect(
-                self.settings.nats_url, connect_timeout=1, allow_reconnect=False,
-                error_cb=quiet, max_reconnect_attempts=1,
+                self.settings.nats_url,
+                connect_timeout=1,
+                allow_reconnect=False,
+                error_cb=quiet,
+                max_reconnect_attempts=1,
             )
             try:
                 await nc.jetstream().account_info()
@@ -205,9 +244,18 @@ class Nats:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         argv = [
-            binary("nats-server"), "-js", "-sd", str(self.dir / "jetstream"),
-            "-a", "127.0.0.1", "-p", str(self.settings.nats_port),
-            "-m", str(self.settings.nats_monitor_port), "-n", "mediaplane-dev",
+            binary("nats-server"),
+            "-js",
+            "-sd",
+            str(self.dir / "jetstream"),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.settings.nats_port),
+            "-m",
+            str(self.settings.nats_monitor_port),
+            "-n",
+            "mediaplane-dev",
         ]
         _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir)
         _wait_until(self.ready, 20, "nats")
@@ -237,7 +285,9 @@ class SeaweedFS:
                 },
                 {
                     "name": "readonly",
-                    "credentials": [{"accessKey": readonly.access_key, "secretKey": readonly.secret_key}],
+                    "credentials": [
+                        {"accessKey": readonly.access_key, "secretKey": readonly.secret_key}
+                    ],
                     "actions": ["Read", "List"],
                 },
             ]
@@ -247,8 +297,13 @@ class SeaweedFS:
         """A signed write works AND an anonymous request is refused."""
         s = self.settings
         endpoint = s.s3_endpoint.split("://", 1)
-        client = Minio(endpoint[1], access_key=s.s3_admin.access_key, secret_key=s.s3_admin.secret_key,
-                       secure=endpoint[0] == "https", region=s.s3_region)
+        client = Minio(
+            endpoint[1],
+            access_key=s.s3_admin.access_key,
+            secret_key=s.s3_admin.secret_key,
+            secure=endpoint[0] == "https",
+            region=s.s3_region,
+        )
         bucket = "devstack-health"
         try:
             if not client.bucket_exists(bucket):
@@ -257,7 +312,7 @@ class SeaweedFS:
         except Exception:
             return False
         try:
-            urllib.request.urlopen(f"{s.s3_endpoint}/{bucket}/probe", timeout=2)  # noqa: S310
+            urllib.request.urlopen(f"{s.s3_endpoint}/{bucket}/probe", timeout=2)
         except urllib.error.HTTPError as exc:
             if exc.code == 403:
                 return True
@@ -272,14 +327,28 @@ class SeaweedFS:
         config.write_text(json.dumps(self.s3_config(), indent=2))
         b = self.settings.weed_base_port
         argv = [
-            binary("weed"), "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={b}", f"-master.port.grpc={b + 10}",
-            f"-volume.port={b + 1}", f"-volume.port.grpc={b + 11}",
-            f"-filer.port={b + 2}", f"-filer.port.grpc={b + 12}",
-            f"-s3.port={self.settings.s3_port}", f"-s3.port.grpc={b + 13}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
-            f"-admin.port={b + 3}", f"-admin.port.grpc={b + 14}", f"-admin.dataDir={self.dir / 'admin'}",
-            "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+            binary("weed"),
+            "mini",
+            f"-dir={self.dir / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={b}",
+            f"-master.port.grpc={b + 10}",
+            f"-volume.port={b + 1}",
+            f"-volume.port.grpc={b + 11}",
+            f"-filer.port={b + 2}",
+            f"-filer.port.grpc={b + 12}",
+            f"-s3.port={self.settings.s3_port}",
+            f"-s3.port.grpc={b + 13}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-admin.port={b + 3}",
+            f"-admin.port.grpc={b + 14}",
+            f"-admin.dataDir={self.dir / 'admin'}",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
             # every bucket takes volumes; test runs create many short-lived buckets
             "-volume.max=300",
             f"-s3.config={config}",

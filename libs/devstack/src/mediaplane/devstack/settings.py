@@ -44,7 +44,9 @@ class StackSettings:
     nats_url_override: str | None = None
     s3_endpoint_override: str | None = None
     s3_admin: S3Identity = field(
-        default_factory=lambda: S3Identity(access_key="mediaplane", secret_key="mediaplane-dev-secret")
+        default_factory=lambda: S3Identity(
+            access_key="mediaplane", secret_key="mediaplane-dev-secret"
+        )
     )
     s3_readonly: S3Identity = field(
         default_factory=lambda: S3Identity(access_key="readonly", secret_key="readonly-dev-secret")

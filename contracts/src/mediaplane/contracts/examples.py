@@ -1,0 +1,227 @@
+"""One realistic example payload per event version (written to contracts/examples/)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mediaplane.contracts.envelope import Event
+from mediaplane.contracts.files import (
+    FileDeleted,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    TagCreated,
+)
+from mediaplane.contracts.janitor import (
+    JanitorFilePurged,
+    JanitorOrphanRemoved,
+    JanitorSessionExpired,
+)
+from mediaplane.contracts.thumbnails import (
+    Thumbnail,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+    ThumbnailSource,
+)
+from mediaplane.contracts.transcoding import (
+    Rendition,
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeStarted,
+    VideoSource,
+)
+from mediaplane.contracts.uploads import (
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+)
+
+SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
+FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
+JOB = uuid.UUID("0192f0a2-0000-7000-8000-000000000001")
+AT = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+OWNER = "user-42"
+KEY = f"{OWNER}/{FILE}/holiday.mp4"
+
+
+def _envelope(n: int, stream_id: str, producer: str) -> dict[str, Any]:
+    return {
+        "event_id": uuid.UUID(f"0192f0a3-0000-7000-8000-{n:012d}"),
+        "occurred_at": AT + timedelta(seconds=n),
+        "stream_id": stream_id,
+        "producer": producer,
+        "correlation_id": "req-7f3a",
+        "causation_id": None if n == 1 else str(uuid.UUID(f"0192f0a3-0000-7000-8000-{n - 1:012d}")),
+    }
+
+
+def _upload(n: int) -> dict[str, Any]:
+    return _envelope(n, f"upload-{SESSION}", "upload-gateway")
+
+
+def _file(n: int) -> dict[str, Any]:
+    return _envelope(n, f"file-{FILE}", "upload-gateway")
+
+
+def build_examples() -> list[Event]:
+    renditions = [
+        Rendition(
+            name=f"{h}p",
+            width=w,
+            height=h,
+            bandwidth=bw,
+            average_bandwidth=abw,
+            codecs="avc1.640028,mp4a.40.2",
+            frame_rate=30.0,
+            playlist_key=f"{FILE}/hls/{h}p/index.m3u8",
+            segment_count=5,
+        )
+        for w, h, bw, abw in ((1280, 720, 3_300_000, 2_900_000), (640, 360, 950_000, 820_000))
+    ]
+    return [
+        UploadSessionOpened(
+            **_upload(1),
+            session_id=SESSION,
+            file_id=FILE,
+            owner=OWNER,
+            mode="multipart",
+            bucket="originals",
+            object_key=KEY,
+            filename="holiday.mp4",
+            content_type="video/mp4",
+            size=52_428_800,
+            sha256=SHA,
+            part_size=16_777_216,
+            part_count=4,
+            expires_at=AT + timedelta(hours=24),
+            upload_id="2f1c3a",
+            tags=["holiday"],
+        ),
+        UploadSessionCompleted(
+            **_upload(2),
+            session_id=SESSION,
+            file_id=FILE,
+            size=52_428_800,
+            etag='"8c1e7b1d2b6f0a3e-4"',
+            part_count=4,
+        ),
+        UploadSessionAborted(**_upload(3), session_id=SESSION, file_id=FILE, reason="client"),
+        FileUploaded(
+            **_file(4),
+            file_id=FILE,
+            session_id=SESSION,
+            owner=OWNER,
+            bucket="originals",
+            object_key=KEY,
+            filename="holiday.mp4",
+            content_type="video/mp4",
+            size=52_428_800,
+            sha256=SHA,
+            tags=["holiday"],
+        ),
+        FileVerified(
+            **_file(5),
+            file_id=FILE,
+            owner=OWNER,
+            bucket="originals",
+            object_key=KEY,
+            sha256=SHA,
+            size=52_428_800,
+            media_type="video/mp4",
+            kind="video",
+        ),
+        FileRejected(
+            **_file(6),
+            file_id=FILE,
+            owner=OWNER,
+            code="checksum_mismatch",
+            detail=f"declared {SHA}, stored bytes hash to e3b0c442...",
+        ),
+        FileTagsChanged(
+            **_file(7), file_id=FILE, owner=OWNER, added=["beach"], removed=["holiday"]
+        ),
+        FileDeleted(**_file(8), file_id=FILE, owner=OWNER, deleted_by=OWNER),
+        TagCreated(
+            **_envelope(9, "tag-holiday", "upload-gateway"), name="holiday", created_by=OWNER
+        ),
+        TranscodeStarted(
+            **_envelope(10, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            source=VideoSource(
+                width=1280,
+                height=720,
+                duration=20.0,
+                fps=30.0,
+                video_codec="h264",
+                audio_codec="aac",
+            ),
+            ladder=["720p", "360p"],
+        ),
+        TranscodeCompleted(
+            **_envelope(11, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            bucket="renditions",
+            master_playlist_key=f"{FILE}/hls/master.m3u8",
+            renditions=renditions,
+            duration=20.0,
+            elapsed=14.2,
+        ),
+        TranscodeFailed(
+            **_envelope(12, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            code="corrupt_input",
+            detail="moov atom not found",
+            attempts=1,
+        ),
+        ThumbnailGenerated(
+            **_envelope(13, f"thumbnail-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            bucket="thumbnails",
+            thumbnails=[
+                Thumbnail(
+                    name="small",
+                    width=160,
+                    height=90,
+                    format="webp",
+                    key=f"{FILE}/small.webp",
+                    size=4_210,
+                )
+            ],
+            source=ThumbnailSource(width=1280, height=720, format="video"),
+        ),
+        ThumbnailFailed(
+            **_envelope(14, f"thumbnail-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            code="too_large",
+            detail="30000x30000 pixels exceeds the 50 MP limit",
+        ),
+        JanitorSessionExpired(
+            **_envelope(15, f"janitor-{SESSION}", "janitor"),
+            session_id=SESSION,
+            file_id=FILE,
+            multipart_aborted=True,
+            object_deleted=False,
+            bytes_freed=10_485_760,
+        ),
+        JanitorFilePurged(
+            **_envelope(16, f"janitor-{FILE}", "janitor"),
+            file_id=FILE,
+            objects_deleted=12,
+            bytes_freed=81_000_000,
+        ),
+        JanitorOrphanRemoved(
+            **_envelope(17, "janitor-orphan-2f1c3a", "janitor"),
+            bucket="originals",
+            key=KEY,
+            upload_id="2f1c3a",
+            size=0,
+            reason="unknown_multipart_upload",
+        ),
+    ]
