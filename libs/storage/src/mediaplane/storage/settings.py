@@ -1,0 +1,98 @@
+"""Where the object store is and how to sign for it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """An S3 endpoint as the minio SDK takes it: `host[:port]` plus TLS or not."""
+
+    host: str
+    secure: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> Endpoint:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"S3 endpoint must be an http(s)://host[:port] URL, got {url!r}")
+        # A path would have to be part of every signature; edge proxies must
+        # route the S3 API at the root of their host instead.
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"S3 endpoint must not have a path or query, got {url!r}")
+        return cls(host=parts.netloc, secure=parts.scheme == "https")
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.host}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """How to reach the S3 server, and which host presigned URLs are signed for.
+
+    `region` is required: with it the SDK signs locally; without it every
+    presign would first ask the server for the bucket's location.
+    `public_endpoint` is the host clients use (an edge proxy, a public DNS
+    name); it is used only for presigning, never for requests from here.
+    """
+
+    endpoint: Endpoint
+    access_key: str
+    secret_key: str
+    region: str
+    public_endpoint: Endpoint | None = None
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            raise ValueError("region must be set so presigning never needs the network")
+        if not self.access_key or not self.secret_key:
+            raise ValueError("access_key and secret_key must be set")
+
+    @property
+    def secure(self) -> bool:
+        return self.endpoint.secure
+
+    @property
+    def presign_endpoint(self) -> Endpoint:
+        return self.public_endpoint or self.endpoint
+
+    @classmethod
+    def from_urls(
+        cls,
+        endpoint: str,
+        *,
+        access_key: str,
+        secret_key: str,
+        region: str,
+        public_endpoint: str | None = None,
+    ) -> StorageSettings:
+        return cls(
+            endpoint=Endpoint.from_url(endpoint),
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            public_endpoint=Endpoint.from_url(public_endpoint) if public_endpoint else None,
+        )
+
+    @classmethod
+    def from_env(cls, prefix: str = "MEDIAPLANE_S3_") -> StorageSettings:
+        """Read `<prefix>ENDPOINT`, `ACCESS_KEY`, `SECRET_KEY`, `REGION`, `PUBLIC_ENDPOINT`."""
+        env = os.environ
+
+        def required(name: str) -> str:
+            value = env.get(prefix + name)
+            if not value:
+                raise ValueError(f"environment variable {prefix}{name} is not set")
+            return value
+
+        return cls.from_urls(
+            required("ENDPOINT"),
+            access_key=required("ACCESS_KEY"),
+            secret_key=required("SECRET_KEY"),
+            region=required("REGION"),
+            public_endpoint=env.get(prefix + "PUBLIC_ENDPOINT") or None,
+        )
