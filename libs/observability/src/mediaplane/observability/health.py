@@ -1,0 +1,41 @@
+"""Liveness and readiness: named dependency checks run concurrently with a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+import msgspec
+
+Check = Callable[[], Awaitable[object]]
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    ready: bool
+    checks: dict[str, str]
+
+
+class HealthChecks:
+    """`ready()` answers whether every dependency (Postgres, NATS, S3, ...) responds in time.
+
+    A check passes when it returns; it fails when it raises or outlives the timeout.
+    """
+
+    def __init__(self, checks: Mapping[str, Check], *, timeout: float = 2.0) -> None:
+        self._checks = dict(checks)
+        self._timeout = timeout
+
+    async def _run(self, check: Check) -> str:
+        try:
+            await asyncio.wait_for(check(), self._timeout)
+        except TimeoutError:
+            return f"down: no answer within {self._timeout:g}s"
+        except Exception as exc:  # any failure of a dependency means "not ready"
+            return f"down: {type(exc).__name__}: {exc}"
+        return "up"
+
+    async def ready(self) -> Readiness:
+        names = list(self._checks)
+        results = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
+        checks = dict(zip(names, results, strict=True))
+        return Readiness(ready=all(r == "up" for r in results), checks=checks)

@@ -1,0 +1,121 @@
+"""Litestar pieces every HTTP service and worker shares: request context, health, metrics."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Litestar, Response, get
+from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
+
+from mediaplane.observability.health import HealthChecks, Readiness
+from mediaplane.observability.logs import bind_context
+
+REQUEST_ID_HEADER = "x-request-id"
+CORRELATION_ID_HEADER = "x-correlation-id"
+_UNINSTRUMENTED = ["/metrics", "/health"]
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    """Bind request and correlation ids to the logs, echo the request id, name the span.
+
+    Runs after routing, so it can name the OTel span by route template instead
+    of the raw path (which would put every file id into a span name).
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = dict(scope["headers"])
+        request_id = headers.get(REQUEST_ID_HEADER.encode(), b"").decode()[:128] or str(
+            uuid.uuid4()
+        )
+        correlation_id = (
+            headers.get(CORRELATION_ID_HEADER.encode(), b"").decode()[:128] or request_id
+        )
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["correlation_id"] = correlation_id
+        bind_context(request_id=request_id, correlation_id=correlation_id, path=scope["path"])
+
+        template = scope.get("path_template")
+        span = trace.get_current_span()
+        if span.is_recording() and template:
+            span.update_name(f"{scope.get('method', '')} {template}")
+            span.set_attribute("http.route", template)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        await next_app(scope, receive, send_with_id)
+
+
+def health_handlers(checks: HealthChecks) -> list[HTTPRouteHandler]:
+    """`/health/live` (the process answers) and `/health/ready` (its dependencies do)."""
+
+    @get("/health/live", include_in_schema=False, sync_to_thread=False)
+    def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @get("/health/ready", include_in_schema=False)
+    async def ready() -> Response[Readiness]:
+        readiness = await checks.ready()
+        return Response(readiness, status_code=200 if readiness.ready else 503)
+
+    return [live, ready]
+
+
+def prometheus_config(service: str) -> PrometheusConfig:
+    """HTTP request metrics by route template (not raw path) for `service`."""
+    return PrometheusConfig(
+        app_name=service,
+        prefix="mediaplane_http",
+        group_path=True,
+        exclude=_UNINSTRUMENTED,
+    )
+
+
+def opentelemetry_plugin(tracer_provider: TracerProvider | None = None) -> OpenTelemetryPlugin:
+    """Server spans per request; the per-message send/receive spans (named by raw path) are off."""
+    return OpenTelemetryPlugin(
+        OpenTelemetryConfig(
+            tracer_provider=tracer_provider,
+            exclude=_UNINSTRUMENTED,
+            exclude_spans=["receive", "send"],
+        )
+    )
+
+
+def ops_app(service: str, checks: HealthChecks) -> Litestar:
+    """The health and metrics endpoints of a worker process (no public API)."""
+    return Litestar(
+        route_handlers=[*health_handlers(checks), PrometheusController],
+        logging_config=None,
+        openapi_config=None,
+        debug=False,
+    )
+
+
+__all__ = [
+    "CORRELATION_ID_HEADER",
+    "REQUEST_ID_HEADER",
+    "PrometheusController",
+    "RequestContextMiddleware",
+    "health_handlers",
+    "opentelemetry_plugin",
+    "ops_app",
+    "prometheus_config",
+]

@@ -1,0 +1,99 @@
+"""Request context, health endpoints, metrics and span names of a Litestar service."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+from litestar import Litestar, get
+from litestar.params import FromPath
+from litestar.testing import AsyncTestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from mediaplane.observability import HealthChecks
+from mediaplane.observability.http import (
+    PrometheusController,
+    RequestContextMiddleware,
+    health_handlers,
+    opentelemetry_plugin,
+    ops_app,
+    prometheus_config,
+)
+from mediaplane.observability.serve import serve
+
+
+async def _ok() -> None:
+    return None
+
+
+async def _down() -> None:
+    raise OSError("connection refused")
+
+
+@get("/v1/files/{file_id:str}", sync_to_thread=False)
+def file_detail(file_id: FromPath[str]) -> dict[str, str]:
+    return {"id": file_id}
+
+
+def _app(checks: HealthChecks, provider: TracerProvider) -> Litestar:
+    return Litestar(
+        route_handlers=[file_detail, *health_handlers(checks), PrometheusController],
+        middleware=[prometheus_config("test-svc").middleware, RequestContextMiddleware()],
+        plugins=[opentelemetry_plugin(provider)],
+        logging_config=None,
+    )
+
+
+async def test_health_metrics_request_ids_and_span_names() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = _app(HealthChecks({"postgres": _ok, "nats": _down}), provider)
+
+    async with AsyncTestClient(app=app) as client:
+        live = await client.get("/health/live")
+        ready = await client.get("/health/ready")
+        given = await client.get("/v1/files/abc", headers={"x-request-id": "req-123"})
+        generated = await client.get("/v1/files/def")
+        metrics = await client.get("/metrics")
+
+    assert live.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json() == {
+        "ready": False,
+        "checks": {"postgres": "up", "nats": "down: OSError: connection refused"},
+    }
+    assert given.headers["x-request-id"] == "req-123"
+    assert len(generated.headers["x-request-id"]) == 36
+    assert 'path="/v1/files/{file_id}"' in metrics.text
+    assert "/v1/files/abc" not in metrics.text
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert names.count("GET /v1/files/{file_id}") == 2
+    assert not any("abc" in name or "/health" in name for name in names)
+
+
+async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    task = asyncio.create_task(
+        serve(ops_app("worker", HealthChecks({"nats": _ok})), host="127.0.0.1", port=port)
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    ready = await client.get("/health/ready")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            metrics = await client.get("/metrics")
+    finally:
+        task.cancel()
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"nats": "up"}
+    assert metrics.status_code == 200
+    assert "process_cpu_seconds_total" in metrics.text
