@@ -1,1 +1,40 @@
-"""bus"""
+"""mediaplane's event bus on NATS JetStream.
+
+Topology (`provision`), publishing (`Publisher`), and durable pull consumers
+with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
+"""
+
+from mediaplane.bus.bus import Bus
+from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
+from mediaplane.bus.dead_letter import DLQ_ORIGINAL_MSG_ID, dead_letter_subject
+from mediaplane.bus.delivery import Delivery
+from mediaplane.bus.headers import envelope_headers
+from mediaplane.bus.publisher import Publisher
+from mediaplane.bus.retry import RetryPolicy
+from mediaplane.bus.settings import BusSettings
+from mediaplane.bus.topology import (
+    consumer_config,
+    dlq_stream_config,
+    ensure_consumer,
+    media_stream_config,
+    provision,
+)
+
+__all__ = [
+    "DLQ_ORIGINAL_MSG_ID",
+    "Bus",
+    "BusSettings",
+    "ConsumerSpec",
+    "Delivery",
+    "EventHandler",
+    "Publisher",
+    "RawHandler",
+    "RetryPolicy",
+    "consumer_config",
+    "dead_letter_subject",
+    "dlq_stream_config",
+    "ensure_consumer",
+    "envelope_headers",
+    "media_stream_config",
+    "provision",
+]

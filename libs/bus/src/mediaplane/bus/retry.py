@@ -1,0 +1,47 @@
+"""How often a failing message is retried, and how long to wait between tries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`max_deliver` attempts in all; after failed attempt n, wait `backoff[n-1]` seconds.
+
+    When there are more attempts than backoff steps, the last step repeats.
+    The delay is applied with a NAK delay rather than the consumer's server-side
+    `backoff` list: with `backoff` set, JetStream uses `backoff[0]` as the ack
+    deadline of the first delivery, so a short first retry delay would also cut
+    short the time a healthy handler may run before it is redelivered.
+    """
+
+    max_deliver: int = 5
+    backoff: Sequence[float] = (1.0, 5.0, 30.0)
+
+    def __post_init__(self) -> None:
+        if self.max_deliver < 1:
+            raise ValueError("max_deliver must be >= 1")
+        if any(step < 0 for step in self.backoff):
+            raise ValueError("backoff delays must be >= 0")
+
+    def delay(self, delivery_count: int) -> float:
+        """Seconds before redelivering a message whose attempt `delivery_count` failed."""
+        if not self.backoff:
+            return 0.0
+        return float(self.backoff[min(delivery_count, len(self.backoff)) - 1])
+
+    def exhausted(self, delivery_count: int) -> bool:
+        """True when attempt `delivery_count` was the last one allowed."""
+        return delivery_count >= self.max_deliver
+
+    @property
+    def server_max_deliver(self) -> int:
+        """The consumer's `max_deliver`: one more than the attempts we allow.
+
+        The spare delivery only happens when the last attempt never answered
+        (the worker died or overran `ack_wait`); the consumer then dead-letters
+        it instead of the server silently giving up on it.
+        """
+        return self.max_deliver + 1

@@ -1,0 +1,44 @@
+"""W3C trace context across NATS: inject on publish, extract and open a span on consume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, TracerProvider
+
+TRACER_NAME = "mediaplane.bus"
+
+
+def tracer(provider: TracerProvider | None) -> trace.Tracer:
+    """The bus tracer from `provider`, or from the global provider when None."""
+    return trace.get_tracer(TRACER_NAME, tracer_provider=provider)
+
+
+@contextmanager
+def producer_span(
+    provider: TracerProvider | None, subject: str, attributes: Mapping[str, str]
+) -> Iterator[dict[str, str]]:
+    """A PRODUCER span around a publish; yields the trace headers to send with the message."""
+    with tracer(provider).start_as_current_span(
+        f"{subject} publish", kind=SpanKind.PRODUCER, attributes=dict(attributes)
+    ):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        yield carrier
+
+
+@contextmanager
+def consumer_span(
+    provider: TracerProvider | None,
+    subject: str,
+    headers: Mapping[str, str],
+    attributes: Mapping[str, str | int],
+) -> Iterator[Span]:
+    """A CONSUMER span, child of the producer's span when the message carries trace headers."""
+    parent = propagate.extract(dict(headers))
+    with tracer(provider).start_as_current_span(
+        f"{subject} process", context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)
+    ) as span:
+        yield span
