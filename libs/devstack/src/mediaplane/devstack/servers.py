@@ -9,6 +9,8 @@ Starting a server that is already up does nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import io
 import json
 import os
@@ -53,6 +55,16 @@ def _pg_bindir() -> Path:
         raise StackError("Postgres binaries not found; `apt-get install postgresql-15`")
     preferred = [p for p in versions if p.parent.parent.name == "15"]
     return (preferred or versions)[-1].parent
+
+
+def _postgres_can_enter(folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
 
 
 def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -114,9 +126,15 @@ class Postgres:
     settings: StackSettings
     name: str = "postgres"
 
-    @property
+    @functools.cached_property
     def dir(self) -> Path:
-        return self.settings.data_dir / "postgres"
+        wanted = self.settings.data_dir / "postgres"
+        if os.geteuid() != 0 or _postgres_can_enter(self.settings.data_dir):
+            return wanted
+        # Postgres refuses to run as root, and the `postgres` user cannot reach a
+        # checkout under a private folder (e.g. /root): keep its data elsewhere.
+        digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
+        return Path("/var/lib/mediaplane-devstack") / digest / "postgres"
 
     def ready(self) -> bool:
         try:
