@@ -1,0 +1,94 @@
+"""Presigning is local: no DNS lookup, no connection, whatever the endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from datetime import timedelta
+from typing import NoReturn
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from mediaplane.storage import ObjectStore, StorageSettings
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("presigning touched the network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def offline_store(public_endpoint: str | None = None) -> ObjectStore:
+    return ObjectStore(
+        StorageSettings.from_urls(
+            "http://s3.unreachable.invalid:9000",
+            access_key="key",
+            secret_key="secret",
+            region="eu-central-1",
+            public_endpoint=public_endpoint,
+        )
+    )
+
+
+@pytest.mark.usefixtures("no_network")
+def test_presigning_needs_no_network() -> None:
+    store = offline_store()
+    digest = hashlib.sha256(b"data").digest()
+    put = store.presign_put("media", "k", expires=timedelta(minutes=5), sha256=digest)
+    part = store.presign_upload_part("media", "k", "upload-1", 3, expires=timedelta(minutes=5))
+    get = store.presign_get("media", "k", expires=timedelta(minutes=5), filename="a.txt")
+
+    for request in (put, part, get):
+        url = urlsplit(request.url)
+        assert url.netloc == "s3.unreachable.invalid:9000"
+        assert "/eu-central-1/s3/aws4_request" in parse_qs(url.query)["X-Amz-Credential"][0]
+    assert parse_qs(urlsplit(put.url).query)["x-amz-checksum-sha256"] == [
+        "Om6weQ85rIfJTzhWst0sXREOaBFgImGpqSPTuyOtyLc="
+    ]
+    assert parse_qs(urlsplit(part.url).query)["partNumber"] == ["3"]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_urls_are_signed_for_the_public_endpoint() -> None:
+    store = offline_store(public_endpoint="https://media.example.com")
+    request = store.presign_get("media", "k", expires=timedelta(minutes=5))
+    assert request.url.startswith("https://media.example.com/media/k?")
+
+
+def test_content_type_is_a_header_the_client_sends() -> None:
+    request = offline_store().presign_put(
+        "media", "k", expires=timedelta(minutes=5), content_type="video/mp4"
+    )
+    assert request.method == "PUT"
+    assert request.headers == {"Content-Type": "video/mp4"}
+
+
+@pytest.mark.parametrize("digest", [b"", b"\x00" * 31, hashlib.sha256(b"x").hexdigest().encode()])
+def test_sha256_must_be_the_raw_digest(digest: bytes) -> None:
+    with pytest.raises(ValueError, match="32-byte"):
+        offline_store().presign_put("media", "k", expires=timedelta(minutes=5), sha256=digest)
+
+
+@pytest.mark.parametrize("part_number", [0, 10_001])
+def test_part_numbers_outside_s3_limits_are_refused(part_number: int) -> None:
+    with pytest.raises(ValueError, match="part_number"):
+        offline_store().presign_upload_part(
+            "media", "k", "u", part_number, expires=timedelta(minutes=5)
+        )
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["127.0.0.1:9000", "ftp://host", "http://host/prefix", "http://host?x=1"]
+)
+def test_endpoint_must_be_a_bare_http_url(endpoint: str) -> None:
+    with pytest.raises(ValueError, match="S3 endpoint"):
+        StorageSettings.from_urls(endpoint, access_key="k", secret_key="s", region="r")
+
+
+def test_region_is_required() -> None:
+    with pytest.raises(ValueError, match="region"):
+        StorageSettings.from_urls("http://h:1", access_key="k", secret_key="s", region="")
