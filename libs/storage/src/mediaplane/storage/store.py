@@ -7,7 +7,7 @@ event loop keeps serving. Presigning is CPU-only and stays synchronous.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -171,7 +171,7 @@ class ObjectStore:
         offset: int = 0,
         length: int | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The object's bytes (or a range of them) in chunks, never all in memory.
 
         Stop early with `contextlib.aclosing(...)` so the connection is closed
