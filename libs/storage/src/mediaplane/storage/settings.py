@@ -38,6 +38,8 @@ class StorageSettings:
     presign would first ask the server for the bucket's location.
     `public_endpoint` is the host clients use (an edge proxy, a public DNS
     name); it is used only for presigning, never for requests from here.
+    The SDK's own defaults (5 minute timeouts, 5 retries) would let a dead
+    server hang a request handler for minutes, hence the shorter ones here.
     """
 
     endpoint: Endpoint
@@ -45,6 +47,11 @@ class StorageSettings:
     secret_key: str
     region: str
     public_endpoint: Endpoint | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    retries: int = 2
+    # Blocking calls run in the default thread pool (up to 32 threads).
+    max_connections: int = 32
 
     def __post_init__(self) -> None:
         if not self.region:

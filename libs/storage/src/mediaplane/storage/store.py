@@ -7,11 +7,13 @@ event loop keeps serving. Presigning is CPU-only and stays synchronous.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import urllib3
 from minio import Minio
 
 from mediaplane.storage import multipart, objects, presign
@@ -33,6 +35,15 @@ _T = TypeVar("_T")
 
 
 def _minio(endpoint: Endpoint, settings: StorageSettings) -> Minio:
+    pool = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
+        maxsize=settings.max_connections,
+        # urllib3 retries 5xx only for idempotent methods, never POST (complete).
+        retries=urllib3.Retry(
+            total=settings.retries, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+        ),
+        ca_certs=os.environ.get("SSL_CERT_FILE"),
+    )
     # An explicit region keeps presigning (and bucket calls) from first asking
     # the server for the bucket's location.
     return Minio(
@@ -41,6 +52,7 @@ def _minio(endpoint: Endpoint, settings: StorageSettings) -> Minio:
         secret_key=settings.secret_key,
         secure=endpoint.secure,
         region=settings.region,
+        http_client=pool,
     )
 
 

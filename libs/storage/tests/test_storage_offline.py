@@ -1,16 +1,17 @@
-"""Presigning is local: no DNS lookup, no connection, whatever the endpoint."""
+"""No server needed: presigning is local, settings are validated, a dead server fails fast."""
 
 from __future__ import annotations
 
 import hashlib
 import socket
+import time
 from datetime import timedelta
 from typing import NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.storage import ObjectStore, StorageSettings, StorageUnavailable
 
 
 @pytest.fixture
@@ -92,3 +93,18 @@ def test_endpoint_must_be_a_bare_http_url(endpoint: str) -> None:
 def test_region_is_required() -> None:
     with pytest.raises(ValueError, match="region"):
         StorageSettings.from_urls("http://h:1", access_key="k", secret_key="s", region="")
+
+
+async def test_unreachable_server_fails_fast_with_storage_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    store = ObjectStore(
+        StorageSettings.from_urls(
+            f"http://127.0.0.1:{closed_port}", access_key="k", secret_key="s", region="us-east-1"
+        )
+    )
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable):
+        await store.stat("media", "k")
+    assert time.monotonic() - started < 5
