@@ -1,0 +1,1 @@
+"""upload-gateway: presigned, resumable, checksummed uploads; files and tags; verification."""

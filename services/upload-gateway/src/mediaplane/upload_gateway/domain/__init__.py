@@ -1,0 +1,1 @@
+"""Pure domain: deciders for upload sessions, files and tags; upload policy."""

@@ -1,0 +1,162 @@
+"""The File decider: verification verdicts, tags and deletion (stream `file-<file_id>`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    FileDeleted,
+    FileKind,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    new_event,
+)
+from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound, InvalidTag
+from mediaplane.upload_gateway.domain.policy import UploadLimits, normalize_tags
+
+FileStatus = Literal["new", "uploaded", "verified", "rejected", "deleted"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class File:
+    status: FileStatus = "new"
+    uploaded: FileUploaded | None = None
+    tags: frozenset[str] = frozenset()
+    kind: FileKind | None = None
+
+
+def evolve(state: File, event: Event) -> File:
+    if isinstance(event, FileUploaded):
+        return File(status="uploaded", uploaded=event, tags=frozenset(event.tags))
+    if isinstance(event, FileVerified):
+        return File(status="verified", uploaded=state.uploaded, tags=state.tags, kind=event.kind)
+    if isinstance(event, FileRejected):
+        return File(status="rejected", uploaded=state.uploaded, tags=state.tags)
+    if isinstance(event, FileTagsChanged):
+        tags = (state.tags | set(event.added)) - set(event.removed)
+        return File(status=state.status, uploaded=state.uploaded, tags=tags, kind=state.kind)
+    if isinstance(event, FileDeleted):
+        return File(status="deleted", uploaded=state.uploaded, tags=state.tags, kind=state.kind)
+    return state
+
+
+def _require_owned(state: File, owner: str, *, admin: bool = False) -> FileUploaded:
+    uploaded = state.uploaded
+    if uploaded is None or (uploaded.owner != owner and not admin):
+        raise FileNotFound("no such file")
+    return uploaded
+
+
+# -- verification (the verifier worker) ------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """What reading the stored object found; `rejection` is None when it is accepted."""
+
+    sha256: str
+    size: int
+    media_type: str
+    kind: FileKind
+    rejection: tuple[str, str] | None = None
+
+
+def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list[Event]:
+    """One verdict per file: a redelivered `file.uploaded` decides nothing new."""
+    uploaded = state.uploaded
+    if uploaded is None:
+        raise FileNotFound("no such file")
+    if state.status != "uploaded":
+        return []
+    stream = f"file-{uploaded.file_id}"
+    if verdict.rejection is not None:
+        code, detail = verdict.rejection
+        return [
+            new_event(
+                FileRejected,
+                stream_id=stream,
+                context=context,
+                file_id=uploaded.file_id,
+                owner=uploaded.owner,
+                code=code,
+                detail=detail,
+            )
+        ]
+    return [
+        new_event(
+            FileVerified,
+            stream_id=stream,
+            context=context,
+            file_id=uploaded.file_id,
+            owner=uploaded.owner,
+            bucket=uploaded.bucket,
+            object_key=uploaded.object_key,
+            sha256=verdict.sha256,
+            size=verdict.size,
+            media_type=verdict.media_type,
+            kind=verdict.kind,
+        )
+    ]
+
+
+# -- owner commands --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetTags:
+    owner: str
+    tags: list[str] = field(default_factory=list)
+    context: EventContext
+
+
+def set_tags(state: File, command: SetTags, limits: UploadLimits) -> list[Event]:
+    """Replace the file's tags; only the difference is recorded, and no change records nothing."""
+    uploaded = _require_owned(state, command.owner)
+    if state.status == "deleted":
+        raise FileGone("the file is deleted")
+    wanted = set(normalize_tags(command.tags, limits))
+    added, removed = sorted(wanted - state.tags), sorted(state.tags - wanted)
+    if not added and not removed:
+        return []
+    if len(wanted) > limits.max_tags_per_file:
+        raise InvalidTag(f"at most {limits.max_tags_per_file} tags per file")
+    return [
+        new_event(
+            FileTagsChanged,
+            stream_id=f"file-{uploaded.file_id}",
+            context=command.context,
+            file_id=uploaded.file_id,
+            owner=uploaded.owner,
+            added=added,
+            removed=removed,
+        )
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteFile:
+    owner: str
+    admin: bool = False
+    context: EventContext
+
+
+def delete_file(state: File, command: DeleteFile) -> list[Event]:
+    """Delete once; deleting again changes nothing. The janitor purges the objects."""
+    uploaded = _require_owned(state, command.owner, admin=command.admin)
+    if state.status == "deleted":
+        return []
+    return [
+        new_event(
+            FileDeleted,
+            stream_id=f"file-{uploaded.file_id}",
+            context=command.context,
+            file_id=uploaded.file_id,
+            owner=uploaded.owner,
+            deleted_by=command.owner,
+        )
+    ]

@@ -1,0 +1,124 @@
+"""Given events, when a command, then events: files and tags."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    FileDeleted,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    new_event,
+)
+from mediaplane.upload_gateway.domain import file as file_decider
+from mediaplane.upload_gateway.domain import tag as tag_decider
+from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
+from mediaplane.upload_gateway.domain.file import DeleteFile, File, SetTags, Verdict
+from mediaplane.upload_gateway.domain.policy import UploadLimits
+
+CTX = EventContext(producer="upload-gateway", correlation_id="req-1")
+FILE = uuid.uuid4()
+SHA = "a" * 64
+
+
+def _uploaded() -> FileUploaded:
+    return new_event(
+        FileUploaded,
+        stream_id=f"file-{FILE}",
+        context=CTX,
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}",
+        filename="a.jpg",
+        content_type="image/jpeg",
+        size=10,
+        tags=["beach"],
+    )
+
+
+def _given(*events: Event) -> File:
+    state = File()
+    for event in events:
+        state = file_decider.evolve(state, event)
+    return state
+
+
+def test_an_accepted_verdict_records_the_computed_facts_once() -> None:
+    verdict = Verdict(sha256=SHA, size=10, media_type="image/jpeg", kind="image")
+    (verified,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
+    assert isinstance(verified, FileVerified)
+    assert (verified.sha256, verified.kind, verified.object_key) == (SHA, "image", f"alice/{FILE}")
+    assert file_decider.record_verdict(_given(_uploaded(), verified), verdict, CTX) == []
+
+
+def test_a_rejection_records_its_code_and_detail() -> None:
+    verdict = Verdict(
+        sha256=SHA,
+        size=10,
+        media_type="text/html",
+        kind="other",
+        rejection=("type_not_allowed", "text/html is not accepted"),
+    )
+    (rejected,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
+    assert isinstance(rejected, FileRejected)
+    assert (rejected.code, rejected.owner) == ("type_not_allowed", "alice")
+
+
+def test_set_tags_records_only_the_difference() -> None:
+    limits = UploadLimits()
+    state = _given(_uploaded())
+    (changed,) = file_decider.set_tags(
+        state, SetTags(owner="alice", tags=["Sea", "beach"], context=CTX), limits
+    )
+    assert isinstance(changed, FileTagsChanged)
+    assert (changed.added, changed.removed) == (["sea"], [])
+    state = file_decider.evolve(state, changed)
+    assert state.tags == {"beach", "sea"}
+    assert (
+        file_decider.set_tags(
+            state, SetTags(owner="alice", tags=["sea", "beach"], context=CTX), limits
+        )
+        == []
+    )
+    (cleared,) = file_decider.set_tags(state, SetTags(owner="alice", tags=[], context=CTX), limits)
+    assert cleared.removed == ["beach", "sea"]  # type: ignore[attr-defined]
+
+
+def test_strangers_get_not_found_and_deleted_files_refuse_changes() -> None:
+    state = _given(_uploaded())
+    with pytest.raises(FileNotFound):
+        file_decider.set_tags(
+            state, SetTags(owner="mallory", tags=["x"], context=CTX), UploadLimits()
+        )
+    with pytest.raises(FileNotFound):
+        file_decider.delete_file(state, DeleteFile(owner="mallory", context=CTX))
+    (deleted,) = file_decider.delete_file(state, DeleteFile(owner="alice", context=CTX))
+    assert isinstance(deleted, FileDeleted)
+    state = file_decider.evolve(state, deleted)
+    assert file_decider.delete_file(state, DeleteFile(owner="alice", context=CTX)) == []
+    with pytest.raises(FileGone):
+        file_decider.set_tags(
+            state, SetTags(owner="alice", tags=["x"], context=CTX), UploadLimits()
+        )
+
+
+def test_an_admin_may_delete_someone_elses_file() -> None:
+    (deleted,) = file_decider.delete_file(
+        _given(_uploaded()), DeleteFile(owner="ops", admin=True, context=CTX)
+    )
+    assert isinstance(deleted, FileDeleted)
+    assert (deleted.owner, deleted.deleted_by) == ("alice", "ops")
+
+
+def test_a_tag_is_created_once() -> None:
+    (created,) = tag_decider.create_tag(tag_decider.Tag(), " Holiday ", "alice", CTX)
+    assert created.stream_id == "tag-holiday"
+    state = tag_decider.evolve(tag_decider.Tag(), created)
+    assert tag_decider.create_tag(state, "holiday", "bob", CTX) == []
