@@ -6,7 +6,12 @@ with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 
 from mediaplane.bus.bus import Bus
 from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
-from mediaplane.bus.dead_letter import DLQ_ORIGINAL_MSG_ID, dead_letter_subject
+from mediaplane.bus.dead_letter import (
+    DLQ_ORIGINAL_MSG_ID,
+    DeadLetter,
+    dead_letter_subject,
+    read_dead_letters,
+)
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.headers import envelope_headers
 from mediaplane.bus.publisher import Publisher
@@ -25,6 +30,7 @@ __all__ = [
     "Bus",
     "BusSettings",
     "ConsumerSpec",
+    "DeadLetter",
     "Delivery",
     "EventHandler",
     "Publisher",
@@ -37,4 +43,5 @@ __all__ = [
     "envelope_headers",
     "media_stream_config",
     "provision",
+    "read_dead_letters",
 ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.headers import without_nats_headers
@@ -60,3 +63,57 @@ async def dead_letter(
     )
     await msg.term()
     return ack
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter:
+    """A message parked in the DLQ stream, with why and where it came from."""
+
+    sequence: int
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get(h.DLQ_REASON, "")
+
+    @property
+    def consumer(self) -> str:
+        return self.headers.get(h.DLQ_CONSUMER, "")
+
+    @property
+    def deliveries(self) -> int:
+        return int(self.headers.get(h.DLQ_DELIVERIES, "0"))
+
+    @property
+    def original_subject(self) -> str:
+        return self.headers.get(h.DLQ_ORIGINAL_SUBJECT, "")
+
+    @property
+    def original_sequence(self) -> int:
+        return int(self.headers.get(h.DLQ_ORIGINAL_SEQUENCE, "0"))
+
+
+async def read_dead_letters(
+    js: JetStreamContext, settings: BusSettings, *, limit: int = 1000
+) -> list[DeadLetter]:
+    """The oldest `limit` dead letters, for inspection (they stay in the stream)."""
+    state = (await js.stream_info(settings.dlq_stream)).state
+    letters: list[DeadLetter] = []
+    if state.messages == 0:
+        return letters
+    for seq in range(state.first_seq, min(state.last_seq, state.first_seq + limit - 1) + 1):
+        try:
+            raw = await js.get_msg(settings.dlq_stream, seq)
+        except NotFoundError:  # removed by an operator (gaps are normal)
+            continue
+        letters.append(
+            DeadLetter(
+                sequence=seq,
+                subject=raw.subject or "",
+                data=raw.data or b"",
+                headers=dict(raw.headers or {}),
+            )
+        )
+    return letters

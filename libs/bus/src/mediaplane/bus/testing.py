@@ -1,0 +1,51 @@
+"""Aids for tests that run consumers against a real server (this library's and services')."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mediaplane.bus.delivery import Delivery
+from mediaplane.contracts import Event
+
+
+@dataclass
+class RecordingHandler:
+    """A consumer handler that records every delivery and fails on the attempts it is told to.
+
+    `bus.consumer("name", events=[...])(RecordingHandler())` gives a test a
+    view of what a consumer received, e.g. to check what a service published.
+    """
+
+    fail_attempts: set[int] = field(default_factory=set)
+    always_fail: bool = False
+    seen: list[tuple[Event, Delivery]] = field(default_factory=list)
+
+    async def __call__(self, event: Event, delivery: Delivery) -> None:
+        self.seen.append((event, delivery))
+        if self.always_fail or delivery.delivery_count in self.fail_attempts:
+            raise RuntimeError(f"boom on attempt {delivery.delivery_count}")
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for event, _ in self.seen]
+
+    @property
+    def event_ids(self) -> list[uuid.UUID]:
+        return [event.event_id for event, _ in self.seen]
+
+    @property
+    def attempts(self) -> list[int]:
+        return [delivery.delivery_count for _, delivery in self.seen]
+
+
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll `check` until it holds; raise AssertionError after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.02)
