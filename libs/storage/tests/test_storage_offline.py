@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mediaplane.storage import ObjectStore, StorageSettings, StorageUnavailable
+from mediaplane.storage import Endpoint, ObjectStore, StorageSettings, StorageUnavailable
 
 
 @pytest.fixture
@@ -108,3 +108,26 @@ async def test_unreachable_server_fails_fast_with_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable):
         await store.stat("media", "k")
     assert time.monotonic() - started < 5
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", "http://10.0.0.5:8333")
+    monkeypatch.setenv("MEDIAPLANE_S3_ACCESS_KEY", "k")
+    monkeypatch.setenv("MEDIAPLANE_S3_SECRET_KEY", "s")
+    monkeypatch.setenv("MEDIAPLANE_S3_REGION", "eu-west-3")
+    monkeypatch.setenv("MEDIAPLANE_S3_PUBLIC_ENDPOINT", "https://edge.example.com")
+
+    settings = StorageSettings.from_env()
+
+    assert (settings.endpoint.host, settings.endpoint.secure) == ("10.0.0.5:8333", False)
+    assert settings.presign_endpoint == Endpoint(host="edge.example.com", secure=True)
+    assert settings.region == "eu-west-3"
+
+
+def test_settings_from_environment_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDIAPLANE_S3_REGION", raising=False)
+    monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", "http://h:1")
+    monkeypatch.setenv("MEDIAPLANE_S3_ACCESS_KEY", "k")
+    monkeypatch.setenv("MEDIAPLANE_S3_SECRET_KEY", "s")
+    with pytest.raises(ValueError, match="MEDIAPLANE_S3_REGION"):
+        StorageSettings.from_env()

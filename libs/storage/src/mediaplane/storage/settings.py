@@ -25,10 +25,6 @@ class Endpoint:
             raise ValueError(f"S3 endpoint must not have a path or query, got {url!r}")
         return cls(host=parts.netloc, secure=parts.scheme == "https")
 
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.secure else 'http'}://{self.host}"
-
 
 @dataclass(frozen=True, kw_only=True)
 class StorageSettings:
@@ -58,10 +54,6 @@ class StorageSettings:
             raise ValueError("region must be set so presigning never needs the network")
         if not self.access_key or not self.secret_key:
             raise ValueError("access_key and secret_key must be set")
-
-    @property
-    def secure(self) -> bool:
-        return self.endpoint.secure
 
     @property
     def presign_endpoint(self) -> Endpoint:
