@@ -34,8 +34,7 @@ def create_upload(
     """Start an upload and return its id; type and metadata apply to the final object."""
     headers: DictType = {"Content-Type": content_type or "application/octet-stream"}
     headers.update(metadata_headers(metadata))
-    upload_id: str = client._create_multipart_upload(bucket, key, headers)
-    return upload_id
+    return client._create_multipart_upload(bucket, key, headers)
 
 
 def list_parts(
