@@ -1,0 +1,30 @@
+"""Connection pools set up the way the event log expects them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+Pool = AsyncConnectionPool[AsyncConnection[Any]]
+
+
+async def open_pool(
+    conninfo: str, *, min_size: int = 1, max_size: int = 10, application_name: str = "eventlog"
+) -> Pool:
+    """An open pool of autocommit connections.
+
+    Autocommit matters for speed: an append is one statement, so without an
+    explicit transaction it costs one round trip instead of BEGIN + statement
+    + COMMIT. Callers that need a transaction open one (`conn.transaction()`).
+    """
+    pool: Pool = AsyncConnectionPool(
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        kwargs={"autocommit": True, "application_name": application_name},
+    )
+    await pool.open(wait=True, timeout=30)
+    return pool

@@ -1,0 +1,1 @@
+"""The event log's own schema, as numbered SQL files applied by `mediaplane.eventlog.migrator`."""

@@ -1,0 +1,239 @@
+"""The event store: append with optimistic concurrency (events + outbox in one statement), load.
+
+An append is ONE SQL statement (data-modifying CTEs), so it is atomic on its
+own and costs one round trip on an autocommit connection; inside a caller's
+transaction it commits or rolls back with the caller's other writes (inline
+projections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, Literal
+
+import psycopg
+import psycopg.errors
+from psycopg.types.json import set_json_loads
+
+from mediaplane.contracts import Event, Registry
+from mediaplane.eventlog import codec
+from mediaplane.eventlog.database import Pool
+from mediaplane.eventlog.errors import ConcurrencyError
+from mediaplane.eventlog.records import LoadedStream
+
+ANY: Final = "any"
+"""Expected version meaning "append after whatever the stream holds" (no conflict check)."""
+
+ExpectedVersion = int | Literal["any"]
+
+_ANY_ATTEMPTS = 10
+
+# `head` is the version the new events follow, or no row when the stream is
+# not where the caller expects it. It also refuses a writer whose transaction
+# is older than the one that wrote the head: readers that follow the log in
+# transaction order (projector.py) then see every stream in version order.
+_HEAD_AT_EXPECTED = """
+WITH head AS (
+    SELECT %(expected)s::int AS version
+    WHERE %(expected)s::int = 0 OR EXISTS (
+        SELECT 1 FROM event_log
+        WHERE stream_id = %(stream_id)s AND version = %(expected)s::int
+          AND transaction_id <= pg_current_xact_id()
+    )
+)"""
+
+_HEAD_AT_LATEST = """
+WITH latest AS (
+    SELECT version, transaction_id FROM event_log
+    WHERE stream_id = %(stream_id)s ORDER BY version DESC LIMIT 1
+), head AS (
+    SELECT coalesce((SELECT version FROM latest), 0) AS version
+    WHERE NOT EXISTS (SELECT 1 FROM latest WHERE transaction_id > pg_current_xact_id())
+)"""
+
+# The new rows. `$n` is each event's 1-based place in the append. One event
+# (the usual command result) gets scalar parameters: cheaper to send and plan
+# than one-element arrays.
+_ONE_EVENT = """,
+appended AS (
+    INSERT INTO event_log (stream_id, version, event_id, type, data, metadata)
+    SELECT %(stream_id)s, head.version + 1, %(event_id)s, %(type)s, %(data)s, %(metadata)s
+    FROM head
+    RETURNING position, version
+), queued AS (
+    INSERT INTO outbox (position, stream_id, subject)
+    SELECT position, %(stream_id)s, %(subject)s FROM appended
+)"""
+
+_MANY_EVENTS = """,
+appended AS (
+    INSERT INTO event_log (stream_id, version, event_id, type, data, metadata)
+    SELECT %(stream_id)s, head.version + e.n, e.event_id, e.type, e.data, e.metadata
+    FROM head,
+         unnest(%(event_id)s::uuid[], %(type)s::text[], %(data)s::jsonb[], %(metadata)s::jsonb[])
+             WITH ORDINALITY AS e(event_id, type, data, metadata, n)
+    ORDER BY e.n
+    RETURNING position, version
+), queued AS (
+    INSERT INTO outbox (position, stream_id, subject)
+    SELECT appended.position, %(stream_id)s, (%(subject)s::text[])[appended.version - head.version]
+    FROM appended, head
+)"""
+
+# Wake sleeping relays only when the outbox was empty: NOTIFY serializes
+# committing transactions (Postgres takes a database-wide lock at commit to
+# keep the queue in commit order), which would cap concurrent appends at one
+# commit at a time. A non-empty outbox means a relay is draining it, and a
+# relay re-claims without sleeping until it finds nothing (see relay.py).
+_WAKE_AND_RETURN = """,
+wake AS (
+    SELECT pg_notify('eventlog_outbox', '') WHERE NOT EXISTS (SELECT FROM outbox)
+)
+SELECT (SELECT max(version) FROM appended), (SELECT count(*) FROM wake)"""
+
+
+def _statement(head: str, body: str) -> bytes:
+    return (head + body + _WAKE_AND_RETURN).encode()
+
+
+_STATEMENTS: Final = {
+    (False, False): _statement(_HEAD_AT_EXPECTED, _ONE_EVENT),
+    (False, True): _statement(_HEAD_AT_EXPECTED, _MANY_EVENTS),
+    (True, False): _statement(_HEAD_AT_LATEST, _ONE_EVENT),
+    (True, True): _statement(_HEAD_AT_LATEST, _MANY_EVENTS),
+}
+"""Append statements by (expected version is ANY, more than one event)."""
+
+_LOAD = b"""
+SELECT version, type, event_id, data, metadata FROM event_log
+WHERE stream_id = %s ORDER BY version
+"""
+
+_VERSION_CONSTRAINT = "event_log_stream_version_key"
+
+
+class EventStore:
+    """Streams of events in Postgres, decoded (and upcast) through `registry`."""
+
+    def __init__(self, pool: Pool, registry: Registry) -> None:
+        self.pool = pool
+        self.registry = registry
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: ExpectedVersion,
+        events: Sequence[Event],
+        *,
+        metadata: Mapping[str, str] | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> int:
+        """Append `events` to the stream and queue them for the relay; returns the new version.
+
+        `expected_version`: 0 means the stream must not exist yet, N means it
+        must be at version N, `ANY` appends after its current end. A stream
+        elsewhere raises `ConcurrencyError`. `metadata` adds string keys to
+        every event's metadata (e.g. `traceparent`). With `conn`, the append
+        joins that connection's transaction (if any); otherwise it commits alone.
+        """
+        params = self._params(stream_id, expected_version, events, metadata)
+        query = _STATEMENTS[expected_version == ANY, len(events) > 1]
+        if expected_version != ANY or conn is not None:
+            # In a caller's transaction a failed statement aborts it: no retry is possible here.
+            return await self._execute(query, params, stream_id, expected_version, conn)
+        for _ in range(_ANY_ATTEMPTS - 1):
+            try:
+                return await self._execute(query, params, stream_id, ANY, None)
+            except ConcurrencyError:
+                continue  # another writer took the same version: take the next one
+        return await self._execute(query, params, stream_id, ANY, None)
+
+    async def load(
+        self, stream_id: str, *, conn: psycopg.AsyncConnection[Any] | None = None
+    ) -> LoadedStream:
+        """Every event of the stream, upcast to the newest versions, and the stream's version."""
+        events: list[Event] = []
+        version = 0
+        async with self._connection(conn) as connection, connection.cursor() as cursor:
+            set_json_loads(codec.loads, cursor)
+            await cursor.execute(_LOAD, (stream_id,))
+            async for version, type_, event_id, data, event_metadata in cursor:
+                events.append(
+                    codec.decode_event(
+                        self.registry,
+                        type_=type_,
+                        event_id=event_id,
+                        stream_id=stream_id,
+                        data=data,
+                        metadata=event_metadata,
+                    )
+                )
+        return LoadedStream(stream_id=stream_id, version=version, events=events)
+
+    def _params(
+        self,
+        stream_id: str,
+        expected_version: ExpectedVersion,
+        events: Sequence[Event],
+        metadata: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        if not events:
+            raise ValueError("append needs at least one event")
+        if isinstance(expected_version, int) and expected_version < 0:
+            raise ValueError(f"expected_version must be >= 0 or ANY, got {expected_version}")
+        columns: dict[str, list[Any]] = {
+            "event_id": [],
+            "type": [],
+            "data": [],
+            "metadata": [],
+            "subject": [],
+        }
+        for event in events:
+            if event.stream_id != stream_id:
+                raise ValueError(
+                    f"event {event.event_id} belongs to {event.stream_id!r}, not {stream_id!r}"
+                )
+            event_data, event_metadata = codec.split_event(self.registry, event, metadata)
+            columns["event_id"].append(event.event_id)
+            columns["type"].append(event.tag())
+            columns["data"].append(codec.jsonb(event_data))
+            columns["metadata"].append(codec.jsonb(event_metadata))
+            columns["subject"].append(self.registry.subject_of(event))
+        params: dict[str, Any] = (
+            columns if len(events) > 1 else {name: values[0] for name, values in columns.items()}
+        )
+        params["stream_id"] = stream_id
+        params["expected"] = expected_version if isinstance(expected_version, int) else None
+        return params
+
+    async def _execute(
+        self,
+        query: bytes,
+        params: dict[str, Any],
+        stream_id: str,
+        expected_version: ExpectedVersion,
+        conn: psycopg.AsyncConnection[Any] | None,
+    ) -> int:
+        try:
+            async with self._connection(conn) as connection:
+                cursor = await connection.execute(query, params)
+                row = await cursor.fetchone()
+        except psycopg.errors.UniqueViolation as error:
+            if error.diag.constraint_name == _VERSION_CONSTRAINT:
+                raise ConcurrencyError(stream_id, expected_version) from error
+            raise
+        if row is None or row[0] is None:
+            raise ConcurrencyError(stream_id, expected_version)
+        version: int = row[0]
+        return version
+
+    @asynccontextmanager
+    async def _connection(
+        self, conn: psycopg.AsyncConnection[Any] | None
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if conn is not None:
+            yield conn
+            return
+        async with self.pool.connection() as pooled:
+            yield pooled
