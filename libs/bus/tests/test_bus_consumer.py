@@ -123,6 +123,7 @@ async def test_dead_letters_after_max_deliver_and_never_redelivers(
         await assert_settled(js, settings, "thumbs")
 
     assert recorder.attempts == [1, 2, 3]
+    assert [d.is_last_attempt for _, d in recorder.seen] == [False, False, True]
     [letter] = await read_dead_letters(js, settings)
     subject = f"{settings.subject_root}.file.verified.v1"
     assert letter.subject == f"{settings.dlq_subject_root}.thumbs.{subject}"

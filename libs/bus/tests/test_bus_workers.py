@@ -158,3 +158,31 @@ async def test_a_handler_outlasting_the_graceful_timeout_is_handed_back(
         await eventually(lambda: len(recorder.seen) == 1, within=3.0)
 
     assert recorder.attempts == [2]
+
+
+async def test_a_long_handler_is_kept_alive_past_ack_wait(
+    settings: BusSettings,
+    registry: Registry,
+    publisher: Publisher,
+    js: JetStreamContext,
+    verified: Verified,
+) -> None:
+    attempts: list[int] = []
+
+    async def transcode(event: FileVerified, delivery: Delivery) -> None:
+        attempts.append(delivery.delivery_count)
+        await asyncio.sleep(1.5)  # several ack_waits long
+
+    # An idle second replica would take the message if it were redelivered.
+    replicas = [Bus(settings, registry, producer="transcoder") for _ in range(2)]
+    for bus in replicas:
+        bus.consumer("transcode", events=[FileVerified], ack_wait=0.4)(transcode)
+
+    async with replicas[0].running(), replicas[1].running():
+        await publisher.publish(verified(1))
+        await eventually(lambda: len(attempts) == 1)
+        await asyncio.sleep(1.7)
+        info = await js.consumer_info(settings.stream, "transcode")
+
+    assert attempts == [1]
+    assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
