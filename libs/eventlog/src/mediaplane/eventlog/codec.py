@@ -25,11 +25,11 @@ Payload = dict[str, Any]
 
 
 def jsonb(value: object) -> Jsonb:
-    """A jsonb parameter encoded by msgspec (faster than the stdlib json psycopg uses by default)."""
+    """A jsonb parameter encoded by msgspec (faster than psycopg's default, stdlib json)."""
     return Jsonb(value, dumps=msgspec.json.encode)
 
 
-def loads(data: bytes | bytearray | memoryview) -> Any:
+def loads(data: str | bytes) -> Any:
     """jsonb loader for cursors reading event rows (msgspec, like `jsonb`)."""
     return msgspec.json.decode(data)
 

@@ -11,9 +11,17 @@ Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
 
 async def open_pool(
-    conninfo: str, *, min_size: int = 1, max_size: int = 10, application_name: str = "eventlog"
+    conninfo: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    application_name: str = "eventlog",
+    wait: bool = True,
 ) -> Pool:
     """An open pool of autocommit connections.
+
+    With `wait=False` it returns at once and connects in the background (for
+    daemons that must start while Postgres is still down).
 
     Autocommit matters for speed: an append is one statement, so without an
     explicit transaction it costs one round trip instead of BEGIN + statement
@@ -26,5 +34,5 @@ async def open_pool(
         open=False,
         kwargs={"autocommit": True, "application_name": application_name},
     )
-    await pool.open(wait=True, timeout=30)
+    await pool.open(wait=wait, timeout=30)
     return pool

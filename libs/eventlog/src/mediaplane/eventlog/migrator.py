@@ -62,7 +62,7 @@ class MigrationSource:
 
     @classmethod
     def from_package(cls, namespace: str, package: str) -> MigrationSource:
-        """The SQL files shipped inside an importable package (e.g. `mediaplane.gateway.migrations`)."""
+        """The SQL files shipped inside a package (e.g. `mediaplane.gateway.migrations`)."""
         return cls(namespace, resources.files(package))
 
     @classmethod
@@ -95,7 +95,7 @@ EVENTLOG_MIGRATIONS = MigrationSource.from_package("eventlog", "mediaplane.event
 async def migrate(
     conninfo: str, sources: Sequence[MigrationSource] = (EVENTLOG_MIGRATIONS,)
 ) -> list[str]:
-    """Apply every migration not applied yet, source by source; returns `namespace/name` of each applied."""
+    """Apply the migrations not applied yet, source by source; returns their `namespace/name`."""
     _check_namespaces(sources)
     applied: list[str] = []
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
@@ -108,9 +108,7 @@ async def migrate(
                     key = (migration.namespace, migration.name)
                     if key in history:
                         if history[key] != migration.checksum:
-                            raise MigrationError(
-                                f"{migration.namespace}/{migration.name} changed after it was applied"
-                            )
+                            raise MigrationError(f"{key[0]}/{key[1]} changed after it was applied")
                         continue
                     await _apply(conn, migration)
                     applied.append(f"{migration.namespace}/{migration.name}")

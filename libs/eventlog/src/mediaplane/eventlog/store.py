@@ -158,7 +158,8 @@ class EventStore:
         async with self._connection(conn) as connection, connection.cursor() as cursor:
             set_json_loads(codec.loads, cursor)
             await cursor.execute(_LOAD, (stream_id,))
-            async for version, type_, event_id, data, event_metadata in cursor:
+            async for row_version, type_, event_id, data, event_metadata in cursor:
+                version = row_version
                 events.append(
                     codec.decode_event(
                         self.registry,

@@ -1,0 +1,213 @@
+"""The outbox relay: publishes outbox rows to JetStream, then deletes them.
+
+Guarantees:
+- at least once into JetStream, and exactly once in the stream's contents:
+  every message carries `Nats-Msg-Id = event_id`, so a batch re-published
+  after a crash (published, not yet deleted) is dropped by JetStream's
+  duplicate window;
+- each event stream's order (how: see `outbox.py`), also with several relays;
+- NATS or Postgres down: the relay backs off and retries (tenacity), never
+  crashes and never deletes a row that JetStream did not acknowledge.
+
+A round claims a batch in a transaction, publishes it with async publishes
+(wave by wave, acks awaited together), deletes the acknowledged rows and
+commits. The relay loops without sleeping while rounds find work, then sleeps
+until an append NOTIFYs `eventlog_outbox` or `poll_interval` passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TypeVar
+
+import nats
+import nats.errors
+import psycopg
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+
+from mediaplane.eventlog import outbox
+from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.metrics import RelayMetrics
+from mediaplane.eventlog.outbox import OutboxMessage
+from mediaplane.eventlog.wakeup import OUTBOX_CHANNEL, Wakeup
+
+_log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class PublishFailed(Exception):
+    """JetStream did not acknowledge a message in time (or refused it); the round stops there."""
+
+
+# Failures worth waiting out: the servers come back, the rows are still there.
+_TRANSIENT = (psycopg.OperationalError, nats.errors.Error, OSError, PublishFailed)
+
+
+class OutboxRelay:
+    """Runs in the background between `start()` and `stop()` (or as `async with`)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        nats_url: str,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        ack_timeout: float = 5.0,
+        max_backoff: float = 5.0,
+        metrics: RelayMetrics | None = None,
+        name: str = "eventlog-relay",
+    ) -> None:
+        self._database_url = database_url
+        self._nats_url = nats_url
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._ack_timeout = ack_timeout
+        self._max_backoff = max_backoff
+        self._name = name
+        self.metrics = metrics if metrics is not None else RelayMetrics()
+        self._wakeup = Wakeup(database_url, OUTBOX_CHANNEL)
+        self._task: asyncio.Task[None] | None = None
+        self._pool: Pool | None = None
+        self._nc: NatsClient | None = None
+
+    async def start(self) -> None:
+        """Start relaying in the background; servers that are down are waited for, not fatal."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Stop now: an interrupted round rolls back and is re-published later (deduplicated)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._wakeup.stop()
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def __aenter__(self) -> OutboxRelay:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        self._pool = await open_pool(
+            self._database_url, min_size=1, max_size=1, application_name=self._name, wait=False
+        )
+        self._nc = await self._retrying(self._connect_nats)
+        js = self._nc.jetstream(publish_async_max_pending=self._batch_size)
+        self._wakeup.start()
+        _log.info("relay started", relay=self._name)
+        while True:
+            self._wakeup.clear()
+            published = await self._retrying(lambda: self._round(js))
+            if published == 0:
+                await self._wakeup.wait(self._poll_interval)
+
+    async def _connect_nats(self) -> NatsClient:
+        return await nats.connect(
+            self._nats_url,
+            name=self._name,
+            max_reconnect_attempts=-1,  # never give up: the outbox keeps the events meanwhile
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            error_cb=self._on_nats_error,
+        )
+
+    async def _on_nats_error(self, error: Exception) -> None:
+        _log.warning("nats connection error", relay=self._name, error=str(error))
+
+    async def _retrying(self, operation: Callable[[], Awaitable[T]]) -> T:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            wait=wait_exponential_jitter(multiplier=0.1, max=self._max_backoff, jitter=0.1),
+            before_sleep=self._on_retry,
+        ):
+            with attempt:
+                return await operation()
+        raise AssertionError("unreachable: tenacity retries forever")
+
+    def _on_retry(self, state: RetryCallState) -> None:
+        self.metrics.failures.inc()
+        error = state.outcome.exception() if state.outcome else None
+        _log.warning(
+            "relay round failed, backing off",
+            relay=self._name,
+            attempt=state.attempt_number,
+            error=f"{type(error).__name__}: {error}",
+        )
+
+    async def _round(self, js: JetStreamContext) -> int:
+        """Claim, publish and delete one batch; returns how many events were published."""
+        assert self._pool is not None
+        assert self._nc is not None
+        if not self._nc.is_connected:
+            # Claiming now would hold row locks (and the projectors' xmin) for nothing.
+            raise nats.errors.ConnectionReconnectingError
+        async with self._pool.connection() as conn, conn.transaction():
+            messages = await outbox.claim(conn, self._batch_size)
+            if not messages:
+                self.metrics.lag.set(0)
+                return 0
+            self.metrics.lag.set((datetime.now(UTC) - messages[0].recorded_at).total_seconds())
+            acked, failure = await self._publish(js, messages)
+            await outbox.delete(conn, [message.position for message in acked])
+        self.metrics.published.inc(len(acked))
+        if failure is not None:
+            raise failure
+        return len(acked)
+
+    async def _publish(
+        self, js: JetStreamContext, messages: list[OutboxMessage]
+    ) -> tuple[list[OutboxMessage], Exception | None]:
+        """Publish wave by wave; returns the acknowledged messages and what stopped it (if any)."""
+        acked: list[OutboxMessage] = []
+        for wave in outbox.waves(messages):
+            futures: list[asyncio.Future[PubAck]] = []
+            try:
+                for message in wave:
+                    ack = await js.publish_async(
+                        message.subject, message.body, headers=message.headers
+                    )
+                    futures.append(ack)
+                done, pending = await asyncio.wait(futures, timeout=self._ack_timeout)
+            except nats.errors.Error as error:
+                for future in futures:
+                    future.cancel()  # frees the client's pending-ack slot
+                return acked, error
+            for future in pending:
+                future.cancel()
+            failure: Exception | None = None
+            for message, future in zip(wave, futures, strict=True):
+                if future not in done:
+                    failure = PublishFailed(f"no ack within {self._ack_timeout}s")
+                elif (refusal := future.exception()) is not None:
+                    failure = PublishFailed(f"{type(refusal).__name__}: {refusal}")
+                else:
+                    # A wave holds one message per stream: acked ones stay in order.
+                    acked.append(message)
+            if failure is not None:
+                return acked, failure
+        return acked, None
