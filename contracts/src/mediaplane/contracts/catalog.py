@@ -66,9 +66,12 @@ AnyEvent = (
 )
 
 
-def build_registry() -> Registry:
-    """The production registry; upcasters between versions are registered here."""
-    return Registry(ALL_EVENTS)
+def build_registry(subject_root: str = "media") -> Registry:
+    """The production registry; upcasters between versions are registered here.
+
+    `subject_root` other than `media` is for tests that need subjects of their own.
+    """
+    return Registry(ALL_EVENTS, subject_root=subject_root)
 
 
 REGISTRY = build_registry()

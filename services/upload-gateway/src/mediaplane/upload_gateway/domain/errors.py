@@ -10,9 +10,10 @@ class DomainError(Exception):
     status = 400
     title = "Request refused"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class NotFound(DomainError):
@@ -95,3 +96,9 @@ class FileGone(DomainError):
     code = "file_deleted"
     status = 409
     title = "File is deleted"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"

@@ -1,0 +1,90 @@
+"""`python -m mediaplane.upload_gateway api|verifier|relay|migrate`: one process role each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+
+from mediaplane.bus import Bus
+from mediaplane.eventlog.relay import OutboxRelay
+from mediaplane.observability import configure_logging, configure_tracing
+from mediaplane.observability.http import ops_app
+from mediaplane.observability.serve import serve
+from mediaplane.upload_gateway.api.app import create_app
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
+from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
+from mediaplane.upload_gateway.worker.verifier import register_verifier
+
+
+async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await work(stop)
+
+
+async def run_verifier(settings: GatewaySettings, stop: asyncio.Event) -> None:
+    async with gateway(settings) as resources:
+        bus = Bus(settings.bus, resources.registry, producer=SERVICE)
+        register_verifier(bus, resources.service, resources.objects)
+        ops = asyncio.create_task(
+            serve(
+                ops_app(f"{SERVICE}-verifier", resources.health),
+                host=settings.http_host,
+                port=settings.ops_port,
+            )
+        )
+        try:
+            async with bus.running():
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+async def run_relay(settings: GatewaySettings, stop: asyncio.Event) -> None:
+    async with gateway(settings, pool_size=2) as resources:
+        ops = asyncio.create_task(
+            serve(
+                ops_app(f"{SERVICE}-relay", resources.health),
+                host=settings.http_host,
+                port=settings.ops_port + 1,
+            )
+        )
+        try:
+            async with OutboxRelay(
+                settings.database_url, settings.bus.url, name=f"{SERVICE}-relay"
+            ):
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediaplane.upload_gateway")
+    parser.add_argument("role", choices=["api", "verifier", "relay", "migrate"])
+    args = parser.parse_args(argv)
+    configure_logging(f"{SERVICE}-{args.role}")
+    configure_tracing(SERVICE)
+    settings = GatewaySettings.from_env()
+
+    if args.role == "migrate":
+        applied = asyncio.run(apply_migrations(settings))
+        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        return 0
+    if args.role == "api":
+        uvicorn.run(
+            create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None
+        )
+        return 0
+    runner = run_verifier if args.role == "verifier" else run_relay
+    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

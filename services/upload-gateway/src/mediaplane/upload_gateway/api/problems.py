@@ -1,0 +1,127 @@
+"""RFC 9457 problem+json for every error, each with a stable `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from mediaplane.storage import StorageError, StorageUnavailable
+from mediaplane.upload_gateway.domain.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+_log = structlog.get_logger(__name__)
+
+# Codes of the framework's own HTTP errors.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"https://mediaplane.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        **(extra or {}),
+    }
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    headers = {"WWW-Authenticate": 'Bearer realm="mediaplane"'} if exc.status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return problem(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        headers=headers,
+    )
+
+
+def _validation(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    return problem(
+        request,
+        status=400,
+        code="invalid_request",
+        title="Invalid request",
+        detail=str(exc.detail),
+        extra={"errors": errors},
+    )
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return problem(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=str(exc.detail),
+        detail=str(exc.detail),
+        headers=exc.headers,
+    )
+
+
+def _storage(request: Request[Any, Any, Any], exc: StorageError) -> Response[dict[str, Any]]:
+    _log.warning("storage.failed", error=type(exc).__name__, detail=str(exc))
+    if isinstance(exc, StorageUnavailable):
+        return problem(
+            request,
+            status=503,
+            code="storage_unavailable",
+            title="Object storage unavailable",
+            detail="retry later",
+            headers={"Retry-After": "5"},
+        )
+    return problem(
+        request, status=502, code="storage_error", title="Object storage error", detail=str(exc)
+    )
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    _log.exception("request.failed", error=type(exc).__name__)
+    return problem(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        code="internal_error",
+        title="Internal error",
+        detail="the request failed; it was logged",
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: _domain,
+    ValidationException: _validation,
+    HTTPException: _http,
+    StorageError: _storage,
+    Exception: _unexpected,
+}

@@ -1,0 +1,49 @@
+"""HTTP request bodies: strict (unknown fields refused), with limits the OpenAPI shows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="lowercase hex SHA-256")]
+PartNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class OpenUploadBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    size: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    content_type: Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+    sha256: Sha256 | None = None
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=32)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class PartToSign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    number: PartNumber
+    sha256: Sha256 | None = None
+
+
+class SignPartsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    parts: Annotated[list[PartToSign], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class CompletedPartBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    number: PartNumber
+    etag: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class CompleteBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    parts: Annotated[list[CompletedPartBody], msgspec.Meta(max_length=10_000)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class CreateTagsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    names: Annotated[list[TagName], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class SetTagsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=32)]

@@ -1,0 +1,75 @@
+"""The composition root: builds every adapter of the gateway from its settings, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import nats
+
+from mediaplane.contracts import Registry, build_registry
+from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
+from mediaplane.eventlog.store import EventStore
+from mediaplane.observability import HealthChecks
+from mediaplane.storage import ObjectStore
+from mediaplane.upload_gateway.app.service import UploadService
+from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
+
+GATEWAY_MIGRATIONS = MigrationSource.from_package("gateway", "mediaplane.upload_gateway.migrations")
+
+
+async def apply_migrations(settings: GatewaySettings) -> list[str]:
+    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, GATEWAY_MIGRATIONS])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gateway:
+    settings: GatewaySettings
+    registry: Registry
+    pool: Pool
+    store: EventStore
+    objects: ObjectStore
+    service: UploadService
+    health: HealthChecks
+
+
+def health_checks(settings: GatewaySettings, pool: Pool, objects: ObjectStore) -> HealthChecks:
+    async def postgres() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_server() -> None:
+        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
+        await nc.close()
+
+    async def s3() -> None:
+        await objects.ensure_buckets(settings.bucket)
+
+    return HealthChecks({"postgres": postgres, "nats": nats_server, "s3": s3})
+
+
+@asynccontextmanager
+async def gateway(settings: GatewaySettings, *, pool_size: int = 20) -> AsyncIterator[Gateway]:
+    """Every resource of one gateway process, closed on exit."""
+    registry = build_registry(settings.bus.subject_root)
+    pool = await open_pool(
+        settings.database_url, min_size=2, max_size=pool_size, application_name=SERVICE
+    )
+    try:
+        objects = ObjectStore(settings.storage)
+        await objects.ensure_buckets(settings.bucket)
+        store = EventStore(pool, registry)
+        service = UploadService(pool=pool, store=store, objects=objects, settings=settings)
+        yield Gateway(
+            settings=settings,
+            registry=registry,
+            pool=pool,
+            store=store,
+            objects=objects,
+            service=service,
+            health=health_checks(settings, pool, objects),
+        )
+    finally:
+        await pool.close()

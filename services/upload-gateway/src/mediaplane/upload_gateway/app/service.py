@@ -1,0 +1,446 @@
+"""The gateway's command handlers: load, decide, append (+ inline projections) in one transaction.
+
+S3 calls happen outside transactions and are ordered so that a crash at any
+point leaves something the next attempt (or the janitor) can finish: the S3
+multipart upload is created before the session is opened, completed before
+`upload.session.completed` is appended, and aborted before the abort is recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import psycopg
+import structlog
+
+from mediaplane.contracts import Event, EventContext, new_event_id, utc_now
+from mediaplane.eventlog.database import Pool
+from mediaplane.eventlog.errors import ConcurrencyError
+from mediaplane.eventlog.store import EventStore
+from mediaplane.storage import CompletedPart, ObjectNotFound, ObjectStore, UploadNotFound
+from mediaplane.upload_gateway.adapters import projections
+from mediaplane.upload_gateway.app.views import (
+    CompletionView,
+    FileTagsView,
+    PartUrl,
+    PresignedUrl,
+    SessionView,
+    StoredPartView,
+    TagResult,
+)
+from mediaplane.upload_gateway.config import GatewaySettings
+from mediaplane.upload_gateway.domain import file as files
+from mediaplane.upload_gateway.domain import session as sessions
+from mediaplane.upload_gateway.domain import tag as tags
+from mediaplane.upload_gateway.domain.errors import DomainError, PartsMissing, SessionNotOpen
+from mediaplane.upload_gateway.domain.policy import (
+    check_content_type,
+    normalize_tags,
+    plan_upload,
+    sanitize_filename,
+)
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
+_log = structlog.get_logger(__name__)
+_RETRIES = 5
+
+
+class ConcurrentModification(DomainError):
+    code = "concurrent_modification"
+    status = 409
+    title = "Changed by another request; retry"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenRequest:
+    filename: str
+    size: int
+    content_type: str
+    sha256: str | None = None
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartRequest:
+    number: int
+    sha256: str | None = None
+
+
+def _raw_sha256(hex_digest: str | None) -> bytes | None:
+    return bytes.fromhex(hex_digest) if hex_digest else None
+
+
+class UploadService:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        store: EventStore,
+        objects: ObjectStore,
+        settings: GatewaySettings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.objects = objects
+        self.settings = settings
+        self.limits = settings.limits
+        self.clock = clock
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _transact(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run `work` in a transaction, again from the start when a stream moved underneath."""
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                async with self.pool.connection() as conn, conn.transaction():
+                    return await work(conn)
+            except ConcurrencyError as error:
+                _log.info("append.conflict", stream_id=error.stream_id, attempt=attempt)
+        raise ConcurrentModification("the upload changed concurrently too often")
+
+    async def _append(
+        self, conn: Conn, stream_id: str, version: int, events: Sequence[Event]
+    ) -> None:
+        if events:
+            await self.store.append(stream_id, version, events, conn=conn)
+
+    async def _session(
+        self, session_id: uuid.UUID, conn: Conn | None = None
+    ) -> tuple[sessions.UploadSession, int]:
+        loaded = await self.store.load(sessions.session_stream(session_id), conn=conn)
+        state = sessions.UploadSession()
+        for event in loaded.events:
+            state = sessions.evolve(state, event)
+        return state, loaded.version
+
+    async def _file(self, file_id: uuid.UUID, conn: Conn | None = None) -> tuple[files.File, int]:
+        loaded = await self.store.load(sessions.file_stream(file_id), conn=conn)
+        state = files.File()
+        for event in loaded.events:
+            state = files.evolve(state, event)
+        return state, loaded.version
+
+    def _url_expiry(self, expires_at: datetime) -> tuple[timedelta, datetime]:
+        """Presigned URLs live the configured time, never beyond the session."""
+        now = self.clock()
+        ttl = min(timedelta(seconds=self.settings.presign_ttl_seconds), expires_at - now)
+        ttl = max(ttl, timedelta(seconds=1))
+        return ttl, now + ttl
+
+    def _view(self, state: sessions.UploadSession, *, with_upload: bool = False) -> SessionView:
+        opened = state.opened
+        assert opened is not None  # callers checked ownership
+        upload = None
+        if with_upload and opened.mode == "single" and state.status == "open":
+            ttl, until = self._url_expiry(opened.expires_at)
+            signed = self.objects.presign_put(
+                opened.bucket,
+                opened.object_key,
+                expires=ttl,
+                sha256=_raw_sha256(opened.sha256),
+                content_type=opened.content_type,
+            )
+            upload = PresignedUrl(
+                method=signed.method, url=signed.url, headers=dict(signed.headers), expires_at=until
+            )
+        return SessionView(
+            session_id=opened.session_id,
+            file_id=opened.file_id,
+            status=state.status,
+            mode=opened.mode,
+            filename=opened.filename,
+            content_type=opened.content_type,
+            size=opened.size,
+            sha256=opened.sha256,
+            part_size=opened.part_size,
+            part_count=opened.part_count,
+            expires_at=opened.expires_at,
+            tags=list(opened.tags),
+            upload=upload,
+        )
+
+    # -- upload sessions ---------------------------------------------------------------------
+
+    async def open(self, owner: str, request: OpenRequest, context: EventContext) -> SessionView:
+        # Cheap validation first, so a bad request never creates an S3 upload.
+        sanitize_filename(request.filename)
+        content_type = check_content_type(request.content_type, self.limits)
+        plan = plan_upload(request.size, self.limits)
+        normalize_tags(list(request.tags), self.limits)
+
+        session_id, file_id = new_event_id(), new_event_id()
+        key = sessions.object_key(owner, file_id)
+        upload_id = None
+        if plan.mode == "multipart":
+            upload_id = await self.objects.create_multipart_upload(
+                self.settings.bucket, key, content_type=content_type
+            )
+
+        async def work(conn: Conn) -> list[Event]:
+            await projections.lock_owner(conn, owner)
+            now = self.clock()
+            command = sessions.OpenUpload(
+                session_id=session_id,
+                file_id=file_id,
+                owner=owner,
+                filename=request.filename,
+                size=request.size,
+                content_type=request.content_type,
+                sha256=request.sha256,
+                tags=list(request.tags),
+                bucket=self.settings.bucket,
+                now=now,
+                usage=await projections.owner_usage(conn, owner, now),
+                context=context,
+            )
+            events = sessions.open_upload(sessions.UploadSession(), command, self.limits, upload_id)
+            await self._append(conn, sessions.session_stream(session_id), 0, events)
+            await projections.apply(conn, events)
+            return events
+
+        try:
+            events = await self._transact(work)
+        except BaseException:
+            if upload_id is not None:
+                await self.objects.abort_multipart_upload(self.settings.bucket, key, upload_id)
+            raise
+        state = sessions.UploadSession()
+        for event in events:
+            state = sessions.evolve(state, event)
+        _log.info("upload.opened", session_id=str(session_id), mode=plan.mode, size=request.size)
+        return self._view(state, with_upload=True)
+
+    async def get(self, owner: str, session_id: uuid.UUID) -> SessionView:
+        state, _ = await self._session(session_id)
+        sessions.require_owner(state, owner)
+        return self._view(state, with_upload=True)
+
+    async def sign_parts(
+        self, owner: str, session_id: uuid.UUID, parts: Sequence[PartRequest]
+    ) -> list[PartUrl]:
+        state, _ = await self._session(session_id)
+        opened = sessions.require_open(state, owner, self.clock())
+        sessions.check_part_numbers(opened, [p.number for p in parts])
+        assert opened.upload_id is not None  # multipart sessions always have one
+        ttl, until = self._url_expiry(opened.expires_at)
+        urls = []
+        for part in parts:
+            signed = self.objects.presign_upload_part(
+                opened.bucket,
+                opened.object_key,
+                opened.upload_id,
+                part.number,
+                expires=ttl,
+                sha256=_raw_sha256(part.sha256),
+            )
+            urls.append(
+                PartUrl(
+                    number=part.number,
+                    method=signed.method,
+                    url=signed.url,
+                    headers=dict(signed.headers),
+                    expires_at=until,
+                )
+            )
+        return urls
+
+    async def stored_parts(self, owner: str, session_id: uuid.UUID) -> list[StoredPartView]:
+        """What S3 holds for the session, so a client can resume after a crash."""
+        state, _ = await self._session(session_id)
+        opened = sessions.require_owner(state, owner)
+        if opened.mode == "single":
+            try:
+                info = await self.objects.stat(opened.bucket, opened.object_key)
+            except ObjectNotFound:
+                return []
+            return [StoredPartView(number=1, etag=info.etag, size=info.size)]
+        if state.status != "open" or opened.upload_id is None:
+            return []
+        try:
+            parts = await self.objects.list_parts(
+                opened.bucket, opened.object_key, opened.upload_id
+            )
+        except UploadNotFound:
+            return []
+        return [StoredPartView(number=p.number, etag=p.etag, size=p.size) for p in parts]
+
+    async def complete(
+        self,
+        owner: str,
+        session_id: uuid.UUID,
+        parts: Sequence[tuple[int, str]],
+        context: EventContext,
+    ) -> CompletionView:
+        state, _ = await self._session(session_id)
+        if state.status == "completed" and state.owner == owner and state.completed:
+            return self._completion(state)
+        opened = sessions.require_open(state, owner, self.clock())
+        if opened.mode == "multipart":
+            await self._complete_multipart(opened, parts)
+        try:
+            info = await self.objects.stat(opened.bucket, opened.object_key)
+        except ObjectNotFound:
+            raise PartsMissing("the object is not uploaded yet") from None
+
+        async def work(conn: Conn) -> sessions.UploadSession:
+            current, version = await self._session(session_id, conn)
+            command = sessions.CompleteUpload(
+                owner=owner,
+                now=self.clock(),
+                stored_size=info.size,
+                etag=info.etag,
+                context=context,
+            )
+            events = sessions.complete_upload(current, command)
+            if events:
+                session_events = [e for e in events if e.stream_id == current_stream]
+                file_events = [e for e in events if e.stream_id != current_stream]
+                await self._append(conn, current_stream, version, session_events)
+                await self._append(conn, file_events[0].stream_id, 0, file_events)
+                await projections.apply(conn, events)
+            for event in events:
+                current = sessions.evolve(current, event)
+            return current
+
+        current_stream = sessions.session_stream(session_id)
+        completed = await self._transact(work)
+        _log.info("upload.completed", session_id=str(session_id), size=info.size)
+        return self._completion(completed)
+
+    async def _complete_multipart(self, opened: Any, parts: Sequence[tuple[int, str]]) -> None:
+        try:
+            stored = await self.objects.list_parts(
+                opened.bucket, opened.object_key, opened.upload_id
+            )
+        except UploadNotFound:
+            # Completed in S3 by an earlier attempt (or a racing request) that
+            # did not record it yet: the object tells whether it is there.
+            return
+        sessions.check_completion_parts(
+            opened,
+            list(parts),
+            [sessions.StoredPart(number=p.number, etag=p.etag, size=p.size or 0) for p in stored],
+        )
+        try:
+            await self.objects.complete_multipart_upload(
+                opened.bucket,
+                opened.object_key,
+                opened.upload_id,
+                [CompletedPart(number=n, etag=etag) for n, etag in sorted(parts)],
+            )
+        except UploadNotFound:
+            return
+
+    def _completion(self, state: sessions.UploadSession) -> CompletionView:
+        assert state.opened is not None
+        assert state.completed is not None
+        return CompletionView(
+            session_id=state.opened.session_id,
+            file_id=state.opened.file_id,
+            status=state.status,
+            size=state.completed.size,
+            etag=state.completed.etag,
+        )
+
+    async def abort(self, owner: str, session_id: uuid.UUID, context: EventContext) -> SessionView:
+        state, _ = await self._session(session_id)
+        opened = sessions.require_owner(state, owner)
+        if state.status == "completed":
+            raise SessionNotOpen("the session is completed; delete the file instead")
+        if state.status == "open":
+            if opened.upload_id is not None:
+                await self.objects.abort_multipart_upload(
+                    opened.bucket, opened.object_key, opened.upload_id
+                )
+            else:
+                await self.objects.delete(opened.bucket, opened.object_key)
+
+        async def work(conn: Conn) -> sessions.UploadSession:
+            current, version = await self._session(session_id, conn)
+            events = sessions.abort_upload(
+                current, sessions.AbortUpload(owner=owner, reason="client", context=context)
+            )
+            await self._append(conn, sessions.session_stream(session_id), version, events)
+            await projections.apply(conn, events)
+            for event in events:
+                current = sessions.evolve(current, event)
+            return current
+
+        return self._view(await self._transact(work))
+
+    # -- tags and files ----------------------------------------------------------------------
+
+    async def create_tags(
+        self, owner: str, names: Sequence[str], context: EventContext
+    ) -> list[TagResult]:
+        results = []
+        for name in normalize_tags(list(names), self.limits) if names else []:
+            created = await self._create_tag(owner, name, context)
+            results.append(TagResult(name=name, created=created))
+        return results
+
+    async def _create_tag(self, owner: str, name: str, context: EventContext) -> bool:
+        stream = tags.tag_stream(name)
+
+        async def work(conn: Conn) -> bool:
+            loaded = await self.store.load(stream, conn=conn)
+            state = tags.Tag()
+            for event in loaded.events:
+                state = tags.evolve(state, event)
+            events = tags.create_tag(state, name, owner, context)
+            await self._append(conn, stream, loaded.version, events)
+            return bool(events)
+
+        return await self._transact(work)
+
+    async def set_file_tags(
+        self, owner: str, file_id: uuid.UUID, wanted: Sequence[str], context: EventContext
+    ) -> FileTagsView:
+        async def work(conn: Conn) -> files.File:
+            state, version = await self._file(file_id, conn)
+            events = files.set_tags(
+                state, files.SetTags(owner=owner, tags=list(wanted), context=context), self.limits
+            )
+            await self._append(conn, sessions.file_stream(file_id), version, events)
+            for event in events:
+                state = files.evolve(state, event)
+            return state
+
+        state = await self._transact(work)
+        # Tags named on a file exist as tags too (idempotent).
+        for name in sorted(state.tags):
+            await self._create_tag(owner, name, context)
+        return FileTagsView(file_id=file_id, tags=sorted(state.tags))
+
+    async def delete_file(
+        self, owner: str, file_id: uuid.UUID, *, admin: bool, context: EventContext
+    ) -> None:
+        async def work(conn: Conn) -> None:
+            state, version = await self._file(file_id, conn)
+            events = files.delete_file(
+                state, files.DeleteFile(owner=owner, admin=admin, context=context)
+            )
+            await self._append(conn, sessions.file_stream(file_id), version, events)
+            await projections.apply(conn, events)
+
+        await self._transact(work)
+
+    async def record_verdict(
+        self, file_id: uuid.UUID, verdict: files.Verdict, context: EventContext
+    ) -> list[Event]:
+        """The verifier's decision about a file (appended once, whatever the redeliveries)."""
+
+        async def work(conn: Conn) -> list[Event]:
+            state, version = await self._file(file_id, conn)
+            events = files.record_verdict(state, verdict, context)
+            await self._append(conn, sessions.file_stream(file_id), version, events)
+            await projections.apply(conn, events)
+            return events
+
+        return await self._transact(work)
