@@ -1,10 +1,10 @@
 """The service-facing API: declare consumers, run them, publish events.
 
 Consumers run on FastStream's NATS pull subscribers (one per durable, several
-per process), with `AckPolicy.MANUAL`: every ack, NAK-with-delay, TERM and
-dead letter is decided by `MessageProcessor`, because FastStream's own retry
-policies cannot express them (its `NackMessage` is ignored under MANUAL and
-carries no per-attempt backoff otherwise, and it has no dead-lettering).
+per process) with `AckPolicy.MANUAL`: `MessageProcessor` decides every ack,
+delayed NAK, TERM and dead letter, because FastStream's own policies cannot
+(NACK_ON_ERROR redelivers at once, without backoff, until the server silently
+gives up; REJECT_ON_ERROR TERMs on the first error; neither dead-letters).
 """
 
 from __future__ import annotations
