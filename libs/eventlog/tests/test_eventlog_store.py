@@ -1,0 +1,202 @@
+"""The event store against a real Postgres: concurrency, atomicity, append-only log, upcasting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import psycopg.errors
+import pytest
+
+from mediaplane.contracts import ALL_EVENTS, Event, EventContext, Registry, TagCreated, new_event
+from mediaplane.eventlog import ANY, ConcurrencyError, EventStore, Pool
+
+pytestmark = pytest.mark.integration
+
+MakeEvent = Callable[[str, int], TagCreated]
+
+
+async def _count(pool: Pool, query: str) -> Any:
+    async with pool.connection() as conn:
+        row = await (await conn.execute(query.encode())).fetchone()
+        assert row is not None
+        return row[0]
+
+
+async def test_append_then_load_returns_the_events_and_version(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    events = [make_event("tag-a", n) for n in range(3)]
+    assert await store.append("tag-a", 0, events[:2]) == 2
+    assert await store.append("tag-a", 2, events[2:]) == 3
+    loaded = await store.load("tag-a")
+    assert loaded.version == 3
+    assert loaded.events == events
+
+
+async def test_an_unknown_stream_loads_empty_at_version_0(store: EventStore) -> None:
+    loaded = await store.load("nothing-here")
+    assert (loaded.version, loaded.events) == (0, [])
+
+
+async def test_conflicting_appends_raise_concurrency_error(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    await store.append("tag-a", 0, [make_event("tag-a", 1)])
+    with pytest.raises(ConcurrencyError):
+        await store.append("tag-a", 0, [make_event("tag-a", 2)])  # must not exist
+    await store.append("tag-a", 1, [make_event("tag-a", 2)])
+    with pytest.raises(ConcurrencyError):
+        await store.append("tag-a", 1, [make_event("tag-a", 3)])  # stale
+    with pytest.raises(ConcurrencyError):
+        await store.append("tag-a", 5, [make_event("tag-a", 3)])  # ahead: would leave a gap
+    assert (await store.load("tag-a")).version == 2
+
+
+async def test_two_writers_at_the_same_version_one_wins(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    await store.append("tag-a", 0, [make_event("tag-a", 0)])
+    results = await asyncio.gather(
+        *(store.append("tag-a", 1, [make_event("tag-a", n)]) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert results.count(2) == 1
+    assert sum(isinstance(result, ConcurrencyError) for result in results) == 4
+
+
+async def test_any_appends_after_the_current_end_even_concurrently(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    versions = await asyncio.gather(
+        *(store.append("tag-a", ANY, [make_event("tag-a", n)]) for n in range(10))
+    )
+    assert sorted(versions) == list(range(1, 11))
+
+
+async def test_an_append_writes_event_rows_and_outbox_rows_together(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    await store.append("tag-a", 0, [make_event("tag-a", n) for n in range(3)])
+    with pytest.raises(ConcurrencyError):
+        await store.append("tag-a", 0, [make_event("tag-a", 9)])
+    assert await _count(pool, "SELECT count(*) FROM event_log") == 3
+    assert await _count(pool, "SELECT count(*) FROM outbox") == 3
+    subject = await _count(pool, "SELECT DISTINCT subject FROM outbox")
+    assert subject == store.registry.subject("tag.created.v1")
+
+
+async def test_an_append_in_a_caller_transaction_rolls_back_with_it(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    async def append_then_fail(conn: psycopg.AsyncConnection[Any]) -> None:
+        async with conn.transaction():
+            await store.append("tag-a", 0, [make_event("tag-a", 1)], conn=conn)
+            await conn.execute("INSERT INTO tag_names VALUES ('tag-1')")
+            raise RuntimeError("the inline projection failed")
+
+    async with pool.connection() as conn:
+        await conn.execute("CREATE TABLE tag_names (name text PRIMARY KEY)")
+        with pytest.raises(RuntimeError):
+            await append_then_fail(conn)
+        async with conn.transaction():
+            await store.append("tag-a", 0, [make_event("tag-a", 1)], conn=conn)
+            await conn.execute("INSERT INTO tag_names VALUES ('tag-1')")
+    assert await _count(pool, "SELECT count(*) FROM tag_names") == 1
+    assert await _count(pool, "SELECT count(*) FROM event_log") == 1
+    assert await _count(pool, "SELECT count(*) FROM outbox") == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE event_log SET type = 'x'",
+        "UPDATE event_log SET data = '{}' WHERE position = -1",
+        "DELETE FROM event_log",
+        "TRUNCATE event_log",
+    ],
+)
+async def test_the_log_refuses_updates_and_deletes(
+    store: EventStore, pool: Pool, make_event: MakeEvent, statement: str
+) -> None:
+    await store.append("tag-a", 0, [make_event("tag-a", 1)])
+    async with pool.connection() as conn:
+        with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"):
+            await conn.execute(statement.encode())
+    assert await _count(pool, "SELECT count(*) FROM event_log WHERE type = 'tag.created.v1'") == 1
+
+
+async def test_metadata_keeps_the_envelope_and_trace_context(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    event = make_event("tag-a", 1)
+    await store.append("tag-a", 0, [event], metadata={"traceparent": "00-aa-bb-01"})
+    metadata = await _count(pool, "SELECT metadata FROM event_log")
+    assert metadata["traceparent"] == "00-aa-bb-01"
+    assert metadata["correlation_id"] == event.correlation_id
+    assert metadata["producer"] == event.producer
+
+
+async def test_an_event_of_another_stream_is_refused(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    with pytest.raises(ValueError, match="belongs to"):
+        await store.append("tag-a", 0, [make_event("tag-b", 1)])
+
+
+class NoteAddedV1(Event, tag="test.note_added.v1", kw_only=True):
+    text: str
+
+
+class NoteAddedV2(Event, tag="test.note_added.v2", kw_only=True):
+    body: str
+    title: str
+
+
+def _upcast_note(payload: dict[str, Any]) -> dict[str, Any]:
+    text = payload.pop("text")
+    return {**payload, "body": text, "title": text.split("\n", 1)[0]}
+
+
+async def test_load_upcasts_old_versions_with_the_injected_registry(pool: Pool) -> None:
+    old = Registry([*ALL_EVENTS, NoteAddedV1])
+    new = Registry([*ALL_EVENTS, NoteAddedV1, NoteAddedV2])
+    new.register_upcaster("test.note_added.v1", "test.note_added.v2", _upcast_note)
+    context = EventContext(producer="tests", correlation_id="c")
+    written = new_event(NoteAddedV1, stream_id="note-1", context=context, text="Hello\nworld")
+    await EventStore(pool, old).append("note-1", 0, [written])
+
+    (loaded,) = (await EventStore(pool, new).load("note-1")).events
+    assert isinstance(loaded, NoteAddedV2)
+    assert (loaded.title, loaded.body) == ("Hello", "Hello\nworld")
+    assert (loaded.event_id, loaded.occurred_at) == (written.event_id, written.occurred_at)
+
+
+async def test_eight_concurrent_writers_lose_nothing(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    streams = [f"stream-{n % 4}" for n in range(8)]  # two writers per stream: real contention
+
+    async def writer(stream_id: str) -> None:
+        written = 0
+        while written < 1000:
+            try:
+                await store.append(stream_id, ANY, [make_event(stream_id, written)])
+            except ConcurrencyError:
+                continue
+            written += 1
+
+    await asyncio.gather(*(writer(stream_id) for stream_id in streams))
+    assert await _count(pool, "SELECT count(*) FROM event_log") == 8000
+    assert await _count(pool, "SELECT count(*) FROM outbox") == 8000
+    assert await _count(pool, "SELECT count(DISTINCT event_id) FROM event_log") == 8000
+    gaps = await _count(
+        pool,
+        "SELECT count(*) FROM (SELECT stream_id FROM event_log GROUP BY stream_id "
+        "HAVING min(version) <> 1 OR max(version) <> count(*)) bad",
+    )
+    assert gaps == 0
+    for stream_id in set(streams):
+        assert (await store.load(stream_id)).version == 2000

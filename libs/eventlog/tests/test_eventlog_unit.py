@@ -1,0 +1,141 @@
+"""Pure tests (no servers): row mapping, message building, waves, deciders, migration sources."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from mediaplane.contracts import REGISTRY, EventContext, TagCreated, new_event
+from mediaplane.eventlog import Decider, MigrationError, MigrationSource
+from mediaplane.eventlog.codec import decode_event, split_event
+from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS
+from mediaplane.eventlog.outbox import OutboxMessage, to_message, waves
+
+CONTEXT = EventContext(producer="unit", correlation_id="corr", causation_id="cause")
+
+
+def tag(stream_id: str = "tag-a", name: str = "a") -> TagCreated:
+    return new_event(TagCreated, stream_id=stream_id, context=CONTEXT, name=name, created_by="me")
+
+
+def test_an_event_splits_into_data_and_metadata_and_back() -> None:
+    event = tag()
+    data, metadata = split_event(REGISTRY, event, {"traceparent": "00-abc-def-01"})
+    assert data == {"name": "a", "created_by": "me"}
+    assert metadata["producer"] == "unit"
+    assert metadata["causation_id"] == "cause"
+    assert metadata["traceparent"] == "00-abc-def-01"
+    decoded = decode_event(
+        REGISTRY,
+        type_="tag.created.v1",
+        event_id=event.event_id,
+        stream_id=event.stream_id,
+        data=data,
+        metadata=metadata,
+    )
+    assert decoded == event
+
+
+def test_a_message_carries_the_event_json_and_the_envelope_headers() -> None:
+    event = tag()
+    data, metadata = split_event(REGISTRY, event, {"traceparent": "00-abc-def-01"})
+    message = to_message(
+        position=7,
+        stream_id=event.stream_id,
+        subject="media.tag.created.v1",
+        event_id=event.event_id,
+        type_="tag.created.v1",
+        data=data,
+        metadata=metadata,
+        recorded_at=datetime.now(UTC),
+    )
+    assert REGISTRY.decode(message.body) == event
+    assert message.headers == {
+        "Nats-Msg-Id": str(event.event_id),
+        "Mp-Event-Type": "tag.created.v1",
+        "Mp-Stream-Id": "tag-a",
+        "Mp-Producer": "unit",
+        "Mp-Correlation-Id": "corr",
+        "Mp-Causation-Id": "cause",
+        "traceparent": "00-abc-def-01",
+    }
+
+
+def _message(position: int, stream_id: str) -> OutboxMessage:
+    return OutboxMessage(position, stream_id, "s", b"{}", {}, datetime.now(UTC))
+
+
+def test_waves_hold_one_message_per_stream_in_stream_order() -> None:
+    claimed = [_message(1, "a"), _message(2, "b"), _message(3, "a"), _message(4, "a")]
+    assert [[m.position for m in wave] for wave in waves(claimed)] == [[1, 2], [3], [4]]
+
+
+def test_waves_of_distinct_streams_are_one_wave() -> None:
+    claimed = [_message(n, f"s{n}") for n in range(5)]
+    assert len(waves(claimed)) == 1
+
+
+class Increment(msgspec.Struct):
+    by: int
+
+
+def _decide(command: Increment, state: int) -> list[TagCreated]:
+    if command.by <= 0:
+        raise ValueError("increments are positive")
+    return [tag(name=str(state + command.by))]
+
+
+def _evolve(state: int, event: object) -> int:
+    return int(event.name) if isinstance(event, TagCreated) else state
+
+
+COUNTER = Decider[Increment, int](initial_state=0, decide=_decide, evolve=_evolve)
+
+
+def test_given_events_when_command_then_events() -> None:
+    given = [tag(name="2"), tag(name="5")]
+    then = COUNTER.decide(Increment(by=3), COUNTER.fold(given))
+    assert [event.name for event in then] == ["8"]
+
+
+def test_a_decider_rejects_a_command_with_a_domain_error() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        COUNTER.decide(Increment(by=0), COUNTER.fold([]))
+
+
+def test_the_eventlog_migrations_are_numbered_and_ordered() -> None:
+    names = [migration.name for migration in EVENTLOG_MIGRATIONS.migrations()]
+    assert names == ["0001_event_log.sql", "0002_outbox.sql", "0003_projection_checkpoints.sql"]
+
+
+def test_a_badly_named_migration_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "1_oops.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="NNNN_name"):
+        MigrationSource.from_directory("svc", tmp_path).migrations()
+
+
+def test_two_migration_files_with_one_number_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "0001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "0001_b.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="share number"):
+        MigrationSource.from_directory("svc", tmp_path).migrations()
+
+
+def test_the_event_id_is_the_deduplication_id() -> None:
+    event_id = uuid.uuid4()
+    message = to_message(
+        position=1,
+        stream_id="s",
+        subject="media.tag.created.v1",
+        event_id=event_id,
+        type_="tag.created.v1",
+        data={},
+        metadata={},
+        recorded_at=datetime.now(UTC),
+    )
+    assert message.headers["Nats-Msg-Id"] == str(event_id)
+    assert "Mp-Causation-Id" not in message.headers
