@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from nats.js import JetStreamContext
 
-from mediaplane.bus import Bus, BusSettings, Delivery, Publisher
+from mediaplane.bus import Bus, BusSettings, Delivery, Publisher, read_dead_letters
 from mediaplane.bus.consumer import subscription_subjects
-from mediaplane.bus.testing import eventually
+from mediaplane.bus.testing import RecordingHandler, eventually
 from mediaplane.contracts import Event, EventContext, Registry, new_event
 from mediaplane.contracts.registry import Payload
 
@@ -78,3 +78,32 @@ async def test_an_old_event_in_the_log_reaches_the_handler_upcast(
 
     assert isinstance(got[0], PingV2)
     assert (got[0].event_id, got[0].host, got[0].port) == (old.event_id, "example.org", 8080)
+
+
+@pytest.mark.integration
+async def test_an_old_event_its_upcaster_cannot_handle_is_dead_lettered(
+    settings: BusSettings, js: JetStreamContext
+) -> None:
+    registry = ping_registry(settings.subject_root)
+    broken = new_event(
+        PingV1,
+        stream_id="ping-1",
+        context=EventContext(producer="old-service", correlation_id="c"),
+        target="no-port-here",
+    )
+    await Publisher(js, registry, stream=settings.stream).publish(broken)
+    bus = Bus(settings, registry, producer="new-service")
+    recorder = RecordingHandler()
+    bus.consumer("pings", events=[PingV2])(recorder)
+
+    async def dead_lettered() -> bool:
+        return bool(await read_dead_letters(js, settings))
+
+    async with bus.running():
+        await eventually(dead_lettered)
+
+    assert recorder.seen == []
+    [letter] = await read_dead_letters(js, settings)
+    assert letter.reason == (
+        "upcast failed: ValueError: not enough values to unpack (expected 2, got 1)"
+    )

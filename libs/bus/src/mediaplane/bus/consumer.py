@@ -4,7 +4,8 @@ Outcomes, per delivery:
 - handler returns                 -> ACK
 - handler raises, attempts left   -> NAK with the retry policy's delay
 - handler raises on last attempt  -> dead letter (copy to DLQ, then TERM)
-- body is not a valid event       -> dead letter at once (retrying cannot fix it)
+- body is not a valid event, or
+  its upcaster fails              -> dead letter at once (retrying cannot fix it)
 - event type unknown to registry  -> ACK and skip, or the consumer's raw handler
 - delivered after the last attempt never answered (worker died, ack_wait
   overrun)                        -> dead letter
@@ -151,6 +152,10 @@ class MessageProcessor:
                 with suppress(Exception):
                     await msg.nak()
                 raise
+            except Exception:
+                # The ack, NAK or dead-letter publish itself failed (NATS away):
+                # the server redelivers the message after ack_wait.
+                log.exception("bus.message_unanswered", ack_wait=self.spec.ack_wait)
 
     async def _dispatch(self, msg: Msg, delivery: Delivery, span: Span) -> None:
         if delivery.delivery_count > self.spec.retry.max_deliver:
@@ -170,6 +175,10 @@ class MessageProcessor:
             return
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._dead_letter(msg, delivery, span, f"undecodable: {exc}")
+            return
+        except Exception as exc:  # an upcaster that cannot handle this payload
+            reason = f"upcast failed: {type(exc).__name__}: {exc}"
+            await self._dead_letter(msg, delivery, span, reason)
             return
         if self.spec.event_types and not isinstance(event, self.spec.event_types):
             log.warning("bus.skipped_unwanted_type", decoded_type=event.tag())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from mediaplane.bus.delivery import Delivery
@@ -42,10 +43,15 @@ class RecordingHandler:
         return [delivery.delivery_count for _, delivery in self.seen]
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll `check` until it holds; raise AssertionError after `within` seconds."""
+async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
+    """Poll `check` (plain or async) until it holds; raise AssertionError after `within` s."""
     deadline = time.monotonic() + within
-    while not check():
+    while not await _holds(check):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.02)
+
+
+async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:
+    result = check()
+    return await result if inspect.isawaitable(result) else result
