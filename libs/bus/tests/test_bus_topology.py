@@ -6,6 +6,7 @@ import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, RetentionPolicy, StorageType
+from nats.js.errors import NotFoundError
 
 from mediaplane.bus import Bus, BusSettings, RetryPolicy, provision
 from mediaplane.bus.testing import RecordingHandler
@@ -70,3 +71,14 @@ async def test_starting_a_bus_applies_the_consumer_config_of_the_code(
         f"{settings.subject_root}.file.deleted.v1",
         f"{settings.subject_root}.file.verified.v1",
     ]
+
+
+async def test_a_bus_that_does_not_provision_needs_existing_streams(
+    settings: BusSettings, registry: Registry
+) -> None:
+    bus = Bus(settings, registry, producer="thumbnailer", provision_streams=False)
+    bus.consumer("thumbs", events=[FileVerified])(RecordingHandler())
+
+    with pytest.raises(NotFoundError, match="stream not found"):
+        async with bus.running():
+            pass
