@@ -206,6 +206,7 @@ class MessageProcessor:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             if self.spec.retry.exhausted(delivery.delivery_count):
+                log.warning("bus.handler_failed", retry_in=None, exc_info=exc)
                 reason = (
                     f"handler failed on delivery {delivery.delivery_count}/"
                     f"{self.spec.retry.max_deliver}: {type(exc).__name__}: {exc}"
@@ -230,7 +231,10 @@ class MessageProcessor:
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.spec.ack_wait / 2)
-                await msg.in_progress()
+                # A lost beat (NATS reconnecting) is retried by the next one; if
+                # all are lost the message is redelivered, which handlers tolerate.
+                with suppress(Exception):
+                    await msg.in_progress()
 
         task = asyncio.create_task(beat())
         try:
