@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+import mediaplane.upload_gateway.domain.file as file_decider
+import mediaplane.upload_gateway.domain.tag as tag_decider
 from mediaplane.contracts import (
     Event,
     EventContext,
@@ -16,8 +18,6 @@ from mediaplane.contracts import (
     FileVerified,
     new_event,
 )
-from mediaplane.upload_gateway.domain import file as file_decider
-from mediaplane.upload_gateway.domain import tag as tag_decider
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
 from mediaplane.upload_gateway.domain.file import DeleteFile, File, SetTags, Verdict
 from mediaplane.upload_gateway.domain.policy import UploadLimits

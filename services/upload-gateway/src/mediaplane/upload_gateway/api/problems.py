@@ -18,7 +18,7 @@ _log = structlog.get_logger(__name__)
 
 # Codes of the framework's own HTTP errors.
 _HTTP_CODES = {
-    400: "bad_request",
+    400: "invalid_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",

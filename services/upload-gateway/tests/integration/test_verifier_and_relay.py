@@ -1,0 +1,251 @@
+"""The verifier's verdicts; events reach JetStream through the relay, also after NATS was down."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from mediaplane.bus import Bus, BusSettings, provision
+from mediaplane.contracts import EventContext, FileRejected, FileUploaded, FileVerified, new_event
+from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
+from mediaplane.eventlog.relay import OutboxRelay
+from mediaplane.storage import ObjectNotFound
+from mediaplane.upload_gateway.api.app import create_app
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
+from mediaplane.upload_gateway.config import GatewaySettings
+from mediaplane.upload_gateway.domain.policy import MiB
+from mediaplane.upload_gateway.worker.verifier import inspect, register_verifier
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient[Litestar]
+
+
+@asynccontextmanager
+async def workers(settings: GatewaySettings) -> AsyncIterator[None]:
+    """The gateway's verifier and relay, as their processes run them."""
+    async with gateway(settings, pool_size=4) as resources:
+        bus = Bus(settings.bus, resources.registry, producer="upload-gateway")
+        register_verifier(bus, resources.service, resources.objects)
+        async with (
+            bus.running(),
+            OutboxRelay(settings.database_url, settings.bus.url, poll_interval=0.2),
+        ):
+            yield
+
+
+async def wait_for(event_types: Any, stream_id: str, wanted: str) -> list[str]:
+    deadline = asyncio.get_running_loop().time() + 20
+    while asyncio.get_running_loop().time() < deadline:
+        types: list[str] = event_types(stream_id)
+        if wanted in types:
+            return types
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{wanted} never reached {stream_id}: {event_types(stream_id)}")
+
+
+async def upload(
+    client: Client,
+    s3: httpx.AsyncClient,
+    auth: Any,
+    body: bytes,
+    content_type: str,
+    sha256: str | None = None,
+) -> dict[str, Any]:
+    opened = await client.post(
+        "/v1/uploads",
+        headers=auth(),
+        json={
+            "filename": "f",
+            "size": len(body),
+            "content_type": content_type,
+            **({"sha256": sha256} if sha256 else {}),
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    session: dict[str, Any] = opened.json()
+    if session["mode"] == "single":
+        stored = await s3.request(
+            "PUT", session["upload"]["url"], headers=session["upload"]["headers"], content=body
+        )
+        assert stored.status_code == 200, stored.text
+        done = await client.post(
+            f"/v1/uploads/{session['session_id']}/complete", headers=auth(), json={}
+        )
+    else:
+        size = session["part_size"]
+        numbers = list(range(1, session["part_count"] + 1))
+        signed = (
+            await client.post(
+                f"/v1/uploads/{session['session_id']}/parts",
+                headers=auth(),
+                json={"parts": [{"number": n} for n in numbers]},
+            )
+        ).json()["parts"]
+        etags = []
+        for part in signed:
+            n = part["number"]
+            put = await s3.put(part["url"], content=body[(n - 1) * size : n * size])
+            etags.append({"number": n, "etag": put.headers["etag"]})
+        done = await client.post(
+            f"/v1/uploads/{session['session_id']}/complete", headers=auth(), json={"parts": etags}
+        )
+    assert done.status_code == 202, done.text
+    return session
+
+
+async def test_verifier_accepts_good_files_and_rejects_lies(
+    client: Client, settings: GatewaySettings, s3: httpx.AsyncClient, auth: Any, event_types: Any
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2000)
+    html = b"<!DOCTYPE html><html><body>not an image</body></html>" + b" " * 100
+    big = os.urandom(11 * MiB)
+    async with workers(settings):
+        good = await upload(client, s3, auth, png, "image/png", hashlib.sha256(png).hexdigest())
+        disguised = await upload(client, s3, auth, html, "image/png")
+        # Multipart parts without per-part checksums: only the verifier can catch the lie.
+        lying = await upload(client, s3, auth, big, "video/mp4", sha256="0" * 64)
+
+        assert await wait_for(event_types, f"file-{good['file_id']}", "file.verified.v1") == [
+            "file.uploaded.v1",
+            "file.verified.v1",
+        ]
+        await wait_for(event_types, f"file-{disguised['file_id']}", "file.rejected.v1")
+        await wait_for(event_types, f"file-{lying['file_id']}", "file.rejected.v1")
+
+    async with gateway(settings) as resources:
+        verified = (await resources.store.load(f"file-{good['file_id']}")).events[-1]
+        assert isinstance(verified, FileVerified)
+        assert (verified.kind, verified.media_type, verified.size) == (
+            "image",
+            "image/png",
+            len(png),
+        )
+        type_rejection = (await resources.store.load(f"file-{disguised['file_id']}")).events[-1]
+        assert isinstance(type_rejection, FileRejected)
+        assert type_rejection.code == "type_not_allowed"
+        checksum_rejection = (await resources.store.load(f"file-{lying['file_id']}")).events[-1]
+        assert isinstance(checksum_rejection, FileRejected)
+        assert checksum_rejection.code == "checksum_mismatch"
+        # Rejected bytes are gone; accepted ones stay.
+        with pytest.raises(ObjectNotFound):
+            await resources.objects.stat(settings.bucket, f"alice/{lying['file_id']}")
+        assert (
+            await resources.objects.stat(settings.bucket, f"alice/{good['file_id']}")
+        ).size == len(png)
+
+
+async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
+    settings: GatewaySettings,
+) -> None:
+    ctx = EventContext(producer="test", correlation_id="c")
+    async with gateway(settings) as resources:
+        await resources.objects.put_bytes(settings.bucket, "alice/empty", b"")
+        await resources.objects.put_bytes(settings.bucket, "alice/short", b"\x89PNG\r\n\x1a\nabc")
+
+        def uploaded(key: str, size: int) -> FileUploaded:
+            return new_event(
+                FileUploaded,
+                stream_id="file-x",
+                context=ctx,
+                file_id=uuid.uuid4(),
+                owner="alice",
+                bucket=settings.bucket,
+                object_key=key,
+                filename="f",
+                content_type="image/png",
+                size=size,
+            )
+
+        empty = await inspect(resources.objects, uploaded("alice/empty", 1), settings.limits)
+        short = await inspect(resources.objects, uploaded("alice/short", 100), settings.limits)
+        gone = await inspect(resources.objects, uploaded("alice/missing", 1), settings.limits)
+    assert empty.rejection is not None
+    assert empty.rejection[0] == "empty"
+    assert short.rejection is not None
+    assert short.rejection[0] == "size_mismatch"
+    assert gone.rejection is not None
+    assert gone.rejection[0] == "missing_object"
+
+
+async def test_complete_succeeds_while_nats_is_down_and_events_follow_when_it_returns(
+    make_gateway_settings: Callable[..., GatewaySettings],
+    private_nats: PrivateNats,
+    nats_namespace: NatsNamespace,
+    s3: httpx.AsyncClient,
+    auth: Any,
+) -> None:
+    bus = BusSettings(
+        url=private_nats.url,
+        stream=f"{nats_namespace.stream_prefix}_MEDIA",
+        subject_root=f"{nats_namespace.subject_prefix}.media",
+        dlq_stream=f"{nats_namespace.stream_prefix}_DLQ",
+        dlq_subject_root=f"{nats_namespace.subject_prefix}.dlq",
+    )
+    settings = make_gateway_settings(bus=bus)
+    await apply_migrations(settings)
+    nc = await nats.connect(private_nats.url)
+    await provision(nc.jetstream(), bus)
+    await nc.close()
+
+    async with (
+        AsyncTestClient(app=create_app(settings)) as client,
+        OutboxRelay(settings.database_url, bus.url, poll_interval=0.2, max_backoff=0.5),
+    ):
+        body = b"%PDF-1.7\n" + os.urandom(500)
+        opened = (
+            await client.post(
+                "/v1/uploads",
+                headers=auth(),
+                json={"filename": "a.pdf", "size": len(body), "content_type": "application/pdf"},
+            )
+        ).json()
+        await s3.request(
+            "PUT", opened["upload"]["url"], headers=opened["upload"]["headers"], content=body
+        )
+
+        private_nats.stop()
+        done = await client.post(
+            f"/v1/uploads/{opened['session_id']}/complete", headers=auth(), json={}
+        )
+        assert done.status_code == 202, done.text
+        await asyncio.sleep(1.5)  # the relay is retrying against a dead server meanwhile
+        private_nats.start()
+
+        subjects = await _stream_subjects(private_nats.url, bus.stream, expected=3)
+    root = bus.subject_root
+    assert sorted(subjects) == sorted(
+        [
+            f"{root}.upload.session.opened.v1",
+            f"{root}.upload.session.completed.v1",
+            f"{root}.file.uploaded.v1",
+        ]
+    )
+
+
+async def _stream_subjects(url: str, stream: str, *, expected: int) -> list[str]:
+    """Subjects of every message in the stream once it holds `expected` (never more)."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        deadline = asyncio.get_running_loop().time() + 20
+        while (await js.stream_info(stream)).state.messages < expected:
+            assert asyncio.get_running_loop().time() < deadline, "events did not arrive"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # would a duplicate follow?
+        info = await js.stream_info(stream)
+        assert info.state.messages == expected
+        return [str((await js.get_msg(stream, seq)).subject) for seq in range(1, expected + 1)]
+    finally:
+        await nc.close()
