@@ -134,10 +134,19 @@ class OutboxRelay:
             reconnect_time_wait=0.5,
             connect_timeout=2,
             error_cb=self._on_nats_error,
+            disconnected_cb=self._on_nats_disconnected,
+            reconnected_cb=self._on_nats_reconnected,
         )
 
     async def _on_nats_error(self, error: Exception) -> None:
-        _log.warning("nats connection error", relay=self._name, error=str(error))
+        # Every failed reconnect attempt lands here: the disconnect itself is logged once.
+        _log.debug("nats connection error", relay=self._name, error=str(error))
+
+    async def _on_nats_disconnected(self) -> None:
+        _log.warning("nats disconnected, events wait in the outbox", relay=self._name)
+
+    async def _on_nats_reconnected(self) -> None:
+        _log.info("nats reconnected", relay=self._name)
 
     async def _retrying(self, operation: Callable[[], Awaitable[T]]) -> T:
         async for attempt in AsyncRetrying(
