@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -50,15 +49,6 @@ async def owner_usage(conn: Conn, owner: str, now: datetime) -> OwnerUsage:
     return OwnerUsage(
         files=files, bytes=int(size), open_sessions=sessions, reserved_bytes=int(reserved)
     )
-
-
-async def open_sessions(conn: Conn, owner: str) -> list[uuid.UUID]:
-    cursor = await conn.execute(
-        "SELECT session_id FROM gateway_sessions WHERE owner = %s AND status = 'open'"
-        " ORDER BY opened_at",
-        (owner,),
-    )
-    return [row[0] for row in await cursor.fetchall()]
 
 
 async def apply(conn: Conn, events: Sequence[Event]) -> None:
