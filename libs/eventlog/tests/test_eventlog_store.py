@@ -146,11 +146,11 @@ async def test_an_event_of_another_stream_is_refused(
         await store.append("tag-a", 0, [make_event("tag-b", 1)])
 
 
-class NoteAddedV1(Event, tag="test.note_added.v1", kw_only=True):
+class NoteAddedV1(Event, tag="test.note_added.v1", frozen=True, kw_only=True):
     text: str
 
 
-class NoteAddedV2(Event, tag="test.note_added.v2", kw_only=True):
+class NoteAddedV2(Event, tag="test.note_added.v2", frozen=True, kw_only=True):
     body: str
     title: str
 
