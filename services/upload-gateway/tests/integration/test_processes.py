@@ -1,0 +1,138 @@
+"""The deployable roles run as real processes: migrate, api (over real HTTP), relay, verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.settings import StackSettings
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def env(
+    stack: StackSettings, pg_url: str, s3_bucket: str, nats_namespace: NatsNamespace
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MEDIAPLANE_GATEWAY_DATABASE_URL": pg_url,
+        "MEDIAPLANE_NATS_URL": stack.nats_url,
+        "MEDIAPLANE_STREAM": f"{nats_namespace.stream_prefix}_MEDIA",
+        "MEDIAPLANE_SUBJECT_ROOT": f"{nats_namespace.subject_prefix}.media",
+        "MEDIAPLANE_DLQ_STREAM": f"{nats_namespace.stream_prefix}_DLQ",
+        "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{nats_namespace.subject_prefix}.dlq",
+        "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+        "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
+        "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
+        "MEDIAPLANE_S3_REGION": stack.s3_region,
+        "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
+        "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
+        "MEDIAPLANE_GATEWAY_PORT": str(_free_port()),
+        "MEDIAPLANE_GATEWAY_OPS_PORT": str(_free_port()),
+    }
+
+
+def _run(role: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediaplane.upload_gateway", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def api(env: dict[str, str]) -> Iterator[str]:
+    assert _run("migrate", env).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediaplane.upload_gateway", "api"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield f"http://127.0.0.1:{env['MEDIAPLANE_GATEWAY_PORT']}"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+
+
+async def _ready(url: str) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    return response
+            except httpx.ConnectError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never became ready")
+
+
+def test_migrate_is_idempotent(env: dict[str, str]) -> None:
+    first, second = _run("migrate", env), _run("migrate", env)
+    assert first.returncode == 0, first.stderr
+    assert "applied 4 migrations" in first.stdout
+    assert second.returncode == 0
+    assert "applied 0 migrations" in second.stdout
+
+
+async def test_the_api_process_answers_over_http_with_openapi_and_json_logs(
+    api: str, auth: Any
+) -> None:
+    ready = await _ready(f"{api}/health/ready")
+    assert ready.json()["checks"] == {"postgres": "up", "nats": "up", "s3": "up"}
+    async with httpx.AsyncClient(base_url=api) as client:
+        opened = await client.post(
+            "/v1/uploads",
+            headers=auth(),
+            json={"filename": "a.png", "size": 10, "content_type": "image/png"},
+        )
+        schema = await client.get("/schema/openapi.json")
+        metrics = await client.get("/metrics")
+    assert opened.status_code == 201, opened.text
+    assert opened.headers["x-request-id"]
+    assert "/v1/uploads/{session_id}/complete" in schema.json()["paths"]
+    assert "mediaplane_http_requests_total" in metrics.text
+
+
+@pytest.mark.parametrize("role", ["verifier", "relay"])
+async def test_worker_processes_serve_health_and_stop_on_sigterm(
+    env: dict[str, str], role: str
+) -> None:
+    assert _run("migrate", env).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediaplane.upload_gateway", role],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        port = int(env["MEDIAPLANE_GATEWAY_OPS_PORT"]) + (1 if role == "relay" else 0)
+        ready = await _ready(f"http://127.0.0.1:{port}/health/ready")
+        assert ready.json()["ready"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
