@@ -143,6 +143,8 @@ class OutboxRelay:
         _log.debug("nats connection error", relay=self._name, error=str(error))
 
     async def _on_nats_disconnected(self) -> None:
+        if self._task is None:
+            return  # stopping: closing the connection is not an outage
         _log.warning("nats disconnected, events wait in the outbox", relay=self._name)
 
     async def _on_nats_reconnected(self) -> None:
