@@ -121,12 +121,14 @@ async def test_worker_processes_serve_health_and_stop_on_sigterm(
     env: dict[str, str], role: str
 ) -> None:
     assert _run("migrate", env).returncode == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediaplane.upload_gateway", role],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mediaplane.upload_gateway",
+        role,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         port = int(env["MEDIAPLANE_GATEWAY_OPS_PORT"]) + (1 if role == "relay" else 0)
@@ -134,5 +136,5 @@ async def test_worker_processes_serve_health_and_stop_on_sigterm(
         assert ready.json()["ready"] is True
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, output

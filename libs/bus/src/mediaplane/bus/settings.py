@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import msgspec
 
 MIN_DUPLICATE_WINDOW = (
@@ -34,6 +36,21 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("max_age must be >= 0 (0 = no age limit)")
         if self.subject_root == self.dlq_subject_root:
             raise ValueError("events and dead letters need different subject roots")
+
+    @classmethod
+    def from_env(cls) -> BusSettings:
+        """Read `MEDIAPLANE_NATS_URL`, `_STREAM`, `_SUBJECT_ROOT`, `_DLQ_STREAM`, `_DLQ_SUBJECT_ROOT`.
+
+        Defaults are the local stack's NATS and the production names.
+        """
+        env = os.environ
+        return cls(
+            url=env.get("MEDIAPLANE_NATS_URL", "nats://127.0.0.1:24222"),
+            stream=env.get("MEDIAPLANE_STREAM", "MEDIA"),
+            subject_root=env.get("MEDIAPLANE_SUBJECT_ROOT", "media"),
+            dlq_stream=env.get("MEDIAPLANE_DLQ_STREAM", "DLQ"),
+            dlq_subject_root=env.get("MEDIAPLANE_DLQ_SUBJECT_ROOT", "dlq"),
+        )
 
     @property
     def subjects(self) -> str:

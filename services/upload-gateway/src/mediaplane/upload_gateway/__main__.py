@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -68,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediaplane.upload_gateway")
     parser.add_argument("role", choices=["api", "verifier", "relay", "migrate"])
     args = parser.parse_args(argv)
-    configure_logging(f"{SERVICE}-{args.role}")
+    configure_logging(
+        f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
+    )
     configure_tracing(SERVICE)
     settings = GatewaySettings.from_env()
 

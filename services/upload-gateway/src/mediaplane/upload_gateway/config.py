@@ -71,13 +71,7 @@ class GatewaySettings:
         )
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
-            bus=BusSettings(
-                url=env.get("MEDIAPLANE_NATS_URL", "nats://127.0.0.1:24222"),
-                stream=env.get("MEDIAPLANE_STREAM", "MEDIA"),
-                subject_root=env.get("MEDIAPLANE_SUBJECT_ROOT", "media"),
-                dlq_stream=env.get("MEDIAPLANE_DLQ_STREAM", "DLQ"),
-                dlq_subject_root=env.get("MEDIAPLANE_DLQ_SUBJECT_ROOT", "dlq"),
-            ),
+            bus=BusSettings.from_env(),
             storage=StorageSettings.from_env(),
             auth=AuthSettings(
                 hs256_secret=env.get("MEDIAPLANE_JWT_SECRET") or None,

@@ -22,8 +22,11 @@ from mediaplane.upload_gateway.domain.policy import OwnerUsage
 
 Conn = psycopg.AsyncConnection[Any]
 
-_USAGE = """
+# The advisory lock serializes quota decisions of one owner until the transaction
+# ends; taking it in the same statement as the read saves a round trip.
+_LOCK_AND_USAGE = """
 SELECT
+  pg_advisory_xact_lock(hashtextextended(%(owner)s, 42)),
   (SELECT count(*) FROM gateway_files
     WHERE owner = %(owner)s AND status IN ('uploaded', 'verified')),
   (SELECT coalesce(sum(size), 0) FROM gateway_files
@@ -35,17 +38,13 @@ SELECT
 """
 
 
-async def lock_owner(conn: Conn, owner: str) -> None:
-    """Serialize quota decisions of one owner until the transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 42))", (owner,))
-
-
-async def owner_usage(conn: Conn, owner: str, now: datetime) -> OwnerUsage:
-    cursor = await conn.execute(_USAGE, {"owner": owner, "now": now})
+async def lock_owner_usage(conn: Conn, owner: str, now: datetime) -> OwnerUsage:
+    """The owner's usage, locked against concurrent opens until the transaction ends."""
+    cursor = await conn.execute(_LOCK_AND_USAGE, {"owner": owner, "now": now})
     row = await cursor.fetchone()
     if row is None:
         return OwnerUsage()
-    files, size, sessions, reserved = row
+    _, files, size, sessions, reserved = row
     return OwnerUsage(
         files=files, bytes=int(size), open_sessions=sessions, reserved_bytes=int(reserved)
     )

@@ -1,0 +1,74 @@
+"""`python -m mediaplane.bus dlq list|redrive|discard`: the dead-letter queue for operators.
+
+Reads `MEDIAPLANE_NATS_URL`, `MEDIAPLANE_STREAM`, `MEDIAPLANE_DLQ_STREAM`, ...
+(`BusSettings.from_env`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+import nats
+
+from mediaplane.bus.dead_letter import read_dead_letters
+from mediaplane.bus.redrive import discard, redrive
+from mediaplane.bus.settings import BusSettings
+
+
+async def _dlq(args: argparse.Namespace) -> int:
+    settings = BusSettings.from_env()
+    nc = await nats.connect(settings.url)
+    try:
+        js = nc.jetstream()
+        letters = await read_dead_letters(js, settings, limit=args.limit)
+        if args.consumer:
+            letters = [x for x in letters if x.consumer == args.consumer]
+        if args.action == "list":
+            for letter in letters:
+                print(
+                    json.dumps(
+                        {
+                            "sequence": letter.sequence,
+                            "consumer": letter.consumer,
+                            "subject": letter.original_subject,
+                            "deliveries": letter.deliveries,
+                            "reason": letter.reason,
+                        }
+                    )
+                )
+            return 0
+        chosen = letters if args.all else [x for x in letters if x.sequence in set(args.sequences)]
+        if not chosen:
+            print("no dead letters match")
+            return 1
+        for letter in chosen:
+            if args.action == "redrive":
+                ack = await redrive(js, settings, letter)
+                print(f"redrove {letter.sequence} -> {settings.stream} seq {ack.seq}")
+            else:
+                await discard(js, settings, letter)
+                print(f"discarded {letter.sequence}")
+        return 0
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediaplane.bus")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dlq = sub.add_parser("dlq", help="inspect and act on dead letters")
+    dlq.add_argument("action", choices=["list", "redrive", "discard"])
+    dlq.add_argument("sequences", nargs="*", type=int, help="DLQ sequences to act on")
+    dlq.add_argument("--all", action="store_true", help="act on every (matching) dead letter")
+    dlq.add_argument("--consumer", help="only this consumer's dead letters")
+    dlq.add_argument("--limit", type=int, default=1000)
+    args = parser.parse_args(argv)
+    if args.action != "list" and not (args.all or args.sequences):
+        parser.error("name DLQ sequences or pass --all")
+    return asyncio.run(_dlq(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
