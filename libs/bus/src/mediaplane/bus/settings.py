@@ -39,7 +39,8 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls) -> BusSettings:
-        """Read `MEDIAPLANE_NATS_URL`, `_STREAM`, `_SUBJECT_ROOT`, `_DLQ_STREAM`, `_DLQ_SUBJECT_ROOT`.
+        """Settings from `MEDIAPLANE_NATS_URL` and `MEDIAPLANE_` + `STREAM`, `SUBJECT_ROOT`,
+        `DLQ_STREAM`, `DLQ_SUBJECT_ROOT`.
 
         Defaults are the local stack's NATS and the production names.
         """
