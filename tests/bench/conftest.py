@@ -1,4 +1,4 @@
-"""Benchmarks run only with `just bench` (never in `just test`): every test here is marked `bench`."""
+"""Benchmarks run only with `just bench`, never in `just test`: every test here is `bench`."""
 
 from __future__ import annotations
 

@@ -6,33 +6,12 @@ import os
 from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
+from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
 from mediaplane.upload_gateway.domain.policy import UploadLimits
 
 SERVICE = "upload-gateway"
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuthSettings:
-    """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production)."""
-
-    hs256_secret: str | None = None
-    jwks_url: str | None = None
-    issuer: str | None = None
-    audience: str | None = None
-    admin_role: str = "admin"
-
-    def __post_init__(self) -> None:
-        if not self.hs256_secret and not self.jwks_url:
-            raise ValueError("set MEDIAPLANE_JWT_SECRET (dev) or MEDIAPLANE_JWKS_URL (production)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class RateLimit:
-    """Token bucket per owner: `burst` requests at once, refilled at `per_second`."""
-
-    per_second: float = 20.0
-    burst: int = 40
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,23 +52,12 @@ class GatewaySettings:
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
             bus=BusSettings.from_env(),
             storage=StorageSettings.from_env(),
-            auth=AuthSettings(
-                hs256_secret=env.get("MEDIAPLANE_JWT_SECRET") or None,
-                jwks_url=env.get("MEDIAPLANE_JWKS_URL") or None,
-                issuer=env.get("MEDIAPLANE_JWT_ISSUER") or None,
-                audience=env.get("MEDIAPLANE_JWT_AUDIENCE") or None,
-            ),
+            auth=AuthSettings.from_env(),
             bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             limits=limits,
-            rate_limit=RateLimit(
-                per_second=float(env.get("MEDIAPLANE_RATE_PER_SECOND", 20.0)),
-                burst=number("MEDIAPLANE_RATE_BURST", 40),
-            ),
+            rate_limit=RateLimit.from_env(),
             presign_ttl_seconds=number("MEDIAPLANE_PRESIGN_TTL", 3600),
             http_host=env.get("MEDIAPLANE_GATEWAY_HOST", "127.0.0.1"),
             http_port=number("MEDIAPLANE_GATEWAY_PORT", 8081),
             ops_port=number("MEDIAPLANE_GATEWAY_OPS_PORT", 9101),
         )
-
-
-__all__ = ["SERVICE", "AuthSettings", "GatewaySettings", "RateLimit"]

@@ -17,9 +17,9 @@ from mediaplane.observability.http import (
     opentelemetry_plugin,
     prometheus_config,
 )
-from mediaplane.upload_gateway.api.auth import TokenVerifier
-from mediaplane.upload_gateway.api.problems import EXCEPTION_HANDLERS
-from mediaplane.upload_gateway.api.rate_limit import OwnerRateLimiter
+from mediaplane.servicekit.auth import TokenVerifier
+from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter
 from mediaplane.upload_gateway.api.routes import FileController, TagController, UploadController
 from mediaplane.upload_gateway.app.bootstrap import gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings

@@ -10,8 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from mediaplane.contracts import EventContext
-from mediaplane.upload_gateway.api.auth import Principal, TokenVerifier
-from mediaplane.upload_gateway.api.rate_limit import OwnerRateLimiter
+from mediaplane.servicekit.auth import Principal, TokenVerifier
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter
 from mediaplane.upload_gateway.api.schemas import (
     CompleteBody,
     CreateTagsBody,

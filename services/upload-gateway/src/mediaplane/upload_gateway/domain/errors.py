@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+from mediaplane.servicekit.errors import ProblemError
 
-class DomainError(Exception):
+
+class DomainError(ProblemError):
     """A command the domain refuses. `status` is the HTTP status it maps to."""
 
     code = "domain_error"
-    status = 400
-    title = "Request refused"
-
-    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
 
 
 class NotFound(DomainError):
@@ -96,9 +91,3 @@ class FileGone(DomainError):
     code = "file_deleted"
     status = 409
     title = "File is deleted"
-
-
-class RateLimited(DomainError):
-    code = "rate_limited"
-    status = 429
-    title = "Too many requests"

@@ -10,8 +10,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from mediaplane.servicekit.errors import ProblemError
 from mediaplane.storage import StorageError, StorageUnavailable
-from mediaplane.upload_gateway.domain.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
 _log = structlog.get_logger(__name__)
@@ -51,7 +51,7 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+def _refused(request: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:
     headers = {"WWW-Authenticate": 'Bearer realm="mediaplane"'} if exc.status == 401 else {}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
@@ -119,7 +119,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    DomainError: _domain,
+    ProblemError: _refused,
     ValidationException: _validation,
     HTTPException: _http,
     StorageError: _storage,

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from litestar import Request
 
-from mediaplane.upload_gateway.config import AuthSettings
-from mediaplane.upload_gateway.domain.errors import DomainError
+from mediaplane.servicekit.errors import ProblemError
 
 
-class Unauthorized(DomainError):
+@dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production)."""
+
+    hs256_secret: str | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    admin_role: str = "admin"
+
+    def __post_init__(self) -> None:
+        if not self.hs256_secret and not self.jwks_url:
+            raise ValueError("set MEDIAPLANE_JWT_SECRET (dev) or MEDIAPLANE_JWKS_URL (production)")
+
+    @classmethod
+    def from_env(cls) -> AuthSettings:
+        env = os.environ
+        return cls(
+            hs256_secret=env.get("MEDIAPLANE_JWT_SECRET") or None,
+            jwks_url=env.get("MEDIAPLANE_JWKS_URL") or None,
+            issuer=env.get("MEDIAPLANE_JWT_ISSUER") or None,
+            audience=env.get("MEDIAPLANE_JWT_AUDIENCE") or None,
+        )
+
+
+class Unauthorized(ProblemError):
     code = "unauthorized"
     status = 401
     title = "Authentication required"

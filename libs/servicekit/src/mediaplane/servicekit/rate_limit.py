@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from mediaplane.upload_gateway.config import RateLimit
-from mediaplane.upload_gateway.domain.errors import RateLimited
+from mediaplane.servicekit.errors import ProblemError
 
 _MAX_OWNERS = 100_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimit:
+    """Token bucket per owner: `burst` requests at once, refilled at `per_second`."""
+
+    per_second: float = 20.0
+    burst: int = 40
+
+    @classmethod
+    def from_env(cls) -> RateLimit:
+        return cls(
+            per_second=float(os.environ.get("MEDIAPLANE_RATE_PER_SECOND", 20.0)),
+            burst=int(os.environ.get("MEDIAPLANE_RATE_BURST", 40)),
+        )
+
+
+class RateLimited(ProblemError):
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
 
 
 class OwnerRateLimiter:

@@ -1,0 +1,1 @@
+"""What mediaplane HTTP services share: JWT auth, problem+json errors, per-owner rate limits."""

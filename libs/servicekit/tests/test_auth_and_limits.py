@@ -1,0 +1,113 @@
+"""JWT verification, per-owner rate limits and problem+json rendering."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+
+from mediaplane.servicekit.auth import AuthSettings, TokenVerifier, Unauthorized
+from mediaplane.servicekit.errors import ProblemError
+from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter, RateLimit, RateLimited
+
+SECRET = "unit-test-secret-that-is-long-enough"
+
+
+def _token(secret: str = SECRET, **claims: Any) -> str:
+    return jwt.encode(
+        {"sub": "alice", "exp": int(time.time()) + 60, **claims}, secret, algorithm="HS256"
+    )
+
+
+def test_a_valid_token_names_the_owner_and_roles_grant_admin() -> None:
+    verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET))
+    assert verifier.verify(_token()).owner == "alice"
+    assert not verifier.verify(_token()).admin
+    assert verifier.verify(_token(roles=["admin"])).admin
+    assert verifier.verify(_token(role="admin")).admin
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (_token(exp=int(time.time()) - 5), "expired"),
+        (_token(secret="another-secret-that-is-long-enough-too"), "invalid token"),
+        (jwt.encode({"sub": "alice"}, SECRET, algorithm="HS256"), "invalid token"),
+        (_token(sub="../etc"), "subject"),
+        ("not-a-jwt", "invalid token"),
+    ],
+)
+def test_bad_tokens_are_unauthorized(token: str, message: str) -> None:
+    with pytest.raises(Unauthorized, match=message):
+        TokenVerifier(AuthSettings(hs256_secret=SECRET)).verify(token)
+
+
+def test_issuer_and_audience_are_checked_when_configured() -> None:
+    verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET, issuer="idp", audience="mediaplane"))
+    assert verifier.verify(_token(iss="idp", aud="mediaplane")).owner == "alice"
+    with pytest.raises(Unauthorized):
+        verifier.verify(_token(iss="evil", aud="mediaplane"))
+    with pytest.raises(Unauthorized):
+        verifier.verify(_token(iss="idp", aud="other"))
+
+
+def test_auth_settings_need_a_key_source() -> None:
+    with pytest.raises(ValueError, match="MEDIAPLANE_JWT_SECRET"):
+        AuthSettings()
+
+
+def test_the_rate_limiter_allows_a_burst_then_refills() -> None:
+    now = [100.0]
+    limiter = OwnerRateLimiter(RateLimit(per_second=2, burst=3), clock=lambda: now[0])
+    for _ in range(3):
+        limiter.check("alice")
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("alice")
+    assert refused.value.retry_after == 1
+    limiter.check("bob")  # owners have buckets of their own
+    now[0] += 0.5
+    limiter.check("alice")
+
+
+class Teapot(ProblemError):
+    code = "teapot"
+    status = 418
+    title = "I'm a teapot"
+
+
+@get("/teapot", sync_to_thread=False)
+def teapot() -> None:
+    raise Teapot("short and stout", retry_after=3)
+
+
+@get("/boom", sync_to_thread=False)
+def boom() -> None:
+    raise RuntimeError("secret internals")
+
+
+async def test_errors_render_as_problem_json_with_a_code() -> None:
+    app = Litestar([teapot, boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None)
+    async with AsyncTestClient(app=app) as client:
+        refused = await client.get("/teapot")
+        missing = await client.get("/nowhere")
+        crashed = await client.get("/boom")
+    assert refused.status_code == 418
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "3"
+    assert refused.json() == {
+        "type": "https://mediaplane.dev/problems/teapot",
+        "title": "I'm a teapot",
+        "status": 418,
+        "detail": "short and stout",
+        "code": "teapot",
+        "instance": "/teapot",
+    }
+    assert missing.json()["code"] == "not_found"
+    assert crashed.status_code == 500
+    assert crashed.json()["code"] == "internal_error"
+    assert "secret" not in crashed.text

@@ -1,0 +1,206 @@
+"""POST /v1/uploads (single mode) on one API process vs the same Litestar stack, constant answer.
+
+Both servers run as one uvicorn process each, loaded in turn by `wrk` (one
+thread, 32 connections) on this machine, so the ratio compares like with
+like. Tokens of 200 owners spread the per-owner quota lock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.settings import StackSettings
+
+from .conftest import machine_description
+
+SECRET = "bench-secret-that-is-long-enough-for-hs256"
+DURATION = "10s"
+CONNECTIONS = 32
+
+CEILING_APP = textwrap.dedent(
+    """
+    from litestar import Litestar, post
+    from mediaplane.observability.http import (
+        RequestContextMiddleware, opentelemetry_plugin, prometheus_config)
+    from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+
+    @post("/v1/uploads", status_code=201)
+    async def constant() -> dict[str, str]:
+        return {"session_id": "0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f", "mode": "single"}
+
+    app = Litestar(
+        route_handlers=[constant],
+        middleware=[prometheus_config("ceiling").middleware, RequestContextMiddleware()],
+        plugins=[opentelemetry_plugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,
+    )
+    """
+)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not come up")
+
+
+def _wrk(url: str, script: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert match, out
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert rps, out
+    assert non2xx is None, out  # every request must have succeeded
+    return {"rps": float(rps.group(1)), "p50": latency("50%"), "p99": latency("99%")}
+
+
+def _script(tmp: Path, tokens: list[str]) -> Path:
+    lua = tmp / "open.lua"
+    quoted = ", ".join(f'"{t}"' for t in tokens)
+    lua.write_text(
+        textwrap.dedent(f"""
+        local tokens = {{{quoted}}}
+        local n = 0
+        request = function()
+          n = n + 1
+          local body = '{{"filename":"bench.png","size":1048576,"content_type":"image/png"}}'
+          local headers = {{["Content-Type"] = "application/json",
+                           ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]}}
+          return wrk.format("POST", "/v1/uploads", headers, body)
+        end
+    """)
+    )
+    return lua
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+def test_open_upload_throughput_vs_framework_ceiling(
+    stack: StackSettings, pg_url: str, s3_bucket: str, nats_namespace: NatsNamespace, tmp_path: Path
+) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail(
+            "wrk is required for this benchmark: apt-get install wrk (`just bench` does it)"
+        )
+    env: dict[str, Any] = {
+        **os.environ,
+        "MEDIAPLANE_GATEWAY_DATABASE_URL": pg_url,
+        "MEDIAPLANE_NATS_URL": stack.nats_url,
+        "MEDIAPLANE_STREAM": f"{nats_namespace.stream_prefix}_MEDIA",
+        "MEDIAPLANE_SUBJECT_ROOT": f"{nats_namespace.subject_prefix}.media",
+        "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+        "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
+        "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
+        "MEDIAPLANE_S3_REGION": stack.s3_region,
+        "MEDIAPLANE_JWT_SECRET": SECRET,
+        "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
+        "MEDIAPLANE_QUOTA_FILES": str(10**9),
+        "MEDIAPLANE_QUOTA_BYTES": str(10**18),
+        "MEDIAPLANE_RATE_PER_SECOND": "1000000",
+        "MEDIAPLANE_RATE_BURST": "1000000",
+        "MEDIAPLANE_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "mediaplane.upload_gateway", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    tokens = [
+        jwt.encode({"sub": f"owner-{i}", "exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")
+        for i in range(200)
+    ]
+    script = _script(tmp_path, tokens)
+
+    ceiling_port, api_port = _port(), _port()
+    (tmp_path / "ceiling_app.py").write_text(CEILING_APP)
+    ceiling = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(tmp_path),
+            "--port",
+            str(ceiling_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "ceiling_app:app",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_ready(f"http://127.0.0.1:{ceiling_port}/schema")
+    try:
+        ceiling_result = _wrk(f"http://127.0.0.1:{ceiling_port}", script)
+    finally:
+        _stop(ceiling)
+
+    api = subprocess.Popen(
+        [sys.executable, "-m", "mediaplane.upload_gateway", "api"],
+        env={**env, "MEDIAPLANE_GATEWAY_PORT": str(api_port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_ready(f"http://127.0.0.1:{api_port}/health/live")
+    try:
+        api_result = _wrk(f"http://127.0.0.1:{api_port}", script)
+    finally:
+        _stop(api)
+
+    ratio = api_result["rps"] / ceiling_result["rps"]
+    print(f"\nmachine: {machine_description()}")
+    print(
+        f"ceiling (constant response): {ceiling_result['rps']:.0f} req/s, "
+        f"p50 {ceiling_result['p50']:.2f} ms, p99 {ceiling_result['p99']:.2f} ms"
+    )
+    print(
+        f"POST /v1/uploads (single):   {api_result['rps']:.0f} req/s, "
+        f"p50 {api_result['p50']:.2f} ms, p99 {api_result['p99']:.2f} ms"
+    )
+    print(f"ratio: {ratio:.2f} (aim >= 0.50 and >= 1000 req/s)")
+    assert api_result["rps"] > 0
