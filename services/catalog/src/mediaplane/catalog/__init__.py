@@ -1,0 +1,1 @@
+"""mediaplane catalog: ledger of every event, rebuildable projections, query API."""

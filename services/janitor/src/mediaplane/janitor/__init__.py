@@ -1,0 +1,1 @@
+"""mediaplane janitor: expires abandoned uploads, reconciles storage, purges deleted files."""

@@ -1,0 +1,1 @@
+"""mediaplane thumbnailer: thumbnails for images, videos and PDFs."""

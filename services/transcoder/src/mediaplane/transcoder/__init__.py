@@ -1,0 +1,1 @@
+"""mediaplane transcoder: HLS adaptive-bitrate ladders with FFmpeg."""
