@@ -44,6 +44,7 @@ test-unit *ARGS:
 
 # Benchmarks (tests/bench); results go to docs/benchmarks.md by hand.
 bench *ARGS: infra-up
+    @command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
     {{py}} -m pytest tests/bench -m bench -p no:cacheprovider -s --timeout=1800 {{ARGS}}
 
 # Regenerate contracts/schemas and contracts/examples (refuses breaking changes).
