@@ -1,0 +1,1 @@
+"""Postgres projection and queues, JetStream progress, Prometheus metrics."""

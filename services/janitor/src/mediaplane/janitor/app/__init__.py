@@ -1,0 +1,1 @@
+"""The janitor's use cases (sweeps, projection) and its composition root."""

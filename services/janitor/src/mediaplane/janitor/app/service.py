@@ -1,0 +1,349 @@
+"""The janitor's sweeps and its projection updates.
+
+Every cleanup is one transaction: claim the row (FOR UPDATE SKIP LOCKED, or
+the orphan's primary key), act on S3, append the janitor event (outbox
+included) and mark the row done. A crash before the commit leaves the row
+unclaimed and the next sweep repeats the S3 calls, which are idempotent; a
+second janitor skips rows the first one holds and finds them done after its
+commit, so each cleanup is recorded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import structlog
+
+from mediaplane.contracts import Event, EventContext, new_event_id, utc_now
+from mediaplane.eventlog.database import Pool
+from mediaplane.eventlog.errors import ConcurrencyError
+from mediaplane.eventlog.store import ANY, EventStore
+from mediaplane.janitor.adapters import projections
+from mediaplane.janitor.adapters.metrics import JanitorMetrics
+from mediaplane.janitor.adapters.projections import FileRow, ObjectRow, SessionRow
+from mediaplane.janitor.config import SERVICE, JanitorSettings
+from mediaplane.janitor.domain import actions
+from mediaplane.janitor.domain.actions import Action, StoredObject
+from mediaplane.janitor.domain.policy import ProjectionProgress, sweep_cutoff
+from mediaplane.storage import (
+    InProgressUpload,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    StorageUnavailable,
+    UploadNotFound,
+)
+
+Conn = psycopg.AsyncConnection[Any]
+Progress = Callable[[], Awaitable[ProjectionProgress]]
+_log = structlog.get_logger(__name__)
+
+# Failures of one row: it is deferred and the sweep goes on. StorageUnavailable
+# (S3 down) is not among them: it would fail every row, so the sweep stops.
+_ROW_FAILURES = (StorageError, ConcurrencyError)
+
+
+def _is_row_failure(error: Exception) -> bool:
+    return isinstance(error, _ROW_FAILURES) and not isinstance(error, StorageUnavailable)
+
+
+class JanitorService:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        store: EventStore,
+        objects: ObjectStore,
+        settings: JanitorSettings,
+        progress: Progress,
+        metrics: JanitorMetrics,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.objects = objects
+        self.settings = settings
+        self.progress = progress
+        self.metrics = metrics
+        self.clock = clock
+
+    # -- projection ----------------------------------------------------------------------------
+
+    async def project(self, event: Event) -> bool:
+        """Apply a consumed event once; True when the purge sweep may have work now."""
+        async with self.pool.connection() as conn, conn.transaction():
+            if not await projections.first_delivery(conn, event):
+                return False
+            purge_work = await projections.apply(conn, event, self.settings.managed_buckets)
+        self.metrics.projected.labels(event.tag()).inc()
+        return purge_work
+
+    # -- sweeps --------------------------------------------------------------------------------
+
+    async def sweep(self, *, dry_run: bool = False) -> list[Action]:
+        """One round of every sweep: expiry, reconciliation, purge."""
+        return [
+            *await self.expire_sessions(dry_run=dry_run),
+            *await self.remove_orphans(dry_run=dry_run),
+            *await self.purge_files(dry_run=dry_run),
+        ]
+
+    async def _cutoff(self, sweep: str, grace: timedelta) -> datetime | None:
+        progress = await self.progress()
+        now = self.clock()
+        behind = now - progress.behind_since if progress.behind_since is not None else None
+        self.metrics.projection_lag.set(max(behind.total_seconds(), 0.0) if behind else 0.0)
+        cutoff = sweep_cutoff(now, progress, grace)
+        if cutoff is None:
+            _log.warning("sweep.held_back", sweep=sweep, reason="projection consumer not started")
+        return cutoff
+
+    def _deferred(self, sweep: str, subject: str, error: Exception) -> None:
+        self.metrics.failures.labels(sweep).inc()
+        _log.warning("sweep.deferred", sweep=sweep, subject=subject, error=repr(error))
+
+    # -- expiry --------------------------------------------------------------------------------
+
+    async def expire_sessions(self, *, dry_run: bool = False) -> list[Action]:
+        """Sessions still open `expiry_grace` after `expires_at`: abort or delete their bytes."""
+        cutoff = await self._cutoff("expiry", self.settings.expiry_grace)
+        if cutoff is None:
+            return []
+        if dry_run:
+            async with self.pool.connection() as conn:
+                rows = await self._expired(conn, cutoff, self.settings.batch_size, claim=False)
+            return [await self._release_session(row, dry_run=True) for row in rows]
+        done: list[Action] = []
+        for _ in range(self.settings.batch_size):
+            if not await self._expire_next(cutoff, done):
+                break
+        return done
+
+    async def _expired(
+        self, conn: Conn, cutoff: datetime, limit: int, claim: bool
+    ) -> list[SessionRow]:
+        return await projections.expired_sessions(
+            conn,
+            cutoff=cutoff,
+            now=self.clock(),
+            bucket=self.settings.originals_bucket,
+            limit=limit,
+            claim=claim,
+        )
+
+    async def _expire_next(self, cutoff: datetime, done: list[Action]) -> bool:
+        """Expire one claimable session; False when none is left."""
+        row: SessionRow | None = None
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    claimed = await self._expired(conn, cutoff, 1, claim=True)
+                    if not claimed:
+                        return False
+                    row = claimed[0]
+                    action = await self._release_session(row, dry_run=False)
+                    context = EventContext(
+                        producer=SERVICE,
+                        correlation_id=row.correlation_id or str(new_event_id()),
+                        causation_id=str(row.opened_event_id) if row.opened_event_id else None,
+                    )
+                    event = actions.session_expired(
+                        action, session_id=row.session_id, file_id=row.file_id, context=context
+                    )
+                    # Version 0: a session is expired once, whatever the projection says.
+                    await self.store.append(event.stream_id, 0, [event], conn=conn)
+                    await projections.mark_session_expired(conn, row.session_id, self.clock())
+            except Exception as error:
+                if row is None or not _is_row_failure(error):
+                    raise
+                await projections.defer_session(
+                    conn, row, self.clock(), self.settings.retry_delay, repr(error)
+                )
+                self._deferred("expiry", str(row.session_id), error)
+                return True
+        self.metrics.sessions_expired.inc()
+        self.metrics.objects_deleted.inc(len(action.objects))
+        self.metrics.bytes_freed.labels("expiry").inc(action.bytes_freed)
+        _log.info("session.expired", session_id=action.subject, bytes_freed=action.bytes_freed)
+        done.append(action)
+        return True
+
+    async def _release_session(self, row: SessionRow, *, dry_run: bool) -> Action:
+        """Abort the session's multipart upload, or delete what its single PUT wrote.
+
+        The object of a multipart session is never deleted: once assembled it
+        belongs to a completion (maybe not announced yet), and an abort cannot
+        touch it. A session whose upload or object is gone already frees nothing.
+        """
+        subject = str(row.session_id)
+        if row.mode == "multipart":
+            if row.upload_id is None:
+                return Action(kind="expire_session", subject=subject, dry_run=dry_run)
+            try:
+                parts = await self.objects.list_parts(row.bucket, row.object_key, row.upload_id)
+            except UploadNotFound:
+                return Action(kind="expire_session", subject=subject, dry_run=dry_run)
+            if not dry_run:
+                await self.objects.abort_multipart_upload(row.bucket, row.object_key, row.upload_id)
+            size = sum(part.size or 0 for part in parts)
+            upload = StoredObject(bucket=row.bucket, key=row.object_key, size=size)
+            return Action(kind="expire_session", subject=subject, dry_run=dry_run, upload=upload)
+        try:
+            info = await self.objects.stat(row.bucket, row.object_key)
+        except ObjectNotFound:
+            return Action(kind="expire_session", subject=subject, dry_run=dry_run)
+        if not dry_run:
+            await self.objects.delete(row.bucket, row.object_key)
+        stored = StoredObject(bucket=row.bucket, key=row.object_key, size=info.size)
+        return Action(kind="expire_session", subject=subject, dry_run=dry_run, objects=[stored])
+
+    # -- reconciliation ------------------------------------------------------------------------
+
+    async def remove_orphans(self, *, dry_run: bool = False) -> list[Action]:
+        """Abort multipart uploads in the originals bucket that no session announced."""
+        cutoff = await self._cutoff("reconcile", self.settings.orphan_grace)
+        if cutoff is None:
+            return []
+        listed = await self.objects.list_multipart_uploads(self.settings.originals_bucket)
+        # An upload without an initiation time cannot be proven old: left alone.
+        old = [u for u in listed if u.initiated is not None and u.initiated < cutoff]
+        if not old:
+            return []
+        async with self.pool.connection() as conn:
+            known = await projections.known_upload_ids(conn, [u.upload_id for u in old])
+        context = EventContext(producer=SERVICE, correlation_id=str(new_event_id()))
+        done: list[Action] = []
+        for upload in [u for u in old if u.upload_id not in known][: self.settings.batch_size]:
+            try:
+                action = await self._remove_orphan(upload, context, dry_run=dry_run)
+            except Exception as error:
+                if not _is_row_failure(error):
+                    raise
+                self._deferred("reconcile", upload.upload_id, error)
+                continue
+            if action is not None:
+                done.append(action)
+        return done
+
+    async def _remove_orphan(
+        self, upload: InProgressUpload, context: EventContext, *, dry_run: bool
+    ) -> Action | None:
+        bucket = self.settings.originals_bucket
+        try:
+            parts = await self.objects.list_parts(bucket, upload.key, upload.upload_id)
+        except UploadNotFound:
+            return None  # completed or aborted since the listing
+        stored = StoredObject(bucket=bucket, key=upload.key, size=sum(p.size or 0 for p in parts))
+        action = Action(
+            kind="remove_orphan", subject=upload.upload_id, dry_run=dry_run, upload=stored
+        )
+        if dry_run:
+            return action
+        async with self.pool.connection() as conn, conn.transaction():
+            # The projection may have read the upload's session since the listing.
+            if await projections.known_upload_ids(conn, [upload.upload_id]):
+                return None
+            if not await projections.claim_orphan(
+                conn, bucket, upload.upload_id, upload.key, self.clock()
+            ):
+                return None  # another janitor removed it
+            await self.objects.abort_multipart_upload(bucket, upload.key, upload.upload_id)
+            event = actions.orphan_removed(action, context=context)
+            await self.store.append(event.stream_id, 0, [event], conn=conn)
+        self.metrics.orphans_removed.inc()
+        self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
+        _log.info("orphan.removed", upload_id=upload.upload_id, key=upload.key, size=stored.size)
+        return action
+
+    # -- purge ---------------------------------------------------------------------------------
+
+    async def purge_files(self, *, dry_run: bool = False) -> list[Action]:
+        """Delete every object of deleted or rejected files, also objects announced later."""
+        if dry_run:
+            planned: list[Action] = []
+            async with self.pool.connection() as conn:
+                rows = await projections.doomed_files(
+                    conn, now=self.clock(), limit=self.settings.batch_size, claim=False
+                )
+                for row in rows:
+                    pending = await projections.pending_objects(conn, row.file_id)
+                    planned.append(await self._purge_objects(row, pending, dry_run=True))
+            return planned
+        done: list[Action] = []
+        for _ in range(self.settings.batch_size):
+            if not await self._purge_next(done):
+                break
+        return done
+
+    async def _purge_next(self, done: list[Action]) -> bool:
+        """Purge one claimable file; False when none is left."""
+        row: FileRow | None = None
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    claimed = await projections.doomed_files(
+                        conn, now=self.clock(), limit=1, claim=True
+                    )
+                    if not claimed:
+                        return False
+                    row = claimed[0]
+                    pending = await projections.pending_objects(conn, row.file_id)
+                    action = await self._purge_objects(row, pending, dry_run=False)
+                    context = EventContext(
+                        producer=SERVICE,
+                        correlation_id=row.correlation_id or str(new_event_id()),
+                        causation_id=str(row.doom_event_id) if row.doom_event_id else None,
+                    )
+                    event = actions.file_purged(action, file_id=row.file_id, context=context)
+                    # ANY: objects announced after a purge bring a later purge of the same file.
+                    await self.store.append(event.stream_id, ANY, [event], conn=conn)
+                    await projections.mark_purged(conn, row.file_id, pending, self.clock())
+            except Exception as error:
+                if row is None or not _is_row_failure(error):
+                    raise
+                await projections.defer_file(
+                    conn, row, self.clock(), self.settings.retry_delay, repr(error)
+                )
+                self._deferred("purge", str(row.file_id), error)
+                return True
+        self.metrics.files_purged.inc()
+        self.metrics.objects_deleted.inc(len(action.objects))
+        self.metrics.bytes_freed.labels("purge").inc(action.bytes_freed)
+        _log.info(
+            "file.purged",
+            file_id=action.subject,
+            objects=len(action.objects),
+            bytes_freed=action.bytes_freed,
+        )
+        done.append(action)
+        return True
+
+    async def _purge_objects(
+        self, row: FileRow, pending: list[ObjectRow], *, dry_run: bool
+    ) -> Action:
+        """What is stored under the file's keys and prefixes (deleted unless `dry_run`)."""
+        found: dict[tuple[str, str], StoredObject] = {}
+        for ref in pending:
+            if ref.is_prefix:
+                for summary in await self.objects.list_objects(ref.bucket, ref.key):
+                    found[ref.bucket, summary.key] = StoredObject(
+                        bucket=ref.bucket, key=summary.key, size=summary.size
+                    )
+                continue
+            try:
+                info = await self.objects.stat(ref.bucket, ref.key)
+            except ObjectNotFound:
+                continue  # never written, or deleted already (the verifier drops rejected bytes)
+            found[ref.bucket, ref.key] = StoredObject(
+                bucket=ref.bucket, key=ref.key, size=info.size
+            )
+        stored = list(found.values())
+        if not dry_run:
+            for bucket in sorted({o.bucket for o in stored}):
+                await self.objects.delete_many(
+                    bucket, [o.key for o in stored if o.bucket == bucket]
+                )
+        return Action(kind="purge_file", subject=str(row.file_id), dry_run=dry_run, objects=stored)

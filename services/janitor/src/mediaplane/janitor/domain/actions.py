@@ -1,0 +1,90 @@
+"""What a sweep did (or, dry, would do), and the janitor event that records it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mediaplane.contracts import (
+    EventContext,
+    JanitorFilePurged,
+    JanitorOrphanRemoved,
+    JanitorSessionExpired,
+    new_event,
+)
+
+ActionKind = Literal["expire_session", "remove_orphan", "purge_file"]
+ORPHAN_REASON = "unknown_upload"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredObject:
+    bucket: str
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One unit of cleanup: the objects and the multipart upload it removes.
+
+    `subject` is the session id, the upload id or the file id.
+    """
+
+    kind: ActionKind
+    subject: str
+    dry_run: bool
+    objects: list[StoredObject] = field(default_factory=list)
+    upload: StoredObject | None = None  # the multipart upload's key and its parts' bytes
+
+    @property
+    def bytes_freed(self) -> int:
+        parts = self.upload.size if self.upload is not None else 0
+        return parts + sum(o.size for o in self.objects)
+
+
+def stream_of(subject: uuid.UUID | str) -> str:
+    return f"janitor-{subject}"
+
+
+def session_expired(
+    action: Action, *, session_id: uuid.UUID, file_id: uuid.UUID, context: EventContext
+) -> JanitorSessionExpired:
+    return new_event(
+        JanitorSessionExpired,
+        stream_id=stream_of(session_id),
+        context=context,
+        session_id=session_id,
+        file_id=file_id,
+        multipart_aborted=action.upload is not None,
+        object_deleted=bool(action.objects),
+        bytes_freed=action.bytes_freed,
+    )
+
+
+def orphan_removed(action: Action, *, context: EventContext) -> JanitorOrphanRemoved:
+    """`action.subject` is the upload id, `action.upload` the upload's key and parts' bytes."""
+    if action.upload is None:
+        raise ValueError("an orphan removal aborts an upload")
+    return new_event(
+        JanitorOrphanRemoved,
+        stream_id=stream_of(action.subject),
+        context=context,
+        bucket=action.upload.bucket,
+        key=action.upload.key,
+        upload_id=action.subject,
+        size=action.upload.size,
+        reason=ORPHAN_REASON,
+    )
+
+
+def file_purged(action: Action, *, file_id: uuid.UUID, context: EventContext) -> JanitorFilePurged:
+    return new_event(
+        JanitorFilePurged,
+        stream_id=stream_of(file_id),
+        context=context,
+        file_id=file_id,
+        objects_deleted=len(action.objects),
+        bytes_freed=action.bytes_freed,
+    )

@@ -1,0 +1,1 @@
+"""The worker role: the projection consumer and the periodic sweeps."""

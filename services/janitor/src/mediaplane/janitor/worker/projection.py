@@ -1,0 +1,54 @@
+"""The projection consumer: what the janitor needs to know, from other services' events.
+
+Sessions (to expire them), and every object a file owns: its original, its
+HLS renditions and its thumbnails (to purge them once the file is deleted or
+rejected). Streams are not ordered against each other, so a thumbnail may be
+announced after its file was deleted: the purge sweep is woken to delete it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from mediaplane.bus import Bus, Delivery
+from mediaplane.contracts import (
+    Event,
+    FileDeleted,
+    FileRejected,
+    FileUploaded,
+    ThumbnailGenerated,
+    TranscodeCompleted,
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+)
+from mediaplane.janitor.app.service import JanitorService
+from mediaplane.janitor.config import PROJECTION_DURABLE
+
+PROJECTED_EVENTS: list[type[Event]] = [
+    UploadSessionOpened,
+    UploadSessionCompleted,
+    UploadSessionAborted,
+    FileUploaded,
+    FileRejected,
+    FileDeleted,
+    TranscodeCompleted,
+    ThumbnailGenerated,
+]
+_log = structlog.get_logger(__name__)
+
+
+def register_projection(bus: Bus, service: JanitorService, purge_wanted: asyncio.Event) -> None:
+    @bus.consumer(
+        PROJECTION_DURABLE,
+        events=PROJECTED_EVENTS,
+        max_deliver=10,
+        backoff=[1, 5, 30, 60],
+        ack_wait=30,
+    )
+    async def on_event(event: Event, delivery: Delivery) -> None:
+        if await service.project(event):
+            purge_wanted.set()
+        _log.debug("projection.applied", type=event.tag(), delivery=delivery.delivery_count)
