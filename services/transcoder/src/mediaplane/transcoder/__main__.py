@@ -1,0 +1,110 @@
+"""`python -m mediaplane.transcoder worker|relay|migrate`: one process role each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+from prometheus_client import REGISTRY
+
+from mediaplane.bus import Bus
+from mediaplane.eventlog.metrics import RelayMetrics
+from mediaplane.eventlog.relay import OutboxRelay
+from mediaplane.observability import configure_logging, configure_tracing
+from mediaplane.observability.http import ops_app
+from mediaplane.observability.serve import serve
+from mediaplane.transcoder.adapters.workdir import sweep_stale
+from mediaplane.transcoder.app.bootstrap import apply_migrations, health_checks, transcoder
+from mediaplane.transcoder.app.metrics import TranscoderMetrics
+from mediaplane.transcoder.config import SERVICE, TranscoderSettings
+from mediaplane.transcoder.worker.consumer import register_transcoder
+
+_log = structlog.get_logger(__name__)
+
+
+async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await work(stop)
+
+
+async def run_worker(settings: TranscoderSettings, stop: asyncio.Event) -> None:
+    removed = sweep_stale(settings.work_dir)
+    if removed:
+        _log.info("transcode.stale_scratch_removed", paths=[str(p) for p in removed])
+    async with transcoder(settings, metrics=TranscoderMetrics(REGISTRY)) as resources:
+        # On stop, running jobs get `shutdown_grace` seconds; then the bus cancels
+        # them (ffmpeg is killed, the job released) and NAKs their messages.
+        bus = Bus(
+            settings.bus,
+            resources.registry,
+            producer=SERVICE,
+            graceful_timeout=settings.shutdown_grace,
+        )
+        register_transcoder(bus, resources.transcoder, settings)
+        ops = asyncio.create_task(
+            serve(
+                ops_app(f"{SERVICE}-worker", resources.health),
+                host=settings.http_host,
+                port=settings.ops_port,
+            )
+        )
+        try:
+            async with bus.running():
+                _log.info("transcode.worker_ready", worker=settings.worker_id)
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
+    async with transcoder(settings, pool_size=2) as resources:
+        ops = asyncio.create_task(
+            serve(
+                ops_app(
+                    f"{SERVICE}-relay",
+                    health_checks(settings, resources.pool, resources.objects, encoder=False),
+                ),
+                host=settings.http_host,
+                port=settings.ops_port + 1,
+            )
+        )
+        try:
+            async with OutboxRelay(
+                settings.database_url,
+                settings.bus.url,
+                name=f"{SERVICE}-relay",
+                metrics=RelayMetrics(REGISTRY),
+            ):
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediaplane.transcoder")
+    parser.add_argument("role", choices=["worker", "relay", "migrate"])
+    args = parser.parse_args(argv)
+    configure_logging(
+        f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
+    )
+    configure_tracing(SERVICE)
+    settings = TranscoderSettings.from_env()
+
+    if args.role == "migrate":
+        applied = asyncio.run(apply_migrations(settings))
+        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        return 0
+    runner = run_worker if args.role == "worker" else run_relay
+    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""The ladder encode: ONE ffmpeg process decodes the source once and feeds every rung.
+
+`split` fans the decoded (autorotated, 8-bit 4:2:0) frames out to one scaler
+per rung; the HLS muxer writes one VOD playlist per rung and a master.
+Keyframes are forced at every segment boundary (`n * segment_seconds`) in
+every rung and scene-cut keyframes are off, so all renditions cut segments at
+the same instants and GOPs have the same length: players can switch rungs at
+any segment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from mediaplane.transcoder.adapters import process
+from mediaplane.transcoder.config import EncodingSettings
+from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.transcoder.domain.ladder import PlannedRendition, SourceMedia, output_fps
+
+MASTER_NAME = "master.m3u8"
+PLAYLIST_NAME = "index.m3u8"
+SEGMENT_PATTERN = "seg_%05d.ts"
+
+# ffmpeg says these when the *input* is damaged (truncated, garbled packets).
+_CORRUPTION = re.compile(
+    r"Invalid data found when processing input|partial file|corrupt input packet"
+    r"|[Ee]rror while decoding|moov atom not found|Invalid NAL unit|Packet corrupt"
+    r"|concealing \d+ DC"
+)
+# ...and these when it cannot decode an intact one.
+_UNSUPPORTED = re.compile(
+    r"Decoder \(codec [^)]*\) not found|Unsupported codec with id|Could not find codec parameters"
+)
+
+
+def filter_graph(source: SourceMedia, renditions: Sequence[PlannedRendition], fps: float) -> str:
+    """Decode once, convert once, then one scaler per rung."""
+    head = "[0:v:0]"
+    if fps < source.fps:
+        head += f"fps={fps:.6f},"
+    head += f"format=yuv420p,split={len(renditions)}"
+    head += "".join(f"[s{i}]" for i in range(len(renditions)))
+    scalers = [
+        f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,setsar=1[v{i}]"
+        for i, r in enumerate(renditions)
+    ]
+    return ";".join([head, *scalers])
+
+
+def build_command(
+    ffmpeg: str,
+    source_path: Path,
+    out_dir: Path,
+    source: SourceMedia,
+    renditions: Sequence[PlannedRendition],
+    encoding: EncodingSettings,
+) -> list[str]:
+    """The whole ladder as one ffmpeg command line."""
+    seg = encoding.segment_seconds
+    fps = output_fps(source, encoding.max_fps)
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
+    argv += ["-i", str(source_path), "-filter_complex", filter_graph(source, renditions, fps)]
+    for i in range(len(renditions)):
+        argv += ["-map", f"[v{i}]"]
+        if source.has_audio:
+            argv += ["-map", "0:a:0"]
+    argv += ["-map_metadata", "-1", "-map_chapters", "-1"]
+    argv += [
+        "-c:v", "libx264", "-preset", encoding.preset, "-profile:v", "high",
+        "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})",
+    ]  # fmt: skip
+    for i, r in enumerate(renditions):
+        argv += [
+            f"-b:v:{i}", f"{r.video_kbps}k",
+            f"-maxrate:v:{i}", f"{r.maxrate_kbps}k",
+            f"-bufsize:v:{i}", f"{r.bufsize_kbps}k",
+        ]  # fmt: skip
+    if source.has_audio:
+        argv += ["-c:a", "aac", "-ac", "2"]
+        for i, r in enumerate(renditions):
+            argv += [f"-b:a:{i}", f"{r.audio_kbps}k"]
+    streams = " ".join(
+        f"v:{i},a:{i},name:{r.name}" if source.has_audio else f"v:{i},name:{r.name}"
+        for i, r in enumerate(renditions)
+    )
+    argv += [
+        "-f", "hls", "-hls_time", f"{seg:g}", "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+        "-hls_segment_filename", str(out_dir / "%v" / SEGMENT_PATTERN),
+        "-master_pl_name", MASTER_NAME, "-var_stream_map", streams,
+        str(out_dir / "%v" / PLAYLIST_NAME),
+    ]  # fmt: skip
+    return argv
+
+
+class EncodeFailed(Exception):
+    """ffmpeg failed for a reason that is not the input's (retried)."""
+
+
+def classify(stderr: str) -> CorruptInput | UnsupportedMedia | None:
+    """The permanent failure ffmpeg's messages point at, if any."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    if (match := next((ln for ln in lines if _UNSUPPORTED.search(ln)), None)) is not None:
+        return UnsupportedMedia(match.strip())
+    if (match := next((ln for ln in lines if _CORRUPTION.search(ln)), None)) is not None:
+        return CorruptInput(match.strip())
+    return None
+
+
+async def encode(argv: Sequence[str]) -> str:
+    """Run the ladder; returns ffmpeg's error output (empty on a clean run).
+
+    ffmpeg often exits 0 on a truncated input after logging decode errors, so
+    the caller checks the output and uses `classify(stderr)` to tell damaged
+    input from a bug. A non-zero exit is classified here. Cancelling the
+    caller (its time budget, shutdown) kills ffmpeg.
+    """
+    completed = await process.run(argv, stdout_limit=64 * 1024)
+    if completed.returncode != 0:
+        if (permanent := classify(completed.stderr)) is not None:
+            raise permanent
+        tail = " | ".join(completed.stderr.strip().splitlines()[-5:])
+        raise EncodeFailed(f"ffmpeg exited with {completed.returncode}: {tail}")
+    return completed.stderr

@@ -1,0 +1,116 @@
+"""ffprobe: what the source is (duration, size as displayed, rotation, frame rate, codecs)."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from mediaplane.transcoder.adapters import process
+from mediaplane.transcoder.config import SourceLimits
+from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.transcoder.domain.ladder import SourceMedia
+
+PROBE_TIMEOUT = 120.0  # seconds; reading headers of a local file takes well under one
+
+
+def _ratio(text: str | None) -> Fraction | None:
+    """`"30000/1001"` or `"16:9"` -> Fraction; None for absent or zero values like `"0/0"`."""
+    if not text:
+        return None
+    num, _, den = text.replace(":", "/").partition("/")
+    try:
+        value = Fraction(int(num), int(den or 1))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    """Clockwise display rotation in degrees, one of 0, 90, 180, 270."""
+    degrees: float = 0
+    for side_data in stream.get("side_data_list") or []:
+        if "rotation" in side_data:
+            degrees = float(side_data["rotation"])
+            break
+    else:
+        # Containers written before display matrices were exposed use a tag.
+        degrees = float((stream.get("tags") or {}).get("rotate", 0))
+    return round(degrees / 90) * 90 % 360
+
+
+def _duration(data: dict[str, Any], stream: dict[str, Any]) -> float | None:
+    for text in ((data.get("format") or {}).get("duration"), stream.get("duration")):
+        try:
+            value = float(text) if text is not None else 0.0
+        except ValueError:
+            continue
+        if value > 0:
+            return value
+    return None
+
+
+def parse_probe(data: dict[str, Any], limits: SourceLimits) -> SourceMedia:
+    """Judge ffprobe's JSON (`-show_format -show_streams`): a `SourceMedia` or a permanent error."""
+    streams = data.get("streams") or []
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video"
+        # Cover art in audio files is a "video" stream of one picture.
+        and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    if not videos:
+        raise UnsupportedMedia("the file has no video stream")
+    video = videos[0]
+    codec = video.get("codec_name")
+    if not codec or codec == "none":
+        raise UnsupportedMedia("the video codec is not recognised")
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise CorruptInput("the video stream has no picture size")
+    duration = _duration(data, video)
+    if duration is None:
+        raise CorruptInput("the file has no duration")
+    fps = _ratio(video.get("avg_frame_rate")) or _ratio(video.get("r_frame_rate"))
+    if fps is None:
+        raise UnsupportedMedia("the video stream has no frame rate")
+
+    sar = _ratio(video.get("sample_aspect_ratio"))
+    if sar is not None and sar != 1:
+        width = round(width * sar)  # anamorphic: display the pixels at their intended shape
+    rotation = _rotation(video)
+    if rotation in (90, 270):
+        width, height = height, width
+    if max(width, height) > limits.max_dimension:
+        raise UnsupportedMedia(f"{width}x{height} exceeds {limits.max_dimension} px")
+    if duration > limits.max_duration:
+        raise UnsupportedMedia(f"{duration:.0f} s exceeds {limits.max_duration:.0f} s")
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    return SourceMedia(
+        width=width,
+        height=height,
+        duration=duration,
+        fps=float(fps),
+        video_codec=str(codec),
+        audio_codec=str(audio.get("codec_name") or "unknown") if audio else None,
+        rotation=rotation,
+    )
+
+
+async def probe(ffprobe: str, path: Path, limits: SourceLimits) -> SourceMedia:
+    argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    async with asyncio.timeout(PROBE_TIMEOUT):
+        completed = await process.run([*argv, str(path)])
+    if completed.returncode != 0:
+        # ffprobe fails only when it cannot read the container at all.
+        reason = completed.stderr.strip().splitlines()[-1:] or ["unreadable"]
+        raise CorruptInput(f"ffprobe cannot read the file: {reason[0]}")
+    try:
+        data = msgspec.json.decode(completed.stdout, type=dict[str, Any])
+    except msgspec.DecodeError as error:
+        raise CorruptInput(f"ffprobe output is not JSON: {error}") from None
+    return parse_probe(data, limits)

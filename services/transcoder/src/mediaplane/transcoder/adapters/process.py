@@ -1,0 +1,73 @@
+"""Child processes (ffmpeg, ffprobe) that never outlive their job.
+
+Each child runs in its own process group, so killing the group also kills
+anything it spawned. It is killed when the awaiting task is cancelled (a
+caller's `asyncio.timeout`, worker shutdown, lost lease) and always reaped,
+so no zombie or orphaned encoder keeps burning CPU after the job is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+STDERR_LIMIT = 64 * 1024  # keep the tail: the last lines say why a tool failed
+_KILL_WAIT = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completed:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+async def _tail(stream: asyncio.StreamReader, limit: int) -> bytes:
+    """Read a pipe to its end, keeping at most the last `limit` bytes."""
+    kept = bytearray()
+    while chunk := await stream.read(65536):
+        kept += chunk
+        if len(kept) > limit:
+            del kept[: len(kept) - limit]
+    return bytes(kept)
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def run(argv: Sequence[str], *, stdout_limit: int = 16 * 1024 * 1024) -> Completed:
+    """Run `argv` to completion; cancelling the caller kills it (and its children).
+
+    stdout is for small structured output (ffprobe's JSON): at most `stdout_limit`.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    readers = asyncio.gather(
+        _tail(process.stdout, stdout_limit), _tail(process.stderr, STDERR_LIMIT)
+    )
+    try:
+        out, err = await readers
+        returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            _kill_group(process)
+            readers.cancel()
+            # Reap it even while being cancelled, so no zombie is left behind.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.shield(asyncio.wait_for(process.wait(), _KILL_WAIT))
+    return Completed(
+        returncode=returncode, stdout=out, stderr=err.decode("utf-8", errors="replace")
+    )

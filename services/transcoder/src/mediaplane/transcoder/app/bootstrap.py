@@ -1,0 +1,106 @@
+"""The composition root: builds every adapter of the transcoder from its settings, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import nats
+
+from mediaplane.contracts import Registry, build_registry
+from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
+from mediaplane.eventlog.store import EventStore
+from mediaplane.observability import HealthChecks
+from mediaplane.storage import ObjectStore
+from mediaplane.transcoder.adapters import process
+from mediaplane.transcoder.app.metrics import TranscoderMetrics
+from mediaplane.transcoder.app.service import TranscodeService
+from mediaplane.transcoder.app.transcode import Transcoder
+from mediaplane.transcoder.config import SERVICE, TranscoderSettings
+
+TRANSCODER_MIGRATIONS = MigrationSource.from_package(
+    "transcoder", "mediaplane.transcoder.migrations"
+)
+
+
+async def apply_migrations(settings: TranscoderSettings) -> list[str]:
+    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, TRANSCODER_MIGRATIONS])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    settings: TranscoderSettings
+    registry: Registry
+    pool: Pool
+    store: EventStore
+    objects: ObjectStore
+    service: TranscodeService
+    transcoder: Transcoder
+    health: HealthChecks
+
+
+def health_checks(
+    settings: TranscoderSettings, pool: Pool, objects: ObjectStore, *, encoder: bool = True
+) -> HealthChecks:
+    """Readiness of a role: the worker also needs ffmpeg and ffprobe, the relay does not."""
+
+    async def postgres() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_server() -> None:
+        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
+        await nc.close()
+
+    async def s3() -> None:
+        await objects.ensure_buckets(settings.bucket)
+
+    async def ffmpeg() -> None:
+        # A worker whose image lost its encoder must not take jobs.
+        for tool in (settings.ffmpeg, settings.ffprobe):
+            completed = await process.run([tool, "-version"])
+            if completed.returncode != 0:
+                raise RuntimeError(f"{tool} -version exited with {completed.returncode}")
+
+    checks = {"postgres": postgres, "nats": nats_server, "s3": s3}
+    return HealthChecks({**checks, "ffmpeg": ffmpeg} if encoder else checks)
+
+
+@asynccontextmanager
+async def transcoder(
+    settings: TranscoderSettings, *, metrics: TranscoderMetrics | None = None, pool_size: int = 4
+) -> AsyncIterator[Resources]:
+    """Every resource of one transcoder process, closed on exit."""
+    registry = build_registry(settings.bus.subject_root)
+    pool = await open_pool(
+        settings.database_url, min_size=1, max_size=pool_size, application_name=SERVICE
+    )
+    try:
+        objects = ObjectStore(settings.storage)
+        await objects.ensure_buckets(settings.bucket)
+        store = EventStore(pool, registry)
+        service = TranscodeService(
+            pool=pool,
+            store=store,
+            worker_id=settings.worker_id,
+            lease_seconds=settings.lease_seconds,
+        )
+        yield Resources(
+            settings=settings,
+            registry=registry,
+            pool=pool,
+            store=store,
+            objects=objects,
+            service=service,
+            transcoder=Transcoder(
+                service=service,
+                objects=objects,
+                settings=settings,
+                metrics=metrics if metrics is not None else TranscoderMetrics(),
+            ),
+            health=health_checks(settings, pool, objects),
+        )
+    finally:
+        await pool.close()

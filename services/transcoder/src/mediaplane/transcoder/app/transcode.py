@@ -1,0 +1,343 @@
+"""One transcode job, from a `file.verified` event to `transcode.completed` or `.failed`.
+
+claim (idempotency + lease) -> download (streamed, hash-checked) -> probe ->
+plan the ladder -> `transcode.started` -> one ffmpeg for every rung ->
+check the output -> upload -> check the upload -> `transcode.completed`.
+
+Permanent failures (the input's fault, or the job's time budget) become
+`transcode.failed` and the message is acknowledged; other errors hand the
+job back and are retried by the bus, and recorded as `internal` failures on
+the last attempt. A cancelled job (shutdown) kills ffmpeg, removes its files
+and hands the job back so another worker takes it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+
+from mediaplane.contracts import EventContext, FileVerified, Rendition, VideoSource
+from mediaplane.storage import ObjectStore
+from mediaplane.transcoder.adapters import ffmpeg, ffprobe, source
+from mediaplane.transcoder.adapters.jobs import Claimed
+from mediaplane.transcoder.adapters.packager import OutputInvalid, PackagedLadder, finish_ladder
+from mediaplane.transcoder.adapters.workdir import job_directory
+from mediaplane.transcoder.app.metrics import TranscoderMetrics
+from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
+from mediaplane.transcoder.config import SERVICE, TranscoderSettings
+from mediaplane.transcoder.domain.errors import JobBusy, JobTimedOut, PermanentFailure
+from mediaplane.transcoder.domain.ladder import (
+    PlannedRendition,
+    SourceMedia,
+    job_timeout,
+    output_fps,
+    plan_ladder,
+)
+
+_log = structlog.get_logger(__name__)
+_UPLOADS_AT_ONCE = 8
+_CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
+
+Outcome = Literal["completed", "failed", "skipped"]
+Attempt = Literal["completed", "failed", "interrupted", "retried"]
+
+
+class UploadIncomplete(Exception):
+    """S3 does not list every file just uploaded (retried)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalLadder:
+    """What ffmpeg produced for a source, checked and with a measured master playlist."""
+
+    media: SourceMedia
+    planned: list[PlannedRendition]
+    fps: float
+    packaged: PackagedLadder
+    encode_seconds: float
+
+
+async def transcode_locally(
+    settings: TranscoderSettings, source_path: Path, out_dir: Path
+) -> LocalLadder:
+    """Probe, encode and check a local file: the part of a job that is pure media work.
+
+    The benchmark runs exactly this against the plain ffmpeg command.
+    """
+    media = await ffprobe.probe(settings.ffprobe, source_path, settings.limits)
+    return await encode_ladder(settings, media, source_path, out_dir)
+
+
+async def encode_ladder(
+    settings: TranscoderSettings, media: SourceMedia, source_path: Path, out_dir: Path
+) -> LocalLadder:
+    encoding = settings.encoding
+    planned = plan_ladder(media, encoding.ladder)
+    fps = output_fps(media, encoding.max_fps)
+    argv = ffmpeg.build_command(settings.ffmpeg, source_path, out_dir, media, planned, encoding)
+    budget = job_timeout(
+        media.duration, base=settings.timeout_base, per_second=settings.timeout_per_second
+    )
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(budget):
+            stderr = await ffmpeg.encode(argv)
+    except TimeoutError:
+        raise JobTimedOut(
+            f"ffmpeg was killed after {budget:.0f} s ({media.duration:.1f} s of video)"
+        ) from None
+    encode_seconds = time.monotonic() - started
+    try:
+        packaged = finish_ladder(out_dir, planned, source_duration=media.duration, fps=fps)
+    except OutputInvalid:
+        # ffmpeg gets through many damaged inputs with exit code 0 and a short
+        # output; its complaints about the input tell that apart from a bug.
+        if (permanent := ffmpeg.classify(stderr)) is not None:
+            raise permanent from None
+        raise
+    return LocalLadder(
+        media=media, planned=planned, fps=fps, packaged=packaged, encode_seconds=encode_seconds
+    )
+
+
+def video_source(media: SourceMedia) -> VideoSource:
+    return VideoSource(
+        width=media.width,
+        height=media.height,
+        duration=media.duration,
+        fps=round(media.fps, 3),
+        video_codec=media.video_codec,
+        audio_codec=media.audio_codec,
+        rotation=media.rotation,
+    )
+
+
+class Transcoder:
+    def __init__(
+        self,
+        *,
+        service: TranscodeService,
+        objects: ObjectStore,
+        settings: TranscoderSettings,
+        metrics: TranscoderMetrics,
+    ) -> None:
+        self.service = service
+        self.objects = objects
+        self.settings = settings
+        self.metrics = metrics
+
+    async def handle(self, event: FileVerified, *, last_attempt: bool) -> Outcome:
+        """Run the job `event` asks for, once. Raises to have the message redelivered."""
+        log = _log.bind(file_id=str(event.file_id))
+        if event.kind != "video":
+            return "skipped"
+        claim = await self.service.claim(
+            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id
+        )
+        if not isinstance(claim, Claimed):
+            if claim.reason == "busy":
+                raise JobBusy(f"job {claim.job_id} is leased by a worker that may be alive")
+            log.info("transcode.skipped", job_id=str(claim.job_id), reason=claim.reason)
+            self.metrics.jobs.labels("skipped").inc()
+            return "skipped"
+        log = log.bind(job_id=str(claim.job_id), attempt=claim.attempts)
+        context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
+            event
+        )
+        started = time.monotonic()
+        outcome: Attempt = "retried"  # unless the attempt ends otherwise
+        self.metrics.in_progress.inc()
+        try:
+            outcome = await self._attempt(event, claim, context, last_attempt, log)
+        finally:
+            self.metrics.in_progress.dec()
+            self.metrics.jobs.labels(outcome).inc()
+            self.metrics.job_seconds.labels(outcome).observe(time.monotonic() - started)
+        return "skipped" if outcome == "interrupted" else outcome
+
+    async def _attempt(
+        self,
+        event: FileVerified,
+        claim: Claimed,
+        context: EventContext,
+        last_attempt: bool,
+        log: structlog.stdlib.BoundLogger,
+    ) -> Literal["completed", "failed", "interrupted"]:
+        try:
+            await self._run_leased(claim.job_id, self._run(event, claim, context, log))
+            return "completed"
+        except LeaseLost:
+            log.warning("transcode.lease_lost")
+            return "interrupted"
+        except PermanentFailure as failure:
+            await self._fail(event, claim, context, failure.code, failure.detail, log)
+            return "failed"
+        except asyncio.CancelledError:
+            log.info("transcode.interrupted")
+            await self._hand_back(claim.job_id)
+            raise
+        except Exception as error:
+            if last_attempt:
+                detail = f"{type(error).__name__}: {error}"
+                await self._fail(event, claim, context, "internal", detail, log)
+                return "failed"
+            log.warning("transcode.retry", error=f"{type(error).__name__}: {error}")
+            await self._hand_back(claim.job_id)
+            raise
+
+    async def _fail(
+        self,
+        event: FileVerified,
+        claim: Claimed,
+        context: EventContext,
+        code: str,
+        detail: str,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        await self.service.record_failed(
+            job_id=claim.job_id,
+            file_id=event.file_id,
+            code=code,
+            detail=detail,
+            attempts=claim.attempts,
+            context=context,
+        )
+        self.metrics.failures.labels(code).inc()
+        log.warning("transcode.failed", code=code, detail=detail)
+
+    async def _hand_back(self, job_id: uuid.UUID) -> None:
+        """Release the lease so the redelivery is taken at once, even while being cancelled."""
+        release = asyncio.ensure_future(self.service.release(job_id))
+        try:
+            await asyncio.shield(release)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await release
+            raise
+        except Exception as error:  # the lease then simply runs out
+            _log.warning("transcode.release_failed", error=str(error))
+
+    async def _run_leased(self, job_id: uuid.UUID, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` while renewing the job's lease; stop it if the lease is lost.
+
+        Cancelling the caller cancels `work` too, and returns only once it has
+        finished cancelling (ffmpeg killed and reaped, scratch files removed).
+        """
+        job = asyncio.create_task(work)
+        lost = asyncio.Event()
+
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(self.settings.lease_seconds / 3)
+                try:
+                    held = await self.service.renew(job_id)
+                except Exception as error:  # Postgres hiccup: the next beat tries again
+                    _log.warning("transcode.lease_renewal_failed", error=str(error))
+                    continue
+                if not held:
+                    lost.set()
+                    job.cancel()
+                    return
+
+        heartbeat = asyncio.create_task(keep())
+        try:
+            await job
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if lost.is_set() and current is not None and not current.cancelling():
+                raise LeaseLost(f"job {job_id} was taken over by another worker") from None
+            raise
+        finally:
+            heartbeat.cancel()
+
+    async def _run(
+        self,
+        event: FileVerified,
+        claim: Claimed,
+        context: EventContext,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        started = time.monotonic()
+        with job_directory(self.settings.work_dir) as scratch:
+            source_path = scratch / "source"
+            size = await source.download(
+                self.objects, event.bucket, event.object_key, event.sha256, source_path
+            )
+            media = await ffprobe.probe(self.settings.ffprobe, source_path, self.settings.limits)
+            planned = plan_ladder(media, self.settings.encoding.ladder)
+            await self.service.record_started(
+                job_id=claim.job_id,
+                file_id=event.file_id,
+                source=video_source(media),
+                ladder=[r.name for r in planned],
+                context=context,
+            )
+            log.info("transcode.started", size=size, duration=media.duration)
+            out_dir = scratch / "hls"
+            out_dir.mkdir()
+            ladder = await encode_ladder(self.settings, media, source_path, out_dir)
+            self.metrics.encode_seconds.observe(ladder.encode_seconds)
+            prefix = f"{event.file_id}/{claim.job_id}"
+            await self._upload(out_dir, ladder.packaged, prefix)
+        renditions = [
+            Rendition(
+                name=r.variant.name,
+                width=r.variant.width,
+                height=r.variant.height,
+                bandwidth=r.variant.bandwidth,
+                average_bandwidth=r.variant.average_bandwidth,
+                codecs=r.variant.codecs,
+                frame_rate=round(r.variant.frame_rate, 3),
+                playlist_key=f"{prefix}/{r.playlist}",
+                segment_count=len(r.segments),
+            )
+            for r in ladder.packaged.renditions
+        ]
+        elapsed = time.monotonic() - started
+        await self.service.record_completed(
+            job_id=claim.job_id,
+            file_id=event.file_id,
+            bucket=self.settings.bucket,
+            master_playlist_key=f"{prefix}/{ladder.packaged.master}",
+            renditions=renditions,
+            duration=media.duration,
+            elapsed=round(elapsed, 3),
+            context=context,
+        )
+        self.metrics.media_seconds.inc(media.duration)
+        log.info("transcode.completed", renditions=len(renditions), elapsed=round(elapsed, 2))
+
+    async def _upload(self, out_dir: Path, ladder: PackagedLadder, prefix: str) -> None:
+        """Upload every file (master last), then check S3 has each at its size."""
+        files = ladder.files()
+        bucket = self.settings.bucket
+        limit = asyncio.Semaphore(_UPLOADS_AT_ONCE)
+
+        async def put(relative: str) -> None:
+            path = out_dir / relative
+            async with limit:
+                await self.objects.upload_file(
+                    bucket,
+                    f"{prefix}/{relative}",
+                    path,
+                    content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                )
+
+        async with asyncio.TaskGroup() as group:
+            for relative in files[:-1]:
+                group.create_task(put(relative))
+        await put(files[-1])
+
+        stored = {o.key: o.size for o in await self.objects.list_objects(bucket, f"{prefix}/")}
+        for relative in files:
+            key = f"{prefix}/{relative}"
+            if stored.get(key) != (out_dir / relative).stat().st_size:
+                raise UploadIncomplete(f"{bucket}/{key} is missing or has the wrong size")

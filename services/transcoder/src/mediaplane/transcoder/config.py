@@ -1,0 +1,115 @@
+"""Configuration from the environment (12-factor): one frozen settings object per process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+
+from mediaplane.bus import BusSettings
+from mediaplane.storage import StorageSettings
+from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec, parse_ladder
+
+SERVICE = "transcoder"
+DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 300.0)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncodingSettings:
+    """How renditions are encoded: same for the service and the benchmark's plain command."""
+
+    ladder: tuple[RungSpec, ...] = DEFAULT_LADDER
+    segment_seconds: float = 4.0
+    preset: str = "veryfast"
+    max_fps: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.segment_seconds <= 0:
+            raise ValueError("segment_seconds must be positive")
+        if self.max_fps <= 0:
+            raise ValueError("max_fps must be positive")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceLimits:
+    """Inputs beyond these are `unsupported_media` (they would tie a worker up for hours)."""
+
+    max_duration: float = 6 * 3600.0
+    max_dimension: int = 8192
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscoderSettings:
+    database_url: str
+    bus: BusSettings
+    storage: StorageSettings
+    bucket: str = "renditions"
+    encoding: EncodingSettings = field(default_factory=EncodingSettings)
+    limits: SourceLimits = field(default_factory=SourceLimits)
+    # Job budget: timeout_base + timeout_per_second * source duration.
+    timeout_base: float = 120.0
+    timeout_per_second: float = 10.0
+    # Consumer: a silent worker keeps a message ack_wait seconds; the job lease
+    # (Postgres) lasts as long, so a dead worker's job is free when redelivered.
+    ack_wait: float = 60.0
+    max_deliver: int = 5
+    backoff: tuple[float, ...] = DEFAULT_BACKOFF
+    # Seconds a stopping worker lets a running job go on before killing ffmpeg
+    # and handing the message back (0: at once).
+    shutdown_grace: float = 0.0
+    work_dir: str = field(default_factory=tempfile.gettempdir)
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+    worker_id: str = field(default_factory=_worker_id)
+    http_host: str = "127.0.0.1"
+    ops_port: int = 9121
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.ack_wait
+
+    @classmethod
+    def from_env(cls) -> TranscoderSettings:
+        env = os.environ
+        prefix = "MEDIAPLANE_TRANSCODER_"
+
+        def text(name: str, default: str) -> str:
+            return env.get(prefix + name, default)
+
+        def number(name: str, default: float) -> float:
+            return float(env.get(prefix + name, default))
+
+        ladder = env.get(prefix + "LADDER")
+        backoff = env.get(prefix + "BACKOFF")
+        return cls(
+            database_url=env[prefix + "DATABASE_URL"],
+            bus=BusSettings.from_env(),
+            storage=StorageSettings.from_env(),
+            bucket=env.get("MEDIAPLANE_RENDITIONS_BUCKET", "renditions"),
+            encoding=EncodingSettings(
+                ladder=parse_ladder(ladder) if ladder else DEFAULT_LADDER,
+                segment_seconds=number("SEGMENT_SECONDS", 4.0),
+                preset=text("PRESET", "veryfast"),
+                max_fps=number("MAX_FPS", 60.0),
+            ),
+            limits=SourceLimits(
+                max_duration=number("MAX_DURATION", 6 * 3600.0),
+                max_dimension=int(number("MAX_DIMENSION", 8192)),
+            ),
+            timeout_base=number("TIMEOUT_BASE", 120.0),
+            timeout_per_second=number("TIMEOUT_PER_SECOND", 10.0),
+            ack_wait=number("ACK_WAIT", 60.0),
+            max_deliver=int(number("MAX_DELIVER", 5)),
+            backoff=tuple(float(b) for b in backoff.split(",")) if backoff else DEFAULT_BACKOFF,
+            shutdown_grace=number("SHUTDOWN_GRACE", 0.0),
+            work_dir=text("WORK_DIR", tempfile.gettempdir()),
+            ffmpeg=env.get("MEDIAPLANE_FFMPEG", "ffmpeg"),
+            ffprobe=env.get("MEDIAPLANE_FFPROBE", "ffprobe"),
+            http_host=text("HOST", "127.0.0.1"),
+            ops_port=int(number("OPS_PORT", 9121)),
+        )

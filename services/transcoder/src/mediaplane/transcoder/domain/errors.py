@@ -1,0 +1,47 @@
+"""Why a job cannot succeed: permanent failures carry the `transcode.failed` code.
+
+A permanent failure is a property of the input (or of the job's budget): a
+retry would fail the same way, so it is recorded as `transcode.failed` and
+the message is acknowledged. Everything else (S3, Postgres, NATS hiccups, an
+ffmpeg that crashed for no input-related reason) is transient and retried.
+"""
+
+from __future__ import annotations
+
+
+class PermanentFailure(Exception):
+    """The job ends with `transcode.failed` carrying `code`; no retry."""
+
+    code = "internal"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class CorruptInput(PermanentFailure):
+    """The bytes are damaged: truncated, unreadable container, undecodable frames."""
+
+    code = "corrupt_input"
+
+
+class UnsupportedMedia(PermanentFailure):
+    """Readable, but not something we transcode: no video stream, unknown codec, too big."""
+
+    code = "unsupported_media"
+
+
+class SourceMissing(PermanentFailure):
+    """The original was deleted before the job could read it."""
+
+    code = "source_missing"
+
+
+class JobTimedOut(PermanentFailure):
+    """ffmpeg outlived the job's budget (proportional to the source duration)."""
+
+    code = "timeout"
+
+
+class JobBusy(Exception):
+    """Another live worker holds the job's lease: retry later (transient)."""

@@ -1,0 +1,26 @@
+"""The transcode worker: a competing consumer of `file.verified` (videos only)."""
+
+from __future__ import annotations
+
+from mediaplane.bus import Bus, Delivery
+from mediaplane.contracts import FileVerified
+from mediaplane.transcoder.app.transcode import Transcoder
+from mediaplane.transcoder.config import TranscoderSettings
+
+TRANSCODER_DURABLE = "transcoder-file-verified"
+
+
+def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSettings) -> None:
+    """Every replica registers the same durable: each event goes to one of them."""
+
+    @bus.consumer(
+        TRANSCODER_DURABLE,
+        events=[FileVerified],
+        max_deliver=settings.max_deliver,
+        backoff=settings.backoff,
+        ack_wait=settings.ack_wait,
+    )
+    async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+        # Returning acks; raising hands the message back with backoff. On the last
+        # attempt the job records `transcode.failed` instead of raising.
+        await transcoder.handle(event, last_attempt=delivery.is_last_attempt)
