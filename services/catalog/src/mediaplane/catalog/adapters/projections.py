@@ -1,0 +1,383 @@
+"""The projections: each one a set-based SQL function of the ledger, keyed by an entity.
+
+A projection's rows for a key (a file, a session, a tag) are recomputed from
+*all* ledger rows of that key, never patched by the arriving event. So:
+
+- order does not matter: `thumbnail.generated` before `file.verified` gives
+  the same rows as the other way round, because every field is chosen by a
+  rule over the set of facts (latest by `(occurred_at, event_id)`, "any
+  `file.deleted`", ...), not by arrival;
+- a redelivered event changes nothing (the ledger already had it, so no key
+  is refreshed);
+- live ingestion and the rebuild share the same SQL: ingestion refreshes the
+  keys its batch touched (`WHERE key = ANY(keys)`), the rebuild runs it once
+  for every key into a shadow table (`WHERE true`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+
+# "The latest fact of one type": ties on occurred_at are broken by the event id (UUIDv7).
+_LATEST = "ORDER BY l.occurred_at DESC, l.event_id DESC"
+
+_FILES = f"""
+SELECT a.file_id,
+       coalesce(a.up->>'owner', a.so->>'owner'),
+       coalesce(a.up->>'filename', a.so->>'filename'),
+       coalesce((a.ver->>'size')::bigint, (a.up->>'size')::bigint, (a.so->>'size')::bigint),
+       coalesce(a.up->>'content_type', a.so->>'content_type'),
+       a.ver->>'media_type',
+       a.ver->>'kind',
+       coalesce(a.ver->>'sha256', a.up->>'sha256'),
+       coalesce(a.up->>'bucket', a.so->>'bucket'),
+       coalesce(a.up->>'object_key', a.so->>'object_key'),
+       CASE WHEN a.deleted THEN 'deleted'
+            WHEN a.rej IS NOT NULL THEN 'rejected'
+            WHEN a.ver IS NOT NULL THEN 'ready'
+            WHEN a.up IS NOT NULL OR a.completed THEN 'verifying'
+            ELSE 'uploading' END,
+       a.rej->>'code',
+       CASE WHEN a.tc IS NOT NULL THEN 'ready'
+            WHEN a.t_last = 'transcode.failed.v1' THEN 'failed'
+            WHEN a.t_last = 'transcode.started.v1' THEN 'running'
+            WHEN a.ver->>'kind' = 'video' THEN 'pending' END,
+       CASE WHEN a.tc IS NULL AND a.t_last = 'transcode.failed.v1' THEN a.tf->>'code' END,
+       CASE WHEN a.thumbs THEN 'ready'
+            WHEN a.thf IS NOT NULL THEN 'failed'
+            WHEN a.ver->>'kind' IN ('image', 'video', 'pdf') THEN 'pending' END,
+       CASE WHEN NOT a.thumbs THEN a.thf->>'code' END,
+       a.tc->>'bucket',
+       a.tc->>'master_playlist_key',
+       (a.tc->>'duration')::double precision,
+       a.purged,
+       a.created_at,
+       a.updated_at
+FROM (
+    SELECT l.file_id,
+           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.uploaded.v1'))[1] AS up,
+           (array_agg(l.data {_LATEST})
+               FILTER (WHERE l.type = 'upload.session.opened.v1'))[1] AS so,
+           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.verified.v1'))[1] AS ver,
+           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.rejected.v1'))[1] AS rej,
+           (array_agg(l.data {_LATEST})
+               FILTER (WHERE l.type = 'transcode.completed.v1'))[1] AS tc,
+           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'transcode.failed.v1'))[1] AS tf,
+           (array_agg(l.type {_LATEST}) FILTER (
+               WHERE l.type IN ('transcode.started.v1', 'transcode.completed.v1',
+                                'transcode.failed.v1')))[1] AS t_last,
+           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'thumbnail.failed.v1'))[1] AS thf,
+           coalesce(bool_or(l.type = 'thumbnail.generated.v1'), false) AS thumbs,
+           coalesce(bool_or(l.type = 'upload.session.completed.v1'), false) AS completed,
+           coalesce(bool_or(l.type IN ('upload.session.aborted.v1', 'janitor.session.expired.v1')),
+                    false) AS abandoned,
+           coalesce(bool_or(l.type = 'file.deleted.v1'), false) AS deleted,
+           coalesce(bool_or(l.type = 'janitor.file.purged.v1'), false) AS purged,
+           min(l.occurred_at) FILTER (
+               WHERE l.type IN ('file.uploaded.v1', 'upload.session.opened.v1')) AS created_at,
+           max(l.occurred_at) AS updated_at
+    FROM ledger l
+    WHERE l.known AND l.file_id IS NOT NULL AND {{filter}}
+    GROUP BY l.file_id
+) a
+-- A file exists once it was uploaded, or while its upload session may still complete.
+WHERE a.up IS NOT NULL OR (a.so IS NOT NULL AND NOT a.abandoned)
+"""
+
+# A tag is on a file when the latest event naming it for that file added it.
+_FILE_TAGS = """
+SELECT m.file_id, m.tag
+FROM (
+    SELECT DISTINCT ON (x.file_id, x.tag) x.file_id, x.tag, x.present
+    FROM (
+        SELECT l.file_id, t.tag, true AS present, l.occurred_at, l.event_id
+        FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'tags') t(tag)
+        WHERE l.known AND l.type = 'file.uploaded.v1' AND {filter}
+        UNION ALL
+        SELECT l.file_id, t.tag, true, l.occurred_at, l.event_id
+        FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'added') t(tag)
+        WHERE l.known AND l.type = 'file.tags_changed.v1' AND {filter}
+        UNION ALL
+        SELECT l.file_id, t.tag, false, l.occurred_at, l.event_id
+        FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'removed') t(tag)
+        WHERE l.known AND l.type = 'file.tags_changed.v1' AND {filter}
+    ) x
+    ORDER BY x.file_id, x.tag, x.occurred_at DESC, x.event_id DESC, x.present
+) m
+WHERE m.present
+"""
+
+_TAGS = """
+SELECT l.tag,
+       (array_agg(l.data->>'created_by' ORDER BY l.occurred_at, l.event_id))[1],
+       min(l.occurred_at)
+FROM ledger l
+WHERE l.known AND l.type = 'tag.created.v1' AND l.tag IS NOT NULL AND {filter}
+GROUP BY l.tag
+"""
+
+# Renditions and thumbnails come from the latest successful event of the file.
+_RENDITIONS = """
+SELECT DISTINCT ON (c.file_id, r->>'name')
+       c.file_id, r->>'name', (r->>'width')::int, (r->>'height')::int,
+       (r->>'bandwidth')::bigint, (r->>'average_bandwidth')::bigint, r->>'codecs',
+       (r->>'frame_rate')::double precision, c.data->>'bucket', r->>'playlist_key',
+       (r->>'segment_count')::int
+FROM (
+    SELECT DISTINCT ON (l.file_id) l.file_id, l.data
+    FROM ledger l
+    WHERE l.known AND l.type = 'transcode.completed.v1' AND {filter}
+    ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+) c CROSS JOIN LATERAL jsonb_array_elements(c.data->'renditions') r
+ORDER BY c.file_id, r->>'name'
+"""
+
+_THUMBNAILS = """
+SELECT DISTINCT ON (g.file_id, t->>'name')
+       g.file_id, t->>'name', (t->>'width')::int, (t->>'height')::int, t->>'format',
+       g.data->>'bucket', t->>'key', (t->>'size')::bigint
+FROM (
+    SELECT DISTINCT ON (l.file_id) l.file_id, l.data
+    FROM ledger l
+    WHERE l.known AND l.type = 'thumbnail.generated.v1' AND {filter}
+    ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+) g CROSS JOIN LATERAL jsonb_array_elements(g.data->'thumbnails') t
+ORDER BY g.file_id, t->>'name'
+"""
+
+_SESSIONS = f"""
+SELECT s.session_id, (s.so->>'file_id')::uuid, s.so->>'owner', s.so->>'filename',
+       (s.so->>'size')::bigint, s.so->>'mode',
+       CASE WHEN s.completed THEN 'completed'
+            WHEN s.aborted THEN 'aborted'
+            WHEN s.expired THEN 'expired'
+            ELSE 'open' END,
+       (s.so->>'expires_at')::timestamptz, s.opened_at, s.updated_at
+FROM (
+    SELECT l.session_id,
+           (array_agg(l.data {_LATEST})
+               FILTER (WHERE l.type = 'upload.session.opened.v1'))[1] AS so,
+           bool_or(l.type = 'upload.session.completed.v1') AS completed,
+           bool_or(l.type = 'upload.session.aborted.v1') AS aborted,
+           bool_or(l.type = 'janitor.session.expired.v1') AS expired,
+           min(l.occurred_at) FILTER (WHERE l.type = 'upload.session.opened.v1') AS opened_at,
+           max(l.occurred_at) AS updated_at
+    FROM ledger l
+    WHERE l.known AND l.session_id IS NOT NULL AND {{filter}}
+      AND l.type IN ('upload.session.opened.v1', 'upload.session.completed.v1',
+                     'upload.session.aborted.v1', 'janitor.session.expired.v1')
+    GROUP BY l.session_id
+) s
+WHERE s.so IS NOT NULL
+"""
+
+
+# Where each key sits in a `(type, known, file_id, session_id, tag)` ledger row.
+_ROW_KEY = {"file_id": 2, "session_id": 3, "tag": 4}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A table of rows computed from the ledger rows sharing one key column."""
+
+    name: str
+    key: str  # the ledger column and the table column holding the key
+    key_type: str  # its SQL type, for `= ANY(%s::<type>[])`
+    columns: tuple[str, ...]
+    select: str  # SQL with a `{filter}` placeholder over ledger alias `l`
+    types: frozenset[str]  # the event types its rows depend on: others never refresh it
+
+    def keys_in(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        """Keys to refresh for new ledger rows `(type, known, file_id, session_id, tag)`."""
+        at = _ROW_KEY[self.key]
+        return sorted(
+            {row[at] for row in rows if row[1] and row[0] in self.types and row[at] is not None},
+            key=str,
+        )
+
+    def query(self, filter_: sql.Composable) -> sql.Composed:
+        return sql.SQL(self.select).format(filter=filter_)
+
+    def keyed(self) -> sql.Composed:
+        return sql.SQL("l.{} = ANY(%(keys)s::{}[])").format(
+            sql.Identifier(self.key), sql.SQL(self.key_type)
+        )
+
+
+FILES = Projection(
+    "files",
+    "file_id",
+    "uuid",
+    (
+        "file_id",
+        "owner",
+        "filename",
+        "size",
+        "content_type",
+        "media_type",
+        "kind",
+        "sha256",
+        "bucket",
+        "object_key",
+        "status",
+        "rejection_code",
+        "transcode_status",
+        "transcode_error",
+        "thumbnail_status",
+        "thumbnail_error",
+        "renditions_bucket",
+        "master_playlist_key",
+        "duration",
+        "purged",
+        "created_at",
+        "updated_at",
+    ),
+    _FILES,
+    frozenset(
+        {
+            "file.uploaded.v1",
+            "file.verified.v1",
+            "file.rejected.v1",
+            "file.deleted.v1",
+            "upload.session.opened.v1",
+            "upload.session.completed.v1",
+            "upload.session.aborted.v1",
+            "janitor.session.expired.v1",
+            "janitor.file.purged.v1",
+            "transcode.started.v1",
+            "transcode.completed.v1",
+            "transcode.failed.v1",
+            "thumbnail.generated.v1",
+            "thumbnail.failed.v1",
+        }
+    ),
+)
+FILE_TAGS = Projection(
+    "file_tags",
+    "file_id",
+    "uuid",
+    ("file_id", "tag"),
+    _FILE_TAGS,
+    frozenset({"file.uploaded.v1", "file.tags_changed.v1"}),
+)
+TAGS = Projection(
+    "tags",
+    "tag",
+    "text",
+    ("name", "created_by", "created_at"),
+    _TAGS,
+    frozenset({"tag.created.v1"}),
+)
+RENDITIONS = Projection(
+    "renditions",
+    "file_id",
+    "uuid",
+    (
+        "file_id",
+        "name",
+        "width",
+        "height",
+        "bandwidth",
+        "average_bandwidth",
+        "codecs",
+        "frame_rate",
+        "bucket",
+        "playlist_key",
+        "segment_count",
+    ),
+    _RENDITIONS,
+    frozenset({"transcode.completed.v1"}),
+)
+THUMBNAILS = Projection(
+    "thumbnails",
+    "file_id",
+    "uuid",
+    ("file_id", "name", "width", "height", "format", "bucket", "key", "size"),
+    _THUMBNAILS,
+    frozenset({"thumbnail.generated.v1"}),
+)
+SESSIONS = Projection(
+    "upload_sessions",
+    "session_id",
+    "uuid",
+    (
+        "session_id",
+        "file_id",
+        "owner",
+        "filename",
+        "size",
+        "mode",
+        "status",
+        "expires_at",
+        "opened_at",
+        "updated_at",
+    ),
+    _SESSIONS,
+    frozenset(
+        {
+            "upload.session.opened.v1",
+            "upload.session.completed.v1",
+            "upload.session.aborted.v1",
+            "janitor.session.expired.v1",
+        }
+    ),
+)
+
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, SESSIONS)
+}
+
+# The table column holding the key, where it differs from the ledger's column name.
+_TABLE_KEY = {"tags": "name"}
+
+
+def table_key(projection: Projection) -> str:
+    return _TABLE_KEY.get(projection.name, projection.key)
+
+
+async def refresh(
+    conn: AsyncConnection[Any],
+    projection: Projection,
+    keys: Sequence[object],
+    *,
+    table: str | None = None,
+) -> None:
+    """Recompute the rows of `keys` in `table` (the projection's own by default) from the ledger."""
+    if not keys:
+        return
+    target = sql.Identifier(table or projection.name)
+    params = {"keys": list(keys)}
+    await conn.execute(
+        sql.SQL("DELETE FROM {} WHERE {} = ANY(%(keys)s::{}[])").format(
+            target, sql.Identifier(table_key(projection)), sql.SQL(projection.key_type)
+        ),
+        params,
+    )
+    await conn.execute(insert_statement(projection, target, projection.keyed()), params)
+
+
+def insert_statement(
+    projection: Projection, target: sql.Identifier, filter_: sql.Composable
+) -> sql.Composed:
+    return sql.SQL("INSERT INTO {} ({}) {}").format(
+        target,
+        sql.SQL(", ").join(sql.Identifier(c) for c in projection.columns),
+        projection.query(filter_),
+    )
+
+
+async def checksum(conn: AsyncConnection[Any], table: str) -> tuple[int, str]:
+    """Row count and an order-independent digest of every row of `table`."""
+    cursor = await conn.execute(
+        sql.SQL(
+            "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
+            "FROM (SELECT md5(t::text) AS h FROM {} t) rows"
+        ).format(sql.Identifier(table))
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])

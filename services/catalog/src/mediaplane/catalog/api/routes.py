@@ -1,0 +1,212 @@
+"""The public queries: files, their history and playback, tags, upload sessions, live changes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from mediaplane.catalog.app.changes import ChangeFeed
+from mediaplane.catalog.app.media import MediaService
+from mediaplane.catalog.app.queries import (
+    CatalogQueries,
+    FileFilter,
+    FileKind,
+    FileStatus,
+    SessionStatus,
+)
+from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
+from mediaplane.servicekit.auth import Principal, TokenVerifier
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter
+
+Req = Request[Any, Any, Any]
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
+# Playlists hold presigned URLs: never cache them in shared caches.
+_PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
+KEEPALIVE_SECONDS = 15.0
+
+
+async def provide_principal(request: Req) -> Principal:
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = verifier.from_request(request)
+    limiter: OwnerRateLimiter = request.app.state.rate_limiter
+    limiter.check(principal.owner)
+    return principal
+
+
+async def provide_player(request: Req) -> Principal:
+    """Like `provide_principal`, but also from `?access_token=`: native HLS players
+    (Safari, smart TVs) cannot add an Authorization header to playlist requests."""
+    token = request.query_params.get("access_token")
+    if token is None:
+        return await provide_principal(request)
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = verifier.verify(token)
+    limiter: OwnerRateLimiter = request.app.state.rate_limiter
+    limiter.check(principal.owner)
+    return principal
+
+
+async def provide_queries(request: Req) -> CatalogQueries:
+    queries: CatalogQueries = request.app.state.queries
+    return queries
+
+
+async def provide_media(request: Req) -> MediaService:
+    media: MediaService = request.app.state.media
+    return media
+
+
+_DEPENDENCIES = {
+    "principal": Provide(provide_principal),
+    "queries": Provide(provide_queries),
+    "media": Provide(provide_media),
+}
+
+
+class FileController(Controller):
+    path = "/v1/files"
+    tags = ["files"]
+    dependencies = _DEPENDENCIES
+
+    @get("/", summary="List files (newest first, keyset pagination)")
+    async def list_files(
+        self,
+        principal: NamedDependency[Principal],
+        queries: NamedDependency[CatalogQueries],
+        tag: str | None = None,
+        kind: FileKind | None = None,
+        status: FileStatus | None = None,
+        q: Annotated[str | None, Parameter(max_length=255, description="filename contains")] = None,
+        limit: Limit = 50,
+        cursor: str | None = None,
+    ) -> FilePage:
+        return await queries.list_files(
+            principal,
+            FileFilter(tag=tag, kind=kind, status=status, q=q),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/{file_id:uuid}", summary="A file with download, thumbnail and playback URLs")
+    async def get_file(
+        self,
+        file_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        media: NamedDependency[MediaService],
+    ) -> FileDetail:
+        return await media.detail(principal, file_id)
+
+    @get("/{file_id:uuid}/history", summary="The file's events, oldest first")
+    async def history(
+        self,
+        file_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        queries: NamedDependency[CatalogQueries],
+    ) -> History:
+        return await queries.history(principal, file_id)
+
+    @get(
+        "/{file_id:uuid}/hls/{playlist:str}",
+        summary="HLS playlists: master.m3u8 and <rendition>.m3u8",
+        dependencies={"principal": Provide(provide_player)},
+        media_type=HLS_MEDIA_TYPE,
+    )
+    async def playlist(
+        self,
+        request: Req,
+        file_id: FromPath[uuid.UUID],
+        playlist: FromPath[str],
+        principal: NamedDependency[Principal],
+        media: NamedDependency[MediaService],
+    ) -> Response[str]:
+        if not playlist.endswith(".m3u8"):
+            return Response("", status_code=404, media_type=HLS_MEDIA_TYPE)
+        if playlist == "master.m3u8":
+            token = request.query_params.get("access_token")
+            query = f"?access_token={token}" if token else ""
+            text = await media.master_playlist(principal, file_id, query=query)
+        else:
+            text = await media.rendition_playlist(
+                principal, file_id, playlist.removesuffix(".m3u8")
+            )
+        return Response(text, media_type=HLS_MEDIA_TYPE, headers=_PLAYLIST_HEADERS)
+
+
+class TagController(Controller):
+    path = "/v1/tags"
+    tags = ["tags"]
+    dependencies = _DEPENDENCIES
+
+    @get("/", summary="Tags by name (marker pagination)")
+    async def list_tags(
+        self,
+        principal: NamedDependency[Principal],
+        queries: NamedDependency[CatalogQueries],
+        limit: Limit = 100,
+        marker: str | None = None,
+    ) -> TagPage:
+        return await queries.tags(principal, limit=limit, marker=marker)
+
+
+class UploadController(Controller):
+    path = "/v1/uploads"
+    tags = ["uploads"]
+    dependencies = _DEPENDENCIES
+
+    @get("/", summary="The caller's upload sessions")
+    async def list_uploads(
+        self,
+        principal: NamedDependency[Principal],
+        queries: NamedDependency[CatalogQueries],
+        status: SessionStatus | None = None,
+        limit: Limit = 50,
+        cursor: str | None = None,
+    ) -> SessionPage:
+        return await queries.uploads(principal, status=status, limit=limit, cursor=cursor)
+
+
+async def provide_feed(request: Req) -> ChangeFeed:
+    feed: ChangeFeed = request.app.state.changes
+    return feed
+
+
+class EventController(Controller):
+    path = "/v1/events"
+    tags = ["events"]
+    dependencies = {"principal": Provide(provide_principal), "feed": Provide(provide_feed)}
+
+    @get("/", summary="Server-Sent Events: live changes of the caller's files")
+    async def stream(
+        self, principal: NamedDependency[Principal], feed: NamedDependency[ChangeFeed]
+    ) -> ServerSentEvent:
+        """`event: file.changed` with the file's new status; a comment every 15 s keeps
+        proxies from closing an idle stream; `event: overflow` when changes were dropped
+        because the client read too slowly (re-read the list to resynchronize)."""
+        return ServerSentEvent(_changes(principal, feed), headers={"Cache-Control": "no-store"})
+
+
+async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[ServerSentEventMessage]:
+    async with feed.subscribe() as subscription:
+        yield ServerSentEventMessage(comment="connected")
+        while True:
+            try:
+                change = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            if subscription.overflowed:
+                subscription.overflowed = False
+                yield ServerSentEventMessage(event="overflow", data="{}")
+            if principal.admin or change.owner == principal.owner:
+                yield ServerSentEventMessage(
+                    event="file.changed", data=msgspec.json.encode(change).decode()
+                )

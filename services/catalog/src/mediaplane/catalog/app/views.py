@@ -1,0 +1,111 @@
+"""What the query API answers (msgspec Structs, rendered as JSON and documented in OpenAPI)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
+    file_id: uuid.UUID
+    owner: str
+    filename: str
+    size: int
+    content_type: str
+    media_type: str | None
+    kind: str | None
+    status: str
+    rejection_code: str | None
+    transcode_status: str | None
+    transcode_error: str | None
+    thumbnail_status: str | None
+    thumbnail_error: str | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class FilePage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[FileSummary]
+    next_cursor: str | None
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    expires_at: datetime
+
+
+class ThumbnailView(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    width: int
+    height: int
+    format: str
+    size: int
+    url: str
+
+
+class RenditionView(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    width: int
+    height: int
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    frame_rate: float
+    segment_count: int
+    playlist_url: str
+
+
+class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
+    file: FileSummary
+    sha256: str | None
+    duration: float | None
+    purged: bool
+    download: Link | None
+    thumbnails: list[ThumbnailView]
+    renditions: list[RenditionView]
+    hls_url: str | None
+
+
+class HistoryEvent(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: uuid.UUID
+    type: str
+    known: bool
+    occurred_at: datetime
+    stream_id: str
+    data: dict[str, Any]
+
+
+class History(msgspec.Struct, frozen=True, kw_only=True):
+    file_id: uuid.UUID
+    events: list[HistoryEvent]
+
+
+class TagView(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    files: int
+
+
+class TagPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[TagView]
+    next_marker: str | None
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: uuid.UUID
+    file_id: uuid.UUID
+    filename: str
+    size: int
+    mode: str
+    status: str
+    expires_at: datetime
+    opened_at: datetime
+    updated_at: datetime
+
+
+class SessionPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[SessionView]
+    next_cursor: str | None

@@ -1,0 +1,85 @@
+"""What the ledger keeps of a consumed message, read from its body alone (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from mediaplane.contracts import Registry, TagCreated, UnknownEventType
+
+
+class PoisonMessage(ValueError):
+    """A body no retry can fix: not JSON, no envelope, or a known type with invalid fields."""
+
+
+class _Envelope(msgspec.Struct):
+    """The fields the ledger indexes; unknown event types have them too (the envelope)."""
+
+    type: str
+    event_id: uuid.UUID
+    occurred_at: datetime
+    stream_id: str
+    file_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    name: str | None = None
+
+
+_envelope = msgspec.json.Decoder(_Envelope)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LedgerEntry:
+    """One event as the ledger stores it: the original body plus the columns it is found by."""
+
+    event_id: uuid.UUID
+    type: str
+    known: bool
+    stream_id: str
+    occurred_at: datetime
+    file_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    tag: str | None
+    subject: str
+    stream_sequence: int | None
+    body: str
+
+
+def ledger_entry(
+    registry: Registry, subject: str, data: bytes, stream_sequence: int | None = None
+) -> LedgerEntry:
+    """Read a message body; raises PoisonMessage when it is not an event.
+
+    A type the registry does not know is kept (`known=False`): a newer
+    producer's event belongs in the ledger, and a rebuild after an upgrade
+    projects it. A known type must decode, so the SQL projections can trust
+    its fields.
+    """
+    try:
+        envelope = _envelope.decode(data)
+    except msgspec.DecodeError as exc:
+        raise PoisonMessage(f"no event envelope: {exc}") from None
+    if envelope.occurred_at.tzinfo is None:
+        raise PoisonMessage("occurred_at has no time zone")
+    try:
+        registry.decode(data)
+        known = True
+    except UnknownEventType:
+        known = False
+    except (msgspec.DecodeError, ValueError) as exc:
+        raise PoisonMessage(f"invalid {envelope.type}: {exc}") from None
+    return LedgerEntry(
+        event_id=envelope.event_id,
+        type=envelope.type,
+        known=known,
+        stream_id=envelope.stream_id,
+        occurred_at=envelope.occurred_at,
+        file_id=envelope.file_id,
+        session_id=envelope.session_id,
+        tag=envelope.name if envelope.type == TagCreated.tag() else None,
+        subject=subject,
+        stream_sequence=stream_sequence,
+        body=data.decode(),
+    )
