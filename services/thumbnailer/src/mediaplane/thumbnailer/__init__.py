@@ -1,1 +1,1 @@
-"""mediaplane thumbnailer: thumbnails for images, videos and PDFs."""
+"""mediaplane thumbnailer: thumbnails for verified images, videos and PDFs."""

@@ -1,0 +1,91 @@
+"""`python -m mediaplane.thumbnailer worker|relay|migrate`: one process role each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+import prometheus_client
+
+from mediaplane.bus import Bus
+from mediaplane.eventlog import OutboxRelay, RelayMetrics
+from mediaplane.observability import configure_logging, configure_tracing
+from mediaplane.observability.http import ops_app
+from mediaplane.observability.serve import serve
+from mediaplane.thumbnailer.app.bootstrap import apply_migrations, thumbnailer
+from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
+from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
+
+
+async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await work(stop)
+
+
+async def run_worker(settings: ThumbnailerSettings, stop: asyncio.Event) -> None:
+    async with thumbnailer(settings) as resources:
+        bus = Bus(settings.bus, resources.registry, producer=SERVICE)
+        register_thumbnailer(bus, resources.service)
+        ops = asyncio.create_task(
+            serve(
+                ops_app(f"{SERVICE}-worker", resources.health),
+                host=settings.http_host,
+                port=settings.ops_port,
+            )
+        )
+        try:
+            async with bus.running():
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+async def run_relay(settings: ThumbnailerSettings, stop: asyncio.Event) -> None:
+    async with thumbnailer(settings, pool_size=2, media_tools=False) as resources:
+        ops = asyncio.create_task(
+            serve(
+                ops_app(f"{SERVICE}-relay", resources.health),
+                host=settings.http_host,
+                port=settings.ops_port + 1,
+            )
+        )
+        try:
+            async with OutboxRelay(
+                settings.database_url,
+                settings.bus.url,
+                name=f"{SERVICE}-relay",
+                # The default registry is what the ops app's /metrics serves.
+                metrics=RelayMetrics(prometheus_client.REGISTRY),
+            ):
+                await stop.wait()
+        finally:
+            ops.cancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediaplane.thumbnailer")
+    parser.add_argument("role", choices=["worker", "relay", "migrate"])
+    args = parser.parse_args(argv)
+    configure_logging(
+        f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
+    )
+    configure_tracing(SERVICE)
+    settings = ThumbnailerSettings.from_env()
+
+    if args.role == "migrate":
+        applied = asyncio.run(apply_migrations(settings))
+        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        return 0
+    runner = run_worker if args.role == "worker" else run_relay
+    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

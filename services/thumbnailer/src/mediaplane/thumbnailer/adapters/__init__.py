@@ -1,0 +1,1 @@
+"""Pillow, ffmpeg, PDFium, Postgres and the CPU pool: the thumbnailer's I/O and heavy lifting."""

@@ -1,0 +1,97 @@
+"""PDFium renders a PDF's first page, in a child process of its own.
+
+PDFium is native code that is not thread-safe, and a hostile PDF can hang
+or crash it. A child per document can be killed at the job timeout, and its
+crash is one failed file instead of a worker that dies on every redelivery.
+
+The child: `python -m mediaplane.thumbnailer.adapters.pdf SOURCE OUTPUT LONGEST`
+writes the page as PNG (longest side LONGEST px) and prints one JSON line:
+`{"width": pt, "height": pt, "page_count": n}` or `{"code": ..., "detail": ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediaplane.thumbnailer.adapters.processes import run
+from mediaplane.thumbnailer.domain.errors import CorruptInput, MediaError, UnsupportedMedia
+
+_REFUSED = 2  # the child's exit status for a refused document (not a crash)
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """The first page's size in points (1/72 in) and the document's page count."""
+
+    width: int
+    height: int
+    page_count: int
+
+
+async def render_first_page(source: Path, output: Path, longest: int) -> PdfPage:
+    finished = await run(
+        [sys.executable, "-m", __name__, str(source), str(output), str(longest)],
+    )
+    try:
+        answer = json.loads(finished.stdout.decode(errors="replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = None
+    if finished.returncode == 0 and isinstance(answer, dict) and "page_count" in answer:
+        return PdfPage(
+            width=int(answer["width"]),
+            height=int(answer["height"]),
+            page_count=int(answer["page_count"]),
+        )
+    if finished.returncode == _REFUSED and isinstance(answer, dict):
+        code, detail = answer.get("code"), str(answer.get("detail"))
+        raise UnsupportedMedia(detail) if code == UnsupportedMedia.code else CorruptInput(detail)
+    raise CorruptInput(
+        f"the PDF renderer failed (exit {finished.returncode}): {finished.error_text}"
+    )
+
+
+def _render(source: str, output: str, longest: int) -> PdfPage:
+    """In the child: open, render page one to fit `longest`, save as PNG."""
+    import pypdfium2 as pdfium  # only the child loads PDFium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        document = pdfium.PdfDocument(source)
+    except pdfium.PdfiumError as error:
+        if error.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise UnsupportedMedia("the PDF is encrypted") from None
+        raise CorruptInput(f"not a readable PDF: {error}") from None
+    try:
+        page_count = len(document)
+        if page_count < 1:
+            raise CorruptInput("the PDF has no pages")
+        page = document[0]
+        width, height = page.get_size()
+        if width <= 0 or height <= 0:
+            raise CorruptInput(f"the first page is {width}x{height} points")
+        # Vector pages render sharp at any size: straight at the largest thumbnail's size.
+        bitmap = page.render(scale=longest / max(width, height), fill_color=(255, 255, 255, 255))
+        bitmap.to_pil().convert("RGB").save(output, "PNG", compress_level=1)
+    except pdfium.PdfiumError as error:
+        raise CorruptInput(f"the first page does not render: {error}") from None
+    finally:
+        document.close()
+    return PdfPage(width=round(width), height=round(height), page_count=page_count)
+
+
+def main(argv: list[str]) -> int:
+    source, output, longest = argv[0], argv[1], int(argv[2])
+    try:
+        page = _render(source, output, longest)
+    except MediaError as error:
+        print(json.dumps({"code": error.code, "detail": error.detail}))
+        return _REFUSED
+    print(json.dumps({"width": page.width, "height": page.height, "page_count": page.page_count}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

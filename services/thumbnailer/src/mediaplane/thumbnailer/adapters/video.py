@@ -1,0 +1,117 @@
+"""ffprobe and ffmpeg (Debian's build): what a video is, and one decoded frame of it as PNG."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediaplane.thumbnailer.adapters.processes import run
+from mediaplane.thumbnailer.domain.errors import CorruptInput, UnsupportedMedia
+
+# ffmpeg's `thumbnail` filter keeps the frame closest to the average colour
+# histogram of this many consecutive frames (about a second): it skips flashes,
+# cuts and single black frames around the seek point.
+_THUMBNAIL_FRAMES = 24
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    codec: str
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class Ffmpeg:
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+
+    async def probe(self, path: Path) -> VideoInfo:
+        """The first video stream's size and codec, and the duration; refuses audio-only files."""
+        finished = await run(
+            [
+                self.ffprobe,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name,width,height:format=duration",
+                "-of",
+                "json",
+                str(path),
+            ]
+        )
+        if finished.returncode != 0:
+            raise CorruptInput(f"ffprobe cannot read the video: {finished.error_text}")
+        try:
+            info = json.loads(finished.stdout)
+        except ValueError:
+            raise CorruptInput("ffprobe gave no readable description of the video") from None
+        streams = info.get("streams") or []
+        if not streams:
+            raise UnsupportedMedia("the file has no video stream")
+        stream = streams[0]
+        width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+        if width < 1 or height < 1:
+            raise CorruptInput("the video stream has no picture size")
+        return VideoInfo(
+            width=width,
+            height=height,
+            codec=str(stream.get("codec_name") or "unknown"),
+            duration=_seconds(info.get("format", {}).get("duration")),
+        )
+
+    async def frame(self, path: Path, position: float, output: Path) -> bool:
+        """Write a representative frame from `position` seconds on to `output` (PNG).
+
+        False when the video has no frame there (e.g. past a wrong duration).
+        The frame is upright (ffmpeg applies the rotation metadata) and has
+        square pixels (anamorphic video is stretched to its display aspect).
+        """
+        finished = await run(
+            [
+                self.ffmpeg,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-nostdin",
+                # Before -i: seek in the container (fast), then decode from the keyframe.
+                "-ss",
+                f"{position:.3f}",
+                "-i",
+                str(path),
+                "-map",
+                "0:v:0",
+                "-vf",
+                f"thumbnail={_THUMBNAIL_FRAMES},scale=iw*sar:ih,setsar=1",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "png",
+                "-compression_level",
+                "1",
+                "-f",
+                "image2",
+                "-y",
+                str(output),
+            ]
+        )
+        if finished.returncode != 0:
+            raise CorruptInput(f"ffmpeg cannot decode the video: {finished.error_text}")
+        return _written(output)
+
+
+def _written(output: Path) -> bool:
+    # ffmpeg exits 0 without writing when no frame follows the seek point.
+    return output.exists() and output.stat().st_size > 0
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None

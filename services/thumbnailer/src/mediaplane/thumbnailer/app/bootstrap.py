@@ -1,0 +1,101 @@
+"""The composition root: builds every adapter of the thumbnailer from its settings, in one place."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import nats
+
+from mediaplane.contracts import Registry, build_registry
+from mediaplane.eventlog import EVENTLOG_MIGRATIONS, EventStore, MigrationSource, Pool, migrate
+from mediaplane.eventlog.database import open_pool
+from mediaplane.observability import HealthChecks
+from mediaplane.storage import ObjectStore
+from mediaplane.thumbnailer.adapters import images
+from mediaplane.thumbnailer.adapters.cpu import CpuPool
+from mediaplane.thumbnailer.adapters.video import Ffmpeg
+from mediaplane.thumbnailer.app.render import Renderer
+from mediaplane.thumbnailer.app.service import ThumbnailService
+from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
+
+THUMBNAILER_MIGRATIONS = MigrationSource.from_package(
+    "thumbnailer", "mediaplane.thumbnailer.migrations"
+)
+
+
+async def apply_migrations(settings: ThumbnailerSettings) -> list[str]:
+    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, THUMBNAILER_MIGRATIONS])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thumbnailer:
+    settings: ThumbnailerSettings
+    registry: Registry
+    pool: Pool
+    store: EventStore
+    objects: ObjectStore
+    service: ThumbnailService
+    health: HealthChecks
+
+
+def health_checks(
+    settings: ThumbnailerSettings, pool: Pool, objects: ObjectStore, *, media_tools: bool
+) -> HealthChecks:
+    async def postgres() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_server() -> None:
+        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
+        await nc.close()
+
+    async def s3() -> None:
+        await objects.ensure_buckets(settings.bucket)
+
+    async def ffmpeg() -> None:
+        for tool in (settings.ffmpeg, settings.ffprobe):
+            if shutil.which(tool) is None:
+                raise FileNotFoundError(f"{tool} is not installed")
+
+    checks = {"postgres": postgres, "nats": nats_server, "s3": s3}
+    return HealthChecks({**checks, "ffmpeg": ffmpeg} if media_tools else checks)
+
+
+@asynccontextmanager
+async def thumbnailer(
+    settings: ThumbnailerSettings, *, pool_size: int = 10, media_tools: bool = True
+) -> AsyncIterator[Thumbnailer]:
+    """Every resource of one thumbnailer process, closed on exit.
+
+    `media_tools=False` (the relay) leaves ffmpeg out of readiness: a relay
+    renders nothing.
+    """
+    images.limit_pillow(settings.limits.max_pixels)
+    registry = build_registry(settings.bus.subject_root)
+    pool = await open_pool(
+        settings.database_url, min_size=1, max_size=pool_size, application_name=SERVICE
+    )
+    cpu = CpuPool(settings.concurrency)
+    try:
+        objects = ObjectStore(settings.storage)
+        await objects.ensure_buckets(settings.bucket)
+        store = EventStore(pool, registry)
+        renderer = Renderer(settings, cpu, Ffmpeg(settings.ffmpeg, settings.ffprobe))
+        service = ThumbnailService(
+            pool=pool, store=store, objects=objects, renderer=renderer, settings=settings
+        )
+        yield Thumbnailer(
+            settings=settings,
+            registry=registry,
+            pool=pool,
+            store=store,
+            objects=objects,
+            service=service,
+            health=health_checks(settings, pool, objects, media_tools=media_tools),
+        )
+    finally:
+        cpu.close()
+        await pool.close()

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the thumbnailer (the default registry: `/metrics` of the ops app)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+JOBS = Counter(
+    "mediaplane_thumbnailer_jobs_total",
+    "Verified files handled, by kind and outcome (generated, failed, duplicate)",
+    ["kind", "outcome"],
+)
+FAILURES = Counter(
+    "mediaplane_thumbnailer_failures_total",
+    "thumbnail.failed events recorded, by code",
+    ["code"],
+)
+RETRIES = Counter(
+    "mediaplane_thumbnailer_retries_total",
+    "Attempts that raised (S3, Postgres, timeouts) and will be retried by the bus",
+    ["kind"],
+)
+DURATION = Histogram(
+    "mediaplane_thumbnailer_job_seconds",
+    "Download, render and upload time of one job",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+SOURCE_BYTES = Counter(
+    "mediaplane_thumbnailer_source_bytes_total",
+    "Bytes of originals downloaded",
+    ["kind"],
+)

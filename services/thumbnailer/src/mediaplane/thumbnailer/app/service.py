@@ -1,0 +1,197 @@
+"""One thumbnail job per verified file: download, render, upload, record the outcome.
+
+Ordering makes every crash recoverable by a redelivery: thumbnails are
+uploaded (deterministic keys, so a rerun overwrites the same objects) before
+`thumbnail.generated.v1` is appended, and the append and the job row commit
+together. A file whose job has an outcome is never processed again.
+
+Failures of the input (corrupt, too large, unsupported, gone) become
+`thumbnail.failed.v1` and the message is acknowledged; failures of the
+platform (S3, Postgres) raise so the bus retries them. A job that outlives
+the per-job timeout is retried too (the machine may have been busy) and
+recorded as `timeout` on its last attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from contextlib import aclosing
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import structlog
+
+from mediaplane.contracts import EventContext, FileVerified, Thumbnail
+from mediaplane.eventlog import EventStore, Pool, handle
+from mediaplane.storage import ObjectNotFound, ObjectStore
+from mediaplane.thumbnailer.adapters import jobs
+from mediaplane.thumbnailer.app.metrics import DURATION, FAILURES, JOBS, RETRIES, SOURCE_BYTES
+from mediaplane.thumbnailer.app.render import Renderer, Rendering
+from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
+from mediaplane.thumbnailer.domain.errors import (
+    CorruptInput,
+    JobTimeout,
+    MediaError,
+    SourceMissing,
+    TooLarge,
+)
+from mediaplane.thumbnailer.domain.job import (
+    DECIDER,
+    Command,
+    RecordFailure,
+    RecordThumbnails,
+    thumbnail_key,
+    thumbnail_stream,
+)
+from mediaplane.thumbnailer.domain.policy import Pipeline, check_file_size, pipeline_for
+
+Outcome = Literal["generated", "failed", "duplicate", "ignored"]
+_log = structlog.get_logger(__name__)
+
+
+class ThumbnailService:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        store: EventStore,
+        objects: ObjectStore,
+        renderer: Renderer,
+        settings: ThumbnailerSettings,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.objects = objects
+        self.renderer = renderer
+        self.settings = settings
+
+    async def process(self, event: FileVerified, *, last_attempt: bool = False) -> Outcome:
+        """Handle one delivery of `file.verified.v1`; idempotent per file."""
+        pipeline = pipeline_for(event.kind)
+        if pipeline is None:
+            return "ignored"  # audio and other files get no thumbnails
+        if await jobs.finished(self.pool, event.file_id):
+            JOBS.labels(event.kind, "duplicate").inc()
+            return "duplicate"
+        attempt = await jobs.start(self.pool, event)
+        if attempt is None:  # another replica finished it between the two queries
+            JOBS.labels(event.kind, "duplicate").inc()
+            return "duplicate"
+        log = _log.bind(file_id=str(event.file_id), kind=event.kind, attempt=attempt)
+        context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
+            event
+        )
+        started = time.monotonic()
+        try:
+            rendering = await self._render(event, pipeline)
+        except MediaError as error:
+            return await self._fail(event, error, context, log)
+        except TimeoutError:
+            if last_attempt:
+                timeout = self.settings.limits.job_timeout
+                expired = JobTimeout(f"not done within {timeout:g} s on {attempt} attempts")
+                return await self._fail(event, expired, context, log)
+            RETRIES.labels(event.kind).inc()
+            raise
+        except Exception:
+            RETRIES.labels(event.kind).inc()
+            raise
+        thumbnails = await self._upload(event, rendering)
+        outcome = await self._record(
+            event,
+            RecordThumbnails(
+                file_id=event.file_id,
+                bucket=self.settings.bucket,
+                thumbnails=thumbnails,
+                source=rendering.source,
+                context=context,
+            ),
+        )
+        DURATION.labels(event.kind).observe(time.monotonic() - started)
+        log.info("thumbnail.generated", outcome=outcome, count=len(thumbnails))
+        return outcome
+
+    async def _render(self, event: FileVerified, pipeline: Pipeline) -> Rendering:
+        limits = self.settings.limits
+        check_file_size(event.size, limits)  # before downloading a byte
+        with tempfile.TemporaryDirectory(prefix="thumbnailer-", dir=self.settings.work_dir) as tmp:
+            work_dir = Path(tmp)
+            async with asyncio.timeout(limits.job_timeout):
+                source = await self._download(event, work_dir / "source")
+                return await self.renderer.render(pipeline, source, event.media_type, work_dir)
+
+    async def _download(self, event: FileVerified, path: Path) -> Path:
+        """Stream the original to `path`, never whole in memory, stopping at the size limit."""
+        limit = self.settings.limits.max_file_size
+        size = 0
+        target: BinaryIO = await asyncio.to_thread(path.open, "wb")
+        try:
+            async with aclosing(self.objects.iter_object(event.bucket, event.object_key)) as chunks:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge(f"the stored file exceeds the limit of {limit} bytes")
+                    # Off the loop: a write can block when the disk is under pressure.
+                    await asyncio.to_thread(target.write, chunk)
+        except ObjectNotFound:
+            raise SourceMissing(f"{event.bucket}/{event.object_key} is not in storage") from None
+        finally:
+            await asyncio.to_thread(target.close)
+        SOURCE_BYTES.labels(event.kind).inc(size)
+        if size == 0:
+            raise CorruptInput("the file is empty")
+        return path
+
+    async def _upload(self, event: FileVerified, rendering: Rendering) -> list[Thumbnail]:
+        output = self.settings.output
+        thumbnails = [
+            Thumbnail(
+                name=t.name,
+                width=t.width,
+                height=t.height,
+                format=output.format,
+                key=thumbnail_key(event.file_id, t.name, output.extension),
+                size=len(t.data),
+            )
+            for t in rendering.thumbnails
+        ]
+        await asyncio.gather(
+            *(
+                self.objects.put_bytes(
+                    self.settings.bucket, thumbnail.key, t.data, content_type=output.content_type
+                )
+                for thumbnail, t in zip(thumbnails, rendering.thumbnails, strict=True)
+            )
+        )
+        return thumbnails
+
+    async def _fail(
+        self,
+        event: FileVerified,
+        error: MediaError,
+        context: EventContext,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> Outcome:
+        command = RecordFailure(file_id=event.file_id, error=error, context=context)
+        outcome = await self._record(event, command)
+        if outcome == "failed":
+            FAILURES.labels(error.code).inc()
+        log.warning("thumbnail.failed", code=error.code, detail=error.detail, outcome=outcome)
+        return outcome
+
+    async def _record(self, event: FileVerified, command: Command) -> Outcome:
+        handled = await handle(
+            self.store,
+            thumbnail_stream(event.file_id),
+            DECIDER,
+            command,
+            inline=jobs.outcome_projection(event),
+        )
+        if not handled.events:  # a racing replica recorded the outcome first
+            JOBS.labels(event.kind, "duplicate").inc()
+            return "duplicate"
+        outcome: Outcome = "generated" if isinstance(command, RecordThumbnails) else "failed"
+        JOBS.labels(event.kind, outcome).inc()
+        return outcome

@@ -1,0 +1,101 @@
+"""The thumbnail job of one file (stream `thumbnail-<file_id>`): it ends once, generated or failed.
+
+A decider in the eventlog sense: `decide(command, state)` and `evolve(state,
+event)` are pure. Whatever the redeliveries, replicas or replays, a file gets
+one outcome: a command against a finished job decides nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    Thumbnail,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+    ThumbnailSource,
+    new_event,
+)
+from mediaplane.eventlog import Decider
+from mediaplane.thumbnailer.domain.errors import MediaError
+
+Status = Literal["pending", "generated", "failed"]
+
+
+def thumbnail_stream(file_id: uuid.UUID) -> str:
+    return f"thumbnail-{file_id}"
+
+
+def thumbnail_key(file_id: uuid.UUID, name: str, extension: str) -> str:
+    """`<file_id>/<name>.<ext>`: no user text in keys, one prefix per file for the janitor."""
+    return f"{file_id}/{name}.{extension}"
+
+
+@dataclass(frozen=True)
+class ThumbnailJob:
+    status: Status = "pending"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordThumbnails:
+    file_id: uuid.UUID
+    bucket: str
+    thumbnails: Sequence[Thumbnail]
+    source: ThumbnailSource
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordFailure:
+    file_id: uuid.UUID
+    error: MediaError
+    context: EventContext
+
+
+Command = RecordThumbnails | RecordFailure
+
+
+def decide(command: Command, state: ThumbnailJob) -> list[Event]:
+    if state.status != "pending":
+        return []  # one outcome per file: duplicates and racing replicas decide nothing
+    stream_id = thumbnail_stream(command.file_id)
+    if isinstance(command, RecordThumbnails):
+        return [
+            new_event(
+                ThumbnailGenerated,
+                stream_id=stream_id,
+                context=command.context,
+                file_id=command.file_id,
+                bucket=command.bucket,
+                thumbnails=list(command.thumbnails),
+                source=command.source,
+            )
+        ]
+    return [
+        new_event(
+            ThumbnailFailed,
+            stream_id=stream_id,
+            context=command.context,
+            file_id=command.file_id,
+            code=command.error.code,
+            detail=command.error.detail,
+        )
+    ]
+
+
+def evolve(state: ThumbnailJob, event: Event) -> ThumbnailJob:
+    if isinstance(event, ThumbnailGenerated):
+        return ThumbnailJob(status="generated")
+    if isinstance(event, ThumbnailFailed):
+        return ThumbnailJob(status="failed")
+    return state
+
+
+DECIDER: Decider[Command, ThumbnailJob] = Decider(
+    initial_state=ThumbnailJob(), decide=decide, evolve=evolve
+)

@@ -1,0 +1,1 @@
+"""SQL migrations of the thumbnailer (namespace `thumbnailer`), applied by eventlog's migrator."""

@@ -1,0 +1,1 @@
+"""The bus consumer that feeds verified files to the thumbnailer."""

@@ -1,0 +1,36 @@
+"""The consumer of `file.verified.v1`: every verified image, video and PDF gets thumbnails."""
+
+from __future__ import annotations
+
+import structlog
+
+from mediaplane.bus import Bus, Delivery
+from mediaplane.contracts import FileVerified
+from mediaplane.thumbnailer.app.service import ThumbnailService
+
+DURABLE = "thumbnailer-file-verified"
+_log = structlog.get_logger(__name__)
+
+
+def register_thumbnailer(bus: Bus, service: ThumbnailService) -> None:
+    settings = service.settings
+
+    @bus.consumer(
+        DURABLE,
+        events=[FileVerified],
+        max_deliver=settings.max_deliver,
+        backoff=[5, 30, 120],
+        # Long jobs are kept alive by the bus; this is how long a dead worker holds one.
+        ack_wait=60,
+        # One fetch feeds every core: its messages are handled concurrently.
+        batch_size=settings.concurrency,
+    )
+    async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+        outcome = await service.process(event, last_attempt=delivery.is_last_attempt)
+        _log.info(
+            "file.verified.handled",
+            file_id=str(event.file_id),
+            kind=event.kind,
+            outcome=outcome,
+            delivery=delivery.delivery_count,
+        )
