@@ -81,7 +81,7 @@ FROM (
                WHERE l.type IN ('file.uploaded.v1', 'upload.session.opened.v1')) AS created_at,
            max(l.occurred_at) AS updated_at
     FROM ledger l
-    WHERE l.known AND l.file_id IS NOT NULL AND {{filter}}
+    WHERE l.known AND l.file_id IS NOT NULL AND l.type = ANY({{types}}) AND {{filter}}
     GROUP BY l.file_id
 ) a
 -- A file exists once it was uploaded, or while its upload session may still complete.
@@ -200,7 +200,11 @@ class Projection:
         )
 
     def query(self, filter_: sql.Composable) -> sql.Composed:
-        return sql.SQL(self.select).format(filter=filter_)
+        # `{types}`: a projection that reads only its own types is refreshed by exactly
+        # the events that can change it (see `keys_in`), in any order.
+        return sql.SQL(self.select).format(
+            filter=filter_, types=sql.Literal(sorted(self.types))
+        )
 
     def keyed(self) -> sql.Composed:
         return sql.SQL("l.{} = ANY(%(keys)s::{}[])").format(
@@ -242,6 +246,7 @@ FILES = Projection(
             "file.uploaded.v1",
             "file.verified.v1",
             "file.rejected.v1",
+            "file.tags_changed.v1",  # for updated_at: a retag changes the file
             "file.deleted.v1",
             "upload.session.opened.v1",
             "upload.session.completed.v1",

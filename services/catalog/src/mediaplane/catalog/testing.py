@@ -1,0 +1,359 @@
+"""Synthetic event histories for the catalog's tests and benchmarks (like `mediaplane.bus.testing`).
+
+`FileStory` builds the events of one file's life the way the producers
+emit them (gateway, transcoder, thumbnailer, janitor); `synthetic_events`
+makes many such lives, deterministically from a seed.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from mediaplane.catalog.domain.entries import LedgerEntry, ledger_entry
+from mediaplane.contracts import (
+    Event,
+    FileDeleted,
+    FileKind,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileVerified,
+    JanitorFilePurged,
+    JanitorSessionExpired,
+    Registry,
+    Rendition,
+    TagCreated,
+    Thumbnail,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+    ThumbnailSource,
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeStarted,
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+    VideoSource,
+)
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_MEDIA_TYPES: dict[FileKind, str] = {
+    "image": "image/png",
+    "video": "video/mp4",
+    "audio": "audio/mpeg",
+    "pdf": "application/pdf",
+    "other": "application/octet-stream",
+}
+
+
+@dataclass
+class FileStory:
+    """The events of one file, with envelope times advancing one second per event."""
+
+    owner: str
+    filename: str = "holiday.mp4"
+    kind: FileKind = "video"
+    size: int = 1_000_000
+    tags: list[str] = field(default_factory=list)
+    start: datetime = EPOCH
+    rng: random.Random = field(default_factory=random.Random)
+    file_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    session_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    events: list[Event] = field(default_factory=list)
+
+    def _envelope(self, stream: str, producer: str) -> dict[str, object]:
+        at = self.start + timedelta(seconds=len(self.events))
+        return {
+            "event_id": uuid.UUID(int=self.rng.getrandbits(128), version=4),
+            "occurred_at": at,
+            "stream_id": stream,
+            "producer": producer,
+            "correlation_id": f"req-{self.file_id}",
+        }
+
+    @property
+    def key(self) -> str:
+        return f"{self.owner}/{self.file_id}"
+
+    def add(self, event: Event) -> FileStory:
+        self.events.append(event)
+        return self
+
+    def opened(self) -> FileStory:
+        return self.add(
+            UploadSessionOpened(
+                **self._envelope(f"upload-{self.session_id}", "upload-gateway"),  # type: ignore[arg-type]
+                session_id=self.session_id,
+                file_id=self.file_id,
+                owner=self.owner,
+                mode="single",
+                bucket="originals",
+                object_key=self.key,
+                filename=self.filename,
+                content_type=_MEDIA_TYPES[self.kind],
+                size=self.size,
+                part_size=self.size,
+                part_count=1,
+                expires_at=self.start + timedelta(days=1),
+                tags=self.tags,
+            )
+        )
+
+    def aborted(self) -> FileStory:
+        return self.add(
+            UploadSessionAborted(
+                **self._envelope(f"upload-{self.session_id}", "upload-gateway"),  # type: ignore[arg-type]
+                session_id=self.session_id,
+                file_id=self.file_id,
+                reason="client",
+            )
+        )
+
+    def expired(self) -> FileStory:
+        return self.add(
+            JanitorSessionExpired(
+                **self._envelope(f"janitor-{self.session_id}", "janitor"),  # type: ignore[arg-type]
+                session_id=self.session_id,
+                file_id=self.file_id,
+                multipart_aborted=False,
+                object_deleted=True,
+                bytes_freed=0,
+            )
+        )
+
+    def uploaded(self) -> FileStory:
+        gateway = self._envelope(f"upload-{self.session_id}", "upload-gateway")
+        self.add(
+            UploadSessionCompleted(
+                **gateway,  # type: ignore[arg-type]
+                session_id=self.session_id,
+                file_id=self.file_id,
+                size=self.size,
+                etag='"etag"',
+                part_count=1,
+            )
+        )
+        return self.add(
+            FileUploaded(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                session_id=self.session_id,
+                owner=self.owner,
+                bucket="originals",
+                object_key=self.key,
+                filename=self.filename,
+                content_type=_MEDIA_TYPES[self.kind],
+                size=self.size,
+                tags=self.tags,
+            )
+        )
+
+    def verified(self) -> FileStory:
+        return self.add(
+            FileVerified(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                bucket="originals",
+                object_key=self.key,
+                sha256="0" * 64,
+                size=self.size,
+                media_type=_MEDIA_TYPES[self.kind],
+                kind=self.kind,
+            )
+        )
+
+    def rejected(self, code: str = "checksum_mismatch") -> FileStory:
+        return self.add(
+            FileRejected(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                code=code,
+                detail="declared and stored hashes differ",
+            )
+        )
+
+    def retagged(self, added: list[str], removed: list[str]) -> FileStory:
+        return self.add(
+            FileTagsChanged(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                added=added,
+                removed=removed,
+            )
+        )
+
+    def deleted(self) -> FileStory:
+        return self.add(
+            FileDeleted(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                deleted_by=self.owner,
+            )
+        )
+
+    def purged(self) -> FileStory:
+        return self.add(
+            JanitorFilePurged(
+                **self._envelope(f"janitor-{self.file_id}", "janitor"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                objects_deleted=3,
+                bytes_freed=self.size,
+            )
+        )
+
+    def transcode_started(self, job_id: uuid.UUID) -> FileStory:
+        return self.add(
+            TranscodeStarted(
+                **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                job_id=job_id,
+                source=VideoSource(
+                    width=1280, height=720, duration=20.0, fps=30.0, video_codec="h264"
+                ),
+                ladder=["720p", "360p"],
+            )
+        )
+
+    def transcoded(self, bucket: str = "renditions") -> FileStory:
+        job_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        self.transcode_started(job_id)
+        renditions = [
+            Rendition(
+                name=f"{h}p",
+                width=w,
+                height=h,
+                bandwidth=bw,
+                average_bandwidth=bw * 9 // 10,
+                codecs="avc1.640028,mp4a.40.2",
+                frame_rate=30.0,
+                playlist_key=f"{self.file_id}/hls/{h}p/index.m3u8",
+                segment_count=5,
+            )
+            for w, h, bw in ((1280, 720, 3_300_000), (640, 360, 950_000))
+        ]
+        return self.add(
+            TranscodeCompleted(
+                **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                job_id=job_id,
+                bucket=bucket,
+                master_playlist_key=f"{self.file_id}/hls/master.m3u8",
+                renditions=renditions,
+                duration=20.0,
+                elapsed=3.5,
+            )
+        )
+
+    def transcode_failed(self) -> FileStory:
+        job_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        self.transcode_started(job_id)
+        return self.add(
+            TranscodeFailed(
+                **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                job_id=job_id,
+                code="corrupt_input",
+                detail="moov atom not found",
+                attempts=1,
+            )
+        )
+
+    def thumbnailed(self, bucket: str = "thumbnails") -> FileStory:
+        return self.add(
+            ThumbnailGenerated(
+                **self._envelope(f"thumbnail-{self.file_id}", "thumbnailer"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                bucket=bucket,
+                thumbnails=[
+                    Thumbnail(
+                        name=name,
+                        width=w,
+                        height=w * 9 // 16,
+                        format="webp",
+                        key=f"{self.file_id}/{name}.webp",
+                        size=w * 20,
+                    )
+                    for name, w in (("small", 160), ("large", 640))
+                ],
+                source=ThumbnailSource(width=1280, height=720, format="png"),
+            )
+        )
+
+    def thumbnail_failed(self) -> FileStory:
+        return self.add(
+            ThumbnailFailed(
+                **self._envelope(f"thumbnail-{self.file_id}", "thumbnailer"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                code="too_large",
+                detail="too many pixels",
+            )
+        )
+
+
+def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreated:
+    return TagCreated(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        stream_id=f"tag-{name}",
+        producer="upload-gateway",
+        correlation_id="req-tag",
+        name=name,
+        created_by=owner,
+    )
+
+
+_KINDS: tuple[FileKind, ...] = ("image", "video", "pdf", "audio", "image", "video")
+_TAGS = ("holiday", "work", "family", "beach", "cats", "music", "receipts", "drafts")
+
+
+def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[Event]:
+    """About `n_events` events of whole file lives (every lifecycle path), file by file."""
+    rng = random.Random(seed)
+    events: list[Event] = [tag_created(name, f"user-{i % owners}") for i, name in enumerate(_TAGS)]
+    index = 0
+    while len(events) < n_events:
+        kind = _KINDS[index % len(_KINDS)]
+        story = FileStory(
+            owner=f"user-{rng.randrange(owners)}",
+            filename=f"file-{index}.{kind}",
+            kind=kind,
+            size=rng.randrange(1, 10**9),
+            tags=rng.sample(_TAGS, rng.randrange(0, 3)),
+            start=EPOCH + timedelta(seconds=index * 20),
+            rng=rng,
+            file_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            session_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        )
+        fate = rng.random()
+        story.opened()
+        if fate < 0.05:
+            story.aborted()
+        elif fate < 0.08:
+            story.expired()
+        elif fate < 0.12:
+            story.uploaded().rejected()
+        else:
+            story.uploaded().verified()
+            if kind == "video":
+                story.transcoded() if rng.random() < 0.9 else story.transcode_failed()
+            if kind in ("image", "video", "pdf"):
+                story.thumbnailed() if rng.random() < 0.95 else story.thumbnail_failed()
+            if rng.random() < 0.2:
+                story.retagged([rng.choice(_TAGS)], story.tags[:1])
+            if rng.random() < 0.05:
+                story.deleted().purged()
+        events.extend(story.events)
+        index += 1
+    return events
+
+
+def entries(registry: Registry, events: list[Event]) -> list[LedgerEntry]:
+    """The ledger entries of `events`, as the ingest consumer would read them off JetStream."""
+    return [ledger_entry(registry, registry.subject_of(e), registry.encode(e)) for e in events]

@@ -1,0 +1,112 @@
+"""Fixtures: a catalog wired to this test's own database, bucket and JetStream names."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from mediaplane.bus import BusSettings
+from mediaplane.catalog.adapters.ledger import IngestResult, ingest
+from mediaplane.catalog.api.app import create_app
+from mediaplane.catalog.app.bootstrap import apply_migrations
+from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.testing import entries
+from mediaplane.contracts import Event, Registry, build_registry
+from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.rate_limit import RateLimit
+from mediaplane.storage import StorageSettings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture
+def bus_settings(nats_namespace: NatsNamespace) -> BusSettings:
+    return BusSettings(
+        url=nats_namespace.url,
+        stream=f"{nats_namespace.stream_prefix}_MEDIA",
+        subject_root=f"{nats_namespace.subject_prefix}.media",
+        dlq_stream=f"{nats_namespace.stream_prefix}_DLQ",
+        dlq_subject_root=f"{nats_namespace.subject_prefix}.dlq",
+    )
+
+
+@pytest.fixture
+async def settings(stack: StackSettings, pg_url: str, bus_settings: BusSettings) -> CatalogSettings:
+    built = CatalogSettings(
+        database_url=pg_url,
+        bus=bus_settings,
+        storage=StorageSettings.from_urls(
+            stack.s3_endpoint,
+            access_key=stack.s3_admin.access_key,
+            secret_key=stack.s3_admin.secret_key,
+            region=stack.s3_region,
+        ),
+        auth=AuthSettings(hs256_secret=SECRET),
+        rate_limit=RateLimit(per_second=10_000, burst=10_000),
+    )
+    await apply_migrations(built)
+    return built
+
+
+@pytest.fixture
+def registry(bus_settings: BusSettings) -> Registry:
+    return build_registry(bus_settings.subject_root)
+
+
+@pytest.fixture
+async def pool(settings: CatalogSettings) -> AsyncIterator[Pool]:
+    opened = await open_pool(settings.database_url, max_size=4)
+    yield opened
+    await opened.close()
+
+
+Ingest = Callable[[Sequence[Event]], Awaitable[IngestResult]]
+
+
+@pytest.fixture
+def ingest_events(pool: Pool, registry: Registry) -> Ingest:
+    """`await ingest_events(events)`: the live path's transaction for one batch, without NATS."""
+
+    async def run(events: Sequence[Event]) -> IngestResult:
+        async with pool.connection() as conn:
+            return await ingest(conn, entries(registry, list(events)))
+
+    return run
+
+
+@pytest.fixture
+async def client(settings: CatalogSettings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+Auth = Callable[..., dict[str, str]]
+
+
+def token(sub: str, **claims: Any) -> str:
+    return jwt.encode({"sub": sub, "exp": int(time.time()) + 300, **claims}, SECRET, "HS256")
+
+
+@pytest.fixture
+def auth() -> Auth:
+    """`auth("alice")` -> headers with a bearer token for owner alice (`roles=["admin"]`...)."""
+
+    def headers(sub: str = "alice", **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(sub, **claims)}"}
+
+    return headers
+
+
+@pytest.fixture
+def bearer() -> Callable[..., str]:
+    """A raw token (for `?access_token=` on HLS playlists)."""
+    return token

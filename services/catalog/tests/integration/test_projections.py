@@ -1,0 +1,200 @@
+"""Given events, then rows: the projections against a real Postgres."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import psycopg
+import pytest
+
+from mediaplane.catalog.adapters.projections import PROJECTIONS
+from mediaplane.catalog.adapters.stats import projection_checksums
+from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.testing import FileStory, synthetic_events, tag_created
+
+pytestmark = pytest.mark.integration
+
+
+def rows(settings: CatalogSettings, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+async def test_a_video_becomes_ready_with_renditions_thumbnails_and_tags(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    story = FileStory(owner="alice", tags=["holiday", "beach"])
+    story.opened().uploaded().verified().transcoded().thumbnailed().retagged(["sea"], ["beach"])
+
+    result = await ingest_events(story.events)
+
+    assert result.inserted == len(story.events)
+    [file] = rows(
+        settings,
+        "SELECT owner, filename, kind, media_type, status, transcode_status, thumbnail_status, "
+        "master_playlist_key, duration FROM files",
+    )
+    assert file == (
+        "alice",
+        "holiday.mp4",
+        "video",
+        "video/mp4",
+        "ready",
+        "ready",
+        "ready",
+        f"{story.file_id}/hls/master.m3u8",
+        20.0,
+    )
+    assert rows(settings, "SELECT tag FROM file_tags ORDER BY tag") == [("holiday",), ("sea",)]
+    assert rows(settings, "SELECT name, width FROM renditions ORDER BY name") == [
+        ("360p", 640),
+        ("720p", 1280),
+    ]
+    assert rows(settings, "SELECT name, key FROM thumbnails ORDER BY name") == [
+        ("large", f"{story.file_id}/large.webp"),
+        ("small", f"{story.file_id}/small.webp"),
+    ]
+    assert rows(settings, "SELECT status FROM upload_sessions") == [("completed",)]
+
+
+async def test_each_lifecycle_status_follows_from_the_facts(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    uploading = FileStory(owner="a", filename="u").opened()
+    verifying = FileStory(owner="a", filename="v").opened().uploaded()
+    rejected = FileStory(owner="a", filename="r").opened().uploaded().rejected()
+    deleted = FileStory(owner="a", filename="d").opened().uploaded().verified().deleted().purged()
+    failed = FileStory(owner="a", filename="f").opened().uploaded().verified()
+    failed.transcode_failed().thumbnail_failed()
+    pending = FileStory(owner="a", filename="p").opened().uploaded().verified()
+    abandoned = FileStory(owner="a", filename="x").opened().aborted()
+    expired = FileStory(owner="a", filename="e").opened().expired()
+    stories = [uploading, verifying, rejected, deleted, failed, pending, abandoned, expired]
+
+    await ingest_events([e for s in stories for e in s.events])
+
+    assert rows(
+        settings,
+        "SELECT filename, status, rejection_code, transcode_status, transcode_error, "
+        "thumbnail_status, thumbnail_error, purged FROM files ORDER BY filename",
+    ) == [
+        ("d", "deleted", None, "pending", None, "pending", None, True),
+        ("f", "ready", None, "failed", "corrupt_input", "failed", "too_large", False),
+        ("p", "ready", None, "pending", None, "pending", None, False),
+        ("r", "rejected", "checksum_mismatch", None, None, None, None, False),
+        ("u", "uploading", None, None, None, None, None, False),
+        ("v", "verifying", None, None, None, None, None, False),
+    ]
+    assert rows(settings, "SELECT filename, status FROM upload_sessions ORDER BY filename") == [
+        ("d", "completed"),
+        ("e", "expired"),
+        ("f", "completed"),
+        ("p", "completed"),
+        ("r", "completed"),
+        ("u", "open"),
+        ("v", "completed"),
+        ("x", "aborted"),
+    ]
+
+
+async def test_the_same_event_three_times_has_one_effect(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    story = FileStory(owner="alice", kind="image").opened().uploaded().verified().thumbnailed()
+    await ingest_events(story.events)
+    with psycopg.connect(settings.database_url) as conn:
+        before = {n: c for n, c in (await_checksums(conn)).items()}
+
+    again = await ingest_events(story.events)
+    third = await ingest_events(story.events + story.events)
+
+    assert (again.inserted, again.duplicates, again.changed_files) == (0, len(story.events), 0)
+    assert (third.inserted, third.changed_files) == (0, 0)
+    assert rows(settings, "SELECT count(*) FROM ledger") == [(len(story.events),)]
+    with psycopg.connect(settings.database_url) as conn:
+        assert await_checksums(conn) == before
+
+
+def await_checksums(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
+    """Synchronous twin of `projection_checksums` (same SQL) for plain assertions."""
+    result = {}
+    for name in PROJECTIONS:
+        row = conn.execute(
+            f"SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
+            f"FROM (SELECT md5(t::text) AS h FROM {name} t) x"
+        ).fetchone()
+        assert row is not None
+        result[name] = (row[0], row[1])
+    return result
+
+
+async def test_shuffled_cross_stream_orders_converge_to_the_same_rows(
+    settings: CatalogSettings, ingest_events: Any, pool: Any
+) -> None:
+    events = synthetic_events(600, owners=5, seed=3)
+    await ingest_events(events)
+    async with pool.connection() as conn:
+        expected = await projection_checksums(conn)
+    assert expected["files"].rows > 40
+
+    for seed in (1, 2):
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            # A fresh catalog: the ledger is append-only, so start from a new schema copy.
+            conn.execute("ALTER TABLE ledger DISABLE TRIGGER ledger_append_only")
+            conn.execute("TRUNCATE ledger, " + ", ".join(PROJECTIONS))
+            conn.execute("ALTER TABLE ledger ENABLE TRIGGER ledger_append_only")
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        # Small uneven batches: each file's events arrive over several transactions.
+        start = 0
+        while start < len(shuffled):
+            size = random.Random(seed + start).randrange(1, 40)
+            await ingest_events(shuffled[start : start + size])
+            start += size
+        async with pool.connection() as conn:
+            assert await projection_checksums(conn) == expected
+
+
+async def test_thumbnail_before_the_file_is_known_is_projected_once_it_is(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    story = FileStory(owner="alice", kind="image").opened().uploaded().verified().thumbnailed()
+    thumbnail, rest = story.events[-1], story.events[:-1]
+
+    await ingest_events([thumbnail])
+    assert rows(settings, "SELECT count(*) FROM files") == [(0,)]
+    await ingest_events(rest)
+
+    assert rows(settings, "SELECT status, thumbnail_status FROM files") == [("ready", "ready")]
+    assert rows(settings, "SELECT count(*) FROM thumbnails") == [(2,)]
+
+
+async def test_tags_are_created_and_unknown_types_stay_in_the_ledger_only(
+    settings: CatalogSettings, ingest_events: Any, pool: Any, registry: Any
+) -> None:
+    await ingest_events([tag_created("holiday", "alice"), tag_created("holiday", "bob")])
+    story = FileStory(owner="alice").opened()
+    unknown = registry.encode(story.events[0]).replace(
+        b'"upload.session.opened.v1"', b'"upload.session.renamed.v9"'
+    )
+    from mediaplane.catalog.adapters.ledger import ingest
+    from mediaplane.catalog.domain.entries import ledger_entry
+
+    async with pool.connection() as conn:
+        result = await ingest(conn, [ledger_entry(registry, "x.media.new", unknown)])
+
+    assert result.inserted == 1
+    assert rows(settings, "SELECT type, known FROM ledger WHERE NOT known") == [
+        ("upload.session.renamed.v9", False)
+    ]
+    assert rows(settings, "SELECT count(*) FROM upload_sessions") == [(0,)]
+    assert rows(settings, "SELECT name, created_by FROM tags") == [("holiday", "alice")]
+
+
+async def test_the_ledger_refuses_updates_and_deletes(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    await ingest_events(FileStory(owner="alice").opened().events)
+    with psycopg.connect(settings.database_url) as conn, pytest.raises(psycopg.errors.RaiseException):
+        conn.execute("DELETE FROM ledger")
