@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 STDERR_LIMIT = 64 * 1024  # keep the tail: the last lines say why a tool failed
@@ -36,6 +38,23 @@ async def _tail(stream: asyncio.StreamReader, limit: int) -> bytes:
     return bytes(kept)
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """Linux: the child gets SIGKILL when the worker dies, even by SIGKILL or OOM kill,
+    instead of encoding on as an orphan nobody will read."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return arm
+
+
+_PREEXEC = _die_with_parent()
+
+
 def _kill_group(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -52,6 +71,7 @@ async def run(argv: Sequence[str], *, stdout_limit: int = 16 * 1024 * 1024) -> C
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_PREEXEC,
     )
     assert process.stdout is not None
     assert process.stderr is not None
