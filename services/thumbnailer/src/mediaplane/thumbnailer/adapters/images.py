@@ -33,7 +33,8 @@ from mediaplane.thumbnailer.domain.sizing import ThumbnailSize, fit
 pillow_heif.register_heif_opener()
 
 # Parsers we let near untrusted bytes; anything else Pillow could read is refused.
-ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "HEIF", "AVIF", "TIFF", "BMP")
+# (JPEG's opener also returns camera MPO files, which are JPEGs with extra frames.)
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF", "TIFF", "BMP")
 _JPEG_FORMATS = ("JPEG", "MPO")
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 _WHITE = (255, 255, 255)
@@ -81,7 +82,7 @@ def render_thumbnails(
     output: OutputOptions,
     limits: MediaLimits,
 ) -> tuple[SourceImage, list[EncodedThumbnail]]:
-    """Every size of `sizes` (ascending) from the picture at `path`, encoded as `output` says."""
+    """Every size of `sizes` (in that order) from the picture at `path`, encoded per `output`."""
     with _open_checked(path, media_type, limits) as image:
         orientation = _orientation(image)
         width, height = image.size
@@ -216,7 +217,8 @@ def _encode_sizes(
         if target not in encoded:
             encoded[target] = _encode(picture, output)
         thumbnails.append(EncodedThumbnail(size.name, target[0], target[1], encoded[target]))
-    return sorted(thumbnails, key=lambda t: (t.width * t.height, t.name))
+    order = {size.name: index for index, size in enumerate(sizes)}
+    return sorted(thumbnails, key=lambda t: order[t.name])
 
 
 def _encode(picture: Image.Image, output: OutputOptions) -> bytes:
