@@ -35,8 +35,15 @@ async def _outbox_size(pool: Pool) -> int:
 
 async def _wait_for_empty_outbox(pool: Pool, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while await _outbox_size(pool):
-        assert time.monotonic() < deadline, "the relay did not drain the outbox"
+    while left := await _outbox_size(pool):
+        if time.monotonic() > deadline:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT application_name, state, wait_event, left(query, 60) "
+                    "FROM pg_stat_activity WHERE datname = current_database()"
+                )
+                sessions = await cursor.fetchall()
+            pytest.fail(f"the relays left {left} rows in the outbox; sessions: {sessions}")
         await asyncio.sleep(0.1)
 
 
@@ -136,17 +143,19 @@ async def test_several_relays_killed_and_restarted_publish_each_event_once_in_or
         await relay.start()
     writing = asyncio.create_task(_write(store, make_event, streams=20, per_stream=100, pause=0.01))
     kills = 0
-    while not writing.done():
-        await asyncio.sleep(0.1)
-        victim = relays.pop(0)
-        await victim.stop()  # cancels wherever it is: mid-claim, mid-publish, mid-delete
-        kills += 1
-        relays.append(new_relay())
-        await relays[-1].start()
-    await writing
-    await _wait_for_empty_outbox(pool, 30)
-    for relay in relays:
-        await relay.stop()
+    try:
+        while not writing.done():
+            await asyncio.sleep(0.1)
+            victim = relays.pop(0)
+            await victim.stop()  # cancels wherever it is: mid-claim, mid-publish, mid-delete
+            kills += 1
+            relays.append(new_relay())
+            await relays[-1].start()
+        await writing
+        await _wait_for_empty_outbox(pool, 30)
+    finally:
+        for relay in relays:
+            await relay.stop()
     assert kills >= 10
     published = await stream_contents(nats_namespace.url, media_stream)
     _assert_exactly_once_in_order(published, await _expected_order(pool))
