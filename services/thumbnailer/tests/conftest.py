@@ -1,0 +1,138 @@
+"""Fixtures: a thumbnailer wired to this test's own database, buckets and JetStream names."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from mediaplane.bus import BusSettings
+from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id
+from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.thumbnailer.app.bootstrap import Thumbnailer, apply_migrations, thumbnailer
+from mediaplane.thumbnailer.config import ThumbnailerSettings
+
+
+def bus_settings(namespace: NatsNamespace) -> BusSettings:
+    return BusSettings(
+        url=namespace.url,
+        stream=f"{namespace.stream_prefix}_MEDIA",
+        subject_root=f"{namespace.subject_prefix}.media",
+        dlq_stream=f"{namespace.stream_prefix}_DLQ",
+        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
+    )
+
+
+def storage_settings(stack: StackSettings) -> StorageSettings:
+    return StorageSettings.from_urls(
+        stack.s3_endpoint,
+        access_key=stack.s3_admin.access_key,
+        secret_key=stack.s3_admin.secret_key,
+        region=stack.s3_region,
+    )
+
+
+@pytest.fixture
+def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
+    """The thumbnailer's own bucket (created by its bootstrap), removed after the test.
+
+    `s3_bucket` plays the gateway's `originals`.
+    """
+    name = f"{s3_bucket}-thumbs"
+    yield name
+    empty_and_remove_bucket(s3_client(stack), name)
+
+
+@pytest.fixture
+def make_settings(
+    stack: StackSettings, pg_url: str, nats_namespace: NatsNamespace, thumbs_bucket: str
+) -> Callable[..., ThumbnailerSettings]:
+    def build(**overrides: Any) -> ThumbnailerSettings:
+        fields: dict[str, Any] = {
+            "database_url": pg_url,
+            "bus": bus_settings(nats_namespace),
+            "storage": storage_settings(stack),
+            "bucket": thumbs_bucket,
+            "concurrency": 2,
+            **overrides,
+        }
+        return ThumbnailerSettings(**fields)
+
+    return build
+
+
+@pytest.fixture
+async def settings(make_settings: Callable[..., ThumbnailerSettings]) -> ThumbnailerSettings:
+    built = make_settings()
+    await apply_migrations(built)
+    return built
+
+
+@pytest.fixture
+async def resources(settings: ThumbnailerSettings) -> AsyncIterator[Thumbnailer]:
+    async with thumbnailer(settings, pool_size=4) as built:
+        yield built
+
+
+@pytest.fixture
+def objects(stack: StackSettings) -> ObjectStore:
+    """The test's own S3 client (uploads originals, reads thumbnails back)."""
+    return ObjectStore(storage_settings(stack))
+
+
+Verified = Callable[..., Awaitable[FileVerified]]
+
+
+@pytest.fixture
+def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
+    """`await verified(data, media_type, kind, upload=True, file_id=None)`: the original in
+    the originals bucket and the `file.verified.v1` the gateway's verifier would publish."""
+
+    async def make(
+        data: bytes,
+        media_type: str,
+        kind: str,
+        *,
+        upload: bool = True,
+        file_id: uuid.UUID | None = None,
+    ) -> FileVerified:
+        file_id = file_id or new_event_id()
+        key = f"alice/{file_id}"
+        if upload:
+            await objects.put_bytes(s3_bucket, key, data, content_type=media_type)
+        return new_event(
+            FileVerified,
+            stream_id=f"file-{file_id}",
+            context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
+            file_id=file_id,
+            owner="alice",
+            bucket=s3_bucket,
+            object_key=key,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            media_type=media_type,
+            kind=kind,
+        )
+
+    return make
+
+
+Rows = Callable[..., list[dict[str, Any]]]
+
+
+@pytest.fixture
+def rows(settings: ThumbnailerSettings) -> Rows:
+    """`rows(sql, *params)`: what the thumbnailer's database holds, as dicts."""
+
+    def query(sql: str, *params: Any) -> list[dict[str, Any]]:
+        with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    return query
