@@ -291,6 +291,11 @@ class JanitorService:
                         return False
                     row = claimed[0]
                     pending = await projections.pending_objects(conn, row.file_id)
+                    if not pending:
+                        # Purged by another janitor that committed while this claim
+                        # waited: the claim re-checks the file row, but its EXISTS
+                        # on the objects saw the older snapshot; this read is fresh.
+                        return True
                     action = await self._purge_objects(row, pending, dry_run=False)
                     context = EventContext(
                         producer=SERVICE,
