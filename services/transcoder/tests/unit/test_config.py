@@ -1,0 +1,51 @@
+"""Settings from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediaplane.transcoder.config import DEFAULT_BACKOFF, TranscoderSettings
+from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec
+
+REQUIRED = {
+    "MEDIAPLANE_TRANSCODER_DATABASE_URL": "postgresql://db/transcoder",
+    "MEDIAPLANE_S3_ENDPOINT": "http://127.0.0.1:28333",
+    "MEDIAPLANE_S3_ACCESS_KEY": "key",
+    "MEDIAPLANE_S3_SECRET_KEY": "secret",
+    "MEDIAPLANE_S3_REGION": "us-east-1",
+}
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    settings = TranscoderSettings.from_env()
+    assert settings.database_url == "postgresql://db/transcoder"
+    assert (settings.bucket, settings.ops_port) == ("renditions", 9121)
+    assert settings.encoding.ladder == DEFAULT_LADDER
+    assert (settings.encoding.segment_seconds, settings.encoding.preset) == (4.0, "veryfast")
+    assert (settings.ack_wait, settings.lease_seconds, settings.backoff) == (
+        60.0,
+        60.0,
+        DEFAULT_BACKOFF,
+    )
+
+
+def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MEDIAPLANE_RENDITIONS_BUCKET", "hls")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_LADDER", "720:3000:128,360:700:64")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS", "6")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_PRESET", "fast")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_ACK_WAIT", "2")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_BACKOFF", "1,2")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_OPS_PORT", "9200")
+    settings = TranscoderSettings.from_env()
+    assert settings.bucket == "hls"
+    assert settings.encoding.ladder == (
+        RungSpec(height=720, video_kbps=3000, audio_kbps=128),
+        RungSpec(height=360, video_kbps=700, audio_kbps=64),
+    )
+    assert (settings.encoding.segment_seconds, settings.encoding.preset) == (6.0, "fast")
+    assert (settings.lease_seconds, settings.backoff, settings.ops_port) == (2.0, (1.0, 2.0), 9200)

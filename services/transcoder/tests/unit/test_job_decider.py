@@ -1,0 +1,110 @@
+"""The job decider: given the stream's events, when a command, then these events."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeStarted,
+    VideoSource,
+)
+from mediaplane.transcoder.domain import job
+
+FILE = uuid.uuid4()
+JOB = uuid.uuid4()
+CONTEXT = EventContext(producer="transcoder", correlation_id="c-1", causation_id="e-1")
+SOURCE = VideoSource(width=1920, height=1080, duration=2.0, fps=30.0, video_codec="h264")
+
+
+def given(*events: Event) -> job.Job:
+    state = job.Job()
+    for event in events:
+        state = job.evolve(state, event)
+    return state
+
+
+def started() -> list[Event]:
+    return job.start(
+        job.Job(), file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT
+    )
+
+
+def completed(state: job.Job) -> list[Event]:
+    return job.complete(
+        state,
+        file_id=FILE,
+        job_id=JOB,
+        bucket="renditions",
+        master_playlist_key=f"{FILE}/{JOB}/master.m3u8",
+        renditions=[],
+        duration=2.0,
+        elapsed=1.0,
+        context=CONTEXT,
+    )
+
+
+def failed(state: job.Job) -> list[Event]:
+    return job.fail(
+        state,
+        file_id=FILE,
+        job_id=JOB,
+        code="corrupt_input",
+        detail="moov atom not found",
+        attempts=1,
+        context=CONTEXT,
+    )
+
+
+def test_a_new_job_starts_on_the_files_transcode_stream() -> None:
+    [event] = started()
+    assert isinstance(event, TranscodeStarted)
+    assert event.stream_id == f"transcode-{FILE}"
+    assert (event.job_id, event.ladder, event.source) == (JOB, ["1080p"], SOURCE)
+    assert (event.correlation_id, event.causation_id) == ("c-1", "e-1")
+
+
+def test_a_retried_attempt_does_not_announce_the_job_again() -> None:
+    state = given(*started())
+    assert (
+        job.start(state, file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT)
+        == []
+    )
+
+
+def test_a_started_job_completes_once() -> None:
+    [event] = completed(given(*started()))
+    assert isinstance(event, TranscodeCompleted)
+    assert completed(given(*started(), event)) == []
+    assert given(*started(), event).status == "completed"
+
+
+def test_completing_a_job_that_never_started_is_a_bug() -> None:
+    with pytest.raises(ValueError, match="before it started"):
+        completed(job.Job())
+
+
+def test_a_job_may_fail_before_it_started_and_fails_once() -> None:
+    [event] = failed(job.Job())
+    assert isinstance(event, TranscodeFailed)
+    assert (event.code, event.attempts) == ("corrupt_input", 1)
+    assert failed(given(event)) == []
+
+
+def test_a_completed_job_cannot_fail_afterwards() -> None:
+    state = given(*started(), *completed(given(*started())))
+    assert failed(state) == []
+
+
+def test_a_very_long_failure_detail_is_cut() -> None:
+    [event] = job.fail(
+        job.Job(), file_id=FILE, job_id=JOB, code="internal", detail="x" * 10_000, attempts=5,
+        context=CONTEXT,
+    )  # fmt: skip
+    assert isinstance(event, TranscodeFailed)
+    assert len(event.detail) == 2000
