@@ -1,0 +1,164 @@
+"""The deployable roles as real processes: migrate, then worker and relay with health and
+metrics, thumbnailing a file end to end and stopping cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from mediaplane.bus import Bus
+from mediaplane.bus.testing import RecordingHandler, eventually
+from mediaplane.contracts import ThumbnailGenerated, build_registry
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.thumbnailer import testing
+from mediaplane.thumbnailer.app.bootstrap import apply_migrations
+from mediaplane.thumbnailer.config import ThumbnailerSettings
+
+pytestmark = pytest.mark.integration
+
+Verified = Callable[..., Any]
+
+
+def _free_port_pair() -> int:
+    """A port P with P + 1 also free: the worker serves on P, the relay on P + 1."""
+    while True:
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port: int = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+
+
+@pytest.fixture
+def settings_for_processes(
+    make_settings: Callable[..., ThumbnailerSettings],
+) -> ThumbnailerSettings:
+    return make_settings(ops_port=_free_port_pair())
+
+
+@pytest.fixture
+def env(stack: StackSettings, settings_for_processes: ThumbnailerSettings) -> dict[str, str]:
+    s = settings_for_processes
+    return {
+        **os.environ,
+        "MEDIAPLANE_THUMBNAILER_DATABASE_URL": s.database_url,
+        "MEDIAPLANE_NATS_URL": s.bus.url,
+        "MEDIAPLANE_STREAM": s.bus.stream,
+        "MEDIAPLANE_SUBJECT_ROOT": s.bus.subject_root,
+        "MEDIAPLANE_DLQ_STREAM": s.bus.dlq_stream,
+        "MEDIAPLANE_DLQ_SUBJECT_ROOT": s.bus.dlq_subject_root,
+        "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+        "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
+        "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
+        "MEDIAPLANE_S3_REGION": stack.s3_region,
+        "MEDIAPLANE_THUMBNAILS_BUCKET": s.bucket,
+        "MEDIAPLANE_THUMBNAILER_OPS_PORT": str(s.ops_port),
+        "MEDIAPLANE_THUMBNAILER_CONCURRENCY": "2",
+    }
+
+
+def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediaplane.thumbnailer", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@asynccontextmanager
+async def _role(name: str, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The role running; on exit SIGTERM, and it must stop by itself with status 0."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mediaplane.thumbnailer",
+        name,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 40)
+    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+
+
+async def _ready(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    async def answers() -> bool:
+        try:
+            return (await client.get(url)).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(answers, within=40)
+    body: dict[str, Any] = (await client.get(url)).json()
+    return body
+
+
+def test_migrate_is_idempotent(env: dict[str, str]) -> None:
+    first, second = _migrate(env), _migrate(env)
+    assert first.returncode == 0, first.stderr
+    assert "applied 4 migrations" in first.stdout
+    assert "0001_thumbnail_jobs.sql" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "applied 0 migrations" in second.stdout
+
+
+async def test_worker_and_relay_processes_thumbnail_a_file(
+    env: dict[str, str], settings_for_processes: ThumbnailerSettings, verified: Verified
+) -> None:
+    settings = settings_for_processes
+    await apply_migrations(settings)  # the migrate role has its own test
+    worker_ops = f"http://127.0.0.1:{settings.ops_port}"
+    relay_ops = f"http://127.0.0.1:{settings.ops_port + 1}"
+    bus = Bus(settings.bus, build_registry(settings.bus.subject_root), producer="upload-gateway")
+    outcomes = RecordingHandler()
+    bus.consumer("test-thumbnail-outcomes", events=[ThumbnailGenerated])(outcomes)
+    event = await verified(testing.encode(testing.photo(640, 480), "PNG"), "image/png", "image")
+
+    async with (
+        _role("worker", env),
+        _role("relay", env),
+        httpx.AsyncClient(timeout=10) as client,
+        bus.running(),
+    ):
+        worker = await _ready(client, f"{worker_ops}/health/ready")
+        assert worker["checks"] == {"postgres": "up", "nats": "up", "s3": "up", "ffmpeg": "up"}
+        relay = await _ready(client, f"{relay_ops}/health/ready")
+        assert relay["checks"] == {"postgres": "up", "nats": "up", "s3": "up"}
+        assert (await client.get(f"{worker_ops}/health/live")).json() == {"status": "live"}
+
+        await bus.publish(event)
+        await eventually(lambda: len(outcomes.events) == 1, within=60)
+        [generated] = outcomes.events
+        assert isinstance(generated, ThumbnailGenerated)
+        assert generated.file_id == event.file_id
+
+        worker_metrics = (await client.get(f"{worker_ops}/metrics")).text
+        assert (
+            'mediaplane_thumbnailer_jobs_total{kind="image",outcome="generated"} 1.0'
+            in worker_metrics
+        )
+        assert 'mediaplane_thumbnailer_job_seconds_count{kind="image"} 1.0' in worker_metrics
+        relay_metrics = (await client.get(f"{relay_ops}/metrics")).text
+        assert "eventlog_relay_published_total 1.0" in relay_metrics
