@@ -50,9 +50,7 @@ def count(settings: CatalogSettings, query: str) -> int:
 
 
 @pytest.fixture
-async def consumer(
-    settings: CatalogSettings, pool: Any, registry: Registry
-) -> AsyncIterator[None]:
+async def consumer(settings: CatalogSettings, pool: Any, registry: Registry) -> AsyncIterator[None]:
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_ingest(
@@ -125,9 +123,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliverie
     bad = FileStory(owner="bob").opened()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         # A fault in this one event's projection (e.g. a constraint the data breaks).
-        conn.execute(
-            "ALTER TABLE upload_sessions ADD CONSTRAINT no_bob CHECK (owner <> 'bob')"
-        )
+        conn.execute("ALTER TABLE upload_sessions ADD CONSTRAINT no_bob CHECK (owner <> 'bob')")
     await publish(js, registry, bad.events[0])
     await publish(js, registry, good.events[0])
 
@@ -158,6 +154,10 @@ async def test_replay_from_a_sequence_restores_lost_ledger_rows(
         len(events),
         len(events),
     )
-    assert (again.read, again.inserted, again.duplicates) == (len(events) - 199, 0, len(events) - 199)
+    assert (again.read, again.inserted, again.duplicates) == (
+        len(events) - 199,
+        0,
+        len(events) - 199,
+    )
     assert count(settings, "SELECT count(*) FROM ledger") == len(events)
     assert count(settings, "SELECT count(*) FROM files") > 20

@@ -196,5 +196,8 @@ async def test_the_ledger_refuses_updates_and_deletes(
     settings: CatalogSettings, ingest_events: Any
 ) -> None:
     await ingest_events(FileStory(owner="alice").opened().events)
-    with psycopg.connect(settings.database_url) as conn, pytest.raises(psycopg.errors.RaiseException):
+    with (
+        psycopg.connect(settings.database_url) as conn,
+        pytest.raises(psycopg.errors.RaiseException),
+    ):
         conn.execute("DELETE FROM ledger")

@@ -202,9 +202,7 @@ class Projection:
     def query(self, filter_: sql.Composable) -> sql.Composed:
         # `{types}`: a projection that reads only its own types is refreshed by exactly
         # the events that can change it (see `keys_in`), in any order.
-        return sql.SQL(self.select).format(
-            filter=filter_, types=sql.Literal(sorted(self.types))
-        )
+        return sql.SQL(self.select).format(filter=filter_, types=sql.Literal(sorted(self.types)))
 
     def keyed(self) -> sql.Composed:
         return sql.SQL("l.{} = ANY(%(keys)s::{}[])").format(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from mediaplane.catalog.app.changes import ChangeFeed
@@ -27,7 +27,7 @@ from mediaplane.servicekit.auth import Principal, TokenVerifier
 from mediaplane.servicekit.rate_limit import OwnerRateLimiter
 
 Req = Request[Any, Any, Any]
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
@@ -82,12 +82,14 @@ class FileController(Controller):
         self,
         principal: NamedDependency[Principal],
         queries: NamedDependency[CatalogQueries],
-        tag: str | None = None,
-        kind: FileKind | None = None,
-        status: FileStatus | None = None,
-        q: Annotated[str | None, Parameter(max_length=255, description="filename contains")] = None,
+        tag: FromQuery[str | None] = None,
+        kind: FromQuery[FileKind | None] = None,
+        status: FromQuery[FileStatus | None] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=255, description="filename contains")
+        ] = None,
         limit: Limit = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> FilePage:
         return await queries.list_files(
             principal,
@@ -152,7 +154,7 @@ class TagController(Controller):
         principal: NamedDependency[Principal],
         queries: NamedDependency[CatalogQueries],
         limit: Limit = 100,
-        marker: str | None = None,
+        marker: FromQuery[str | None] = None,
     ) -> TagPage:
         return await queries.tags(principal, limit=limit, marker=marker)
 
@@ -167,9 +169,9 @@ class UploadController(Controller):
         self,
         principal: NamedDependency[Principal],
         queries: NamedDependency[CatalogQueries],
-        status: SessionStatus | None = None,
+        status: FromQuery[SessionStatus | None] = None,
         limit: Limit = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> SessionPage:
         return await queries.uploads(principal, status=status, limit=limit, cursor=cursor)
 

@@ -1,0 +1,272 @@
+"""The query API over real Postgres and SeaweedFS: pagination, detail, history, HLS, isolation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.testing import EPOCH, FileStory, tag_created
+from mediaplane.storage import ObjectStore
+
+pytestmark = pytest.mark.integration
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_list_pages_stay_stable_while_files_arrive(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    from datetime import timedelta
+
+    stories = [
+        FileStory(
+            owner="alice", filename=f"f{i:02}.png", kind="image", start=EPOCH + timedelta(minutes=i)
+        )
+        for i in range(25)
+    ]
+    await ingest_events([e for s in stories for e in s.opened().uploaded().verified().events])
+
+    seen: list[str] = []
+    cursor = None
+    for page_number in range(5):
+        params: dict[str, Any] = {"limit": 10}
+        if cursor:
+            params["cursor"] = cursor
+        page = await client.get("/v1/files", headers=auth("alice"), params=params)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seen += [item["filename"] for item in body["items"]]
+        # New files land between pages: they sort before the cursor, so no page shifts.
+        newer = FileStory(
+            owner="alice",
+            filename=f"new{page_number}.png",
+            kind="image",
+            start=EPOCH + timedelta(days=1, minutes=page_number),
+        )
+        await ingest_events(newer.opened().uploaded().events)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [f"f{i:02}.png" for i in reversed(range(25))]
+    fresh = await client.get("/v1/files", headers=auth("alice"), params={"limit": 3})
+    assert [i["filename"] for i in fresh.json()["items"]] == ["new2.png", "new1.png", "new0.png"]
+
+
+async def test_filters_tag_kind_status_and_filename_search(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    video = FileStory(owner="alice", filename="Beach Day.mp4", tags=["holiday"])
+    image = FileStory(owner="alice", filename="receipt_2026.png", kind="image", tags=["work"])
+    gone = FileStory(owner="alice", filename="old beach.png", kind="image")
+    await ingest_events(
+        video.opened().uploaded().verified().events
+        + image.opened().uploaded().events
+        + gone.opened().uploaded().verified().deleted().events
+    )
+
+    async def names(**params: Any) -> list[str]:
+        response = await client.get("/v1/files", headers=auth("alice"), params=params)
+        assert response.status_code == 200, response.text
+        return sorted(i["filename"] for i in response.json()["items"])
+
+    assert await names() == ["Beach Day.mp4", "receipt_2026.png"]
+    assert await names(tag="Holiday") == ["Beach Day.mp4"]
+    assert await names(kind="video") == ["Beach Day.mp4"]
+    assert await names(status="verifying") == ["receipt_2026.png"]
+    assert await names(status="deleted") == ["old beach.png"]
+    assert await names(q="beach") == ["Beach Day.mp4"]
+    assert await names(q="t_2") == ["receipt_2026.png"]  # `_` is literal, not a wildcard
+    assert await names(q="%") == []
+    bad = await client.get("/v1/files", headers=auth("alice"), params={"status": "lost"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    broken = await client.get("/v1/files", headers=auth("alice"), params={"cursor": "zzz"})
+    assert (broken.status_code, broken.json()["code"]) == (400, "invalid_cursor")
+
+
+async def test_detail_download_is_presigned_with_the_filename_and_serves_ranges(
+    client: Client,
+    auth: Any,
+    ingest_events: Any,
+    settings: CatalogSettings,
+    s3_bucket: str,
+) -> None:
+    story = FileStory(owner="alice", filename="Résumé 2026.pdf", kind="pdf", size=10)
+    store = ObjectStore(settings.storage)
+    await store.put_bytes(s3_bucket, story.key, b"0123456789", content_type="application/pdf")
+    await store.put_bytes(
+        s3_bucket, f"{story.file_id}/small.webp", b"RIFF", content_type="image/webp"
+    )
+    story.opened().uploaded().verified().thumbnailed(bucket=s3_bucket)
+    # The story's original lives in "originals"; point it at this test's bucket.
+    for i, event in enumerate(story.events):
+        if hasattr(event, "bucket") and getattr(event, "bucket") == "originals":
+            import msgspec
+
+            story.events[i] = msgspec.structs.replace(event, bucket=s3_bucket)  # type: ignore[call-arg]
+    await ingest_events(story.events)
+
+    response = await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))
+    assert response.status_code == 200, response.text
+    detail = response.json()
+    assert detail["file"]["status"] == "ready"
+    assert [t["name"] for t in detail["thumbnails"]] == ["small", "large"]
+    assert detail["hls_url"] is None
+    async with httpx.AsyncClient() as http:
+        ranged = await http.get(detail["download"]["url"], headers={"Range": "bytes=2-5"})
+        thumb = await http.get(detail["thumbnails"][0]["url"])
+    assert ranged.status_code == 206
+    assert ranged.content == b"2345"
+    assert "R%C3%A9sum%C3%A9%202026.pdf" in ranged.headers["content-disposition"]
+    assert thumb.content == b"RIFF"
+
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-STREAM-INF:BANDWIDTH=3300000,RESOLUTION=1280x720
+720p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=950000,RESOLUTION=640x360
+360p/index.m3u8
+"""
+MEDIA = """#EXTM3U
+#EXT-X-TARGETDURATION:4
+#EXT-X-MAP:URI="init.mp4"
+#EXTINF:4.0,
+seg_000.m4s
+#EXTINF:4.0,
+seg_001.m4s
+#EXT-X-ENDLIST
+"""
+
+
+async def test_hls_playlists_are_rewritten_and_authorized_on_every_request(
+    client: Client,
+    auth: Any,
+    bearer: Any,
+    ingest_events: Any,
+    settings: CatalogSettings,
+    s3_bucket: str,
+) -> None:
+    story = FileStory(owner="alice").opened().uploaded().verified().transcoded(bucket=s3_bucket)
+    await ingest_events(story.events)
+    store = ObjectStore(settings.storage)
+    base = f"{story.file_id}/hls"
+    await store.put_bytes(
+        s3_bucket, f"{base}/master.m3u8", MASTER.encode(), content_type="text/plain"
+    )
+    await store.put_bytes(
+        s3_bucket, f"{base}/720p/index.m3u8", MEDIA.encode(), content_type="text/plain"
+    )
+    await store.put_bytes(
+        s3_bucket, f"{base}/720p/seg_001.m4s", b"SEGMENT1", content_type="video/mp4"
+    )
+
+    detail = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
+    assert detail["hls_url"] == f"/v1/files/{story.file_id}/hls/master.m3u8"
+    master = await client.get(detail["hls_url"], headers=auth("alice"))
+    assert master.status_code == 200, master.text
+    assert master.headers["content-type"].startswith("application/vnd.apple.mpegurl")
+    assert master.text.splitlines()[3:6:2] == ["720p.m3u8", "360p.m3u8"]
+
+    token = bearer("alice")
+    with_token = await client.get(f"{detail['hls_url']}?access_token={token}")
+    assert f"720p.m3u8?access_token={token}" in with_token.text
+    media = await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8?access_token={token}")
+    assert media.status_code == 200, media.text
+    lines = media.text.splitlines()
+    assert lines[2].startswith('#EXT-X-MAP:URI="http')
+    segment_url = lines[6]
+    assert "X-Amz-Signature" in segment_url
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(segment_url)).content == b"SEGMENT1"
+
+    assert (await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8")).status_code == 401
+    other = await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8", headers=auth("bob"))
+    assert other.status_code == 404
+    missing = await client.get(f"/v1/files/{story.file_id}/hls/1080p.m3u8", headers=auth("alice"))
+    assert (missing.status_code, missing.json()["code"]) == (404, "playback_not_found")
+
+
+async def test_history_lists_the_files_events_in_order(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    story = FileStory(owner="alice", kind="image").opened().uploaded().verified().thumbnailed()
+    await ingest_events(list(reversed(story.events)))
+
+    response = await client.get(f"/v1/files/{story.file_id}/history", headers=auth("alice"))
+
+    assert response.status_code == 200
+    assert [e["type"] for e in response.json()["events"]] == [e.tag() for e in story.events]
+
+
+async def test_an_owner_never_sees_another_owners_file(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    secret = FileStory(owner="bob", filename="bob-secret.mp4", tags=["bobtag"])
+    secret.opened().uploaded().verified().transcoded()
+    pending = FileStory(owner="bob", filename="bob-pending.png").opened()
+    await ingest_events(secret.events + pending.events + [tag_created("bobtag", "bob")])
+    file_id = secret.file_id
+
+    as_alice = auth("alice")
+    assert (await client.get("/v1/files", headers=as_alice)).json()["items"] == []
+    for search in ({"q": "secret"}, {"tag": "bobtag"}, {"status": "ready"}, {"kind": "video"}):
+        page = await client.get("/v1/files", headers=as_alice, params=search)
+        assert page.json()["items"] == [], search
+    for path in (
+        f"/v1/files/{file_id}",
+        f"/v1/files/{file_id}/history",
+        f"/v1/files/{file_id}/hls/master.m3u8",
+        f"/v1/files/{file_id}/hls/720p.m3u8",
+    ):
+        response = await client.get(path, headers=as_alice)
+        assert response.status_code == 404, path
+        assert "bob" not in response.text
+    assert (await client.get("/v1/tags", headers=as_alice)).json()["items"] == []
+    assert (await client.get("/v1/uploads", headers=as_alice)).json()["items"] == []
+
+    # Bob sees his own; an admin sees everyone's.
+    assert [
+        t["name"] for t in (await client.get("/v1/tags", headers=auth("bob"))).json()["items"]
+    ] == ["bobtag"]
+    uploads = await client.get("/v1/uploads", headers=auth("bob"), params={"status": "open"})
+    assert [u["filename"] for u in uploads.json()["items"]] == ["bob-pending.png"]
+    admin = await client.get(f"/v1/files/{file_id}", headers=auth("root", roles=["admin"]))
+    assert admin.status_code == 200
+    assert (await client.get("/v1/files")).status_code == 401
+    random_id = await client.get(f"/v1/files/{uuid.uuid4()}", headers=auth("bob"))
+    assert random_id.json()["code"] == "file_not_found"
+
+
+async def test_tags_page_by_marker(client: Client, auth: Any, ingest_events: Any) -> None:
+    names = [f"t{i:02}" for i in range(7)]
+    story = FileStory(owner="alice", tags=names[:4]).opened().uploaded()
+    await ingest_events(story.events + [tag_created(n, "alice") for n in names])
+
+    collected: list[tuple[str, int]] = []
+    marker = None
+    while True:
+        params: dict[str, Any] = {"limit": 3}
+        if marker:
+            params["marker"] = marker
+        page = (await client.get("/v1/tags", headers=auth("alice"), params=params)).json()
+        collected += [(t["name"], t["files"]) for t in page["items"]]
+        marker = page["next_marker"]
+        if marker is None:
+            break
+
+    assert collected == [(n, 1 if i < 4 else 0) for i, n in enumerate(names)]
+
+
+async def test_health_and_metrics(client: Client) -> None:
+    assert (await client.get("/health/live")).status_code == 200
+    ready = await client.get("/health/ready")
+    assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up"})
+    assert (await client.get("/metrics")).status_code == 200
