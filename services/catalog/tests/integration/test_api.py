@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -22,8 +24,6 @@ Client = AsyncTestClient[Litestar]
 async def test_list_pages_stay_stable_while_files_arrive(
     client: Client, auth: Any, ingest_events: Any
 ) -> None:
-    from datetime import timedelta
-
     stories = [
         FileStory(
             owner="alice", filename=f"f{i:02}.png", kind="image", start=EPOCH + timedelta(minutes=i)
@@ -107,10 +107,8 @@ async def test_detail_download_is_presigned_with_the_filename_and_serves_ranges(
     story.opened().uploaded().verified().thumbnailed(bucket=s3_bucket)
     # The story's original lives in "originals"; point it at this test's bucket.
     for i, event in enumerate(story.events):
-        if hasattr(event, "bucket") and getattr(event, "bucket") == "originals":
-            import msgspec
-
-            story.events[i] = msgspec.structs.replace(event, bucket=s3_bucket)  # type: ignore[call-arg]
+        if hasattr(event, "bucket") and event.bucket == "originals":
+            story.events[i] = msgspec.structs.replace(event, bucket=s3_bucket)
     await ingest_events(story.events)
 
     response = await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))
@@ -268,5 +266,5 @@ async def test_tags_page_by_marker(client: Client, auth: Any, ingest_events: Any
 async def test_health_and_metrics(client: Client) -> None:
     assert (await client.get("/health/live")).status_code == 200
     ready = await client.get("/health/ready")
-    assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up"})
+    assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up", "changes": "up"})
     assert (await client.get("/metrics")).status_code == 200

@@ -8,9 +8,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from mediaplane.catalog.adapters.ledger import ingest
 from mediaplane.catalog.adapters.projections import PROJECTIONS
 from mediaplane.catalog.adapters.stats import projection_checksums
 from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.domain.entries import ledger_entry
 from mediaplane.catalog.testing import FileStory, synthetic_events, tag_created
 
 pytestmark = pytest.mark.integration
@@ -99,12 +101,12 @@ async def test_each_lifecycle_status_follows_from_the_facts(
 
 
 async def test_the_same_event_three_times_has_one_effect(
-    settings: CatalogSettings, ingest_events: Any
+    settings: CatalogSettings, ingest_events: Any, pool: Any
 ) -> None:
     story = FileStory(owner="alice", kind="image").opened().uploaded().verified().thumbnailed()
     await ingest_events(story.events)
-    with psycopg.connect(settings.database_url) as conn:
-        before = {n: c for n, c in (await_checksums(conn)).items()}
+    async with pool.connection() as conn:
+        before = await projection_checksums(conn)
 
     again = await ingest_events(story.events)
     third = await ingest_events(story.events + story.events)
@@ -112,21 +114,8 @@ async def test_the_same_event_three_times_has_one_effect(
     assert (again.inserted, again.duplicates, again.changed_files) == (0, len(story.events), 0)
     assert (third.inserted, third.changed_files) == (0, 0)
     assert rows(settings, "SELECT count(*) FROM ledger") == [(len(story.events),)]
-    with psycopg.connect(settings.database_url) as conn:
-        assert await_checksums(conn) == before
-
-
-def await_checksums(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
-    """Synchronous twin of `projection_checksums` (same SQL) for plain assertions."""
-    result = {}
-    for name in PROJECTIONS:
-        row = conn.execute(
-            f"SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
-            f"FROM (SELECT md5(t::text) AS h FROM {name} t) x"
-        ).fetchone()
-        assert row is not None
-        result[name] = (row[0], row[1])
-    return result
+    async with pool.connection() as conn:
+        assert await projection_checksums(conn) == before
 
 
 async def test_shuffled_cross_stream_orders_converge_to_the_same_rows(
@@ -178,9 +167,6 @@ async def test_tags_are_created_and_unknown_types_stay_in_the_ledger_only(
     unknown = registry.encode(story.events[0]).replace(
         b'"upload.session.opened.v1"', b'"upload.session.renamed.v9"'
     )
-    from mediaplane.catalog.adapters.ledger import ingest
-    from mediaplane.catalog.domain.entries import ledger_entry
-
     async with pool.connection() as conn:
         result = await ingest(conn, [ledger_entry(registry, "x.media.new", unknown)])
 

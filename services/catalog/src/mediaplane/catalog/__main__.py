@@ -26,11 +26,11 @@ from mediaplane.catalog.adapters.projections import PROJECTIONS
 from mediaplane.catalog.adapters.rebuild import rebuild
 from mediaplane.catalog.adapters.stats import ledger_stats, projection_checksums
 from mediaplane.catalog.api.app import create_app
-from mediaplane.catalog.app.bootstrap import apply_migrations, catalog, health_checks
+from mediaplane.catalog.app.bootstrap import apply_migrations, catalog, dependency_checks
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.catalog.ingest.consumer import run_ingest
 from mediaplane.catalog.ingest.replay import replay
-from mediaplane.observability import configure_logging, configure_tracing
+from mediaplane.observability import HealthChecks, configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import serve
 
@@ -45,7 +45,7 @@ async def _ingest_forever(settings: CatalogSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with catalog(settings, pool_size=4) as resources:
-        checks = health_checks(settings, resources.pool, with_nats=True)
+        checks = HealthChecks(dependency_checks(settings, resources.pool, with_nats=True))
         ops = asyncio.create_task(
             serve(
                 ops_app(f"{SERVICE}-ingest", checks),

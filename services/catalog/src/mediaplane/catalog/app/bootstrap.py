@@ -16,6 +16,7 @@ from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.migrator import MigrationSource, migrate
 from mediaplane.observability import HealthChecks
+from mediaplane.observability.health import Check
 from mediaplane.storage import ObjectStore
 
 # The catalog produces no events: no event_log/outbox, only its own schema.
@@ -38,7 +39,9 @@ class Catalog:
     health: HealthChecks
 
 
-def health_checks(settings: CatalogSettings, pool: Pool, *, with_nats: bool) -> HealthChecks:
+def dependency_checks(
+    settings: CatalogSettings, pool: Pool, *, with_nats: bool
+) -> dict[str, Check]:
     """Postgres for every role; NATS only for ingest (the API never talks to it)."""
 
     async def postgres() -> None:
@@ -50,8 +53,8 @@ def health_checks(settings: CatalogSettings, pool: Pool, *, with_nats: bool) -> 
         await nc.close()
 
     if with_nats:
-        return HealthChecks({"postgres": postgres, "nats": nats_server})
-    return HealthChecks({"postgres": postgres})
+        return {"postgres": postgres, "nats": nats_server}
+    return {"postgres": postgres}
 
 
 @asynccontextmanager
@@ -63,6 +66,13 @@ async def catalog(settings: CatalogSettings, *, pool_size: int = 20) -> AsyncIte
     try:
         objects = ObjectStore(settings.storage)
         queries = CatalogQueries(pool)
+        changes = ChangeFeed(settings.database_url)
+
+        async def listening() -> None:
+            # Until LISTEN runs, SSE clients would miss changes: not ready yet.
+            if not changes.listening.is_set():
+                raise RuntimeError("not listening for changes")
+
         yield Catalog(
             settings=settings,
             registry=build_registry(settings.bus.subject_root),
@@ -75,8 +85,10 @@ async def catalog(settings: CatalogSettings, *, pool_size: int = 20) -> AsyncIte
                 download_ttl=settings.download_ttl_seconds,
                 hls_ttl=settings.hls_ttl_seconds,
             ),
-            changes=ChangeFeed(settings.database_url),
-            health=health_checks(settings, pool, with_nats=False),
+            changes=changes,
+            health=HealthChecks(
+                {**dependency_checks(settings, pool, with_nats=False), "changes": listening}
+            ),
         )
     finally:
         await pool.close()

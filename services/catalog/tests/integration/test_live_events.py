@@ -1,0 +1,86 @@
+"""`GET /v1/events` over a real HTTP server: ingest's NOTIFY reaches the owner's stream only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mediaplane.catalog.api.app import create_app
+from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.testing import FileStory
+from mediaplane.observability.serve import serve
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def subscribed(lines: AsyncIterator[str]) -> None:
+    """Wait for the stream's first comment: the server has subscribed it to the feed."""
+    async for line in lines:
+        if line.startswith(": connected"):
+            return
+
+
+async def read_changes(lines: AsyncIterator[str], wanted: int) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    event = None
+    async for line in lines:
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event == "file.changed":
+            changes.append(json.loads(line.split(":", 1)[1]))
+            if len(changes) == wanted:
+                return changes
+    return changes
+
+
+async def test_owners_get_live_changes_of_their_own_files_only(
+    settings: CatalogSettings, auth: Any, ingest_events: Any
+) -> None:
+    port = free_port()
+    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(200):
+                try:
+                    if (await http.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.05)
+            async with (
+                http.stream("GET", "/v1/events", headers=auth("alice")) as alice,
+                http.stream("GET", "/v1/events", headers=auth("bob")) as bob,
+            ):
+                assert alice.headers["content-type"].startswith("text/event-stream")
+                alice_lines, bob_lines = alice.aiter_lines(), bob.aiter_lines()
+                await asyncio.wait_for(subscribed(alice_lines), 10)
+                await asyncio.wait_for(subscribed(bob_lines), 10)
+                mine = FileStory(owner="alice", kind="image")
+                theirs = FileStory(owner="bob", kind="image")
+                await ingest_events(theirs.opened().uploaded().events)
+                await ingest_events(mine.opened().uploaded().events)
+                await ingest_events(mine.verified().events[-1:])
+                alice_changes = await asyncio.wait_for(read_changes(alice_lines, 2), 10)
+                bob_changes = await asyncio.wait_for(read_changes(bob_lines, 1), 10)
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+    assert [(c["file_id"], c["status"]) for c in alice_changes] == [
+        (str(mine.file_id), "verifying"),
+        (str(mine.file_id), "ready"),
+    ]
+    assert [c["owner"] for c in bob_changes] == ["bob"]
