@@ -36,7 +36,7 @@ def test_unknown_types_are_kept_and_broken_bodies_are_poison() -> None:
     assert ledger_entry(REGISTRY, "s", newer).known is False
     with pytest.raises(PoisonMessage, match="no event envelope"):
         ledger_entry(REGISTRY, "s", b"[1, 2]")
-    with pytest.raises(PoisonMessage, match="invalid upload.session.opened.v1"):
+    with pytest.raises(PoisonMessage, match=r"invalid upload\.session\.opened\.v1"):
         ledger_entry(REGISTRY, "s", body.replace(b'"owner":"a"', b'"owner":5'))
     with pytest.raises(PoisonMessage, match="time zone"):
         ledger_entry(REGISTRY, "s", body.replace(b'00:00:00Z"', b'00:00:00"', 1))
