@@ -175,8 +175,10 @@ def _normalize_mode(image: Image.Image) -> Image.Image:
 def _resize(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
     if picture.size == size:
         return picture
-    # reducing_gap: a cheap box reduction first, then Lanczos over the last 3x (no visible loss).
-    return picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # Pillow's own thumbnail() defaults: a cheap box reduction down to twice the
+    # target, then bicubic. Measured on a 12 MP photo (draft-decoded to 2000x1500):
+    # 32 ms to 1280 px against 52 ms for Lanczos, and 4 ms against 13 ms to 320 px.
+    return picture.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def _to_srgb(picture: Image.Image, icc_profile: bytes | None) -> Image.Image:
