@@ -140,9 +140,9 @@ def _orientation(image: Image.Image) -> int:
 
 def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     """Decode the first frame (reduced for JPEG) into a mode that resizes well."""
-    if image.format in _JPEG_FORMATS:
-        image.draft(image.mode, target)
     try:
+        if image.format in _JPEG_FORMATS:
+            image.draft(image.mode, target)
         image.load()
         return _normalize_mode(image)
     except (MemoryError, UnsupportedMedia):

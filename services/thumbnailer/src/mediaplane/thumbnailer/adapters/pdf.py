@@ -12,6 +12,7 @@ writes the page as PNG (longest side LONGEST px) and prints one JSON line:
 from __future__ import annotations
 
 import json
+import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from mediaplane.thumbnailer.adapters.processes import run
 from mediaplane.thumbnailer.domain.errors import CorruptInput, MediaError, UnsupportedMedia
 
 _REFUSED = 2  # the child's exit status for a refused document (not a crash)
+# The child's address space: a PDF that wants more fails alone instead of
+# waking the kernel's OOM killer, which might pick the worker instead.
+_MEMORY_LIMIT = 4 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def _render(source: str, output: str, longest: int) -> PdfPage:
 
 def main(argv: list[str]) -> int:
     source, output, longest = argv[0], argv[1], int(argv[2])
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
     try:
         page = _render(source, output, longest)
     except MediaError as error:

@@ -21,7 +21,7 @@ RETRIES = Counter(
 )
 DURATION = Histogram(
     "mediaplane_thumbnailer_job_seconds",
-    "Download, render and upload time of one job",
+    "Time of a job that generated thumbnails: download, render, upload, record",
     ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
