@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -52,8 +53,15 @@ def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
 
 @pytest.fixture
 def make_settings(
-    stack: StackSettings, pg_url: str, nats_namespace: NatsNamespace, thumbs_bucket: str
+    stack: StackSettings,
+    pg_url: str,
+    nats_namespace: NatsNamespace,
+    thumbs_bucket: str,
+    tmp_path: Path,
 ) -> Callable[..., ThumbnailerSettings]:
+    work_dir = tmp_path / "work"  # where jobs download: tests check nothing is left there
+    work_dir.mkdir()
+
     def build(**overrides: Any) -> ThumbnailerSettings:
         fields: dict[str, Any] = {
             "database_url": pg_url,
@@ -61,6 +69,7 @@ def make_settings(
             "storage": storage_settings(stack),
             "bucket": thumbs_bucket,
             "concurrency": 2,
+            "work_dir": str(work_dir),
             **overrides,
         }
         return ThumbnailerSettings(**fields)

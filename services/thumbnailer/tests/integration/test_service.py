@@ -40,6 +40,12 @@ def job_of(rows: Rows, event: FileVerified) -> dict[str, Any]:
     return job
 
 
+def leftovers(settings: ThumbnailerSettings) -> list[Path]:
+    """What jobs left in their work folder: temp files go on every path."""
+    assert settings.work_dir is not None
+    return list(Path(settings.work_dir).iterdir())
+
+
 async def stored(objects: ObjectStore, bucket: str, prefix: str) -> dict[str, bytes]:
     listed = await objects.list_objects(bucket, prefix=prefix)
     found = {}
@@ -98,6 +104,7 @@ async def test_every_kind_and_format_gets_thumbnails_in_its_own_bucket(
 
     outbox = rows("SELECT count(*) AS n FROM outbox")[0]["n"]
     assert outbox == len(inputs)  # every outcome waits for the relay, none was published here
+    assert leftovers(resources.settings) == []
 
 
 @pytest.mark.parametrize(
@@ -135,6 +142,7 @@ async def test_bad_inputs_are_recorded_as_failures_not_retried(
     job = job_of(rows, event)
     assert (job["status"], job["failure_code"], job["attempts"]) == ("failed", code, 1)
     assert await stored(objects, resources.settings.bucket, f"{event.file_id}/") == {}
+    assert leftovers(resources.settings) == []
     # A redelivery of the same message changes nothing.
     assert await resources.service.process(event) == "duplicate"
     assert len(log_of(rows, event)) == 1
@@ -198,6 +206,7 @@ async def test_a_timeout_is_retried_then_recorded_on_the_last_attempt(
         with pytest.raises(TimeoutError):
             await resources.service.process(event)
         assert (job_of(rows, event)["status"], log_of(rows, event)) == ("running", [])
+        assert leftovers(slow) == []
         assert await resources.service.process(event, last_attempt=True) == "failed"
     job = job_of(rows, event)
     assert (job["status"], job["failure_code"], job["attempts"]) == ("failed", "timeout", 2)
@@ -223,6 +232,7 @@ async def test_storage_outages_raise_for_a_retry_and_the_retry_finishes_the_job(
     with pytest.raises(StorageUnavailable):
         await cut_off.process(event)
     assert (job_of(rows, event)["status"], log_of(rows, event)) == ("running", [])
+    assert leftovers(resources.settings) == []
 
     assert await resources.service.process(event) == "generated"
     assert job_of(rows, event)["attempts"] == 2
