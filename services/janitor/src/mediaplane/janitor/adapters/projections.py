@@ -51,7 +51,6 @@ class SessionRow:
 @dataclass(frozen=True, kw_only=True)
 class FileRow:
     file_id: uuid.UUID
-    doomed_by: str
     correlation_id: str | None
     doom_event_id: uuid.UUID | None
     attempts: int
@@ -268,7 +267,7 @@ async def claim_orphan(conn: Conn, bucket: str, upload_id: str, key: str, now: d
 # NO KEY UPDATE rather than UPDATE: the projection's inserts of new objects
 # (foreign key checks take KEY SHARE) do not wait for a purge in progress.
 _DOOMED_FILES = """
-SELECT f.file_id, f.doomed_by, f.correlation_id, f.doom_event_id, f.attempts
+SELECT f.file_id, f.correlation_id, f.doom_event_id, f.attempts
 FROM janitor_files f
 WHERE f.doomed_at IS NOT NULL AND (f.retry_at IS NULL OR f.retry_at <= %(now)s)
   AND EXISTS (SELECT 1 FROM janitor_file_objects o

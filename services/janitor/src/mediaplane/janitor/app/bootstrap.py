@@ -32,9 +32,6 @@ async def apply_migrations(settings: JanitorSettings) -> list[str]:
 class Janitor:
     settings: JanitorSettings
     registry: Registry
-    pool: Pool
-    store: EventStore
-    objects: ObjectStore
     service: JanitorService
     health: HealthChecks
 
@@ -93,9 +90,6 @@ async def janitor(
             yield Janitor(
                 settings=settings,
                 registry=registry,
-                pool=pool,
-                store=store,
-                objects=objects,
                 service=service,
                 health=health_checks(settings, pool, nc, objects),
             )
