@@ -90,6 +90,17 @@ async def test_the_poster_is_taken_at_ten_percent(renderer: Renderer, tmp_path: 
     assert posters(tmp_path) == ["poster-0.png"]
 
 
+async def test_a_heic_photo_labelled_as_video_is_rendered_as_a_photo(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    # The upload verifier's sniffer calls HEIC files video/mp4 (both are ISO-BMFF).
+    source = tmp_path / "photo"
+    source.write_bytes(testing.encode(testing.photo(400, 300), "HEIF"))
+    rendering = await renderer.render("video", source, "video/mp4", tmp_path)
+    assert (rendering.source.format, rendering.source.width) == ("heif", 400)
+    assert [t.width for t in rendering.thumbnails] == [160, 320, 400]
+
+
 async def test_garbage_in_a_video_is_corrupt(renderer: Renderer, tmp_path: Path) -> None:
     source = tmp_path / "v.mp4"
     source.write_bytes(os.urandom(4096))

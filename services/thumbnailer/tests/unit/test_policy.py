@@ -12,6 +12,7 @@ from mediaplane.thumbnailer.domain.policy import (
     looks_black,
     pipeline_for,
     poster_positions,
+    still_image_type,
     unidentified_image,
 )
 
@@ -78,3 +79,18 @@ def test_poster_positions_start_at_ten_percent() -> None:
     assert poster_positions(60.0) == [6.0, 15.0, 30.0]
     assert poster_positions(None) == [0.0]
     assert poster_positions(0.0) == [0.0]
+
+
+def ftyp(major: bytes, *compatible: bytes) -> bytes:
+    body = major + b"\x00\x00\x00\x00" + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + b"\x00\x00\x01\x00meta"
+
+
+def test_heic_and_avif_photos_are_told_from_mp4_video() -> None:
+    assert still_image_type(ftyp(b"heic", b"mif1", b"heic", b"miaf")) == "image/heic"
+    assert still_image_type(ftyp(b"avif", b"avif", b"mif1", b"miaf")) == "image/avif"
+    assert still_image_type(ftyp(b"mif1", b"heic")) == "image/heif"  # the major brand first
+    assert still_image_type(ftyp(b"isom", b"isom", b"iso2", b"avc1", b"mp41")) is None
+    assert still_image_type(ftyp(b"qt  ", b"qt  ")) is None
+    assert still_image_type(b"\xff\xd8\xff\xe0" + b"\x00" * 40) is None
+    assert still_image_type(b"") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from mediaplane.thumbnailer.domain.policy import (
     check_pixels,
     looks_black,
     poster_positions,
+    still_image_type,
 )
 
 
@@ -37,6 +39,11 @@ class Renderer:
         self, pipeline: Pipeline, source: Path, media_type: str, work_dir: Path
     ) -> Rendering:
         """Thumbnails of `source`; MediaError when the input itself is the problem."""
+        if pipeline == "video":
+            # A HEIC/AVIF photo may arrive labelled video/mp4: render it as the photo it is.
+            still = still_image_type(await asyncio.to_thread(_head, source))
+            if still is not None:
+                pipeline, media_type = "image", still
         if pipeline == "image":
             return await self._image(source, media_type)
         if pipeline == "video":
@@ -99,3 +106,8 @@ class Renderer:
             ),
             thumbnails,
         )
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(64)

@@ -110,3 +110,35 @@ def poster_positions(duration: float | None) -> list[float]:
     if duration is None or duration <= 0:
         return [0.0]
     return [round(duration * share, 3) for share in (0.10, 0.25, 0.50)]
+
+
+# ISO-BMFF brands of still pictures (HEIF/HEIC, AVIF) -> their media type.
+_STILL_IMAGE_BRANDS = {
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
+    b"mif1": "image/heif",
+    b"mif2": "image/heif",
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+}
+
+
+def still_image_type(head: bytes) -> str | None:
+    """The media type of a HEIC/AVIF photo from its first bytes, None for anything else.
+
+    Photos in HEIF containers are ISO-BMFF files like MP4, and generic
+    sniffers (the upload verifier's among them) label them `video/mp4`. The
+    `ftyp` box's brands tell them apart: video files do not declare the
+    still-image brands below.
+    """
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return None
+    end = min(int.from_bytes(head[0:4], "big"), len(head))
+    major, compatible = head[8:12], head[16:end]
+    brands = [major] + [compatible[i : i + 4] for i in range(0, len(compatible) - 3, 4)]
+    for brand in brands:
+        if brand in _STILL_IMAGE_BRANDS:
+            return _STILL_IMAGE_BRANDS[brand]
+    return None
