@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from mediaplane.bus.testing import eventually
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import EPOCH, FileStory, tag_created
 from mediaplane.storage import ObjectStore
@@ -265,6 +266,12 @@ async def test_tags_page_by_marker(client: Client, auth: Any, ingest_events: Any
 
 async def test_health_and_metrics(client: Client) -> None:
     assert (await client.get("/health/live")).status_code == 200
+
+    async def ready_now() -> bool:
+        # Not ready until the change feed's LISTEN runs (a moment after startup).
+        return (await client.get("/health/ready")).status_code == 200
+
+    await eventually(ready_now, within=10)
     ready = await client.get("/health/ready")
     assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up", "changes": "up"})
     assert (await client.get("/metrics")).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -13,7 +14,7 @@ from mediaplane.catalog.adapters.projections import PROJECTIONS
 from mediaplane.catalog.adapters.stats import projection_checksums
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.domain.entries import ledger_entry
-from mediaplane.catalog.testing import FileStory, synthetic_events, tag_created
+from mediaplane.catalog.testing import EPOCH, FileStory, synthetic_events, tag_created
 
 pytestmark = pytest.mark.integration
 
@@ -162,7 +163,8 @@ async def test_thumbnail_before_the_file_is_known_is_projected_once_it_is(
 async def test_tags_are_created_and_unknown_types_stay_in_the_ledger_only(
     settings: CatalogSettings, ingest_events: Any, pool: Any, registry: Any
 ) -> None:
-    await ingest_events([tag_created("holiday", "alice"), tag_created("holiday", "bob")])
+    later = EPOCH + timedelta(seconds=1)
+    await ingest_events([tag_created("holiday", "bob", later), tag_created("holiday", "alice")])
     story = FileStory(owner="alice").opened()
     unknown = registry.encode(story.events[0]).replace(
         b'"upload.session.opened.v1"', b'"upload.session.renamed.v9"'
