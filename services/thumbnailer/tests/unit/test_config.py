@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mediaplane.thumbnailer.config import OutputOptions, ThumbnailerSettings
+from mediaplane.thumbnailer.domain.sizing import ThumbnailSize
 
 BASE = {
     "MEDIAPLANE_THUMBNAILER_DATABASE_URL": "postgresql://db/thumbnailer",
@@ -62,3 +65,13 @@ def test_an_unknown_format_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="webp or jpeg"):
         ThumbnailerSettings.from_env()
+
+
+def test_sizes_given_directly_are_checked_and_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    base = ThumbnailerSettings.from_env()
+    unordered = (ThumbnailSize("large", 1280), ThumbnailSize("small", 160))
+    assert [s.name for s in replace(base, sizes=unordered).sizes] == ["small", "large"]
+    with pytest.raises(ValueError, match="at least one"):
+        replace(base, sizes=())

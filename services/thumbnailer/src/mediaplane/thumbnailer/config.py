@@ -9,7 +9,12 @@ from typing import Literal
 from mediaplane.bus import BusSettings
 from mediaplane.storage import StorageSettings
 from mediaplane.thumbnailer.domain.policy import MediaLimits
-from mediaplane.thumbnailer.domain.sizing import DEFAULT_SIZES, ThumbnailSize, parse_sizes
+from mediaplane.thumbnailer.domain.sizing import (
+    DEFAULT_SIZES,
+    ThumbnailSize,
+    check_sizes,
+    parse_sizes,
+)
 
 SERVICE = "thumbnailer"
 OutputFormat = Literal["webp", "jpeg"]
@@ -61,6 +66,8 @@ class ThumbnailerSettings:
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.max_deliver < 1:
             raise ValueError("concurrency and max_deliver must be >= 1")
+        # Non-empty, unique names, ascending: whichever way the sizes were given.
+        object.__setattr__(self, "sizes", check_sizes(self.sizes))
 
     @classmethod
     def from_env(cls) -> ThumbnailerSettings:
