@@ -37,7 +37,7 @@ from mediaplane.eventlog import outbox
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.outbox import OutboxMessage
-from mediaplane.eventlog.wakeup import OUTBOX_CHANNEL, Wakeup
+from mediaplane.eventlog.wakeup import OUTBOX_CHANNEL, Wakeup, cancel_and_wait
 
 _log = structlog.get_logger(__name__)
 
@@ -88,9 +88,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop now: an interrupted round rolls back and is re-published later (deduplicated)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await self._wakeup.stop()
         if self._nc is not None:

@@ -16,6 +16,20 @@ OUTBOX_CHANNEL = "eventlog_outbox"
 """Appends notify it when they find the outbox empty (see store.py)."""
 
 
+async def cancel_and_wait(task: asyncio.Task[None], *, retry_every: float = 1.0) -> None:
+    """Cancel `task` and wait until it has ended, cancelling again if it carries on.
+
+    On Python 3.11 a cancellation can be lost (`asyncio.wait_for` in a library
+    swallows it when the awaited thing finishes at the same moment); a single
+    `cancel()` + `await` would then wait for a loop that never ends.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=retry_every)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
 class Wakeup:
     """Set when a notification arrives on `channel`; reconnects (backing off) if Postgres goes away.
 
@@ -35,9 +49,7 @@ class Wakeup:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def clear(self) -> None:
@@ -45,8 +57,11 @@ class Wakeup:
 
     async def wait(self, seconds: float) -> None:
         """Until a notification arrived since `clear()`, or `seconds` passed."""
+        # Not `asyncio.wait_for`: on Python 3.11 it can swallow a cancellation that
+        # arrives as the wait ends, and a relay being stopped would then run on.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
 
     def _log_lost_connection(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -27,7 +27,9 @@ class HealthChecks:
 
     async def _run(self, check: Check) -> str:
         try:
-            await asyncio.wait_for(check(), self._timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation.
+            async with asyncio.timeout(self._timeout):
+                await check()
         except TimeoutError:
             return f"down: no answer within {self._timeout:g}s"
         except Exception as exc:  # any failure of a dependency means "not ready"
