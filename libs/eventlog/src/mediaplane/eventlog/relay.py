@@ -18,7 +18,6 @@ until an append NOTIFYs `eventlog_outbox` or `poll_interval` passes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
