@@ -83,6 +83,31 @@ async def test_the_poster_skips_a_black_intro(renderer: Renderer, tmp_path: Path
     assert (tmp_path / "poster-1.png").exists()  # it had to look past 10%
 
 
+@pytest.mark.parametrize(
+    ("size", "pixel_aspect", "shown", "large"),
+    [
+        ("1600x900", "1/1", (1600, 900), (1280, 720)),
+        ("720x480", "32/27", (853, 480), (853, 480)),  # anamorphic widescreen
+    ],
+)
+async def test_posters_have_the_display_aspect_and_fit_the_largest_size(
+    renderer: Renderer,
+    tmp_path: Path,
+    size: str,
+    pixel_aspect: str,
+    shown: tuple[int, int],
+    large: tuple[int, int],
+) -> None:
+    source = testing.video(
+        tmp_path / "v.mp4", seconds=1.0, black_until=0.0, size=size, pixel_aspect=pixel_aspect
+    )
+    rendering = await renderer.render("video", source, "video/mp4", tmp_path)
+    assert (rendering.source.width, rendering.source.height) == shown
+    assert (rendering.thumbnails[-1].width, rendering.thumbnails[-1].height) == large
+    poster = Image.open(tmp_path / "poster-0.png")
+    assert max(poster.size) <= 1280  # scaled down by ffmpeg before any buffering
+
+
 async def test_the_poster_is_taken_at_ten_percent(renderer: Renderer, tmp_path: Path) -> None:
     source = testing.video(tmp_path / "v.mp4", seconds=3.0, black_until=0.0)
     rendering = await renderer.render("video", source, "video/mp4", tmp_path)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mediaplane.thumbnailer.domain.sizing import DEFAULT_SIZES, ThumbnailSize, fit, parse_sizes
+from mediaplane.thumbnailer.domain.sizing import (
+    DEFAULT_SIZES,
+    ThumbnailSize,
+    display_size,
+    fit,
+    parse_sizes,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +65,22 @@ def test_parse_sizes_sorts_by_size() -> None:
 def test_parse_sizes_refuses_bad_specs(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_sizes(spec)
+
+
+@pytest.mark.parametrize(
+    ("aspect", "rotation", "expected"),
+    [
+        ("1:1", None, (1920, 1080)),
+        (None, None, (1920, 1080)),
+        ("0:1", None, (1920, 1080)),  # unknown: square pixels
+        ("4:3", None, (2560, 1080)),  # anamorphic: stretched to its display aspect
+        ("1:1", -90.0, (1080, 1920)),  # a phone held upright
+        ("1:1", 90.0, (1080, 1920)),
+        ("1:1", 180.0, (1920, 1080)),
+        ("4:3", 270.0, (1080, 2560)),
+    ],
+)
+def test_display_size_of_video_frames(
+    aspect: str | None, rotation: float | None, expected: tuple[int, int]
+) -> None:
+    assert display_size(1920, 1080, aspect, rotation) == expected

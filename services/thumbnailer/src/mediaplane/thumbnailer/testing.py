@@ -115,8 +115,19 @@ def pdf(pages: int = 2, size: tuple[int, int] = (612, 792)) -> bytes:
     return encode(first, "PDF", save_all=True, append_images=rest, resolution=72.0)
 
 
-def video(path: Path, *, seconds: float = 5.0, black_until: float = 1.5) -> Path:
-    """An H.264 MP4: black until `black_until` s (a fade-in), then red (ffmpeg's lavfi)."""
+def video(
+    path: Path,
+    *,
+    seconds: float = 5.0,
+    black_until: float = 1.5,
+    size: str = "320x240",
+    pixel_aspect: str = "1/1",
+) -> Path:
+    """An H.264 MP4: black until `black_until` s (a fade-in), then red (ffmpeg's lavfi).
+
+    `pixel_aspect` other than 1/1 makes anamorphic video (e.g. 32/27: 720x480
+    shown as 853x480, like a widescreen DVD).
+    """
     subprocess.run(
         [
             "ffmpeg",
@@ -127,9 +138,10 @@ def video(path: Path, *, seconds: float = 5.0, black_until: float = 1.5) -> Path
             "-f",
             "lavfi",
             "-i",
-            f"color=c=0xDC1E1E:s=320x240:r=25:d={seconds}",
+            f"color=c=0xDC1E1E:s={size}:r=25:d={seconds}",
             "-vf",
-            f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='lt(t,{black_until})'",
+            f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='lt(t,{black_until})'"
+            f",setsar={pixel_aspect}",
             "-c:v",
             "libx264",
             "-preset",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mediaplane.thumbnailer.adapters.processes import run
 from mediaplane.thumbnailer.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.thumbnailer.domain.sizing import display_size
 
 # ffmpeg's `thumbnail` filter keeps the frame closest to the average colour
 # histogram of this many consecutive frames (about a second): it skips flashes,
@@ -17,8 +18,12 @@ _THUMBNAIL_FRAMES = 24
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """The stored frame size (what decoding costs) and the size a viewer sees."""
+
     width: int
     height: int
+    display_width: int
+    display_height: int
     codec: str
     duration: float | None
 
@@ -38,7 +43,8 @@ class Ffmpeg:
                 "-select_streams",
                 "v:0",
                 "-show_entries",
-                "stream=codec_name,width,height:format=duration",
+                "stream=codec_name,width,height,sample_aspect_ratio"
+                ":stream_side_data=rotation:format=duration",
                 "-of",
                 "json",
                 str(path),
@@ -57,20 +63,35 @@ class Ffmpeg:
         width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
         if width < 1 or height < 1:
             raise CorruptInput("the video stream has no picture size")
+        rotations = [d["rotation"] for d in stream.get("side_data_list", []) if "rotation" in d]
+        display = display_size(
+            width,
+            height,
+            stream.get("sample_aspect_ratio"),
+            float(rotations[0]) if rotations else None,
+        )
         return VideoInfo(
             width=width,
             height=height,
+            display_width=display[0],
+            display_height=display[1],
             codec=str(stream.get("codec_name") or "unknown"),
             duration=_seconds(info.get("format", {}).get("duration")),
         )
 
-    async def frame(self, path: Path, position: float, output: Path) -> bool:
+    async def frame(self, path: Path, position: float, output: Path, longest: int) -> bool:
         """Write a representative frame from `position` seconds on to `output` (PNG).
 
         False when the video has no frame there (e.g. past a wrong duration).
-        The frame is upright (ffmpeg applies the rotation metadata) and has
-        square pixels (anamorphic video is stretched to its display aspect).
+        The frame is upright (ffmpeg applies the rotation metadata), has
+        square pixels (anamorphic video is stretched to its display aspect) and
+        fits `longest`: scaled down before the `thumbnail` filter buffers its
+        frames, which would otherwise hold 24 full frames (1.2 GB at 8K).
         """
+        fit = (
+            f"scale=w='min(iw,{longest})':h='min(ih,{longest})'"
+            ":force_original_aspect_ratio=decrease"
+        )
         finished = await run(
             [
                 self.ffmpeg,
@@ -86,7 +107,7 @@ class Ffmpeg:
                 "-map",
                 "0:v:0",
                 "-vf",
-                f"thumbnail={_THUMBNAIL_FRAMES},scale=iw*sar:ih,setsar=1",
+                f"scale=iw*sar:ih,setsar=1,{fit},thumbnail={_THUMBNAIL_FRAMES}",
                 "-frames:v",
                 "1",
                 "-c:v",

@@ -75,18 +75,21 @@ class Renderer:
         # Frames are as big as the stream: refuse oversized ones before decoding any.
         check_pixels(info.width, info.height, self.settings.limits)
         poster = await self._poster(source, info.duration, work_dir)
-        frame, thumbnails = await self._thumbnails(poster, "image/png")
+        _, thumbnails = await self._thumbnails(poster, "image/png")
         return Rendering(
-            ThumbnailSource(width=frame.width, height=frame.height, format=info.codec),
+            ThumbnailSource(
+                width=info.display_width, height=info.display_height, format=info.codec
+            ),
             thumbnails,
         )
 
     async def _poster(self, source: Path, duration: float | None, work_dir: Path) -> Path:
         """The first frame that is not black, trying about 10% in, then later; else the first."""
+        longest = max(size.longest for size in self.settings.sizes)
         first: Path | None = None
         for index, position in enumerate(poster_positions(duration)):
             frame = work_dir / f"poster-{index}.png"
-            if not await self.ffmpeg.frame(source, position, frame):
+            if not await self.ffmpeg.frame(source, position, frame, longest):
                 continue
             if not looks_black(await self.cpu.run(images.luminance_histogram, frame)):
                 return frame

@@ -57,3 +57,19 @@ def fit(width: int, height: int, longest: int) -> tuple[int, int]:
         return width, height
     scale = longest / side
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def display_size(
+    width: int, height: int, aspect: str | None, rotation: float | None
+) -> tuple[int, int]:
+    """How big a video frame is on screen: stored size x sample aspect ratio, then rotation.
+
+    `aspect` is ffprobe's `sample_aspect_ratio` (`"4:3"`; `"0:1"` or None when
+    unknown, i.e. square), `rotation` its display-matrix rotation in degrees.
+    """
+    numerator, _, denominator = (aspect or "").partition(":")
+    if numerator.isdigit() and denominator.isdigit() and int(numerator) and int(denominator):
+        width = max(1, round(width * int(numerator) / int(denominator)))
+    if rotation is not None and round(abs(rotation)) % 180 == 90:
+        return height, width
+    return width, height
