@@ -201,7 +201,9 @@ async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[Serv
         yield ServerSentEventMessage(comment="connected")
         while True:
             try:
-                change = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_SECONDS)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation.
+                async with asyncio.timeout(KEEPALIVE_SECONDS):
+                    change = await subscription.queue.get()
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue

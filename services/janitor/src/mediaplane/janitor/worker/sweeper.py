@@ -55,5 +55,8 @@ async def _every(
         if wake is None:
             await asyncio.sleep(interval)
         else:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow the
+            # cancellation that stops the worker.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await wake.wait()
