@@ -73,24 +73,31 @@ Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
 
 @pytest.fixture
-async def spawn(env: dict[str, str]) -> AsyncIterator[Spawn]:
-    """Start `python -m mediaplane.transcoder <role>`; whatever still runs is killed after."""
+async def spawn(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Spawn]:
+    """Start `python -m mediaplane.transcoder <role>`; whatever still runs is killed after.
+    Each process logs to its own file (named in a failing assertion's output)."""
     started: list[asyncio.subprocess.Process] = []
+    logs = tmp_path_factory.mktemp("logs")
 
     async def start(role: str, **extra_env: str) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "mediaplane.transcoder",
-            role,
-            env={**env, **extra_env},
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        with (logs / f"{role}-{len(started)}.log").open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "mediaplane.transcoder",
+                role,
+                env={**env, **extra_env},
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         started.append(proc)
         return proc
 
     yield start
+    for log in sorted(logs.iterdir()):
+        print(f"--- {log.name}\n{log.read_text()[-5000:]}")  # shown when a test fails
     for proc in started:
         if proc.returncode is None:
             proc.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,13 @@ from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.worker.consumer import register_transcoder
 
 _log = structlog.get_logger(__name__)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background server and wait until it has let go of its socket."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -60,7 +68,7 @@ async def run_worker(settings: TranscoderSettings, stop: asyncio.Event) -> None:
                 _log.info("transcode.worker_ready", worker=settings.worker_id)
                 await stop.wait()
         finally:
-            ops.cancel()
+            await _stop(ops)
 
 
 async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
@@ -84,7 +92,7 @@ async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
             ):
                 await stop.wait()
         finally:
-            ops.cancel()
+            await _stop(ops)
 
 
 def main(argv: list[str] | None = None) -> int:
