@@ -35,7 +35,6 @@ from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.domain.errors import JobBusy, JobTimedOut, PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
-    PlannedRendition,
     SourceMedia,
     job_timeout,
     output_fps,
@@ -58,9 +57,6 @@ class UploadIncomplete(Exception):
 class LocalLadder:
     """What ffmpeg produced for a source, checked and with a measured master playlist."""
 
-    media: SourceMedia
-    planned: list[PlannedRendition]
-    fps: float
     packaged: PackagedLadder
     encode_seconds: float
 
@@ -96,16 +92,18 @@ async def encode_ladder(
         ) from None
     encode_seconds = time.monotonic() - started
     try:
-        packaged = finish_ladder(out_dir, planned, source_duration=media.duration, fps=fps)
+        # Thousands of files for a long video: off the event loop, which keeps the
+        # job's lease and the message's keep-alive going meanwhile.
+        packaged = await asyncio.to_thread(
+            finish_ladder, out_dir, planned, source_duration=media.duration, fps=fps
+        )
     except OutputInvalid:
         # ffmpeg gets through many damaged inputs with exit code 0 and a short
         # output; its complaints about the input tell that apart from a bug.
         if (permanent := ffmpeg.classify(stderr)) is not None:
             raise permanent from None
         raise
-    return LocalLadder(
-        media=media, planned=planned, fps=fps, packaged=packaged, encode_seconds=encode_seconds
-    )
+    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds)
 
 
 def video_source(media: SourceMedia) -> VideoSource:
