@@ -86,8 +86,10 @@ async def run(argv: Sequence[str], *, stdout_limit: int = 16 * 1024 * 1024) -> C
             _kill_group(process)
             readers.cancel()
             # Reap it even while being cancelled, so no zombie is left behind.
+            # (asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation.)
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.shield(asyncio.wait_for(process.wait(), _KILL_WAIT))
+                async with asyncio.timeout(_KILL_WAIT):
+                    await asyncio.shield(process.wait())
     return Completed(
         returncode=returncode, stdout=out, stderr=err.decode("utf-8", errors="replace")
     )
