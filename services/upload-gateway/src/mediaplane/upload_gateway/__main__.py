@@ -9,8 +9,10 @@ import signal
 from collections.abc import Awaitable, Callable
 
 import uvicorn
+from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
+from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
@@ -57,8 +59,12 @@ async def run_relay(settings: GatewaySettings, stop: asyncio.Event) -> None:
             )
         )
         try:
+            # The default registry is what the ops app's /metrics serves (outbox lag).
             async with OutboxRelay(
-                settings.database_url, settings.bus.url, name=f"{SERVICE}-relay"
+                settings.database_url,
+                settings.bus.url,
+                name=f"{SERVICE}-relay",
+                metrics=RelayMetrics(REGISTRY),
             ):
                 await stop.wait()
         finally:

@@ -27,6 +27,12 @@ class GatewaySettings:
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     ops_port: int = 9101
+    # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret).
+    dev_mode: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dev_mode and not self.auth.hs256_secret:
+            raise ValueError("MEDIAPLANE_DEV_MODE=1 needs MEDIAPLANE_JWT_SECRET (HS256)")
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -60,4 +66,5 @@ class GatewaySettings:
             http_host=env.get("MEDIAPLANE_GATEWAY_HOST", "127.0.0.1"),
             http_port=number("MEDIAPLANE_GATEWAY_PORT", 8081),
             ops_port=number("MEDIAPLANE_GATEWAY_OPS_PORT", 9101),
+            dev_mode=env.get("MEDIAPLANE_DEV_MODE") == "1",
         )

@@ -20,6 +20,7 @@ from mediaplane.observability.http import (
 from mediaplane.servicekit.auth import TokenVerifier
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
 from mediaplane.servicekit.rate_limit import OwnerRateLimiter
+from mediaplane.upload_gateway.api.dev import dev_token_route
 from mediaplane.upload_gateway.api.routes import FileController, TagController, UploadController
 from mediaplane.upload_gateway.app.bootstrap import gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
@@ -56,6 +57,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             FileController,
             *health_handlers(checks),
             PrometheusController,
+            *([dev_token_route(settings.auth)] if settings.dev_mode else []),
         ],
         lifespan=[lifespan],
         middleware=[prometheus_config(SERVICE).middleware, RequestContextMiddleware()],

@@ -1,0 +1,54 @@
+"""`POST /v1/dev/token`: development sign-in, mounted only in dev mode.
+
+The route does not exist unless `MEDIAPLANE_DEV_MODE=1` (see `create_app`):
+with it anyone who reaches the gateway can mint a token for any owner, which
+is what a developer's local platform wants and production must never have.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import JSONBody
+
+from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.devtoken import SUBJECT_PATTERN, issue_dev_token
+
+
+class DevTokenBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    sub: Annotated[str, msgspec.Meta(pattern=SUBJECT_PATTERN, description="the owner id")]
+    admin: bool = False
+
+
+class DevTokenView(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    token_type: str
+    sub: str
+    admin: bool
+    expires_at: int
+
+
+def dev_token_route(auth: AuthSettings) -> HTTPRouteHandler:
+    """The route, signing with `auth`'s HS256 secret (and its issuer/audience)."""
+
+    @post(
+        "/v1/dev/token",
+        status_code=201,
+        tags=["development"],
+        summary="Sign a short-lived token (dev mode only)",
+        security=[],
+    )
+    async def issue_token(data: JSONBody[DevTokenBody]) -> DevTokenView:
+        issued = issue_dev_token(auth, data.sub, admin=data.admin)
+        return DevTokenView(
+            token=issued.token,
+            token_type="Bearer",
+            sub=issued.subject,
+            admin=issued.admin,
+            expires_at=issued.expires_at,
+        )
+
+    return issue_token
