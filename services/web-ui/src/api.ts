@@ -1,0 +1,254 @@
+// Typed calls to the two HTTP APIs behind the edge (same origin): the
+// upload-gateway (writes) and the catalog (reads). Errors are RFC 9457
+// problem+json and become `ApiError`s carrying the stable `code`.
+import { clearToken, getToken } from './auth'
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+type Listener = () => void
+const unauthorizedListeners: Listener[] = []
+
+/** Called when an API answers 401: the token is dropped and the app shows sign-in. */
+export function onUnauthorized(listener: Listener): void {
+  unauthorizedListeners.push(listener)
+}
+
+export function authHeaders(): Record<string, string> {
+  const token = getToken()
+  return token ? { Authorization: `Bearer ${token}` } : {}
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { signal?: AbortSignal; auth?: boolean } = {},
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (options.auth !== false) Object.assign(headers, authHeaders())
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: options.signal,
+  })
+  if (!response.ok) {
+    let code = 'http_error'
+    let message = `${method} ${path}: HTTP ${response.status}`
+    try {
+      const problem = (await response.json()) as { code?: string; detail?: string; title?: string }
+      code = problem.code ?? code
+      message = problem.detail ?? problem.title ?? message
+    } catch {
+      // not JSON: keep the generic message
+    }
+    if (response.status === 401 && options.auth !== false) {
+      clearToken()
+      for (const listener of unauthorizedListeners) listener()
+    }
+    throw new ApiError(response.status, code, message)
+  }
+  if (response.status === 204) return undefined as T
+  const text = await response.text()
+  return (text ? JSON.parse(text) : undefined) as T
+}
+
+// ---- shapes (see services/upload-gateway and services/catalog READMEs) ----
+
+export interface Presigned {
+  method: string
+  url: string
+  headers: Record<string, string>
+  expires_at: string
+}
+
+export interface UploadSession {
+  session_id: string
+  file_id: string
+  status: string
+  mode: 'single' | 'multipart'
+  filename: string
+  content_type: string
+  size: number
+  sha256: string | null
+  part_size: number
+  part_count: number
+  expires_at: string
+  tags: string[]
+  upload?: Presigned | null
+}
+
+export interface PartUrl extends Presigned {
+  number: number
+}
+
+export interface StoredPart {
+  number: number
+  etag: string
+  size: number | null
+}
+
+export interface FileSummary {
+  file_id: string
+  owner: string
+  filename: string
+  size: number
+  content_type: string
+  media_type: string | null
+  kind: string | null
+  status: string
+  rejection_code: string | null
+  transcode_status: string | null
+  transcode_error: string | null
+  thumbnail_status: string | null
+  thumbnail_error: string | null
+  tags: string[]
+  created_at: string
+  updated_at: string
+}
+
+export interface FilePage {
+  items: FileSummary[]
+  next_cursor: string | null
+}
+
+export interface Thumbnail {
+  name: string
+  width: number
+  height: number
+  format: string
+  size: number
+  url: string
+}
+
+export interface Rendition {
+  name: string
+  width: number
+  height: number
+  bandwidth: number
+  average_bandwidth: number
+  codecs: string
+  frame_rate: number
+  segment_count: number
+  playlist_url: string
+}
+
+export interface FileDetail {
+  file: FileSummary
+  sha256: string | null
+  duration: number | null
+  purged: boolean
+  download: { url: string; expires_at: string } | null
+  thumbnails: Thumbnail[]
+  renditions: Rendition[]
+  hls_url: string | null
+}
+
+export interface HistoryEvent {
+  event_id: string
+  type: string
+  known: boolean
+  occurred_at: string
+  stream_id: string
+  data: Record<string, unknown>
+}
+
+export interface TagView {
+  name: string
+  files: number
+}
+
+export interface FileFilter {
+  tag?: string
+  kind?: string
+  status?: string
+  q?: string
+}
+
+function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value))
+  }
+  const text = search.toString()
+  return text ? `?${text}` : ''
+}
+
+// ---- auth ----
+
+/** Dev mode only: the gateway mints a token for any user name. */
+export async function devToken(sub: string): Promise<string> {
+  const result = await request<Record<string, unknown>>('POST', '/v1/dev/token', { sub }, { auth: false })
+  const token = result.token ?? result.access_token ?? result.jwt
+  if (typeof token !== 'string') throw new ApiError(500, 'bad_response', 'no token in the answer')
+  return token
+}
+
+// ---- upload-gateway ----
+
+export const gateway = {
+  open(body: {
+    filename: string
+    size: number
+    content_type: string
+    sha256?: string
+    tags?: string[]
+  }): Promise<UploadSession> {
+    return request('POST', '/v1/uploads', body)
+  },
+  session(id: string): Promise<UploadSession> {
+    return request('GET', `/v1/uploads/${id}`)
+  },
+  async signParts(
+    id: string,
+    parts: { number: number; sha256?: string }[],
+    signal?: AbortSignal,
+  ): Promise<PartUrl[]> {
+    return (await request<{ parts: PartUrl[] }>('POST', `/v1/uploads/${id}/parts`, { parts }, { signal })).parts
+  },
+  async storedParts(id: string, signal?: AbortSignal): Promise<StoredPart[]> {
+    return (await request<{ parts: StoredPart[] }>('GET', `/v1/uploads/${id}/parts`, undefined, { signal })).parts
+  },
+  complete(id: string, parts: { number: number; etag: string }[] = []): Promise<unknown> {
+    return request('POST', `/v1/uploads/${id}/complete`, parts.length ? { parts } : {})
+  },
+  abort(id: string): Promise<unknown> {
+    return request('DELETE', `/v1/uploads/${id}`)
+  },
+  createTags(names: string[]): Promise<unknown> {
+    return request('POST', '/v1/tags', { names })
+  },
+  setTags(fileId: string, tags: string[]): Promise<{ file_id: string; tags: string[] }> {
+    return request('PUT', `/v1/files/${fileId}/tags`, { tags })
+  },
+  deleteFile(fileId: string): Promise<unknown> {
+    return request('DELETE', `/v1/files/${fileId}`)
+  },
+}
+
+// ---- catalog ----
+
+export const catalog = {
+  files(filter: FileFilter, limit: number, cursor?: string | null): Promise<FilePage> {
+    return request('GET', `/v1/files${query({ ...filter, limit, cursor })}`)
+  },
+  file(id: string, signal?: AbortSignal): Promise<FileDetail> {
+    return request('GET', `/v1/files/${id}`, undefined, { signal })
+  },
+  async history(id: string): Promise<HistoryEvent[]> {
+    return (await request<{ events: HistoryEvent[] }>('GET', `/v1/files/${id}/history`)).events
+  },
+  tags(limit = 200): Promise<{ items: TagView[]; next_marker: string | null }> {
+    return request('GET', `/v1/tags${query({ limit })}`)
+  },
+}

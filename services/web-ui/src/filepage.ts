@@ -1,0 +1,208 @@
+// One file: preview (HLS player for videos, the largest thumbnail otherwise),
+// download, tags editor, renditions and the event history; kept live by the
+// catalog's event stream.
+import { ApiError, catalog, gateway } from './api'
+import type { FileDetail, HistoryEvent } from './api'
+import { invalidate, pickThumbnail } from './details'
+import { clear, formatBytes, formatDate, formatDuration, h } from './dom'
+import { live } from './events'
+import { statusBadges } from './library'
+import { createPlayer } from './player'
+import type { Player } from './player'
+import { parseTags } from './upload'
+
+function summarize(event: HistoryEvent): string {
+  const data = event.data
+  const skip = new Set(['file_id', 'owner', 'session_id'])
+  const parts: string[] = []
+  for (const [key, value] of Object.entries(data)) {
+    if (skip.has(key) || value === null || value === undefined) continue
+    if (typeof value === 'object') {
+      if (Array.isArray(value) && value.length === 0) continue
+      const text = JSON.stringify(value)
+      parts.push(`${key}=${text.length > 80 ? `${text.slice(0, 77)}…` : text}`)
+    } else {
+      parts.push(`${key}=${String(value)}`)
+    }
+  }
+  return parts.join('  ')
+}
+
+export function renderFile(root: HTMLElement, fileId: string): () => void {
+  let player: Player | null = null
+  let playerUrl: string | null = null
+  let disposed = false
+  let current: FileDetail | null = null
+
+  const title = h('h2', { id: 'file-title' }, 'Loading…')
+  const badges = h('div', { id: 'file-badges' })
+  const facts = h('dl', { class: 'facts' })
+  const preview = h('div', { class: 'preview', id: 'preview' })
+  const actions = h('div', { class: 'actions' })
+  const tagList = h('div', { class: 'tags', id: 'file-tags' })
+  const tagInput = h('input', { type: 'text', placeholder: 'add tags (comma separated)', id: 'tag-input', 'aria-label': 'Add tags' })
+  const tagMessage = h('span', { class: 'muted small', id: 'tag-message' })
+  const renditions = h('div', { id: 'renditions' })
+  const history = h('ol', { class: 'history', id: 'history' })
+
+  root.append(
+    h('p', null, h('a', { href: '#/library' }, '← Library')),
+    title,
+    badges,
+    h('div', { class: 'file-layout' },
+      h('div', null, preview, actions),
+      h('div', null,
+        facts,
+        h('section', null, h('h3', null, 'Tags'), tagList,
+          h('form', { class: 'inline', id: 'tag-form', onsubmit: (e: Event) => { e.preventDefault(); void addTags() } },
+            tagInput, h('button', { type: 'submit' }, 'Add'), tagMessage)),
+        renditions,
+      ),
+    ),
+    h('section', null, h('h3', null, 'History'), history),
+  )
+
+  async function saveTags(tags: string[]): Promise<void> {
+    tagMessage.textContent = 'saving…'
+    try {
+      const result = await gateway.setTags(fileId, tags)
+      invalidate(fileId)
+      if (current) current = { ...current, file: { ...current.file, tags: result.tags } }
+      renderTags(result.tags)
+      tagMessage.textContent = 'saved'
+      void loadHistory()
+    } catch (error) {
+      tagMessage.textContent = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error)
+    }
+  }
+
+  async function addTags(): Promise<void> {
+    const added = parseTags(tagInput.value)
+    if (!added.length || !current) return
+    tagInput.value = ''
+    await saveTags([...new Set([...current.file.tags, ...added])])
+  }
+
+  function renderTags(tags: string[]): void {
+    clear(tagList)
+    if (!tags.length) tagList.append(h('span', { class: 'muted small' }, 'no tags'))
+    for (const tag of tags) {
+      tagList.append(h('span', { class: 'tag' },
+        h('a', { href: `#/library?tag=${encodeURIComponent(tag)}` }, tag),
+        h('button', { type: 'button', class: 'x', title: `remove ${tag}`, 'aria-label': `remove tag ${tag}`,
+          onclick: () => void saveTags((current?.file.tags ?? tags).filter((t) => t !== tag)) }, '×')))
+    }
+  }
+
+  function render(d: FileDetail): void {
+    current = d
+    const f = d.file
+    document.title = `${f.filename} · mediaplane`
+    title.textContent = f.filename
+    badges.replaceChildren(statusBadges(f))
+    clear(facts)
+    const rows: [string, string][] = [
+      ['Size', formatBytes(f.size)],
+      ['Type', f.media_type ?? f.content_type],
+      ['Kind', f.kind ?? '—'],
+      ['Uploaded', formatDate(f.created_at)],
+      ['Updated', formatDate(f.updated_at)],
+    ]
+    if (d.duration !== null) rows.push(['Duration', formatDuration(d.duration)])
+    if (d.sha256) rows.push(['SHA-256', d.sha256])
+    if (f.transcode_error) rows.push(['Transcode error', f.transcode_error])
+    if (f.thumbnail_error) rows.push(['Thumbnail error', f.thumbnail_error])
+    if (d.purged) rows.push(['Purged', 'the stored objects are gone'])
+    for (const [k, v] of rows) facts.append(h('dt', null, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v))
+
+    const poster = pickThumbnail(d.thumbnails, 1280)
+    if (d.hls_url) {
+      if (playerUrl !== d.hls_url) {
+        player?.destroy()
+        player = createPlayer(d.hls_url, poster?.url)
+        playerUrl = d.hls_url
+        preview.replaceChildren(player.element)
+      }
+    } else if (!player) {
+      if (poster) {
+        preview.replaceChildren(h('img', { src: poster.url, alt: f.filename, id: 'preview-image', width: poster.width, height: poster.height }))
+      } else {
+        const waiting = f.status === 'ready' ? 'no preview' : `${f.status}…`
+        preview.replaceChildren(h('div', { class: 'placeholder big' }, waiting))
+      }
+    }
+
+    clear(actions)
+    if (d.download) {
+      actions.append(h('a', { class: 'button', href: d.download.url, download: f.filename, id: 'download' }, '⬇ Download'))
+    }
+    if (f.status !== 'deleted') {
+      actions.append(h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete'))
+    }
+    renderTags(f.tags)
+
+    clear(renditions)
+    if (d.renditions.length) {
+      renditions.append(h('h3', null, 'Renditions'), h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['name', 'size', 'bandwidth', 'codecs', 'fps', 'segments'].map((c) => h('th', null, c)))),
+        h('tbody', null, d.renditions.map((r) => h('tr', null,
+          h('td', null, r.name), h('td', null, `${r.width}×${r.height}`),
+          h('td', null, `${Math.round(r.bandwidth / 1000)} kb/s`), h('td', { class: 'mono' }, r.codecs),
+          h('td', null, r.frame_rate.toFixed(2)), h('td', null, String(r.segment_count)))))))
+    }
+  }
+
+  async function remove(): Promise<void> {
+    if (!confirm('Delete this file? Its objects are purged later.')) return
+    try {
+      await gateway.deleteFile(fileId)
+      location.hash = '#/library'
+    } catch (error) {
+      alert(error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const d = await catalog.file(fileId)
+      if (!disposed) render(d)
+    } catch (error) {
+      if (disposed) return
+      title.textContent = error instanceof ApiError && error.status === 404 ? 'File not found' : 'Could not load the file'
+      badges.textContent = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  async function loadHistory(): Promise<void> {
+    try {
+      const events = await catalog.history(fileId)
+      if (disposed) return
+      history.replaceChildren(...events.map((e) => h('li', { dataset: { type: e.type } },
+        h('time', { datetime: e.occurred_at }, formatDate(e.occurred_at)), ' ',
+        h('strong', { class: e.known ? undefined : 'muted' }, e.type), ' ',
+        h('span', { class: 'muted small mono' }, summarize(e)))))
+    } catch (error) {
+      if (!disposed) history.replaceChildren(h('li', null, `Could not load the history: ${String(error)}`))
+    }
+  }
+
+  const off = live.onChange((change) => {
+    if (change.file_id !== fileId) return
+    invalidate(fileId)
+    void load()
+    void loadHistory()
+  })
+  const offResync = live.onResync(() => {
+    void load()
+    void loadHistory()
+  })
+  void load()
+  void loadHistory()
+
+  return () => {
+    disposed = true
+    off()
+    offResync()
+    player?.destroy()
+  }
+}
