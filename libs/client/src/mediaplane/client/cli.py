@@ -1,0 +1,386 @@
+"""`mediaplane`: upload, download, list, tag and watch files from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console, RenderableType
+from rich.json import JSON
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from mediaplane.client.client import MediaplaneClient
+from mediaplane.client.config import ClientConfig
+from mediaplane.client.download import download_file
+from mediaplane.client.errors import MediaplaneError
+from mediaplane.client.models import FileChange, FileSummary, TagView, UploadSummary
+from mediaplane.client.upload import default_state_path, upload_file
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mediaplane", description="Upload, download, list, tag and watch mediaplane files."
+    )
+    parser.add_argument("--url", help="platform URL (env MEDIAPLANE_URL, default %(default)s)")
+    parser.add_argument("--catalog-url", help="catalog URL when apart (MEDIAPLANE_CATALOG_URL)")
+    parser.add_argument("--token", help="bearer JWT (env MEDIAPLANE_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    upload = commands.add_parser("upload", help="upload a file (resumes an interrupted upload)")
+    upload.add_argument("path", type=Path)
+    upload.add_argument("--name", help="filename to record (default: the file's name)")
+    upload.add_argument("--content-type", help="MIME type (default: guessed from the name)")
+    upload.add_argument("--tag", action="append", default=[], dest="tags", help="repeatable")
+    upload.add_argument("--parallel", type=_positive, default=4, help="parts at once (%(default)s)")
+    upload.add_argument("--state", type=Path, help="state file (default: ~/.cache/mediaplane/...)")
+
+    tags = commands.add_parser("tags", help="create and list tags").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    tags_create = tags.add_parser("create", help="create tags (idempotent)")
+    tags_create.add_argument("names", nargs="+")
+    tags_list = tags.add_parser("list", help="tags by name, with your files per tag")
+    tags_list.add_argument("--limit", type=_positive, help="page size")
+    tags_list.add_argument("--marker", help="start after this tag")
+    tags_list.add_argument("--auto", action="store_true", help="follow every page")
+
+    files = commands.add_parser("files", help="list, inspect, download and tag files")
+    file_actions = files.add_subparsers(dest="action", required=True, metavar="ACTION")
+    files_list = file_actions.add_parser("list", help="your files, newest first")
+    files_list.add_argument("--tag")
+    files_list.add_argument("--kind", choices=["image", "video", "audio", "pdf", "other"])
+    files_list.add_argument("--status")
+    files_list.add_argument("--q", help="filename contains")
+    files_list.add_argument("--limit", type=_positive, help="page size")
+    files_list.add_argument("--cursor")
+    files_list.add_argument("--auto", action="store_true", help="follow every page")
+    files_get = file_actions.add_parser("get", help="a file with its URLs")
+    files_get.add_argument("file_id", type=uuid.UUID)
+    files_download = file_actions.add_parser("download", help="download (resumes a .part file)")
+    files_download.add_argument("file_id", type=uuid.UUID)
+    files_download.add_argument("-o", "--output", type=Path, help="file or directory")
+    files_tag = file_actions.add_parser("tag", help="replace a file's tags")
+    files_tag.add_argument("file_id", type=uuid.UUID)
+    files_tag.add_argument("tags", nargs="*")
+
+    uploads = commands.add_parser("uploads", help="your upload sessions").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    uploads_list = uploads.add_parser("list", help="upload sessions, newest first")
+    uploads_list.add_argument("--status", choices=["open", "completed", "aborted", "expired"])
+    uploads_list.add_argument("--limit", type=_positive, help="page size")
+    uploads_list.add_argument("--cursor")
+
+    commands.add_parser("watch", help="print live changes of your files (Ctrl-C stops)")
+
+    token = commands.add_parser("token", help="a development token (gateway in dev mode)")
+    token.add_argument("--sub", default=_user(), help="owner id (default: %(default)s)")
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:
+        return "dev"
+
+
+class _Output:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False)
+
+    def json(self, value: Any) -> None:
+        # Plain print: rich would wrap or colour what scripts parse.
+        print(msgspec.json.encode(value).decode(), flush=True)
+
+    def result(self, value: Any, human: RenderableType) -> None:
+        """`value` as JSON with --json, else the human rendering."""
+        if self.as_json:
+            self.json(value)
+        else:
+            self.out.print(human)
+
+
+class _Bar:
+    """Draws `mediaplane.client.progress.Progress` reports as one rich progress bar."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self._progress = progress
+        self._label = label
+        self._task: TaskID | None = None
+
+    def start(self, phase: str, total: int, completed: int = 0) -> None:
+        description = f"{phase} {self._label}"
+        if self._task is None:
+            self._task = self._progress.add_task(description, total=total, completed=completed)
+        else:
+            self._progress.reset(
+                self._task, total=total, completed=completed, description=description
+            )
+
+    def advance(self, amount: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, amount)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _config(args: argparse.Namespace, env: Mapping[str, str]) -> ClientConfig:
+    base = ClientConfig.from_env(env)
+    return ClientConfig(
+        url=args.url or base.url,
+        catalog_url=args.catalog_url or base.catalog_url,
+        token=args.token or base.token,
+    )
+
+
+async def run(argv: Sequence[str] | None = None, env: Mapping[str, str] = os.environ) -> int:
+    """Runs one command; the exit status. (`main` adds Ctrl-C handling around it.)"""
+    args = build_parser().parse_args(argv)
+    return await execute(args, _config(args, env))
+
+
+async def execute(args: argparse.Namespace, config: ClientConfig) -> int:
+    output = _Output(args.json)
+    try:
+        async with MediaplaneClient(
+            config.url, config.token, catalog_url=config.catalog_url
+        ) as client:
+            await _dispatch(args, client, output)
+    except MediaplaneError as error:
+        output.err.print(f"[red]error:[/] {escape(str(error))}", markup=True)
+        for hint in _hints(args, config, error):
+            output.err.print(hint, markup=False)
+        return EXIT_ERROR
+    return 0
+
+
+def _hints(args: argparse.Namespace, config: ClientConfig, error: MediaplaneError) -> list[str]:
+    hints = []
+    if error.code == "unauthorized":
+        hints.append("set MEDIAPLANE_TOKEN to a bearer JWT (`mediaplane token` in development)")
+    if args.command == "upload" and _state_path(args, config).exists():
+        hints.append("the upload can resume: rerun the same command")
+    if args.command == "token" and error.status in (404, 405):
+        hints.append(
+            "this gateway issues no development tokens: run it with MEDIAPLANE_DEV_MODE=1, or "
+            "mint one where the JWT secret is known (`python -m mediaplane.servicekit token`), "
+            "then `export MEDIAPLANE_TOKEN=<token>`"
+        )
+    return hints
+
+
+def _state_path(args: argparse.Namespace, config: ClientConfig) -> Path:
+    state: Path | None = args.state
+    return state or default_state_path(config.url, args.path)
+
+
+async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    match args.command, getattr(args, "action", None):
+        case "upload", _:
+            await _upload(args, client, output)
+        case "tags", "create":
+            results = await client.create_tags(args.names)
+            lines = [f"{r.name}\t{'created' if r.created else 'exists'}" for r in results]
+            output.result(results, "\n".join(lines))
+        case "tags", "list":
+            await _tags(args, client, output)
+        case "files", "list":
+            await _files(args, client, output)
+        case "files", "get":
+            detail = await client.get_file(args.file_id)
+            output.result(detail, JSON(msgspec.json.encode(detail).decode()))
+        case "files", "download":
+            await _download(args, client, output)
+        case "files", "tag":
+            tagged = await client.set_file_tags(args.file_id, args.tags)
+            output.result(tagged, " ".join(tagged.tags))
+        case "uploads", "list":
+            page = await client.list_uploads(
+                status=args.status, limit=args.limit, cursor=args.cursor
+            )
+            if output.as_json:
+                output.json(page)
+            else:
+                output.out.print(_uploads_table(page.items))
+                _more(output, "--cursor", page.next_cursor)
+        case "watch", _:
+            await _watch(client, output)
+        case "token", _:
+            token = await client.dev_token(args.sub)
+            # Bare on stdout, for `export MEDIAPLANE_TOKEN=$(mediaplane token)`.
+            if output.as_json:
+                output.json({"token": token})
+            else:
+                print(token)
+        case _:
+            raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+async def _upload(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    path: Path = args.path
+    with _progress(output.err) as progress:
+        completion = await upload_file(
+            client,
+            path,
+            filename=args.name,
+            content_type=args.content_type,
+            tags=args.tags,
+            parallel=args.parallel,
+            state_path=args.state,
+            progress=_Bar(progress, path.name),
+        )
+    output.result(
+        completion,
+        f"uploaded {path.name}: file {completion.file_id} "
+        f"({completion.size} bytes, {completion.status})",
+    )
+
+
+async def _download(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    with _progress(output.err) as progress:
+        saved = await download_file(
+            client,
+            args.file_id,
+            args.output,
+            progress=_Bar(progress, str(args.file_id)),
+        )
+    output.result({"path": str(saved)}, f"saved {saved}")
+
+
+async def _tags(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    if args.auto:
+        items = [tag async for tag in client.iter_tags(limit=args.limit)]
+        output.result(items, _tags_table(items))
+        return
+    page = await client.list_tags(limit=args.limit, marker=args.marker)
+    if output.as_json:
+        output.json(page)
+        return
+    output.out.print(_tags_table(page.items))
+    _more(output, "--marker", page.next_marker)
+
+
+async def _files(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    filters = {"tag": args.tag, "kind": args.kind, "status": args.status, "q": args.q}
+    if args.auto:
+        items = [item async for item in client.iter_files(**filters, limit=args.limit)]
+        output.result(items, _files_table(items))
+        return
+    page = await client.list_files(**filters, limit=args.limit, cursor=args.cursor)
+    if output.as_json:
+        output.json(page)
+        return
+    output.out.print(_files_table(page.items))
+    _more(output, "--cursor", page.next_cursor)
+
+
+async def _watch(client: MediaplaneClient, output: _Output) -> None:
+    output.err.print("watching changes of your files (Ctrl-C stops)")
+    async for change in client.watch():
+        if output.as_json:
+            output.json(change)
+        elif isinstance(change, FileChange):
+            output.out.print(
+                f"{change.updated_at}  {change.file_id}  {change.status}"
+                f"  transcode={change.transcode_status or '-'}"
+                f"  thumbnail={change.thumbnail_status or '-'}"
+            )
+        else:
+            output.err.print("some changes were missed: list the files again to catch up")
+
+
+def _more(output: _Output, option: str, value: str | None) -> None:
+    if value is not None:
+        output.err.print(f"more: {option} {value}  (or --auto for every page)", markup=False)
+
+
+def _tags_table(items: Sequence[TagView]) -> Table:
+    table = Table("tag", "files", box=None)
+    for item in items:
+        table.add_row(item.name, str(item.files))
+    return table
+
+
+def _files_table(items: Sequence[FileSummary]) -> Table:
+    table = Table("file_id", "filename", "size", "kind", "status", "tags", "created", box=None)
+    for item in items:
+        table.add_row(
+            str(item.file_id),
+            item.filename,
+            str(item.size),
+            item.kind or "-",
+            item.status,
+            ",".join(item.tags),
+            item.created_at.isoformat(timespec="seconds"),
+        )
+    return table
+
+
+def _uploads_table(items: Sequence[UploadSummary]) -> Table:
+    table = Table("session_id", "file_id", "filename", "size", "mode", "status", box=None)
+    for item in items:
+        table.add_row(
+            str(item.session_id),
+            str(item.file_id),
+            item.filename,
+            str(item.size),
+            item.mode,
+            item.status,
+        )
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    config = _config(args, os.environ)
+    try:
+        code = asyncio.run(execute(args, config))
+    except KeyboardInterrupt:
+        # The upload's state file and the download's .part file stay: rerunning continues.
+        resumable = args.command == "upload" or getattr(args, "action", None) == "download"
+        hint = "; rerun the same command to resume" if resumable else ""
+        print(f"interrupted{hint}", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

@@ -1,0 +1,325 @@
+"""The async SDK: every API call of the upload-gateway and the catalog, typed.
+
+Commands go to the gateway, queries to the catalog. Behind the edge proxy both
+share one base URL; `catalog_url` exists for services reached directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+import msgspec
+
+from mediaplane.client.errors import MediaplaneError, api_error
+from mediaplane.client.models import (
+    Completion,
+    FileChange,
+    FileDetail,
+    FilePage,
+    FileSummary,
+    FileTags,
+    Overflow,
+    PartUrl,
+    StoredPart,
+    TagPage,
+    TagResult,
+    TagView,
+    UploadPage,
+    UploadSession,
+)
+from mediaplane.client.retry import RetryPolicy, send_with_retries
+from mediaplane.client.sse import parse_events
+
+T = TypeVar("T")
+
+# Part uploads write up to 16 MiB per request: the write timeout is per socket write,
+# so a generous value only matters for stalled connections.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# The catalog sends a keep-alive comment every 15 s: silence for longer means a dead stream.
+WATCH_READ_TIMEOUT = 45.0
+
+
+class _Parts(msgspec.Struct, frozen=True):
+    parts: list[PartUrl]
+
+
+class _Stored(msgspec.Struct, frozen=True):
+    parts: list[StoredPart]
+
+
+class _Tags(msgspec.Struct, frozen=True):
+    tags: list[TagResult]
+
+
+class _Token(msgspec.Struct, frozen=True):
+    token: str
+
+
+def _params(**values: object) -> dict[str, str]:
+    return {key: str(value) for key, value in values.items() if value is not None}
+
+
+class MediaplaneClient:
+    """`async with MediaplaneClient(url, token) as client: ...`.
+
+    Transient failures (network errors, 429, 5xx) are retried with backoff; refusals raise
+    `MediaplaneError` with the API's problem `code`. `transport` is passed to httpx
+    (proxies, tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        catalog_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.catalog_url = (catalog_url or base_url).rstrip("/")
+        self.token = token
+        self.retry = retry or RetryPolicy()
+        # No default Authorization header: presigned requests go to object storage with
+        # this same client, and must carry neither the bearer token nor a second signature.
+        self.http = httpx.AsyncClient(
+            timeout=timeout, transport=transport, headers={"User-Agent": "mediaplane-client"}
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        type_: type[T],
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> T:
+        body = None if json is None else msgspec.json.encode(json)
+        headers = self._auth()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+
+        async def send() -> httpx.Response:
+            return await self.http.request(
+                method, url, content=body, params=params, headers=headers
+            )
+
+        response = await send_with_retries(self.retry, send, idempotent=idempotent)
+        if response.is_error:
+            raise api_error(response)
+        return msgspec.json.decode(response.content, type=type_)
+
+    def _gateway(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def _catalog(self, path: str) -> str:
+        return f"{self.catalog_url}{path}"
+
+    # --- upload-gateway: uploads ---------------------------------------------------------------
+
+    async def open_upload(
+        self,
+        filename: str,
+        size: int,
+        content_type: str,
+        *,
+        sha256: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> UploadSession:
+        """A new session: `single` (one presigned PUT in `upload`) or `multipart`."""
+        body: dict[str, Any] = {
+            "filename": filename,
+            "size": size,
+            "content_type": content_type,
+            "tags": list(tags),
+        }
+        if sha256 is not None:
+            body["sha256"] = sha256
+        # Not idempotent: a resent request after a lost answer would open a second session.
+        return await self._call(
+            "POST", self._gateway("/v1/uploads"), UploadSession, json=body, idempotent=False
+        )
+
+    async def get_upload(self, session_id: uuid.UUID) -> UploadSession:
+        return await self._call("GET", self._gateway(f"/v1/uploads/{session_id}"), UploadSession)
+
+    async def sign_parts(
+        self, session_id: uuid.UUID, parts: Mapping[int, str | None]
+    ) -> list[PartUrl]:
+        """Presigned PUTs for parts `{number: sha256}`; a given SHA-256 is signed in, so
+        object storage refuses bytes that do not match it."""
+        body = {
+            "parts": [
+                {"number": n} if sha is None else {"number": n, "sha256": sha}
+                for n, sha in parts.items()
+            ]
+        }
+        signed = await self._call(
+            "POST", self._gateway(f"/v1/uploads/{session_id}/parts"), _Parts, json=body
+        )
+        return signed.parts
+
+    async def stored_parts(self, session_id: uuid.UUID) -> list[StoredPart]:
+        """The parts object storage holds for the session (to resume after a crash)."""
+        stored = await self._call("GET", self._gateway(f"/v1/uploads/{session_id}/parts"), _Stored)
+        return stored.parts
+
+    async def complete_upload(
+        self, session_id: uuid.UUID, parts: Mapping[int, str] | None = None
+    ) -> Completion:
+        """Completes the session (idempotent on the server: safe to resend)."""
+        body = {"parts": [{"number": n, "etag": etag} for n, etag in sorted((parts or {}).items())]}
+        return await self._call(
+            "POST", self._gateway(f"/v1/uploads/{session_id}/complete"), Completion, json=body
+        )
+
+    async def abort_upload(self, session_id: uuid.UUID) -> UploadSession:
+        return await self._call("DELETE", self._gateway(f"/v1/uploads/{session_id}"), UploadSession)
+
+    # --- upload-gateway: tags and files --------------------------------------------------------
+
+    async def create_tags(self, names: Iterable[str]) -> list[TagResult]:
+        """Creates tags (idempotent: `created` is false for tags that existed)."""
+        created = await self._call(
+            "POST", self._gateway("/v1/tags"), _Tags, json={"names": list(names)}
+        )
+        return created.tags
+
+    async def set_file_tags(self, file_id: uuid.UUID, tags: Iterable[str]) -> FileTags:
+        return await self._call(
+            "PUT", self._gateway(f"/v1/files/{file_id}/tags"), FileTags, json={"tags": list(tags)}
+        )
+
+    async def dev_token(self, subject: str) -> str:
+        """A token from the gateway's development endpoint (only with MEDIAPLANE_DEV_MODE=1)."""
+        issued = await self._call(
+            "POST", self._gateway("/v1/dev/token"), _Token, json={"sub": subject}
+        )
+        return issued.token
+
+    # --- catalog -------------------------------------------------------------------------------
+
+    async def list_files(
+        self,
+        *,
+        tag: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> FilePage:
+        """One page of the caller's files, newest first."""
+        params = _params(tag=tag, kind=kind, status=status, q=q, limit=limit, cursor=cursor)
+        return await self._call("GET", self._catalog("/v1/files"), FilePage, params=params)
+
+    async def iter_files(
+        self,
+        *,
+        tag: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[FileSummary]:
+        """Every matching file, following `next_cursor` (`limit` is the page size)."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_files(
+                tag=tag, kind=kind, status=status, q=q, limit=limit, cursor=cursor
+            )
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def get_file(self, file_id: uuid.UUID) -> FileDetail:
+        """A file with its download URL (while `ready`), SHA-256, thumbnails and playback."""
+        return await self._call("GET", self._catalog(f"/v1/files/{file_id}"), FileDetail)
+
+    async def list_tags(self, *, limit: int | None = None, marker: str | None = None) -> TagPage:
+        """One page of tags by name after `marker`, with the caller's live files per tag."""
+        params = _params(limit=limit, marker=marker)
+        return await self._call("GET", self._catalog("/v1/tags"), TagPage, params=params)
+
+    async def iter_tags(self, *, limit: int | None = None) -> AsyncIterator[TagView]:
+        """Every tag, following `next_marker` (`limit` is the page size)."""
+        marker: str | None = None
+        while True:
+            page = await self.list_tags(limit=limit, marker=marker)
+            for item in page.items:
+                yield item
+            if page.next_marker is None:
+                return
+            marker = page.next_marker
+
+    async def list_uploads(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> UploadPage:
+        params = _params(status=status, limit=limit, cursor=cursor)
+        return await self._call("GET", self._catalog("/v1/uploads"), UploadPage, params=params)
+
+    async def watch(self, *, reconnect: bool = True) -> AsyncIterator[FileChange | Overflow]:
+        """Live changes of the caller's files (`GET /v1/events`).
+
+        A dropped stream is reopened with backoff when `reconnect`; changes made while it
+        was down are lost, so an `Overflow` follows every reconnection, like the server's
+        own overflow: re-read the list to resynchronize. Refusals (401...) raise.
+        """
+        timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=WATCH_READ_TIMEOUT)
+        failures = 0
+        while True:
+            try:
+                async with self.http.stream(
+                    "GET", self._catalog("/v1/events"), headers=self._auth(), timeout=timeout
+                ) as response:
+                    if response.is_error:
+                        await response.aread()
+                        raise api_error(response)
+                    if failures:
+                        yield Overflow()
+                    failures = 0
+                    async for item in _changes(response.aiter_lines()):
+                        yield item
+            except httpx.TransportError as error:
+                if not reconnect:
+                    raise MediaplaneError("connection_failed", 0, str(error)) from error
+            else:
+                if not reconnect:
+                    return
+            failures += 1
+            await asyncio.sleep(self.retry.delay(min(failures, 5)))
+
+
+async def _changes(lines: AsyncIterable[str]) -> AsyncIterator[FileChange | Overflow]:
+    async for event in parse_events(lines):
+        if event.event == "file.changed":
+            yield msgspec.json.decode(event.data, type=FileChange)
+        elif event.event == "overflow":
+            yield Overflow()
