@@ -1,0 +1,237 @@
+"""The real gateway and catalog on real ports, wired to this test's database, bucket and
+JetStream names, and what stands in for the asynchronous parts of the platform.
+
+`platform.settle()` does at once what the verifier, the outbox relay and the catalog's
+ingest consumer do in the background: verify the uploaded objects, then feed every new
+gateway event to the catalog, so a test reads the catalog right after acting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import psycopg
+import pytest
+from litestar import Litestar
+
+from mediaplane.bus import BusSettings
+from mediaplane.catalog.adapters.ledger import ingest
+from mediaplane.catalog.api.app import create_app as create_catalog
+from mediaplane.catalog.app.bootstrap import apply_migrations as migrate_catalog
+from mediaplane.catalog.config import CatalogSettings
+from mediaplane.catalog.testing import entries
+from mediaplane.client import MediaplaneClient, RetryPolicy
+from mediaplane.contracts import Event, EventContext, FileUploaded, Registry, build_registry
+from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.eventlog.codec import decode_event
+from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.observability.serve import serve
+from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.rate_limit import RateLimit
+from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.upload_gateway.api.app import create_app as create_gateway
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
+from mediaplane.upload_gateway.app.service import UploadService
+from mediaplane.upload_gateway.config import GatewaySettings
+from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.worker.verifier import inspect
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+# 5 MiB is S3's smallest part: multipart tests stay small and fast.
+PART = 5 * MiB
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Retries without the production pauses.
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+
+
+def token(sub: str = "alice", **claims: Any) -> str:
+    payload = {"sub": sub, "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(payload, SECRET, algorithm="HS256")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Platform:
+    gateway_url: str
+    catalog_url: str
+    gateway: Litestar
+    gateway_settings: GatewaySettings
+    catalog_pool: Pool
+    registry: Registry
+    objects: ObjectStore
+    _position: int = 0
+    _verified: set[str] = field(default_factory=set)
+
+    async def settle(self) -> None:
+        """Verify uploaded objects (the verifier), then ingest new events (relay + catalog)."""
+        uploaded, _ = await self._events(after=0)
+        for event in uploaded:
+            if isinstance(event, FileUploaded) and str(event.file_id) not in self._verified:
+                service: UploadService = self.gateway.state.service
+                verdict = await inspect(self.objects, event, service.limits)
+                context = EventContext(producer="upload-gateway", correlation_id="test")
+                await service.record_verdict(event.file_id, verdict, context.caused_by(event))
+                self._verified.add(str(event.file_id))
+        new, self._position = await self._events(after=self._position)
+        if new:
+            async with self.catalog_pool.connection() as conn:
+                await ingest(conn, entries(self.registry, new))
+
+    async def _events(self, *, after: int) -> tuple[list[Event], int]:
+        """The gateway's events after log position `after`, and the last position."""
+        async with await psycopg.AsyncConnection.connect(
+            self.gateway_settings.database_url
+        ) as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT position, type, event_id, stream_id, data, metadata FROM event_log"
+                    " WHERE position > %s ORDER BY position",
+                    (after,),
+                )
+            ).fetchall()
+        events, last = [], after
+        for position, type_, event_id, stream_id, data, metadata in rows:
+            events.append(
+                decode_event(
+                    self.registry,
+                    type_=type_,
+                    event_id=event_id,
+                    stream_id=stream_id,
+                    data=data,
+                    metadata=metadata,
+                )
+            )
+            last = position
+        return events, last
+
+
+async def _ready(url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(400):
+            try:
+                if (await http.get(f"{url}/health/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never became ready")
+
+
+@pytest.fixture
+async def platform(
+    stack: StackSettings, pg_url: str, nats_namespace: NatsNamespace, s3_bucket: str
+) -> AsyncIterator[Platform]:
+    storage = StorageSettings.from_urls(
+        stack.s3_endpoint,
+        access_key=stack.s3_admin.access_key,
+        secret_key=stack.s3_admin.secret_key,
+        region=stack.s3_region,
+    )
+    bus = BusSettings(
+        url=nats_namespace.url,
+        stream=f"{nats_namespace.stream_prefix}_MEDIA",
+        subject_root=f"{nats_namespace.subject_prefix}.media",
+        dlq_stream=f"{nats_namespace.stream_prefix}_DLQ",
+        dlq_subject_root=f"{nats_namespace.subject_prefix}.dlq",
+    )
+    auth = AuthSettings(hs256_secret=SECRET)
+    rate = RateLimit(per_second=1000, burst=1000)
+    # One database for both services: their tables and migration namespaces are distinct.
+    gateway_settings = GatewaySettings(
+        database_url=pg_url,
+        bus=bus,
+        storage=storage,
+        auth=auth,
+        bucket=s3_bucket,
+        limits=UploadLimits(single_put_max=PART, part_size=PART, quota_bytes=500 * MiB),
+        rate_limit=rate,
+        dev_mode=True,
+    )
+    catalog_settings = CatalogSettings(
+        database_url=pg_url, bus=bus, storage=storage, auth=auth, rate_limit=rate
+    )
+    await migrate_gateway(gateway_settings)
+    await migrate_catalog(catalog_settings)
+    gateway = create_gateway(gateway_settings)
+    gateway_port, catalog_port = _free_port(), _free_port()
+    servers = [
+        asyncio.create_task(serve(gateway, host="127.0.0.1", port=gateway_port)),
+        asyncio.create_task(
+            serve(create_catalog(catalog_settings), host="127.0.0.1", port=catalog_port)
+        ),
+    ]
+    pool = await open_pool(pg_url, max_size=2)
+    try:
+        urls = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{catalog_port}"
+        await asyncio.gather(*(_ready(url) for url in urls))
+        yield Platform(
+            gateway_url=urls[0],
+            catalog_url=urls[1],
+            gateway=gateway,
+            gateway_settings=gateway_settings,
+            catalog_pool=pool,
+            registry=build_registry(bus.subject_root),
+            objects=ObjectStore(storage),
+        )
+    finally:
+        await pool.close()
+        for server in servers:
+            server.cancel()
+        await asyncio.gather(*servers, return_exceptions=True)
+
+
+MakeClient = Callable[..., MediaplaneClient]
+
+
+@pytest.fixture
+async def make_client(platform: Platform) -> AsyncIterator[MakeClient]:
+    """`make_client(transport=None, sub="alice")`: an SDK client of the platform."""
+    async with AsyncExitStack() as stack:
+
+        def build(
+            transport: httpx.AsyncBaseTransport | None = None, sub: str = "alice"
+        ) -> MediaplaneClient:
+            client = MediaplaneClient(
+                platform.gateway_url,
+                token(sub),
+                catalog_url=platform.catalog_url,
+                retry=FAST_RETRY,
+                transport=transport,
+            )
+            stack.push_async_callback(client.aclose)
+            return client
+
+        yield build
+
+
+MakeFile = Callable[..., Path]
+
+
+@pytest.fixture
+def make_file(tmp_path: Path) -> MakeFile:
+    """`make_file(size, name="photo.png")`: a PNG-signed file of random bytes (the verifier
+    sniffs it as an image, so it is accepted)."""
+
+    def write(size: int, name: str = "photo.png") -> Path:
+        path = tmp_path / name
+        path.write_bytes(PNG_SIGNATURE + os.urandom(size - len(PNG_SIGNATURE)))
+        return path
+
+    return write
