@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nats
-import nats.errors
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -181,7 +180,9 @@ async def run_ingest(
         while not stop.is_set():
             try:
                 msgs = await subscription.fetch(settings.batch_size, timeout=FETCH_TIMEOUT)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
+                # Nothing to fetch. nats-py raises its own TimeoutError or, when the
+                # fetch expires mid-way, asyncio's: both are TimeoutError subclasses.
                 continue
             except Exception:
                 # NATS reconnecting: the client reconnects by itself; try again shortly.
