@@ -22,11 +22,18 @@ infra-down:
 infra-status:
     {{py}} -m mediaplane.devstack status
 
-# Run the platform. Until the services land this starts the infrastructure only.
+# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge. Ctrl-C stops.
 up: infra-up
-    @echo "infrastructure is up:"
-    @{{py}} -m mediaplane.devstack env
-    @echo "(services arrive with their issues; stop with: just infra-down)"
+    {{py}} -m mediaplane.devstack platform up
+
+# Stop the platform (if `just up` runs in another terminal) and the infrastructure.
+down:
+    {{py}} -m mediaplane.devstack platform down
+    {{py}} -m mediaplane.devstack down
+
+# Print a development token for USER (needs a `just up` once: it makes the secret).
+token USER *ARGS:
+    @set -a && . .local/platform/env && {{py}} -m mediaplane.servicekit token --sub {{USER}} {{ARGS}}
 
 # Lint: ruff and mypy --strict over every package.
 lint:

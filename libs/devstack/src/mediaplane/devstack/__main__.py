@@ -1,4 +1,8 @@
-"""`python -m mediaplane.devstack up|down|status|env`: the local infrastructure."""
+"""`python -m mediaplane.devstack up|down|status|env`: the local infrastructure.
+
+`python -m mediaplane.devstack platform prepare|up|down|ready`: the services
+on top of it (see `platform.py`; `just up` and `just down`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,45 @@ import argparse
 import sys
 import time
 
+from mediaplane.devstack import platform
 from mediaplane.devstack.servers import StackError, all_servers, servers
 from mediaplane.devstack.settings import StackSettings
+
+# The first start on a fresh 2-core machine imports every service at once.
+READY_TIMEOUT = 300.0
+
+
+def platform_main(command: str) -> int:
+    settings = platform.PlatformSettings.from_env()
+    try:
+        if command == "prepare":
+            platform.prepare(settings)
+            print(f"prepared: {settings.procfile} and {settings.env_file}")
+            return 0
+        if command == "up":
+            return platform.up(settings)
+        if command == "down":
+            print(f"platform: {'stopped' if platform.down(settings) else 'was not running'}")
+            return 0
+        return platform.ready(settings, READY_TIMEOUT)
+    except StackError as exc:
+        print(f"platform: {exc}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "platform"])
+    parser.add_argument(
+        "action", nargs="?", choices=["prepare", "up", "down", "ready"], help="platform only"
+    )
     args = parser.parse_args(argv)
+    if args.command == "platform":
+        if args.action is None:
+            parser.error("platform needs an action: prepare, up, down or ready")
+        return platform_main(args.action)
+    if args.action is not None:
+        parser.error(f"{args.command} takes no action")
     settings = StackSettings.from_env()
 
     if args.command == "up":

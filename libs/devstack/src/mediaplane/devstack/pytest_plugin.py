@@ -24,7 +24,8 @@ from minio.deleteobjects import DeleteObject
 from psycopg import sql
 
 from mediaplane.devstack.servers import StackError, all_servers, binary, servers
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.servers import s3_client as s3_client  # tests import it from here
+from mediaplane.devstack.settings import StackSettings, database_url
 
 _RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count(1)
@@ -46,12 +47,6 @@ def stack() -> StackSettings:
     return settings
 
 
-def database_url(admin_url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(admin_url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
-
-
 @pytest.fixture
 def pg_url(stack: StackSettings) -> Iterator[str]:
     """URL of a fresh, empty database dropped after the test."""
@@ -63,17 +58,6 @@ def pg_url(stack: StackSettings) -> Iterator[str]:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-
-
-def s3_client(stack: StackSettings) -> Minio:
-    scheme, host = stack.s3_endpoint.split("://", 1)
-    return Minio(
-        host,
-        access_key=stack.s3_admin.access_key,
-        secret_key=stack.s3_admin.secret_key,
-        secure=scheme == "https",
-        region=stack.s3_region,
-    )
 
 
 def empty_and_remove_bucket(client: Minio, bucket: str) -> None:

@@ -48,6 +48,18 @@ def binary(name: str) -> str:
     return found
 
 
+def s3_client(settings: StackSettings) -> Minio:
+    """An admin client of the stack's S3 server."""
+    scheme, host = settings.s3_endpoint.split("://", 1)
+    return Minio(
+        host,
+        access_key=settings.s3_admin.access_key,
+        secret_key=settings.s3_admin.secret_key,
+        secure=scheme == "https",
+        region=settings.s3_region,
+    )
+
+
 def _pg_bindir() -> Path:
     root = Path("/usr/lib/postgresql")
     versions = sorted(root.glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
@@ -314,14 +326,7 @@ class SeaweedFS:
     def ready(self) -> bool:
         """A signed write works AND an anonymous request is refused."""
         s = self.settings
-        endpoint = s.s3_endpoint.split("://", 1)
-        client = Minio(
-            endpoint[1],
-            access_key=s.s3_admin.access_key,
-            secret_key=s.s3_admin.secret_key,
-            secure=endpoint[0] == "https",
-            region=s.s3_region,
-        )
+        client = s3_client(s)
         bucket = "devstack-health"
         try:
             if not client.bucket_exists(bucket):

@@ -12,8 +12,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 
-def _repo_root() -> Path:
+
+def repo_root() -> Path:
+    """The checkout: `MEDIAPLANE_ROOT`, else the nearest folder up with the justfile."""
     env = os.environ.get("MEDIAPLANE_ROOT")
     if env:
         return Path(env)
@@ -78,7 +81,7 @@ class StackSettings:
     @classmethod
     def from_env(cls) -> StackSettings:
         env = os.environ
-        data_dir = Path(env.get("MEDIAPLANE_DATA_DIR", str(_repo_root() / ".local")))
+        data_dir = Path(env.get("MEDIAPLANE_DATA_DIR", str(repo_root() / ".local")))
         admin = S3Identity(
             access_key=env.get("MEDIAPLANE_S3_ACCESS_KEY", "mediaplane"),
             secret_key=env.get("MEDIAPLANE_S3_SECRET_KEY", "mediaplane-dev-secret"),
@@ -91,3 +94,10 @@ class StackSettings:
             s3_admin=admin,
             s3_region=env.get("MEDIAPLANE_S3_REGION", "us-east-1"),
         )
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """The URL of database `name` on the server that `admin_url` points at."""
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})

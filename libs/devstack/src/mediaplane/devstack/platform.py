@@ -1,0 +1,404 @@
+"""The whole platform on this machine: what `just up` runs after `just infra-up`.
+
+`prepare` creates each service's database and runs its `migrate` role, makes
+the buckets, keeps a development JWT secret, and writes a Procfile and an env
+file under `<data dir>/platform/`. `up` then runs that Procfile with honcho:
+every service role, the Caddy edge on one base URL, and a `ready` process that
+waits for every `/health/ready` and prints how to sign in. Ctrl-C (or
+`platform down` from another terminal) stops them all.
+
+Every address, port and name comes from the variables the services read
+themselves (`MEDIAPLANE_GATEWAY_PORT`, `MEDIAPLANE_CATALOG_DATABASE_URL`,
+`MEDIAPLANE_STREAM`, `MEDIAPLANE_ORIGINALS_BUCKET`, ...) with the local
+defaults, so a second platform (the end-to-end test) runs beside a
+developer's on other ports, databases, buckets and streams.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+from psycopg import sql
+
+from mediaplane.devstack.servers import StackError, all_servers, binary, s3_client
+from mediaplane.devstack.settings import StackSettings, database_url, repo_root
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    name: str  # database name and env prefix (`MEDIAPLANE_<NAME>_...`)
+    module: str  # `python -m <module> <role>`
+    roles: tuple[str, ...]
+
+
+SERVICES = (
+    Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
+    Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
+    Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
+    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
+    Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
+)
+
+# Defaults of the services' own settings: HTTP APIs, and ops ports (the
+# worker, verifier or ingest role on the ops port, the relay on the next one).
+_HTTP_PORTS = {"gateway": 8081, "catalog": 8082}
+_OPS_PORTS = {
+    "gateway": 9101,
+    "catalog": 9111,
+    "transcoder": 9121,
+    "thumbnailer": 9131,
+    "janitor": 9141,
+}
+
+# The bus variables are passed through when set; the services default to the
+# production names (MEDIA, media, DLQ, dlq) otherwise.
+_BUS_VARIABLES = (
+    "MEDIAPLANE_STREAM",
+    "MEDIAPLANE_SUBJECT_ROOT",
+    "MEDIAPLANE_DLQ_STREAM",
+    "MEDIAPLANE_DLQ_SUBJECT_ROOT",
+    "MEDIAPLANE_LOG_LEVEL",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Process:
+    name: str
+    command: str
+    ready_url: str | None  # polled until it answers 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformSettings:
+    stack: StackSettings
+    root: Path
+    edge_port: int = 8080
+    edge_admin_port: int = 28019
+    http_ports: Mapping[str, int]
+    ops_ports: Mapping[str, int]
+    database_urls: Mapping[str, str]
+    buckets: Mapping[str, str]  # originals, renditions, thumbnails -> bucket name
+    passthrough: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls) -> PlatformSettings:
+        env = os.environ
+        stack = StackSettings.from_env()
+
+        def port(name: str, default: int) -> int:
+            return int(env.get(name, default))
+
+        return cls(
+            stack=stack,
+            root=repo_root(),
+            edge_port=port("MEDIAPLANE_EDGE_PORT", 8080),
+            edge_admin_port=port("MEDIAPLANE_EDGE_ADMIN_PORT", 28019),
+            http_ports={
+                s: port(f"MEDIAPLANE_{s.upper()}_PORT", default)
+                for s, default in _HTTP_PORTS.items()
+            },
+            ops_ports={
+                s: port(f"MEDIAPLANE_{s.upper()}_OPS_PORT", default)
+                for s, default in _OPS_PORTS.items()
+            },
+            database_urls={
+                s.name: env.get(f"MEDIAPLANE_{s.name.upper()}_DATABASE_URL")
+                or database_url(stack.pg_url, s.name)
+                for s in SERVICES
+            },
+            buckets={
+                kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
+                for kind in ("originals", "renditions", "thumbnails")
+            },
+            passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
+        )
+
+    @property
+    def dir(self) -> Path:
+        return self.stack.data_dir / "platform"
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://127.0.0.1:{self.edge_port}"
+
+    @property
+    def procfile(self) -> Path:
+        return self.dir / "Procfile"
+
+    @property
+    def env_file(self) -> Path:
+        return self.dir / "env"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "honcho.pid"
+
+    def ports(self) -> dict[str, int]:
+        """Every port the platform listens on, by what listens there."""
+        ports = {"edge": self.edge_port, "edge admin": self.edge_admin_port}
+        for service in SERVICES:
+            name = service.name
+            if name in self.http_ports:
+                ports[f"{name}-api"] = self.http_ports[name]
+            worker = next(r for r in service.roles if r not in ("api", "relay"))
+            ports[f"{name}-{worker}"] = self.ops_ports[name]
+            if "relay" in service.roles:
+                ports[f"{name}-relay"] = self.ops_ports[name] + 1
+        return ports
+
+    def processes(self) -> list[Process]:
+        python = sys.executable
+        ports = self.ports()
+        found = [
+            Process(
+                name=f"{service.name}-{role}",
+                command=f"exec {shlex.quote(python)} -m {service.module} {role}",
+                ready_url=f"http://127.0.0.1:{ports[f'{service.name}-{role}']}/health/ready",
+            )
+            for service in SERVICES
+            for role in service.roles
+        ]
+        caddy = shlex.quote(binary("caddy"))
+        caddyfile = shlex.quote(str(self.root / "deploy" / "edge" / "Caddyfile"))
+        found.append(
+            Process(
+                name="edge",
+                command=f"exec {caddy} run --adapter caddyfile --config {caddyfile}",
+                ready_url=f"{self.edge_url}/",
+            )
+        )
+        found.append(
+            Process(
+                name="ready",
+                command=f"exec {shlex.quote(python)} -m mediaplane.devstack platform ready",
+                ready_url=None,
+            )
+        )
+        return found
+
+    def environment(self, jwt_secret: str) -> dict[str, str]:
+        """What every process gets (one env file: the services' variable names never clash)."""
+        stack = self.stack
+        s3_host = stack.s3_endpoint.split("://", 1)[1]
+        env = {
+            "MEDIAPLANE_ROOT": str(self.root),
+            "MEDIAPLANE_DATA_DIR": str(stack.data_dir),
+            "MEDIAPLANE_NATS_URL": stack.nats_url,
+            "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+            "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
+            "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
+            "MEDIAPLANE_S3_REGION": stack.s3_region,
+            # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
+            "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
+            "MEDIAPLANE_JWT_SECRET": jwt_secret,
+            "MEDIAPLANE_DEV_MODE": "1",
+            "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
+            "MEDIAPLANE_EDGE_ADMIN_PORT": str(self.edge_admin_port),
+            "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{self.edge_admin_port}",
+            "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
+            "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
+            "MEDIAPLANE_S3_UPSTREAM": s3_host,
+            "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
+            **self.passthrough,
+        }
+        for service in SERVICES:
+            prefix = f"MEDIAPLANE_{service.name.upper()}"
+            env[f"{prefix}_DATABASE_URL"] = self.database_urls[service.name]
+            env[f"{prefix}_OPS_PORT"] = str(self.ops_ports[service.name])
+            if service.name in self.http_ports:
+                env[f"{prefix}_PORT"] = str(self.http_ports[service.name])
+        for kind, bucket in self.buckets.items():
+            env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = bucket
+        return env
+
+
+def _jwt_secret(settings: PlatformSettings) -> str:
+    """The dev HS256 secret: made once per data folder, kept so tokens survive restarts."""
+    path = settings.dir / "jwt-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _create_databases(settings: PlatformSettings) -> None:
+    for url in settings.database_urls.values():
+        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        admin = database_url(url, "postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
+                print(f"database {name}: created")
+
+
+def _ensure_buckets(settings: PlatformSettings) -> None:
+    client = s3_client(settings.stack)
+    for bucket in settings.buckets.values():
+        if not client.bucket_exists(bucket):
+            client.make_bucket(bucket)
+            print(f"bucket {bucket}: created")
+
+
+def _migrate(settings: PlatformSettings, env: Mapping[str, str]) -> None:
+    """Each service's own `migrate` role, all at once (each is a Python start-up)."""
+
+    def run(service: Service) -> tuple[Service, subprocess.CompletedProcess[str]]:
+        done = subprocess.run(
+            [sys.executable, "-m", service.module, "migrate"],
+            env={**os.environ, **env},
+            cwd=settings.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return service, done
+
+    with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+        results = list(pool.map(run, SERVICES))
+    for service, done in results:
+        if done.returncode != 0:
+            raise StackError(f"{service.name} migrate failed:\n{done.stdout}{done.stderr}")
+        print(f"{service.name}: {done.stdout.strip().splitlines()[-1]}")
+
+
+def prepare(settings: PlatformSettings) -> None:
+    """Everything the processes need before they start; idempotent."""
+    down = [s.name for s in all_servers(settings.stack) if not s.ready()]
+    if down:
+        raise StackError(f"not reachable: {', '.join(down)} (start them with `just infra-up`)")
+    busy = [f"{what} ({port})" for what, port in settings.ports().items() if _port_in_use(port)]
+    if busy:
+        raise StackError(
+            f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
+        )
+    settings.dir.mkdir(parents=True, exist_ok=True)
+    env = settings.environment(_jwt_secret(settings))
+    _create_databases(settings)
+    _ensure_buckets(settings)
+    _migrate(settings, env)
+    # The env file holds the JWT secret: readable by its owner only.
+    settings.env_file.touch(mode=0o600)
+    settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
+    settings.procfile.write_text("".join(f"{p.name}: {p.command}\n" for p in settings.processes()))
+
+
+def up(settings: PlatformSettings) -> int:
+    """Prepare, then run the Procfile with honcho until Ctrl-C or `platform down`."""
+    prepare(settings)
+    honcho = [
+        binary("honcho"),
+        "--procfile",
+        str(settings.procfile),
+        "--env",
+        str(settings.env_file),
+        "--app-root",
+        str(settings.root),
+        "start",
+    ]
+
+    def wait_for_honcho(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-C reaches honcho too (same process group): it stops every
+        # process, and this process waits for that instead of dying first.
+        return None
+
+    signal.signal(signal.SIGINT, wait_for_honcho)
+    signal.signal(signal.SIGTERM, wait_for_honcho)
+    process = subprocess.Popen(honcho, cwd=settings.root)
+    settings.pid_file.write_text(str(process.pid))
+    try:
+        code = process.wait()
+    finally:
+        settings.pid_file.unlink(missing_ok=True)
+    if code in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+        print("mediaplane stopped (the infrastructure keeps running: `just down` stops it)")
+        return 0
+    return code
+
+
+def down(settings: PlatformSettings, timeout: float = 30.0) -> bool:
+    """Stop a platform started by `up` in another terminal; False if none ran."""
+    try:
+        pid = int(settings.pid_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        settings.pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while settings.pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return True
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_ready(settings: PlatformSettings, timeout: float) -> list[str]:
+    """Poll every process's readiness URL; returns the names still not ready."""
+    pending = {p.name: p.ready_url for p in settings.processes() if p.ready_url}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending = {name: url for name, url in pending.items() if not _answers(url)}
+        if pending:
+            time.sleep(1)
+    return sorted(pending)
+
+
+def banner(settings: PlatformSettings) -> str:
+    url = settings.edge_url
+    token_call = (
+        f"curl -s -X POST {url}/v1/dev/token -H 'Content-Type: application/json' "
+        """-d '{"sub": "alice"}'"""
+    )
+    return "\n".join(
+        [
+            f"mediaplane is up: {url}",
+            f"  web UI     {url}/",
+            f"  API        {url}/v1 (files, uploads, tags, events)",
+            "  sign in    dev mode: any user name, no password. A token for the API:",
+            f"             {token_call}",
+            "             or: just token alice   (add --admin for an admin token)",
+            f"  logs       below, one prefix per process; data in {settings.stack.data_dir}",
+            "  stop       Ctrl-C (`just down` also stops the infrastructure)",
+        ]
+    )
+
+
+def ready(settings: PlatformSettings, timeout: float) -> int:
+    """The Procfile's `ready` process: wait, print the banner, then stay (honcho
+    stops everything when any process exits)."""
+    not_ready = wait_ready(settings, timeout)
+    if not_ready:
+        print(f"not ready after {timeout:.0f}s: {', '.join(not_ready)}", file=sys.stderr)
+        return 1
+    print(banner(settings), flush=True)
+    while True:
+        signal.pause()
