@@ -1,0 +1,164 @@
+// Browser test of the web UI against a running platform (driven by
+// tests/platform/test_web_ui.py, or by hand: see ../README.md).
+//
+// Debian's chromium, headless, through playwright-core (no browser download).
+// Signs in with a development token, uploads a video (multipart when it is
+// larger than the gateway's single-PUT limit) and an image through the Uppy
+// dashboard, waits for both thumbnails to appear in the library over the live
+// event stream (no reload), then opens the video, plays its HLS stream,
+// switches quality, edits tags and reads the history.
+//
+// Environment: WEBUI_BASE_URL (required), WEBUI_VIDEO, WEBUI_IMAGE (required),
+// WEBUI_USER, WEBUI_SCREENSHOTS (folder for library.png and file.png),
+// WEBUI_ARTIFACTS (folder for a failure screenshot), WEBUI_TIMEOUT_S (per
+// wait, default 240), CHROMIUM (default /usr/bin/chromium).
+import { mkdirSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { chromium } from 'playwright-core'
+
+const env = process.env
+const base = env.WEBUI_BASE_URL
+const video = env.WEBUI_VIDEO
+const image = env.WEBUI_IMAGE
+if (!base || !video || !image) {
+  console.error('set WEBUI_BASE_URL, WEBUI_VIDEO and WEBUI_IMAGE')
+  process.exit(2)
+}
+const user = env.WEBUI_USER ?? `e2e-${Date.now().toString(36)}`
+const timeout = Number(env.WEBUI_TIMEOUT_S ?? 240) * 1000
+const shots = env.WEBUI_SCREENSHOTS
+const artifacts = env.WEBUI_ARTIFACTS
+const videoName = basename(video)
+const imageName = basename(image)
+
+const step = (text) => console.log(`step: ${text}`)
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+})
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+const page = await context.newPage()
+page.setDefaultTimeout(timeout)
+const consoleErrors = []
+page.on('console', (msg) => {
+  if (msg.type() === 'error') consoleErrors.push(msg.text())
+})
+page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
+
+async function main() {
+  step(`open ${base} and sign in as ${user}`)
+  await page.goto(base)
+  await page.fill('#user-name', user)
+  await page.click('#signin-form button[type=submit]')
+  await page.waitForSelector('#user')
+  const token = await page.evaluate(() => sessionStorage.getItem('mediaplane.token'))
+  if (!token) throw new Error('no token in sessionStorage after sign-in')
+
+  step('codecs: MSE with H.264/AAC')
+  const mse = await page.evaluate(() =>
+    typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported('video/mp4; codecs="avc1.64001f,mp4a.40.2"'))
+  console.log(`mse h264: ${mse}`)
+
+  step('upload the video and the image through the Uppy dashboard')
+  await page.click('header nav a[href="#/upload"]')
+  await page.waitForSelector('.uppy-Dashboard')
+  await page.fill('#upload-tags', 'e2e, holiday')
+  await page.setInputFiles('.uppy-Dashboard-input[type=file] >> nth=0', [video, image])
+  await page.waitForSelector('.uppy-StatusBar-actionBtn--upload')
+  await page.click('.uppy-StatusBar-actionBtn--upload')
+  await page.waitForSelector('.uppy-StatusBar.is-complete')
+  const failed = await page.$$('.uppy-Dashboard-Item.is-error')
+  if (failed.length) throw new Error(`${failed.length} uploads failed`)
+
+  step('library: both files, thumbnails appear live (no reload)')
+  await page.click('header nav a[href="#/library"]')
+  const card = (name) => `#library-grid a.card:has(.filename:text-is("${name}"))`
+  await page.waitForSelector(card(videoName))
+  await page.waitForSelector(card(imageName))
+  await page.waitForSelector(`${card(imageName)} .thumb img`)
+  await page.waitForSelector(`${card(videoName)} .thumb img`)
+  await page.waitForSelector(`${card(videoName)} [data-role=transcode]:text-is("HLS ready")`)
+  const naturalWidth = await page.$eval(`${card(imageName)} .thumb img`, (img) =>
+    img.decode().then(() => img.naturalWidth))
+  if (!(naturalWidth > 0)) throw new Error('the image thumbnail did not load')
+
+  step('library: search and tag filter')
+  await page.fill('input[name=q]', imageName.slice(0, 5))
+  await page.press('input[name=q]', 'Enter')
+  await page.waitForFunction((name) => {
+    const names = [...document.querySelectorAll('#library-grid .filename')].map((n) => n.textContent)
+    return names.length === 1 && names[0] === name
+  }, imageName)
+  await page.goto(`${base}#/library?tag=e2e`)
+  await page.waitForFunction(() => document.querySelectorAll('#library-grid a.card').length === 2)
+  await page.goto(`${base}#/library`)
+  await page.waitForSelector(`${card(videoName)} .thumb img`)
+  await page.waitForSelector(`${card(imageName)} .thumb img`)
+  await page.evaluate(() => Promise.all([...document.images].map((img) => img.decode().catch(() => undefined))))
+  if (shots) {
+    mkdirSync(shots, { recursive: true })
+    await page.screenshot({ path: join(shots, 'library.png') })
+  }
+
+  step('file page: HLS playback with hls.js')
+  await page.click(card(videoName))
+  await page.waitForSelector('#player')
+  await page.waitForFunction(() => document.querySelectorAll('#quality option').length >= 3)
+  const qualities = await page.$$eval('#quality option', (options) => options.map((o) => o.textContent))
+  console.log(`qualities: ${qualities.join(' | ')}`)
+  await page.evaluate(() => document.querySelector('#player').play())
+  await page.waitForFunction(() => document.querySelector('#player').currentTime > 1)
+
+  step('file page: switch quality')
+  const lowest = await page.$eval('#quality', (select) => select.options[select.options.length - 1].value)
+  await page.selectOption('#quality', lowest)
+  await page.waitForFunction((level) => document.querySelector('#player').dataset.level === level, lowest)
+  const before = await page.$eval('#player', (v) => v.currentTime)
+  await page.waitForFunction((t) => document.querySelector('#player').currentTime > t + 0.5, before)
+  const height = await page.$eval('#player', (v) => v.dataset.height)
+  console.log(`switched to level ${lowest} (${height}p)`)
+
+  step('file page: download link, tags, history')
+  const href = await page.$eval('#download', (a) => a.href)
+  const download = await page.evaluate(async (url) => {
+    const r = await fetch(url, { headers: { Range: 'bytes=0-15' } })
+    return { status: r.status, length: (await r.arrayBuffer()).byteLength }
+  }, href)
+  if (download.status !== 206 || download.length !== 16) throw new Error(`download: ${JSON.stringify(download)}`)
+  await page.fill('#tag-input', 'favourite')
+  await page.click('#tag-form button[type=submit]')
+  await page.waitForSelector('#file-tags .tag:has-text("favourite")')
+  await page.waitForSelector('#history li[data-type="file.tags_changed.v1"]')
+  await page.waitForSelector('#history li[data-type="file.uploaded.v1"]')
+  await page.evaluate(() => document.querySelector('#player').pause())
+  if (shots) await page.screenshot({ path: join(shots, 'file.png'), fullPage: true })
+
+  step('image file page: preview')
+  await page.goto(`${base}#/library?q=${encodeURIComponent(imageName)}`)
+  await page.click(card(imageName))
+  await page.waitForSelector('#preview-image')
+  await page.waitForSelector('#download')
+}
+
+try {
+  await main()
+  if (consoleErrors.length) console.log(`console errors (not fatal):\n  ${consoleErrors.join('\n  ')}`)
+  console.log('webui-e2e: ok')
+} catch (error) {
+  console.error(`webui-e2e: FAILED: ${error?.stack ?? error}`)
+  if (consoleErrors.length) console.error(`console errors:\n  ${consoleErrors.join('\n  ')}`)
+  if (artifacts) {
+    mkdirSync(artifacts, { recursive: true })
+    await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => undefined)
+    console.error(`screenshot: ${join(artifacts, 'failure.png')}`)
+  }
+  process.exitCode = 1
+} finally {
+  await browser.close()
+}
