@@ -22,6 +22,7 @@ import httpx
 import jwt
 import psycopg
 import pytest
+import structlog
 from litestar import Litestar
 
 from mediaplane.bus import BusSettings
@@ -178,23 +179,25 @@ async def platform(
         ),
     ]
     pool = await open_pool(pg_url, max_size=2)
-    try:
-        urls = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{catalog_port}"
-        await asyncio.gather(*(_ready(url) for url in urls))
-        yield Platform(
-            gateway_url=urls[0],
-            catalog_url=urls[1],
-            gateway=gateway,
-            gateway_settings=gateway_settings,
-            catalog_pool=pool,
-            registry=build_registry(bus.subject_root),
-            objects=ObjectStore(storage),
-        )
-    finally:
-        await pool.close()
-        for server in servers:
-            server.cancel()
-        await asyncio.gather(*servers, return_exceptions=True)
+    # The services log to stdout, where the command's output goes: keep them apart.
+    with structlog.testing.capture_logs():
+        try:
+            urls = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{catalog_port}"
+            await asyncio.gather(*(_ready(url) for url in urls))
+            yield Platform(
+                gateway_url=urls[0],
+                catalog_url=urls[1],
+                gateway=gateway,
+                gateway_settings=gateway_settings,
+                catalog_pool=pool,
+                registry=build_registry(bus.subject_root),
+                objects=ObjectStore(storage),
+            )
+        finally:
+            await pool.close()
+            for server in servers:
+                server.cancel()
+            await asyncio.gather(*servers, return_exceptions=True)
 
 
 MakeClient = Callable[..., MediaplaneClient]
@@ -235,3 +238,19 @@ def make_file(tmp_path: Path) -> MakeFile:
         return path
 
     return write
+
+
+@pytest.fixture
+def cli_env(platform: Platform) -> Callable[..., dict[str, str]]:
+    """`cli_env(sub="alice")`: the environment the `mediaplane` command reads."""
+
+    def build(sub: str | None = "alice") -> dict[str, str]:
+        env = {
+            "MEDIAPLANE_URL": platform.gateway_url,
+            "MEDIAPLANE_CATALOG_URL": platform.catalog_url,
+        }
+        if sub is not None:
+            env["MEDIAPLANE_TOKEN"] = token(sub)
+        return env
+
+    return build

@@ -180,7 +180,9 @@ async def test_a_part_corrupted_after_signing_is_refused_and_nothing_completes(
             return request
         body = bytearray(await request.aread())
         body[1000] ^= 0xFF
-        return httpx.Request(request.method, request.url, headers=request.headers, content=bytes(body))
+        return httpx.Request(
+            request.method, request.url, headers=request.headers, content=bytes(body)
+        )
 
     recorder = Recorder(flip_a_byte_of_part_2)
     client = make_client(recorder)
@@ -234,7 +236,9 @@ async def test_a_changed_file_starts_a_new_session_and_aborts_the_old_one(
         return request
 
     with pytest.raises(RuntimeError):
-        await upload_file(make_client(Recorder(crash_at_part_2)), path, parallel=1, state_path=state)
+        await upload_file(
+            make_client(Recorder(crash_at_part_2)), path, parallel=1, state_path=state
+        )
     old = load_state(state)
     with path.open("ab") as file:
         file.write(os.urandom(10))

@@ -222,8 +222,10 @@ async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: 
             await _upload(args, client, output)
         case "tags", "create":
             results = await client.create_tags(args.names)
-            lines = [f"{r.name}\t{'created' if r.created else 'exists'}" for r in results]
-            output.result(results, "\n".join(lines))
+            table = Table("tag", "result", box=None)
+            for result in results:
+                table.add_row(result.name, "created" if result.created else "exists")
+            output.result(results, table)
         case "tags", "list":
             await _tags(args, client, output)
         case "files", "list":

@@ -1,0 +1,158 @@
+"""The parts that need no server: SSE framing, errors, retries, the state file, config."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mediaplane.client.config import DEFAULT_URL, ClientConfig
+from mediaplane.client.errors import MediaplaneError, api_error, storage_error
+from mediaplane.client.retry import RetryPolicy, send_with_retries
+from mediaplane.client.sse import ServerEvent, parse_events
+from mediaplane.client.upload import StateFile, UploadState, default_state_path
+
+NO_WAIT = RetryPolicy(attempts=3, base_delay=0, max_delay=0)
+
+
+async def _lines(*lines: str) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+async def test_sse_events_are_framed_by_blank_lines_and_comments_skipped() -> None:
+    stream = _lines(
+        ": connected",
+        "",
+        "event: file.changed",
+        'data: {"a":',
+        "data: 1}",
+        "id: 7",
+        "",
+        ": keep-alive",
+        "data: plain",
+        "",
+        "event: unfinished",
+    )
+    events = [event async for event in parse_events(stream)]
+    assert events == [
+        ServerEvent("file.changed", '{"a":\n1}', "7"),
+        ServerEvent("message", "plain", "7"),
+    ]
+
+
+def test_problem_json_becomes_an_error_with_its_code() -> None:
+    response = httpx.Response(
+        429,
+        headers={"Content-Type": "application/problem+json", "Retry-After": "3"},
+        json={"code": "rate_limited", "title": "Too many requests", "detail": "at most 20/s"},
+    )
+    error = api_error(response)
+    assert (error.code, error.status, error.detail, error.retry_after) == (
+        "rate_limited",
+        429,
+        "at most 20/s",
+        3.0,
+    )
+    proxy = api_error(httpx.Response(502, text="<html>Bad Gateway</html>"))
+    assert (proxy.code, proxy.status) == ("http_502", 502)
+
+
+def test_storage_xml_errors_keep_the_s3_code() -> None:
+    body = "<Error><Code>BadDigest</Code><Message>did not match</Message></Error>"
+    error = storage_error(httpx.Response(400, text=body))
+    assert (error.code, error.status) == ("BadDigest", 400)
+    assert error.detail.endswith("did not match")
+
+
+async def _send_through(
+    answers: list[int | Exception], *, idempotent: bool
+) -> tuple[httpx.Response | MediaplaneError, int]:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        answer = answers[min(calls, len(answers) - 1)]
+        calls += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(answer)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        try:
+            response = await send_with_retries(
+                NO_WAIT, lambda: http.post("http://x/"), idempotent=idempotent
+            )
+        except MediaplaneError as error:
+            return error, calls
+        return response, calls
+
+
+async def test_transient_answers_are_retried_and_refusals_are_not() -> None:
+    answer, calls = await _send_through([503, 500, 200], idempotent=True)
+    assert (getattr(answer, "status_code", None), calls) == (200, 3)
+    answer, calls = await _send_through([400, 200], idempotent=True)
+    assert (getattr(answer, "status_code", None), calls) == (400, 1)
+
+
+async def test_requests_with_effects_are_resent_only_when_nothing_happened() -> None:
+    # A 500 may come after the effect: not resent. 503 and connection failures are.
+    answer, calls = await _send_through([500, 200], idempotent=False)
+    assert (getattr(answer, "status_code", None), calls) == (500, 1)
+    refused = httpx.ConnectError("refused")
+    answer, calls = await _send_through([refused, 503, 201], idempotent=False)
+    assert (getattr(answer, "status_code", None), calls) == (201, 3)
+    answer, calls = await _send_through([httpx.ReadTimeout("slow")], idempotent=False)
+    assert isinstance(answer, MediaplaneError)
+    assert (answer.code, calls) == ("connection_failed", 1)
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    policy = RetryPolicy(base_delay=1, max_delay=10)
+    assert policy.delay(0, retry_after=4) == 4
+    assert policy.delay(0, retry_after=60) == 10
+    assert 0 <= policy.delay(3) <= 8
+
+
+def test_the_state_file_round_trips_and_ignores_garbage(tmp_path: Path) -> None:
+    state_file = StateFile(tmp_path / "deep" / "state.json")
+    assert state_file.load() is None
+    state = UploadState(
+        base_url="http://x",
+        path="/data/a.mp4",
+        size=11,
+        mtime_ns=5,
+        session_id=uuid.uuid4(),
+        file_id=uuid.uuid4(),
+        mode="multipart",
+        part_size=5,
+        part_count=3,
+        parts={1: '"e1"', 3: '"e3"'},
+    )
+    state_file.save(state)
+    assert state_file.load() == state
+    assert [state.part_length(n) for n in (1, 2, 3)] == [5, 5, 1]
+    state_file.path.write_text("{torn")
+    assert state_file.load() is None
+    state_file.delete()
+    assert not state_file.path.exists()
+
+
+def test_state_files_live_in_the_cache_one_per_file_and_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    one = default_state_path("http://a", Path("f.mp4"))
+    assert one.parent == tmp_path / "mediaplane" / "uploads"
+    assert one == default_state_path("http://a", Path("f.mp4"))
+    assert one != default_state_path("http://b", Path("f.mp4"))
+    assert one != default_state_path("http://a", Path("g.mp4"))
+
+
+def test_config_comes_from_the_environment() -> None:
+    assert ClientConfig.from_env({}) == ClientConfig(url=DEFAULT_URL)
+    env = {"MEDIAPLANE_URL": "http://edge", "MEDIAPLANE_TOKEN": "t"}
+    assert ClientConfig.from_env(env) == ClientConfig(url="http://edge", token="t")
