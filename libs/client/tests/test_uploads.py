@@ -169,6 +169,34 @@ async def test_a_rerun_resumes_after_stopping_at_part_n_and_uploads_only_the_res
     assert (detail.file.status, detail.sha256) == ("ready", sha256(path.read_bytes()))
 
 
+@pytest.mark.parametrize("crash_on", ["put", "complete"])
+async def test_a_single_put_upload_resumes_in_the_same_session(
+    crash_on: str, make_client: Any, make_file: Any, tmp_path: Path
+) -> None:
+    path = make_file(100_000)
+    state = tmp_path / "upload.json"
+
+    async def crash(request: httpx.Request) -> httpx.Request:
+        # "put": while sending the bytes; "complete": after storage has them all.
+        sending = request.method == "PUT"
+        completing = request.url.path.endswith("/complete")
+        if (sending and crash_on == "put") or (completing and crash_on == "complete"):
+            raise RuntimeError("simulated crash")
+        return request
+
+    with pytest.raises(RuntimeError):
+        await upload_file(make_client(Recorder(crash)), path, state_path=state)
+    saved = load_state(state)
+    rerun = Recorder()
+
+    completion = await upload_file(make_client(rerun), path, state_path=state)
+
+    assert completion.session_id == saved.session_id
+    puts = [r for r in rerun.requests if r.method == "PUT"]
+    assert len(puts) == (1 if crash_on == "put" else 0)
+    assert not state.exists()
+
+
 async def test_a_part_corrupted_after_signing_is_refused_and_nothing_completes(
     make_client: Any, make_file: Any, tmp_path: Path
 ) -> None:

@@ -25,10 +25,10 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from mediaplane.client.client import MediaplaneClient
-from mediaplane.client.config import ClientConfig
+from mediaplane.client.config import DEFAULT_URL, ClientConfig
 from mediaplane.client.download import download_file
 from mediaplane.client.errors import MediaplaneError
 from mediaplane.client.models import FileChange, FileSummary, TagView, UploadSummary
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mediaplane", description="Upload, download, list, tag and watch mediaplane files."
     )
-    parser.add_argument("--url", help="platform URL (env MEDIAPLANE_URL, default %(default)s)")
+    parser.add_argument("--url", help=f"platform URL (env MEDIAPLANE_URL, default {DEFAULT_URL})")
     parser.add_argument("--catalog-url", help="catalog URL when apart (MEDIAPLANE_CATALOG_URL)")
     parser.add_argument("--token", help="bearer JWT (env MEDIAPLANE_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="a development token (gateway in dev mode)")
     token.add_argument("--sub", default=_user(), help="owner id (default: %(default)s)")
+    token.add_argument("--admin", action="store_true", help="with the admin role")
     return parser
 
 
@@ -118,7 +119,7 @@ class _Output:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
         self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, value: Any) -> None:
         # Plain print: rich would wrap or colour what scripts parse.
@@ -250,7 +251,7 @@ async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: 
         case "watch", _:
             await _watch(client, output)
         case "token", _:
-            token = await client.dev_token(args.sub)
+            token = await client.dev_token(args.sub, admin=args.admin)
             # Bare on stdout, for `export MEDIAPLANE_TOKEN=$(mediaplane token)`.
             if output.as_json:
                 output.json({"token": token})
@@ -338,6 +339,11 @@ def _more(output: _Output, option: str, value: str | None) -> None:
         output.err.print(f"more: {option} {value}  (or --auto for every page)", markup=False)
 
 
+def _id_column(name: str) -> Column:
+    # Ids are what users copy into the next command: never shortened with an ellipsis.
+    return Column(name, no_wrap=True, min_width=36)
+
+
 def _tags_table(items: Sequence[TagView]) -> Table:
     table = Table("tag", "files", box=None)
     for item in items:
@@ -346,7 +352,9 @@ def _tags_table(items: Sequence[TagView]) -> Table:
 
 
 def _files_table(items: Sequence[FileSummary]) -> Table:
-    table = Table("file_id", "filename", "size", "kind", "status", "tags", "created", box=None)
+    table = Table(
+        _id_column("file_id"), "filename", "size", "kind", "status", "tags", "created", box=None
+    )
     for item in items:
         table.add_row(
             str(item.file_id),
@@ -361,7 +369,15 @@ def _files_table(items: Sequence[FileSummary]) -> Table:
 
 
 def _uploads_table(items: Sequence[UploadSummary]) -> Table:
-    table = Table("session_id", "file_id", "filename", "size", "mode", "status", box=None)
+    table = Table(
+        _id_column("session_id"),
+        _id_column("file_id"),
+        "filename",
+        "size",
+        "mode",
+        "status",
+        box=None,
+    )
     for item in items:
         table.add_row(
             str(item.session_id),

@@ -215,11 +215,10 @@ class MediaplaneClient:
             "PUT", self._gateway(f"/v1/files/{file_id}/tags"), FileTags, json={"tags": list(tags)}
         )
 
-    async def dev_token(self, subject: str) -> str:
+    async def dev_token(self, subject: str, *, admin: bool = False) -> str:
         """A token from the gateway's development endpoint (only with MEDIAPLANE_DEV_MODE=1)."""
-        issued = await self._call(
-            "POST", self._gateway("/v1/dev/token"), _Token, json={"sub": subject}
-        )
+        body = {"sub": subject, "admin": admin}
+        issued = await self._call("POST", self._gateway("/v1/dev/token"), _Token, json=body)
         return issued.token
 
     # --- catalog -------------------------------------------------------------------------------
