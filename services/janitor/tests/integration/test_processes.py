@@ -19,6 +19,7 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import eventually
+from mediaplane.devstack.pytest_plugin import wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.janitor.app.bootstrap import Janitor
 from mediaplane.janitor.config import JanitorSettings
@@ -69,16 +70,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _ready(url: str) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                response = await client.get(url)
-                if response.status_code == 200:
-                    return response
-            except httpx.ConnectError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never became ready")
+    return await wait_until_ok(url)
 
 
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.contracts import FileVerified, build_registry
+from mediaplane.devstack.pytest_plugin import wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.transcoder.config import TranscoderSettings
 
@@ -116,16 +117,7 @@ def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 async def _ready(url: str) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                response = await client.get(url)
-                if response.status_code == 200:
-                    return response
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never became ready")
+    return await wait_until_ok(url)
 
 
 def _encoders(work_dir: Path) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.pytest_plugin import NatsNamespace, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
@@ -77,16 +77,7 @@ def api(env: dict[str, str]) -> Iterator[str]:
 
 
 async def _ready(url: str) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                response = await client.get(url)
-                if response.status_code == 200:
-                    return response
-            except httpx.ConnectError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never became ready")
+    return await wait_until_ok(url)
 
 
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ parallel runs and leftovers of crashed runs never interfere.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import nats
 import psycopg
 import pytest
@@ -170,3 +172,21 @@ def private_nats(tmp_path: Path) -> Iterator[PrivateNats]:
     server.start()
     yield server
     server.stop()
+
+
+async def wait_until_ok(url: str, *, within: float = 90.0) -> httpx.Response:
+    """GET `url` until it answers 200 (a process starting up); fail after `within` s.
+
+    Generous on purpose: a cold interpreter imports a lot, and CI machines are busy.
+    """
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    return response
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not answer 200 within {within:g}s")

@@ -1,10 +1,11 @@
-"""Run an ASGI app with uvicorn inside an asyncio program (workers serve health and metrics)."""
+"""Process plumbing for service roles: uvicorn inside an asyncio program, ops servers, signals."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 
 import uvicorn
 from litestar import Litestar
@@ -26,3 +27,28 @@ async def serve(app: Litestar, *, host: str, port: int) -> None:
     except asyncio.CancelledError:
         server.should_exit = True
         raise
+
+
+@contextlib.asynccontextmanager
+async def ops_server(app: Litestar, *, host: str, port: int) -> AsyncIterator[None]:
+    """Serve a worker's health and metrics app in the background while the block runs."""
+    task = asyncio.create_task(serve(app, host=host, port=port), name=f"ops-{port}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `work(stop)` in a new event loop; SIGINT or SIGTERM sets `stop` for a clean exit."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(stop)
+
+    asyncio.run(main())

@@ -32,7 +32,7 @@ from mediaplane.catalog.ingest.consumer import run_ingest
 from mediaplane.catalog.ingest.replay import replay
 from mediaplane.observability import HealthChecks, configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import serve
+from mediaplane.observability.serve import ops_server
 
 
 def _print(value: object) -> None:
@@ -46,14 +46,11 @@ async def _ingest_forever(settings: CatalogSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with catalog(settings, pool_size=4) as resources:
         checks = HealthChecks(dependency_checks(settings, resources.pool, with_nats=True))
-        ops = asyncio.create_task(
-            serve(
-                ops_app(f"{SERVICE}-ingest", checks),
-                host=settings.http_host,
-                port=settings.ops_port,
-            )
-        )
-        try:
+        async with ops_server(
+            ops_app(f"{SERVICE}-ingest", checks),
+            host=settings.http_host,
+            port=settings.ops_port,
+        ):
             await run_ingest(
                 pool=resources.pool,
                 registry=resources.registry,
@@ -61,8 +58,6 @@ async def _ingest_forever(settings: CatalogSettings) -> None:
                 settings=settings.ingest,
                 stop=stop,
             )
-        finally:
-            ops.cancel()
 
 
 async def _replay(settings: CatalogSettings, from_seq: int | None, since: datetime | None) -> None:

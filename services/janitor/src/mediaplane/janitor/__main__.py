@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable
 
 import msgspec
 from prometheus_client import REGISTRY
@@ -23,15 +21,7 @@ from mediaplane.janitor.worker.projection import register_projection
 from mediaplane.janitor.worker.sweeper import run_sweeps
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import serve
-
-
-async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await work(stop)
+from mediaplane.observability.serve import ops_server, run_until_signalled
 
 
 async def run_worker(settings: JanitorSettings, stop: asyncio.Event) -> None:
@@ -39,42 +29,36 @@ async def run_worker(settings: JanitorSettings, stop: asyncio.Event) -> None:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         purge_wanted = asyncio.Event()
         register_projection(bus, resources.service, purge_wanted)
-        ops = asyncio.create_task(
-            serve(
+        async with (
+            ops_server(
                 ops_app(f"{SERVICE}-worker", resources.health),
                 host=settings.http_host,
                 port=settings.ops_port,
-            )
-        )
-        try:
-            async with bus.running():
-                sweeps = asyncio.create_task(run_sweeps(resources.service, purge_wanted))
-                await stop.wait()
-                sweeps.cancel()
-                await asyncio.gather(sweeps, return_exceptions=True)
-        finally:
-            ops.cancel()
+            ),
+            bus.running(),
+        ):
+            sweeps = asyncio.create_task(run_sweeps(resources.service, purge_wanted))
+            await stop.wait()
+            sweeps.cancel()
+            await asyncio.gather(sweeps, return_exceptions=True)
 
 
 async def run_relay(settings: JanitorSettings, stop: asyncio.Event) -> None:
-    async with janitor(settings, pool_size=2) as resources:
-        ops = asyncio.create_task(
-            serve(
-                ops_app(f"{SERVICE}-relay", resources.health),
-                host=settings.http_host,
-                port=settings.ops_port + 1,
-            )
-        )
-        try:
-            async with OutboxRelay(
-                settings.database_url,
-                settings.bus.url,
-                metrics=RelayMetrics(REGISTRY),
-                name=f"{SERVICE}-relay",
-            ):
-                await stop.wait()
-        finally:
-            ops.cancel()
+    async with (
+        janitor(settings, pool_size=2) as resources,
+        ops_server(
+            ops_app(f"{SERVICE}-relay", resources.health),
+            host=settings.http_host,
+            port=settings.ops_port + 1,
+        ),
+        OutboxRelay(
+            settings.database_url,
+            settings.bus.url,
+            metrics=RelayMetrics(REGISTRY),
+            name=f"{SERVICE}-relay",
+        ),
+    ):
+        await stop.wait()
 
 
 def action_line(action: Action) -> str:
@@ -117,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_sweep(settings, dry_run=args.dry_run))
         return 0
     runner = run_worker if args.role == "worker" else run_relay
-    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    run_until_signalled(lambda stop: runner(settings, stop))
     return 0
 
 

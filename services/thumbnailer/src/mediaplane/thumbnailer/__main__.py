@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-from collections.abc import Awaitable, Callable
 
 import prometheus_client
 
@@ -14,58 +12,44 @@ from mediaplane.bus import Bus
 from mediaplane.eventlog import OutboxRelay, RelayMetrics
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import serve
+from mediaplane.observability.serve import ops_server, run_until_signalled
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, thumbnailer
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
-
-
-async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await work(stop)
 
 
 async def run_worker(settings: ThumbnailerSettings, stop: asyncio.Event) -> None:
     async with thumbnailer(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
-        ops = asyncio.create_task(
-            serve(
+        async with (
+            ops_server(
                 ops_app(f"{SERVICE}-worker", resources.health),
                 host=settings.http_host,
                 port=settings.ops_port,
-            )
-        )
-        try:
-            async with bus.running():
-                await stop.wait()
-        finally:
-            ops.cancel()
+            ),
+            bus.running(),
+        ):
+            await stop.wait()
 
 
 async def run_relay(settings: ThumbnailerSettings, stop: asyncio.Event) -> None:
-    async with thumbnailer(settings, pool_size=2, media_tools=False) as resources:
-        ops = asyncio.create_task(
-            serve(
-                ops_app(f"{SERVICE}-relay", resources.health),
-                host=settings.http_host,
-                port=settings.ops_port + 1,
-            )
-        )
-        try:
-            async with OutboxRelay(
-                settings.database_url,
-                settings.bus.url,
-                name=f"{SERVICE}-relay",
-                # The default registry is what the ops app's /metrics serves.
-                metrics=RelayMetrics(prometheus_client.REGISTRY),
-            ):
-                await stop.wait()
-        finally:
-            ops.cancel()
+    async with (
+        thumbnailer(settings, pool_size=2, media_tools=False) as resources,
+        ops_server(
+            ops_app(f"{SERVICE}-relay", resources.health),
+            host=settings.http_host,
+            port=settings.ops_port + 1,
+        ),
+        OutboxRelay(
+            settings.database_url,
+            settings.bus.url,
+            name=f"{SERVICE}-relay",
+            # The default registry is what the ops app's /metrics serves.
+            metrics=RelayMetrics(prometheus_client.REGISTRY),
+        ),
+    ):
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
         return 0
     runner = run_worker if args.role == "worker" else run_relay
-    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    run_until_signalled(lambda stop: runner(settings, stop))
     return 0
 
 

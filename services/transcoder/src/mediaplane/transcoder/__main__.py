@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
-from collections.abc import Awaitable, Callable
 
 import structlog
 from prometheus_client import REGISTRY
@@ -17,7 +14,7 @@ from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import serve
+from mediaplane.observability.serve import ops_server, run_until_signalled
 from mediaplane.transcoder.adapters.workdir import sweep_stale
 from mediaplane.transcoder.app.bootstrap import apply_migrations, health_checks, transcoder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -25,21 +22,6 @@ from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.worker.consumer import register_transcoder
 
 _log = structlog.get_logger(__name__)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel a background server and wait until it has let go of its socket."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await work(stop)
 
 
 async def run_worker(settings: TranscoderSettings, stop: asyncio.Event) -> None:
@@ -56,43 +38,37 @@ async def run_worker(settings: TranscoderSettings, stop: asyncio.Event) -> None:
             graceful_timeout=settings.shutdown_grace,
         )
         register_transcoder(bus, resources.transcoder, settings)
-        ops = asyncio.create_task(
-            serve(
+        async with (
+            ops_server(
                 ops_app(f"{SERVICE}-worker", resources.health),
                 host=settings.http_host,
                 port=settings.ops_port,
-            )
-        )
-        try:
-            async with bus.running():
-                _log.info("transcode.worker_ready", worker=settings.worker_id)
-                await stop.wait()
-        finally:
-            await _stop(ops)
+            ),
+            bus.running(),
+        ):
+            _log.info("transcode.worker_ready", worker=settings.worker_id)
+            await stop.wait()
 
 
 async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
-    async with transcoder(settings, pool_size=2) as resources:
-        ops = asyncio.create_task(
-            serve(
-                ops_app(
-                    f"{SERVICE}-relay",
-                    health_checks(settings, resources.pool, resources.objects, encoder=False),
-                ),
-                host=settings.http_host,
-                port=settings.ops_port + 1,
-            )
-        )
-        try:
-            async with OutboxRelay(
-                settings.database_url,
-                settings.bus.url,
-                name=f"{SERVICE}-relay",
-                metrics=RelayMetrics(REGISTRY),
-            ):
-                await stop.wait()
-        finally:
-            await _stop(ops)
+    async with (
+        transcoder(settings, pool_size=2) as resources,
+        ops_server(
+            ops_app(
+                f"{SERVICE}-relay",
+                health_checks(settings, resources.pool, resources.objects, encoder=False),
+            ),
+            host=settings.http_host,
+            port=settings.ops_port + 1,
+        ),
+        OutboxRelay(
+            settings.database_url,
+            settings.bus.url,
+            name=f"{SERVICE}-relay",
+            metrics=RelayMetrics(REGISTRY),
+        ),
+    ):
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
         return 0
     runner = run_worker if args.role == "worker" else run_relay
-    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    run_until_signalled(lambda stop: runner(settings, stop))
     return 0
 
 

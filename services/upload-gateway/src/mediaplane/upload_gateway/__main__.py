@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-from collections.abc import Awaitable, Callable
 
 import uvicorn
 from prometheus_client import REGISTRY
@@ -16,59 +14,45 @@ from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import serve
+from mediaplane.observability.serve import ops_server, run_until_signalled
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 from mediaplane.upload_gateway.worker.verifier import register_verifier
 
 
-async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await work(stop)
-
-
 async def run_verifier(settings: GatewaySettings, stop: asyncio.Event) -> None:
     async with gateway(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_verifier(bus, resources.service, resources.objects)
-        ops = asyncio.create_task(
-            serve(
+        async with (
+            ops_server(
                 ops_app(f"{SERVICE}-verifier", resources.health),
                 host=settings.http_host,
                 port=settings.ops_port,
-            )
-        )
-        try:
-            async with bus.running():
-                await stop.wait()
-        finally:
-            ops.cancel()
+            ),
+            bus.running(),
+        ):
+            await stop.wait()
 
 
 async def run_relay(settings: GatewaySettings, stop: asyncio.Event) -> None:
-    async with gateway(settings, pool_size=2) as resources:
-        ops = asyncio.create_task(
-            serve(
-                ops_app(f"{SERVICE}-relay", resources.health),
-                host=settings.http_host,
-                port=settings.ops_port + 1,
-            )
-        )
-        try:
-            # The default registry is what the ops app's /metrics serves (outbox lag).
-            async with OutboxRelay(
-                settings.database_url,
-                settings.bus.url,
-                name=f"{SERVICE}-relay",
-                metrics=RelayMetrics(REGISTRY),
-            ):
-                await stop.wait()
-        finally:
-            ops.cancel()
+    # The default registry is what the ops app's /metrics serves (outbox lag).
+    async with (
+        gateway(settings, pool_size=2) as resources,
+        ops_server(
+            ops_app(f"{SERVICE}-relay", resources.health),
+            host=settings.http_host,
+            port=settings.ops_port + 1,
+        ),
+        OutboxRelay(
+            settings.database_url,
+            settings.bus.url,
+            name=f"{SERVICE}-relay",
+            metrics=RelayMetrics(REGISTRY),
+        ),
+    ):
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     runner = run_verifier if args.role == "verifier" else run_relay
-    asyncio.run(_until_signalled(lambda stop: runner(settings, stop)))
+    run_until_signalled(lambda stop: runner(settings, stop))
     return 0
 
 
