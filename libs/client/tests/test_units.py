@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mediaplane.client import FileChange, MediaplaneClient, Overflow
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
 from mediaplane.client.errors import MediaplaneError, api_error, storage_error
 from mediaplane.client.retry import RetryPolicy, send_with_retries
@@ -156,3 +157,37 @@ def test_config_comes_from_the_environment() -> None:
     assert ClientConfig.from_env({}) == ClientConfig(url=DEFAULT_URL)
     env = {"MEDIAPLANE_URL": "http://edge", "MEDIAPLANE_TOKEN": "t"}
     assert ClientConfig.from_env(env) == ClientConfig(url="http://edge", token="t")
+
+
+def _change(status: str) -> bytes:
+    data = (
+        f'{{"file_id":"{uuid.UUID(int=1)}","owner":"alice","status":"{status}",'
+        '"transcode_status":null,"thumbnail_status":null,"updated_at":"2026-01-01T00:00:00Z"}'
+    )
+    return f": connected\n\nevent: file.changed\ndata: {data}\n\n".encode()
+
+
+async def test_watch_reconnects_and_says_changes_may_have_been_missed() -> None:
+    answers = [
+        httpx.Response(200, content=_change("verifying")),  # then the stream ends
+        httpx.Response(503, json={"code": "unavailable"}),  # the catalog restarts
+        httpx.Response(200, content=_change("ready")),
+    ]
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return answers[len(seen) - 1]
+
+    async with MediaplaneClient(
+        "http://edge", "t", retry=NO_WAIT, transport=httpx.MockTransport(handler)
+    ) as client:
+        changes = client.watch()
+        received = [await anext(changes) for _ in range(3)]
+        await changes.aclose()
+
+    assert isinstance(received[0], FileChange)
+    assert isinstance(received[1], Overflow)
+    assert isinstance(received[2], FileChange)
+    assert (received[0].status, received[2].status) == ("verifying", "ready")
+    assert seen == ["Bearer t"] * 3

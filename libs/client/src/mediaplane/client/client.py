@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -32,7 +32,7 @@ from mediaplane.client.models import (
     UploadPage,
     UploadSession,
 )
-from mediaplane.client.retry import RetryPolicy, send_with_retries
+from mediaplane.client.retry import TRANSIENT_STATUS, RetryPolicy, send_with_retries
 from mediaplane.client.sse import parse_events
 
 T = TypeVar("T")
@@ -58,6 +58,10 @@ class _Tags(msgspec.Struct, frozen=True):
 
 class _Token(msgspec.Struct, frozen=True):
     token: str
+
+
+class _Unavailable(Exception):
+    """The live stream was refused with a transient status."""
 
 
 def _params(**values: object) -> dict[str, str]:
@@ -284,7 +288,7 @@ class MediaplaneClient:
         params = _params(status=status, limit=limit, cursor=cursor)
         return await self._call("GET", self._catalog("/v1/uploads"), UploadPage, params=params)
 
-    async def watch(self, *, reconnect: bool = True) -> AsyncIterator[FileChange | Overflow]:
+    async def watch(self, *, reconnect: bool = True) -> AsyncGenerator[FileChange | Overflow, None]:
         """Live changes of the caller's files (`GET /v1/events`).
 
         A dropped stream is reopened with backoff when `reconnect`; changes made while it
@@ -292,7 +296,7 @@ class MediaplaneClient:
         own overflow: re-read the list to resynchronize. Refusals (401...) raise.
         """
         timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=WATCH_READ_TIMEOUT)
-        failures = 0
+        failures, streamed = 0, False
         while True:
             try:
                 async with self.http.stream(
@@ -300,15 +304,19 @@ class MediaplaneClient:
                 ) as response:
                     if response.is_error:
                         await response.aread()
-                        raise api_error(response)
-                    if failures:
+                        if not (reconnect and response.status_code in TRANSIENT_STATUS):
+                            raise api_error(response)
+                        raise _Unavailable
+                    if streamed:
                         yield Overflow()
-                    failures = 0
+                    failures, streamed = 0, True
                     async for item in _changes(response.aiter_lines()):
                         yield item
             except httpx.TransportError as error:
                 if not reconnect:
                     raise MediaplaneError("connection_failed", 0, str(error)) from error
+            except _Unavailable:
+                pass  # the catalog is restarting or overloaded: try again
             else:
                 if not reconnect:
                     return

@@ -14,12 +14,12 @@ import httpx
 
 from mediaplane.client.errors import MediaplaneError, storage_error
 from mediaplane.client.progress import NoProgress, Progress
+from mediaplane.client.retry import TRANSIENT_STATUS
 
 if TYPE_CHECKING:
     from mediaplane.client.client import MediaplaneClient
 
 HASH_CHUNK = 8 * 1024 * 1024
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 async def download_file(
@@ -145,7 +145,7 @@ async def _fetch(
         if response.is_error:
             await response.aread()
             error = storage_error(response)
-            if response.status_code in _RETRY_STATUS:
+            if response.status_code in TRANSIENT_STATUS:
                 raise _Transient(error)
             raise error
         if received.length and response.status_code != 206:

@@ -17,6 +17,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # 429 and 503 before acting.
 _RETRY_ALWAYS = frozenset({429, 503})
 _RETRY_IDEMPOTENT = frozenset({500, 502, 504})
+TRANSIENT_STATUS = _RETRY_ALWAYS | _RETRY_IDEMPOTENT
 
 
 @dataclass(frozen=True, kw_only=True)
