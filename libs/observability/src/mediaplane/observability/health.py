@@ -41,3 +41,16 @@ class HealthChecks:
         results = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
         checks = dict(zip(names, results, strict=True))
         return Readiness(ready=all(r == "up" for r in results), checks=checks)
+
+
+class DeferredHealthChecks(HealthChecks):
+    """Readiness of what an app builds in its lifespan: not ready until `target` is set."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.target: HealthChecks | None = None
+
+    async def ready(self) -> Readiness:
+        if self.target is None:
+            return Readiness(ready=False, checks={"startup": "down: starting"})
+        return await self.target.ready()

@@ -17,7 +17,7 @@ from mediaplane.catalog.api.routes import (
 )
 from mediaplane.catalog.app.bootstrap import catalog
 from mediaplane.catalog.config import SERVICE, CatalogSettings
-from mediaplane.observability import HealthChecks, Readiness
+from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
@@ -25,26 +25,12 @@ from mediaplane.observability.http import (
     opentelemetry_plugin,
     prometheus_config,
 )
-from mediaplane.servicekit.auth import TokenVerifier
+from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
-from mediaplane.servicekit.rate_limit import OwnerRateLimiter
-
-
-class _LateChecks(HealthChecks):
-    """Health checks that exist once the lifespan has built the resources."""
-
-    def __init__(self) -> None:
-        super().__init__({})
-        self.target: HealthChecks | None = None
-
-    async def ready(self) -> Readiness:
-        if self.target is None:
-            return Readiness(ready=False, checks={"startup": "down: starting"})
-        return await self.target.ready()
 
 
 def create_app(settings: CatalogSettings) -> Litestar:
-    checks = _LateChecks()
+    checks = DeferredHealthChecks()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -81,6 +67,5 @@ def create_app(settings: CatalogSettings) -> Litestar:
         ),
         logging_config=None,
     )
-    app.state.verifier = TokenVerifier(settings.auth)
-    app.state.rate_limiter = OwnerRateLimiter(settings.rate_limit)
+    attach_auth(app, settings.auth, settings.rate_limit)
     return app

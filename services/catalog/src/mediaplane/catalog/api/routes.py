@@ -23,8 +23,8 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
-from mediaplane.servicekit.auth import Principal, TokenVerifier
-from mediaplane.servicekit.rate_limit import OwnerRateLimiter
+from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.principal import provide_principal, provide_principal_or_query_token
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -32,27 +32,6 @@ HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 KEEPALIVE_SECONDS = 15.0
-
-
-async def provide_principal(request: Req) -> Principal:
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.from_request(request)
-    limiter: OwnerRateLimiter = request.app.state.rate_limiter
-    limiter.check(principal.owner)
-    return principal
-
-
-async def provide_player(request: Req) -> Principal:
-    """Like `provide_principal`, but also from `?access_token=`: native HLS players
-    (Safari, smart TVs) cannot add an Authorization header to playlist requests."""
-    token = request.query_params.get("access_token")
-    if token is None:
-        return await provide_principal(request)
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.verify(token)
-    limiter: OwnerRateLimiter = request.app.state.rate_limiter
-    limiter.check(principal.owner)
-    return principal
 
 
 async def provide_queries(request: Req) -> CatalogQueries:
@@ -119,7 +98,7 @@ class FileController(Controller):
     @get(
         "/{file_id:uuid}/hls/{playlist:str}",
         summary="HLS playlists: master.m3u8 and <rendition>.m3u8",
-        dependencies={"principal": Provide(provide_player)},
+        dependencies={"principal": Provide(provide_principal_or_query_token)},
         media_type=HLS_MEDIA_TYPE,
     )
     async def playlist(

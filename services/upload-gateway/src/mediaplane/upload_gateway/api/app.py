@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from mediaplane.observability import HealthChecks, Readiness
+from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
@@ -17,30 +17,16 @@ from mediaplane.observability.http import (
     opentelemetry_plugin,
     prometheus_config,
 )
-from mediaplane.servicekit.auth import TokenVerifier
+from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
-from mediaplane.servicekit.rate_limit import OwnerRateLimiter
 from mediaplane.upload_gateway.api.dev import dev_token_route
 from mediaplane.upload_gateway.api.routes import FileController, TagController, UploadController
 from mediaplane.upload_gateway.app.bootstrap import gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
 
-class _LateChecks(HealthChecks):
-    """Health checks that exist once the lifespan has built the resources."""
-
-    def __init__(self) -> None:
-        super().__init__({})
-        self.target: HealthChecks | None = None
-
-    async def ready(self) -> Readiness:
-        if self.target is None:
-            return Readiness(ready=False, checks={"startup": "down: starting"})
-        return await self.target.ready()
-
-
 def create_app(settings: GatewaySettings) -> Litestar:
-    checks = _LateChecks()
+    checks = DeferredHealthChecks()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -75,6 +61,5 @@ def create_app(settings: GatewaySettings) -> Litestar:
         ),
         logging_config=None,
     )
-    app.state.verifier = TokenVerifier(settings.auth)
-    app.state.rate_limiter = OwnerRateLimiter(settings.rate_limit)
+    attach_auth(app, settings.auth, settings.rate_limit)
     return app

@@ -10,8 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from mediaplane.contracts import EventContext
-from mediaplane.servicekit.auth import Principal, TokenVerifier
-from mediaplane.servicekit.rate_limit import OwnerRateLimiter
+from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.principal import provide_principal
 from mediaplane.upload_gateway.api.schemas import (
     CompleteBody,
     CreateTagsBody,
@@ -31,14 +31,6 @@ from mediaplane.upload_gateway.app.views import (
 from mediaplane.upload_gateway.config import SERVICE
 
 Req = Request[Any, Any, Any]
-
-
-async def provide_principal(request: Req) -> Principal:
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.from_request(request)
-    limiter: OwnerRateLimiter = request.app.state.rate_limiter
-    limiter.check(principal.owner)
-    return principal
 
 
 async def provide_service(request: Req) -> UploadService:

@@ -1,0 +1,37 @@
+"""Litestar wiring of authentication: who is asking, checked and rate limited per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request
+
+from mediaplane.servicekit.auth import AuthSettings, Principal, TokenVerifier
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter, RateLimit
+
+Req = Request[Any, Any, Any]
+
+
+def attach_auth(app: Litestar, auth: AuthSettings, rate_limit: RateLimit) -> None:
+    """Give `app` the verifier and limiter the `provide_*` dependencies use."""
+    app.state.verifier = TokenVerifier(auth)
+    app.state.rate_limiter = OwnerRateLimiter(rate_limit)
+
+
+def _admit(request: Req, token: str | None) -> Principal:
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = verifier.verify(token) if token is not None else verifier.from_request(request)
+    limiter: OwnerRateLimiter = request.app.state.rate_limiter
+    limiter.check(principal.owner)
+    return principal
+
+
+async def provide_principal(request: Req) -> Principal:
+    """The caller, from `Authorization: Bearer <jwt>`."""
+    return _admit(request, None)
+
+
+async def provide_principal_or_query_token(request: Req) -> Principal:
+    """The caller, from the header or `?access_token=`: native HLS players (Safari, smart
+    TVs) and EventSource cannot add an Authorization header."""
+    return _admit(request, request.query_params.get("access_token"))
