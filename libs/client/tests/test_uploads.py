@@ -169,7 +169,17 @@ async def test_a_rerun_resumes_after_stopping_at_part_n_and_uploads_only_the_res
     assert (detail.file.status, detail.sha256) == ("ready", sha256(path.read_bytes()))
 
 
-@pytest.mark.parametrize("crash_on", ["put", "complete"])
+class CrashOnCompletion(Recorder):
+    """Completion succeeds on the server, but the client dies before reading the answer."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.url.path.endswith("/complete"):
+            raise RuntimeError("simulated crash")
+        return response
+
+
+@pytest.mark.parametrize("crash_on", ["put", "complete", "completed"])
 async def test_a_single_put_upload_resumes_in_the_same_session(
     crash_on: str, make_client: Any, make_file: Any, tmp_path: Path
 ) -> None:
@@ -184,8 +194,9 @@ async def test_a_single_put_upload_resumes_in_the_same_session(
             raise RuntimeError("simulated crash")
         return request
 
+    first = CrashOnCompletion() if crash_on == "completed" else Recorder(crash)
     with pytest.raises(RuntimeError):
-        await upload_file(make_client(Recorder(crash)), path, state_path=state)
+        await upload_file(make_client(first), path, state_path=state)
     saved = load_state(state)
     rerun = Recorder()
 
@@ -194,6 +205,7 @@ async def test_a_single_put_upload_resumes_in_the_same_session(
     assert completion.session_id == saved.session_id
     puts = [r for r in rerun.requests if r.method == "PUT"]
     assert len(puts) == (1 if crash_on == "put" else 0)
+    assert rerun.paths("POST") == [f"/v1/uploads/{saved.session_id}/complete"]
     assert not state.exists()
 
 

@@ -134,16 +134,15 @@ class _Upload:
     ) -> Completion:
         stat = self.path.stat()
         resumed = await self._resume(stat.st_size, stat.st_mtime_ns)
-        if resumed is not None and resumed[1].status == "completed":
-            # A previous run completed but died before deleting the state file.
-            state = resumed[0]
+        if resumed is None:
+            state, session = await self._open(
+                stat.st_size, stat.st_mtime_ns, filename, content_type, tags
+            )
         else:
-            if resumed is None:
-                state, session = await self._open(
-                    stat.st_size, stat.st_mtime_ns, filename, content_type, tags
-                )
-            else:
-                state, session = resumed
+            state, session = resumed
+        # A session that completed before the state file could be deleted needs only the
+        # completion call again (idempotent: it answers the same result).
+        if session.status != "completed":
             if state.mode == "single":
                 await self._single(state, session.upload)
             else:
