@@ -21,12 +21,13 @@ import httpx
 import nats
 import psycopg
 import pytest
-from minio import Minio
-from minio.deleteobjects import DeleteObject
 from psycopg import sql
 
 from mediaplane.devstack.servers import StackError, all_servers, binary, servers
-from mediaplane.devstack.servers import s3_client as s3_client  # tests import it from here
+
+# Tests import these from here.
+from mediaplane.devstack.servers import empty_and_remove_bucket as empty_and_remove_bucket
+from mediaplane.devstack.servers import s3_client as s3_client
 from mediaplane.devstack.settings import StackSettings, database_url
 
 _RUN_ID = uuid.uuid4().hex[:8]
@@ -60,21 +61,6 @@ def pg_url(stack: StackSettings) -> Iterator[str]:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-
-
-def empty_and_remove_bucket(client: Minio, bucket: str) -> None:
-    if not client.bucket_exists(bucket):
-        return
-    for upload in client._list_multipart_uploads(bucket).uploads:
-        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id or "")
-    objects = [
-        DeleteObject(o.object_name)
-        for o in client.list_objects(bucket, recursive=True)
-        if o.object_name is not None
-    ]
-    for error in client.remove_objects(bucket, objects):
-        raise RuntimeError(f"cleanup of {bucket} failed: {error}")
-    client.remove_bucket(bucket)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from pathlib import Path
 import nats
 import psycopg
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 
 from mediaplane.devstack.settings import StackSettings
 
@@ -58,6 +59,22 @@ def s3_client(settings: StackSettings) -> Minio:
         secure=scheme == "https",
         region=settings.s3_region,
     )
+
+
+def empty_and_remove_bucket(client: Minio, bucket: str) -> None:
+    """Abort its multipart uploads, delete its objects, remove it (if it exists)."""
+    if not client.bucket_exists(bucket):
+        return
+    for upload in client._list_multipart_uploads(bucket).uploads:
+        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id or "")
+    objects = [
+        DeleteObject(o.object_name)
+        for o in client.list_objects(bucket, recursive=True)
+        if o.object_name is not None
+    ]
+    for error in client.remove_objects(bucket, objects):
+        raise StackError(f"cleanup of {bucket} failed: {error}")
+    client.remove_bucket(bucket)
 
 
 def _pg_bindir() -> Path:

@@ -1,0 +1,160 @@
+"""A whole platform for one test: `platform up` as `just up` runs it, on its own names.
+
+Free loopback ports, its own data folder, databases, buckets and stream names,
+on the shared infrastructure, so it runs beside a developer's `just up` and
+other test runs. `stop()` ends every process and removes what it created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import nats
+import nats.js.errors
+import psycopg
+from psycopg import sql
+
+from mediaplane.devstack.platform import SERVICES
+from mediaplane.devstack.servers import StackError, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.settings import StackSettings, database_url, repo_root
+
+BUCKET_KINDS = ("originals", "renditions", "thumbnails")
+# edge, edge admin, gateway API, catalog API, then an ops port and a relay port per service
+_PORTS_NEEDED = 4 + 2 * len(SERVICES)
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive loopback ports that are free right now."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base: int = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise StackError(f"no {size} consecutive free ports")
+
+
+class PrivatePlatform:
+    """`python -m mediaplane.devstack platform up` in its own process group."""
+
+    def __init__(
+        self,
+        stack: StackSettings,
+        data_dir: Path,
+        *,
+        name: str = "e2e",
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.stack = stack
+        self.data_dir = data_dir
+        self.log_path = data_dir / "platform.log"
+        run = f"{name}{uuid.uuid4().hex[:8]}"
+        base = free_port_block(_PORTS_NEEDED)
+        env = {
+            "MEDIAPLANE_ROOT": str(repo_root()),
+            "MEDIAPLANE_DATA_DIR": str(data_dir),
+            # The infrastructure is the shared one, external to this data folder.
+            "MEDIAPLANE_PG_URL": stack.pg_url,
+            "MEDIAPLANE_NATS_URL": stack.nats_url,
+            "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+            "MEDIAPLANE_EDGE_PORT": str(base),
+            "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
+            "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
+            "MEDIAPLANE_CATALOG_PORT": str(base + 3),
+            "MEDIAPLANE_STREAM": f"{run.upper()}_MEDIA",
+            "MEDIAPLANE_SUBJECT_ROOT": f"{run}.media",
+            "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
+            "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
+        }
+        for index, service in enumerate(SERVICES):
+            prefix = f"MEDIAPLANE_{service.name.upper()}"
+            env[f"{prefix}_OPS_PORT"] = str(base + 4 + 2 * index)  # its relay: + 1
+            env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
+        for kind in BUCKET_KINDS:
+            env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
+        self.env: dict[str, str] = {**env, **(extra_env or {})}
+        self.base_url = f"http://127.0.0.1:{base}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, timeout: float = 300.0) -> None:
+        """Boot and wait for the readiness banner (every /health/ready answered)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # A file, not a pipe: honcho must never find its output closed under it.
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "mediaplane.devstack", "platform", "up"],
+                cwd=repo_root(),
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while "mediaplane is up" not in self.log():
+            if self._process.poll() is not None or "not ready after" in self.log():
+                raise StackError(f"the platform did not start:\n{self.log()[-8000:]}")
+            if time.monotonic() > deadline:
+                raise StackError(f"the platform was not up after {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop every process (honcho forwards the signal), then drop what it made."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            # The wrapper and honcho share this group; the services have their
+            # own sessions and get SIGTERM from honcho.
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self._remove_data()
+
+    def _remove_data(self) -> None:
+        with psycopg.connect(self.stack.pg_url, autocommit=True) as conn:
+            for service in SERVICES:
+                url = self.env[f"MEDIAPLANE_{service.name.upper()}_DATABASE_URL"]
+                name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        client = s3_client(self.stack)
+        for kind in BUCKET_KINDS:
+            empty_and_remove_bucket(client, self.env[f"MEDIAPLANE_{kind.upper()}_BUCKET"])
+        asyncio.run(self._delete_streams())
+
+    async def _delete_streams(self) -> None:
+        nc = await nats.connect(self.stack.nats_url)
+        try:
+            js = nc.jetstream()
+            for stream in (self.env["MEDIAPLANE_STREAM"], self.env["MEDIAPLANE_DLQ_STREAM"]):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(stream)
+        finally:
+            await nc.close()

@@ -1,0 +1,199 @@
+"""The whole platform, booted as `just up` boots it, used through the CLI.
+
+A private platform (`mediaplane.devstack.private_platform`: `platform up` on
+free ports with its own databases, buckets and streams, beside any developer's
+`just up`) takes a video, an image and a PDF uploaded with the `mediaplane`
+command through the Caddy edge. Then the catalog, read through the edge too,
+must show the renditions and thumbnails: the HLS master playlist is checked
+with ffprobe, the thumbnails are decoded at the sizes the thumbnailer promises.
+Nothing here measures time; the only deadline is a generous one for the work.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from mediaplane.devstack.private_platform import PrivatePlatform
+from mediaplane.devstack.settings import StackSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+MIB = 1024 * 1024
+# Small parts so the video goes up in several parts, and a two-rung ladder.
+PLATFORM_ENV = {
+    "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
+    "MEDIAPLANE_PART_SIZE": str(5 * MIB),
+    "MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64",
+}
+PROCESSING_DEADLINE = 300.0  # a busy 2-core machine; normally far less
+THUMBNAIL_SIZES = {"small": 160, "medium": 320, "large": 1280}
+
+
+@pytest.fixture(scope="module")
+def platform(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The edge URL of a running private platform; always torn down."""
+    private = PrivatePlatform(
+        stack, tmp_path_factory.mktemp("platform"), name="e2e", extra_env=PLATFORM_ENV
+    )
+    try:
+        private.start(timeout=300)
+        yield private.base_url
+    finally:
+        private.stop()
+
+
+def cli(base_url: str, *args: str, token: str | None = None) -> Any:
+    """Run the `mediaplane` command with --json and return what it printed."""
+    argv = [sys.executable, "-m", "mediaplane.client", "--url", base_url, "--json"]
+    if token:
+        argv += ["--token", token]
+    done = subprocess.run([*argv, *args], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, f"mediaplane {' '.join(args)} failed:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def make_video(path: Path) -> None:
+    """4 s of 640x360 H.264/AAC; the noise keeps it above the 5 MiB single-PUT limit."""
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
+            "-vf", "noise=alls=12:allf=t",
+            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "14M", "-maxrate", "14M",
+            "-bufsize", "7M", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def make_image(path: Path) -> None:
+    Image.new("RGB", (1600, 900), (30, 120, 200)).save(path, "JPEG", quality=90)
+
+
+def make_pdf(path: Path) -> None:
+    """One A4 page: 595x842 points at 72 dpi."""
+    Image.new("RGB", (595, 842), (250, 250, 240)).save(path, "PDF", resolution=72.0)
+
+
+def wait_until_processed(http: httpx.Client, file_id: str, kind: str) -> dict[str, Any]:
+    """Poll the catalog (through the edge) until every job for the file has an outcome."""
+    deadline = time.monotonic() + PROCESSING_DEADLINE
+    detail: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = http.get(f"/v1/files/{file_id}")
+        if response.status_code == 200:
+            detail = response.json()
+            summary = detail["file"]
+            done = summary["thumbnail_status"] in ("ready", "failed") and (
+                kind != "video" or summary["transcode_status"] in ("ready", "failed")
+            )
+            if summary["status"] == "rejected" or done:
+                return detail
+        time.sleep(1)
+    raise AssertionError(f"{kind} {file_id} not processed in time; last seen: {detail}")
+
+
+def expected_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    scale = longest / max(width, height)
+    return round(width * scale), round(height * scale)
+
+
+def check_thumbnails(
+    http: httpx.Client, detail: dict[str, Any], source: tuple[int, int], *, upscale: bool
+) -> None:
+    assert detail["file"]["thumbnail_status"] == "ready", detail["file"]
+    thumbnails = {t["name"]: t for t in detail["thumbnails"]}
+    assert set(thumbnails) == set(THUMBNAIL_SIZES)
+    for name, longest in THUMBNAIL_SIZES.items():
+        thumb = thumbnails[name]
+        # The presigned URL is signed for the edge, which forwards it to S3.
+        assert thumb["url"].startswith(str(http.base_url).rstrip("/") + "/")
+        body = httpx.get(thumb["url"], timeout=30)
+        assert body.status_code == 200, body.text
+        picture = Image.open(io.BytesIO(body.content))
+        picture.load()
+        assert picture.format == thumb["format"].upper()
+        wanted = longest if upscale else min(longest, max(source))
+        assert picture.size == (thumb["width"], thumb["height"])
+        width, height = expected_size(*source, wanted)
+        assert abs(picture.width - width) <= 1, (name, picture.size, width, height)
+        assert abs(picture.height - height) <= 1, (name, picture.size, width, height)
+
+
+def test_a_video_an_image_and_a_pdf_end_to_end(platform: str, tmp_path: Path) -> None:
+    video, image, pdf = tmp_path / "clip.mp4", tmp_path / "photo.jpg", tmp_path / "page.pdf"
+    make_video(video)
+    make_image(image)
+    make_pdf(pdf)
+    assert video.stat().st_size > 5 * MIB  # multipart through the edge
+
+    # Dev sign-in through the edge (the gateway's dev-mode route), with the CLI.
+    token = cli(platform, "token", "--sub", "e2e-user")["token"]
+    uploaded = {
+        kind: cli(platform, "upload", str(path), "--tag", "e2e", token=token)
+        for kind, path in (("video", video), ("image", image), ("pdf", pdf))
+    }
+    for completion in uploaded.values():
+        assert completion["status"] == "completed"
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=platform, headers=headers, timeout=30) as http:
+        details = {
+            kind: wait_until_processed(http, completion["file_id"], kind)
+            for kind, completion in uploaded.items()
+        }
+        for kind, detail in details.items():
+            assert detail["file"]["status"] == "ready", (kind, detail["file"])
+            assert detail["file"]["kind"] == kind
+            assert detail["file"]["tags"] == ["e2e"]
+
+        check_thumbnails(http, details["image"], (1600, 900), upscale=False)
+        # PDF pages are vectors: rendered at each size, never limited by the page's points.
+        check_thumbnails(http, details["pdf"], (595, 842), upscale=True)
+        check_thumbnails(http, details["video"], (640, 360), upscale=False)
+
+        listed = cli(platform, "files", "list", "--tag", "e2e", token=token)
+        assert {f["file_id"] for f in listed["items"]} == {c["file_id"] for c in uploaded.values()}
+
+    check_hls(platform, details["video"], token)
+
+
+def check_hls(base_url: str, detail: dict[str, Any], token: str) -> None:
+    assert detail["file"]["transcode_status"] == "ready", detail["file"]
+    renditions = sorted((r["width"], r["height"]) for r in detail["renditions"])
+    assert renditions == [(426, 240), (640, 360)]
+    # The catalog takes the token in the query for players (and carries it into
+    # the rendition playlists it rewrites), so ffprobe needs no headers.
+    master = f"{base_url}{detail['hls_url']}?access_token={token}"
+    probe = subprocess.run(
+        [
+            "ffprobe", "-v", "error", "-print_format", "json",
+            "-show_programs", "-show_streams", "-show_format", master,
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "AV_LOG_FORCE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    report = json.loads(probe.stdout)
+    assert report["format"]["format_name"] == "hls"
+    assert float(report["format"]["duration"]) == pytest.approx(4.0, abs=1.0)
+    video_sizes = sorted(
+        (s["width"], s["height"]) for s in report["streams"] if s["codec_type"] == "video"
+    )
+    assert video_sizes == [(426, 240), (640, 360)]
+    assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "video"} == {"h264"}
+    assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "audio"} == {"aac"}
+    assert len(report["programs"]) == 2  # one variant stream per rendition
