@@ -199,6 +199,8 @@ async def execute(args: argparse.Namespace, config: ClientConfig) -> int:
 
 def _hints(args: argparse.Namespace, config: ClientConfig, error: MediaplaneError) -> list[str]:
     hints = []
+    if error.code == "connection_failed":
+        hints.append(f"is the platform up at {config.url}? (`just up`, or set MEDIAPLANE_URL)")
     if error.code == "unauthorized":
         hints.append("set MEDIAPLANE_TOKEN to a bearer JWT (`mediaplane token` in development)")
     if args.command == "upload" and _state_path(args, config).exists():
