@@ -28,6 +28,7 @@ const user = env.WEBUI_USER ?? `e2e-${Date.now().toString(36)}`
 const timeout = Number(env.WEBUI_TIMEOUT_S ?? 240) * 1000
 const shots = env.WEBUI_SCREENSHOTS
 const artifacts = env.WEBUI_ARTIFACTS
+const runTag = `run-${Date.now().toString(36)}` // this run's files, whatever the user already has
 const videoName = basename(video)
 const imageName = basename(image)
 
@@ -68,7 +69,7 @@ async function main() {
   step('upload the video and the image through the Uppy dashboard')
   await page.click('header nav a[href="#/upload"]')
   await page.waitForSelector('.uppy-Dashboard')
-  await page.fill('#upload-tags', 'e2e, holiday')
+  await page.fill('#upload-tags', `e2e, holiday, ${runTag}`)
   await page.setInputFiles('.uppy-Dashboard-input[type=file] >> nth=0', [video, image])
   await page.waitForSelector('.uppy-StatusBar-actionBtn--upload')
   await page.click('.uppy-StatusBar-actionBtn--upload')
@@ -77,7 +78,7 @@ async function main() {
   if (failed.length) throw new Error(`${failed.length} uploads failed`)
 
   step('library: both files, thumbnails appear live (no reload)')
-  await page.click('header nav a[href="#/library"]')
+  await page.evaluate((tag) => { location.hash = `#/library?tag=${tag}` }, runTag)
   const card = (name) => `#library-grid a.card:has(.filename:text-is("${name}"))`
   await page.waitForSelector(card(videoName))
   await page.waitForSelector(card(imageName))
@@ -95,7 +96,9 @@ async function main() {
     const names = [...document.querySelectorAll('#library-grid .filename')].map((n) => n.textContent)
     return names.length === 1 && names[0] === name
   }, imageName)
-  await page.goto(`${base}#/library?tag=e2e`)
+  await page.waitForFunction(() => document.querySelectorAll('#library-grid a.card').length === 1)
+  await page.fill('input[name=q]', '')
+  await page.press('input[name=q]', 'Enter')
   await page.waitForFunction(() => document.querySelectorAll('#library-grid a.card').length === 2)
   await page.goto(`${base}#/library`)
   await page.waitForSelector(`${card(videoName)} .thumb img`)
@@ -140,7 +143,7 @@ async function main() {
   if (shots) await page.screenshot({ path: join(shots, 'file.png'), fullPage: true })
 
   step('image file page: preview')
-  await page.goto(`${base}#/library?q=${encodeURIComponent(imageName)}`)
+  await page.goto(`${base}#/library?tag=${runTag}&q=${encodeURIComponent(imageName)}`)
   await page.click(card(imageName))
   await page.waitForSelector('#preview-image')
   await page.waitForSelector('#download')

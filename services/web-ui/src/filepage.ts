@@ -11,18 +11,24 @@ import { createPlayer } from './player'
 import type { Player } from './player'
 import { parseTags } from './upload'
 
+// Envelope and bookkeeping fields are left out of the one-line summary; the
+// whole event is one click away.
+const NOISE = new Set([
+  'file_id', 'owner', 'session_id', 'event_id', 'type', 'producer', 'stream_id', 'occurred_at',
+  'causation_id', 'correlation_id', 'bucket', 'object_key', 'upload_id', 'job_id', 'schema_version',
+])
+
 function summarize(event: HistoryEvent): string {
-  const data = event.data
-  const skip = new Set(['file_id', 'owner', 'session_id'])
   const parts: string[] = []
-  for (const [key, value] of Object.entries(data)) {
-    if (skip.has(key) || value === null || value === undefined) continue
+  for (const [key, value] of Object.entries(event.data)) {
+    if (NOISE.has(key) || value === null || value === undefined) continue
     if (typeof value === 'object') {
       if (Array.isArray(value) && value.length === 0) continue
       const text = JSON.stringify(value)
-      parts.push(`${key}=${text.length > 80 ? `${text.slice(0, 77)}…` : text}`)
+      parts.push(`${key}=${text.length > 60 ? `${text.slice(0, 57)}…` : text}`)
     } else {
-      parts.push(`${key}=${String(value)}`)
+      const text = String(value)
+      parts.push(`${key}=${text.length > 24 && /^[0-9a-f]+$/.test(text) ? `${text.slice(0, 12)}…` : text}`)
     }
   }
   return parts.join('  ')
@@ -180,7 +186,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       history.replaceChildren(...events.map((e) => h('li', { dataset: { type: e.type } },
         h('time', { datetime: e.occurred_at }, formatDate(e.occurred_at)), ' ',
         h('strong', { class: e.known ? undefined : 'muted' }, e.type), ' ',
-        h('span', { class: 'muted small mono' }, summarize(e)))))
+        h('span', { class: 'muted small mono' }, summarize(e)),
+        h('details', null, h('summary', { class: 'muted small' }, 'event'),
+          h('pre', { class: 'small mono' }, JSON.stringify(e, null, 2))))))
     } catch (error) {
       if (!disposed) history.replaceChildren(h('li', null, `Could not load the history: ${String(error)}`))
     }
