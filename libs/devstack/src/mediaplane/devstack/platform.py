@@ -56,8 +56,8 @@ SERVICES = (
 
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one).
-_HTTP_PORTS = {"gateway": 8081, "catalog": 8082}
-_OPS_PORTS = {
+HTTP_PORTS = {"gateway": 8081, "catalog": 8082}
+OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
     "transcoder": 9121,
@@ -110,11 +110,11 @@ class PlatformSettings:
             edge_admin_port=port("MEDIAPLANE_EDGE_ADMIN_PORT", 28019),
             http_ports={
                 s: port(f"MEDIAPLANE_{s.upper()}_PORT", default)
-                for s, default in _HTTP_PORTS.items()
+                for s, default in HTTP_PORTS.items()
             },
             ops_ports={
                 s: port(f"MEDIAPLANE_{s.upper()}_OPS_PORT", default)
-                for s, default in _OPS_PORTS.items()
+                for s, default in OPS_PORTS.items()
             },
             database_urls={
                 s.name: env.get(f"MEDIAPLANE_{s.name.upper()}_DATABASE_URL")

@@ -1,0 +1,188 @@
+"""The Caddy edge (deploy/edge/Caddyfile) routes each call where DESIGN.md section 7 says.
+
+Caddy runs for real in front of three stub upstreams that answer with their
+own name and the Host header they saw: commands must reach the gateway,
+queries the catalog, bucket paths S3 with the edge's Host kept (presigned
+URLs are signed for it), everything else the web UI's files.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mediaplane.devstack.private_platform import free_port_block
+from mediaplane.devstack.servers import binary
+
+ROOT = Path(__file__).resolve().parents[2]
+FILE = "0191f0e4-54b5-7c3e-8a1e-0123456789ab"
+SESSION = "0191f0e4-54b5-7c3e-8a1e-ba9876543210"
+
+
+class Stub(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, name: str, port: int) -> None:
+        super().__init__(("127.0.0.1", port), StubHandler)
+        self.name = name
+        # The SSE stub holds its response open until the test has read an event.
+        self.release = threading.Event()
+
+
+class StubHandler(BaseHTTPRequestHandler):
+    server: Stub
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        if self.path.startswith("/v1/events"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b"event: file.changed\ndata: {}\n\n")
+            self.wfile.flush()
+            self.server.release.wait(30)
+            return
+        body = json.dumps(
+            {"upstream": self.server.name, "host": self.headers["Host"], "path": self.path}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # http.server dispatches on these names.
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer  # noqa: N815
+
+
+@pytest.fixture(scope="module")
+def stubs() -> Iterator[dict[str, Stub]]:
+    base = free_port_block(3)
+    servers = {name: Stub(name, base + i) for i, name in enumerate(("gateway", "catalog", "s3"))}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
+    for thread in threads:
+        thread.start()
+    yield servers
+    for server in servers.values():
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def start_edge(
+    stubs: dict[str, Stub], web_ui: Path, log: Path
+) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port_block(2)
+    env = {
+        "MEDIAPLANE_EDGE_PORT": str(port),
+        "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{port + 1}",
+        "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{stubs['gateway'].server_port}",
+        "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{stubs['catalog'].server_port}",
+        "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{stubs['s3'].server_port}",
+        "MEDIAPLANE_WEB_UI_DIR": str(web_ui),
+        "HOME": str(log.parent),  # Caddy keeps its (unused) storage under $HOME
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary("caddy"), "run", "--adapter", "caddyfile", "--config",
+             str(ROOT / "deploy" / "edge" / "Caddyfile")],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/", timeout=2)
+            return url, process
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"caddy did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def web_ui(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web-ui") / "dist"
+
+
+@pytest.fixture(scope="module")
+def edge(
+    stubs: dict[str, Stub], web_ui: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    url, process = start_edge(stubs, web_ui, tmp_path_factory.mktemp("caddy") / "caddy.log")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+ROUTES = [
+    ("POST", "/v1/uploads", "gateway"),
+    ("GET", "/v1/uploads", "catalog"),
+    ("GET", "/v1/uploads?status=open", "catalog"),
+    ("GET", f"/v1/uploads/{SESSION}", "gateway"),
+    ("GET", f"/v1/uploads/{SESSION}/parts", "gateway"),
+    ("POST", f"/v1/uploads/{SESSION}/parts", "gateway"),
+    ("POST", f"/v1/uploads/{SESSION}/complete", "gateway"),
+    ("DELETE", f"/v1/uploads/{SESSION}", "gateway"),
+    ("POST", "/v1/tags", "gateway"),
+    ("GET", "/v1/tags?limit=5", "catalog"),
+    ("GET", "/v1/files?kind=video", "catalog"),
+    ("GET", f"/v1/files/{FILE}", "catalog"),
+    ("GET", f"/v1/files/{FILE}/history", "catalog"),
+    ("GET", f"/v1/files/{FILE}/hls/master.m3u8", "catalog"),
+    ("PUT", f"/v1/files/{FILE}/tags", "gateway"),
+    ("DELETE", f"/v1/files/{FILE}", "gateway"),
+    ("POST", "/v1/dev/token", "gateway"),
+    ("PUT", "/originals/alice/f1?X-Amz-Signature=abc", "s3"),
+    ("GET", "/renditions/f1/j1/master.m3u8?X-Amz-Signature=abc", "s3"),
+    ("GET", "/thumbnails/f1/small.webp", "s3"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "upstream"), ROUTES)
+def test_each_call_reaches_its_upstream(edge: str, method: str, path: str, upstream: str) -> None:
+    response = httpx.request(method, edge + path, content=b"{}", timeout=10)
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert seen["upstream"] == upstream
+    assert seen["path"] == path  # nothing rewritten: S3 signatures cover the path and query
+    # The Host the client used: what presigned URLs are signed for.
+    assert seen["host"] == edge.removeprefix("http://")
+
+
+def test_server_sent_events_are_not_buffered(edge: str, stubs: dict[str, Stub]) -> None:
+    # The stub keeps the response open until released: a buffering proxy would
+    # deliver nothing until then, and this read would time out.
+    with httpx.stream("GET", edge + "/v1/events", timeout=20) as response:
+        first = next(response.iter_lines())
+        assert first == "event: file.changed"
+        stubs["catalog"].release.set()
+
+
+def test_the_web_ui_is_served_once_built(edge: str, web_ui: Path) -> None:
+    missing = httpx.get(edge + "/", timeout=10)
+    assert missing.status_code == 200
+    assert "web UI is not built" in missing.text
+    assert "npm run build" in missing.text
+
+    web_ui.mkdir(parents=True)
+    (web_ui / "index.html").write_text("<!doctype html><title>mediaplane ui</title>")
+    (web_ui / "app.js").write_text("console.log('ui')")
+    assert "mediaplane ui" in httpx.get(edge + "/", timeout=10).text
+    assert httpx.get(edge + "/app.js", timeout=10).text == "console.log('ui')"
+    # A single-page app: its own paths come back as index.html.
+    assert "mediaplane ui" in httpx.get(edge + "/library/some-file", timeout=10).text
