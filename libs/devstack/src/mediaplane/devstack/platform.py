@@ -227,7 +227,7 @@ class PlatformSettings:
         return env
 
 
-def _jwt_secret(settings: PlatformSettings) -> str:
+def jwt_secret(settings: PlatformSettings) -> str:
     """The dev HS256 secret: made once per data folder, kept so tokens survive restarts."""
     path = settings.dir / "jwt-secret"
     if not path.exists():
@@ -293,12 +293,18 @@ def prepare(settings: PlatformSettings) -> None:
             f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
         )
     settings.dir.mkdir(parents=True, exist_ok=True)
-    env = settings.environment(_jwt_secret(settings))
+    env = settings.environment(jwt_secret(settings))
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)
+    write_run_files(settings, env)
+
+
+def write_run_files(settings: PlatformSettings, env: Mapping[str, str]) -> None:
+    """The Procfile and the env file honcho reads (values quoted for its parser)."""
     # The env file holds the JWT secret: readable by its owner only.
     settings.env_file.touch(mode=0o600)
+    settings.env_file.chmod(0o600)
     settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
     settings.procfile.write_text("".join(f"{p.name}: {p.command}\n" for p in settings.processes()))
 

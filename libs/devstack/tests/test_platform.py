@@ -1,0 +1,120 @@
+"""The local platform's settings, Procfile and env file (what `just up` runs)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import psycopg
+import pytest
+from honcho.environ import parse, parse_procfile
+
+from mediaplane.devstack import platform
+from mediaplane.devstack.servers import StackError
+from mediaplane.devstack.settings import StackSettings
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No MEDIAPLANE_* variables from the caller's shell, a data folder of the test's own."""
+    for name in list(os.environ):
+        if name.startswith("MEDIAPLANE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MEDIAPLANE_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_defaults_are_the_services_own(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    assert settings.edge_url == "http://127.0.0.1:8080"
+    assert settings.ports() == {
+        "edge": 8080,
+        "edge admin": 28019,
+        "gateway-api": 8081,
+        "gateway-verifier": 9101,
+        "gateway-relay": 9102,
+        "catalog-api": 8082,
+        "catalog-ingest": 9111,
+        "transcoder-worker": 9121,
+        "transcoder-relay": 9122,
+        "thumbnailer-worker": 9131,
+        "thumbnailer-relay": 9132,
+        "janitor-worker": 9141,
+        "janitor-relay": 9142,
+    }
+    for service in platform.SERVICES:
+        url = settings.database_urls[service.name]
+        assert psycopg.conninfo.conninfo_to_dict(url)["dbname"] == service.name
+    assert dict(settings.buckets) == {
+        "originals": "originals",
+        "renditions": "renditions",
+        "thumbnails": "thumbnails",
+    }
+    assert settings.dir == isolated_env / "platform"
+
+
+def test_the_services_variables_override_ports_names_and_streams(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_EDGE_PORT", "18080")
+    monkeypatch.setenv("MEDIAPLANE_JANITOR_OPS_PORT", "18141")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_DATABASE_URL", "postgresql://x@db/other_catalog")
+    monkeypatch.setenv("MEDIAPLANE_THUMBNAILS_BUCKET", "my-thumbs")
+    monkeypatch.setenv("MEDIAPLANE_STREAM", "MINE_MEDIA")
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("secret-for-this-test-0123456789abcdef")
+    assert settings.ports()["janitor-relay"] == 18142
+    assert env["MEDIAPLANE_S3_PUBLIC_ENDPOINT"] == "http://127.0.0.1:18080"
+    assert env["MEDIAPLANE_CATALOG_DATABASE_URL"] == "postgresql://x@db/other_catalog"
+    assert env["MEDIAPLANE_THUMBNAILS_BUCKET"] == "my-thumbs"
+    assert env["MEDIAPLANE_STREAM"] == "MINE_MEDIA"
+    assert env["MEDIAPLANE_DEV_MODE"] == "1"
+    assert env["MEDIAPLANE_JANITOR_OPS_PORT"] == "18141"
+
+
+def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    processes = {p.name: p for p in settings.processes()}
+    roles = {f"{s.name}-{role}" for s in platform.SERVICES for role in s.roles}
+    assert set(processes) == roles | {"edge", "ready"}
+    ports = settings.ports()
+    for role in roles:
+        assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
+        assert processes[role].command.startswith("exec ")
+    assert "deploy/edge/Caddyfile" in processes["edge"].command
+    assert processes["ready"].ready_url is None
+
+
+def test_the_env_file_survives_honchos_parser(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("s3cr3t-with_symbols-and=signs")
+    settings.dir.mkdir(parents=True)
+    platform.write_run_files(settings, env)
+    assert parse(settings.env_file.read_text()) == env
+    assert settings.env_file.stat().st_mode & 0o077 == 0  # the JWT secret is in there
+    procfile = parse_procfile(settings.procfile.read_text())
+    assert set(procfile.processes) == {p.name for p in settings.processes()}
+
+
+def test_the_jwt_secret_is_made_once_and_kept(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    settings.dir.mkdir(parents=True)
+    first = platform.jwt_secret(settings)
+    assert len(first) >= 32
+    assert platform.jwt_secret(settings) == first
+
+
+@pytest.mark.integration
+def test_prepare_refuses_to_start_beside_a_running_platform(
+    stack: StackSettings, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        monkeypatch.setenv("MEDIAPLANE_GATEWAY_PORT", str(busy.getsockname()[1]))
+        monkeypatch.setenv("MEDIAPLANE_PG_URL", stack.pg_url)
+        monkeypatch.setenv("MEDIAPLANE_NATS_URL", stack.nats_url)
+        monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", stack.s3_endpoint)
+        with pytest.raises(StackError, match="gateway-api"):
+            platform.prepare(platform.PlatformSettings.from_env())
