@@ -1,8 +1,9 @@
 """Browser test of the web UI against the whole platform behind the Caddy edge.
 
-Boots a private platform with `python -m mediaplane.devstack platform up` (every
-service role, the edge serving `services/web-ui/dist/`) on free ports, with its
-own databases, buckets and stream names, beside any developer platform. Then
+Boots a private platform (`mediaplane.devstack.private_platform`: `platform up`
+as `just up` runs it, every service role and the edge serving
+`services/web-ui/dist/`, on free ports with its own databases, buckets and
+stream names, beside any developer's platform). Then
 Node runs `services/web-ui/e2e/webui.e2e.mjs`: playwright-core drives Debian's
 chromium headless (no browser download) to sign in with a dev token, upload a
 small video (multipart: the gateway's single-PUT limit is lowered to 5 MiB) and
@@ -22,28 +23,16 @@ MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots refreshes the README pictures.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import random
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import nats
-import psycopg
 import pytest
-from psycopg import sql
 
-from mediaplane.devstack.pytest_plugin import empty_and_remove_bucket
-from mediaplane.devstack.servers import s3_client
-from mediaplane.devstack.settings import StackSettings, database_url
+from mediaplane.devstack.private_platform import PrivatePlatform
+from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -51,9 +40,14 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_UI = ROOT / "services" / "web-ui"
 DRIVER = WEB_UI / "e2e" / "webui.e2e.mjs"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SERVICES = ("gateway", "catalog", "transcoder", "thumbnailer", "janitor")
-BOOT_TIMEOUT = 240.0
+BOOT_TIMEOUT = 300.0
 MIB = 1024 * 1024
+# Small parts so the 7 MiB video goes up in two parts, and a two-rung ladder.
+PLATFORM_ENV = {
+    "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
+    "MEDIAPLANE_PART_SIZE": str(5 * MIB),
+    "MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64",
+}
 
 
 def _missing() -> list[str]:
@@ -81,93 +75,6 @@ def prerequisites() -> None:
         pytest.skip(message)
 
 
-def _free_block(size: int) -> int:
-    """The first of `size` consecutive free loopback ports."""
-    for _ in range(200):
-        base = random.randrange(30000, 60000 - size)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no block of free ports")
-
-
-def _platform_env(stack: StackSettings, data_dir: Path, run: str) -> dict[str, str]:
-    base = _free_block(14)
-    env = {
-        "MEDIAPLANE_ROOT": str(ROOT),
-        "MEDIAPLANE_DATA_DIR": str(data_dir),
-        # The infrastructure is the shared one: external to this data folder.
-        "MEDIAPLANE_PG_URL": stack.pg_url,
-        "MEDIAPLANE_NATS_URL": stack.nats_url,
-        "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
-        "MEDIAPLANE_EDGE_PORT": str(base),
-        "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
-        "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
-        "MEDIAPLANE_CATALOG_PORT": str(base + 3),
-        "MEDIAPLANE_STREAM": f"WEBUI{run.upper()}",
-        "MEDIAPLANE_SUBJECT_ROOT": f"webui{run}",
-        "MEDIAPLANE_DLQ_STREAM": f"WEBUIDLQ{run.upper()}",
-        "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"webuidlq{run}",
-        # Small limits so a 7 MiB video goes up in two parts, and a short ladder.
-        "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
-        "MEDIAPLANE_PART_SIZE": str(5 * MIB),
-        "MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64",
-    }
-    for index, service in enumerate(SERVICES):
-        env[f"MEDIAPLANE_{service.upper()}_OPS_PORT"] = str(base + 4 + 2 * index)  # relay: +1
-        env[f"MEDIAPLANE_{service.upper()}_DATABASE_URL"] = database_url(
-            stack.pg_url, f"webui_{run}_{service}"
-        )
-    for kind in ("originals", "renditions", "thumbnails"):
-        env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"webui-{run}-{kind}"
-    return env
-
-
-def _cleanup(stack: StackSettings, env: dict[str, str]) -> None:
-    with psycopg.connect(stack.pg_url, autocommit=True) as conn:
-        for service in SERVICES:
-            name = psycopg.conninfo.conninfo_to_dict(
-                env[f"MEDIAPLANE_{service.upper()}_DATABASE_URL"]
-            )["dbname"]
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
-            )
-    client = s3_client(stack)
-    for kind in ("originals", "renditions", "thumbnails"):
-        empty_and_remove_bucket(client, env[f"MEDIAPLANE_{kind.upper()}_BUCKET"])
-
-    async def drop_streams() -> None:
-        nc = await nats.connect(stack.nats_url)
-        try:
-            js = nc.jetstream()
-            for name in (env["MEDIAPLANE_STREAM"], env["MEDIAPLANE_DLQ_STREAM"]):
-                with contextlib.suppress(nats.js.errors.NotFoundError):
-                    await js.delete_stream(name)
-        finally:
-            await nc.close()
-
-    asyncio.run(drop_streams())
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def base_url(
     prerequisites: None, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
@@ -177,34 +84,14 @@ def base_url(
     if given:
         yield given.rstrip("/") + "/"
         return
-    run = uuid.uuid4().hex[:8]
-    data_dir = tmp_path_factory.mktemp("platform")
-    env = _platform_env(stack, data_dir, run)
-    log_path = data_dir / "platform.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mediaplane.devstack", "platform", "up"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: honcho and every service
-        )
+    private = PrivatePlatform(
+        stack, tmp_path_factory.mktemp("platform"), name="webui", extra_env=PLATFORM_ENV
+    )
     try:
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        while True:
-            text = log_path.read_text(errors="replace")
-            if "mediaplane is up" in text:
-                break
-            if process.poll() is not None or "not ready after" in text:
-                pytest.fail(f"the platform did not start:\n{text[-6000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the platform was not up after {BOOT_TIMEOUT:.0f}s:\n{text[-6000:]}")
-            time.sleep(1)
-        yield f"http://127.0.0.1:{env['MEDIAPLANE_EDGE_PORT']}/"
+        private.start(timeout=BOOT_TIMEOUT)
+        yield private.base_url + "/"
     finally:
-        _stop(process)
-        _cleanup(stack, env)
+        private.stop()
 
 
 def _make_media(folder: Path) -> tuple[Path, Path]:
@@ -278,3 +165,7 @@ def test_upload_library_and_playback_in_the_browser(base_url: str, tmp_path: Pat
     assert done.returncode == 0, output
     assert "webui-e2e: ok" in output
     assert "qualities: Auto | 360p" in output, output
+    if not os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL"):
+        # The private platform's two-rung ladder: the player switched to 240p.
+        assert "switched to level" in output, output
+        assert "(240p)" in output, output
