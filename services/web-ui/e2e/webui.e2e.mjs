@@ -5,7 +5,7 @@
 // Signs in with a development token, uploads a video (multipart when it is
 // larger than the gateway's single-PUT limit) and an image through the Uppy
 // dashboard, waits for both thumbnails to appear in the library over the live
-// event stream (no reload), then opens the video, plays its HLS stream,
+// event stream (no reload), pausing and resuming on the way, then opens the video, plays its HLS stream,
 // switches quality, edits tags and reads the history.
 //
 // Environment: WEBUI_BASE_URL (required), WEBUI_VIDEO, WEBUI_IMAGE (required),
@@ -72,7 +72,21 @@ async function main() {
   await page.fill('#upload-tags', `e2e, holiday, ${runTag}`)
   await page.setInputFiles('.uppy-Dashboard-input[type=file] >> nth=0', [video, image])
   await page.waitForSelector('.uppy-StatusBar-actionBtn--upload')
+  // Slow uploads down (devtools throttling) so that pausing surely lands mid-upload.
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Network.enable')
+  const throttle = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond,
+  })
+  await throttle(256 * 1024)
   await page.click('.uppy-StatusBar-actionBtn--upload')
+
+  step('pause, then resume (the multipart session resumes from the parts S3 holds)')
+  await page.waitForSelector('.uppy-StatusBar.is-uploading [data-cy=togglePauseResume]')
+  await page.click('[data-cy=togglePauseResume]')
+  await page.waitForSelector('.uppy-StatusBar-statusPrimary:has-text("Paused")')
+  await throttle(-1)
+  await page.click('[data-cy=togglePauseResume]')
   await page.waitForSelector('.uppy-StatusBar.is-complete')
   const failed = await page.$$('.uppy-Dashboard-Item.is-error')
   if (failed.length) throw new Error(`${failed.length} uploads failed`)
