@@ -19,8 +19,10 @@ SECRET = "unit-test-secret-that-is-long-enough"
 
 
 def _token(secret: str = SECRET, **claims: Any) -> str:
+    # Parametrized cases are built at collection time, minutes before a full
+    # suite runs them: valid tokens must outlive the run.
     return jwt.encode(
-        {"sub": "alice", "exp": int(time.time()) + 60, **claims}, secret, algorithm="HS256"
+        {"sub": "alice", "exp": int(time.time()) + 86400, **claims}, secret, algorithm="HS256"
     )
 
 
