@@ -4,11 +4,38 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 py := ".venv/bin/python"
 
-# Install Python 3.11 deps from the lock file (uv), and check the system tools.
-setup:
+# Install what `just up` needs: Debian packages, locked Python deps (uv), the built web UI.
+setup: system-deps
     uv sync --frozen
-    @command -v ffmpeg >/dev/null || echo "warning: ffmpeg missing (apt-get install ffmpeg)"
-    @ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || echo "warning: Postgres binaries missing (apt-get install postgresql-15)"
+    @just web-ui
+
+# Debian packages the stack runs on: Postgres 15 binaries and ffmpeg.
+system-deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+    ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql-15)
+    if [ ${#missing[@]} -gt 0 ]; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      else
+        echo "please install: ${missing[*]} (Debian: sudo apt-get install ${missing[*]})" >&2; exit 1
+      fi
+    fi
+
+# Build the web UI (services/web-ui/dist) from its lock file when its sources changed.
+web-ui:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd services/web-ui
+    if ! command -v npm >/dev/null; then echo "npm missing: the web UI is not built" >&2; exit 0; fi
+    stamp=dist/.source-hash
+    hash=$(cat package-lock.json index.html vite.config.ts tsconfig.json $(find src -type f | sort) | sha256sum | cut -c1-16)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then exit 0; fi
+    [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+    npm run build --silent
+    echo "$hash" > "$stamp"
 
 # Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
 infra-up: setup
