@@ -40,22 +40,26 @@ def test_an_event_splits_into_data_and_metadata_and_back() -> None:
     assert decoded == event
 
 
-def test_a_message_carries_the_event_json_and_the_envelope_headers() -> None:
-    event = tag()
-    data, metadata = split_event(REGISTRY, event, {"traceparent": "00-abc-def-01"})
+def test_a_message_carries_the_body_and_the_envelope_headers() -> None:
+    # The body itself is built by the claim query; the relay tests decode it from JetStream.
+    event_id = str(uuid.uuid4())
     message = to_message(
-        position=7,
-        stream_id=event.stream_id,
-        subject="media.tag.created.v1",
-        event_id=event.event_id,
-        type_="tag.created.v1",
-        data=data,
-        metadata=metadata,
-        recorded_at=datetime.now(UTC),
+        7,
+        "tag-a",
+        "media.tag.created.v1",
+        event_id,
+        "tag.created.v1",
+        '{"type": "x"}',
+        "unit",
+        "corr",
+        "cause",
+        "00-abc-def-01",
+        None,
+        datetime.now(UTC),
     )
-    assert REGISTRY.decode(message.body) == event
+    assert message.body == b'{"type": "x"}'
     assert message.headers == {
-        "Nats-Msg-Id": str(event.event_id),
+        "Nats-Msg-Id": event_id,
         "Mp-Event-Type": "tag.created.v1",
         "Mp-Stream-Id": "tag-a",
         "Mp-Producer": "unit",
@@ -125,17 +129,22 @@ def test_two_migration_files_with_one_number_are_refused(tmp_path: Path) -> None
         MigrationSource.from_directory("svc", tmp_path).migrations()
 
 
-def test_the_event_id_is_the_deduplication_id() -> None:
-    event_id = uuid.uuid4()
+def test_absent_causation_and_trace_context_add_no_headers() -> None:
     message = to_message(
-        position=1,
-        stream_id="s",
-        subject="media.tag.created.v1",
-        event_id=event_id,
-        type_="tag.created.v1",
-        data={},
-        metadata={},
-        recorded_at=datetime.now(UTC),
+        1,
+        "s",
+        "media.tag.created.v1",
+        "e-1",
+        "tag.created.v1",
+        "{}",
+        None,
+        None,
+        None,
+        None,
+        None,
+        datetime.now(UTC),
     )
-    assert message.headers["Nats-Msg-Id"] == str(event_id)
+    assert message.headers["Nats-Msg-Id"] == "e-1"
+    assert message.headers["Mp-Producer"] == ""
     assert "Mp-Causation-Id" not in message.headers
+    assert "traceparent" not in message.headers

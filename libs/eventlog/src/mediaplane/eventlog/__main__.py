@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     relay_cmd.add_argument("--database-url", required=True)
     relay_cmd.add_argument("--nats-url", required=True)
     relay_cmd.add_argument("--batch-size", type=int, default=500)
+    relay_cmd.add_argument("--lanes", type=int, default=4, help="concurrent claim/publish loops")
     relay_cmd.add_argument("--poll-interval", type=float, default=1.0)
     relay_cmd.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     relay_cmd.add_argument("--name", default="eventlog-relay")
@@ -72,6 +73,7 @@ async def _relay(args: argparse.Namespace) -> None:
         args.database_url,
         args.nats_url,
         batch_size=args.batch_size,
+        lanes=args.lanes,
         poll_interval=args.poll_interval,
         metrics=metrics,
         name=args.name,

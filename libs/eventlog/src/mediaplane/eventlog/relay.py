@@ -60,6 +60,7 @@ class OutboxRelay:
         nats_url: str,
         *,
         batch_size: int = 500,
+        lanes: int = 4,
         poll_interval: float = 1.0,
         ack_timeout: float = 5.0,
         max_backoff: float = 5.0,
@@ -69,6 +70,9 @@ class OutboxRelay:
         self._database_url = database_url
         self._nats_url = nats_url
         self._batch_size = batch_size
+        if lanes < 1:
+            raise ValueError("a relay needs at least one lane")
+        self._lanes = lanes
         self._poll_interval = poll_interval
         self._ack_timeout = ack_timeout
         self._max_backoff = max_backoff
@@ -111,12 +115,22 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         self._pool = await open_pool(
-            self._database_url, min_size=1, max_size=1, application_name=self._name, wait=False
+            self._database_url,
+            min_size=1,
+            max_size=self._lanes,
+            application_name=self._name,
+            wait=False,
         )
         self._nc = await self._retrying(self._connect_nats)
-        js = self._nc.jetstream(publish_async_max_pending=self._batch_size)
+        js = self._nc.jetstream(publish_async_max_pending=self._batch_size * self._lanes)
         self._wakeup.start()
-        _log.info("relay started", relay=self._name)
+        _log.info("relay started", relay=self._name, lanes=self._lanes)
+        await asyncio.gather(*(self._lane(js) for _ in range(self._lanes)))
+
+    async def _lane(self, js: JetStreamContext) -> None:
+        """One claim-publish-delete loop. A round mostly waits (for Postgres, then for acks),
+        so a relay runs several lanes; each claims other streams (head locks, `outbox.py`),
+        so per-stream order holds as it does between relay instances."""
         while True:
             self._wakeup.clear()
             published = await self._retrying(lambda: self._round(js))
