@@ -33,7 +33,7 @@ class ThumbnailGenerated(Event, tag="thumbnail.generated.v1", frozen=True, kw_on
 
 
 class ThumbnailFailed(Event, tag="thumbnail.failed.v1", frozen=True, kw_only=True):
-    """`code`: corrupt_input, too_large, unsupported_media, timeout, internal."""
+    """`code`: corrupt_input, too_large, unsupported_media, source_missing, timeout, internal."""
 
     file_id: uuid.UUID
     code: str

@@ -49,7 +49,7 @@ class TranscodeCompleted(Event, tag="transcode.completed.v1", frozen=True, kw_on
 
 
 class TranscodeFailed(Event, tag="transcode.failed.v1", frozen=True, kw_only=True):
-    """`code`: unsupported_media, corrupt_input, timeout, internal."""
+    """`code`: unsupported_media, corrupt_input, source_missing, timeout, internal."""
 
     file_id: uuid.UUID
     job_id: uuid.UUID
