@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from mediaplane.bus import BusSettings, Publisher, provision
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import (
     ALL_EVENTS,
     EventContext,
@@ -25,13 +26,7 @@ from mediaplane.devstack.pytest_plugin import NatsNamespace
 @pytest.fixture
 def settings(nats_namespace: NatsNamespace) -> BusSettings:
     ns = nats_namespace
-    return BusSettings(
-        url=ns.url,
-        stream=f"{ns.stream_prefix}_MEDIA",
-        subject_root=f"{ns.subject_prefix}.media",
-        dlq_stream=f"{ns.stream_prefix}_DLQ",
-        dlq_subject_root=f"{ns.subject_prefix}.dlq",
-    )
+    return namespaced_settings(ns)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.bus import BusSettings
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.catalog.adapters.ledger import IngestResult, ingest
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.app.bootstrap import apply_migrations
@@ -30,13 +31,7 @@ SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 @pytest.fixture
 def bus_settings(nats_namespace: NatsNamespace) -> BusSettings:
-    return BusSettings(
-        url=nats_namespace.url,
-        stream=f"{nats_namespace.stream_prefix}_MEDIA",
-        subject_root=f"{nats_namespace.subject_prefix}.media",
-        dlq_stream=f"{nats_namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{nats_namespace.subject_prefix}.dlq",
-    )
+    return namespaced_settings(nats_namespace)
 
 
 @pytest.fixture

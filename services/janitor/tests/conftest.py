@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from mediaplane.bus import Bus, BusSettings
-from mediaplane.bus.testing import eventually
+from mediaplane.bus.testing import eventually, namespaced_settings
 from mediaplane.contracts import (
     EventContext,
     FileDeleted,
@@ -46,13 +46,7 @@ CONTEXT = EventContext(producer="test", correlation_id="test-correlation")
 
 
 def bus_settings(namespace: NatsNamespace) -> BusSettings:
-    return BusSettings(
-        url=namespace.url,
-        stream=f"{namespace.stream_prefix}_MEDIA",
-        subject_root=f"{namespace.subject_prefix}.media",
-        dlq_stream=f"{namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
-    )
+    return namespaced_settings(namespace)
 
 
 @pytest.fixture

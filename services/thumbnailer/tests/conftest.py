@@ -13,6 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from mediaplane.bus import BusSettings
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id
 from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
 from mediaplane.devstack.settings import StackSettings
@@ -22,13 +23,7 @@ from mediaplane.thumbnailer.config import ThumbnailerSettings
 
 
 def bus_settings(namespace: NatsNamespace) -> BusSettings:
-    return BusSettings(
-        url=namespace.url,
-        stream=f"{namespace.stream_prefix}_MEDIA",
-        subject_root=f"{namespace.subject_prefix}.media",
-        dlq_stream=f"{namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
-    )
+    return namespaced_settings(namespace)
 
 
 def storage_settings(stack: StackSettings) -> StorageSettings:

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from mediaplane.bus import Bus, BusSettings
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import EventContext, FileVerified, new_event
 from mediaplane.devstack.pytest_plugin import (
     NatsNamespace,
@@ -98,13 +99,7 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> MakeClip:
 
 
 def bus_settings(namespace: NatsNamespace) -> BusSettings:
-    return BusSettings(
-        url=namespace.url,
-        stream=f"{namespace.stream_prefix}_MEDIA",
-        subject_root=f"{namespace.subject_prefix}.media",
-        dlq_stream=f"{namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
-    )
+    return namespaced_settings(namespace)
 
 
 def storage_settings(stack: StackSettings) -> StorageSettings:

@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.bus import BusSettings
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.servicekit.auth import AuthSettings
@@ -28,13 +29,7 @@ SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 
 def bus_settings(namespace: NatsNamespace, url: str | None = None) -> BusSettings:
-    return BusSettings(
-        url=url or namespace.url,
-        stream=f"{namespace.stream_prefix}_MEDIA",
-        subject_root=f"{namespace.subject_prefix}.media",
-        dlq_stream=f"{namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
-    )
+    return namespaced_settings(namespace, url)
 
 
 def make_settings(

@@ -16,7 +16,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from mediaplane.bus import Bus, BusSettings, provision
+from mediaplane.bus import Bus, provision
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import EventContext, FileRejected, FileUploaded, FileVerified, new_event
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
@@ -186,13 +187,7 @@ async def test_complete_succeeds_while_nats_is_down_and_events_follow_when_it_re
     s3: httpx.AsyncClient,
     auth: Any,
 ) -> None:
-    bus = BusSettings(
-        url=private_nats.url,
-        stream=f"{nats_namespace.stream_prefix}_MEDIA",
-        subject_root=f"{nats_namespace.subject_prefix}.media",
-        dlq_stream=f"{nats_namespace.stream_prefix}_DLQ",
-        dlq_subject_root=f"{nats_namespace.subject_prefix}.dlq",
-    )
+    bus = namespaced_settings(nats_namespace, private_nats.url)
     settings = make_gateway_settings(bus=bus)
     await apply_migrations(settings)
     nc = await nats.connect(private_nats.url)

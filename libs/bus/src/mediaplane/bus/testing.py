@@ -8,8 +8,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mediaplane.bus.delivery import Delivery
+from mediaplane.bus.settings import BusSettings
 from mediaplane.contracts import Event
 
 
@@ -55,3 +57,27 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float 
 async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:
     result = check()
     return await result if inspect.isawaitable(result) else result
+
+
+class Namespace(Protocol):
+    """Unique names of one test (devstack's `NatsNamespace` has this shape)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def stream_prefix(self) -> str: ...
+
+    @property
+    def subject_prefix(self) -> str: ...
+
+
+def namespaced_settings(namespace: Namespace, url: str | None = None) -> BusSettings:
+    """Bus settings whose streams and subjects belong to one test alone (`url`: another server)."""
+    return BusSettings(
+        url=url or namespace.url,
+        stream=f"{namespace.stream_prefix}_MEDIA",
+        subject_root=f"{namespace.subject_prefix}.media",
+        dlq_stream=f"{namespace.stream_prefix}_DLQ",
+        dlq_subject_root=f"{namespace.subject_prefix}.dlq",
+    )
