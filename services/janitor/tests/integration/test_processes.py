@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,20 +18,13 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import eventually
-from mediaplane.devstack.pytest_plugin import wait_until_ok
+from mediaplane.devstack.pytest_plugin import free_ports, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.janitor.app.bootstrap import Janitor
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.storage import ObjectStore
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -52,7 +44,7 @@ def env(stack: StackSettings, settings: JanitorSettings) -> dict[str, str]:
         "MEDIAPLANE_ORIGINALS_BUCKET": settings.originals_bucket,
         "MEDIAPLANE_RENDITIONS_BUCKET": settings.renditions_bucket,
         "MEDIAPLANE_THUMBNAILS_BUCKET": settings.thumbnails_bucket,
-        "MEDIAPLANE_JANITOR_OPS_PORT": str(_free_port()),
+        "MEDIAPLANE_JANITOR_OPS_PORT": str(free_ports(2)),
         # The purge must follow file.deleted at once, not after this interval.
         "MEDIAPLANE_JANITOR_PURGE_INTERVAL": "3600",
     }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +18,7 @@ import pytest
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import RecordingHandler, eventually
 from mediaplane.contracts import ThumbnailGenerated, build_registry
+from mediaplane.devstack.pytest_plugin import free_ports
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.thumbnailer import testing
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations
@@ -29,25 +29,11 @@ pytestmark = pytest.mark.integration
 Verified = Callable[..., Any]
 
 
-def _free_port_pair() -> int:
-    """A port P with P + 1 also free: the worker serves on P, the relay on P + 1."""
-    while True:
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port: int = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-
-
 @pytest.fixture
 def settings_for_processes(
     make_settings: Callable[..., ThumbnailerSettings],
 ) -> ThumbnailerSettings:
-    return make_settings(ops_port=_free_port_pair())
+    return make_settings(ops_port=free_ports(2))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -21,7 +20,7 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.contracts import FileVerified, build_registry
-from mediaplane.devstack.pytest_plugin import wait_until_ok
+from mediaplane.devstack.pytest_plugin import free_ports, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.transcoder.config import TranscoderSettings
 
@@ -31,13 +30,6 @@ MakeClip = Callable[..., Path]
 Upload = Callable[[Path], Awaitable[FileVerified]]
 ReadEvents = Callable[[uuid.UUID], list[Any]]
 WaitFinal = Callable[[uuid.UUID], Awaitable[Any]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -66,7 +58,7 @@ def env(
         # A dead worker's message comes back after 2 s instead of a minute.
         "MEDIAPLANE_TRANSCODER_ACK_WAIT": "2",
         "MEDIAPLANE_TRANSCODER_BACKOFF": "0.5",
-        "MEDIAPLANE_TRANSCODER_OPS_PORT": str(_free_port()),
+        "MEDIAPLANE_TRANSCODER_OPS_PORT": str(free_ports(2)),
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,17 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mediaplane.devstack.pytest_plugin import NatsNamespace, wait_until_ok
+from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -45,8 +37,8 @@ def env(
         "MEDIAPLANE_S3_REGION": stack.s3_region,
         "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
         "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
-        "MEDIAPLANE_GATEWAY_PORT": str(_free_port()),
-        "MEDIAPLANE_GATEWAY_OPS_PORT": str(_free_port()),
+        "MEDIAPLANE_GATEWAY_PORT": str(free_ports()),
+        "MEDIAPLANE_GATEWAY_OPS_PORT": str(free_ports(2)),
     }
 
 

@@ -8,6 +8,7 @@ parallel runs and leftovers of crashed runs never interfere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 import subprocess
@@ -106,7 +107,7 @@ class PrivateNats:
 
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = store_dir
-        self.port = _free_port()
+        self.port = free_ports()
         self.url = f"nats://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -144,11 +145,19 @@ class PrivateNats:
         self._proc = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def free_ports(count: int = 1) -> int:
+    """A port P with P .. P + count - 1 all free (a worker on P, its relay on P + 1)."""
+    while True:
+        with contextlib.ExitStack() as held:
+            first = held.enter_context(socket.socket())
+            first.bind(("127.0.0.1", 0))
+            port: int = first.getsockname()[1]
+            try:
+                for offset in range(1, count):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port + offset))
+            except OSError:
+                continue
+            return port
 
 
 @pytest.fixture
