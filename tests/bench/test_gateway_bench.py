@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,7 @@ import httpx
 import jwt
 import pytest
 
-from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
 from mediaplane.devstack.settings import StackSettings
 
 from .conftest import machine_description
@@ -52,13 +51,6 @@ CEILING_APP = textwrap.dedent(
     )
     """
 )
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_ready(url: str) -> None:
@@ -154,7 +146,7 @@ def test_open_upload_throughput_vs_framework_ceiling(
     ]
     script = _script(tmp_path, tokens)
 
-    ceiling_port, api_port = _port(), _port()
+    ceiling_port, api_port = free_ports(), free_ports()
     (tmp_path / "ceiling_app.py").write_text(CEILING_APP)
     ceiling = subprocess.Popen(
         [

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mediaplane.devstack.private_platform import free_port_block
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import binary
 
 ROOT = Path(__file__).resolve().parents[2]

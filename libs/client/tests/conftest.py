@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -33,7 +32,7 @@ from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import entries
 from mediaplane.client import MediaplaneClient, RetryPolicy
 from mediaplane.contracts import Event, EventContext, FileUploaded, Registry, build_registry
-from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.codec import decode_event
 from mediaplane.eventlog.database import Pool, open_pool
@@ -59,13 +58,6 @@ FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 def token(sub: str = "alice", **claims: Any) -> str:
     payload = {"sub": sub, "exp": int(time.time()) + 600, **claims}
     return jwt.encode(payload, SECRET, algorithm="HS256")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -171,7 +163,7 @@ async def platform(
     await migrate_gateway(gateway_settings)
     await migrate_catalog(catalog_settings)
     gateway = create_gateway(gateway_settings)
-    gateway_port, catalog_port = _free_port(), _free_port()
+    gateway_port, catalog_port = free_ports(), free_ports()
     servers = [
         asyncio.create_task(serve(gateway, host="127.0.0.1", port=gateway_port)),
         asyncio.create_task(

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,35 +24,13 @@ import psycopg
 from psycopg import sql
 
 from mediaplane.devstack.platform import SERVICES
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, empty_and_remove_bucket, s3_client
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
 BUCKET_KINDS = ("originals", "renditions", "thumbnails")
 # edge, edge admin, gateway API, catalog API, then an ops port and a relay port per service
 _PORTS_NEEDED = 4 + 2 * len(SERVICES)
-
-
-def free_port_block(size: int) -> int:
-    """The first of `size` consecutive loopback ports that are free right now."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + size > 65535:
-            continue
-        held: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                sock = socket.socket()
-                held.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-    raise StackError(f"no {size} consecutive free ports")
 
 
 class PrivatePlatform:

@@ -8,7 +8,6 @@ parallel runs and leftovers of crashed runs never interfere.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import socket
 import subprocess
@@ -24,6 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, all_servers, binary, servers
 
 # Tests import these from here.
@@ -147,17 +147,7 @@ class PrivateNats:
 
 def free_ports(count: int = 1) -> int:
     """A port P with P .. P + count - 1 all free (a worker on P, its relay on P + 1)."""
-    while True:
-        with contextlib.ExitStack() as held:
-            first = held.enter_context(socket.socket())
-            first.bind(("127.0.0.1", 0))
-            port: int = first.getsockname()[1]
-            try:
-                for offset in range(1, count):
-                    held.enter_context(socket.socket()).bind(("127.0.0.1", port + offset))
-            except OSError:
-                continue
-            return port
+    return free_port_block(count)
 
 
 @pytest.fixture
