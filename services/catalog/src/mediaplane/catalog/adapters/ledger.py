@@ -25,6 +25,11 @@ _NOTIFY_LIMIT = 7000  # bytes per NOTIFY payload (Postgres refuses 8000 and more
 
 # The envelope columns are read from the bodies by the server: adapting lists of
 # UUIDs and datetimes in Python cost more than the whole insert (measured ~3x).
+# Two details halve the statement's time each (500 events: ~66 ms -> ~17 ms):
+# - the arrays go in binary (`%b`): a text array literal of JSON bodies is all
+#   backslash-escaped quotes, and parsing it cost more than the insert itself;
+# - `OFFSET 0` keeps the subquery from being flattened: flattened, `b::jsonb` is
+#   evaluated once per reference to `u.d` (nine), so every body was parsed nine times.
 _INSERT = """
 INSERT INTO ledger (event_id, type, known, stream_id, occurred_at, file_id, session_id, tag,
                     subject, stream_sequence, data)
@@ -35,7 +40,8 @@ SELECT (u.d->>'event_id')::uuid, u.d->>'type', u.known, u.d->>'stream_id',
        u.subject, u.stream_sequence, u.d
 FROM (
     SELECT b::jsonb AS d, k AS known, s AS subject, q AS stream_sequence
-    FROM unnest(%s::text[], %s::bool[], %s::text[], %s::bigint[]) AS x(b, k, s, q)
+    FROM unnest(%b::text[], %b::bool[], %b::text[], %b::int8[]) AS x(b, k, s, q)
+    OFFSET 0
 ) u
 ON CONFLICT (event_id) DO NOTHING
 RETURNING type, known, file_id, session_id, tag
@@ -80,9 +86,14 @@ async def ingest(conn: AsyncConnection[Any], entries: Sequence[LedgerEntry]) -> 
     a redelivered batch does no projection work at all.
     """
     unique = _unique(entries)
-    async with conn.transaction():
+    # Pipeline mode: statements whose results are not needed yet are sent without
+    # waiting for the previous one; a batch waits on the server three times (the
+    # insert's RETURNING, the changed files for NOTIFY, the commit), not ~18.
+    async with conn.pipeline(), conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (REBUILD_LOCK,))
-        cursor = await conn.execute(
+        # Binary results too: loading 500 rows of UUIDs from text cost ~2-3 ms more.
+        cursor = conn.cursor(binary=True)
+        await cursor.execute(
             _INSERT,
             (
                 [e.body for e in unique],
