@@ -145,6 +145,21 @@ class BatchIngestor:
         await dead_letter(self._js, self._bus, msg, delivery, reason)
 
 
+async def _fetch(subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
+    """The next fetch of up to `batch` messages; none when nothing came or NATS is away."""
+    try:
+        return await subscription.fetch(batch, timeout=FETCH_TIMEOUT)
+    except TimeoutError:
+        # Nothing to fetch. nats-py raises its own TimeoutError or, when the
+        # fetch expires mid-way, asyncio's: both are TimeoutError subclasses.
+        return []
+    except Exception:
+        # NATS reconnecting: the client reconnects by itself; try again shortly.
+        _log.warning("ingest.fetch_failed", exc_info=True)
+        await asyncio.sleep(FETCH_TIMEOUT)
+        return []
+
+
 async def run_ingest(
     *,
     pool: Pool,
@@ -177,24 +192,27 @@ async def run_ingest(
         subscription = await js.pull_subscribe_bind(durable=settings.durable, stream=bus.stream)
         ingestor = BatchIngestor(pool=pool, registry=registry, js=js, bus=bus, retry=retry)
         _log.info("ingest.started", durable=settings.durable, batch_size=settings.batch_size)
-        while not stop.is_set():
-            try:
-                msgs = await subscription.fetch(settings.batch_size, timeout=FETCH_TIMEOUT)
-            except TimeoutError:
-                # Nothing to fetch. nats-py raises its own TimeoutError or, when the
-                # fetch expires mid-way, asyncio's: both are TimeoutError subclasses.
-                continue
-            except Exception:
-                # NATS reconnecting: the client reconnects by itself; try again shortly.
-                _log.warning("ingest.fetch_failed", exc_info=True)
-                await asyncio.sleep(FETCH_TIMEOUT)
-                continue
-            try:
-                await ingestor.handle(msgs)
-            except Exception:
-                # An ack, NAK or dead-letter publish failed (NATS away): unanswered
-                # messages come back after ack_wait, and the ledger dedups them.
-                _log.warning("ingest.answer_failed", exc_info=True)
+        # The next fetch runs while a batch is written: NATS delivers (and this
+        # process parses) batch n+1 while Postgres works on batch n. Every fetched
+        # batch is handled, also after `stop`, so no message waits for ack_wait.
+        fetching = asyncio.ensure_future(_fetch(subscription, settings.batch_size))
+        try:
+            while True:
+                msgs = await fetching
+                last = stop.is_set()
+                if not last:
+                    fetching = asyncio.ensure_future(_fetch(subscription, settings.batch_size))
+                if msgs:
+                    try:
+                        await ingestor.handle(msgs)
+                    except Exception:
+                        # An ack, NAK or dead-letter publish failed (NATS away): unanswered
+                        # messages come back after ack_wait, and the ledger dedups them.
+                        _log.warning("ingest.answer_failed", exc_info=True)
+                if last:
+                    break
+        finally:
+            fetching.cancel()  # when cancelled mid-batch; a no-op after the last fetch
         await subscription.unsubscribe()
     finally:
         await nc.drain()
