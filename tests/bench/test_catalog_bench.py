@@ -126,9 +126,15 @@ async def test_ingest_throughput(
             stop=stop,
         )
     )
-    await eventually(
-        lambda: _count(pg_url, "SELECT count(*) FROM ledger") == len(events), within=600
-    )
+    # Polled on one open async connection: a blocking connect + count every 20 ms
+    # stalled the event loop the consumer runs on and forked a backend each time.
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as poll:
+
+        async def all_in_ledger() -> bool:
+            row = await (await poll.execute("SELECT count(*) FROM ledger")).fetchone()
+            return row is not None and row[0] == len(events)
+
+        await eventually(all_in_ledger, within=600)
     ours = len(events) / (time.perf_counter() - started)
     stop.set()
     await task
