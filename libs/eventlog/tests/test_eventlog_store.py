@@ -11,7 +11,7 @@ import psycopg.errors
 import pytest
 
 from mediaplane.contracts import ALL_EVENTS, Event, EventContext, Registry, TagCreated, new_event
-from mediaplane.eventlog import ANY, ConcurrencyError, EventStore, Pool
+from mediaplane.eventlog import ANY, AppendGuard, ConcurrencyError, EventStore, Pool
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +200,65 @@ async def test_eight_concurrent_writers_lose_nothing(
     assert gaps == 0
     for stream_id in set(streams):
         assert (await store.load(stream_id)).version == 2000
+
+
+_GUARD_TABLE = (
+    "CREATE TABLE guarded_rows (stream_id text, version int, PRIMARY KEY (stream_id, version))"
+)
+
+
+def _limit_guard(limit: int) -> AppendGuard:
+    """Admit while fewer than `limit` events are in the log; record each append in a table."""
+    return AppendGuard(
+        before="counted AS (SELECT count(*) AS n FROM event_log), "
+        "admitted AS (SELECT FROM counted WHERE n < %(limit)s)",
+        after="recorded AS (INSERT INTO guarded_rows (stream_id, version) "
+        "SELECT %(stream_id)s, version FROM appended)",
+        result="(SELECT n FROM counted)",
+        params={"limit": limit},
+    )
+
+
+async def test_a_guarded_append_writes_events_and_rows_only_when_admitted(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(_GUARD_TABLE.encode())
+    first = await store.append_guarded("tag-a", 0, [make_event("tag-a", 0)], _limit_guard(2))
+    assert (first.admitted, first.version, first.result) == (True, 1, (0,))
+    many = [make_event("tag-b", n) for n in range(2)]
+    second = await store.append_guarded("tag-b", ANY, many, _limit_guard(2))
+    assert (second.admitted, second.version, second.result) == (True, 2, (1,))
+    refused = await store.append_guarded("tag-c", 0, [make_event("tag-c", 0)], _limit_guard(2))
+    assert (refused.admitted, refused.version, refused.result) == (False, None, (3,))
+    assert (await store.load("tag-c")).version == 0
+    assert await _count(pool, "SELECT count(*) FROM event_log") == 3
+    assert await _count(pool, "SELECT count(*) FROM outbox") == 3
+    assert (
+        await _count(
+            pool,
+            "SELECT string_agg(stream_id || '@' || version, ',' ORDER BY stream_id, version)"
+            " FROM guarded_rows",
+        )
+        == "tag-a@1,tag-b@1,tag-b@2"
+    )
+
+
+async def test_a_guarded_append_at_a_stale_version_raises_and_writes_nothing(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(_GUARD_TABLE.encode())
+    await store.append("tag-a", 0, [make_event("tag-a", 0)])
+    with pytest.raises(ConcurrencyError):
+        await store.append_guarded("tag-a", 0, [make_event("tag-a", 1)], _limit_guard(10))
+    assert await _count(pool, "SELECT count(*) FROM guarded_rows") == 0
+    assert (await store.load("tag-a")).version == 1
+
+
+async def test_guard_parameters_may_not_shadow_the_stores(
+    store: EventStore, make_event: MakeEvent
+) -> None:
+    guard = AppendGuard(before="admitted AS (SELECT)", params={"stream_id": "other"})
+    with pytest.raises(ValueError, match="stream_id"):
+        await store.append_guarded("tag-a", 0, [make_event("tag-a", 0)], guard)

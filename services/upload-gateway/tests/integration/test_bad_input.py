@@ -242,6 +242,58 @@ async def test_an_expired_session_refuses_signing_and_completion(
         )
 
 
+async def test_the_quota_admits_up_to_its_limits_exactly(
+    make_gateway_settings: Callable[..., GatewaySettings], auth: Any
+) -> None:
+    settings = make_gateway_settings(
+        limits=UploadLimits(
+            single_put_max=5 * MiB, part_size=5 * MiB, quota_files=3, quota_bytes=4 * MiB
+        ),
+    )
+    await apply_migrations(settings)
+    small = {"filename": "a.png", "content_type": "image/png"}
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        # Bytes: exactly at the quota is admitted, one byte more is not.
+        first = await client.post("/v1/uploads", headers=auth(), json={**small, "size": 3 * MiB})
+        assert first.status_code == 201, first.text
+        over = await client.post("/v1/uploads", headers=auth(), json={**small, "size": MiB + 1})
+        body = assert_problem(over, 413, "quota_exceeded")
+        assert "4194304 byte quota" in body["detail"]
+        exact = await client.post("/v1/uploads", headers=auth(), json={**small, "size": MiB})
+        assert exact.status_code == 201, exact.text
+        # Files: two sessions are open, a third fits the count but no bytes are left ...
+        assert_problem(
+            await client.post("/v1/uploads", headers=auth(), json={**small, "size": 1}),
+            413,
+            "quota_exceeded",
+        )
+        # ... and once the 4 MiB session is aborted, the count is what refuses.
+        deleted = await client.delete(f"/v1/uploads/{exact.json()['session_id']}", headers=auth())
+        assert deleted.status_code in (200, 204), deleted.text
+        for _ in range(2):
+            ok = await client.post("/v1/uploads", headers=auth(), json={**small, "size": 1})
+            assert ok.status_code == 201, ok.text
+        count = await client.post("/v1/uploads", headers=auth(), json={**small, "size": 1})
+        assert "at most 3 files" in assert_problem(count, 413, "quota_exceeded")["detail"]
+
+
+async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
+    make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
+) -> None:
+    settings = make_gateway_settings(
+        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_files=5),
+    )
+    await apply_migrations(settings)
+    small = {"filename": "a.png", "content_type": "image/png", "size": 1}
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        responses = await asyncio.gather(
+            *(client.post("/v1/uploads", headers=auth(), json=small) for _ in range(30))
+        )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] * 5 + [413] * 25, statuses
+    assert event_types().count("upload.session.opened.v1") == 5
+
+
 async def test_quota_and_rate_limit(
     make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
 ) -> None:

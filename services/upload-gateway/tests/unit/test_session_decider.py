@@ -18,13 +18,12 @@ from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidParts,
     PartsMissing,
-    QuotaExceeded,
     SessionExpired,
     SessionNotFound,
     SessionNotOpen,
     SizeMismatch,
 )
-from mediaplane.upload_gateway.domain.policy import MiB, OwnerUsage, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
 from mediaplane.upload_gateway.domain.session import (
     AbortUpload,
     CompleteUpload,
@@ -58,7 +57,6 @@ def _open(size: int = 40 * MiB, **overrides: object) -> OpenUpload:
         "tags": ["Beach"],
         "bucket": "originals",
         "now": NOW,
-        "usage": OwnerUsage(),
         "context": CTX,
     }
     fields.update(overrides)
@@ -93,12 +91,10 @@ def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
     assert event.occurred_at.tzinfo is not None
 
 
-def test_open_refuses_bad_types_and_quota_and_reused_ids() -> None:
+def test_open_refuses_bad_types_and_reused_ids() -> None:
+    # The quota is admitted by the store under the owner's lock (test_uploads.py).
     with pytest.raises(ContentTypeNotAllowed):
         open_upload(UploadSession(), _open(content_type="text/html"), LIMITS, None)
-    full = OwnerUsage(bytes=LIMITS.quota_bytes)
-    with pytest.raises(QuotaExceeded):
-        open_upload(UploadSession(), _open(usage=full), LIMITS, None)
     with pytest.raises(SessionNotOpen):
         open_upload(_given(*_opened()), _open(), LIMITS, None)
 

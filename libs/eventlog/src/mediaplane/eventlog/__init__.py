@@ -11,15 +11,17 @@ from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, m
 from mediaplane.eventlog.projector import Projection, Projector
 from mediaplane.eventlog.records import LoadedStream, RecordedEvent
 from mediaplane.eventlog.relay import OutboxRelay
-from mediaplane.eventlog.store import ANY, EventStore, ExpectedVersion
+from mediaplane.eventlog.store import ANY, AppendGuard, EventStore, ExpectedVersion, GuardedAppend
 
 __all__ = [
     "ANY",
     "EVENTLOG_MIGRATIONS",
+    "AppendGuard",
     "ConcurrencyError",
     "Decider",
     "EventStore",
     "ExpectedVersion",
+    "GuardedAppend",
     "Handled",
     "InlineProjection",
     "LoadedStream",

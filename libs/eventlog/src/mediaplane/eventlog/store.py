@@ -8,8 +8,10 @@ projections).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import psycopg
@@ -34,22 +36,22 @@ _ANY_ATTEMPTS = 10
 # is older than the one that wrote the head: readers that follow the log in
 # transaction order (projector.py) then see every stream in version order.
 _HEAD_AT_EXPECTED = """
-WITH head AS (
+WITH {before}head AS (
     SELECT %(expected)s::int AS version
-    WHERE %(expected)s::int = 0 OR EXISTS (
+    WHERE (%(expected)s::int = 0 OR EXISTS (
         SELECT 1 FROM event_log
         WHERE stream_id = %(stream_id)s AND version = %(expected)s::int
           AND transaction_id <= pg_current_xact_id()
-    )
+    )){admitted}
 )"""
 
 _HEAD_AT_LATEST = """
-WITH latest AS (
+WITH {before}latest AS (
     SELECT version, transaction_id FROM event_log
     WHERE stream_id = %(stream_id)s ORDER BY version DESC LIMIT 1
 ), head AS (
     SELECT coalesce((SELECT version FROM latest), 0) AS version
-    WHERE NOT EXISTS (SELECT 1 FROM latest WHERE transaction_id > pg_current_xact_id())
+    WHERE NOT EXISTS (SELECT 1 FROM latest WHERE transaction_id > pg_current_xact_id()){admitted}
 )"""
 
 # The new rows. `$n` is each event's 1-based place in the append. One event
@@ -86,24 +88,61 @@ appended AS (
 # keep the queue in commit order), which would cap concurrent appends at one
 # commit at a time. A non-empty outbox means a relay is draining it, and a
 # relay re-claims without sleeping until it finds nothing (see relay.py).
-_WAKE_AND_RETURN = """,
+_WAKE_AND_RETURN = """{after},
 wake AS (
     SELECT pg_notify('eventlog_outbox', '') WHERE NOT EXISTS (SELECT FROM outbox)
 )
-SELECT (SELECT max(version) FROM appended), (SELECT count(*) FROM wake)"""
+SELECT (SELECT max(version) FROM appended), (SELECT count(*) FROM wake){result}"""
 
 
-def _statement(head: str, body: str) -> bytes:
-    return (head + body + _WAKE_AND_RETURN).encode()
+@dataclass(frozen=True, kw_only=True)
+class AppendGuard:
+    """A condition and writes that share the append's statement: atomic, one round trip.
+
+    `before`: CTEs (`name AS (...)`, comma separated) ending with one named
+    `admitted`; the events are appended only when it yields a row (e.g. a quota
+    checked under a lock). `after`: CTEs that read `appended`, so they write
+    only together with the events (e.g. an inline projection row). `result`: a
+    SQL select list returned with the outcome (e.g. what a refusal is explained
+    with). Placeholders are named (`%(name)s`) and come from `params`; the
+    store's own names (stream_id, expected, event_id, type, data, metadata,
+    subject) are taken.
+    """
+
+    before: str
+    after: str = ""
+    result: str = "NULL"
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
-_STATEMENTS: Final = {
-    (False, False): _statement(_HEAD_AT_EXPECTED, _ONE_EVENT),
-    (False, True): _statement(_HEAD_AT_EXPECTED, _MANY_EVENTS),
-    (True, False): _statement(_HEAD_AT_LATEST, _ONE_EVENT),
-    (True, True): _statement(_HEAD_AT_LATEST, _MANY_EVENTS),
-}
-"""Append statements by (expected version is ANY, more than one event)."""
+@dataclass(frozen=True, kw_only=True)
+class GuardedAppend:
+    """The outcome of `EventStore.append_guarded`."""
+
+    admitted: bool
+    version: int | None
+    """The stream's new version, None when not admitted."""
+    result: tuple[Any, ...]
+    """The guard's `result` columns."""
+
+
+@functools.cache
+def _statement(any_version: bool, many: bool, guard: tuple[str, str, str] | None = None) -> bytes:
+    """The append statement by (expected version is ANY, more than one event, guard SQL)."""
+    head = _HEAD_AT_LATEST if any_version else _HEAD_AT_EXPECTED
+    body = _MANY_EVENTS if many else _ONE_EVENT
+    before, admitted, after, result = "", "", "", ""
+    if guard is not None:
+        before = f"{guard[0]},\n"
+        admitted = " AND EXISTS (SELECT FROM admitted)"
+        after = f",\n{guard[1]}" if guard[1] else ""
+        result = f", (SELECT count(*) FROM admitted), {guard[2]}"
+    return (
+        head.format(before=before, admitted=admitted)
+        + body
+        + _WAKE_AND_RETURN.format(after=after, result=result)
+    ).encode()
+
 
 _LOAD = b"""
 SELECT version, type, event_id, data, metadata FROM event_log
@@ -138,7 +177,7 @@ class EventStore:
         joins that connection's transaction (if any); otherwise it commits alone.
         """
         params = self._params(stream_id, expected_version, events, metadata)
-        query = _STATEMENTS[expected_version == ANY, len(events) > 1]
+        query = _statement(expected_version == ANY, len(events) > 1)
         if expected_version != ANY or conn is not None:
             # In a caller's transaction a failed statement aborts it: no retry is possible here.
             return await self._execute(query, params, stream_id, expected_version, conn)
@@ -148,6 +187,38 @@ class EventStore:
             except ConcurrencyError:
                 continue  # another writer took the same version: take the next one
         return await self._execute(query, params, stream_id, ANY, None)
+
+    async def append_guarded(
+        self,
+        stream_id: str,
+        expected_version: ExpectedVersion,
+        events: Sequence[Event],
+        guard: AppendGuard,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> GuardedAppend:
+        """`append`, in the same statement as `guard`: only when it admits, with its writes.
+
+        Not admitted: nothing is appended or written by `after`, and the
+        result says so. A stream elsewhere raises `ConcurrencyError` (no retry,
+        not even for `ANY`: the guard's reads would be stale).
+        """
+        params = self._params(stream_id, expected_version, events, metadata)
+        taken = params.keys() & guard.params.keys()
+        if taken:
+            raise ValueError(f"guard parameters clash with the store's: {sorted(taken)}")
+        params.update(guard.params)
+        query = _statement(
+            expected_version == ANY, len(events) > 1, (guard.before, guard.after, guard.result)
+        )
+        row = await self._row(query, params, stream_id, expected_version, conn)
+        version, _, admitted, *result = row
+        if not admitted:
+            return GuardedAppend(admitted=False, version=None, result=tuple(result))
+        if version is None:
+            raise ConcurrencyError(stream_id, expected_version)
+        return GuardedAppend(admitted=True, version=version, result=tuple(result))
 
     async def load(
         self, stream_id: str, *, conn: psycopg.AsyncConnection[Any] | None = None
@@ -216,6 +287,20 @@ class EventStore:
         expected_version: ExpectedVersion,
         conn: psycopg.AsyncConnection[Any] | None,
     ) -> int:
+        row = await self._row(query, params, stream_id, expected_version, conn)
+        if row[0] is None:
+            raise ConcurrencyError(stream_id, expected_version)
+        version: int = row[0]
+        return version
+
+    async def _row(
+        self,
+        query: bytes,
+        params: dict[str, Any],
+        stream_id: str,
+        expected_version: ExpectedVersion,
+        conn: psycopg.AsyncConnection[Any] | None,
+    ) -> tuple[Any, ...]:
         try:
             async with self._connection(conn) as connection:
                 cursor = await connection.execute(query, params)
@@ -224,10 +309,8 @@ class EventStore:
             if error.diag.constraint_name == _VERSION_CONSTRAINT:
                 raise ConcurrencyError(stream_id, expected_version) from error
             raise
-        if row is None or row[0] is None:
-            raise ConcurrencyError(stream_id, expected_version)
-        version: int = row[0]
-        return version
+        assert row is not None  # the statement always returns one row
+        return tuple(row)
 
     @asynccontextmanager
     async def _connection(

@@ -1,9 +1,8 @@
-"""Inline projections (sessions and files per owner), updated in the append's transaction."""
+"""Inline projections (sessions and files per owner), written with the events they follow."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -18,33 +17,62 @@ from mediaplane.contracts import (
     UploadSessionCompleted,
     UploadSessionOpened,
 )
-from mediaplane.upload_gateway.domain.policy import OwnerUsage
+from mediaplane.eventlog import AppendGuard
+from mediaplane.upload_gateway.domain.policy import OwnerUsage, UploadLimits
 
 Conn = psycopg.AsyncConnection[Any]
 
-# The advisory lock serializes quota decisions of one owner until the transaction
-# ends; taking it in the same statement as the read saves a round trip.
-_LOCK_AND_USAGE = """
-SELECT
-  pg_advisory_xact_lock(hashtextextended(%(owner)s, 42)),
-  (SELECT count(*) FROM gateway_files
-    WHERE owner = %(owner)s AND status IN ('uploaded', 'verified')),
-  (SELECT coalesce(sum(size), 0) FROM gateway_files
-    WHERE owner = %(owner)s AND status IN ('uploaded', 'verified')),
-  (SELECT count(*) FROM gateway_sessions
-    WHERE owner = %(owner)s AND status = 'open' AND expires_at > %(now)s),
-  (SELECT coalesce(sum(size), 0) FROM gateway_sessions
-    WHERE owner = %(owner)s AND status = 'open' AND expires_at > %(now)s)
-"""
+# Admission of a new session, in the statement that appends `upload.session.opened`:
+# the owner's usage is read under the owner's quota lock (the function reads with
+# a fresh snapshot after the lock is granted, see migration 0002), the event is
+# appended only when the session fits the quota (the rule of policy.check_quota),
+# and the projection row is written only together with the event.
+_OPEN_BEFORE = """usage AS MATERIALIZED (
+    SELECT * FROM gateway_lock_owner_usage(%(q_owner)s, %(q_now)s)
+), admitted AS (
+    SELECT FROM usage
+    WHERE usage.files + usage.open_sessions + 1 <= %(q_max_files)s
+      AND usage.bytes + usage.reserved_bytes + %(q_size)s <= %(q_max_bytes)s
+)"""
+
+_OPEN_AFTER = """session_row AS (
+    INSERT INTO gateway_sessions (session_id, file_id, owner, mode, size, status,
+                                  expires_at, opened_at, updated_at)
+    SELECT %(q_session_id)s, %(q_file_id)s, %(q_owner)s, %(q_mode)s, %(q_size)s, 'open',
+           %(q_expires_at)s, %(q_at)s, %(q_at)s
+    FROM appended
+)"""
+
+_USAGE_COLUMNS = ", ".join(
+    f"(SELECT {column} FROM usage)"
+    for column in ("files", "bytes", "open_sessions", "reserved_bytes")
+)
 
 
-async def lock_owner_usage(conn: Conn, owner: str, now: datetime) -> OwnerUsage:
-    """The owner's usage, locked against concurrent opens until the transaction ends."""
-    cursor = await conn.execute(_LOCK_AND_USAGE, {"owner": owner, "now": now})
-    row = await cursor.fetchone()
-    if row is None:
-        return OwnerUsage()
-    _, files, size, sessions, reserved = row
+def open_session_guard(opened: UploadSessionOpened, limits: UploadLimits) -> AppendGuard:
+    """Append `opened` only within the owner's quota, with its projection row."""
+    return AppendGuard(
+        before=_OPEN_BEFORE,
+        after=_OPEN_AFTER,
+        result=_USAGE_COLUMNS,
+        params={
+            "q_owner": opened.owner,
+            "q_now": opened.occurred_at,
+            "q_max_files": limits.quota_files,
+            "q_max_bytes": limits.quota_bytes,
+            "q_size": opened.size,
+            "q_session_id": opened.session_id,
+            "q_file_id": opened.file_id,
+            "q_mode": opened.mode,
+            "q_expires_at": opened.expires_at,
+            "q_at": opened.occurred_at,
+        },
+    )
+
+
+def owner_usage(result: tuple[Any, ...]) -> OwnerUsage:
+    """The usage a refused `open_session_guard` read (its result columns)."""
+    files, size, sessions, reserved = result
     return OwnerUsage(
         files=files, bytes=int(size), open_sessions=sessions, reserved_bytes=int(reserved)
     )
@@ -57,23 +85,7 @@ async def apply(conn: Conn, events: Sequence[Event]) -> None:
 
 async def _apply_one(conn: Conn, event: Event) -> None:
     at = event.occurred_at
-    if isinstance(event, UploadSessionOpened):
-        await conn.execute(
-            "INSERT INTO gateway_sessions (session_id, file_id, owner, mode, size, status,"
-            " expires_at, opened_at, updated_at) VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s)"
-            " ON CONFLICT (session_id) DO NOTHING",
-            (
-                event.session_id,
-                event.file_id,
-                event.owner,
-                event.mode,
-                event.size,
-                event.expires_at,
-                at,
-                at,
-            ),
-        )
-    elif isinstance(event, UploadSessionCompleted | UploadSessionAborted):
+    if isinstance(event, UploadSessionCompleted | UploadSessionAborted):
         status = "completed" if isinstance(event, UploadSessionCompleted) else "aborted"
         await conn.execute(
             "UPDATE gateway_sessions SET status = %s, updated_at = %s WHERE session_id = %s",

@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import psycopg
 import structlog
 
-from mediaplane.contracts import Event, EventContext, new_event_id, utc_now
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    UploadSessionOpened,
+    new_event_id,
+    utc_now,
+)
 from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.errors import ConcurrencyError
 from mediaplane.eventlog.store import EventStore
@@ -36,9 +42,15 @@ from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain import file as files
 from mediaplane.upload_gateway.domain import session as sessions
 from mediaplane.upload_gateway.domain import tag as tags
-from mediaplane.upload_gateway.domain.errors import DomainError, PartsMissing, SessionNotOpen
+from mediaplane.upload_gateway.domain.errors import (
+    DomainError,
+    PartsMissing,
+    QuotaExceeded,
+    SessionNotOpen,
+)
 from mediaplane.upload_gateway.domain.policy import (
     check_content_type,
+    check_quota,
     normalize_tags,
     plan_upload,
     sanitize_filename,
@@ -184,8 +196,7 @@ class UploadService:
                 self.settings.bucket, key, content_type=content_type
             )
 
-        async def work(conn: Conn) -> list[Event]:
-            now = self.clock()
+        try:
             command = sessions.OpenUpload(
                 session_id=session_id,
                 file_id=file_id,
@@ -196,18 +207,25 @@ class UploadService:
                 sha256=request.sha256,
                 tags=list(request.tags),
                 bucket=self.settings.bucket,
-                now=now,
-                usage=await projections.lock_owner_usage(conn, owner, now),
+                now=self.clock(),
                 context=context,
             )
             # A fresh session id: its stream is known to be empty, no need to load it.
             events = sessions.open_upload(sessions.UploadSession(), command, self.limits, upload_id)
-            await projections.apply(conn, events)
-            await self._append(conn, sessions.session_stream(session_id), 0, events)
-            return events
-
-        try:
-            events = await self._transact(work)
+            opened = events[0]
+            assert isinstance(opened, UploadSessionOpened)
+            # One statement: quota admission under the owner's lock, the event with
+            # its outbox row, the projection row.
+            outcome = await self.store.append_guarded(
+                sessions.session_stream(session_id),
+                0,
+                events,
+                projections.open_session_guard(opened, self.limits),
+            )
+            if not outcome.admitted:
+                # The guard applies check_quota's rule in SQL; check_quota says what is exceeded.
+                check_quota(projections.owner_usage(outcome.result), request.size, self.limits)
+                raise QuotaExceeded("the quota is exceeded")
         except BaseException:
             if upload_id is not None:
                 await self.objects.abort_multipart_upload(self.settings.bucket, key, upload_id)

@@ -29,10 +29,8 @@ from mediaplane.upload_gateway.domain.errors import (
     SizeMismatch,
 )
 from mediaplane.upload_gateway.domain.policy import (
-    OwnerUsage,
     UploadLimits,
     check_content_type,
-    check_quota,
     normalize_tags,
     plan_upload,
     sanitize_filename,
@@ -85,7 +83,6 @@ class OpenUpload:
     tags: list[str] = field(default_factory=list)
     bucket: str
     now: datetime
-    usage: OwnerUsage
     context: EventContext
 
 
@@ -127,7 +124,6 @@ def open_upload(
     content_type = check_content_type(command.content_type, limits)
     plan = plan_upload(command.size, limits)
     tags = normalize_tags(command.tags, limits)
-    check_quota(command.usage, command.size, limits)
     return [
         new_event(
             UploadSessionOpened,
