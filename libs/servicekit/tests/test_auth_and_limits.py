@@ -58,6 +58,69 @@ def test_issuer_and_audience_are_checked_when_configured() -> None:
         verifier.verify(_token(iss="idp", aud="other"))
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _counting_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    return calls
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_decode(monkeypatch)
+    clock = _Clock()
+    verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET), recheck_seconds=60, clock=clock)
+    token = _token(exp=int(clock.now) + 30, roles=["admin"])
+    assert [verifier.verify(token).owner for _ in range(3)] == ["alice"] * 3
+    assert verifier.verify(token).admin
+    assert len(calls) == 1
+    clock.now += 31  # past exp: refused from memory, whatever PyJWT's own clock says
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_verified_again_after_the_recheck_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_decode(monkeypatch)
+    clock = _Clock()
+    verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET), recheck_seconds=60, clock=clock)
+    token = _token()
+    verifier.verify(token)
+    clock.now += 59
+    verifier.verify(token)
+    assert len(calls) == 1
+    clock.now += 2
+    verifier.verify(token)
+    assert len(calls) == 2
+
+
+def test_the_memory_is_bounded_and_a_forged_copy_is_never_a_hit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_decode(monkeypatch)
+    verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET), cache_size=2)
+    first, second, third = _token(n=1), _token(n=2), _token(n=3)
+    for token in (first, second, third, third, first):
+        verifier.verify(token)
+    assert calls == [first, second, third, first]  # the oldest was forgotten
+    forged = second[:-4] + ("AAAA" if not second.endswith("AAAA") else "BBBB")
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(forged)
+
+
 def test_auth_settings_need_a_key_source() -> None:
     with pytest.raises(ValueError, match="MEDIAPLANE_JWT_SECRET"):
         AuthSettings()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,16 +52,63 @@ class Principal:
     admin: bool
 
 
-class TokenVerifier:
-    """Verifies signature, expiry (required), and issuer/audience when configured."""
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    expires_at: float
+    recheck_at: float
 
-    def __init__(self, settings: AuthSettings) -> None:
+
+class TokenVerifier:
+    """Verifies signature, expiry (required), and issuer/audience when configured.
+
+    Verified tokens are remembered (the full token string is the key, so a
+    changed signature is a miss) until their `exp`, and re-verified at least
+    every `recheck_seconds` so that a key removed from the JWKS stops working
+    soon. Clients send the same token with every request until it expires;
+    verifying it once instead of on every request saves the HMAC or RSA work
+    and PyJWT's parsing.
+    """
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        *,
+        cache_size: int = 10_000,
+        recheck_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
         self._jwks = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         )
+        self._cache_size = cache_size
+        self._recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        now = self._clock()
+        known = self._verified.get(token)
+        if known is not None:
+            if now >= known.expires_at:
+                del self._verified[token]
+                raise Unauthorized("the token has expired")
+            if now < known.recheck_at:
+                return known.principal
+        principal, expires_at = self._decode(token)
+        self._verified[token] = _Verified(
+            principal=principal,
+            expires_at=expires_at,
+            recheck_at=min(expires_at, now + self._recheck_seconds),
+        )
+        self._verified.move_to_end(token)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
+        """The principal and expiry of a token PyJWT accepts."""
         settings = self._settings
         try:
             if self._jwks is not None:
@@ -86,7 +136,8 @@ class TokenVerifier:
         granted = set(roles if isinstance(roles, list) else []) | (
             {role} if isinstance(role, str) else set()
         )
-        return Principal(owner=subject, admin=settings.admin_role in granted)
+        principal = Principal(owner=subject, admin=settings.admin_role in granted)
+        return principal, float(claims["exp"])
 
     def from_request(self, request: Request[Any, Any, Any]) -> Principal:
         header = request.headers.get("authorization", "")
