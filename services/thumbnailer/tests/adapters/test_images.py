@@ -227,7 +227,12 @@ def luma_psnr(picture: Image.Image, reference: Image.Image) -> float:
 
 
 @pytest.mark.parametrize(
-    ("size", "params"), [((4000, 3000), {}), ((4001, 2999), {"progressive": True})]
+    ("size", "params"),
+    [
+        ((4000, 3000), {}),  # 4:2:0, baseline
+        ((4001, 2999), {"progressive": True}),
+        ((4003, 2997), {"subsampling": 0}),  # 4:4:4: chroma scaled like luma
+    ],
 )
 def test_reduced_decoding_keeps_every_size_close_to_a_full_lanczos_reference(
     render: Render, size: tuple[int, int], params: dict[str, object]
