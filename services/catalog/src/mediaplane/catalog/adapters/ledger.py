@@ -49,7 +49,7 @@ RETURNING type, known, file_id, session_id, tag
 
 _CHANGED_FILES = """
 SELECT file_id, owner, status, transcode_status, thumbnail_status, updated_at
-FROM files WHERE file_id = ANY(%s::uuid[])
+FROM files WHERE file_id = ANY(%b::uuid[])
 """
 
 
@@ -125,7 +125,7 @@ async def _lock_keys(conn: AsyncConnection[Any], keys: Iterable[object]) -> None
     slots = sorted({zlib.crc32(str(k).encode()) % _KEY_SLOTS for k in keys})
     if slots:
         await conn.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, s)) FROM unnest(%s::int[]) s",
+            "SELECT count(pg_advisory_xact_lock(%s, s)) FROM unnest(%b::int4[]) s",
             (_KEY_LOCKS, slots),
         )
 

@@ -16,6 +16,7 @@ A projection's rows for a key (a file, a session, a tag) are recomputed from
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -205,7 +206,8 @@ class Projection:
         return sql.SQL(self.select).format(filter=filter_, types=sql.Literal(sorted(self.types)))
 
     def keyed(self) -> sql.Composed:
-        return sql.SQL("l.{} = ANY(%(keys)s::{}[])").format(
+        # Binary (`%b`): dumping a list of UUIDs as a text array literal costs ~6x more.
+        return sql.SQL("l.{} = ANY(%(keys)b::{}[])").format(
             sql.Identifier(self.key), sql.SQL(self.key_type)
         )
 
@@ -352,15 +354,21 @@ async def refresh(
     """Recompute the rows of `keys` in `table` (the projection's own by default) from the ledger."""
     if not keys:
         return
-    target = sql.Identifier(table or projection.name)
+    delete, insert = _refresh_statements(projection, table or projection.name)
     params = {"keys": list(keys)}
-    await conn.execute(
-        sql.SQL("DELETE FROM {} WHERE {} = ANY(%(keys)s::{}[])").format(
-            target, sql.Identifier(table_key(projection)), sql.SQL(projection.key_type)
-        ),
-        params,
+    await conn.execute(delete, params)
+    await conn.execute(insert, params)
+
+
+@functools.cache
+def _refresh_statements(projection: Projection, table: str) -> tuple[bytes, bytes]:
+    """The DELETE and INSERT of `refresh`, composed once (every batch runs them)."""
+    target = sql.Identifier(table)
+    delete = sql.SQL("DELETE FROM {} WHERE {} = ANY(%(keys)b::{}[])").format(
+        target, sql.Identifier(table_key(projection)), sql.SQL(projection.key_type)
     )
-    await conn.execute(insert_statement(projection, target, projection.keyed()), params)
+    insert = insert_statement(projection, target, projection.keyed())
+    return delete.as_bytes(), insert.as_bytes()
 
 
 def insert_statement(
