@@ -34,20 +34,20 @@ _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 KEEPALIVE_SECONDS = 15.0
 
 
-async def provide_queries(request: Req) -> CatalogQueries:
+def provide_queries(request: Req) -> CatalogQueries:
     queries: CatalogQueries = request.app.state.queries
     return queries
 
 
-async def provide_media(request: Req) -> MediaService:
+def provide_media(request: Req) -> MediaService:
     media: MediaService = request.app.state.media
     return media
 
 
 _DEPENDENCIES = {
-    "principal": Provide(provide_principal),
-    "queries": Provide(provide_queries),
-    "media": Provide(provide_media),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "queries": Provide(provide_queries, sync_to_thread=False),
+    "media": Provide(provide_media, sync_to_thread=False),
 }
 
 
@@ -98,7 +98,7 @@ class FileController(Controller):
     @get(
         "/{file_id:uuid}/hls/{playlist:str}",
         summary="HLS playlists: master.m3u8 and <rendition>.m3u8",
-        dependencies={"principal": Provide(provide_principal_or_query_token)},
+        dependencies={"principal": Provide(provide_principal_or_query_token, sync_to_thread=False)},
         media_type=HLS_MEDIA_TYPE,
     )
     async def playlist(
@@ -155,7 +155,7 @@ class UploadController(Controller):
         return await queries.uploads(principal, status=status, limit=limit, cursor=cursor)
 
 
-async def provide_feed(request: Req) -> ChangeFeed:
+def provide_feed(request: Req) -> ChangeFeed:
     feed: ChangeFeed = request.app.state.changes
     return feed
 
@@ -163,7 +163,10 @@ async def provide_feed(request: Req) -> ChangeFeed:
 class EventController(Controller):
     path = "/v1/events"
     tags = ["events"]
-    dependencies = {"principal": Provide(provide_principal), "feed": Provide(provide_feed)}
+    dependencies = {
+        "principal": Provide(provide_principal, sync_to_thread=False),
+        "feed": Provide(provide_feed, sync_to_thread=False),
+    }
 
     @get("/", summary="Server-Sent Events: live changes of the caller's files")
     async def stream(
