@@ -43,6 +43,26 @@ async def test_rebuild_of_100k_events_gives_exactly_the_live_rows(
     print(f"rebuilt {len(events)} events in {elapsed:.1f}s")
 
 
+async def test_concurrent_batches_sharing_files_give_exactly_the_rebuilt_rows(
+    settings: CatalogSettings, ingest_events: Any, pool: Any
+) -> None:
+    # The ingest consumer writes two batches at once (and replicas more): shuffled
+    # batches written four at a time share most of their files with each other.
+    events = synthetic_events(20_000, owners=50, seed=23)
+    random.Random(8).shuffle(events)
+    batches = [events[start : start + 250] for start in range(0, len(events), 250)]
+    for start in range(0, len(batches), 4):
+        await asyncio.gather(*(ingest_events(batch) for batch in batches[start : start + 4]))
+    async with pool.connection() as conn:
+        live = await projection_checksums(conn)
+    assert live["files"].rows > 1000
+
+    await rebuild(settings.database_url)
+
+    async with pool.connection() as conn:
+        assert await projection_checksums(conn) == live
+
+
 async def test_reads_and_ingestion_keep_working_during_a_rebuild(
     settings: CatalogSettings, ingest_events: Any, pool: Any
 ) -> None:

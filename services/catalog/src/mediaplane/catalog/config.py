@@ -19,6 +19,8 @@ class IngestSettings:
 
     durable: str = "catalog-ingest"
     batch_size: int = 500
+    # Batches written at once, each its own transaction (and pool connection).
+    writers: int = 2
     max_deliver: int = 5
     backoff: tuple[float, ...] = (1.0, 5.0, 30.0)
     ack_wait: float = 30.0
@@ -53,6 +55,7 @@ class CatalogSettings:
             rate_limit=RateLimit.from_env(),
             ingest=IngestSettings(
                 batch_size=number("MEDIAPLANE_CATALOG_BATCH_SIZE", 500),
+                writers=number("MEDIAPLANE_CATALOG_INGEST_WRITERS", 2),
                 max_deliver=number("MEDIAPLANE_CATALOG_MAX_DELIVER", 5),
             ),
             download_ttl_seconds=number("MEDIAPLANE_PRESIGN_TTL", 3600),

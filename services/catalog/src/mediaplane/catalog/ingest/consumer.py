@@ -7,7 +7,10 @@ synchronously, so each event would be its own Postgres transaction. Commits
 here (docs/benchmarks.md, event log section), under the 5,000 events/s aim
 once the projection work is added. Here one fetch of up to `batch_size`
 messages is one transaction: the ledger insert is one statement and each
-projection is refreshed once for all the keys the batch touched.
+projection is refreshed once for all the keys the batch touched. Up to
+`writers` batches are written at once (separate transactions, serialized per
+key by `ingest`'s key locks), and the next fetch is received and decoded
+meanwhile.
 
 The bus's delivery semantics are kept with its own building blocks: the
 durable's config from `consumer_config` and `RetryPolicy` (explicit acks,
@@ -74,7 +77,8 @@ class BatchIngestor:
         self._bus = bus
         self._retry = retry
 
-    async def handle(self, msgs: Sequence[Msg]) -> None:
+    async def prepare(self, msgs: Sequence[Msg]) -> list[_Pending]:
+        """Decode a fetch; dead-letters what can never be ingested, returns the rest."""
         pending: list[_Pending] = []
         for msg in msgs:
             delivery = Delivery.of(msg, max_deliver=self._retry.max_deliver)
@@ -94,6 +98,10 @@ class BatchIngestor:
                 await self._dead_letter(msg, delivery, f"undecodable: {exc}")
                 continue
             pending.append(_Pending(msg, delivery, entry))
+        return pending
+
+    async def write(self, pending: Sequence[_Pending]) -> None:
+        """One transaction for the batch, then ACK each message (or retry them one by one)."""
         if not pending:
             return
         started = time.perf_counter()
@@ -145,10 +153,12 @@ class BatchIngestor:
         await dead_letter(self._js, self._bus, msg, delivery, reason)
 
 
-async def _fetch(subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
-    """The next fetch of up to `batch` messages; none when nothing came or NATS is away."""
+async def _next_batch(
+    subscription: JetStreamContext.PullSubscription, ingestor: BatchIngestor, batch: int
+) -> list[_Pending]:
+    """The next fetch of up to `batch` messages, decoded; none when nothing came or NATS is away."""
     try:
-        return await subscription.fetch(batch, timeout=FETCH_TIMEOUT)
+        msgs = await subscription.fetch(batch, timeout=FETCH_TIMEOUT)
     except TimeoutError:
         # Nothing to fetch. nats-py raises its own TimeoutError or, when the
         # fetch expires mid-way, asyncio's: both are TimeoutError subclasses.
@@ -158,6 +168,22 @@ async def _fetch(subscription: JetStreamContext.PullSubscription, batch: int) ->
         _log.warning("ingest.fetch_failed", exc_info=True)
         await asyncio.sleep(FETCH_TIMEOUT)
         return []
+    try:
+        return await ingestor.prepare(msgs)
+    except Exception:
+        # A dead-letter publish failed (NATS away): this fetch's messages come
+        # back after ack_wait, and the ledger dedups the ones written meanwhile.
+        _log.warning("ingest.answer_failed", exc_info=True)
+        return []
+
+
+async def _write(ingestor: BatchIngestor, pending: list[_Pending]) -> None:
+    try:
+        await ingestor.write(pending)
+    except Exception:
+        # An ack or NAK failed (NATS away): unanswered messages come back after
+        # ack_wait, and the ledger dedups them.
+        _log.warning("ingest.answer_failed", exc_info=True)
 
 
 async def run_ingest(
@@ -184,35 +210,44 @@ async def run_ingest(
                 filter_subjects=(bus.subjects,),
                 retry=retry,
                 ack_wait=settings.ack_wait,
-                # Enough unacked messages for a few fetches in flight, not more: a
-                # batch's messages are acked together after its commit.
-                max_ack_pending=settings.batch_size * 4,
+                # Enough unacked messages for the batches being written and the
+                # next fetch, not more: a batch's messages are acked together after
+                # its commit.
+                max_ack_pending=settings.batch_size * (settings.writers + 2),
             ),
         )
         subscription = await js.pull_subscribe_bind(durable=settings.durable, stream=bus.stream)
         ingestor = BatchIngestor(pool=pool, registry=registry, js=js, bus=bus, retry=retry)
         _log.info("ingest.started", durable=settings.durable, batch_size=settings.batch_size)
-        # The next fetch runs while a batch is written: NATS delivers (and this
-        # process parses) batch n+1 while Postgres works on batch n. Every fetched
-        # batch is handled, also after `stop`, so no message waits for ack_wait.
-        fetching = asyncio.ensure_future(_fetch(subscription, settings.batch_size))
+        # Batches are written by up to `settings.writers` transactions at once
+        # (each commits, then acks its own messages), and the next fetch runs
+        # meanwhile: NATS delivers (and this process parses and decodes) batch n+1
+        # while Postgres works on the batches before it. Concurrent batches that
+        # touch the same keys are serialized by the key locks in `ingest`. Every
+        # fetched batch is written, also after `stop`, so no message waits for
+        # ack_wait.
+        upcoming = asyncio.ensure_future(_next_batch(subscription, ingestor, settings.batch_size))
+        writing: set[asyncio.Future[None]] = set()
         try:
             while True:
-                msgs = await fetching
+                pending = await upcoming
                 last = stop.is_set()
                 if not last:
-                    fetching = asyncio.ensure_future(_fetch(subscription, settings.batch_size))
-                if msgs:
-                    try:
-                        await ingestor.handle(msgs)
-                    except Exception:
-                        # An ack, NAK or dead-letter publish failed (NATS away): unanswered
-                        # messages come back after ack_wait, and the ledger dedups them.
-                        _log.warning("ingest.answer_failed", exc_info=True)
+                    upcoming = asyncio.ensure_future(
+                        _next_batch(subscription, ingestor, settings.batch_size)
+                    )
+                if pending:
+                    writing.add(asyncio.ensure_future(_write(ingestor, pending)))
                 if last:
                     break
+                if len(writing) >= settings.writers:
+                    _, writing = await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+            if writing:
+                await asyncio.wait(writing)
         finally:
-            fetching.cancel()  # when cancelled mid-batch; a no-op after the last fetch
+            upcoming.cancel()  # when cancelled mid-batch; a no-op after the last fetch
+            for task in writing:
+                task.cancel()
         await subscription.unsubscribe()
     finally:
         await nc.drain()
