@@ -10,7 +10,8 @@ messages is one transaction: the ledger insert is one statement and each
 projection is refreshed once for all the keys the batch touched. Up to
 `writers` batches are written at once (separate transactions, serialized per
 key by `ingest`'s key locks), and the next fetch is received and decoded
-meanwhile.
+meanwhile. Fetches go through `BatchPuller` (`ingest/pull.py`), not nats-py's
+`fetch`, for its per-message CPU cost.
 
 The bus's delivery semantics are kept with its own building blocks: the
 durable's config from `consumer_config` and `RetryPolicy` (explicit acks,
@@ -45,6 +46,7 @@ from mediaplane.catalog.adapters.ledger import ingest
 from mediaplane.catalog.config import IngestSettings
 from mediaplane.catalog.domain.entries import LedgerEntry, PoisonMessage, ledger_entry
 from mediaplane.catalog.ingest.metrics import BATCH_SECONDS, EVENTS
+from mediaplane.catalog.ingest.pull import BatchPuller
 from mediaplane.contracts import Registry
 from mediaplane.eventlog.database import Pool
 
@@ -153,16 +155,10 @@ class BatchIngestor:
         await dead_letter(self._js, self._bus, msg, delivery, reason)
 
 
-async def _next_batch(
-    subscription: JetStreamContext.PullSubscription, ingestor: BatchIngestor, batch: int
-) -> list[_Pending]:
+async def _next_batch(puller: BatchPuller, ingestor: BatchIngestor, batch: int) -> list[_Pending]:
     """The next fetch of up to `batch` messages, decoded; none when nothing came or NATS is away."""
     try:
-        msgs = await subscription.fetch(batch, timeout=FETCH_TIMEOUT)
-    except TimeoutError:
-        # Nothing to fetch. nats-py raises its own TimeoutError or, when the
-        # fetch expires mid-way, asyncio's: both are TimeoutError subclasses.
-        return []
+        msgs = await puller.fetch(batch, expires=FETCH_TIMEOUT)
     except Exception:
         # NATS reconnecting: the client reconnects by itself; try again shortly.
         _log.warning("ingest.fetch_failed", exc_info=True)
@@ -216,7 +212,8 @@ async def run_ingest(
                 max_ack_pending=settings.batch_size * (settings.writers + 2),
             ),
         )
-        subscription = await js.pull_subscribe_bind(durable=settings.durable, stream=bus.stream)
+        puller = BatchPuller(nc, bus.stream, settings.durable)
+        await puller.start()
         ingestor = BatchIngestor(pool=pool, registry=registry, js=js, bus=bus, retry=retry)
         _log.info("ingest.started", durable=settings.durable, batch_size=settings.batch_size)
         # Batches are written by up to `settings.writers` transactions at once
@@ -226,7 +223,7 @@ async def run_ingest(
         # touch the same keys are serialized by the key locks in `ingest`. Every
         # fetched batch is written, also after `stop`, so no message waits for
         # ack_wait.
-        upcoming = asyncio.ensure_future(_next_batch(subscription, ingestor, settings.batch_size))
+        upcoming = asyncio.ensure_future(_next_batch(puller, ingestor, settings.batch_size))
         writing: set[asyncio.Future[None]] = set()
         try:
             while True:
@@ -234,7 +231,7 @@ async def run_ingest(
                 last = stop.is_set()
                 if not last:
                     upcoming = asyncio.ensure_future(
-                        _next_batch(subscription, ingestor, settings.batch_size)
+                        _next_batch(puller, ingestor, settings.batch_size)
                     )
                 if pending:
                     writing.add(asyncio.ensure_future(_write(ingestor, pending)))
@@ -248,6 +245,6 @@ async def run_ingest(
             upcoming.cancel()  # when cancelled mid-batch; a no-op after the last fetch
             for task in writing:
                 task.cancel()
-        await subscription.unsubscribe()
+        await puller.close()
     finally:
         await nc.drain()

@@ -1,0 +1,88 @@
+"""Batches from a durable pull consumer at a fraction of nats-py's `fetch` CPU cost.
+
+`PullSubscription.fetch(n)` awaits `Subscription.next_msg()` once per message,
+and each call makes a uuid4 task name, a task and an `asyncio.wait_for`: for
+500 messages that was ~60% of the CPU of fetching and acking them (20,000
+messages of 600 bytes: 0.61 s of CPU with `fetch`, 0.14 s with this class;
+fetch + ack ~28,000/s -> ~88,000/s). Here a plain subscription callback appends
+each message to a list, and a batch is one pull request, the same protocol
+`fetch` speaks (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>`):
+
+1. `no_wait`: the server sends what it has, up to the batch, and ends with
+   a `404 No Messages` status when that is less than the batch;
+2. only when that gave nothing: a request that waits up to `expires` for the
+   batch to fill (`expires`), ended early by a full batch and otherwise by a
+   `408 Request Timeout` status (as `fetch` does, it waits for the whole batch).
+
+The messages are ordinary JetStream deliveries (ack, nak, term, metadata all
+work). One fetch at a time; a message that arrives late (after its request was
+given up) lands in the next batch rather than being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import DEFAULT_PREFIX, Header, StatusCode
+
+# How much longer than the server's `expires` a request is waited for, before it
+# is taken as lost (NATS reconnecting).
+_GRACE = 1.0
+_REQUEST = msgspec.json.Encoder()
+
+
+class BatchPuller:
+    """Fetches batches of messages for the durable `durable` of `stream`."""
+
+    def __init__(self, nc: Client, stream: str, durable: str, *, prefix: str = DEFAULT_PREFIX):
+        self._nc = nc
+        self._next_subject = f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._inbox = nc.new_inbox()
+        self._subscription: Subscription | None = None
+        self._received: list[Msg] = []
+        self._wanted = 0
+        self._ended = asyncio.Event()
+
+    async def start(self) -> None:
+        self._subscription = await self._nc.subscribe(self._inbox, cb=self._on_message)
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
+    async def fetch(self, batch: int, expires: float) -> list[Msg]:
+        """Up to `batch` messages; an empty list when none came within `expires` seconds."""
+        msgs = await self._request({"no_wait": True}, batch, expires)
+        if msgs:
+            return msgs
+        return await self._request({"expires": int(expires * 1e9)}, batch, expires + _GRACE)
+
+    async def _request(self, request: dict[str, object], batch: int, wait: float) -> list[Msg]:
+        self._wanted = batch
+        self._ended.clear()
+        if len(self._received) < batch:
+            request["batch"] = batch - len(self._received)
+            await self._nc.publish(self._next_subject, _REQUEST.encode(request), reply=self._inbox)
+            # On a timeout the request or its answer was lost (reconnect): the
+            # caller fetches again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), wait)
+        msgs, self._received = self._received[:batch], self._received[batch:]
+        return msgs
+
+    async def _on_message(self, msg: Msg) -> None:
+        status = msg.headers.get(Header.STATUS) if msg.headers else None
+        if status is None:
+            self._received.append(msg)
+            if len(self._received) >= self._wanted:
+                self._ended.set()
+        elif status != StatusCode.CONTROL_MESSAGE:
+            # 404 no (more) messages, 408 expired, 409 e.g. max ack pending: the
+            # request is over, whatever came with it is the batch.
+            self._ended.set()
