@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -51,6 +52,12 @@ async def _ingest_forever(settings: CatalogSettings) -> None:
             host=settings.http_host,
             port=settings.ops_port,
         ):
+            # Everything built so far lives as long as the process: out of the
+            # collector's sight, full collections no longer walk it (~100k
+            # objects of imports). Each batch's messages live long enough to be
+            # promoted, so full collections are frequent: in an instrumented copy
+            # of the ingest bench they were ~20% of the consumer's CPU.
+            gc.freeze()
             await run_ingest(
                 pool=resources.pool,
                 registry=resources.registry,
