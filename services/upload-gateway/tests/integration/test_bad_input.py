@@ -9,14 +9,18 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from mediaplane.contracts import EventContext
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import apply_migrations
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
+from mediaplane.upload_gateway.app.service import OpenRequest
 from mediaplane.upload_gateway.config import GatewaySettings
+from mediaplane.upload_gateway.domain.errors import QuotaExceeded
 from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
 
 pytestmark = pytest.mark.integration
@@ -278,19 +282,43 @@ async def test_the_quota_admits_up_to_its_limits_exactly(
 
 
 async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
-    make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
+    make_gateway_settings: Callable[..., GatewaySettings], event_types: Any
 ) -> None:
     settings = make_gateway_settings(
         limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_files=5),
     )
     await apply_migrations(settings)
-    small = {"filename": "a.png", "content_type": "image/png", "size": 1}
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        responses = await asyncio.gather(
-            *(client.post("/v1/uploads", headers=auth(), json=small) for _ in range(30))
+    request = OpenRequest(filename="a.png", size=1, content_type="image/png")
+    context = EventContext(producer="tests", correlation_id="quota-race")
+    async with (
+        gateway(settings, pool_size=30) as resources,
+        await psycopg.AsyncConnection.connect(settings.database_url) as holder,
+    ):
+        # Hold alice's quota lock until every open has started and waits for it:
+        # a usage read from a snapshot taken before the lock was granted (the
+        # race this guards against) would then admit them all.
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('alice', 42))")
+        opens = asyncio.gather(
+            *(resources.service.open("alice", request, context) for _ in range(30)),
+            return_exceptions=True,
         )
-    statuses = sorted(response.status_code for response in responses)
-    assert statuses == [201] * 5 + [413] * 25, statuses
+        waiting = 0
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            row = await (
+                await holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+            ).fetchone()
+            waiting = row[0] if row else 0
+            if waiting >= 20:
+                break
+        assert waiting >= 20, f"only {waiting} opens queued on the lock"
+        await holder.commit()
+        outcomes = await opens
+    admitted = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, QuotaExceeded)]
+    assert (len(admitted), len(refused)) == (5, 25), outcomes
     assert event_types().count("upload.session.opened.v1") == 5
 
 
