@@ -35,7 +35,7 @@ CEILING_APP = textwrap.dedent(
     """
     from litestar import Litestar, post
     from mediaplane.observability.http import (
-        RequestContextMiddleware, opentelemetry_plugin, prometheus_config)
+        RequestContextMiddleware, prometheus_config, tracing_plugins)
     from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
 
     @post("/v1/uploads", status_code=201)
@@ -45,7 +45,7 @@ CEILING_APP = textwrap.dedent(
     app = Litestar(
         route_handlers=[constant],
         middleware=[prometheus_config("ceiling").middleware, RequestContextMiddleware()],
-        plugins=[opentelemetry_plugin()],
+        plugins=tracing_plugins(),
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,
     )

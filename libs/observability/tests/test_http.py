@@ -6,9 +6,11 @@ import asyncio
 import socket
 
 import httpx
+import pytest
 from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,6 +23,7 @@ from mediaplane.observability.http import (
     opentelemetry_plugin,
     ops_app,
     prometheus_config,
+    tracing_plugins,
 )
 from mediaplane.observability.serve import serve
 
@@ -97,3 +100,13 @@ async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:
     assert ready.json()["checks"] == {"nats": "up"}
     assert metrics.status_code == 200
     assert "process_cpu_seconds_total" in metrics.text
+
+
+def test_the_tracing_plugin_is_there_only_when_spans_go_somewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert len(tracing_plugins(TracerProvider())) == 1
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: trace.NoOpTracerProvider())
+    assert tracing_plugins() == []
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: TracerProvider())
+    assert len(tracing_plugins()) == 1

@@ -13,6 +13,7 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import TracerProvider
 
 from mediaplane.observability.health import HealthChecks, Readiness
@@ -99,6 +100,19 @@ def opentelemetry_plugin(tracer_provider: TracerProvider | None = None) -> OpenT
     )
 
 
+def tracing_plugins(tracer_provider: TracerProvider | None = None) -> list[OpenTelemetryPlugin]:
+    """The OTel plugin when spans go somewhere, else none.
+
+    Spans go somewhere when a provider is given or `configure_tracing` installed
+    an SDK provider (an exporter is configured). Without one the middleware
+    would still collect request attributes and wrap every send for spans that
+    record nothing: ~8 % of the CPU of a gateway request.
+    """
+    if tracer_provider is None and not isinstance(trace.get_tracer_provider(), SdkTracerProvider):
+        return []
+    return [opentelemetry_plugin(tracer_provider)]
+
+
 def ops_app(service: str, checks: HealthChecks) -> Litestar:
     """The health and metrics endpoints of a worker process (no public API)."""
     return Litestar(
@@ -118,4 +132,5 @@ __all__ = [
     "opentelemetry_plugin",
     "ops_app",
     "prometheus_config",
+    "tracing_plugins",
 ]

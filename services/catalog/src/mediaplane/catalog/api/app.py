@@ -22,8 +22,8 @@ from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
     health_handlers,
-    opentelemetry_plugin,
     prometheus_config,
+    tracing_plugins,
 )
 from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
@@ -53,7 +53,7 @@ def create_app(settings: CatalogSettings) -> Litestar:
         ],
         lifespan=[lifespan],
         middleware=[prometheus_config(SERVICE).middleware, RequestContextMiddleware()],
-        plugins=[opentelemetry_plugin()],
+        plugins=tracing_plugins(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="mediaplane catalog",

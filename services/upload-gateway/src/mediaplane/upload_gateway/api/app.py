@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +15,8 @@ from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
     health_handlers,
-    opentelemetry_plugin,
     prometheus_config,
+    tracing_plugins,
 )
 from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
@@ -33,6 +34,9 @@ def create_app(settings: GatewaySettings) -> Litestar:
         async with gateway(settings) as resources:
             app.state.service = resources.service
             checks.target = resources.health
+            # What exists now (imports, app, pool) lives as long as the process:
+            # frozen, full collections no longer walk it on every request burst.
+            gc.freeze()
             yield
             checks.target = None
 
@@ -47,7 +51,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         ],
         lifespan=[lifespan],
         middleware=[prometheus_config(SERVICE).middleware, RequestContextMiddleware()],
-        plugins=[opentelemetry_plugin()],
+        plugins=tracing_plugins(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="mediaplane upload-gateway",
