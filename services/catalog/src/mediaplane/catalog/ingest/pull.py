@@ -70,9 +70,11 @@ class BatchPuller:
             request["batch"] = batch - len(self._received)
             await self._nc.publish(self._next_subject, _REQUEST.encode(request), reply=self._inbox)
             # On a timeout the request or its answer was lost (reconnect): the
-            # caller fetches again.
+            # caller fetches again. asyncio.timeout, not wait_for: on Python 3.11
+            # wait_for can swallow a cancellation, and the ingest would not stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ended.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._ended.wait()
         msgs, self._received = self._received[:batch], self._received[batch:]
         return msgs
 
