@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from mediaplane.contracts import ALL_EVENTS, Event, EventContext, Registry, TagCreated, new_event
 from mediaplane.eventlog import ANY, AppendGuard, ConcurrencyError, EventStore, Pool
@@ -137,6 +138,20 @@ async def test_metadata_keeps_the_envelope_and_trace_context(
     assert metadata["traceparent"] == "00-aa-bb-01"
     assert metadata["correlation_id"] == event.correlation_id
     assert metadata["producer"] == event.producer
+
+
+async def test_an_append_inside_a_span_carries_its_trace_context(
+    store: EventStore, pool: Pool, make_event: MakeEvent
+) -> None:
+    tracer = TracerProvider().get_tracer("tests")
+    await store.append("tag-a", 0, [make_event("tag-a", 0)])  # no span: nothing added
+    with tracer.start_as_current_span("request") as span:
+        await store.append("tag-a", 1, [make_event("tag-a", 1)])
+        context = span.get_span_context()
+    rows = await _count(pool, "SELECT json_agg(metadata ORDER BY version) FROM event_log")
+    assert "traceparent" not in rows[0]
+    trace_id, span_id = rows[1]["traceparent"].split("-")[1:3]
+    assert (int(trace_id, 16), int(span_id, 16)) == (context.trace_id, context.span_id)
 
 
 async def test_an_event_of_another_stream_is_refused(

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from opentelemetry import propagate, trace
 from psycopg.types.json import Jsonb
 
 from mediaplane.contracts import Event, Registry
@@ -32,6 +33,23 @@ def jsonb(value: object) -> Jsonb:
 def loads(data: str | bytes) -> Any:
     """jsonb loader for cursors reading event rows (msgspec, like `jsonb`)."""
     return msgspec.json.decode(data)
+
+
+def with_trace_context(metadata: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """`metadata` plus the W3C trace context of the current span, if any and none was given.
+
+    Stored with each event, it becomes the NATS headers the relay publishes,
+    so a trace continues from the request that appended an event to the
+    consumers of it. Without a valid current span (tracing off) nothing is added.
+    """
+    if metadata is not None and "traceparent" in metadata:
+        return metadata
+    if not trace.get_current_span().get_span_context().is_valid:
+        return metadata
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    found = {key: carrier[key] for key in TRACE_KEYS if carrier.get(key)}
+    return {**(metadata or {}), **found} if found else metadata
 
 
 def split_event(

@@ -173,7 +173,8 @@ class EventStore:
         `expected_version`: 0 means the stream must not exist yet, N means it
         must be at version N, `ANY` appends after its current end. A stream
         elsewhere raises `ConcurrencyError`. `metadata` adds string keys to
-        every event's metadata (e.g. `traceparent`). With `conn`, the append
+        every event's metadata; the current span's W3C trace context is added
+        when there is one and `metadata` has no `traceparent`. With `conn`, the append
         joins that connection's transaction (if any); otherwise it commits alone.
         """
         params = self._params(stream_id, expected_version, events, metadata)
@@ -254,6 +255,7 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if isinstance(expected_version, int) and expected_version < 0:
             raise ValueError(f"expected_version must be >= 0 or ANY, got {expected_version}")
+        metadata = codec.with_trace_context(metadata)
         columns: dict[str, list[Any]] = {
             "event_id": [],
             "type": [],
