@@ -164,6 +164,21 @@ def test_jpeg_output_flattens_transparency_onto_white(render: Render) -> None:
     assert near(picture.getpixel((50, 50)), (255, 255, 255), 2)
 
 
+@pytest.fixture
+def decoded_sizes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The size of every picture Pillow decodes (`load`) during the test."""
+    sizes: list[tuple[int, int]] = []
+    original = ImageFile.ImageFile.load
+
+    def spy(self: ImageFile.ImageFile) -> object:
+        result = original(self)
+        sizes.append(self.size)
+        return result
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return sizes
+
+
 @pytest.mark.parametrize(
     ("stored", "decoded"),
     [
@@ -177,42 +192,24 @@ def test_jpeg_output_flattens_transparency_onto_white(render: Render) -> None:
 )
 def test_a_big_jpeg_decodes_at_the_smallest_scale_covering_the_largest_size(
     render: Render,
-    monkeypatch: pytest.MonkeyPatch,
+    decoded_sizes: list[tuple[int, int]],
     stored: tuple[int, int],
     decoded: tuple[int, int],
 ) -> None:
-    sizes: list[tuple[int, int]] = []
-    original = ImageFile.ImageFile.load
-
-    def spy(self: ImageFile.ImageFile) -> object:
-        result = original(self)
-        sizes.append(self.size)
-        return result
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     picture = Image.linear_gradient("L").resize(stored).convert("RGB")
     source, thumbnails = render(testing.encode(picture, "JPEG"), "image/jpeg")
-    assert set(sizes) == {decoded}  # load() is called again by resize: a no-op
+    assert set(decoded_sizes) == {decoded}  # load() is called again by resize: a no-op
     assert (source.width, source.height) == stored
     assert max(thumbnails[-1].width, thumbnails[-1].height) == 1280
 
 
 def test_without_a_3_8_scaling_libjpeg_a_12_megapixel_jpeg_decodes_at_half_size(
-    render: Render, monkeypatch: pytest.MonkeyPatch
+    render: Render, decoded_sizes: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sizes: list[tuple[int, int]] = []
-    original = ImageFile.ImageFile.load
-
-    def spy(self: ImageFile.ImageFile) -> object:
-        result = original(self)
-        sizes.append(self.size)
-        return result
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     monkeypatch.setattr(images, "_THREE_EIGHTHS", False)
     picture = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
     _, thumbnails = render(testing.encode(picture, "JPEG"), "image/jpeg")
-    assert set(sizes) == {(2000, 1500)}  # Pillow's own draft
+    assert set(decoded_sizes) == {(2000, 1500)}  # Pillow's own draft
     assert (thumbnails[-1].width, thumbnails[-1].height) == (1280, 960)
 
 
