@@ -49,9 +49,12 @@ SELECT o.position, o.stream_id, o.subject, e.event_id::text, e.type,
            'causation_id', e.metadata->'causation_id'))::text,
        e.metadata->>'producer', e.metadata->>'correlation_id', e.metadata->>'causation_id',
        e.metadata->>'traceparent', e.metadata->>'tracestate', e.recorded_at
-FROM heads
-JOIN outbox o USING (stream_id)
+FROM outbox o
 JOIN event_log e ON e.position = o.position
+-- IN, not a join with `heads`: on a freshly filled outbox (no statistics yet)
+-- the planner joined by a nested loop over every pair (500 x 500 rows, 30 ms
+-- per claim instead of 9).
+WHERE o.stream_id IN (SELECT stream_id FROM heads)
 ORDER BY o.position
 LIMIT %(limit)s
 """

@@ -9,10 +9,11 @@ Guarantees:
 - NATS or Postgres down: the relay backs off and retries (tenacity), never
   crashes and never deletes a row that JetStream did not acknowledge.
 
-A round claims a batch in a transaction, publishes it with async publishes
-(wave by wave, acks awaited together), deletes the acknowledged rows and
-commits. The relay loops without sleeping while rounds find work, then sleeps
-until an append NOTIFYs `eventlog_outbox` or `poll_interval` passes.
+A round claims a batch in a transaction, publishes it with acknowledged
+publishes (`acked_publish.py`; wave by wave, acks awaited together), deletes
+the acknowledged rows and commits. The relay loops without sleeping while
+rounds find work, then sleeps until an append NOTIFYs `eventlog_outbox` or
+`poll_interval` passes.
 """
 
 from __future__ import annotations
@@ -28,11 +29,10 @@ import nats.errors
 import psycopg
 import structlog
 from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
-from nats.js.api import PubAck
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mediaplane.eventlog import outbox
+from mediaplane.eventlog.acked_publish import AckedPublisher
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.outbox import OutboxMessage
@@ -122,18 +122,19 @@ class OutboxRelay:
             wait=False,
         )
         self._nc = await self._retrying(self._connect_nats)
-        js = self._nc.jetstream(publish_async_max_pending=self._batch_size * self._lanes)
+        publisher = AckedPublisher(self._nc)
+        await publisher.start()
         self._wakeup.start()
         _log.info("relay started", relay=self._name, lanes=self._lanes)
-        await asyncio.gather(*(self._lane(js) for _ in range(self._lanes)))
+        await asyncio.gather(*(self._lane(publisher) for _ in range(self._lanes)))
 
-    async def _lane(self, js: JetStreamContext) -> None:
+    async def _lane(self, publisher: AckedPublisher) -> None:
         """One claim-publish-delete loop. A round mostly waits (for Postgres, then for acks),
         so a relay runs several lanes; each claims other streams (head locks, `outbox.py`),
         so per-stream order holds as it does between relay instances."""
         while True:
             self._wakeup.clear()
-            published = await self._retrying(lambda: self._round(js))
+            published = await self._retrying(lambda: self._round(publisher))
             if published == 0:
                 await self._wakeup.wait(self._poll_interval)
 
@@ -181,7 +182,7 @@ class OutboxRelay:
             error=f"{type(error).__name__}: {error}",
         )
 
-    async def _round(self, js: JetStreamContext) -> int:
+    async def _round(self, publisher: AckedPublisher) -> int:
         """Claim, publish and delete one batch; returns how many events were published."""
         assert self._pool is not None
         assert self._nc is not None
@@ -194,7 +195,7 @@ class OutboxRelay:
                 self.metrics.lag.set(0)
                 return 0
             self.metrics.lag.set((datetime.now(UTC) - messages[0].recorded_at).total_seconds())
-            acked, failure = await self._publish(js, messages)
+            acked, failure = await self._publish(publisher, messages)
             await outbox.delete(conn, [message.position for message in acked])
         self.metrics.published.inc(len(acked))
         if failure is not None:
@@ -202,22 +203,21 @@ class OutboxRelay:
         return len(acked)
 
     async def _publish(
-        self, js: JetStreamContext, messages: list[OutboxMessage]
+        self, publisher: AckedPublisher, messages: list[OutboxMessage]
     ) -> tuple[list[OutboxMessage], Exception | None]:
         """Publish wave by wave; returns the acknowledged messages and what stopped it (if any)."""
         acked: list[OutboxMessage] = []
         for wave in outbox.waves(messages):
-            futures: list[asyncio.Future[PubAck]] = []
+            futures: list[asyncio.Future[int]] = []
             try:
                 for message in wave:
-                    ack = await js.publish_async(
-                        message.subject, message.body, headers=message.headers
+                    futures.append(
+                        await publisher.publish(message.subject, message.body, message.headers)
                     )
-                    futures.append(ack)
                 done, pending = await asyncio.wait(futures, timeout=self._ack_timeout)
             except nats.errors.Error as error:
                 for future in futures:
-                    future.cancel()  # frees the client's pending-ack slot
+                    future.cancel()  # forgets it: a late acknowledgement is ignored
                 return acked, error
             for future in pending:
                 future.cancel()
