@@ -36,3 +36,9 @@ async def open_pool(
     )
     await pool.open(wait=wait, timeout=30)
     return pool
+
+
+async def ping(pool: Pool) -> None:
+    """A readiness check: a pooled connection answers a query (raises when it does not)."""
+    async with pool.connection() as conn:
+        await conn.execute("SELECT 1")

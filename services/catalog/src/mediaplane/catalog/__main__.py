@@ -34,6 +34,7 @@ from mediaplane.catalog.ingest.replay import replay
 from mediaplane.observability import HealthChecks, configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server
+from mediaplane.servicekit.roles import migrations_line
 
 
 def _print(value: object) -> None:
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        print(migrations_line(applied))
     elif args.role == "api":
         uvicorn.run(
             create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None

@@ -11,8 +11,6 @@ import msgspec
 from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
-from mediaplane.eventlog.metrics import RelayMetrics
-from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.janitor.adapters.metrics import JanitorMetrics
 from mediaplane.janitor.app.bootstrap import apply_migrations, janitor
 from mediaplane.janitor.config import SERVICE, JanitorSettings
@@ -22,6 +20,7 @@ from mediaplane.janitor.worker.sweeper import run_sweeps
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server, run_until_signalled
+from mediaplane.servicekit.roles import migrations_line, serve_relay
 
 
 async def run_worker(settings: JanitorSettings, stop: asyncio.Event) -> None:
@@ -44,21 +43,16 @@ async def run_worker(settings: JanitorSettings, stop: asyncio.Event) -> None:
 
 
 async def run_relay(settings: JanitorSettings, stop: asyncio.Event) -> None:
-    async with (
-        janitor(settings, pool_size=2) as resources,
-        ops_server(
-            ops_app(f"{SERVICE}-relay", resources.health),
+    async with janitor(settings, pool_size=2) as resources:
+        await serve_relay(
+            service=SERVICE,
+            database_url=settings.database_url,
+            nats_url=settings.bus.url,
+            health=resources.health,
             host=settings.http_host,
             port=settings.ops_port + 1,
-        ),
-        OutboxRelay(
-            settings.database_url,
-            settings.bus.url,
-            metrics=RelayMetrics(REGISTRY),
-            name=f"{SERVICE}-relay",
-        ),
-    ):
-        await stop.wait()
+            stop=stop,
+        )
 
 
 def action_line(action: Action) -> str:
@@ -95,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        print(migrations_line(applied))
         return 0
     if args.role == "sweep":
         asyncio.run(run_sweep(settings, dry_run=args.dry_run))

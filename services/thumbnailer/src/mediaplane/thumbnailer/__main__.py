@@ -6,13 +6,11 @@ import argparse
 import asyncio
 import os
 
-import prometheus_client
-
 from mediaplane.bus import Bus
-from mediaplane.eventlog import OutboxRelay, RelayMetrics
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server, run_until_signalled
+from mediaplane.servicekit.roles import migrations_line, serve_relay
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, thumbnailer
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
@@ -34,22 +32,16 @@ async def run_worker(settings: ThumbnailerSettings, stop: asyncio.Event) -> None
 
 
 async def run_relay(settings: ThumbnailerSettings, stop: asyncio.Event) -> None:
-    async with (
-        thumbnailer(settings, pool_size=2, media_tools=False) as resources,
-        ops_server(
-            ops_app(f"{SERVICE}-relay", resources.health),
+    async with thumbnailer(settings, pool_size=2, media_tools=False) as resources:
+        await serve_relay(
+            service=SERVICE,
+            database_url=settings.database_url,
+            nats_url=settings.bus.url,
+            health=resources.health,
             host=settings.http_host,
             port=settings.ops_port + 1,
-        ),
-        OutboxRelay(
-            settings.database_url,
-            settings.bus.url,
-            name=f"{SERVICE}-relay",
-            # The default registry is what the ops app's /metrics serves.
-            metrics=RelayMetrics(prometheus_client.REGISTRY),
-        ),
-    ):
-        await stop.wait()
+            stop=stop,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        print(migrations_line(applied))
         return 0
     runner = run_worker if args.role == "worker" else run_relay
     run_until_signalled(lambda stop: runner(settings, stop))

@@ -10,11 +10,10 @@ import structlog
 from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
-from mediaplane.eventlog.metrics import RelayMetrics
-from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server, run_until_signalled
+from mediaplane.servicekit.roles import migrations_line, serve_relay
 from mediaplane.transcoder.adapters.workdir import sweep_stale
 from mediaplane.transcoder.app.bootstrap import apply_migrations, health_checks, transcoder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -51,24 +50,16 @@ async def run_worker(settings: TranscoderSettings, stop: asyncio.Event) -> None:
 
 
 async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
-    async with (
-        transcoder(settings, pool_size=2) as resources,
-        ops_server(
-            ops_app(
-                f"{SERVICE}-relay",
-                health_checks(settings, resources.pool, resources.objects, encoder=False),
-            ),
+    async with transcoder(settings, pool_size=2) as resources:
+        await serve_relay(
+            service=SERVICE,
+            database_url=settings.database_url,
+            nats_url=settings.bus.url,
+            health=health_checks(settings, resources.pool, resources.objects, encoder=False),
             host=settings.http_host,
             port=settings.ops_port + 1,
-        ),
-        OutboxRelay(
-            settings.database_url,
-            settings.bus.url,
-            name=f"{SERVICE}-relay",
-            metrics=RelayMetrics(REGISTRY),
-        ),
-    ):
-        await stop.wait()
+            stop=stop,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        print(migrations_line(applied))
         return 0
     runner = run_worker if args.role == "worker" else run_relay
     run_until_signalled(lambda stop: runner(settings, stop))

@@ -7,14 +7,12 @@ import asyncio
 import os
 
 import uvicorn
-from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
-from mediaplane.eventlog.metrics import RelayMetrics
-from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.observability import configure_logging, configure_tracing
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server, run_until_signalled
+from mediaplane.servicekit.roles import migrations_line, serve_relay
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
@@ -37,22 +35,16 @@ async def run_verifier(settings: GatewaySettings, stop: asyncio.Event) -> None:
 
 
 async def run_relay(settings: GatewaySettings, stop: asyncio.Event) -> None:
-    # The default registry is what the ops app's /metrics serves (outbox lag).
-    async with (
-        gateway(settings, pool_size=2) as resources,
-        ops_server(
-            ops_app(f"{SERVICE}-relay", resources.health),
+    async with gateway(settings, pool_size=2) as resources:
+        await serve_relay(
+            service=SERVICE,
+            database_url=settings.database_url,
+            nats_url=settings.bus.url,
+            health=resources.health,
             host=settings.http_host,
             port=settings.ops_port + 1,
-        ),
-        OutboxRelay(
-            settings.database_url,
-            settings.bus.url,
-            name=f"{SERVICE}-relay",
-            metrics=RelayMetrics(REGISTRY),
-        ),
-    ):
-        await stop.wait()
+            stop=stop,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none'}")
+        print(migrations_line(applied))
         return 0
     if args.role == "api":
         uvicorn.run(

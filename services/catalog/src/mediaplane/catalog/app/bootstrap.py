@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
-import nats
-
+from mediaplane.bus.health import ping as ping_nats
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
 from mediaplane.catalog.app.queries import CatalogQueries
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import MigrationSource, migrate
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
@@ -44,17 +45,12 @@ def dependency_checks(
 ) -> dict[str, Check]:
     """Postgres for every role; NATS only for ingest (the API never talks to it)."""
 
-    async def postgres() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_server() -> None:
-        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
-        await nc.close()
-
     if with_nats:
-        return {"postgres": postgres, "nats": nats_server}
-    return {"postgres": postgres}
+        return {
+            "postgres": partial(ping_database, pool),
+            "nats": partial(ping_nats, settings.bus.url),
+        }
+    return {"postgres": partial(ping_database, pool)}
 
 
 @asynccontextmanager

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import nats
 from nats.aio.client import Client as NatsClient
 
 from mediaplane.contracts import Registry, build_registry, utc_now
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.janitor.adapters.metrics import JanitorMetrics
@@ -39,10 +41,6 @@ class Janitor:
 def health_checks(
     settings: JanitorSettings, pool: Pool, nc: NatsClient, objects: ObjectStore
 ) -> HealthChecks:
-    async def postgres() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
     async def nats_server() -> None:
         if not nc.is_connected:
             raise ConnectionError("not connected to NATS")
@@ -55,7 +53,7 @@ def health_checks(
         except ObjectNotFound:
             return
 
-    return HealthChecks({"postgres": postgres, "nats": nats_server, "s3": s3})
+    return HealthChecks({"postgres": partial(ping_database, pool), "nats": nats_server, "s3": s3})
 
 
 @asynccontextmanager

@@ -6,13 +6,15 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
-import nats
-
+from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog import EVENTLOG_MIGRATIONS, EventStore, MigrationSource, Pool, migrate
 from mediaplane.eventlog.database import open_pool
+from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.observability import HealthChecks
+from mediaplane.observability.health import Check
 from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer.adapters import images
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
@@ -44,14 +46,6 @@ class Thumbnailer:
 def health_checks(
     settings: ThumbnailerSettings, pool: Pool, objects: ObjectStore, *, media_tools: bool
 ) -> HealthChecks:
-    async def postgres() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_server() -> None:
-        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
-        await nc.close()
-
     async def s3() -> None:
         await objects.ensure_buckets(settings.bucket)
 
@@ -60,7 +54,11 @@ def health_checks(
             if shutil.which(tool) is None:
                 raise FileNotFoundError(f"{tool} is not installed")
 
-    checks = {"postgres": postgres, "nats": nats_server, "s3": s3}
+    checks: dict[str, Check] = {
+        "postgres": partial(ping_database, pool),
+        "nats": partial(ping_nats, settings.bus.url),
+        "s3": s3,
+    }
     return HealthChecks({**checks, "ffmpeg": ffmpeg} if media_tools else checks)
 
 

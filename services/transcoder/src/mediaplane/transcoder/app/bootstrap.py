@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
-import nats
-
+from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
+from mediaplane.observability.health import Check
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters import process
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -46,14 +48,6 @@ def health_checks(
 ) -> HealthChecks:
     """Readiness of a role: the worker also needs ffmpeg and ffprobe, the relay does not."""
 
-    async def postgres() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_server() -> None:
-        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
-        await nc.close()
-
     async def s3() -> None:
         await objects.ensure_buckets(settings.bucket)
 
@@ -64,7 +58,11 @@ def health_checks(
             if completed.returncode != 0:
                 raise RuntimeError(f"{tool} -version exited with {completed.returncode}")
 
-    checks = {"postgres": postgres, "nats": nats_server, "s3": s3}
+    checks: dict[str, Check] = {
+        "postgres": partial(ping_database, pool),
+        "nats": partial(ping_nats, settings.bus.url),
+        "s3": s3,
+    }
     return HealthChecks({**checks, "ffmpeg": ffmpeg} if encoder else checks)
 
 

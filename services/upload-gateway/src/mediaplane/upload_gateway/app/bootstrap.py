@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
-import nats
-
+from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
@@ -36,18 +37,16 @@ class Gateway:
 
 
 def health_checks(settings: GatewaySettings, pool: Pool, objects: ObjectStore) -> HealthChecks:
-    async def postgres() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_server() -> None:
-        nc = await nats.connect(settings.bus.url, allow_reconnect=False, connect_timeout=1)
-        await nc.close()
-
     async def s3() -> None:
         await objects.ensure_buckets(settings.bucket)
 
-    return HealthChecks({"postgres": postgres, "nats": nats_server, "s3": s3})
+    return HealthChecks(
+        {
+            "postgres": partial(ping_database, pool),
+            "nats": partial(ping_nats, settings.bus.url),
+            "s3": s3,
+        }
+    )
 
 
 @asynccontextmanager
