@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 
 from mediaplane.catalog.api.routes import (
     EventController,
@@ -18,15 +16,7 @@ from mediaplane.catalog.api.routes import (
 from mediaplane.catalog.app.bootstrap import catalog
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
-from mediaplane.observability.http import (
-    PrometheusController,
-    RequestContextMiddleware,
-    health_handlers,
-    prometheus_config,
-    tracing_plugins,
-)
-from mediaplane.servicekit.principal import attach_auth
-from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.app import public_api
 
 
 def create_app(settings: CatalogSettings) -> Litestar:
@@ -42,30 +32,16 @@ def create_app(settings: CatalogSettings) -> Litestar:
             yield
             checks.target = None
 
-    app = Litestar(
+    return public_api(
+        service=SERVICE,
         route_handlers=[
             FileController,
             TagController,
             UploadController,
             EventController,
-            *health_handlers(checks),
-            PrometheusController,
         ],
-        lifespan=[lifespan],
-        middleware=[prometheus_config(SERVICE).middleware, RequestContextMiddleware()],
-        plugins=tracing_plugins(),
-        exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="mediaplane catalog",
-            version="1.0.0",
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-                }
-            ),
-            security=[{"bearer": []}],
-        ),
-        logging_config=None,
+        lifespan=lifespan,
+        checks=checks,
+        auth=settings.auth,
+        rate_limit=settings.rate_limit,
     )
-    attach_auth(app, settings.auth, settings.rate_limit)
-    return app
