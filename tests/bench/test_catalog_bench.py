@@ -36,7 +36,6 @@ from mediaplane.eventlog.database import open_pool
 from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
-from mediaplane.storage import StorageSettings
 
 from .conftest import machine_description
 
@@ -58,12 +57,7 @@ def _settings(stack: StackSettings, pg_url: str, ns: NatsNamespace) -> CatalogSe
             dlq_stream=f"{ns.stream_prefix}_DLQ",
             dlq_subject_root=f"{ns.subject_prefix}.dlq",
         ),
-        storage=StorageSettings.from_urls(
-            stack.s3_endpoint,
-            access_key=stack.s3_admin.access_key,
-            secret_key=stack.s3_admin.secret_key,
-            region=stack.s3_region,
-        ),
+        storage=stack.storage_settings(),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=1e9, burst=10**9),
     )

@@ -39,7 +39,7 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
-from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.api.app import create_app as create_gateway
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
 from mediaplane.upload_gateway.app.service import UploadService
@@ -131,12 +131,7 @@ async def _ready(url: str) -> None:
 async def platform(
     stack: StackSettings, pg_url: str, nats_namespace: NatsNamespace, s3_bucket: str
 ) -> AsyncIterator[Platform]:
-    storage = StorageSettings.from_urls(
-        stack.s3_endpoint,
-        access_key=stack.s3_admin.access_key,
-        secret_key=stack.s3_admin.secret_key,
-        region=stack.s3_region,
-    )
+    storage = stack.storage_settings()
     bus = BusSettings(
         url=nats_namespace.url,
         stream=f"{nats_namespace.stream_prefix}_MEDIA",

@@ -24,7 +24,6 @@ from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
-from mediaplane.storage import StorageSettings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
@@ -39,12 +38,7 @@ async def settings(stack: StackSettings, pg_url: str, bus_settings: BusSettings)
     built = CatalogSettings(
         database_url=pg_url,
         bus=bus_settings,
-        storage=StorageSettings.from_urls(
-            stack.s3_endpoint,
-            access_key=stack.s3_admin.access_key,
-            secret_key=stack.s3_admin.secret_key,
-            region=stack.s3_region,
-        ),
+        storage=stack.storage_settings(),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=10_000, burst=10_000),
     )

@@ -40,7 +40,7 @@ from mediaplane.devstack.settings import StackSettings
 from mediaplane.janitor.app.bootstrap import Janitor, apply_migrations, janitor
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.janitor.worker.projection import register_projection
-from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.storage import ObjectStore
 
 CONTEXT = EventContext(producer="test", correlation_id="test-correlation")
 
@@ -72,12 +72,7 @@ async def settings(
     built = JanitorSettings(
         database_url=pg_url,
         bus=bus_settings(nats_namespace),
-        storage=StorageSettings.from_urls(
-            stack.s3_endpoint,
-            access_key=stack.s3_admin.access_key,
-            secret_key=stack.s3_admin.secret_key,
-            region=stack.s3_region,
-        ),
+        storage=stack.storage_settings(),
         originals_bucket=s3_bucket,
         renditions_bucket=derived_buckets[0],
         thumbnails_bucket=derived_buckets[1],

@@ -27,12 +27,7 @@ def bus_settings(namespace: NatsNamespace) -> BusSettings:
 
 
 def storage_settings(stack: StackSettings) -> StorageSettings:
-    return StorageSettings.from_urls(
-        stack.s3_endpoint,
-        access_key=stack.s3_admin.access_key,
-        secret_key=stack.s3_admin.secret_key,
-        region=stack.s3_region,
-    )
+    return stack.storage_settings()
 
 
 @pytest.fixture

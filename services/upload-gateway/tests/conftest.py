@@ -19,7 +19,6 @@ from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
-from mediaplane.storage import StorageSettings
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations
 from mediaplane.upload_gateway.config import GatewaySettings
@@ -38,12 +37,7 @@ def make_settings(
     fields: dict[str, Any] = {
         "database_url": pg_url,
         "bus": bus,
-        "storage": StorageSettings.from_urls(
-            stack.s3_endpoint,
-            access_key=stack.s3_admin.access_key,
-            secret_key=stack.s3_admin.secret_key,
-            region=stack.s3_region,
-        ),
+        "storage": stack.storage_settings(),
         "auth": AuthSettings(hs256_secret=SECRET),
         "bucket": bucket,
         # Small parts keep multipart tests fast; 5 MiB is S3's minimum.

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 
+from mediaplane.storage import StorageSettings
+
 
 def repo_root() -> Path:
     """The checkout: `MEDIAPLANE_ROOT`, else the nearest folder up with the justfile."""
@@ -68,6 +70,15 @@ class StackSettings:
     @property
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://127.0.0.1:{self.s3_port}"
+
+    def storage_settings(self) -> StorageSettings:
+        """What a service's object store needs to reach this stack's S3 as its admin."""
+        return StorageSettings.from_urls(
+            self.s3_endpoint,
+            access_key=self.s3_admin.access_key,
+            secret_key=self.s3_admin.secret_key,
+            region=self.s3_region,
+        )
 
     @property
     def managed(self) -> dict[str, bool]:
