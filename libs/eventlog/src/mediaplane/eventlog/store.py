@@ -179,15 +179,23 @@ class EventStore:
         """
         params = self._params(stream_id, expected_version, events, metadata)
         query = _statement(expected_version == ANY, len(events) > 1)
+
+        async def attempt() -> int:
+            row = await self._row(query, params, stream_id, expected_version, conn)
+            if row[0] is None:
+                raise ConcurrencyError(stream_id, expected_version)
+            version: int = row[0]
+            return version
+
         if expected_version != ANY or conn is not None:
             # In a caller's transaction a failed statement aborts it: no retry is possible here.
-            return await self._execute(query, params, stream_id, expected_version, conn)
+            return await attempt()
         for _ in range(_ANY_ATTEMPTS - 1):
             try:
-                return await self._execute(query, params, stream_id, ANY, None)
+                return await attempt()
             except ConcurrencyError:
                 continue  # another writer took the same version: take the next one
-        return await self._execute(query, params, stream_id, ANY, None)
+        return await attempt()
 
     async def append_guarded(
         self,
@@ -280,20 +288,6 @@ class EventStore:
         params["stream_id"] = stream_id
         params["expected"] = expected_version if isinstance(expected_version, int) else None
         return params
-
-    async def _execute(
-        self,
-        query: bytes,
-        params: dict[str, Any],
-        stream_id: str,
-        expected_version: ExpectedVersion,
-        conn: psycopg.AsyncConnection[Any] | None,
-    ) -> int:
-        row = await self._row(query, params, stream_id, expected_version, conn)
-        if row[0] is None:
-            raise ConcurrencyError(stream_id, expected_version)
-        version: int = row[0]
-        return version
 
     async def _row(
         self,
