@@ -30,6 +30,7 @@ from mediaplane.catalog.ingest.pull import BatchPuller
 from mediaplane.catalog.testing import entries, synthetic_events
 from mediaplane.contracts import build_registry
 from mediaplane.contracts import headers as h
+from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.database import open_pool
@@ -185,7 +186,7 @@ WHERE l.type <> 'tag.created.v1'
 
 
 async def test_rebuild_throughput(stack: StackSettings, pg_url: str) -> None:
-    settings = _settings(stack, pg_url, NatsNamespace(stack.nats_url, "UNUSED", "unused"))
+    settings = _settings(stack, pg_url, NatsNamespace(admin_url(stack), "UNUSED", "unused"))
     await apply_migrations(settings)
     registry = build_registry()
     seed_events = synthetic_events(REBUILD_EVENTS // 10, owners=1000, seed=2)
@@ -258,7 +259,7 @@ def _p99(samples: list[float]) -> float:
 
 
 async def test_list_files_p99_with_a_million_files(stack: StackSettings, pg_url: str) -> None:
-    settings = _settings(stack, pg_url, NatsNamespace(stack.nats_url, "UNUSED", "unused"))
+    settings = _settings(stack, pg_url, NatsNamespace(admin_url(stack), "UNUSED", "unused"))
     await apply_migrations(settings)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(_FILL_FILES, {"owners": LIST_OWNERS, "files": LIST_FILES})

@@ -119,7 +119,7 @@ def test_open_upload_throughput_vs_framework_ceiling(
     env: dict[str, Any] = {
         **os.environ,
         "MEDIAPLANE_GATEWAY_DATABASE_URL": pg_url,
-        "MEDIAPLANE_NATS_URL": stack.nats_url,
+        "MEDIAPLANE_NATS_URL": nats_namespace.url,
         "MEDIAPLANE_STREAM": f"{nats_namespace.stream_prefix}_MEDIA",
         "MEDIAPLANE_SUBJECT_ROOT": f"{nats_namespace.subject_prefix}.media",
         "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,

@@ -14,6 +14,7 @@ from mediaplane.bus import (
     Bus,
     BusSettings,
     Delivery,
+    PoisonEvent,
     Publisher,
     ensure_consumer,
     read_dead_letters,
@@ -164,6 +165,36 @@ async def test_poison_json_goes_to_the_dlq_at_once(
     assert letter.data == b"{not json"
     assert letter.reason.startswith("undecodable: JSON is malformed")
     assert letter.deliveries == 1
+
+
+async def test_a_handler_raising_poison_dead_letters_at_once_with_its_reason(
+    settings: BusSettings,
+    registry: Registry,
+    publisher: Publisher,
+    js: JetStreamContext,
+    verified: Verified,
+) -> None:
+    bus = Bus(settings, registry, producer="thumbnailer")
+    attempts: list[int] = []
+
+    async def refuse(event: FileVerified, delivery: Delivery) -> None:
+        attempts.append(delivery.delivery_count)
+        raise PoisonEvent("object key of another owner")
+
+    bus.consumer("thumbs", events=[FileVerified], max_deliver=5, backoff=QUICK)(refuse)
+    event = verified(3)
+
+    async with bus.running():
+        await publisher.publish(event)
+        await eventually(lambda: len(attempts) == 1)
+        await asyncio.sleep(0.3)  # a NAKed message would be back by now
+        await assert_settled(js, settings, "thumbs")
+
+    assert attempts == [1]
+    [letter] = await read_dead_letters(js, settings)
+    assert letter.reason == "poison: object key of another owner"
+    assert letter.deliveries == 1
+    assert letter.data == registry.encode(event)
 
 
 async def test_known_type_with_invalid_fields_is_poison(

@@ -11,6 +11,7 @@ import pytest
 from honcho.environ import parse, parse_procfile
 
 from mediaplane.devstack import platform
+from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
 from mediaplane.devstack.settings import StackSettings
 
@@ -114,7 +115,7 @@ def test_prepare_refuses_to_start_beside_a_running_platform(
         busy.listen()
         monkeypatch.setenv("MEDIAPLANE_GATEWAY_PORT", str(busy.getsockname()[1]))
         monkeypatch.setenv("MEDIAPLANE_PG_URL", stack.pg_url)
-        monkeypatch.setenv("MEDIAPLANE_NATS_URL", stack.nats_url)
+        monkeypatch.setenv("MEDIAPLANE_NATS_URL", admin_url(stack))
         monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", stack.s3_endpoint)
         with pytest.raises(StackError, match="gateway-api"):
             platform.prepare(platform.PlatformSettings.from_env())

@@ -16,6 +16,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
     Thumbnail,
@@ -52,6 +53,7 @@ __all__ = [
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "ObjectReference",
     "Registry",
     "Rendition",
     "TagCreated",
@@ -71,5 +73,6 @@ __all__ = [
     "build_registry",
     "new_event",
     "new_event_id",
+    "object_reference_problem",
     "utc_now",
 ]

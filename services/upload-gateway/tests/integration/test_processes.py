@@ -26,7 +26,7 @@ def env(
     return {
         **os.environ,
         "MEDIAPLANE_GATEWAY_DATABASE_URL": pg_url,
-        "MEDIAPLANE_NATS_URL": stack.nats_url,
+        "MEDIAPLANE_NATS_URL": nats_namespace.url,
         "MEDIAPLANE_STREAM": f"{nats_namespace.stream_prefix}_MEDIA",
         "MEDIAPLANE_SUBJECT_ROOT": f"{nats_namespace.subject_prefix}.media",
         "MEDIAPLANE_DLQ_STREAM": f"{nats_namespace.stream_prefix}_DLQ",

@@ -5,7 +5,7 @@ with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 """
 
 from mediaplane.bus.bus import Bus
-from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
+from mediaplane.bus.consumer import ConsumerSpec, EventHandler, PoisonEvent, RawHandler
 from mediaplane.bus.dead_letter import (
     DLQ_ORIGINAL_MSG_ID,
     DeadLetter,
@@ -33,6 +33,7 @@ __all__ = [
     "DeadLetter",
     "Delivery",
     "EventHandler",
+    "PoisonEvent",
     "Publisher",
     "RawHandler",
     "RetryPolicy",

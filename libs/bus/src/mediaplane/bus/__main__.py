@@ -1,7 +1,11 @@
 """`python -m mediaplane.bus dlq list|redrive|discard`: the dead-letter queue for operators.
 
 Reads `MEDIAPLANE_NATS_URL`, `MEDIAPLANE_STREAM`, `MEDIAPLANE_DLQ_STREAM`, ...
+and the operator's identity, `MEDIAPLANE_NATS_USER` and `MEDIAPLANE_NATS_PASSWORD`
 (`BusSettings.from_env`).
+
+`python -m mediaplane.bus auth-config`: print nats-server's `authorization`
+block (`permissions.py`), as committed in deploy/nats/auth.conf.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import json
 import nats
 
 from mediaplane.bus.dead_letter import read_dead_letters
+from mediaplane.bus.permissions import render_auth_config
 from mediaplane.bus.redrive import discard, redrive
 from mediaplane.bus.settings import BusSettings
 
 
 async def _dlq(args: argparse.Namespace) -> int:
     settings = BusSettings.from_env()
-    nc = await nats.connect(settings.url)
+    nc = await nats.connect(settings.url, **settings.connect_options())
     try:
         js = nc.jetstream()
         letters = await read_dead_letters(js, settings, limit=args.limit)
@@ -64,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--all", action="store_true", help="act on every (matching) dead letter")
     dlq.add_argument("--consumer", help="only this consumer's dead letters")
     dlq.add_argument("--limit", type=int, default=1000)
+    sub.add_parser("auth-config", help="print nats-server's authorization block")
     args = parser.parse_args(argv)
+    if args.command == "auth-config":
+        print(render_auth_config(), end="")
+        return 0
     if args.action != "list" and not (args.all or args.sequences):
         parser.error("name DLQ sequences or pass --all")
     return asyncio.run(_dlq(args))

@@ -17,6 +17,7 @@ from typing import TypeVar
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.security import NatsUserPassword
 from nats.js.api import PubAck
 from opentelemetry.trace import TracerProvider
 
@@ -80,8 +81,13 @@ class Bus:
         self._processors: dict[str, MessageProcessor] = {}
         self._publisher: Publisher | None = None
         # Reconnect forever: while NATS is away, producers' events wait in their outboxes.
+        identity = settings.connect_options()
         self.broker = NatsBroker(
             settings.url,
+            security=NatsUserPassword(identity["user"], identity["password"])
+            if "user" in identity and "password" in identity
+            else None,
+            inbox_prefix=identity.get("inbox_prefix", "_INBOX"),
             name=producer,
             serializer=None,
             graceful_timeout=graceful_timeout,

@@ -4,6 +4,8 @@ Outcomes, per delivery:
 - handler returns                 -> ACK
 - handler raises, attempts left   -> NAK with the retry policy's delay
 - handler raises on last attempt  -> dead letter (copy to DLQ, then TERM)
+- handler raises PoisonEvent      -> dead letter at once, with its reason (the event
+                                     can never be handled: retrying cannot help)
 - body is not a valid event, or
   its upcaster fails              -> dead letter at once (retrying cannot fix it)
 - event type unknown to registry  -> ACK and skip, or the consumer's raw handler
@@ -39,6 +41,20 @@ EventHandler = Callable[[E, Delivery], Awaitable[None]]
 RawHandler = Callable[[bytes, Delivery], Awaitable[None]]
 
 log = structlog.get_logger("mediaplane.bus")
+
+
+class PoisonEvent(Exception):
+    """Raised by a handler: this event can never be handled; dead-letter it now.
+
+    For an event that decodes but must not be trusted (e.g. an object key
+    that does not belong to the event's owner): retrying it `max_deliver`
+    times would only repeat the refusal. The message is dead-lettered with
+    `poison: <reason>` in `Mp-Dlq-Reason`.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,6 +218,11 @@ class MessageProcessor:
         try:
             async with self._keep_alive(msg):
                 await call()
+        except PoisonEvent as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, "PoisonEvent"))
+            await self._dead_letter(msg, delivery, span, f"poison: {exc.reason}")
+            return
         except Exception as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))

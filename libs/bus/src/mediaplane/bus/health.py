@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import nats
 
+from mediaplane.bus.settings import BusSettings
 
-async def ping(url: str) -> None:
-    """A NATS server at `url` accepts a connection within a second (raises otherwise)."""
-    nc = await nats.connect(url, allow_reconnect=False, connect_timeout=1)
+
+async def ping(settings: BusSettings) -> None:
+    """The NATS server accepts this identity's connection within a second (raises otherwise)."""
+    nc = await nats.connect(
+        settings.url, allow_reconnect=False, connect_timeout=1, **settings.connect_options()
+    )
     await nc.close()

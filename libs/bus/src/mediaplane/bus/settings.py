@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+from typing import TypedDict
 
 import msgspec
 
 MIN_DUPLICATE_WINDOW = (
     120.0  # seconds: outbox relays may republish after a crash; keep dedup that long
 )
+
+
+class NatsIdentity(TypedDict, total=False):
+    """`nats.connect` keyword arguments that say who connects (empty: nobody in particular)."""
+
+    user: str
+    password: str
+    inbox_prefix: str
+
+
+def inbox_prefix(user: str) -> str:
+    """Where identity `user` gets its replies (`_INBOX_<user>.<id>`)."""
+    return f"_INBOX_{user}"
 
 
 class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +42,17 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_age: float = 0.0
     dlq_max_age: float = 0.0
     replicas: int = 1
+    # This process's NATS identity (None: the server must accept it without one, or
+    # the URL carries it). Never logged: `__repr__` leaves the password out.
+    user: str | None = None
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"BusSettings(url={self.url!r}, stream={self.stream!r}, "
+            f"subject_root={self.subject_root!r}, dlq_stream={self.dlq_stream!r}, "
+            f"dlq_subject_root={self.dlq_subject_root!r}, user={self.user!r})"
+        )
 
     def __post_init__(self) -> None:
         if self.duplicate_window < MIN_DUPLICATE_WINDOW:
@@ -36,22 +61,51 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("max_age must be >= 0 (0 = no age limit)")
         if self.subject_root == self.dlq_subject_root:
             raise ValueError("events and dead letters need different subject roots")
+        if (self.user is None) != (self.password is None):
+            raise ValueError("a NATS user needs a password, and a password a user")
 
     @classmethod
-    def from_env(cls) -> BusSettings:
+    def from_env(cls, service: str | None = None) -> BusSettings:
         """Settings from `MEDIAPLANE_NATS_URL` and `MEDIAPLANE_` + `STREAM`, `SUBJECT_ROOT`,
-        `DLQ_STREAM`, `DLQ_SUBJECT_ROOT`.
+        `DLQ_STREAM`, `DLQ_SUBJECT_ROOT`; the identity from `MEDIAPLANE_<SERVICE>_NATS_USER`
+        (default: the service's name) and `MEDIAPLANE_<SERVICE>_NATS_PASSWORD`, or, with no
+        `service` (operators' tools), `MEDIAPLANE_NATS_USER` and `MEDIAPLANE_NATS_PASSWORD`.
 
-        Defaults are the local stack's NATS and the production names.
+        Per-service names because one environment (`just up`'s env file, compose's
+        shared block) may hold several services' settings, as with their database URLs.
+        Defaults are the local stack's NATS and the production names; no password
+        means no identity (the server then refuses the connection when it checks).
         """
         env = os.environ
+        prefix = f"MEDIAPLANE_{service.upper()}_NATS" if service else "MEDIAPLANE_NATS"
+        password = env.get(f"{prefix}_PASSWORD") or None
+        user = env.get(f"{prefix}_USER", service) if password else None
+        if password and not user:
+            raise ValueError(f"{prefix}_PASSWORD is set but {prefix}_USER is not")
         return cls(
             url=env.get("MEDIAPLANE_NATS_URL", "nats://127.0.0.1:24222"),
             stream=env.get("MEDIAPLANE_STREAM", "MEDIA"),
             subject_root=env.get("MEDIAPLANE_SUBJECT_ROOT", "media"),
             dlq_stream=env.get("MEDIAPLANE_DLQ_STREAM", "DLQ"),
             dlq_subject_root=env.get("MEDIAPLANE_DLQ_SUBJECT_ROOT", "dlq"),
+            user=user,
+            password=password,
         )
+
+    def connect_options(self) -> NatsIdentity:
+        """`nats.connect` keyword arguments for this identity: user, password, inbox prefix.
+
+        Each identity receives replies (JetStream API answers, pulled messages,
+        publish acks) under its own inbox prefix, and may subscribe to nothing
+        else: no service can read what is delivered to another.
+        """
+        if self.user is None or self.password is None:
+            return {}
+        return {
+            "user": self.user,
+            "password": self.password,
+            "inbox_prefix": inbox_prefix(self.user),
+        }
 
     @property
     def subjects(self) -> str:

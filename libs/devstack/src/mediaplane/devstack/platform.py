@@ -35,6 +35,7 @@ from types import FrameType
 import psycopg
 from psycopg import sql
 
+from mediaplane.devstack import natsauth
 from mediaplane.devstack.servers import StackError, all_servers, binary, s3_client
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
@@ -66,13 +67,20 @@ OPS_PORTS = {
 }
 
 # The bus variables are passed through when set; the services default to the
-# production names (MEDIA, media, DLQ, dlq) otherwise.
+# production names (MEDIA, media, DLQ, dlq) otherwise. So are the services' NATS
+# identities: an external NATS (MEDIAPLANE_NATS_URL) brings its own, and a
+# test platform on namespaced subjects runs its services as the admin.
 _BUS_VARIABLES = (
     "MEDIAPLANE_STREAM",
     "MEDIAPLANE_SUBJECT_ROOT",
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
     "MEDIAPLANE_LOG_LEVEL",
+    *(
+        f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
+        for s in SERVICES
+        for part in ("USER", "PASSWORD")
+    ),
 )
 
 
@@ -192,8 +200,20 @@ class PlatformSettings:
         return found
 
     def environment(self, jwt_secret: str) -> dict[str, str]:
-        """What every process gets (one env file: the services' variable names never clash)."""
+        """What every process gets (one env file: the services' variable names never clash).
+
+        Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
+        from `natsauth`), with the permissions of `mediaplane.bus.permissions`.
+        """
         stack = self.stack
+        identities = (
+            {
+                f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": natsauth.passwords(stack)[s.name]
+                for s in SERVICES
+            }
+            if stack.managed["nats"]
+            else {}
+        )
         s3_host = stack.s3_endpoint.split("://", 1)[1]
         env = {
             "MEDIAPLANE_ROOT": str(self.root),
@@ -214,6 +234,7 @@ class PlatformSettings:
             "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
             "MEDIAPLANE_S3_UPSTREAM": s3_host,
             "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
+            **identities,
             **self.passthrough,
         }
         for service in SERVICES:
@@ -302,7 +323,7 @@ def prepare(settings: PlatformSettings) -> None:
 
 def write_run_files(settings: PlatformSettings, env: Mapping[str, str]) -> None:
     """The Procfile and the env file honcho reads (values quoted for its parser)."""
-    # The env file holds the JWT secret: readable by its owner only.
+    # The env file holds the JWT secret and NATS passwords: readable by its owner only.
     settings.env_file.touch(mode=0o600)
     settings.env_file.chmod(0o600)
     settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))

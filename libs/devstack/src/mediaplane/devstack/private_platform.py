@@ -23,6 +23,8 @@ import nats.js.errors
 import psycopg
 from psycopg import sql
 
+from mediaplane.bus.permissions import ADMIN
+from mediaplane.devstack import natsauth
 from mediaplane.devstack.platform import SERVICES
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, empty_and_remove_bucket, s3_client
@@ -65,9 +67,18 @@ class PrivatePlatform:
             "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
             "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
         }
+        # Its subjects are namespaced, and the services' NATS permissions are
+        # written for the production names: every service connects as the admin.
+        admin_password = natsauth.passwords(stack)[ADMIN] if stack.managed["nats"] else None
+        if admin_password is not None:
+            env["MEDIAPLANE_NATS_USER"] = ADMIN  # the devstack's own checks
+            env["MEDIAPLANE_NATS_PASSWORD"] = admin_password
         for index, service in enumerate(SERVICES):
             prefix = f"MEDIAPLANE_{service.name.upper()}"
             env[f"{prefix}_OPS_PORT"] = str(base + 4 + 2 * index)  # its relay: + 1
+            if admin_password is not None:
+                env[f"{prefix}_NATS_USER"] = ADMIN
+                env[f"{prefix}_NATS_PASSWORD"] = admin_password
             env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
         for kind in BUCKET_KINDS:
             env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
@@ -127,7 +138,7 @@ class PrivatePlatform:
         asyncio.run(self._delete_streams())
 
     async def _delete_streams(self) -> None:
-        nc = await nats.connect(self.stack.nats_url)
+        nc = await nats.connect(natsauth.admin_url(self.stack))
         try:
             js = nc.jetstream()
             for stream in (self.env["MEDIAPLANE_STREAM"], self.env["MEDIAPLANE_DLQ_STREAM"]):

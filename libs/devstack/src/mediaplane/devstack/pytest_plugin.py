@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import secrets
 import socket
 import subprocess
 import time
@@ -23,8 +25,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from mediaplane.bus import BusSettings
+from mediaplane.bus.permissions import ADMIN
+from mediaplane.devstack import natsauth
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.devstack.servers import StackError, all_servers, binary, servers
+from mediaplane.devstack.servers import StackError, all_servers, binary, nats_auth_argv, servers
 
 # Tests import these from here.
 from mediaplane.devstack.servers import empty_and_remove_bucket as empty_and_remove_bucket
@@ -76,7 +81,11 @@ def s3_bucket(stack: StackSettings) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class NatsNamespace:
-    """Unique names for one test: streams `<stream_prefix>_*`, subjects `<subject_prefix>.*`."""
+    """Unique names for one test: streams `<stream_prefix>_*`, subjects `<subject_prefix>.*`.
+
+    `url` carries the admin identity (tests may do anything; the services'
+    own identities are for production subject names, see `PrivateNats`).
+    """
 
     url: str
     stream_prefix: str
@@ -87,8 +96,9 @@ class NatsNamespace:
 async def nats_namespace(stack: StackSettings) -> AsyncIterator[NatsNamespace]:
     """Stream and subject names of one test; its streams are deleted afterwards."""
     token = _next_name("T")
-    yield NatsNamespace(url=stack.nats_url, stream_prefix=token, subject_prefix=token.lower())
-    nc = await nats.connect(stack.nats_url)
+    url = natsauth.admin_url(stack)
+    yield NatsNamespace(url=url, stream_prefix=token, subject_prefix=token.lower())
+    nc = await nats.connect(url)
     try:
         js = nc.jetstream()
         for name in await js.streams_info():
@@ -102,21 +112,32 @@ class PrivateNats:
     """A NATS server of one test's own, which the test may stop and restart.
 
     For failure tests (NATS down for 10 s): stopping the shared server would
-    break every other test running at the same time.
+    break every other test running at the same time. It runs with the same
+    identities and permissions as the local stack (passwords of its own):
+    `url` is the admin's, `bus_settings(name)` a service's on the production
+    stream and subject names, which its permissions are written for.
     """
 
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = store_dir
         self.port = free_ports()
-        self.url = f"nats://127.0.0.1:{self.port}"
+        self.passwords = {name: secrets.token_urlsafe(24) for name in natsauth.IDENTITIES}
+        self.anonymous_url = f"nats://127.0.0.1:{self.port}"
+        self.url = natsauth.url_with_identity(self.anonymous_url, ADMIN, self.passwords[ADMIN])
         self._proc: subprocess.Popen[bytes] | None = None
+
+    def bus_settings(self, name: str) -> BusSettings:
+        """How service `name` (or the admin) connects: production names, its own identity."""
+        return BusSettings(url=self.anonymous_url, user=name, password=self.passwords[name])
 
     def start(self) -> None:
         if self._proc is not None:
             return
+        self.store_dir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             [
                 binary("nats-server"),
+                *nats_auth_argv(self.store_dir / "auth.conf"),
                 "-js",
                 "-sd",
                 str(self.store_dir),
@@ -127,6 +148,7 @@ class PrivateNats:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, **natsauth.server_environment(self.passwords)},
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -31,6 +31,8 @@ import psycopg
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
+from mediaplane.bus.permissions import render_auth_config
+from mediaplane.devstack import natsauth
 from mediaplane.devstack.settings import StackSettings
 
 
@@ -121,7 +123,9 @@ def _pid_alive(pid_file: Path) -> int | None:
     return pid
 
 
-def _spawn(argv: list[str], log: Path, pid_file: Path, cwd: Path) -> None:
+def _spawn(
+    argv: list[str], log: Path, pid_file: Path, cwd: Path, env: dict[str, str] | None = None
+) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -130,6 +134,7 @@ def _spawn(argv: list[str], log: Path, pid_file: Path, cwd: Path) -> None:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
             start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
@@ -247,6 +252,31 @@ class Postgres:
         return True
 
 
+async def _nats_probe(url: str) -> None:
+    """Connect to `url` (raises if refused) and ask JetStream for the account's info."""
+
+    async def quiet(_: Exception) -> None:
+        return None
+
+    nc = await nats.connect(
+        url,
+        connect_timeout=1,
+        allow_reconnect=False,
+        error_cb=quiet,
+        max_reconnect_attempts=1,
+    )
+    try:
+        await nc.jetstream().account_info()
+    finally:
+        await nc.close()
+
+
+def nats_auth_argv(config: Path) -> list[str]:
+    """`-c <config>` with the `authorization` block of `mediaplane.bus.permissions`."""
+    config.write_text(render_auth_config())
+    return ["-c", str(config)]
+
+
 @dataclass
 class Nats:
     settings: StackSettings
@@ -257,34 +287,24 @@ class Nats:
         return self.settings.data_dir / "nats"
 
     def ready(self) -> bool:
-        """JetStream answers an account-info request."""
-
-        async def probe() -> bool:
-            async def quiet(_: Exception) -> None:
-                return None
-
-            nc = await nats.connect(
-                self.settings.nats_url,
-                connect_timeout=1,
-                allow_reconnect=False,
-                error_cb=quiet,
-                max_reconnect_attempts=1,
-            )
-            try:
-                await nc.jetstream().account_info()
-                return True
-            finally:
-                await nc.close()
-
-        host, port = self.settings.nats_url.rsplit("//", 1)[-1].rsplit(":", 1)
+        """JetStream answers the admin, AND (for our own server) refuses anonymous clients."""
+        url = self.settings.nats_url
+        host, port = url.rsplit("//", 1)[-1].rsplit("@", 1)[-1].rsplit(":", 1)
         try:
             socket.create_connection((host, int(port)), timeout=1).close()
         except OSError:
             return False
         try:
-            return asyncio.run(asyncio.wait_for(probe(), 5))
+            asyncio.run(asyncio.wait_for(_nats_probe(natsauth.admin_url(self.settings)), 5))
         except Exception:
             return False
+        if self.settings.managed["nats"] and _accepts(url):
+            raise StackError(
+                f"NATS on {url} accepts clients without credentials: it was started before "
+                "the bus had identities; stop it (`python -m mediaplane.devstack down`) "
+                "and start it again"
+            )
+        return True
 
     def start(self) -> None:
         if self.ready():
@@ -292,6 +312,7 @@ class Nats:
         self.dir.mkdir(parents=True, exist_ok=True)
         argv = [
             binary("nats-server"),
+            *nats_auth_argv(self.dir / "auth.conf"),
             "-js",
             "-sd",
             str(self.dir / "jetstream"),
@@ -304,11 +325,21 @@ class Nats:
             "-n",
             "mediaplane-dev",
         ]
-        _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir)
+        env = natsauth.server_environment(natsauth.passwords(self.settings))
+        _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir, env)
         _wait_until(self.ready, 20, "nats")
 
     def stop(self) -> bool:
         return _terminate(self.dir / "nats.pid")
+
+
+def _accepts(url: str) -> bool:
+    """Does the server at `url` let a client in without an identity?"""
+    try:
+        asyncio.run(asyncio.wait_for(_nats_probe(url), 5))
+    except Exception:
+        return False
+    return True
 
 
 @dataclass

@@ -99,6 +99,10 @@ class StackSettings:
         )
         return cls(
             data_dir=data_dir,
+            # A second managed NATS beside the usual one (e.g. a branch that changes how
+            # NATS runs); the other servers have fixed ports.
+            nats_port=int(env.get("MEDIAPLANE_NATS_PORT", "24222")),
+            nats_monitor_port=int(env.get("MEDIAPLANE_NATS_MONITOR_PORT", "28222")),
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),

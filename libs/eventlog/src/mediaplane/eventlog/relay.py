@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 import nats
 import nats.errors
@@ -41,6 +41,14 @@ from mediaplane.eventlog.wakeup import OUTBOX_CHANNEL, Wakeup, cancel_and_wait
 _log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+
+class NatsIdentity(TypedDict, total=False):
+    """Who the relay connects as (the shape of `mediaplane.bus.BusSettings.connect_options()`)."""
+
+    user: str
+    password: str
+    inbox_prefix: str
 
 
 class PublishFailed(Exception):
@@ -66,9 +74,13 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         metrics: RelayMetrics | None = None,
         name: str = "eventlog-relay",
+        nats_options: NatsIdentity | None = None,
     ) -> None:
         self._database_url = database_url
         self._nats_url = nats_url
+        # The service's NATS identity (`BusSettings.connect_options()`: user,
+        # password, inbox prefix); the URL may carry one instead.
+        self._nats_options: NatsIdentity = nats_options or {}
         self._batch_size = batch_size
         if lanes < 1:
             raise ValueError("a relay needs at least one lane")
@@ -148,6 +160,9 @@ class OutboxRelay:
             error_cb=self._on_nats_error,
             disconnected_cb=self._on_nats_disconnected,
             reconnected_cb=self._on_nats_reconnected,
+            user=self._nats_options.get("user"),
+            password=self._nats_options.get("password"),
+            inbox_prefix=self._nats_options.get("inbox_prefix", "_INBOX"),
         )
 
     async def _on_nats_error(self, error: Exception) -> None:

@@ -7,7 +7,7 @@ import asyncio
 from prometheus_client import REGISTRY
 
 from mediaplane.eventlog.metrics import RelayMetrics
-from mediaplane.eventlog.relay import OutboxRelay
+from mediaplane.eventlog.relay import NatsIdentity, OutboxRelay
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.http import ops_app
 from mediaplane.observability.serve import ops_server
@@ -23,6 +23,7 @@ async def serve_relay(
     service: str,
     database_url: str,
     nats_url: str,
+    nats_options: NatsIdentity,
     health: HealthChecks,
     host: str,
     port: int,
@@ -36,7 +37,11 @@ async def serve_relay(
     async with (
         ops_server(ops_app(f"{service}-relay", health), host=host, port=port),
         OutboxRelay(
-            database_url, nats_url, name=f"{service}-relay", metrics=RelayMetrics(REGISTRY)
+            database_url,
+            nats_url,
+            nats_options=nats_options,
+            name=f"{service}-relay",
+            metrics=RelayMetrics(REGISTRY),
         ),
     ):
         await stop.wait()

@@ -48,6 +48,7 @@ async def run_relay(settings: JanitorSettings, stop: asyncio.Event) -> None:
             service=SERVICE,
             database_url=settings.database_url,
             nats_url=settings.bus.url,
+            nats_options=settings.bus.connect_options(),
             health=resources.health,
             host=settings.http_host,
             port=settings.ops_port + 1,

@@ -77,7 +77,7 @@ class ThumbnailerSettings:
         sizes = env.get("MEDIAPLANE_THUMBNAILER_SIZES")
         return cls(
             database_url=env["MEDIAPLANE_THUMBNAILER_DATABASE_URL"],
-            bus=BusSettings.from_env(),
+            bus=BusSettings.from_env(service="thumbnailer"),
             storage=StorageSettings.from_env(),
             bucket=env.get("MEDIAPLANE_THUMBNAILS_BUCKET", "thumbnails"),
             sizes=parse_sizes(sizes) if sizes else DEFAULT_SIZES,

@@ -55,6 +55,7 @@ async def run_relay(settings: TranscoderSettings, stop: asyncio.Event) -> None:
             service=SERVICE,
             database_url=settings.database_url,
             nats_url=settings.bus.url,
+            nats_options=settings.bus.connect_options(),
             health=health_checks(settings, resources.pool, resources.objects, encoder=False),
             host=settings.http_host,
             port=settings.ops_port + 1,

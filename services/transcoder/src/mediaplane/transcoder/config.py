@@ -88,7 +88,7 @@ class TranscoderSettings:
         backoff = env.get(prefix + "BACKOFF")
         return cls(
             database_url=env[prefix + "DATABASE_URL"],
-            bus=BusSettings.from_env(),
+            bus=BusSettings.from_env(service="transcoder"),
             storage=StorageSettings.from_env(),
             bucket=env.get("MEDIAPLANE_RENDITIONS_BUCKET", "renditions"),
             encoding=EncodingSettings(

@@ -56,7 +56,7 @@ class GatewaySettings:
         )
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
-            bus=BusSettings.from_env(),
+            bus=BusSettings.from_env(service="gateway"),
             storage=StorageSettings.from_env(),
             auth=AuthSettings.from_env(),
             bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),

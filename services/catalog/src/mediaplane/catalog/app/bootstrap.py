@@ -48,7 +48,7 @@ def dependency_checks(
     if with_nats:
         return {
             "postgres": partial(ping_database, pool),
-            "nats": partial(ping_nats, settings.bus.url),
+            "nats": partial(ping_nats, settings.bus),
         }
     return {"postgres": partial(ping_database, pool)}
 

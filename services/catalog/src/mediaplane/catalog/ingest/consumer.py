@@ -192,7 +192,9 @@ async def run_ingest(
     provision: bool = True,
 ) -> None:
     """Consume `media.>` with the durable `settings.durable` until `stop` is set."""
-    nc = await nats.connect(bus.url, name="catalog-ingest", max_reconnect_attempts=-1)
+    nc = await nats.connect(
+        bus.url, name="catalog-ingest", max_reconnect_attempts=-1, **bus.connect_options()
+    )
     try:
         js = nc.jetstream()
         if provision:

@@ -68,7 +68,7 @@ async def replay(
     )
     read = inserted = duplicates = undecodable = 0
     last: int | None = None
-    nc = await nats.connect(bus.url, name="catalog-replay")
+    nc = await nats.connect(bus.url, name="catalog-replay", **bus.connect_options())
     try:
         js = nc.jetstream()
         subscription = await js.pull_subscribe(bus.subjects, stream=bus.stream, config=config)

@@ -72,7 +72,12 @@ async def janitor(
     try:
         # Its own connection: sweeps read the projection consumer's progress
         # also in the `sweep` role, where no bus runs.
-        nc = await nats.connect(settings.bus.url, name=SERVICE, max_reconnect_attempts=-1)
+        nc = await nats.connect(
+            settings.bus.url,
+            name=SERVICE,
+            max_reconnect_attempts=-1,
+            **settings.bus.connect_options(),
+        )
         try:
             objects = ObjectStore(settings.storage)
             store = EventStore(pool, registry)

@@ -60,7 +60,7 @@ def health_checks(
 
     checks: dict[str, Check] = {
         "postgres": partial(ping_database, pool),
-        "nats": partial(ping_nats, settings.bus.url),
+        "nats": partial(ping_nats, settings.bus),
         "s3": s3,
     }
     return HealthChecks({**checks, "ffmpeg": ffmpeg} if encoder else checks)

@@ -43,7 +43,7 @@ def health_checks(settings: GatewaySettings, pool: Pool, objects: ObjectStore) -
     return HealthChecks(
         {
             "postgres": partial(ping_database, pool),
-            "nats": partial(ping_nats, settings.bus.url),
+            "nats": partial(ping_nats, settings.bus),
             "s3": s3,
         }
     )

@@ -1,0 +1,41 @@
+"""Whether an event's object reference can be trusted (pure).
+
+The decided key layout: the first path segment of every object key is the
+owner (`{owner}/...`; owners never contain `/`). A consumer that reads,
+transforms or presigns the object an event names checks the reference first:
+a bucket it does not expect, or a key outside the owner's prefix, means the
+event is forged or broken, and it is dead-lettered rather than acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+
+class ObjectReference(Protocol):
+    """What an event names an object by (`FileVerified`, `FileUploaded`, ...)."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def object_key(self) -> str: ...
+
+
+def object_reference_problem(event: ObjectReference, buckets: Collection[str]) -> str | None:
+    """Why `event`'s object must not be used, or None when it is in `buckets` under its owner."""
+    owner, bucket, key = event.owner, event.bucket, event.object_key
+    if not owner or "/" in owner:
+        return f"owner {owner!r} is not a single path segment"
+    if bucket not in buckets:
+        return f"bucket {bucket!r} is not one of {sorted(buckets)}"
+    first, _, rest = key.partition("/")
+    if first != owner:
+        return f"object key {key!r} is not under its owner's prefix {owner + '/'!r}"
+    if not rest or any(part in ("", ".", "..") for part in rest.split("/")):
+        return f"object key {key!r} has an empty or relative path segment"
+    return None

@@ -1,0 +1,46 @@
+"""The object-reference check every consumer of bucket/object_key events applies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from mediaplane.contracts import object_reference_problem
+
+BUCKETS = {"originals"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    owner: str
+    bucket: str
+    object_key: str
+
+
+@pytest.mark.parametrize(
+    "key", ["alice/0f1e", "alice/0f1e/upload", "alice/0f1e/original", "alice/a.b/c"]
+)
+def test_a_key_under_its_owner_in_an_expected_bucket_is_trusted(key: str) -> None:
+    assert object_reference_problem(Ref("alice", "originals", key), BUCKETS) is None
+
+
+@pytest.mark.parametrize(
+    ("ref", "problem"),
+    [
+        (Ref("alice", "originals", "bob/0f1e"), "not under its owner's prefix 'alice/'"),
+        (Ref("alice", "originals", "alice2/0f1e"), "not under its owner's prefix"),
+        (Ref("alice", "originals", "alice"), "empty or relative path segment"),
+        (Ref("alice", "originals", "/alice/0f1e"), "not under its owner's prefix"),
+        (Ref("alice", "originals", "alice/"), "empty or relative path segment"),
+        (Ref("alice", "originals", "alice/../bob/0f1e"), "empty or relative path segment"),
+        (Ref("alice", "originals", "alice//x"), "empty or relative path segment"),
+        (Ref("alice", "thumbnails", "alice/0f1e"), "bucket 'thumbnails' is not one of"),
+        (Ref("", "originals", "/0f1e"), "is not a single path segment"),
+        (Ref("a/b", "originals", "a/b/0f1e"), "is not a single path segment"),
+    ],
+)
+def test_anything_else_is_refused_with_a_reason(ref: Ref, problem: str) -> None:
+    reason = object_reference_problem(ref, BUCKETS)
+    assert reason is not None
+    assert problem in reason
