@@ -82,12 +82,13 @@ class Bus:
         self._publisher: Publisher | None = None
         # Reconnect forever: while NATS is away, producers' events wait in their outboxes.
         identity = settings.connect_options()
+        self._inbox_prefix = identity.get("inbox_prefix", "_INBOX")
         self.broker = NatsBroker(
             settings.url,
             security=NatsUserPassword(identity["user"], identity["password"])
             if "user" in identity and "password" in identity
             else None,
-            inbox_prefix=identity.get("inbox_prefix", "_INBOX"),
+            inbox_prefix=self._inbox_prefix,
             name=producer,
             serializer=None,
             graceful_timeout=graceful_timeout,
@@ -148,6 +149,9 @@ class Bus:
             durable=spec.durable,
             config=spec.config(),
             pull_sub=PullSub(batch_size=spec.batch_size, timeout=FETCH_TIMEOUT),
+            # FastStream does not take the connection's prefix for pulled messages:
+            # an identity may only receive under its own (`permissions.py`).
+            inbox_prefix=f"{self._inbox_prefix}.".encode(),
             ack_policy=AckPolicy.MANUAL,
             title=spec.durable,
         )

@@ -26,6 +26,7 @@ projects every event) may also create short-lived replay consumers.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,16 @@ def identity(name: str) -> Identity:
 def password_variable(name: str) -> str:
     """The environment variable holding identity `name`'s password."""
     return f"MEDIAPLANE_{name.upper()}_NATS_PASSWORD"
+
+
+def new_password() -> str:
+    """A password nats-server reads back as the same string.
+
+    nats-server parses a `$VAR`'s value like a config value: `12345` becomes
+    a number, `10GB` a size, `-x` fails. A letter, then hex digits, is always
+    a string. Passwords chosen by operators must follow the same rule.
+    """
+    return f"p{secrets.token_hex(32)}"
 
 
 def publish_allowed(who: Identity, settings: BusSettings) -> list[str]:

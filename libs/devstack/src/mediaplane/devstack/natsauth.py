@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from mediaplane.bus import BusSettings
-from mediaplane.bus.permissions import ADMIN, SERVICES, password_variable
+from mediaplane.bus.permissions import ADMIN, SERVICES, new_password, password_variable
 from mediaplane.devstack.settings import StackSettings
 
 IDENTITIES = (ADMIN, *(service.name for service in SERVICES))
@@ -31,7 +30,7 @@ def passwords(settings: StackSettings) -> dict[str, str]:
     """Every identity's password; generated with `secrets` the first time."""
     path = passwords_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    made = {name: secrets.token_urlsafe(32) for name in IDENTITIES}
+    made = {name: new_password() for name in IDENTITIES}
     try:
         # O_EXCL: parallel first starts (several test runs) agree on one file.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 import socket
 import subprocess
 import time
@@ -26,7 +25,7 @@ import pytest
 from psycopg import sql
 
 from mediaplane.bus import BusSettings
-from mediaplane.bus.permissions import ADMIN
+from mediaplane.bus.permissions import ADMIN, new_password
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, all_servers, binary, nats_auth_argv, servers
@@ -121,7 +120,7 @@ class PrivateNats:
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = store_dir
         self.port = free_ports()
-        self.passwords = {name: secrets.token_urlsafe(24) for name in natsauth.IDENTITIES}
+        self.passwords = {name: new_password() for name in natsauth.IDENTITIES}
         self.anonymous_url = f"nats://127.0.0.1:{self.port}"
         self.url = natsauth.url_with_identity(self.anonymous_url, ADMIN, self.passwords[ADMIN])
         self._proc: subprocess.Popen[bytes] | None = None
@@ -134,22 +133,24 @@ class PrivateNats:
         if self._proc is not None:
             return
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self._proc = subprocess.Popen(
-            [
-                binary("nats-server"),
-                *nats_auth_argv(self.store_dir / "auth.conf"),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **natsauth.server_environment(self.passwords)},
-        )
+        log = self.store_dir / "nats.log"
+        with log.open("ab") as out:
+            self._proc = subprocess.Popen(
+                [
+                    binary("nats-server"),
+                    *nats_auth_argv(self.store_dir / "auth.conf"),
+                    "-js",
+                    "-sd",
+                    str(self.store_dir),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **natsauth.server_environment(self.passwords)},
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -157,7 +158,9 @@ class PrivateNats:
                 return
             except OSError:
                 time.sleep(0.05)
-        raise StackError(f"private nats-server on {self.port} did not start")
+        raise StackError(
+            f"private nats-server on {self.port} did not start:\n{log.read_text()[-2000:]}"
+        )
 
     def stop(self) -> None:
         if self._proc is None:
