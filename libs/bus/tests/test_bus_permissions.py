@@ -8,7 +8,6 @@ its durables, dead-letter) and nothing of another's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import nats
 import nats.errors
@@ -57,12 +56,12 @@ async def connect_as(server: PrivateNats, name: str, errors: Errors) -> Client:
 
 
 @pytest.fixture
-async def server(private_nats: PrivateNats) -> AsyncIterator[PrivateNats]:
+async def server(private_nats: PrivateNats) -> PrivateNats:
     """The private server with both streams provisioned by the admin."""
     nc = await nats.connect(private_nats.url)
     await provision(nc.jetstream(), BusSettings())
     await nc.close()
-    yield private_nats
+    return private_nats
 
 
 @pytest.mark.integration
