@@ -46,6 +46,7 @@ def make_settings(
     stack: StackSettings,
     pg_url: str,
     nats_namespace: NatsNamespace,
+    s3_bucket: str,
     thumbs_bucket: str,
     tmp_path: Path,
 ) -> Callable[..., ThumbnailerSettings]:
@@ -58,6 +59,7 @@ def make_settings(
             "bus": bus_settings(nats_namespace),
             "storage": storage_settings(stack),
             "bucket": thumbs_bucket,
+            "originals_bucket": s3_bucket,
             "concurrency": 2,
             "work_dir": str(work_dir),
             **overrides,

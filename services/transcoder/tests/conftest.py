@@ -119,6 +119,7 @@ def make_settings(
     stack: StackSettings,
     pg_url: str,
     nats_namespace: NatsNamespace,
+    s3_bucket: str,
     renditions_bucket: str,
     tmp_path: Path,
 ) -> Callable[..., TranscoderSettings]:
@@ -128,6 +129,7 @@ def make_settings(
             "bus": bus_settings(nats_namespace),
             "storage": storage_settings(stack),
             "bucket": renditions_bucket,
+            "originals_bucket": s3_bucket,
             # 1 s segments: 2 s clips still get several segments to align.
             "encoding": EncodingSettings(ladder=DEFAULT_LADDER, segment_seconds=1.0),
             "work_dir": str(tmp_path),

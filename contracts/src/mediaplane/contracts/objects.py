@@ -10,11 +10,15 @@ event is forged or broken, and it is dead-lettered rather than acted on.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class ObjectReference(Protocol):
-    """What an event names an object by (`FileVerified`, `FileUploaded`, ...)."""
+    """What an event names an object by (`FileVerified`, `FileUploaded`, ...).
+
+    `isinstance(event, ObjectReference)` tells whether an event carries one.
+    """
 
     @property
     def owner(self) -> str: ...

@@ -146,8 +146,12 @@ async def test_replay_from_a_sequence_restores_lost_ledger_rows(
     for event in events:
         await publish(js, registry, event)
 
-    first = await replay(pool=pool, registry=registry, bus=settings.bus, from_seq=1)
-    again = await replay(pool=pool, registry=registry, bus=settings.bus, from_seq=200)
+    first = await replay(
+        pool=pool, registry=registry, bus=settings.bus, originals_bucket="originals", from_seq=1
+    )
+    again = await replay(
+        pool=pool, registry=registry, bus=settings.bus, originals_bucket="originals", from_seq=200
+    )
 
     assert (first.read, first.inserted, first.last_sequence) == (
         len(events),

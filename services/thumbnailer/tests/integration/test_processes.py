@@ -52,6 +52,7 @@ def env(stack: StackSettings, settings_for_processes: ThumbnailerSettings) -> di
         "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
         "MEDIAPLANE_S3_REGION": stack.s3_region,
         "MEDIAPLANE_THUMBNAILS_BUCKET": s.bucket,
+        "MEDIAPLANE_ORIGINALS_BUCKET": s.originals_bucket,
         "MEDIAPLANE_THUMBNAILER_OPS_PORT": str(s.ops_port),
         "MEDIAPLANE_THUMBNAILER_CONCURRENCY": "2",
     }

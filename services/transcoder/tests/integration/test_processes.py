@@ -53,6 +53,7 @@ def env(
         "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
         "MEDIAPLANE_S3_REGION": stack.s3_region,
         "MEDIAPLANE_RENDITIONS_BUCKET": settings.bucket,
+        "MEDIAPLANE_ORIGINALS_BUCKET": settings.originals_bucket,
         "MEDIAPLANE_TRANSCODER_WORK_DIR": str(tmp_path),
         "MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS": "1",
         # A dead worker's message comes back after 2 s instead of a minute.

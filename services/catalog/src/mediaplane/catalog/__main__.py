@@ -74,6 +74,7 @@ async def _replay(settings: CatalogSettings, from_seq: int | None, since: dateti
             pool=resources.pool,
             registry=resources.registry,
             bus=settings.bus,
+            originals_bucket=settings.ingest.originals_bucket,
             from_seq=from_seq,
             since=since,
         )

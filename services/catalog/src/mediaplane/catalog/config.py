@@ -24,6 +24,9 @@ class IngestSettings:
     max_deliver: int = 5
     backoff: tuple[float, ...] = (1.0, 5.0, 30.0)
     ack_wait: float = 30.0
+    # The bucket file events may name (downloads are presigned from it): an
+    # event naming another, or a key outside its owner's prefix, is dead-lettered.
+    originals_bucket: str = "originals"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +60,7 @@ class CatalogSettings:
                 batch_size=number("MEDIAPLANE_CATALOG_BATCH_SIZE", 500),
                 writers=number("MEDIAPLANE_CATALOG_INGEST_WRITERS", 2),
                 max_deliver=number("MEDIAPLANE_CATALOG_MAX_DELIVER", 5),
+                originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             ),
             download_ttl_seconds=number("MEDIAPLANE_PRESIGN_TTL", 3600),
             hls_ttl_seconds=number("MEDIAPLANE_CATALOG_HLS_TTL", 1800),

@@ -50,6 +50,8 @@ class ThumbnailerSettings:
     bus: BusSettings
     storage: StorageSettings
     bucket: str = "thumbnails"
+    # Where sources may come from: a file.verified naming another bucket is refused.
+    originals_bucket: str = "originals"
     sizes: tuple[ThumbnailSize, ...] = DEFAULT_SIZES
     output: OutputOptions = field(default_factory=OutputOptions)
     limits: MediaLimits = field(default_factory=MediaLimits)
@@ -80,6 +82,7 @@ class ThumbnailerSettings:
             bus=BusSettings.from_env(service="thumbnailer"),
             storage=StorageSettings.from_env(),
             bucket=env.get("MEDIAPLANE_THUMBNAILS_BUCKET", "thumbnails"),
+            originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             sizes=parse_sizes(sizes) if sizes else DEFAULT_SIZES,
             output=OutputOptions(
                 format=_output_format(env.get("MEDIAPLANE_THUMBNAILER_FORMAT", "webp")),

@@ -49,6 +49,8 @@ class TranscoderSettings:
     bus: BusSettings
     storage: StorageSettings
     bucket: str = "renditions"
+    # Where sources may come from: a file.verified naming another bucket is refused.
+    originals_bucket: str = "originals"
     encoding: EncodingSettings = field(default_factory=EncodingSettings)
     limits: SourceLimits = field(default_factory=SourceLimits)
     # Job budget: timeout_base + timeout_per_second * source duration.
@@ -91,6 +93,7 @@ class TranscoderSettings:
             bus=BusSettings.from_env(service="transcoder"),
             storage=StorageSettings.from_env(),
             bucket=env.get("MEDIAPLANE_RENDITIONS_BUCKET", "renditions"),
+            originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             encoding=EncodingSettings(
                 ladder=parse_ladder(ladder) if ladder else DEFAULT_LADDER,
                 segment_seconds=number("SEGMENT_SECONDS", 4.0),

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
 
-from mediaplane.contracts import Registry, TagCreated, UnknownEventType
+from mediaplane.contracts import (
+    Event,
+    ObjectReference,
+    Registry,
+    TagCreated,
+    UnknownEventType,
+    object_reference_problem,
+)
 
 
 class PoisonMessage(ValueError):
     """A body no retry can fix: not JSON, no envelope, or a known type with invalid fields."""
+
+    kind = "undecodable"
+
+
+class UntrustedReference(PoisonMessage):
+    """A valid event naming an object it must not: another owner's key, or a foreign bucket.
+
+    The catalog presigns downloads from what file events name, so such an
+    event is dead-lettered instead of recorded.
+    """
+
+    kind = "poison"
 
 
 class _Envelope(msgspec.Struct):
@@ -57,23 +77,47 @@ def ledger_entry(
     projects it. A known type must decode, so the SQL projections can trust
     its fields.
     """
+    return _read(registry, subject, data, stream_sequence)[0]
+
+
+def trusted_ledger_entry(
+    registry: Registry,
+    subject: str,
+    data: bytes,
+    stream_sequence: int | None = None,
+    *,
+    originals: Collection[str],
+) -> LedgerEntry:
+    """`ledger_entry` for what comes off the bus: an event naming an object must name
+    one in `originals`, under its owner's prefix (raises UntrustedReference)."""
+    entry, event = _read(registry, subject, data, stream_sequence)
+    if isinstance(event, ObjectReference) and (
+        problem := object_reference_problem(event, originals)
+    ):
+        raise UntrustedReference(problem)
+    return entry
+
+
+def _read(
+    registry: Registry, subject: str, data: bytes, stream_sequence: int | None
+) -> tuple[LedgerEntry, Event | None]:
     try:
         envelope = _envelope.decode(data)
     except msgspec.DecodeError as exc:
         raise PoisonMessage(f"no event envelope: {exc}") from None
     if envelope.occurred_at.tzinfo is None:
         raise PoisonMessage("occurred_at has no time zone")
+    event: Event | None
     try:
-        registry.decode(data)
-        known = True
+        event = registry.decode(data)
     except UnknownEventType:
-        known = False
+        event = None
     except (msgspec.DecodeError, ValueError) as exc:
         raise PoisonMessage(f"invalid {envelope.type}: {exc}") from None
-    return LedgerEntry(
+    entry = LedgerEntry(
         event_id=envelope.event_id,
         type=envelope.type,
-        known=known,
+        known=event is not None,
         stream_id=envelope.stream_id,
         occurred_at=envelope.occurred_at,
         file_id=envelope.file_id,
@@ -83,3 +127,4 @@ def ledger_entry(
         stream_sequence=stream_sequence,
         body=data.decode(),
     )
+    return entry, event

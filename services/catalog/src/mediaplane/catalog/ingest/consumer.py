@@ -44,7 +44,7 @@ from mediaplane.bus import provision as provision_streams
 from mediaplane.bus.dead_letter import dead_letter
 from mediaplane.catalog.adapters.ledger import ingest
 from mediaplane.catalog.config import IngestSettings
-from mediaplane.catalog.domain.entries import LedgerEntry, PoisonMessage, ledger_entry
+from mediaplane.catalog.domain.entries import LedgerEntry, PoisonMessage, trusted_ledger_entry
 from mediaplane.catalog.ingest.metrics import BATCH_SECONDS, EVENTS
 from mediaplane.catalog.ingest.pull import BatchPuller
 from mediaplane.contracts import Registry
@@ -72,7 +72,9 @@ class BatchIngestor:
         js: JetStreamContext,
         bus: BusSettings,
         retry: RetryPolicy,
+        originals_bucket: str,
     ) -> None:
+        self._originals = {originals_bucket}
         self._pool = pool
         self._registry = registry
         self._js = js
@@ -93,11 +95,15 @@ class BatchIngestor:
                 )
                 continue
             try:
-                entry = ledger_entry(
-                    self._registry, msg.subject, msg.data, delivery.stream_sequence
+                entry = trusted_ledger_entry(
+                    self._registry,
+                    msg.subject,
+                    msg.data,
+                    delivery.stream_sequence,
+                    originals=self._originals,
                 )
             except PoisonMessage as exc:
-                await self._dead_letter(msg, delivery, f"undecodable: {exc}")
+                await self._dead_letter(msg, delivery, f"{exc.kind}: {exc}")
                 continue
             pending.append(_Pending(msg, delivery, entry))
         return pending
@@ -216,7 +222,14 @@ async def run_ingest(
         )
         puller = BatchPuller(nc, bus.stream, settings.durable)
         await puller.start()
-        ingestor = BatchIngestor(pool=pool, registry=registry, js=js, bus=bus, retry=retry)
+        ingestor = BatchIngestor(
+            pool=pool,
+            registry=registry,
+            js=js,
+            bus=bus,
+            retry=retry,
+            originals_bucket=settings.originals_bucket,
+        )
         _log.info("ingest.started", durable=settings.durable, batch_size=settings.batch_size)
         # Batches are written by up to `settings.writers` transactions at once
         # (each commits, then acks its own messages), and the next fetch runs

@@ -24,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mediaplane.bus import BusSettings
 from mediaplane.catalog.adapters.ledger import ingest
-from mediaplane.catalog.domain.entries import LedgerEntry, PoisonMessage, ledger_entry
+from mediaplane.catalog.domain.entries import LedgerEntry, PoisonMessage, trusted_ledger_entry
 from mediaplane.contracts import Registry
 from mediaplane.eventlog.database import Pool
 
@@ -45,6 +45,7 @@ async def replay(
     pool: Pool,
     registry: Registry,
     bus: BusSettings,
+    originals_bucket: str,
     from_seq: int | None = None,
     since: datetime | None = None,
     batch_size: int = 1000,
@@ -81,7 +82,13 @@ async def replay(
             for msg in msgs:
                 try:
                     entries.append(
-                        ledger_entry(registry, msg.subject, msg.data, msg.metadata.sequence.stream)
+                        trusted_ledger_entry(
+                            registry,
+                            msg.subject,
+                            msg.data,
+                            msg.metadata.sequence.stream,
+                            originals={originals_bucket},
+                        )
                     )
                 except PoisonMessage as exc:
                     undecodable += 1

@@ -12,7 +12,7 @@ import asyncio
 
 import structlog
 
-from mediaplane.bus import Bus, Delivery
+from mediaplane.bus import Bus, Delivery, PoisonEvent
 from mediaplane.contracts import (
     Event,
     FileDeleted,
@@ -23,6 +23,7 @@ from mediaplane.contracts import (
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
+    object_reference_problem,
 )
 from mediaplane.janitor.app.service import JanitorService
 from mediaplane.janitor.config import PROJECTION_DURABLE
@@ -49,6 +50,12 @@ def register_projection(bus: Bus, service: JanitorService, purge_wanted: asyncio
         ack_wait=30,
     )
     async def on_event(event: Event, delivery: Delivery) -> None:
+        # The janitor deletes what these name: a key outside its owner's prefix
+        # (forged or broken) must never become something to purge.
+        if isinstance(event, UploadSessionOpened | FileUploaded) and (
+            problem := object_reference_problem(event, {service.settings.originals_bucket})
+        ):
+            raise PoisonEvent(problem)
         if await service.project(event):
             purge_wanted.set()
         _log.debug("projection.applied", type=event.tag(), delivery=delivery.delivery_count)

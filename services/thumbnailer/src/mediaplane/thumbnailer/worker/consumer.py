@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from mediaplane.bus import Bus, Delivery
-from mediaplane.contracts import FileVerified
+from mediaplane.bus import Bus, Delivery, PoisonEvent
+from mediaplane.contracts import FileVerified, object_reference_problem
 from mediaplane.thumbnailer.app.service import ThumbnailService
 
 DURABLE = "thumbnailer-file-verified"
@@ -26,6 +26,9 @@ def register_thumbnailer(bus: Bus, service: ThumbnailService) -> None:
         batch_size=settings.concurrency,
     )
     async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+        # A forged or broken event must not make us read another owner's object.
+        if problem := object_reference_problem(event, {settings.originals_bucket}):
+            raise PoisonEvent(problem)
         outcome = await service.process(event, last_attempt=delivery.is_last_attempt)
         _log.info(
             "file.verified.handled",

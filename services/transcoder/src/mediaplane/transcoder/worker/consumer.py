@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mediaplane.bus import Bus, Delivery
-from mediaplane.contracts import FileVerified
+from mediaplane.bus import Bus, Delivery, PoisonEvent
+from mediaplane.contracts import FileVerified, object_reference_problem
 from mediaplane.transcoder.app.transcode import Transcoder
 from mediaplane.transcoder.config import TranscoderSettings
 
@@ -21,6 +21,9 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
         ack_wait=settings.ack_wait,
     )
     async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+        # A forged or broken event must not make us read another owner's object.
+        if problem := object_reference_problem(event, {settings.originals_bucket}):
+            raise PoisonEvent(problem)
         # Returning acks; raising hands the message back with backoff. On the last
         # attempt the job records `transcode.failed` instead of raising.
         await transcoder.handle(event, last_attempt=delivery.is_last_attempt)
