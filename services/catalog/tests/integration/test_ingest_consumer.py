@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import nats
 import psycopg
 import pytest
@@ -114,6 +115,40 @@ async def test_poison_and_unknown_messages(
     letters = await read_dead_letters(js, settings.bus)
     assert all(letter.consumer == "catalog-ingest" for letter in letters)
     assert all(letter.reason.startswith("undecodable") for letter in letters)
+
+
+async def test_forged_object_references_are_dead_lettered_and_never_downloadable(
+    settings: CatalogSettings, js: JetStreamContext, registry: Registry, consumer: None
+) -> None:
+    """The catalog presigns downloads from what file events name: an event naming another
+    owner's key (or a bucket other than the originals) never reaches the projections."""
+    forged = FileStory(owner="alice", kind="image").opened().uploaded().verified()
+    stolen = f"bob/{forged.file_id}"
+    forged.events[:] = [
+        msgspec.structs.replace(e, object_key=stolen) if hasattr(e, "object_key") else e
+        for e in forged.events
+    ]
+    elsewhere = FileStory(owner="alice", kind="image").opened()
+    elsewhere.events[0] = msgspec.structs.replace(elsewhere.events[0], bucket="thumbnails")
+    genuine = FileStory(owner="alice", kind="image").opened().uploaded().verified()
+    published = [*forged.events, *elsewhere.events, *genuine.events]
+    for event in published:
+        await publish(js, registry, event)
+
+    async def four_dead_letters() -> bool:
+        return len(await read_dead_letters(js, settings.bus)) == 4
+
+    await eventually(four_dead_letters, within=15)
+    trusted = len(published) - 4  # e.g. the forged session's completion: it names no object
+    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == trusted, within=15)
+    letters = await read_dead_letters(js, settings.bus)
+    assert [letter.deliveries for letter in letters] == [1, 1, 1, 1]  # not retried
+    assert [letter.reason for letter in letters[:3]] == [
+        f"poison: object key {stolen!r} is not under its owner's prefix 'alice/'"
+    ] * 3
+    assert letters[3].reason == "poison: bucket 'thumbnails' is not one of ['originals']"
+    assert count(settings, f"SELECT count(*) FROM files WHERE file_id = '{forged.file_id}'") == 0
+    assert count(settings, f"SELECT count(*) FROM files WHERE file_id = '{genuine.file_id}'") == 1
 
 
 async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliveries(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import nats
 import pytest
 
@@ -14,6 +15,7 @@ from mediaplane.bus import Bus, read_dead_letters
 from mediaplane.bus.testing import RecordingHandler, eventually
 from mediaplane.contracts import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.eventlog import OutboxRelay
+from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer import testing
 from mediaplane.thumbnailer.app.bootstrap import Thumbnailer
 from mediaplane.thumbnailer.config import SERVICE
@@ -22,6 +24,7 @@ from mediaplane.thumbnailer.worker.consumer import DURABLE, register_thumbnailer
 pytestmark = pytest.mark.integration
 
 Verified = Callable[..., Any]
+Rows = Callable[..., list[dict[str, Any]]]
 
 
 @asynccontextmanager
@@ -90,3 +93,33 @@ async def test_verified_files_get_thumbnail_events_on_the_bus(
         finally:
             await nc.close()
         assert len(outcomes.events) == 2
+
+
+async def test_a_forged_event_naming_another_owners_object_is_dead_lettered_at_once(
+    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+) -> None:
+    """Whoever publishes file.verified cannot make the thumbnailer read bob's file for alice."""
+    photo = testing.encode(testing.photo(64, 48), "JPEG")
+    bobs = await verified(photo, "image/jpeg", "image")  # stored at alice/<id>: make it bob's
+    await objects.put_bytes(bobs.bucket, f"bob/{bobs.file_id}", photo, content_type="image/jpeg")
+    forged = msgspec.structs.replace(bobs, object_key=f"bob/{bobs.file_id}")
+    genuine = await verified(photo, "image/jpeg", "image")
+    settings = resources.settings
+    async with running(resources) as (bus, outcomes):
+        await bus.publish(forged)
+        await bus.publish(genuine)
+        await eventually(lambda: len(outcomes.events) == 1, within=60)
+        nc = await nats.connect(settings.bus.url)
+        try:
+            [letter] = await read_dead_letters(nc.jetstream(), settings.bus)
+        finally:
+            await nc.close()
+
+    assert letter.consumer == DURABLE
+    assert letter.deliveries == 1  # not retried
+    assert letter.reason == (
+        f"poison: object key 'bob/{bobs.file_id}' is not under its owner's prefix 'alice/'"
+    )
+    assert [getattr(e, "file_id", None) for e in outcomes.events] == [genuine.file_id]
+    assert await objects.list_objects(settings.bucket, f"{forged.file_id}/") == []
+    assert rows("SELECT * FROM thumbnail_jobs WHERE file_id = %s", forged.file_id) == []

@@ -1,0 +1,58 @@
+"""A file.verified naming another owner's object never becomes a transcode job."""
+
+from __future__ import annotations
+
+import uuid
+
+import nats
+import psycopg
+import pytest
+
+from mediaplane.bus import Bus, read_dead_letters
+from mediaplane.bus.testing import eventually
+from mediaplane.contracts import EventContext, FileVerified, new_event
+from mediaplane.storage import ObjectStore
+from mediaplane.transcoder.app.bootstrap import Resources
+from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_forged_event_is_dead_lettered_at_once_and_nothing_is_transcoded(
+    resources: Resources, worker: Bus, originals: ObjectStore, s3_bucket: str
+) -> None:
+    file_id = uuid.uuid4()
+    forged = new_event(
+        FileVerified,
+        stream_id=f"file-{file_id}",
+        context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
+        file_id=file_id,
+        owner="alice",
+        bucket=s3_bucket,
+        object_key=f"bob/{file_id}",  # bob's upload, announced as alice's file
+        sha256="0" * 64,
+        size=1000,
+        media_type="video/mp4",
+        kind="video",
+    )
+    settings = resources.settings
+    await worker.publish(forged)
+    nc = await nats.connect(settings.bus.url)
+    try:
+        js = nc.jetstream()
+
+        async def dead_lettered() -> bool:
+            return len(await read_dead_letters(js, settings.bus)) == 1
+
+        await eventually(dead_lettered, within=20)
+        [letter] = await read_dead_letters(js, settings.bus)
+    finally:
+        await nc.close()
+
+    assert (letter.consumer, letter.deliveries) == (TRANSCODER_DURABLE, 1)
+    assert letter.reason == (
+        f"poison: object key 'bob/{file_id}' is not under its owner's prefix 'alice/'"
+    )
+    with psycopg.connect(settings.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM transcode_jobs").fetchone() == (0,)
+    assert await originals.list_objects(settings.bucket, f"{file_id}/") == []
