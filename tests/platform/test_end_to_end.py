@@ -26,6 +26,7 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack.private_platform import PrivatePlatform
+from mediaplane.devstack.pytest_plugin import PrivateNats
 from mediaplane.devstack.settings import StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -43,15 +44,28 @@ THUMBNAIL_SIZES = {"small": 160, "medium": 320, "large": 1280}
 
 @pytest.fixture(scope="module")
 def platform(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The edge URL of a running private platform; always torn down."""
+    """The edge URL of a running private platform; always torn down.
+
+    On a NATS of its own, so every service connects with its own identity and
+    permissions, on the production stream names, as `just up` runs them.
+    """
+    nats = PrivateNats(tmp_path_factory.mktemp("nats"))
+    nats.start()
     private = PrivatePlatform(
-        stack, tmp_path_factory.mktemp("platform"), name="e2e", extra_env=PLATFORM_ENV
+        stack,
+        tmp_path_factory.mktemp("platform"),
+        name="e2e",
+        extra_env=PLATFORM_ENV,
+        nats=nats,
     )
     try:
         private.start(timeout=300)
         yield private.base_url
     finally:
         private.stop()
+        nats.stop()
+    violations = [line for line in nats.log().splitlines() if "Violation" in line]
+    assert violations == [], "a service lacks a permission it uses"
 
 
 def cli(base_url: str, *args: str, token: str | None = None) -> Any:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nats
 import nats.js.errors
@@ -30,13 +31,20 @@ from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, empty_and_remove_bucket, s3_client
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
+if TYPE_CHECKING:
+    from mediaplane.devstack.pytest_plugin import PrivateNats
+
 BUCKET_KINDS = ("originals", "renditions", "thumbnails")
 # edge, edge admin, gateway API, catalog API, then an ops port and a relay port per service
 _PORTS_NEEDED = 4 + 2 * len(SERVICES)
 
 
 class PrivatePlatform:
-    """`python -m mediaplane.devstack platform up` in its own process group."""
+    """`python -m mediaplane.devstack platform up` in its own process group.
+
+    With `nats` (a `PrivateNats`), on that server with the production stream
+    names and every service connecting as itself; else on the shared one.
+    """
 
     def __init__(
         self,
@@ -45,8 +53,10 @@ class PrivatePlatform:
         *,
         name: str = "e2e",
         extra_env: Mapping[str, str] | None = None,
+        nats: PrivateNats | None = None,
     ) -> None:
         self.stack = stack
+        self.nats = nats
         self.data_dir = data_dir
         self.log_path = data_dir / "platform.log"
         run = f"{name}{uuid.uuid4().hex[:8]}"
@@ -56,35 +66,54 @@ class PrivatePlatform:
             "MEDIAPLANE_DATA_DIR": str(data_dir),
             # The infrastructure is the shared one, external to this data folder.
             "MEDIAPLANE_PG_URL": stack.pg_url,
-            "MEDIAPLANE_NATS_URL": stack.nats_url,
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
             "MEDIAPLANE_EDGE_PORT": str(base),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
             "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
             "MEDIAPLANE_CATALOG_PORT": str(base + 3),
-            "MEDIAPLANE_STREAM": f"{run.upper()}_MEDIA",
-            "MEDIAPLANE_SUBJECT_ROOT": f"{run}.media",
-            "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
-            "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
+            **self._bus_environment(run),
         }
-        # Its subjects are namespaced, and the services' NATS permissions are
-        # written for the production names: every service connects as the admin.
-        admin_password = natsauth.passwords(stack)[ADMIN] if stack.managed["nats"] else None
-        if admin_password is not None:
-            env["MEDIAPLANE_NATS_USER"] = ADMIN  # the devstack's own checks
-            env["MEDIAPLANE_NATS_PASSWORD"] = admin_password
         for index, service in enumerate(SERVICES):
             prefix = f"MEDIAPLANE_{service.name.upper()}"
             env[f"{prefix}_OPS_PORT"] = str(base + 4 + 2 * index)  # its relay: + 1
-            if admin_password is not None:
-                env[f"{prefix}_NATS_USER"] = ADMIN
-                env[f"{prefix}_NATS_PASSWORD"] = admin_password
             env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
         for kind in BUCKET_KINDS:
             env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
         self.env: dict[str, str] = {**env, **(extra_env or {})}
         self.base_url = f"http://127.0.0.1:{base}"
         self._process: subprocess.Popen[bytes] | None = None
+
+    def _bus_environment(self, run: str) -> dict[str, str]:
+        """Where the services' events go, and who they connect as.
+
+        On a private NATS (`nats`): the production names, and each service as
+        itself, as `just up` runs them. On the shared NATS: names of this run,
+        and every service as the admin (the services' permissions are written
+        for the production names).
+        """
+        if self.nats is not None:
+            known = self.nats.passwords
+            return {
+                "MEDIAPLANE_NATS_URL": self.nats.anonymous_url,
+                "MEDIAPLANE_NATS_USER": ADMIN,  # the devstack's own checks
+                "MEDIAPLANE_NATS_PASSWORD": known[ADMIN],
+                **{f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": known[s.name] for s in SERVICES},
+            }
+        env = {
+            "MEDIAPLANE_NATS_URL": self.stack.nats_url,
+            "MEDIAPLANE_STREAM": f"{run.upper()}_MEDIA",
+            "MEDIAPLANE_SUBJECT_ROOT": f"{run}.media",
+            "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
+            "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
+        }
+        if self.stack.managed["nats"]:
+            admin_password = natsauth.passwords(self.stack)[ADMIN]
+            env["MEDIAPLANE_NATS_USER"] = ADMIN
+            env["MEDIAPLANE_NATS_PASSWORD"] = admin_password
+            for service in SERVICES:
+                env[f"MEDIAPLANE_{service.name.upper()}_NATS_USER"] = ADMIN
+                env[f"MEDIAPLANE_{service.name.upper()}_NATS_PASSWORD"] = admin_password
+        return env
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -135,7 +164,8 @@ class PrivatePlatform:
         client = s3_client(self.stack)
         for kind in BUCKET_KINDS:
             empty_and_remove_bucket(client, self.env[f"MEDIAPLANE_{kind.upper()}_BUCKET"])
-        asyncio.run(self._delete_streams())
+        if self.nats is None:  # a private NATS goes away with its test
+            asyncio.run(self._delete_streams())
 
     async def _delete_streams(self) -> None:
         nc = await nats.connect(natsauth.admin_url(self.stack))

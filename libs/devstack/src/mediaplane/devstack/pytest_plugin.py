@@ -125,6 +125,11 @@ class PrivateNats:
         self.url = natsauth.url_with_identity(self.anonymous_url, ADMIN, self.passwords[ADMIN])
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def log(self) -> str:
+        """What the server logged (e.g. permission violations)."""
+        path = self.store_dir / "nats.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def bus_settings(self, name: str) -> BusSettings:
         """How service `name` (or the admin) connects: production names, its own identity."""
         return BusSettings(url=self.anonymous_url, user=name, password=self.passwords[name])
