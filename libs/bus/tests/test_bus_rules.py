@@ -111,3 +111,29 @@ def test_a_durable_name_must_be_a_plain_token() -> None:
     bus = Bus(BusSettings(), REGISTRY, producer="thumbnailer")
     with pytest.raises(ValueError, match="invalid durable name"):
         bus.consumer("thumbs.v1")(RecordingHandler())
+
+
+def test_a_service_reads_its_own_identity_and_never_shows_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgateway-secret")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_NATS_PASSWORD", "pcatalog-secret")
+    settings = BusSettings.from_env(service="gateway")
+    assert (settings.user, settings.password) == ("gateway", "pgateway-secret")
+    assert settings.connect_options() == {
+        "user": "gateway",
+        "password": "pgateway-secret",
+        "inbox_prefix": "_INBOX_gateway",
+    }
+    assert "secret" not in repr(settings)
+    assert "secret" not in str(settings)
+
+
+def test_no_password_means_no_identity_and_half_an_identity_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MEDIAPLANE_NATS_PASSWORD", raising=False)
+    monkeypatch.setenv("MEDIAPLANE_NATS_USER", "admin")
+    assert BusSettings.from_env().connect_options() == {}
+    with pytest.raises(ValueError, match="needs a password"):
+        BusSettings(user="admin")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from honcho.environ import parse, parse_procfile
 
-from mediaplane.devstack import platform
+from mediaplane.devstack import natsauth, platform
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
 from mediaplane.devstack.settings import StackSettings
@@ -72,6 +72,30 @@ def test_the_services_variables_override_ports_names_and_streams(
     assert env["MEDIAPLANE_STREAM"] == "MINE_MEDIA"
     assert env["MEDIAPLANE_DEV_MODE"] == "1"
     assert env["MEDIAPLANE_JANITOR_OPS_PORT"] == "18141"
+
+
+def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("secret-for-this-test-0123456789abcdef")
+    known = natsauth.passwords(settings.stack)
+    assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
+    assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
+        f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": known[s.name] for s in platform.SERVICES
+    }
+    assert known["admin"] not in env.values()
+    assert natsauth.passwords(settings.stack) == known  # kept across restarts
+
+
+def test_an_external_nats_brings_the_identities_from_the_environment(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://nats.example:4222")
+    monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgiven")
+    env = platform.PlatformSettings.from_env().environment("x" * 40)
+    assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
+        "MEDIAPLANE_GATEWAY_NATS_PASSWORD": "pgiven"
+    }
+    assert not (isolated_env / "nats" / "passwords.json").exists()
 
 
 def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: Path) -> None:
