@@ -18,6 +18,7 @@ from mediaplane.contracts import (
     FileDeleted,
     FileRejected,
     FileUploaded,
+    ObjectReference,
     ThumbnailGenerated,
     TranscodeCompleted,
     UploadSessionAborted,
@@ -52,7 +53,7 @@ def register_projection(bus: Bus, service: JanitorService, purge_wanted: asyncio
     async def on_event(event: Event, delivery: Delivery) -> None:
         # The janitor deletes what these name: a key outside its owner's prefix
         # (forged or broken) must never become something to purge.
-        if isinstance(event, UploadSessionOpened | FileUploaded) and (
+        if isinstance(event, ObjectReference) and (
             problem := object_reference_problem(event, {service.settings.originals_bucket})
         ):
             raise PoisonEvent(problem)
