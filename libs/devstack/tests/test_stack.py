@@ -7,11 +7,13 @@ import urllib.error
 import urllib.request
 
 import nats
+import nats.errors
 import psycopg
 import pytest
 from minio import Minio
 from minio.error import S3Error
 
+from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.pytest_plugin import PrivateNats, s3_client
 from mediaplane.devstack.servers import all_servers
 from mediaplane.devstack.settings import StackSettings
@@ -62,6 +64,19 @@ def test_s3_refuses_anonymous_and_wrongly_signed_writes(
 
     s3_client(stack).put_object(s3_bucket, "signed.txt", io.BytesIO(b"ok"), 2)
     assert s3_client(stack).stat_object(s3_bucket, "signed.txt").size == 2
+
+
+@pytest.mark.skipif(
+    not StackSettings.from_env().managed["nats"], reason="an external NATS has its own rules"
+)
+async def test_the_stacks_nats_refuses_anonymous_clients_and_admits_the_admin(
+    stack: StackSettings,
+) -> None:
+    with pytest.raises(nats.errors.Error, match="[Aa]uthorization"):
+        await nats.connect(stack.nats_url, allow_reconnect=False, connect_timeout=2)
+    admin = await nats.connect(admin_url(stack))
+    await admin.jetstream().account_info()
+    await admin.close()
 
 
 async def test_a_private_nats_server_keeps_jetstream_data_across_a_restart(
