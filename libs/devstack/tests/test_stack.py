@@ -72,7 +72,7 @@ def test_s3_refuses_anonymous_and_wrongly_signed_writes(
 async def test_the_stacks_nats_refuses_anonymous_clients_and_admits_the_admin(
     stack: StackSettings,
 ) -> None:
-    with pytest.raises(nats.errors.Error, match="[Aa]uthorization"):
+    with pytest.raises(nats.errors.Error, match=r"[Aa]uthorization"):
         await nats.connect(stack.nats_url, allow_reconnect=False, connect_timeout=2)
     admin = await nats.connect(admin_url(stack))
     await admin.jetstream().account_info()
