@@ -301,8 +301,8 @@ class Nats:
         if self.settings.managed["nats"] and _accepts(url):
             raise StackError(
                 f"NATS on {url} accepts clients without credentials: it was started before "
-                "the bus had identities; stop it (`python -m mediaplane.devstack down`) "
-                "and start it again"
+                f"the bus had identities; stop it (kill the pid in {self.dir / 'nats.pid'}, "
+                "or `just down`) and start it again (`just infra-up`)"
             )
         return True
 
