@@ -46,7 +46,11 @@ def test_unusable_subjects_are_refused(subject: str) -> None:
 
 
 def test_without_the_hs256_secret_nothing_is_issued() -> None:
-    jwks_only = AuthSettings(jwks_url="https://idp.example/.well-known/jwks.json")
+    jwks_only = AuthSettings(
+        jwks_url="https://idp.example/.well-known/jwks.json",
+        issuer="https://idp.example/",
+        audience="mediaplane",
+    )
     with pytest.raises(ValueError, match="HS256"):
         issue_dev_token(jwks_only, "alice")
 

@@ -70,7 +70,11 @@ async def test_in_dev_mode_bad_requests_are_refused(
 def test_dev_mode_needs_the_hs256_secret(
     make_gateway_settings: Callable[..., GatewaySettings],
 ) -> None:
-    jwks_only = AuthSettings(jwks_url="https://idp.example/.well-known/jwks.json")
+    jwks_only = AuthSettings(
+        jwks_url="https://idp.example/.well-known/jwks.json",
+        issuer="https://idp.example/",
+        audience="mediaplane",
+    )
     with pytest.raises(ValueError, match="MEDIAPLANE_JWT_SECRET"):
         make_gateway_settings(dev_mode=True, auth=jwks_only)
 
