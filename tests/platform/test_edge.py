@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +26,8 @@ import pytest
 
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import binary
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.storage import Endpoint, ObjectStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = "0191f0e4-54b5-7c3e-8a1e-0123456789ab"
@@ -105,7 +109,7 @@ def stubs() -> Iterator[dict[str, Stub]]:
 
 
 def start_edge(
-    upstreams: dict[str, int], web_ui: Path, log: Path
+    upstreams: dict[str, int], web_ui: Path, log: Path, **extra_env: str
 ) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port_block(2)
     env = {
@@ -116,6 +120,7 @@ def start_edge(
         "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{upstreams['s3']}",
         "MEDIAPLANE_WEB_UI_DIR": str(web_ui),
         "HOME": str(log.parent),  # Caddy keeps its (unused) storage under $HOME
+        **extra_env,
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -319,3 +324,36 @@ def test_a_signed_attachment_keeps_its_filename(edge: str) -> None:
         timeout=10,
     )
     assert response.headers.get_list("content-disposition") == [wanted]
+
+
+@pytest.mark.integration
+async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attachment(
+    stack: StackSettings, s3_bucket: str, tmp_path: Path
+) -> None:
+    # The edge in front of the real SeaweedFS, with this test's bucket as originals.
+    s3_host = stack.s3_endpoint.split("://", 1)[1]
+    ports = {"gateway": closed_port(), "catalog": closed_port(), "s3": int(s3_host.split(":")[1])}
+    url, process = start_edge(
+        ports, tmp_path / "ui", tmp_path / "caddy.log", MEDIAPLANE_ORIGINALS_BUCKET=s3_bucket
+    )
+    try:
+        admin = stack.storage_settings()
+        store = ObjectStore(replace(admin, public_endpoint=Endpoint.from_url(url)))
+        page = b"<!doctype html><script>fetch('/v1/files')</script>"
+        await store.put_bytes(s3_bucket, "mallory/page.html", page, content_type="text/html")
+        for inline in (True, False):
+            signed = store.presign_get(
+                s3_bucket, "mallory/page.html", expires=timedelta(minutes=5), inline=inline,
+                filename="page.html",
+            )  # fmt: skip
+            response = httpx.get(signed.url, timeout=10)
+            assert response.status_code == 200, response.text
+            assert response.content == page
+            disposition = response.headers.get_list("content-disposition")
+            assert len(disposition) == 1
+            assert disposition[0].startswith("attachment"), disposition
+            assert response.headers["content-security-policy"].startswith("sandbox;")
+            assert response.headers["x-content-type-options"] == "nosniff"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
