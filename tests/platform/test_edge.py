@@ -346,7 +346,8 @@ async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attach
                 s3_bucket, "mallory/page.html", expires=timedelta(minutes=5), inline=inline,
                 filename="page.html",
             )  # fmt: skip
-            response = httpx.get(signed.url, timeout=10)
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.get(signed.url)
             assert response.status_code == 200, response.text
             assert response.content == page
             disposition = response.headers.get_list("content-disposition")
