@@ -133,10 +133,14 @@ class TokenVerifier:
             if now < known.recheck_at and known.key_generation == generation:
                 return known.principal
         principal, expires_at = self._decode(token)
+        recheck = self._recheck_seconds
+        if self._keys is not None:
+            # Not remembered past the key set's own lifetime either.
+            recheck = min(recheck, self._keys.seconds_left())
         self._verified[token] = _Verified(
             principal=principal,
             expires_at=expires_at,
-            recheck_at=min(expires_at, now + self._recheck_seconds),
+            recheck_at=min(expires_at, now + recheck),
             key_generation=generation,
         )
         self._verified.move_to_end(token)

@@ -92,6 +92,13 @@ class JwksKeys:
     def generation(self) -> int:
         return self._set.generation if self._set is not None else 0
 
+    def seconds_left(self) -> float:
+        """How long the current set may still be used (0 without one)."""
+        current = self._set
+        if current is None:
+            return 0.0
+        return max(0.0, current.fetched_at + self.cache_seconds - self._clock())
+
     def key_for(self, kid: str | None) -> jwt.PyJWK:
         """The verifying key for `kid`, from memory."""
         current = self._set
