@@ -107,9 +107,7 @@ class TokenVerifier:
             keys = JwksKeys(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
         self._keys = keys
         self._cache_size = cache_size
-        self._recheck_seconds = (
-            min(recheck_seconds, keys.cache_seconds) if keys is not None else recheck_seconds
-        )
+        self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
