@@ -26,8 +26,15 @@ from typing import Literal
 
 STDERR_LIMIT = 64 * 1024  # keep the tail: the last lines say why a tool failed
 _KILL_WAIT = 5.0
-# What a child that hit RLIMIT_AS says (C tools through strerror, Python as MemoryError).
-_OUT_OF_MEMORY = ("Cannot allocate memory", "Out of memory", "MemoryError", "std::bad_alloc")
+# What a child that hit RLIMIT_AS says (C tools through strerror, Python as MemoryError,
+# the dynamic loader when it cannot map a library).
+_OUT_OF_MEMORY = (
+    "Cannot allocate memory",
+    "Out of memory",
+    "MemoryError",
+    "std::bad_alloc",
+    "failed to map segment",  # the dynamic loader, out of address space
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,33 @@ class SourceLimits:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ToolLimits:
+    """What ffprobe and ffmpeg may use (enforced by the kernel, per child process).
+
+    The encode's CPU time and wall time grow with the source duration (the
+    default ladder measured 3.3 CPU-seconds per second of 1080p30 video,
+    docs/benchmarks.md); the wall time is also capped absolutely.
+    """
+
+    memory_mb: int = 4096  # address space; the 4-rung 1080p ladder peaks at ~1.4 GiB on 2 cores
+    cpu_base: float = 60.0
+    cpu_per_second: float = 10.0
+    max_job_seconds: float = 86400.0
+    probe_cpu: float = 30.0
+    probe_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if min(self.memory_mb, self.cpu_base, self.max_job_seconds) <= 0:
+            raise ValueError("memory_mb, cpu_base and max_job_seconds must be positive")
+        if min(self.probe_cpu, self.probe_timeout) <= 0 or self.cpu_per_second < 0:
+            raise ValueError("probe limits must be positive, cpu_per_second not negative")
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
 class TranscoderSettings:
     database_url: str
     bus: BusSettings
@@ -51,6 +78,7 @@ class TranscoderSettings:
     bucket: str = "renditions"
     encoding: EncodingSettings = field(default_factory=EncodingSettings)
     limits: SourceLimits = field(default_factory=SourceLimits)
+    tools: ToolLimits = field(default_factory=ToolLimits)
     # Job budget: timeout_base + timeout_per_second * source duration.
     timeout_base: float = 120.0
     timeout_per_second: float = 10.0
@@ -100,6 +128,14 @@ class TranscoderSettings:
             limits=SourceLimits(
                 max_duration=number("MAX_DURATION", 6 * 3600.0),
                 max_dimension=int(number("MAX_DIMENSION", 8192)),
+            ),
+            tools=ToolLimits(
+                memory_mb=int(number("MEMORY_LIMIT_MB", 4096)),
+                cpu_base=number("CPU_BASE", 60.0),
+                cpu_per_second=number("CPU_PER_SECOND", 10.0),
+                max_job_seconds=number("MAX_JOB_SECONDS", 86400.0),
+                probe_cpu=number("PROBE_CPU", 30.0),
+                probe_timeout=number("PROBE_TIMEOUT", 120.0),
             ),
             timeout_base=number("TIMEOUT_BASE", 120.0),
             timeout_per_second=number("TIMEOUT_PER_SECOND", 10.0),
