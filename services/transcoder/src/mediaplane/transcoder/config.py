@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from mediaplane.bus import BusSettings
 from mediaplane.storage import StorageSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec, parse_ladder
+from mediaplane.transcoder.domain.owners import OwnerLimit
 
 SERVICE = "transcoder"
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 300.0)
@@ -87,6 +88,10 @@ class TranscoderSettings:
     ack_wait: float = 60.0
     max_deliver: int = 5
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
+    # Jobs of one owner running at once over every replica; a job over it waits
+    # (is redelivered after owner_limit.retry_after) up to max_deferrals times.
+    owner_limit: OwnerLimit = field(default_factory=OwnerLimit)
+    max_deferrals: int = 100_000
     # Seconds a stopping worker lets a running job go on before killing ffmpeg
     # and handing the message back (0: at once).
     shutdown_grace: float = 0.0
@@ -142,6 +147,11 @@ class TranscoderSettings:
             ack_wait=number("ACK_WAIT", 60.0),
             max_deliver=int(number("MAX_DELIVER", 5)),
             backoff=tuple(float(b) for b in backoff.split(",")) if backoff else DEFAULT_BACKOFF,
+            owner_limit=OwnerLimit(
+                max_running=int(number("MAX_CONCURRENT_PER_OWNER", 2)),
+                retry_after=number("OWNER_RETRY_AFTER", 30.0),
+            ),
+            max_deferrals=int(number("MAX_DEFERRALS", 100_000)),
             shutdown_grace=number("SHUTDOWN_GRACE", 0.0),
             work_dir=text("WORK_DIR", tempfile.gettempdir()),
             ffmpeg=env.get("MEDIAPLANE_FFMPEG", "ffmpeg"),

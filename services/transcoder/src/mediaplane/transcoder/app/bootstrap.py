@@ -84,6 +84,7 @@ async def transcoder(
             store=store,
             worker_id=settings.worker_id,
             lease_seconds=settings.lease_seconds,
+            owner_limit=settings.owner_limit,
         )
         yield Resources(
             settings=settings,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import structlog
 
+from mediaplane.bus import Defer
 from mediaplane.contracts import EventContext, FileVerified, Rendition, VideoSource
 from mediaplane.servicekit import children
 from mediaplane.storage import ObjectStore
@@ -159,15 +160,21 @@ class Transcoder:
         if event.kind != "video":
             return "skipped"
         claim = await self.service.claim(
-            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id
+            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id, owner=event.owner
         )
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
                 raise JobBusy(f"job {claim.job_id} is leased by a worker that may be alive")
+            if claim.reason == "owner_busy":
+                log.info("transcode.deferred", job_id=str(claim.job_id), reason=claim.detail)
+                self.metrics.jobs.labels("deferred").inc()
+                raise Defer(self.settings.owner_limit.retry_after, claim.detail)
             log.info("transcode.skipped", job_id=str(claim.job_id), reason=claim.reason)
             self.metrics.jobs.labels("skipped").inc()
             return "skipped"
         log = log.bind(job_id=str(claim.job_id), attempt=claim.attempts)
+        # Deliveries spent waiting for a slot are not attempts: the job row counts these.
+        last_attempt = last_attempt or claim.attempts >= self.settings.max_deliver
         context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
             event
         )
