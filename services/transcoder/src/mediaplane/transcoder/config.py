@@ -49,8 +49,9 @@ class ToolLimits:
     """What ffprobe and ffmpeg may use (enforced by the kernel, per child process).
 
     The encode's CPU time and wall time grow with the source duration (the
-    default ladder measured 3.3 CPU-seconds per second of 1080p30 video,
-    docs/benchmarks.md); the wall time is also capped absolutely.
+    default ladder measured 1.65 CPU-seconds per second of 1080p30 video,
+    docs/benchmarks.md; 4K or 60 fps costs a few times more); the wall time
+    is also capped absolutely.
     """
 
     memory_mb: int = 4096  # address space; the 4-rung 1080p ladder peaks at ~1.4 GiB on 2 cores
