@@ -47,7 +47,8 @@ async def inspect(objects: ObjectStore, uploaded: FileUploaded, limits: UploadLi
             rejection=("missing_object", "the object is not in storage"),
         )
     sha256 = digest.hexdigest()
-    media_type = sniff(bytes(head))
+    sniffed = sniff(bytes(head))
+    media_type = sniffed.media_type
     verdict = Verdict(sha256=sha256, size=size, media_type=media_type, kind=kind_of(media_type))
     rejection: tuple[str, str] | None = None
     if size == 0:
@@ -59,6 +60,8 @@ async def inspect(objects: ObjectStore, uploaded: FileUploaded, limits: UploadLi
             "checksum_mismatch",
             f"declared SHA-256 {uploaded.sha256}, stored bytes {sha256}",
         )
+    elif sniffed.refusal is not None:
+        rejection = ("playlist_not_allowed", sniffed.refusal)
     elif not is_allowed_type(media_type, limits):
         rejection = (
             "type_not_allowed",
