@@ -60,6 +60,7 @@ def _settings(stack: StackSettings, pg_url: str, ns: NatsNamespace) -> CatalogSe
         storage=stack.storage_settings(),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=1e9, burst=10**9),
+        playback_secret="bench-playback-secret-0123456789abcdef",
     )
 
 
