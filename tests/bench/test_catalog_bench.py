@@ -181,7 +181,7 @@ CROSS JOIN LATERAL (
     SELECT md5(l.file_id::text || k)::uuid AS file_id,
            md5(l.session_id::text || k)::uuid AS session_id
 ) m
-WHERE l.type <> 'tag.created.v1'
+WHERE l.tag IS NULL  -- tags are not per file: one copy of each
 """
 
 

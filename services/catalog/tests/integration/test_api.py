@@ -178,6 +178,45 @@ async def test_an_owner_never_sees_another_owners_file(
     assert random_id.json()["code"] == "file_not_found"
 
 
+async def test_tags_are_private_to_their_owner(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    alices = FileStory(owner="alice", filename="a.png", tags=["holiday", "alice-only"])
+    bobs = FileStory(owner="bob", filename="b.png", tags=["holiday"])
+    await ingest_events(
+        alices.opened().uploaded().events
+        + bobs.opened().uploaded().events
+        + [
+            tag_created("holiday", "alice"),
+            tag_created("alice-only", "alice"),
+            tag_created("secret-plan", "alice"),
+            tag_created("holiday", "bob"),
+            tag_created("unused", "bob"),
+        ]
+    )
+
+    async def tags(owner: str, **claims: Any) -> list[tuple[str, int]]:
+        page = await client.get("/v1/tags", headers=auth(owner, **claims))
+        return [(t["name"], t["files"]) for t in page.json()["items"]]
+
+    async def tagged(owner: str, tag: str) -> list[str]:
+        page = await client.get("/v1/files", headers=auth(owner), params={"tag": tag})
+        return [f["filename"] for f in page.json()["items"]]
+
+    assert await tags("bob") == [("holiday", 1), ("unused", 0)]
+    assert await tags("alice") == [("alice-only", 1), ("holiday", 1), ("secret-plan", 0)]
+    assert await tagged("bob", "holiday") == ["b.png"]
+    assert await tagged("alice", "holiday") == ["a.png"]
+    assert await tagged("bob", "alice-only") == []
+    # Admins see every owner's tags merged by name, counted over all files.
+    assert await tags("root", roles=["admin"]) == [
+        ("alice-only", 1),
+        ("holiday", 2),
+        ("secret-plan", 0),
+        ("unused", 0),
+    ]
+
+
 async def test_tags_page_by_marker(client: Client, auth: Any, ingest_events: Any) -> None:
     names = [f"t{i:02}" for i in range(7)]
     story = FileStory(owner="alice", tags=names[:4]).opened().uploaded()
