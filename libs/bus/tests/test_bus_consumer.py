@@ -97,11 +97,14 @@ async def test_retry_delays_follow_the_backoff(
 
     async with bus.running():
         await publisher.publish(verified(1))
-        await eventually(lambda: len(arrivals) == 3)
+        await eventually(lambda: len(arrivals) == 3, within=20)
 
+    # Lower bounds only: a loaded machine may add any delay, but no redelivery may come
+    # before its backoff step. An ignored NAK delay would redeliver at once (gap ~0), and
+    # one left to ack_wait (30 s) would not arrive within `eventually`'s patience.
     first_gap, second_gap = (later - earlier for earlier, later in itertools.pairwise(arrivals))
-    assert 0.3 <= first_gap < 0.55
-    assert 0.6 <= second_gap < 0.85
+    assert first_gap >= 0.3
+    assert second_gap >= 0.6
 
 
 async def test_dead_letters_after_max_deliver_and_never_redelivers(

@@ -150,8 +150,9 @@ class UploadService:
     def _view(self, state: sessions.UploadSession, *, with_upload: bool = False) -> SessionView:
         opened = state.opened
         assert opened is not None  # callers checked ownership
+        status = sessions.status_at(state, self.clock())
         upload = None
-        if with_upload and opened.mode == "single" and state.status == "open":
+        if with_upload and opened.mode == "single" and status == "open":
             ttl, until = self._url_expiry(opened.expires_at)
             signed = self.objects.presign_put(
                 opened.bucket,
@@ -166,7 +167,7 @@ class UploadService:
         return SessionView(
             session_id=opened.session_id,
             file_id=opened.file_id,
-            status=state.status,
+            status=status,
             mode=opened.mode,
             filename=opened.filename,
             content_type=opened.content_type,
