@@ -71,6 +71,7 @@ compose-env:
       echo "MEDIAPLANE_S3_ACCESS_KEY=mediaplane"
       echo "MEDIAPLANE_S3_SECRET_KEY=$(secret)"
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
+      echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"
 

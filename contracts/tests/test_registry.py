@@ -15,6 +15,8 @@ from mediaplane.contracts import (
     EventContext,
     FileDeleted,
     Registry,
+    TagCreated,
+    TagCreatedV2,
     UnknownEventType,
     new_event,
 )
@@ -135,6 +137,19 @@ def test_an_old_payload_is_read_as_the_newest_version() -> None:
     assert decoded.event_id == old.event_id  # the envelope survives upcasting
     assert registry.latest_tag("file.renamed.v1") == "file.renamed.v3"
     assert registry.from_builtins(registry.to_builtins(old)) == decoded
+
+
+def test_a_global_v1_tag_reads_as_its_creators_own_tag() -> None:
+    ctx = EventContext(producer="upload-gateway", correlation_id="req-1")
+    old = new_event(
+        TagCreated, stream_id="tag-holiday", context=ctx, name="holiday", created_by="al"
+    )
+
+    decoded = REGISTRY.decode(REGISTRY.encode(old))
+
+    assert isinstance(decoded, TagCreatedV2)
+    assert (decoded.owner, decoded.name) == ("al", "holiday")
+    assert (decoded.event_id, decoded.stream_id) == (old.event_id, "tag-holiday")
 
 
 def test_current_versions_decode_without_upcasting() -> None:

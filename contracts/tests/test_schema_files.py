@@ -32,10 +32,11 @@ def test_every_registered_version_has_a_committed_schema_and_example() -> None:
 @pytest.mark.parametrize(
     "path", sorted((CONTRACTS_DIR / "examples").glob("*.json")), ids=lambda p: p.stem
 )
-def test_every_committed_example_decodes_to_its_event(path: Path) -> None:
+def test_every_committed_example_decodes_to_its_newest_version(path: Path) -> None:
     event = REGISTRY.decode(path.read_bytes())
-    assert event.tag() == path.stem
-    assert json.loads(REGISTRY.encode(event)) == json.loads(path.read_bytes())
+    assert event.tag() == REGISTRY.latest_tag(path.stem)
+    # A current version round-trips; an old one reads as its upcaster makes it.
+    assert json.loads(REGISTRY.encode(event)) == REGISTRY.upcast(json.loads(path.read_bytes()))
 
 
 def test_every_tag_maps_to_its_subject() -> None:

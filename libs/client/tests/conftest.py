@@ -153,7 +153,12 @@ async def platform(
         dev_mode=True,
     )
     catalog_settings = CatalogSettings(
-        database_url=pg_url, bus=bus, storage=storage, auth=auth, rate_limit=rate
+        database_url=pg_url,
+        bus=bus,
+        storage=storage,
+        auth=auth,
+        rate_limit=rate,
+        playback_secret="client-tests-playback-secret-0123456789",
     )
     await migrate_gateway(gateway_settings)
     await migrate_catalog(catalog_settings)

@@ -51,6 +51,13 @@ page.on('console', (msg) => {
   if (msg.type() === 'error') consoleErrors.push(msg.text())
 })
 page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
+// Playlist requests: each must carry the file's playback token, never the bearer token.
+const playlistRequests = []
+page.on('request', (request) => {
+  if (new URL(request.url()).pathname.endsWith('.m3u8')) {
+    playlistRequests.push({ url: new URL(request.url()), authorization: request.headers().authorization })
+  }
+})
 
 async function main() {
   step(`open ${base} and sign in as ${user}`)
@@ -134,6 +141,14 @@ async function main() {
   console.log(`qualities: ${qualities.join(' | ')}`)
   await page.evaluate(() => document.querySelector('#player').play())
   await page.waitForFunction(() => document.querySelector('#player').currentTime > 1)
+
+  const unfit = playlistRequests.filter(
+    (r) => r.authorization || r.url.searchParams.has('access_token') || !r.url.searchParams.get('pt'),
+  )
+  if (!playlistRequests.length || unfit.length) {
+    throw new Error(`playlist requests without a playback token or with a bearer token: ${unfit.map((r) => r.url.pathname).join(', ')}`)
+  }
+  console.log(`playlists: ${playlistRequests.length} requests, each with a playback token and no bearer token`)
 
   if (qualities.length >= 3) {
     step('file page: switch to the lowest quality')

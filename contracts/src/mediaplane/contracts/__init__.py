@@ -10,6 +10,7 @@ from mediaplane.contracts.files import (
     FileUploaded,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -55,6 +56,7 @@ __all__ = [
     "Registry",
     "Rendition",
     "TagCreated",
+    "TagCreatedV2",
     "Thumbnail",
     "ThumbnailFailed",
     "ThumbnailGenerated",

@@ -1,4 +1,4 @@
-"""The v1 event catalog (EVENTS.md) and the registry every service uses."""
+"""Every event version (docs/events.md) and the registry every service uses, with its upcasters."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from mediaplane.contracts.files import (
     FileUploaded,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
-from mediaplane.contracts.registry import Registry
+from mediaplane.contracts.registry import Payload, Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
 from mediaplane.contracts.uploads import (
@@ -35,6 +36,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileTagsChanged,
     FileDeleted,
     TagCreated,
+    TagCreatedV2,
     TranscodeStarted,
     TranscodeCompleted,
     TranscodeFailed,
@@ -55,6 +57,7 @@ AnyEvent = (
     | FileTagsChanged
     | FileDeleted
     | TagCreated
+    | TagCreatedV2
     | TranscodeStarted
     | TranscodeCompleted
     | TranscodeFailed
@@ -71,7 +74,15 @@ def build_registry(subject_root: str = "media") -> Registry:
 
     `subject_root` other than `media` is for tests that need subjects of their own.
     """
-    return Registry(ALL_EVENTS, subject_root=subject_root)
+    registry = Registry(ALL_EVENTS, subject_root=subject_root)
+    registry.register_upcaster("tag.created.v1", "tag.created.v2", _tag_owned_by_its_creator)
+    return registry
+
+
+def _tag_owned_by_its_creator(payload: Payload) -> Payload:
+    """tag.created.v1 -> v2: a global tag of v1 becomes its creator's own tag."""
+    payload["owner"] = payload.pop("created_by")
+    return payload
 
 
 REGISTRY = build_registry()

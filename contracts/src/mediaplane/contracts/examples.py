@@ -14,6 +14,7 @@ from mediaplane.contracts.files import (
     FileUploaded,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -147,6 +148,9 @@ def build_examples() -> list[Event]:
         FileDeleted(**_file(8), file_id=FILE, owner=OWNER, deleted_by=OWNER),
         TagCreated(
             **_envelope(9, "tag-holiday", "upload-gateway"), name="holiday", created_by=OWNER
+        ),
+        TagCreatedV2(
+            **_envelope(9, f"tag-{OWNER}/holiday", "upload-gateway"), owner=OWNER, name="holiday"
         ),
         TranscodeStarted(
             **_envelope(10, f"transcode-{FILE}", "transcoder"),

@@ -67,3 +67,15 @@ class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):
 
     name: str
     created_by: str
+
+
+class TagCreatedV2(Event, tag="tag.created.v2", frozen=True, kw_only=True):
+    """An owner's tag exists. Tags are per owner: two owners' tags of one name are two
+    tags, on two streams (`tag-<owner>/<name>`). `name` is normalized (trimmed, lower case).
+
+    v1 tags were global (one stream `tag-<name>`, `created_by` the first owner to
+    name it); read as v2, a v1 tag belongs to its creator.
+    """
+
+    owner: str
+    name: str

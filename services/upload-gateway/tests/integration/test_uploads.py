@@ -13,6 +13,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from mediaplane.contracts import EventContext, TagCreated, build_registry, new_event
+from mediaplane.eventlog import EventStore
+from mediaplane.eventlog.database import open_pool
+from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 
 pytestmark = pytest.mark.integration
@@ -200,6 +204,45 @@ async def test_abort_removes_the_multipart_upload(
     assert complete.json()["code"] == "session_not_open"
 
 
+async def test_tags_are_private_to_their_owner(
+    client: Client, auth: Any, event_types: Any, settings: GatewaySettings
+) -> None:
+    # A tag of v1 (global, on `tag-<name>`) still belongs to the owner who created it.
+    pool = await open_pool(settings.database_url, max_size=1)
+    try:
+        legacy = new_event(
+            TagCreated,
+            stream_id="tag-beach",
+            context=EventContext(producer="upload-gateway", correlation_id="v1"),
+            name="beach",
+            created_by="alice",
+        )
+        await EventStore(pool, build_registry(settings.bus.subject_root)).append(
+            "tag-beach", 0, [legacy]
+        )
+    finally:
+        await pool.close()
+
+    def created(response: httpx.Response) -> dict[str, bool]:
+        assert response.status_code == 200, response.text
+        return {t["name"]: t["created"] for t in response.json()["tags"]}
+
+    names = {"names": ["holiday", "beach"]}
+    alice = created(await client.post("/v1/tags", headers=auth("alice"), json=names))
+    # Bob learns nothing about alice's tags: his of the same names are new.
+    bob = created(await client.post("/v1/tags", headers=auth("bob"), json=names))
+    again = created(await client.post("/v1/tags", headers=auth("bob"), json=names))
+
+    assert alice == {"holiday": True, "beach": False}
+    assert bob == {"holiday": True, "beach": True}
+    assert again == {"holiday": False, "beach": False}
+    assert event_types("tag-alice/holiday") == ["tag.created.v2"]
+    assert event_types("tag-bob/holiday") == ["tag.created.v2"]
+    assert event_types("tag-bob/beach") == ["tag.created.v2"]
+    assert event_types("tag-alice/beach") == []
+    assert event_types("tag-holiday") == []
+
+
 async def test_past_its_expiry_a_session_reads_expired_and_signs_nothing(
     client: Client, auth: Any
 ) -> None:
@@ -260,7 +303,7 @@ async def test_tags_and_file_changes(
     )
     assert tagged.status_code == 200, tagged.text
     assert tagged.json()["tags"] == ["sea", "work"]
-    assert event_types("tag-work") == ["tag.created.v1"]
+    assert event_types("tag-alice/work") == ["tag.created.v2"]
     stranger = await client.put(
         f"/v1/files/{file_id}/tags", headers=auth("mallory"), json={"tags": []}
     )

@@ -9,6 +9,7 @@ import pytest
 import mediaplane.upload_gateway.domain.file as file_decider
 import mediaplane.upload_gateway.domain.tag as tag_decider
 from mediaplane.contracts import (
+    REGISTRY,
     Event,
     EventContext,
     FileDeleted,
@@ -16,6 +17,8 @@ from mediaplane.contracts import (
     FileTagsChanged,
     FileUploaded,
     FileVerified,
+    TagCreated,
+    TagCreatedV2,
     new_event,
 )
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
@@ -117,8 +120,35 @@ def test_an_admin_may_delete_someone_elses_file() -> None:
     assert (deleted.owner, deleted.deleted_by) == ("alice", "ops")
 
 
-def test_a_tag_is_created_once() -> None:
-    (created,) = tag_decider.create_tag(tag_decider.Tag(), " Holiday ", "alice", CTX)
-    assert created.stream_id == "tag-holiday"
-    state = tag_decider.evolve(tag_decider.Tag(), created)
-    assert tag_decider.create_tag(state, "holiday", "bob", CTX) == []
+def _tag_history(owner: str, *events: Event) -> tag_decider.Tag:
+    state = tag_decider.Tag(owner=owner)
+    for event in events:
+        state = tag_decider.evolve(state, event)
+    return state
+
+
+def test_a_tag_is_created_once_per_owner() -> None:
+    (created,) = tag_decider.create_tag(_tag_history("alice"), " Holiday ", CTX)
+    assert isinstance(created, TagCreatedV2)
+    assert (created.stream_id, created.owner, created.name) == (
+        "tag-alice/holiday",
+        "alice",
+        "holiday",
+    )
+    assert tag_decider.create_tag(_tag_history("alice", created), "holiday", CTX) == []
+    # Another owner's tag of the name is no tag of bob's: his is created, on his stream.
+    (bobs,) = tag_decider.create_tag(_tag_history("bob", created), "holiday", CTX)
+    assert isinstance(bobs, TagCreatedV2)
+    assert (bobs.stream_id, bobs.owner) == ("tag-bob/holiday", "bob")
+
+
+def test_a_global_v1_tag_counts_for_its_creator_only() -> None:
+    legacy = REGISTRY.decode(
+        REGISTRY.encode(
+            new_event(
+                TagCreated, stream_id="tag-holiday", context=CTX, name="holiday", created_by="alice"
+            )
+        )
+    )
+    assert tag_decider.create_tag(_tag_history("alice", legacy), "holiday", CTX) == []
+    assert len(tag_decider.create_tag(_tag_history("bob", legacy), "holiday", CTX)) == 1

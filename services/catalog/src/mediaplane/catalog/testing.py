@@ -26,6 +26,7 @@ from mediaplane.contracts import (
     Registry,
     Rendition,
     TagCreated,
+    TagCreatedV2,
     Thumbnail,
     ThumbnailFailed,
     ThumbnailGenerated,
@@ -297,7 +298,20 @@ class FileStory:
         )
 
 
-def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreated:
+def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreatedV2:
+    return TagCreatedV2(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        stream_id=f"tag-{owner}/{name}",
+        producer="upload-gateway",
+        correlation_id="req-tag",
+        owner=owner,
+        name=name,
+    )
+
+
+def global_tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreated:
+    """A tag as v1 recorded it: global, on `tag-<name>`, `created_by` its first owner."""
     return TagCreated(
         event_id=uuid.uuid4(),
         occurred_at=at,
@@ -316,7 +330,11 @@ _TAGS = ("holiday", "work", "family", "beach", "cats", "music", "receipts", "dra
 def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[Event]:
     """About `n_events` events of whole file lives (every lifecycle path), file by file."""
     rng = random.Random(seed)
-    events: list[Event] = [tag_created(name, f"user-{i % owners}") for i, name in enumerate(_TAGS)]
+    # Tags as v1 (global) and v2 (per owner) recorded them: a replay reads both.
+    events: list[Event] = [
+        (global_tag_created if i % 2 else tag_created)(name, f"user-{i % owners}")
+        for i, name in enumerate(_TAGS)
+    ]
     index = 0
     while len(events) < n_events:
         kind = _KINDS[index % len(_KINDS)]

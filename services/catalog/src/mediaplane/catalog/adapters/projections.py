@@ -112,13 +112,16 @@ FROM (
 WHERE m.present
 """
 
+# Tags are per owner (keyed by name: a refresh recomputes every owner's tag of the name).
+# A v1 tag was global; like its upcaster says, it belongs to its creator.
 _TAGS = """
 SELECT l.tag,
-       (array_agg(l.data->>'created_by' ORDER BY l.occurred_at, l.event_id))[1],
+       CASE l.type WHEN 'tag.created.v1' THEN l.data->>'created_by' ELSE l.data->>'owner' END,
        min(l.occurred_at)
 FROM ledger l
-WHERE l.known AND l.type = 'tag.created.v1' AND l.tag IS NOT NULL AND {filter}
-GROUP BY l.tag
+WHERE l.known AND l.type IN ('tag.created.v1', 'tag.created.v2') AND l.tag IS NOT NULL
+  AND {filter}
+GROUP BY 1, 2
 """
 
 # Renditions and thumbnails come from the latest successful event of the file.
@@ -273,9 +276,9 @@ TAGS = Projection(
     "tags",
     "tag",
     "text",
-    ("name", "created_by", "created_at"),
+    ("name", "owner", "created_at"),
     _TAGS,
-    frozenset({"tag.created.v1"}),
+    frozenset({"tag.created.v1", "tag.created.v2"}),
 )
 RENDITIONS = Projection(
     "renditions",

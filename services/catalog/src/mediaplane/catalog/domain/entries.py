@@ -8,7 +8,7 @@ from datetime import datetime
 
 import msgspec
 
-from mediaplane.contracts import Registry, TagCreated, UnknownEventType
+from mediaplane.contracts import Registry, TagCreated, TagCreatedV2, UnknownEventType
 
 
 class PoisonMessage(ValueError):
@@ -28,6 +28,8 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
+# Events whose `name` is a tag (the ledger's `tag` column).
+_TAG_TYPES = frozenset({TagCreated.tag(), TagCreatedV2.tag()})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,7 +80,7 @@ def ledger_entry(
         occurred_at=envelope.occurred_at,
         file_id=envelope.file_id,
         session_id=envelope.session_id,
-        tag=envelope.name if envelope.type == TagCreated.tag() else None,
+        tag=envelope.name if envelope.type in _TAG_TYPES else None,
         subject=subject,
         stream_sequence=stream_sequence,
         body=data.decode(),

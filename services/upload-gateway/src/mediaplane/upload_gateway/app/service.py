@@ -407,14 +407,16 @@ class UploadService:
         return results
 
     async def _create_tag(self, owner: str, name: str, context: EventContext) -> bool:
-        stream = tags.tag_stream(name)
+        """True when the owner had no such tag (others' tags of the name do not count)."""
+        stream = tags.tag_stream(owner, name)
 
         async def work(conn: Conn) -> bool:
+            legacy = await self.store.load(tags.legacy_tag_stream(name), conn=conn)
             loaded = await self.store.load(stream, conn=conn)
-            state = tags.Tag()
-            for event in loaded.events:
+            state = tags.Tag(owner=owner)
+            for event in [*legacy.events, *loaded.events]:
                 state = tags.evolve(state, event)
-            events = tags.create_tag(state, name, owner, context)
+            events = tags.create_tag(state, name, context)
             await self._append(conn, stream, loaded.version, events)
             return bool(events)
 
