@@ -8,6 +8,7 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "FileRejected",
     "FileTagsChanged",
     "FileUploaded",
+    "FileUploadedV2",
     "FileVerified",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",

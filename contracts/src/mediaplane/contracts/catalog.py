@@ -1,4 +1,4 @@
-"""The v1 event catalog (EVENTS.md) and the registry every service uses."""
+"""The event catalog (every version) and the registry every service uses."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
+    upcast_file_uploaded_v1,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -30,6 +32,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionCompleted,
     UploadSessionAborted,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     FileRejected,
     FileTagsChanged,
@@ -50,6 +53,7 @@ AnyEvent = (
     | UploadSessionCompleted
     | UploadSessionAborted
     | FileUploaded
+    | FileUploadedV2
     | FileVerified
     | FileRejected
     | FileTagsChanged
@@ -71,7 +75,9 @@ def build_registry(subject_root: str = "media") -> Registry:
 
     `subject_root` other than `media` is for tests that need subjects of their own.
     """
-    return Registry(ALL_EVENTS, subject_root=subject_root)
+    registry = Registry(ALL_EVENTS, subject_root=subject_root)
+    registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
+    return registry
 
 
 REGISTRY = build_registry()
