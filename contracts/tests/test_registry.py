@@ -185,3 +185,9 @@ def test_a_v1_file_uploaded_is_read_as_v2_with_the_same_key_for_both_roles() -> 
     assert decoded.object_key == decoded.original_key == f"alice/{file_id}"
     assert decoded.event_id == old.event_id
     assert REGISTRY.from_builtins(REGISTRY.to_builtins(old)) == decoded
+
+
+def test_an_invalid_v1_file_uploaded_fails_validation_not_the_upcaster() -> None:
+    body = b'{"type": "file.uploaded.v1", "event_id": "0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f"}'
+    with pytest.raises(msgspec.ValidationError):
+        REGISTRY.decode(body)

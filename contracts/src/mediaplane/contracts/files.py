@@ -51,8 +51,12 @@ class FileUploadedV2(Event, tag="file.uploaded.v2", frozen=True, kw_only=True):
 
 
 def upcast_file_uploaded_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    """v1 -> v2: the old layout had one key for the client's bytes and the original."""
-    return {**payload, "original_key": payload["object_key"]}
+    """v1 -> v2: the old layout had one key for the client's bytes and the original.
+
+    A payload without `object_key` stays invalid (decoding it then fails
+    validation, as the v1 would have) rather than failing here.
+    """
+    return {**payload, "original_key": payload.get("object_key")}
 
 
 # `object_key` of file.verified.v1 names the bytes that were judged, the only
