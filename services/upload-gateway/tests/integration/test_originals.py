@@ -345,3 +345,27 @@ async def test_an_original_above_the_copy_threshold_is_copied_in_parts(
         # 11 MiB + 12 bytes in 6 MiB copy parts: an UploadPartCopy object of 2 parts.
         assert info.etag.strip('"').endswith("-2")
         assert info.size == len(body)
+
+
+async def test_a_file_deleted_before_its_verdict_keeps_neither_copy(
+    client: Client,
+    s3: httpx.AsyncClient,
+    auth: Any,
+    settings: GatewaySettings,
+    resources: Gateway,
+) -> None:
+    body = png(2048)
+    session = await open_single(client, auth, body)
+    assert await put_single(s3, session, body) == 200
+    await complete(client, auth, session)
+    uploaded = await uploaded_event(resources, session["file_id"])
+    # An earlier attempt copied, then the owner deleted the file.
+    assert await make_original(resources.objects, uploaded)
+    deleted = await client.delete(f"/v1/files/{session['file_id']}", headers=auth())
+    assert deleted.status_code == 202, deleted.text
+
+    assert await verify(resources.service, resources.objects, uploaded) is None
+
+    assert await keys(resources, settings.bucket, session["file_id"]) == []
+    types = [e.tag() for e in await file_events(resources, session["file_id"])]
+    assert types == ["file.uploaded.v2", "file.deleted.v1"]

@@ -130,7 +130,7 @@ async def inspect(objects: ObjectStore, uploaded: FileUploadedV2, limits: Upload
 
 
 async def clean_up(objects: ObjectStore, uploaded: FileUploadedV2, *, rejected: bool) -> None:
-    """Drop the staging object; a rejected file's original goes too. Idempotent."""
+    """Drop the staging object; a rejected (or deleted) file's original goes too. Idempotent."""
     if uploaded.object_key != uploaded.original_key:
         await objects.delete(uploaded.bucket, uploaded.object_key)
     if rejected:
@@ -149,10 +149,13 @@ async def verify(
             context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
                 event
             )
-            await service.record_verdict(event.file_id, verdict, context)
-            status = "rejected" if verdict.rejection is not None else "verified"
+            if await service.record_verdict(event.file_id, verdict, context):
+                status = "rejected" if verdict.rejection is not None else "verified"
+            else:  # deleted while being judged: no verdict, and no original to keep
+                verdict, status = None, await service.file_status(event.file_id)
     # Outside the lock: a crash here is finished by the redelivery (status known).
-    await clean_up(objects, event, rejected=status == "rejected")
+    # A deleted file's original goes too: the janitor may have purged before the copy.
+    await clean_up(objects, event, rejected=status in ("rejected", "deleted"))
     _log.info(
         "file.verdict",
         file_id=str(event.file_id),
