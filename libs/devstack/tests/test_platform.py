@@ -70,6 +70,14 @@ def test_the_services_variables_override_ports_names_and_streams(
     assert env["MEDIAPLANE_THUMBNAILS_BUCKET"] == "my-thumbs"
     assert env["MEDIAPLANE_STREAM"] == "MINE_MEDIA"
     assert env["MEDIAPLANE_DEV_MODE"] == "1"
+    # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
+    monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
+    env = platform.PlatformSettings.from_env().environment("secret-for-this-test-0123456789abcdef")
+    binds = {name: value for name, value in env.items() if name.endswith(("_HOST", "_BIND"))}
+    assert set(binds.values()) == {"127.0.0.1"}
+    assert {"MEDIAPLANE_GATEWAY_HOST", "MEDIAPLANE_CATALOG_HOST", "MEDIAPLANE_EDGE_BIND"} <= set(
+        binds
+    )
     assert env["MEDIAPLANE_JANITOR_OPS_PORT"] == "18141"
 
 

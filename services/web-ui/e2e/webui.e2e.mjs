@@ -54,7 +54,10 @@ page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`
 
 async function main() {
   step(`open ${base} and sign in as ${user}`)
-  await page.goto(base)
+  const opened = await page.goto(base)
+  // The edge's Content-Security-Policy is on: everything below runs under it.
+  const policy = opened?.headers()['content-security-policy'] ?? ''
+  if (!policy.includes("script-src 'self'")) throw new Error(`no CSP on the UI: ${policy}`)
   await page.fill('#user-name', user)
   await page.click('#signin-form button[type=submit]')
   await page.waitForSelector('#user')
@@ -169,6 +172,8 @@ async function main() {
 
 try {
   await main()
+  const blocked = consoleErrors.filter((text) => /Content Security Policy/i.test(text))
+  if (blocked.length) throw new Error(`the CSP blocked:\n  ${blocked.join('\n  ')}`)
   if (consoleErrors.length) console.log(`console errors (not fatal):\n  ${consoleErrors.join('\n  ')}`)
   console.log('webui-e2e: ok')
 } catch (error) {

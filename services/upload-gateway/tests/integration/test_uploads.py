@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -197,6 +198,36 @@ async def test_abort_removes_the_multipart_upload(
     )
     assert complete.status_code == 409
     assert complete.json()["code"] == "session_not_open"
+
+
+async def test_past_its_expiry_a_session_reads_expired_and_signs_nothing(
+    client: Client, auth: Any
+) -> None:
+    single = (
+        await client.post(
+            "/v1/uploads",
+            headers=auth(),
+            json={"filename": "a.png", "size": 100, "content_type": "image/png"},
+        )
+    ).json()
+    multipart = await _open_multipart(client, auth, 11 * MiB)
+    service = client.app.state.service
+    expires_at = datetime.fromisoformat(multipart["expires_at"])
+    service.clock = lambda: expires_at + timedelta(seconds=1)
+
+    state = await client.get(f"/v1/uploads/{multipart['session_id']}", headers=auth())
+    assert state.status_code == 200
+    assert state.json()["status"] == "expired"
+    signed = await client.post(
+        f"/v1/uploads/{multipart['session_id']}/parts",
+        headers=auth(),
+        json={"parts": [{"number": 1}]},
+    )
+    assert signed.status_code == 410
+    assert signed.json()["code"] == "session_expired"
+    # An expired single-PUT session carries no upload URL any more.
+    viewed = (await client.get(f"/v1/uploads/{single['session_id']}", headers=auth())).json()
+    assert (viewed["status"], viewed["upload"]) == ("expired", None)
 
 
 async def test_tags_and_file_changes(

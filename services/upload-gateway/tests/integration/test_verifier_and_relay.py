@@ -111,11 +111,21 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2000)
     html = b"<!DOCTYPE html><html><body>not an image</body></html>" + b" " * 100
     big = os.urandom(11 * MiB)
+    # An HLS playlist that puremagic alone would call video/mp4 (brands at offset 20),
+    # and the same behind an ID3 tag (ffmpeg skips ID3 tags before probing).
+    polyglot = (
+        b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+        b"#EXTINF:2,\n/etc/passwd.ts\n#EXT-X-ENDLIST\n"
+    )
+    id3_polyglot = b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 16 + polyglot
     async with workers(settings):
         good = await upload(client, s3, auth, png, "image/png", hashlib.sha256(png).hexdigest())
         disguised = await upload(client, s3, auth, html, "image/png")
         # Multipart parts without per-part checksums: only the verifier can catch the lie.
         lying = await upload(client, s3, auth, big, "video/mp4", sha256="0" * 64)
+        playlists = [
+            await upload(client, s3, auth, body, "video/mp4") for body in (polyglot, id3_polyglot)
+        ]
 
         assert await wait_for(event_types, f"file-{good['file_id']}", "file.verified.v1") == [
             "file.uploaded.v2",
@@ -123,6 +133,8 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
         ]
         await wait_for(event_types, f"file-{disguised['file_id']}", "file.rejected.v1")
         await wait_for(event_types, f"file-{lying['file_id']}", "file.rejected.v1")
+        for playlist in playlists:
+            await wait_for(event_types, f"file-{playlist['file_id']}", "file.rejected.v1")
 
     async with gateway(settings) as resources:
         verified = (await resources.store.load(f"file-{good['file_id']}")).events[-1]
@@ -139,9 +151,16 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
         checksum_rejection = (await resources.store.load(f"file-{lying['file_id']}")).events[-1]
         assert isinstance(checksum_rejection, FileRejected)
         assert checksum_rejection.code == "checksum_mismatch"
+        for playlist in playlists:
+            refused = (await resources.store.load(f"file-{playlist['file_id']}")).events[-1]
+            assert isinstance(refused, FileRejected)
+            assert (refused.code, refused.detail) == (
+                "playlist_not_allowed",
+                "the bytes are an M3U/HLS playlist, which names other files",
+            )
         # Rejected bytes are gone, staging and original; an accepted file keeps only
         # its original.
-        for rejected in (lying, disguised):
+        for rejected in (lying, disguised, *playlists):
             assert (
                 await resources.objects.list_objects(
                     settings.bucket, f"alice/{rejected['file_id']}/"

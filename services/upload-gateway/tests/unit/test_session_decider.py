@@ -38,6 +38,7 @@ from mediaplane.upload_gateway.domain.session import (
     open_upload,
     original_key,
     require_open,
+    status_at,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -107,6 +108,19 @@ def test_only_the_owner_may_act_and_only_while_open_and_unexpired() -> None:
         require_open(state, "mallory", NOW)
     with pytest.raises(SessionExpired):
         require_open(state, "alice", NOW + timedelta(hours=24))
+
+
+def test_an_open_session_reads_as_expired_from_its_expiry_on() -> None:
+    state = _given(*_opened())
+    expiry = NOW + timedelta(hours=24)
+    assert status_at(state, expiry - timedelta(seconds=1)) == "open"
+    # The same instant require_open starts refusing at (signing a part answers 410).
+    assert status_at(state, expiry) == "expired"
+    with pytest.raises(SessionExpired):
+        require_open(state, "alice", expiry)
+    # Ended sessions keep what they ended as.
+    aborted = abort_upload(state, AbortUpload(owner="alice", reason="client", context=CTX))
+    assert status_at(evolve(state, *aborted), expiry) == "aborted"
 
 
 def test_part_numbers_must_be_in_range_and_unique() -> None:

@@ -15,7 +15,7 @@ from mediaplane.bus.dead_letter import (
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.headers import envelope_headers
 from mediaplane.bus.publisher import Publisher
-from mediaplane.bus.retry import RetryPolicy
+from mediaplane.bus.retry import Defer, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import (
     consumer_config,
@@ -31,6 +31,7 @@ __all__ = [
     "BusSettings",
     "ConsumerSpec",
     "DeadLetter",
+    "Defer",
     "Delivery",
     "EventHandler",
     "Publisher",

@@ -2,6 +2,8 @@
 
 Outcomes, per delivery:
 - handler returns                 -> ACK
+- handler raises `Defer`          -> NAK with its delay (not a failure; dead letter only
+                                     once every delivery is used up)
 - handler raises, attempts left   -> NAK with the retry policy's delay
 - handler raises on last attempt  -> dead letter (copy to DLQ, then TERM)
 - body is not a valid event, or
@@ -28,7 +30,7 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from mediaplane.bus.dead_letter import dead_letter
 from mediaplane.bus.delivery import Delivery
-from mediaplane.bus.retry import RetryPolicy
+from mediaplane.bus.retry import Defer, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import consumer_config
 from mediaplane.bus.tracing import consumer_span
@@ -120,7 +122,7 @@ class MessageProcessor:
         self._tracer_provider = tracer_provider
 
     async def process(self, msg: Msg) -> None:
-        delivery = Delivery.of(msg, max_deliver=self.spec.retry.max_deliver)
+        delivery = Delivery.of(msg, max_deliver=self.spec.retry.deliveries)
         attributes: dict[str, str | int] = {
             "messaging.system": "nats",
             "messaging.destination.name": delivery.subject,
@@ -158,9 +160,9 @@ class MessageProcessor:
                 log.exception("bus.message_unanswered", ack_wait=self.spec.ack_wait)
 
     async def _dispatch(self, msg: Msg, delivery: Delivery, span: Span) -> None:
-        if delivery.delivery_count > self.spec.retry.max_deliver:
+        if delivery.delivery_count > self.spec.retry.deliveries:
             reason = (
-                f"no answer to delivery {self.spec.retry.max_deliver} "
+                f"no answer to delivery {self.spec.retry.deliveries} "
                 f"(worker died or ran past ack_wait={self.spec.ack_wait}s)"
             )
             await self._dead_letter(msg, delivery, span, reason)
@@ -202,6 +204,14 @@ class MessageProcessor:
         try:
             async with self._keep_alive(msg):
                 await call()
+        except Defer as later:
+            if self.spec.retry.exhausted(delivery.delivery_count):
+                reason = f"still deferred on delivery {delivery.delivery_count}: {later.reason}"
+                await self._dead_letter(msg, delivery, span, reason)
+                return
+            log.info("bus.deferred", retry_in=later.delay, reason=later.reason)
+            await msg.nak(delay=later.delay)
+            return
         except Exception as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
@@ -209,7 +219,7 @@ class MessageProcessor:
                 log.warning("bus.handler_failed", retry_in=None, exc_info=exc)
                 reason = (
                     f"handler failed on delivery {delivery.delivery_count}/"
-                    f"{self.spec.retry.max_deliver}: {type(exc).__name__}: {exc}"
+                    f"{self.spec.retry.deliveries}: {type(exc).__name__}: {exc}"
                 )
                 await self._dead_letter(msg, delivery, span, reason)
                 return

@@ -205,8 +205,11 @@ class PlatformSettings:
             "MEDIAPLANE_S3_REGION": stack.s3_region,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
+            # Dev sign-in (POST /v1/dev/token), opted in here only: every process
+            # binds 127.0.0.1 (the gateway refuses dev mode on any other bind).
             "MEDIAPLANE_JWT_SECRET": jwt_secret,
             "MEDIAPLANE_DEV_MODE": "1",
+            "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(self.edge_admin_port),
             "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{self.edge_admin_port}",
@@ -218,6 +221,7 @@ class PlatformSettings:
         }
         for service in SERVICES:
             prefix = f"MEDIAPLANE_{service.name.upper()}"
+            env[f"{prefix}_HOST"] = "127.0.0.1"
             env[f"{prefix}_DATABASE_URL"] = self.database_urls[service.name]
             env[f"{prefix}_OPS_PORT"] = str(self.ops_ports[service.name])
             if service.name in self.http_ports:

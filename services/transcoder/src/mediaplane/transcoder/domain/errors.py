@@ -50,5 +50,18 @@ class JobTimedOut(PermanentFailure):
     code = "timeout"
 
 
+class ContainerNotAllowed(PermanentFailure):
+    """Not a media container the tools may read: a playlist or script, or a type without
+    a trusted demuxer. Such files name other files the tools would open."""
+
+    code = "container_refused"
+
+
+class ResourceLimit(PermanentFailure):
+    """ffprobe or ffmpeg hit its CPU-time or memory limit (a hostile or pathological input)."""
+
+    code = "resource_limit"
+
+
 class JobBusy(Exception):
     """Another live worker holds the job's lease: retry later (transient)."""

@@ -151,8 +151,9 @@ class UploadService:
     def _view(self, state: sessions.UploadSession, *, with_upload: bool = False) -> SessionView:
         opened = state.opened
         assert opened is not None  # callers checked ownership
+        status = sessions.status_at(state, self.clock())
         upload = None
-        if with_upload and opened.mode == "single" and state.status == "open":
+        if with_upload and opened.mode == "single" and status == "open":
             ttl, until = self._url_expiry(opened.expires_at)
             # The declared size is signed in: S3 refuses a body of any other length,
             # so a replay of this URL cannot put more bytes in staging either.
@@ -170,7 +171,7 @@ class UploadService:
         return SessionView(
             session_id=opened.session_id,
             file_id=opened.file_id,
-            status=state.status,
+            status=status,
             mode=opened.mode,
             filename=opened.filename,
             content_type=opened.content_type,

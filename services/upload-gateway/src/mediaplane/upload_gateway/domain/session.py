@@ -162,6 +162,15 @@ def open_upload(
     ]
 
 
+def status_at(state: UploadSession, now: datetime) -> SessionStatus:
+    """The status a reader sees at `now`: an open session past its `expires_at` is
+    expired. No gateway event says so (the janitor aborts the upload in its own
+    stream), so this is decided when viewed, by the same rule `require_open` refuses by."""
+    if state.status == "open" and state.opened is not None and now >= state.opened.expires_at:
+        return "expired"
+    return state.status
+
+
 def require_open(state: UploadSession, owner: str, now: datetime) -> UploadSessionOpened:
     """The opened event of a session `owner` may still act on; others see "not found"."""
     opened = state.opened

@@ -65,7 +65,8 @@ async def measure(objects: ObjectStore, bucket: str, key: str) -> Measured:
 
 def judge(uploaded: FileUploadedV2, measured: Measured, limits: UploadLimits) -> Verdict:
     """The verdict on measured bytes against what the client declared (pure)."""
-    media_type = sniff(measured.head)
+    sniffed = sniff(measured.head)
+    media_type = sniffed.media_type
     rejection: tuple[str, str] | None = None
     if measured.size == 0:
         rejection = ("empty", "the object has no bytes")
@@ -76,6 +77,8 @@ def judge(uploaded: FileUploadedV2, measured: Measured, limits: UploadLimits) ->
             "checksum_mismatch",
             f"declared SHA-256 {uploaded.sha256}, stored bytes {measured.sha256}",
         )
+    elif sniffed.refusal is not None:
+        rejection = ("playlist_not_allowed", sniffed.refusal)
     elif not is_allowed_type(media_type, limits):
         rejection = (
             "type_not_allowed",
