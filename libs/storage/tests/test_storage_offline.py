@@ -40,10 +40,11 @@ def test_presigning_needs_no_network() -> None:
     store = offline_store()
     digest = hashlib.sha256(b"data").digest()
     put = store.presign_put("media", "k", expires=timedelta(minutes=5), sha256=digest)
+    sized = store.presign_put("media", "k", expires=timedelta(minutes=5), content_length=7)
     part = store.presign_upload_part("media", "k", "upload-1", 3, expires=timedelta(minutes=5))
     get = store.presign_get("media", "k", expires=timedelta(minutes=5), filename="a.txt")
 
-    for request in (put, part, get):
+    for request in (put, sized, part, get):
         url = urlsplit(request.url)
         assert url.netloc == "s3.unreachable.invalid:9000"
         assert "/eu-central-1/s3/aws4_request" in parse_qs(url.query)["X-Amz-Credential"][0]
@@ -51,6 +52,15 @@ def test_presigning_needs_no_network() -> None:
         "Om6weQ85rIfJTzhWst0sXREOaBFgImGpqSPTuyOtyLc="
     ]
     assert parse_qs(urlsplit(part.url).query)["partNumber"] == ["3"]
+    assert parse_qs(urlsplit(sized.url).query)["X-Amz-SignedHeaders"] == ["content-length;host"]
+
+
+@pytest.mark.parametrize(
+    ("expires", "length"), [(timedelta(0), 1), (timedelta(days=8), 1), (timedelta(minutes=1), -1)]
+)
+def test_a_length_bound_put_checks_its_arguments(expires: timedelta, length: int) -> None:
+    with pytest.raises(ValueError, match=r"expires|content_length"):
+        offline_store().presign_put("media", "k", expires=expires, content_length=length)
 
 
 @pytest.mark.usefixtures("no_network")

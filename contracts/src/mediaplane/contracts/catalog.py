@@ -8,16 +8,19 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
     TagCreatedV2,
+    upcast_file_uploaded_v1,
+    upcast_tag_created_v1,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
-from mediaplane.contracts.registry import Payload, Registry
+from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
 from mediaplane.contracts.uploads import (
@@ -31,6 +34,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionCompleted,
     UploadSessionAborted,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     FileRejected,
     FileTagsChanged,
@@ -52,6 +56,7 @@ AnyEvent = (
     | UploadSessionCompleted
     | UploadSessionAborted
     | FileUploaded
+    | FileUploadedV2
     | FileVerified
     | FileRejected
     | FileTagsChanged
@@ -75,14 +80,9 @@ def build_registry(subject_root: str = "media") -> Registry:
     `subject_root` other than `media` is for tests that need subjects of their own.
     """
     registry = Registry(ALL_EVENTS, subject_root=subject_root)
-    registry.register_upcaster("tag.created.v1", "tag.created.v2", _tag_owned_by_its_creator)
+    registry.register_upcaster("tag.created.v1", "tag.created.v2", upcast_tag_created_v1)
+    registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
     return registry
-
-
-def _tag_owned_by_its_creator(payload: Payload) -> Payload:
-    """tag.created.v1 -> v2: a global tag of v1 becomes its creator's own tag."""
-    payload["owner"] = payload.pop("created_by")
-    return payload
 
 
 REGISTRY = build_registry()

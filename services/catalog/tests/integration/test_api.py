@@ -102,6 +102,8 @@ async def test_detail_download_is_presigned_with_the_filename_and_serves_ranges(
     story = FileStory(owner="alice", filename="Résumé 2026.pdf", kind="pdf", size=10)
     store = ObjectStore(settings.storage)
     await store.put_bytes(s3_bucket, story.key, b"0123456789", content_type="application/pdf")
+    # The client-writable staging object may hold anything: it is never served.
+    await store.put_bytes(s3_bucket, story.staging_key, b"<html>evil", content_type="text/html")
     await store.put_bytes(
         s3_bucket, f"{story.file_id}/small.webp", b"RIFF", content_type="image/webp"
     )

@@ -206,3 +206,20 @@ async def test_the_ledger_refuses_updates_and_deletes(
         pytest.raises(psycopg.errors.RaiseException),
     ):
         conn.execute("DELETE FROM ledger")
+
+
+async def test_the_file_key_is_the_verified_original_for_old_and_new_uploads(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    new = FileStory(owner="a", filename="new").opened().uploaded().verified()
+    waiting = FileStory(owner="a", filename="waiting").opened().uploaded()
+    old = FileStory(owner="a", filename="old", legacy=True).opened().uploaded().verified()
+    assert [e.tag() for e in old.events][2] == "file.uploaded.v1"
+
+    await ingest_events(new.events + waiting.events + old.events)
+
+    assert rows(settings, "SELECT filename, object_key, status FROM files ORDER BY filename") == [
+        ("new", f"a/{new.file_id}/original", "ready"),
+        ("old", f"a/{old.file_id}", "ready"),
+        ("waiting", f"a/{waiting.file_id}/original", "verifying"),
+    ]

@@ -196,6 +196,24 @@ async def test_tools_over_their_memory_limit_fail_as_resource_limit(
         assert job_of(rows, event)["attempts"] == 1  # not retried
 
 
+async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
+    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+) -> None:
+    approved = testing.encode(PHOTO, "PNG")
+    event = await verified(approved, "image/png", "image")
+    # Other valid image bytes at the key after verification.
+    swapped = testing.encode(testing.photo(200, 100), "PNG")
+    await objects.put_bytes(event.bucket, event.object_key, swapped, content_type="image/png")
+
+    assert await resources.service.process(event) == "failed"
+
+    [record] = log_of(rows, event)
+    assert (record["type"], record["data"]["code"]) == ("thumbnail.failed.v1", "original_changed")
+    assert event.sha256 in record["data"]["detail"]
+    assert await stored(objects, resources.settings.bucket, f"{event.file_id}/") == {}
+    assert leftovers(resources.settings) == []
+
+
 async def test_a_duplicate_event_is_a_no_op(
     resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
 ) -> None:

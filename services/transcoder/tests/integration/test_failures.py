@@ -157,3 +157,30 @@ async def test_a_playlist_verified_as_video_fails_as_container_refused(
     [failed] = transcode_events(verified.file_id)
     assert (failed.type, failed.data["code"]) == ("transcode.failed.v1", "container_refused")
     assert "M3U/HLS playlist" in failed.data["detail"]
+
+
+async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
+    resources: Resources,
+    make_clip: MakeClip,
+    upload: Upload,
+    transcode_events: ReadEvents,
+    originals: ObjectStore,
+    tmp_path: Path,
+) -> None:
+    verified = await upload(make_clip(width=640, height=360))
+    # Other valid video bytes at the key after verification.
+    other = make_clip(width=320, height=180)
+    await originals.upload_file(verified.bucket, verified.object_key, other)
+
+    assert await resources.transcoder.handle(verified, last_attempt=False) == "failed"
+
+    [failed] = transcode_events(verified.file_id)
+    assert (failed.type, failed.data["code"], failed.data["attempts"]) == (
+        "transcode.failed.v1",
+        "original_changed",
+        1,
+    )
+    assert verified.sha256 in failed.data["detail"]
+    stored = await resources.objects.list_objects(resources.settings.bucket, "")
+    assert [o.key for o in stored if o.key.startswith(str(verified.file_id))] == []
+    assert _scratch(tmp_path) == []

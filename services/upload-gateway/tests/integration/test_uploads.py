@@ -70,7 +70,7 @@ async def test_single_put_upload_from_open_to_file_uploaded(
         "upload.session.opened.v1",
         "upload.session.completed.v1",
     ]
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
     state = await client.get(f"/v1/uploads/{session['session_id']}", headers=auth())
     assert state.json()["status"] == "completed"
 
@@ -131,7 +131,7 @@ async def test_three_part_multipart_upload_with_checksummed_parts(
 
     assert done.status_code == 202, done.text
     assert done.json()["size"] == len(body)
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
 
 
 async def test_resume_after_a_crash_by_listing_stored_parts(
@@ -175,7 +175,7 @@ async def test_two_racing_completes_give_one_result_and_no_duplicate_events(
     assert (first.status_code, second.status_code, again.status_code) == (202, 202, 202)
     assert first.json() == second.json() == again.json()
     assert event_types(f"upload-{session['session_id']}").count("upload.session.completed.v1") == 1
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
 
 
 async def test_abort_removes_the_multipart_upload(
@@ -312,7 +312,7 @@ async def test_tags_and_file_changes(
     assert (await client.delete(f"/v1/files/{file_id}", headers=auth())).status_code == 202
     assert (await client.delete(f"/v1/files/{file_id}", headers=auth())).status_code == 202
     assert event_types(f"file-{file_id}") == [
-        "file.uploaded.v1",
+        "file.uploaded.v2",
         "file.tags_changed.v1",
         "file.deleted.v1",
     ]

@@ -18,10 +18,9 @@ from litestar.testing import AsyncTestClient
 
 from mediaplane.bus import Bus, provision
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileRejected, FileUploaded, FileVerified, new_event
+from mediaplane.contracts import EventContext, FileRejected, FileUploadedV2, FileVerified, new_event
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
-from mediaplane.storage import ObjectNotFound
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
 from mediaplane.upload_gateway.config import GatewaySettings
@@ -129,7 +128,7 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
         ]
 
         assert await wait_for(event_types, f"file-{good['file_id']}", "file.verified.v1") == [
-            "file.uploaded.v1",
+            "file.uploaded.v2",
             "file.verified.v1",
         ]
         await wait_for(event_types, f"file-{disguised['file_id']}", "file.rejected.v1")
@@ -140,10 +139,11 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
     async with gateway(settings) as resources:
         verified = (await resources.store.load(f"file-{good['file_id']}")).events[-1]
         assert isinstance(verified, FileVerified)
-        assert (verified.kind, verified.media_type, verified.size) == (
+        assert (verified.kind, verified.media_type, verified.size, verified.object_key) == (
             "image",
             "image/png",
             len(png),
+            f"alice/{good['file_id']}/original",
         )
         type_rejection = (await resources.store.load(f"file-{disguised['file_id']}")).events[-1]
         assert isinstance(type_rejection, FileRejected)
@@ -158,12 +158,17 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
                 "playlist_not_allowed",
                 "the bytes are an M3U/HLS playlist, which names other files",
             )
-        # Rejected bytes are gone; accepted ones stay.
-        with pytest.raises(ObjectNotFound):
-            await resources.objects.stat(settings.bucket, f"alice/{lying['file_id']}")
-        assert (
-            await resources.objects.stat(settings.bucket, f"alice/{good['file_id']}")
-        ).size == len(png)
+        # Rejected bytes are gone, staging and original; an accepted file keeps only
+        # its original.
+        for rejected in (lying, disguised, *playlists):
+            assert (
+                await resources.objects.list_objects(
+                    settings.bucket, f"alice/{rejected['file_id']}/"
+                )
+                == []
+            )
+        kept = await resources.objects.list_objects(settings.bucket, f"alice/{good['file_id']}/")
+        assert [(o.key, o.size) for o in kept] == [(f"alice/{good['file_id']}/original", len(png))]
 
 
 async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
@@ -171,18 +176,21 @@ async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
 ) -> None:
     ctx = EventContext(producer="test", correlation_id="c")
     async with gateway(settings) as resources:
-        await resources.objects.put_bytes(settings.bucket, "alice/empty", b"")
-        await resources.objects.put_bytes(settings.bucket, "alice/short", b"\x89PNG\r\n\x1a\nabc")
+        await resources.objects.put_bytes(settings.bucket, "alice/empty/upload", b"")
+        await resources.objects.put_bytes(
+            settings.bucket, "alice/short/upload", b"\x89PNG\r\n\x1a\nabc"
+        )
 
-        def uploaded(key: str, size: int) -> FileUploaded:
+        def uploaded(folder: str, size: int) -> FileUploadedV2:
             return new_event(
-                FileUploaded,
+                FileUploadedV2,
                 stream_id="file-x",
                 context=ctx,
                 file_id=uuid.uuid4(),
                 owner="alice",
                 bucket=settings.bucket,
-                object_key=key,
+                object_key=f"{folder}/upload",
+                original_key=f"{folder}/original",
                 filename="f",
                 content_type="image/png",
                 size=size,
@@ -243,7 +251,7 @@ async def test_complete_succeeds_while_nats_is_down_and_events_follow_when_it_re
         [
             f"{root}.upload.session.opened.v1",
             f"{root}.upload.session.completed.v1",
-            f"{root}.file.uploaded.v1",
+            f"{root}.file.uploaded.v2",
         ]
     )
 

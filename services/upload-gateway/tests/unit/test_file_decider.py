@@ -15,7 +15,7 @@ from mediaplane.contracts import (
     FileDeleted,
     FileRejected,
     FileTagsChanged,
-    FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
     TagCreatedV2,
@@ -30,15 +30,16 @@ FILE = uuid.uuid4()
 SHA = "a" * 64
 
 
-def _uploaded() -> FileUploaded:
+def _uploaded() -> FileUploadedV2:
     return new_event(
-        FileUploaded,
+        FileUploadedV2,
         stream_id=f"file-{FILE}",
         context=CTX,
         file_id=FILE,
         owner="alice",
         bucket="originals",
-        object_key=f"alice/{FILE}",
+        object_key=f"alice/{FILE}/upload",
+        original_key=f"alice/{FILE}/original",
         filename="a.jpg",
         content_type="image/jpeg",
         size=10,
@@ -57,7 +58,12 @@ def test_an_accepted_verdict_records_the_computed_facts_once() -> None:
     verdict = Verdict(sha256=SHA, size=10, media_type="image/jpeg", kind="image")
     (verified,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
     assert isinstance(verified, FileVerified)
-    assert (verified.sha256, verified.kind, verified.object_key) == (SHA, "image", f"alice/{FILE}")
+    # It names the immutable copy the verifier judged, never the staging object.
+    assert (verified.sha256, verified.kind, verified.object_key) == (
+        SHA,
+        "image",
+        f"alice/{FILE}/original",
+    )
     assert file_decider.record_verdict(_given(_uploaded(), verified), verdict, CTX) == []
 
 

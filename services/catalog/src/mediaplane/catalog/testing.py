@@ -20,6 +20,7 @@ from mediaplane.contracts import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     JanitorFilePurged,
     JanitorSessionExpired,
@@ -64,6 +65,8 @@ class FileStory:
     file_id: uuid.UUID = field(default_factory=uuid.uuid4)
     session_id: uuid.UUID = field(default_factory=uuid.uuid4)
     events: list[Event] = field(default_factory=list)
+    # The layout before immutable originals: one client-written key, `file.uploaded.v1`.
+    legacy: bool = False
 
     def _envelope(self, stream: str, producer: str) -> dict[str, object]:
         at = self.start + timedelta(seconds=len(self.events))
@@ -77,7 +80,15 @@ class FileStory:
 
     @property
     def key(self) -> str:
-        return f"{self.owner}/{self.file_id}"
+        """The original's key: what file.verified names and downloads serve."""
+        folder = f"{self.owner}/{self.file_id}"
+        return folder if self.legacy else f"{folder}/original"
+
+    @property
+    def staging_key(self) -> str:
+        """The key the client writes (the session's and file.uploaded's object_key)."""
+        folder = f"{self.owner}/{self.file_id}"
+        return folder if self.legacy else f"{folder}/upload"
 
     def add(self, event: Event) -> FileStory:
         self.events.append(event)
@@ -92,7 +103,7 @@ class FileStory:
                 owner=self.owner,
                 mode="single",
                 bucket="originals",
-                object_key=self.key,
+                object_key=self.staging_key,
                 filename=self.filename,
                 content_type=_MEDIA_TYPES[self.kind],
                 size=self.size,
@@ -137,20 +148,21 @@ class FileStory:
                 part_count=1,
             )
         )
-        return self.add(
-            FileUploaded(
-                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
-                file_id=self.file_id,
-                session_id=self.session_id,
-                owner=self.owner,
-                bucket="originals",
-                object_key=self.key,
-                filename=self.filename,
-                content_type=_MEDIA_TYPES[self.kind],
-                size=self.size,
-                tags=self.tags,
-            )
-        )
+        common = {
+            **self._envelope(f"file-{self.file_id}", "upload-gateway"),
+            "file_id": self.file_id,
+            "session_id": self.session_id,
+            "owner": self.owner,
+            "bucket": "originals",
+            "object_key": self.staging_key,
+            "filename": self.filename,
+            "content_type": _MEDIA_TYPES[self.kind],
+            "size": self.size,
+            "tags": self.tags,
+        }
+        if self.legacy:
+            return self.add(FileUploaded(**common))  # type: ignore[arg-type]
+        return self.add(FileUploadedV2(**common, original_key=self.key))  # type: ignore[arg-type]
 
     def verified(self) -> FileStory:
         return self.add(
@@ -346,6 +358,7 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
             tags=rng.sample(_TAGS, rng.randrange(0, 3)),
             start=EPOCH + timedelta(seconds=index * 20),
             rng=rng,
+            legacy=index % 3 == 0,  # logs hold both versions of file.uploaded
             file_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             session_id=uuid.UUID(int=rng.getrandbits(128), version=4),
         )

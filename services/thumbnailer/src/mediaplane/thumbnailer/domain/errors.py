@@ -42,6 +42,13 @@ class SourceMissing(MediaError):
     code = "source_missing"
 
 
+class OriginalChanged(MediaError):
+    """The bytes read are not the ones the verifier approved (their SHA-256 differs):
+    nothing is made from them."""
+
+    code = "original_changed"
+
+
 class JobTimeout(MediaError):
     """The job ran past the per-job timeout on its last attempt."""
 

@@ -37,6 +37,13 @@ class SourceMissing(PermanentFailure):
     code = "source_missing"
 
 
+class OriginalChanged(PermanentFailure):
+    """The bytes read are not the ones the verifier approved (their SHA-256 differs):
+    nothing is made from them."""
+
+    code = "original_changed"
+
+
 class JobTimedOut(PermanentFailure):
     """ffmpeg outlived the job's budget (proportional to the source duration)."""
 

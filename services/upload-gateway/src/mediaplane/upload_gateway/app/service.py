@@ -9,7 +9,8 @@ multipart upload is created before the session is opened, completed before
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -154,12 +155,15 @@ class UploadService:
         upload = None
         if with_upload and opened.mode == "single" and status == "open":
             ttl, until = self._url_expiry(opened.expires_at)
+            # The declared size is signed in: S3 refuses a body of any other length,
+            # so a replay of this URL cannot put more bytes in staging either.
             signed = self.objects.presign_put(
                 opened.bucket,
                 opened.object_key,
                 expires=ttl,
                 sha256=_raw_sha256(opened.sha256),
                 content_type=opened.content_type,
+                content_length=opened.size,
             )
             upload = PresignedUrl(
                 method=signed.method, url=signed.url, headers=dict(signed.headers), expires_at=until
@@ -190,7 +194,7 @@ class UploadService:
         normalize_tags(list(request.tags), self.limits)
 
         session_id, file_id = new_event_id(), new_event_id()
-        key = sessions.object_key(owner, file_id)
+        key = sessions.staging_key(owner, file_id)
         upload_id = None
         if plan.mode == "multipart":
             upload_id = await self.objects.create_multipart_upload(
@@ -453,6 +457,25 @@ class UploadService:
             await projections.apply(conn, events)
 
         await self._transact(work)
+
+    async def file_status(self, file_id: uuid.UUID) -> files.FileStatus:
+        state, _ = await self._file(file_id)
+        return state.status
+
+    @asynccontextmanager
+    async def verifying(self, file_id: uuid.UUID) -> AsyncIterator[None]:
+        """Hold the file's verification lock: one verifier at a time copies and judges it.
+
+        Without it a redelivery racing a slow first delivery could copy the
+        staging object over an original the first one has verified already.
+        A transaction-scoped advisory lock on a connection of its own: it ends
+        with the block, or with the connection if the process dies.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"verify-{file_id}",)
+            )
+            yield
 
     async def record_verdict(
         self, file_id: uuid.UUID, verdict: files.Verdict, context: EventContext
