@@ -58,6 +58,24 @@ down:
     {{py}} -m mediaplane.devstack platform down
     {{py}} -m mediaplane.devstack down
 
+# The identity provider's MEDIAPLANE_JWKS_URL, _JWT_ISSUER and _JWT_AUDIENCE are yours to add.
+# Write .env for `docker compose` once (git-ignored, owner-only): random passwords.
+compose-env:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -e .env ]; then echo ".env exists: kept"; exit 0; fi
+    umask 077
+    secret() { {{py}} -c 'import secrets; print(secrets.token_hex(24))'; }
+    {
+      echo "MEDIAPLANE_PG_PASSWORD=$(secret)"
+      echo "MEDIAPLANE_S3_ACCESS_KEY=mediaplane"
+      echo "MEDIAPLANE_S3_SECRET_KEY=$(secret)"
+      echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
+      echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
+      {{py}} -m mediaplane.bus new-passwords
+    } > .env
+    echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"
+
 # Print a development token for USER (needs a `just up` once: it makes the secret).
 token USER *ARGS:
     @set -a && . .local/platform/env && {{py}} -m mediaplane.servicekit token --sub {{USER}} {{ARGS}}

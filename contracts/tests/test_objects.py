@@ -44,3 +44,17 @@ def test_anything_else_is_refused_with_a_reason(ref: Ref, problem: str) -> None:
     reason = object_reference_problem(ref, BUCKETS)
     assert reason is not None
     assert problem in reason
+
+
+@dataclass(frozen=True)
+class Copied(Ref):
+    original_key: str
+
+
+def test_the_original_key_of_an_upload_is_checked_too() -> None:
+    good = Copied("alice", "originals", "alice/f/upload", "alice/f/original")
+    assert object_reference_problem(good, BUCKETS) is None
+    stolen = Copied("alice", "originals", "alice/f/upload", "bob/f/original")
+    assert object_reference_problem(stolen, BUCKETS) == (
+        "object key 'bob/f/original' is not under its owner's prefix 'alice/'"
+    )

@@ -14,7 +14,11 @@ from mediaplane.contracts import (
     Event,
     EventContext,
     FileDeleted,
+    FileUploaded,
+    FileUploadedV2,
     Registry,
+    TagCreated,
+    TagCreatedV2,
     UnknownEventType,
     new_event,
 )
@@ -137,6 +141,19 @@ def test_an_old_payload_is_read_as_the_newest_version() -> None:
     assert registry.from_builtins(registry.to_builtins(old)) == decoded
 
 
+def test_a_global_v1_tag_reads_as_its_creators_own_tag() -> None:
+    ctx = EventContext(producer="upload-gateway", correlation_id="req-1")
+    old = new_event(
+        TagCreated, stream_id="tag-holiday", context=ctx, name="holiday", created_by="al"
+    )
+
+    decoded = REGISTRY.decode(REGISTRY.encode(old))
+
+    assert isinstance(decoded, TagCreatedV2)
+    assert (decoded.owner, decoded.name) == ("al", "holiday")
+    assert (decoded.event_id, decoded.stream_id) == (old.event_id, "tag-holiday")
+
+
 def test_current_versions_decode_without_upcasting() -> None:
     registry = _registry()
     file_id = uuid.uuid4()
@@ -160,3 +177,32 @@ def test_an_upcaster_needs_both_versions_registered_and_only_one_per_version() -
         registry.register_upcaster("file.renamed.v3", "file.renamed.v4", lambda p: p)
     with pytest.raises(ValueError, match="already has an upcaster"):
         registry.register_upcaster("file.renamed.v1", "file.renamed.v3", lambda p: p)
+
+
+def test_a_v1_file_uploaded_is_read_as_v2_with_the_same_key_for_both_roles() -> None:
+    file_id = uuid.uuid4()
+    old = FileUploaded(
+        event_id=uuid.uuid4(),
+        occurred_at=REGISTRY_TIME,
+        stream_id=f"file-{file_id}",
+        producer="upload-gateway",
+        correlation_id="c",
+        file_id=file_id,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{file_id}",
+        filename="a.png",
+        content_type="image/png",
+        size=10,
+    )
+    decoded = REGISTRY.decode(REGISTRY.encode(old))
+    assert isinstance(decoded, FileUploadedV2)
+    assert decoded.object_key == decoded.original_key == f"alice/{file_id}"
+    assert decoded.event_id == old.event_id
+    assert REGISTRY.from_builtins(REGISTRY.to_builtins(old)) == decoded
+
+
+def test_an_invalid_v1_file_uploaded_fails_validation_not_the_upcaster() -> None:
+    body = b'{"type": "file.uploaded.v1", "event_id": "0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f"}'
+    with pytest.raises(msgspec.ValidationError):
+        REGISTRY.decode(body)

@@ -63,7 +63,7 @@ OURS = (
     + """
 from mediaplane.transcoder.app.transcode import transcode_locally
 cpu0, t0 = cpu(), time.perf_counter()
-ladder = asyncio.run(transcode_locally(settings, source, out))
+ladder = asyncio.run(transcode_locally(settings, source, out, "video/mp4"))
 report(time.perf_counter() - t0, cpu() - cpu0,
        renditions=[r.variant.name for r in ladder.packaged.renditions])
 """
@@ -74,11 +74,11 @@ PLAIN = (
     + """
 import subprocess
 from mediaplane.transcoder.adapters.ffmpeg import build_command
-from mediaplane.transcoder.adapters.ffprobe import probe
+from mediaplane.transcoder.adapters.ffprobe import demuxer, probe
 from mediaplane.transcoder.domain.ladder import plan_ladder
 # The same command line ours runs, built before the clock starts.
-media = asyncio.run(probe(settings.ffprobe, source, settings.limits))
-argv = build_command(settings.ffmpeg, source, out, media,
+media = asyncio.run(probe(settings.ffprobe, source, "video/mp4", settings.limits, settings.tools))
+argv = build_command(settings.ffmpeg, demuxer("video/mp4"), source, out, media,
                      plan_ladder(media, settings.encoding.ladder), settings.encoding)
 cpu0, t0 = cpu(), time.perf_counter()
 subprocess.run(argv, check=True)

@@ -7,6 +7,8 @@ consistent; the edge and Prometheus point at services that exist.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ def test_ports_volumes_and_mounted_files(compose: dict[str, Any]) -> None:
     published: list[str] = []
     for name, container in compose["services"].items():
         for mapping in container.get("ports", []):
-            host, guest = mapping.split(":")
+            host, guest = mapping.rsplit(":", 2)[-2:]
             assert int(host) > 0, name
             assert int(guest) > 0, name
             published.append(host)
@@ -148,3 +150,59 @@ def test_prometheus_scrapes_every_role(compose: dict[str, Any]) -> None:
         assert port in services[host]["expose"], target
     scraped = {t.split(":")[0] for t in targets}
     assert {f"{service}-{role}" for service, role in role_services()} <= scraped
+
+
+# `${NAME:?why}`: Compose refuses to start without NAME and says why.
+REQUIRED = re.compile(r"\$\{(MEDIAPLANE_[A-Z0-9_]+):\?[^}]+\}")
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|ACCESS_KEY|TOKEN|CREDENTIAL", re.IGNORECASE)
+
+
+def environments(compose: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    for name, container in compose["services"].items():
+        for variable, value in (container.get("environment") or {}).items():
+            yield name, variable, str(value)
+
+
+def test_dev_mode_is_off_and_tokens_come_from_an_identity_provider(
+    compose: dict[str, Any],
+) -> None:
+    for name, variable, value in environments(compose):
+        # Neither the dev token route nor its HS256 secret: nothing to mint tokens with.
+        assert variable not in ("MEDIAPLANE_DEV_MODE", "MEDIAPLANE_JWT_SECRET"), (name, value)
+    shared = compose["services"]["gateway-api"]["environment"]
+    for variable in ("MEDIAPLANE_JWKS_URL", "MEDIAPLANE_JWT_ISSUER", "MEDIAPLANE_JWT_AUDIENCE"):
+        required = REQUIRED.fullmatch(shared[variable])
+        assert required is not None, variable
+        assert required.group(1) == variable
+
+
+def test_no_secret_is_committed(compose: dict[str, Any]) -> None:
+    for name, variable, value in environments(compose):
+        if SECRET_NAME.search(variable):
+            assert REQUIRED.fullmatch(value), f"{name}: {variable} has a committed value"
+        if variable.endswith("DATABASE_URL"):
+            password = value.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+            assert REQUIRED.fullmatch(password), f"{name}: {variable} has a committed password"
+    text = (ROOT / "compose.yaml").read_text()
+    for leaked in ("dev-secret", "change-me", "mediaplane@postgres"):
+        assert leaked not in text
+    # `just compose-env` writes the values to .env, which git ignores.
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_only_the_edge_is_published_beyond_this_host(compose: dict[str, Any]) -> None:
+    public = []
+    for name, container in compose["services"].items():
+        for mapping in container.get("ports", []):
+            if not mapping.startswith("127.0.0.1:"):
+                public.append((name, mapping))
+    assert public == [("edge", "8080:8080")]
+
+
+def test_grafana_has_no_anonymous_access_and_no_committed_admin_password(
+    compose: dict[str, Any],
+) -> None:
+    grafana = compose["services"]["grafana"]["environment"]
+    assert grafana.get("GF_AUTH_ANONYMOUS_ENABLED", "false") == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in grafana
+    assert REQUIRED.fullmatch(grafana["GF_SECURITY_ADMIN_PASSWORD"])

@@ -1,26 +1,33 @@
-"""The Caddy edge (deploy/edge/Caddyfile) routes each call where DESIGN.md section 7 says.
+"""The Caddy edge (deploy/edge/Caddyfile): routing, readiness, errors and security headers.
 
 Caddy runs for real in front of three stub upstreams that answer with their
 own name and the Host header they saw: commands must reach the gateway,
 queries the catalog, bucket paths S3 with the edge's Host kept (presigned
-URLs are signed for it), everything else the web UI's files.
+URLs are signed for it), the web UI's paths its files. Unknown API paths,
+/health and downloads of uploaded HTML are answered honestly.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import binary
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.storage import Endpoint, ObjectStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = "0191f0e4-54b5-7c3e-8a1e-0123456789ab"
@@ -35,6 +42,7 @@ class Stub(ThreadingHTTPServer):
         self.name = name
         # The SSE stub holds its response open until the test has read an event.
         self.release = threading.Event()
+        self.ready = True  # what /health/ready answers
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -54,6 +62,24 @@ class StubHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"event: file.changed\ndata: {}\n\n")
             self.wfile.flush()
             self.server.release.wait(30)
+            return
+        if self.path == "/health/ready":
+            self.send_response(200 if self.server.ready else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        url = urlsplit(self.path)
+        if self.server.name == "s3" and url.path.endswith(".html"):
+            # An uploaded web page; like S3, the stub sends the
+            # response-content-disposition a presigned URL asks for.
+            page = b"<!doctype html><script>fetch('/v1/files')</script>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            for disposition in parse_qs(url.query).get("response-content-disposition", []):
+                self.send_header("Content-Disposition", disposition)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
             return
         body = json.dumps(
             {"upstream": self.server.name, "host": self.headers["Host"], "path": self.path}
@@ -83,17 +109,18 @@ def stubs() -> Iterator[dict[str, Stub]]:
 
 
 def start_edge(
-    stubs: dict[str, Stub], web_ui: Path, log: Path
+    upstreams: dict[str, int], web_ui: Path, log: Path, **extra_env: str
 ) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port_block(2)
     env = {
         "MEDIAPLANE_EDGE_PORT": str(port),
         "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{port + 1}",
-        "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{stubs['gateway'].server_port}",
-        "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{stubs['catalog'].server_port}",
-        "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{stubs['s3'].server_port}",
+        "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{upstreams['gateway']}",
+        "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{upstreams['catalog']}",
+        "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{upstreams['s3']}",
         "MEDIAPLANE_WEB_UI_DIR": str(web_ui),
         "HOME": str(log.parent),  # Caddy keeps its (unused) storage under $HOME
+        **extra_env,
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -123,10 +150,19 @@ def web_ui(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def edge(
     stubs: dict[str, Stub], web_ui: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    url, process = start_edge(stubs, web_ui, tmp_path_factory.mktemp("caddy") / "caddy.log")
+    ports = {name: stub.server_port for name, stub in stubs.items()}
+    url, process = start_edge(ports, web_ui, tmp_path_factory.mktemp("caddy") / "caddy.log")
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 ROUTES = [
@@ -186,3 +222,139 @@ def test_the_web_ui_is_served_once_built(edge: str, web_ui: Path) -> None:
     assert httpx.get(edge + "/app.js", timeout=10).text == "console.log('ui')"
     # A single-page app: its own paths come back as index.html.
     assert "mediaplane ui" in httpx.get(edge + "/library/some-file", timeout=10).text
+
+
+def is_problem(response: httpx.Response, status: int, code: str) -> bool:
+    return (
+        response.status_code == status
+        and response.headers["content-type"] == "application/problem+json"
+        and response.json()["code"] == code
+        and response.json()["status"] == status
+    )
+
+
+def test_health_is_ready_only_when_both_apis_are(
+    edge: str, stubs: dict[str, Stub], tmp_path: Path
+) -> None:
+    ready = httpx.get(edge + "/health", timeout=10)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+    for name in ("gateway", "catalog"):
+        stubs[name].ready = False
+        try:
+            assert is_problem(httpx.get(edge + "/health", timeout=10), 503, "not_ready"), name
+        finally:
+            stubs[name].ready = True
+
+    # An upstream that is not running at all.
+    for stopped in ("gateway", "catalog"):
+        ports = {name: stub.server_port for name, stub in stubs.items()}
+        ports[stopped] = closed_port()
+        url, process = start_edge(ports, tmp_path / "ui", tmp_path / f"{stopped}.log")
+        try:
+            down = httpx.get(url + "/health", timeout=10)
+            assert is_problem(down, 503, "not_ready"), (stopped, down.text)
+            api = httpx.post(url + "/v1/uploads", json={}, timeout=10)
+            expected = 502 if stopped == "gateway" else 200
+            assert api.status_code == expected, api.text
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1", "/v1/", "/v1/nope", "/v1/dev", "/v2/files", "/health/ready", "/schema", "/metrics"],
+)
+def test_unknown_api_and_internal_paths_are_problem_json_not_the_ui(
+    edge: str, web_ui: Path, path: str
+) -> None:
+    web_ui.mkdir(parents=True, exist_ok=True)
+    (web_ui / "index.html").write_text("<!doctype html><title>mediaplane ui</title>")
+    response = httpx.get(edge + path, timeout=10)
+    if path.startswith("/v2"):
+        # Not an API path: the single-page app answers it.
+        assert "mediaplane ui" in response.text
+        return
+    assert is_problem(response, 404, "not_found"), response.text
+    assert "mediaplane ui" not in response.text
+
+
+def test_security_headers_on_the_ui_and_the_api(edge: str, web_ui: Path) -> None:
+    web_ui.mkdir(parents=True, exist_ok=True)
+    (web_ui / "index.html").write_text("<!doctype html><title>mediaplane ui</title>")
+    for path in ("/", "/library/x", "/v1/files", "/v1/nope", "/originals/a/b.mp4"):
+        headers = httpx.get(edge + path, timeout=10).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "same-origin", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "server" not in headers, path
+    ui = httpx.get(edge + "/", timeout=10).headers["content-security-policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in ui.split("; ")}
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]  # no inline script, no eval
+    # hls.js: MediaSource (blob: media) fed from a blob: worker.
+    assert "blob:" in directives["media-src"]
+    assert "blob:" in directives["worker-src"]
+    assert directives["object-src"] == ["'none'"]
+    api = httpx.get(edge + "/v1/files", timeout=10).headers["content-security-policy"]
+    assert api.startswith("default-src 'none'")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?response-content-disposition=inline", "?response-content-disposition=inline%3B%20x"],
+)
+def test_uploaded_html_is_never_rendered_as_a_page_of_the_edge(edge: str, query: str) -> None:
+    for bucket in ("originals", "renditions", "thumbnails"):
+        response = httpx.get(f"{edge}/{bucket}/alice/page.html{query}", timeout=10)
+        assert response.status_code == 200
+        assert response.headers.get_list("content-disposition") == ["attachment"], bucket
+        policy = response.headers.get_list("content-security-policy")
+        assert policy == ["sandbox; default-src 'none'; frame-ancestors 'none'"], bucket
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_signed_attachment_keeps_its_filename(edge: str) -> None:
+    # What the catalog signs for downloads (storage.content_disposition).
+    wanted = 'attachment; filename="page.html"'
+    response = httpx.get(
+        f"{edge}/originals/alice/page.html",
+        params={"response-content-disposition": wanted},
+        timeout=10,
+    )
+    assert response.headers.get_list("content-disposition") == [wanted]
+
+
+@pytest.mark.integration
+async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attachment(
+    stack: StackSettings, s3_bucket: str, tmp_path: Path
+) -> None:
+    # The edge in front of the real SeaweedFS, with this test's bucket as originals.
+    s3_host = stack.s3_endpoint.split("://", 1)[1]
+    ports = {"gateway": closed_port(), "catalog": closed_port(), "s3": int(s3_host.split(":")[1])}
+    url, process = start_edge(
+        ports, tmp_path / "ui", tmp_path / "caddy.log", MEDIAPLANE_ORIGINALS_BUCKET=s3_bucket
+    )
+    try:
+        admin = stack.storage_settings()
+        store = ObjectStore(replace(admin, public_endpoint=Endpoint.from_url(url)))
+        page = b"<!doctype html><script>fetch('/v1/files')</script>"
+        await store.put_bytes(s3_bucket, "mallory/page.html", page, content_type="text/html")
+        for inline in (True, False):
+            signed = store.presign_get(
+                s3_bucket, "mallory/page.html", expires=timedelta(minutes=5), inline=inline,
+                filename="page.html",
+            )  # fmt: skip
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.get(signed.url)
+            assert response.status_code == 200, response.text
+            assert response.content == page
+            disposition = response.headers.get_list("content-disposition")
+            assert len(disposition) == 1
+            assert disposition[0].startswith("attachment"), disposition
+            assert response.headers["content-security-policy"].startswith("sandbox;")
+            assert response.headers["x-content-type-options"] == "nosniff"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -43,8 +43,10 @@ THUMBNAIL_SIZES = {"small": 160, "medium": 320, "large": 1280}
 
 
 @pytest.fixture(scope="module")
-def platform(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The edge URL of a running private platform; always torn down.
+def platform(
+    stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivatePlatform]:
+    """A running private platform (edge URL, every process's log); always torn down.
 
     On a NATS of its own, so every service connects with its own identity and
     permissions, on the production stream names, as `just up` runs them.
@@ -60,7 +62,7 @@ def platform(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     try:
         private.start(timeout=300)
-        yield private.base_url
+        yield private
     finally:
         private.stop()
         nats.stop()
@@ -147,7 +149,8 @@ def check_thumbnails(
         assert abs(picture.height - height) <= 1, (name, picture.size, width, height)
 
 
-def test_a_video_an_image_and_a_pdf_end_to_end(platform: str, tmp_path: Path) -> None:
+def test_a_video_an_image_and_a_pdf_end_to_end(platform: PrivatePlatform, tmp_path: Path) -> None:
+    base_url = platform.base_url
     video, image, pdf = tmp_path / "clip.mp4", tmp_path / "photo.jpg", tmp_path / "page.pdf"
     make_video(video)
     make_image(image)
@@ -155,16 +158,16 @@ def test_a_video_an_image_and_a_pdf_end_to_end(platform: str, tmp_path: Path) ->
     assert video.stat().st_size > 5 * MIB  # multipart through the edge
 
     # Dev sign-in through the edge (the gateway's dev-mode route), with the CLI.
-    token = cli(platform, "token", "--sub", "e2e-user")["token"]
+    token = cli(base_url, "token", "--sub", "e2e-user")["token"]
     uploaded = {
-        kind: cli(platform, "upload", str(path), "--tag", "e2e", token=token)
+        kind: cli(base_url, "upload", str(path), "--tag", "e2e", token=token)
         for kind, path in (("video", video), ("image", image), ("pdf", pdf))
     }
     for completion in uploaded.values():
         assert completion["status"] == "completed"
 
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=platform, headers=headers, timeout=30) as http:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
         details = {
             kind: wait_until_processed(http, completion["file_id"], kind)
             for kind, completion in uploaded.items()
@@ -179,19 +182,20 @@ def test_a_video_an_image_and_a_pdf_end_to_end(platform: str, tmp_path: Path) ->
         check_thumbnails(http, details["pdf"], (595, 842), upscale=True)
         check_thumbnails(http, details["video"], (640, 360), upscale=False)
 
-        listed = cli(platform, "files", "list", "--tag", "e2e", token=token)
+        listed = cli(base_url, "files", "list", "--tag", "e2e", token=token)
         assert {f["file_id"] for f in listed["items"]} == {c["file_id"] for c in uploaded.values()}
 
-    check_hls(platform, details["video"], token)
+    check_hls(base_url, details["video"])
+    check_no_token_logged(platform, details["video"], token)
 
 
-def check_hls(base_url: str, detail: dict[str, Any], token: str) -> None:
+def check_hls(base_url: str, detail: dict[str, Any]) -> None:
     assert detail["file"]["transcode_status"] == "ready", detail["file"]
     renditions = sorted((r["width"], r["height"]) for r in detail["renditions"])
     assert renditions == [(426, 240), (640, 360)]
-    # The catalog takes the token in the query for players (and carries it into
-    # the rendition playlists it rewrites), so ffprobe needs no headers.
-    master = f"{base_url}{detail['hls_url']}?access_token={token}"
+    # The master playlist URL carries the file's playback token (and the catalog
+    # puts it on the rendition playlists it rewrites), so ffprobe needs no headers.
+    master = f"{base_url}{detail['hls_url']}"
     probe = subprocess.run(
         [
             "ffprobe", "-v", "error", "-print_format", "json",
@@ -211,3 +215,19 @@ def check_hls(base_url: str, detail: dict[str, Any], token: str) -> None:
     assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "video"} == {"h264"}
     assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "audio"} == {"aac"}
     assert len(report["programs"]) == 2  # one variant stream per rendition
+
+
+def check_no_token_logged(platform: PrivatePlatform, detail: dict[str, Any], token: str) -> None:
+    """No process of the platform logged the bearer token or the playback token."""
+    playback = detail["hls_url"].split("?pt=", 1)[1]
+    deadline = time.monotonic() + 30
+    # The catalog's access log line of ffprobe's playlist fetch, masked, shows the
+    # log is the one the playback wrote (process output reaches the file a bit later).
+    logged = f"{detail['hls_url'].split('?')[0]}?pt=REDACTED"
+    while logged not in platform.log() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    log = platform.log()
+    assert logged in log
+    for secret in (token, *token.split(".")[1:], playback, *playback.split(".")[1:]):
+        assert secret not in log
+    assert "access_token" not in log

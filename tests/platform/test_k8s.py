@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,27 @@ def test_services_select_pods_and_config_references_resolve(
                     assert f"{ref['secretKeyRef']['key']}=" in readme, ref
                 if "configMapKeyRef" in ref:
                     assert ref["configMapKeyRef"]["name"] in config_maps, name
+
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|ACCESS_KEY|TOKEN|CREDENTIAL|DATABASE_URL", re.I)
+
+
+def test_dev_mode_is_off_and_no_secret_value_is_in_the_manifests(
+    documents: list[dict[str, Any]],
+) -> None:
+    config = of_kind(documents, "ConfigMap")["mediaplane-config"]["data"]
+    for variable in config:
+        assert not SECRET_NAME.search(variable), f"{variable} belongs in mediaplane-secrets"
+    assert "MEDIAPLANE_DEV_MODE" not in config
+    assert "MEDIAPLANE_JWT_SECRET" not in config
+    # Tokens from the identity provider: JWKS mode needs all three.
+    for variable in ("MEDIAPLANE_JWKS_URL", "MEDIAPLANE_JWT_ISSUER", "MEDIAPLANE_JWT_AUDIENCE"):
+        assert config[variable], variable
+    assert of_kind(documents, "Secret") == {}, "the Secret is the operator's, never committed"
+    for name, deployment in of_kind(documents, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            for variable in container.get("env", []):
+                assert variable["name"] not in ("MEDIAPLANE_DEV_MODE", "MEDIAPLANE_JWT_SECRET")
+                if SECRET_NAME.search(variable["name"]):
+                    assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)

@@ -8,8 +8,9 @@ Node runs `services/web-ui/e2e/webui.e2e.mjs`: playwright-core drives Debian's
 chromium headless (no browser download) to sign in with a dev token, upload a
 small video (multipart: the gateway's single-PUT limit is lowered to 5 MiB) and
 an image through the Uppy dashboard, see both thumbnails appear in the library
-over the live event stream, play the video's HLS stream with hls.js, switch
-quality, download, edit tags and read the history.
+over the live event stream, play the video's HLS stream with hls.js (every
+playlist request with the file's playback token, none with the bearer token),
+switch quality, download, edit tags and read the history.
 
 Needs: the built UI and its node_modules (`npm ci --prefix services/web-ui &&
 npm run build --prefix services/web-ui`), Node 20+, `/usr/bin/chromium`
@@ -165,6 +166,7 @@ def test_upload_library_and_playback_in_the_browser(base_url: str, tmp_path: Pat
     assert done.returncode == 0, output
     assert "webui-e2e: ok" in output
     assert "qualities: Auto | 360p" in output, output
+    assert "each with a playback token and no bearer token" in output, output
     if not os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL"):
         # The private platform's two-rung ladder: the player switched to 240p.
         assert "switched to level" in output, output

@@ -28,6 +28,14 @@ def test_the_last_allowed_attempt_exhausts_the_policy() -> None:
     assert policy.server_max_deliver == 4  # one spare delivery to dead-letter silent attempts
 
 
+def test_deferrals_add_deliveries_to_the_budget() -> None:
+    policy = RetryPolicy(max_deliver=3, max_deferrals=10)
+    assert (policy.deliveries, policy.server_max_deliver) == (13, 14)
+    assert [policy.exhausted(n) for n in (3, 12, 13)] == [False, False, True]
+    with pytest.raises(ValueError, match="max_deferrals must be >= 0"):
+        RetryPolicy(max_deferrals=-1)
+
+
 @pytest.mark.parametrize(
     ("max_deliver", "backoff"), [(0, (1.0,)), (3, (-1.0,))], ids=["no attempts", "negative"]
 )

@@ -31,7 +31,7 @@ from mediaplane.catalog.app.bootstrap import apply_migrations as migrate_catalog
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import entries
 from mediaplane.client import MediaplaneClient, RetryPolicy
-from mediaplane.contracts import Event, EventContext, FileUploaded, Registry, build_registry
+from mediaplane.contracts import Event, FileUploadedV2, Registry, build_registry
 from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.codec import decode_event
@@ -45,7 +45,7 @@ from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
-from mediaplane.upload_gateway.worker.verifier import inspect
+from mediaplane.upload_gateway.worker.verifier import verify
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 # 5 MiB is S3's smallest part: multipart tests stay small and fast.
@@ -76,11 +76,9 @@ class Platform:
         """Verify uploaded objects (the verifier), then ingest new events (relay + catalog)."""
         uploaded, _ = await self._events(after=0)
         for event in uploaded:
-            if isinstance(event, FileUploaded) and str(event.file_id) not in self._verified:
+            if isinstance(event, FileUploadedV2) and str(event.file_id) not in self._verified:
                 service: UploadService = self.gateway.state.service
-                verdict = await inspect(self.objects, event, service.limits)
-                context = EventContext(producer="upload-gateway", correlation_id="test")
-                await service.record_verdict(event.file_id, verdict, context.caused_by(event))
+                await verify(service, self.objects, event)
                 self._verified.add(str(event.file_id))
         new, self._position = await self._events(after=self._position)
         if new:
@@ -153,7 +151,12 @@ async def platform(
         dev_mode=True,
     )
     catalog_settings = CatalogSettings(
-        database_url=pg_url, bus=bus, storage=storage, auth=auth, rate_limit=rate
+        database_url=pg_url,
+        bus=bus,
+        storage=storage,
+        auth=auth,
+        rate_limit=rate,
+        playback_secret="client-tests-playback-secret-0123456789",
     )
     await migrate_gateway(gateway_settings)
     await migrate_catalog(catalog_settings)

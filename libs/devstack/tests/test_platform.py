@@ -64,19 +64,31 @@ def test_the_services_variables_override_ports_names_and_streams(
     monkeypatch.setenv("MEDIAPLANE_THUMBNAILS_BUCKET", "my-thumbs")
     monkeypatch.setenv("MEDIAPLANE_STREAM", "MINE_MEDIA")
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("secret-for-this-test-0123456789abcdef")
+    env = settings.environment(
+        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+    )
     assert settings.ports()["janitor-relay"] == 18142
     assert env["MEDIAPLANE_S3_PUBLIC_ENDPOINT"] == "http://127.0.0.1:18080"
     assert env["MEDIAPLANE_CATALOG_DATABASE_URL"] == "postgresql://x@db/other_catalog"
     assert env["MEDIAPLANE_THUMBNAILS_BUCKET"] == "my-thumbs"
     assert env["MEDIAPLANE_STREAM"] == "MINE_MEDIA"
     assert env["MEDIAPLANE_DEV_MODE"] == "1"
+    # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
+    monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
+    env = platform.PlatformSettings.from_env().environment(
+        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+    )
+    binds = {name: value for name, value in env.items() if name.endswith(("_HOST", "_BIND"))}
+    assert set(binds.values()) == {"127.0.0.1"}
+    assert {"MEDIAPLANE_GATEWAY_HOST", "MEDIAPLANE_CATALOG_HOST", "MEDIAPLANE_EDGE_BIND"} <= set(
+        binds
+    )
     assert env["MEDIAPLANE_JANITOR_OPS_PORT"] == "18141"
 
 
 def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("secret-for-this-test-0123456789abcdef")
+    env = settings.environment("secret-for-this-test-0123456789abcdef", "playback-secret")
     known = natsauth.passwords(settings.stack)
     assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
@@ -91,7 +103,7 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://nats.example:4222")
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgiven")
-    env = platform.PlatformSettings.from_env().environment("x" * 40)
+    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
         "MEDIAPLANE_GATEWAY_NATS_PASSWORD": "pgiven"
     }
@@ -113,21 +125,25 @@ def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: 
 
 def test_the_env_file_survives_honchos_parser(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with_symbols-and=signs")
+    env = settings.environment("s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'")
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
     assert parse(settings.env_file.read_text()) == env
-    assert settings.env_file.stat().st_mode & 0o077 == 0  # the JWT secret is in there
+    assert settings.env_file.stat().st_mode & 0o077 == 0  # the secrets are in there
     procfile = parse_procfile(settings.procfile.read_text())
     assert set(procfile.processes) == {p.name for p in settings.processes()}
 
 
-def test_the_jwt_secret_is_made_once_and_kept(isolated_env: Path) -> None:
+def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     settings.dir.mkdir(parents=True)
     first = platform.jwt_secret(settings)
-    assert len(first) >= 32
+    playback = platform.playback_secret(settings)
+    assert min(len(first), len(playback)) >= 32
+    assert playback != first
     assert platform.jwt_secret(settings) == first
+    assert platform.playback_secret(settings) == playback
+    assert (settings.dir / "playback-secret").stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from mediaplane.contracts import REGISTRY, EventContext, TagCreated, new_event
+from mediaplane.contracts import REGISTRY, EventContext, TagCreatedV2, new_event
 from mediaplane.eventlog import Decider, MigrationError, MigrationSource
 from mediaplane.eventlog.codec import decode_event, split_event
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS
@@ -18,20 +18,20 @@ from mediaplane.eventlog.outbox import OutboxMessage, to_message, waves
 CONTEXT = EventContext(producer="unit", correlation_id="corr", causation_id="cause")
 
 
-def tag(stream_id: str = "tag-a", name: str = "a") -> TagCreated:
-    return new_event(TagCreated, stream_id=stream_id, context=CONTEXT, name=name, created_by="me")
+def tag(stream_id: str = "tag-me/a", name: str = "a") -> TagCreatedV2:
+    return new_event(TagCreatedV2, stream_id=stream_id, context=CONTEXT, owner="me", name=name)
 
 
 def test_an_event_splits_into_data_and_metadata_and_back() -> None:
     event = tag()
     data, metadata = split_event(REGISTRY, event, {"traceparent": "00-abc-def-01"})
-    assert data == {"name": "a", "created_by": "me"}
+    assert data == {"owner": "me", "name": "a"}
     assert metadata["producer"] == "unit"
     assert metadata["causation_id"] == "cause"
     assert metadata["traceparent"] == "00-abc-def-01"
     decoded = decode_event(
         REGISTRY,
-        type_="tag.created.v1",
+        type_="tag.created.v2",
         event_id=event.event_id,
         stream_id=event.stream_id,
         data=data,
@@ -87,14 +87,14 @@ class Increment(msgspec.Struct):
     by: int
 
 
-def _decide(command: Increment, state: int) -> list[TagCreated]:
+def _decide(command: Increment, state: int) -> list[TagCreatedV2]:
     if command.by <= 0:
         raise ValueError("increments are positive")
     return [tag(name=str(state + command.by))]
 
 
 def _evolve(state: int, event: object) -> int:
-    return int(event.name) if isinstance(event, TagCreated) else state
+    return int(event.name) if isinstance(event, TagCreatedV2) else state
 
 
 COUNTER = Decider[Increment, int](initial_state=0, decide=_decide, evolve=_evolve)
@@ -103,7 +103,7 @@ COUNTER = Decider[Increment, int](initial_state=0, decide=_decide, evolve=_evolv
 def test_given_events_when_command_then_events() -> None:
     given = [tag(name="2"), tag(name="5")]
     then = COUNTER.decide(Increment(by=3), COUNTER.fold(given))
-    assert [event.name for event in then if isinstance(event, TagCreated)] == ["8"]
+    assert [event.name for event in then if isinstance(event, TagCreatedV2)] == ["8"]
 
 
 def test_a_decider_rejects_a_command_with_a_domain_error() -> None:

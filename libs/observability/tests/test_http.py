@@ -61,6 +61,7 @@ async def test_health_metrics_request_ids_and_span_names() -> None:
         ready = await client.get("/health/ready")
         given = await client.get("/v1/files/abc", headers={"x-request-id": "req-123"})
         generated = await client.get("/v1/files/def")
+        tokened = await client.get("/v1/files/ghi", params={"pt": "pt-secret", "limit": "5"})
         metrics = await client.get("/metrics")
 
     assert live.status_code == 200
@@ -73,9 +74,15 @@ async def test_health_metrics_request_ids_and_span_names() -> None:
     assert len(generated.headers["x-request-id"]) == 36
     assert 'path="/v1/files/{file_id}"' in metrics.text
     assert "/v1/files/abc" not in metrics.text
-    names = [span.name for span in exporter.get_finished_spans()]
-    assert names.count("GET /v1/files/{file_id}") == 2
+    spans = exporter.get_finished_spans()
+    names = [span.name for span in spans]
+    assert names.count("GET /v1/files/{file_id}") == 3
     assert not any("abc" in name or "/health" in name for name in names)
+    # The URL attributes keep the query, with credentials masked.
+    assert tokened.status_code == 200
+    attributes = [dict(span.attributes or {}) for span in spans]
+    assert any(str(a.get("http.url", "")).endswith("ghi?pt=REDACTED&limit=5") for a in attributes)
+    assert "pt-secret" not in repr(attributes)
 
 
 async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:

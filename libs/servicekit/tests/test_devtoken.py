@@ -8,7 +8,7 @@ import pytest
 
 from mediaplane.servicekit.__main__ import main
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier, Unauthorized
-from mediaplane.servicekit.devtoken import issue_dev_token
+from mediaplane.servicekit.devtoken import is_loopback, issue_dev_token, require_loopback
 
 SECRET = "unit-test-secret-that-is-long-enough"
 
@@ -46,7 +46,11 @@ def test_unusable_subjects_are_refused(subject: str) -> None:
 
 
 def test_without_the_hs256_secret_nothing_is_issued() -> None:
-    jwks_only = AuthSettings(jwks_url="https://idp.example/.well-known/jwks.json")
+    jwks_only = AuthSettings(
+        jwks_url="https://idp.example/.well-known/jwks.json",
+        issuer="https://idp.example/",
+        audience="mediaplane",
+    )
     with pytest.raises(ValueError, match="HS256"):
         issue_dev_token(jwks_only, "alice")
 
@@ -70,3 +74,13 @@ def test_the_token_command_needs_the_secret(
     monkeypatch.delenv("MEDIAPLANE_JWT_SECRET", raising=False)
     assert main(["token", "--sub", "alice"]) == 2
     assert "MEDIAPLANE_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_only_loopback_binds_count_as_loopback() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"):
+        assert is_loopback(host), host
+        require_loopback(host, "MEDIAPLANE_GATEWAY_HOST")
+    for host in ("0.0.0.0", "::", "192.168.1.5", "gateway-api", ""):
+        assert not is_loopback(host), host
+        with pytest.raises(ValueError, match=f"MEDIAPLANE_GATEWAY_HOST={host}:"):
+            require_loopback(host, "MEDIAPLANE_GATEWAY_HOST")

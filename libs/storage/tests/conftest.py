@@ -9,13 +9,18 @@ import pytest
 
 from mediaplane.devstack.settings import S3Identity, StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.storage.settings import MAX_COPY_PART
 
 
 @pytest.fixture
 def make_store(stack: StackSettings) -> Callable[..., ObjectStore]:
-    """An ObjectStore for the stack with other credentials or another public endpoint."""
+    """An ObjectStore for the stack with other credentials, public endpoint or copy threshold."""
 
-    def make(identity: S3Identity | None = None, public_endpoint: str | None = None) -> ObjectStore:
+    def make(
+        identity: S3Identity | None = None,
+        public_endpoint: str | None = None,
+        multipart_copy_threshold: int = MAX_COPY_PART,
+    ) -> ObjectStore:
         identity = identity or stack.s3_admin
         settings = StorageSettings.from_urls(
             stack.s3_endpoint,
@@ -23,6 +28,7 @@ def make_store(stack: StackSettings) -> Callable[..., ObjectStore]:
             secret_key=identity.secret_key,
             region=stack.s3_region,
             public_endpoint=public_endpoint,
+            multipart_copy_threshold=multipart_copy_threshold,
         )
         return ObjectStore(settings)
 

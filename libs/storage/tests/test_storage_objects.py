@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable
 from contextlib import aclosing
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,14 @@ import pytest
 
 from mediaplane.devstack.pytest_plugin import empty_and_remove_bucket, s3_client
 from mediaplane.devstack.settings import StackSettings
-from mediaplane.storage import BucketNotFound, ObjectNotFound, ObjectStore, content_disposition
+from mediaplane.storage import (
+    BucketNotFound,
+    ObjectNotFound,
+    ObjectStore,
+    StorageSettings,
+    content_disposition,
+)
+from mediaplane.storage.settings import MAX_COPY_PART, MIN_COPY_PART
 
 pytestmark = pytest.mark.integration
 
@@ -140,3 +149,41 @@ async def test_presigned_get_of_a_missing_object_is_404(
 ) -> None:
     request = store.presign_get(s3_bucket, "missing", expires=FIVE_MINUTES)
     assert (await http.get(request.url)).status_code == 404
+
+
+async def test_a_copy_above_the_threshold_is_a_multipart_copy_of_the_same_bytes(
+    make_store: Callable[..., ObjectStore], store: ObjectStore, s3_bucket: str
+) -> None:
+    threshold = MIN_COPY_PART
+    small_parts = make_store(multipart_copy_threshold=threshold)
+    data = os.urandom(2 * threshold + 1234)  # three parts: 5 MiB, 5 MiB, 1234 bytes
+    await store.put_bytes(s3_bucket, "owner/f/upload", data)
+
+    etag = await small_parts.copy(s3_bucket, "owner/f/upload", s3_bucket, "owner/f/original")
+
+    # A multipart object's ETag is "<md5 of the part md5s>-<parts>".
+    assert etag.strip('"').endswith("-3")
+    copied = await read_all(store, s3_bucket, "owner/f/original")
+    assert hashlib.sha256(copied).digest() == hashlib.sha256(data).digest()
+
+
+async def test_a_copy_at_the_threshold_is_one_request(
+    make_store: Callable[..., ObjectStore], store: ObjectStore, s3_bucket: str
+) -> None:
+    small_parts = make_store(multipart_copy_threshold=MIN_COPY_PART)
+    data = os.urandom(MIN_COPY_PART)
+    await store.put_bytes(s3_bucket, "a", data)
+    etag = await small_parts.copy(s3_bucket, "a", s3_bucket, "b")
+    assert etag.strip('"') == hashlib.md5(data).hexdigest()
+
+
+def test_the_copy_threshold_stays_within_s3_part_limits(stack: StackSettings) -> None:
+    for wrong in (MIN_COPY_PART - 1, MAX_COPY_PART + 1):
+        with pytest.raises(ValueError, match="multipart_copy_threshold"):
+            StorageSettings.from_urls(
+                stack.s3_endpoint,
+                access_key="a",
+                secret_key="b",
+                region="us-east-1",
+                multipart_copy_threshold=wrong,
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -147,3 +147,52 @@ async def test_url_fails_when_sent_with_another_host(
     )
     at_ip = for_localhost.url.replace(public, stack.s3_endpoint)
     assert (await http.put(at_ip, content=b"x")).status_code == 403
+
+
+async def test_put_with_the_signed_length_is_accepted_and_any_other_length_refused(
+    store: ObjectStore, http: httpx.AsyncClient, s3_bucket: str
+) -> None:
+    body = b"exactly twenty bytes"
+    request = store.presign_put(s3_bucket, "sized", expires=FIVE_MINUTES, content_length=len(body))
+    assert "content-length%3Bhost" in request.url
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length at all
+        yield body
+
+    longer = await http.put(request.url, content=body + b"<html>" * 1000)
+    shorter = await http.put(request.url, content=body[:5])
+    without_length = await http.put(request.url, content=chunked())
+    assert [longer.status_code, shorter.status_code, without_length.status_code] == [403] * 3
+    with pytest.raises(ObjectNotFound):
+        await store.stat(s3_bucket, "sized")
+
+    assert (await http.put(request.url, content=body)).status_code == 200
+    assert (await store.stat(s3_bucket, "sized")).size == len(body)
+
+
+async def test_signed_length_and_sha256_together(
+    store: ObjectStore, http: httpx.AsyncClient, s3_bucket: str
+) -> None:
+    body = b"both bound"
+    request = store.presign_put(
+        s3_bucket,
+        "k",
+        expires=FIVE_MINUTES,
+        sha256=hashlib.sha256(body).digest(),
+        content_length=len(body),
+    )
+    same_length_other_bytes = await http.put(request.url, content=b"both BOUND")
+    assert same_length_other_bytes.status_code == 400
+    assert (await http.put(request.url, content=body)).status_code == 200
+
+
+async def test_a_length_bound_url_for_another_key_or_longer_life_is_refused(
+    store: ObjectStore, http: httpx.AsyncClient, s3_bucket: str
+) -> None:
+    request = store.presign_put(s3_bucket, "mine", expires=FIVE_MINUTES, content_length=1)
+    other_key = request.url.replace(f"/{s3_bucket}/mine?", f"/{s3_bucket}/yours?")
+    longer = request.url.replace("X-Amz-Expires=300", "X-Amz-Expires=3000")
+    unbound = request.url.replace("content-length%3Bhost", "host")
+    assert len({other_key, longer, unbound, request.url}) == 4
+    for url in (other_key, longer, unbound):
+        assert (await http.put(url, content=b"x")).status_code == 403

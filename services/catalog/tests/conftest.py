@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -26,6 +27,7 @@ from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
+PLAYBACK_SECRET = "test-playback-secret-of-the-catalog-0123"
 
 
 @pytest.fixture
@@ -41,6 +43,8 @@ async def settings(stack: StackSettings, pg_url: str, bus_settings: BusSettings)
         storage=stack.storage_settings(),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=10_000, burst=10_000),
+        playback_secret=PLAYBACK_SECRET,
+        playback_ttl_seconds=600,
     )
     await apply_migrations(built)
     return built
@@ -72,9 +76,29 @@ def ingest_events(pool: Pool, registry: Registry) -> Ingest:
     return run
 
 
+class Clock:
+    """The API's clock for playback token expiry: real time plus what a test skipped."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+    def advance(self, by: timedelta) -> None:
+        self.skipped += by
+
+
 @pytest.fixture
-async def client(settings: CatalogSettings) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def client(
+    settings: CatalogSettings, clock: Clock
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as test_client:
         yield test_client
 
 
@@ -97,5 +121,5 @@ def auth() -> Auth:
 
 @pytest.fixture
 def bearer() -> Callable[..., str]:
-    """A raw token (for `?access_token=` on HLS playlists)."""
+    """A raw API token (to show it is refused where it does not belong)."""
     return token

@@ -25,6 +25,8 @@ from mediaplane.contracts import (
     FileDeleted,
     FileRejected,
     FileUploaded,
+    FileUploadedV2,
+    FileVerified,
     Rendition,
     Thumbnail,
     ThumbnailGenerated,
@@ -227,6 +229,38 @@ class Events:
             filename="f.mp4",
             content_type="video/mp4",
             size=1,
+        )
+
+    def uploaded_v2(self, opened: UploadSessionOpened, original_key: str) -> FileUploadedV2:
+        """As the gateway emits it now: the session's staging key and the original's."""
+        return new_event(
+            FileUploadedV2,
+            stream_id=f"file-{opened.file_id}",
+            context=CONTEXT,
+            file_id=opened.file_id,
+            session_id=opened.session_id,
+            owner="alice",
+            bucket=self.settings.originals_bucket,
+            object_key=opened.object_key,
+            original_key=original_key,
+            filename="f.mp4",
+            content_type="video/mp4",
+            size=opened.size,
+        )
+
+    def verified(self, file_id: uuid.UUID, key: str) -> FileVerified:
+        return new_event(
+            FileVerified,
+            stream_id=f"file-{file_id}",
+            context=CONTEXT,
+            file_id=file_id,
+            owner="alice",
+            bucket=self.settings.originals_bucket,
+            object_key=key,
+            sha256="0" * 64,
+            size=1,
+            media_type="video/mp4",
+            kind="video",
         )
 
     def transcoded(self, file_id: uuid.UUID, *, folder: str | None = None) -> TranscodeCompleted:

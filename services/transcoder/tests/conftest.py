@@ -168,7 +168,7 @@ def originals(stack: StackSettings) -> ObjectStore:
     return ObjectStore(storage_settings(stack))
 
 
-Upload = Callable[[Path], Awaitable[FileVerified]]
+Upload = Callable[..., Awaitable[FileVerified]]
 
 
 @pytest.fixture
@@ -179,17 +179,17 @@ def upload(originals: ObjectStore, s3_bucket: str) -> Upload:
     def digest(path: Path) -> tuple[str, int]:
         return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size
 
-    async def put(path: Path) -> FileVerified:
+    async def put(path: Path, owner: str = "alice") -> FileVerified:
         sha256, size = await asyncio.to_thread(digest, path)
         file_id = uuid.uuid4()
-        key = f"alice/{file_id}"
+        key = f"{owner}/{file_id}"
         await originals.upload_file(s3_bucket, key, path, content_type="video/mp4")
         return new_event(
             FileVerified,
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,
-            owner="alice",
+            owner=owner,
             bucket=s3_bucket,
             object_key=key,
             sha256=sha256,

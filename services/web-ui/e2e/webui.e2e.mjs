@@ -51,10 +51,20 @@ page.on('console', (msg) => {
   if (msg.type() === 'error') consoleErrors.push(msg.text())
 })
 page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
+// Playlist requests: each must carry the file's playback token, never the bearer token.
+const playlistRequests = []
+page.on('request', (request) => {
+  if (new URL(request.url()).pathname.endsWith('.m3u8')) {
+    playlistRequests.push({ url: new URL(request.url()), authorization: request.headers().authorization })
+  }
+})
 
 async function main() {
   step(`open ${base} and sign in as ${user}`)
-  await page.goto(base)
+  const opened = await page.goto(base)
+  // The edge's Content-Security-Policy is on: everything below runs under it.
+  const policy = opened?.headers()['content-security-policy'] ?? ''
+  if (!policy.includes("script-src 'self'")) throw new Error(`no CSP on the UI: ${policy}`)
   await page.fill('#user-name', user)
   await page.click('#signin-form button[type=submit]')
   await page.waitForSelector('#user')
@@ -132,6 +142,14 @@ async function main() {
   await page.evaluate(() => document.querySelector('#player').play())
   await page.waitForFunction(() => document.querySelector('#player').currentTime > 1)
 
+  const unfit = playlistRequests.filter(
+    (r) => r.authorization || r.url.searchParams.has('access_token') || !r.url.searchParams.get('pt'),
+  )
+  if (!playlistRequests.length || unfit.length) {
+    throw new Error(`playlist requests without a playback token or with a bearer token: ${unfit.map((r) => r.url.pathname).join(', ')}`)
+  }
+  console.log(`playlists: ${playlistRequests.length} requests, each with a playback token and no bearer token`)
+
   if (qualities.length >= 3) {
     step('file page: switch to the lowest quality')
     const lowest = await page.$eval('#quality', (select) => select.options[select.options.length - 1].value)
@@ -169,6 +187,8 @@ async function main() {
 
 try {
   await main()
+  const blocked = consoleErrors.filter((text) => /Content Security Policy/i.test(text))
+  if (blocked.length) throw new Error(`the CSP blocked:\n  ${blocked.join('\n  ')}`)
   if (consoleErrors.length) console.log(`console errors (not fatal):\n  ${consoleErrors.join('\n  ')}`)
   console.log('webui-e2e: ok')
 } catch (error) {

@@ -151,7 +151,9 @@ export interface FileDetail {
   download: { url: string; expires_at: string } | null
   thumbnails: Thumbnail[]
   renditions: Rendition[]
+  /** The master playlist with a playback token (`?pt=`) for this file, good until `hls_expires_at`. */
   hls_url: string | null
+  hls_expires_at: string | null
 }
 
 export interface HistoryEvent {

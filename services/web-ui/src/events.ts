@@ -1,9 +1,9 @@
 // Live changes from the catalog's Server-Sent Events stream (GET /v1/events).
 //
-// EventSource cannot send an Authorization header and the catalog accepts
-// `?access_token=` only on HLS playlists, so the stream is read with fetch
-// and parsed here (text/event-stream framing: `event:`, `data:`, comments,
-// blank line ends an event). It reconnects with a capped backoff.
+// EventSource cannot send an Authorization header, and the bearer token never
+// goes in a URL (access logs, history), so the stream is read with fetch and
+// the header, and parsed here (text/event-stream framing: `event:`, `data:`,
+// comments, blank line ends an event). It reconnects with a capped backoff.
 import { authHeaders } from './api'
 
 export interface FileChange {

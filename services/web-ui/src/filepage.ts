@@ -123,10 +123,12 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
 
     const poster = pickThumbnail(d.thumbnails, 1280)
     if (d.hls_url) {
-      if (playerUrl !== d.hls_url) {
+      // Every detail carries a fresh playback token: keep playing unless the playlist changed.
+      const playlist = d.hls_url.split('?')[0]
+      if (playerUrl !== playlist) {
         player?.destroy()
         player = createPlayer(d.hls_url, poster?.url)
-        playerUrl = d.hls_url
+        playerUrl = playlist
         preview.replaceChildren(player.element)
       }
     } else if (!player) {

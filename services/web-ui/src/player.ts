@@ -1,26 +1,16 @@
 // HLS playback with hls.js (MSE) and a quality selector built from the
-// master playlist's levels. Playlists come from the catalog API and need the
-// bearer token: hls.js adds the Authorization header to same-origin `/v1/`
-// requests only (segments are presigned S3 URLs and must go without it).
-// Browsers with native HLS and no MSE get `?access_token=` instead, which the
-// catalog forwards to the rendition playlists.
+// master playlist's levels. The file's detail hands out the master playlist
+// URL with a short-lived playback token for this file only (`?pt=`); the
+// catalog puts the same token on the rendition playlist URLs and presigns the
+// segments, so no request of a playback carries the API's bearer token, and
+// hls.js and native HLS (Safari) load the same URL.
 import Hls from 'hls.js/light'
 
-import { getToken } from './auth'
 import { h } from './dom'
 
 export interface Player {
   element: HTMLElement
   destroy(): void
-}
-
-function isApiUrl(url: string): boolean {
-  try {
-    const parsed = new URL(url, location.href)
-    return parsed.origin === location.origin && parsed.pathname.startsWith('/v1/')
-  } catch {
-    return false
-  }
 }
 
 function levelLabel(level: { height: number; width: number; bitrate: number; name?: string }): string {
@@ -38,14 +28,7 @@ export function createPlayer(hlsUrl: string, poster?: string): Player {
 
   let hls: Hls | null = null
   if (Hls.isSupported()) {
-    hls = new Hls({
-      xhrSetup(xhr, url) {
-        if (!isApiUrl(url)) return
-        xhr.open('GET', url, true)
-        const token = getToken()
-        if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`)
-      },
-    })
+    hls = new Hls()
     const instance = hls
     instance.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       quality.replaceChildren(h('option', { value: '-1' }, 'Auto'))
@@ -80,8 +63,7 @@ export function createPlayer(hlsUrl: string, poster?: string): Player {
     instance.loadSource(hlsUrl)
     instance.attachMedia(video)
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    const token = getToken()
-    video.src = token ? `${hlsUrl}?access_token=${encodeURIComponent(token)}` : hlsUrl
+    video.src = hlsUrl
     state.textContent = 'native HLS (quality chosen by the browser)'
   } else {
     state.textContent = 'this browser cannot play HLS'

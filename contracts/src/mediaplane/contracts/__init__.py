@@ -8,8 +8,10 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -49,6 +51,7 @@ __all__ = [
     "FileRejected",
     "FileTagsChanged",
     "FileUploaded",
+    "FileUploadedV2",
     "FileVerified",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
@@ -57,6 +60,7 @@ __all__ = [
     "Registry",
     "Rendition",
     "TagCreated",
+    "TagCreatedV2",
     "Thumbnail",
     "ThumbnailFailed",
     "ThumbnailGenerated",

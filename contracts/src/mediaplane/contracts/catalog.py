@@ -1,4 +1,4 @@
-"""The v1 event catalog (EVENTS.md) and the registry every service uses."""
+"""Every event version (docs/events.md) and the registry every service uses, with its upcasters."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
+    upcast_file_uploaded_v1,
+    upcast_tag_created_v1,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -30,11 +34,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionCompleted,
     UploadSessionAborted,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     FileRejected,
     FileTagsChanged,
     FileDeleted,
     TagCreated,
+    TagCreatedV2,
     TranscodeStarted,
     TranscodeCompleted,
     TranscodeFailed,
@@ -50,11 +56,13 @@ AnyEvent = (
     | UploadSessionCompleted
     | UploadSessionAborted
     | FileUploaded
+    | FileUploadedV2
     | FileVerified
     | FileRejected
     | FileTagsChanged
     | FileDeleted
     | TagCreated
+    | TagCreatedV2
     | TranscodeStarted
     | TranscodeCompleted
     | TranscodeFailed
@@ -71,7 +79,10 @@ def build_registry(subject_root: str = "media") -> Registry:
 
     `subject_root` other than `media` is for tests that need subjects of their own.
     """
-    return Registry(ALL_EVENTS, subject_root=subject_root)
+    registry = Registry(ALL_EVENTS, subject_root=subject_root)
+    registry.register_upcaster("tag.created.v1", "tag.created.v2", upcast_tag_created_v1)
+    registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
+    return registry
 
 
 REGISTRY = build_registry()

@@ -12,8 +12,10 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     TagCreated,
+    TagCreatedV2,
 )
 from mediaplane.contracts.janitor import (
     JanitorFilePurged,
@@ -46,6 +48,8 @@ AT = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 OWNER = "user-42"
 KEY = f"{OWNER}/{FILE}/holiday.mp4"
+STAGING_KEY = f"{OWNER}/{FILE}/upload"
+ORIGINAL_KEY = f"{OWNER}/{FILE}/original"
 
 
 def _envelope(n: int, stream_id: str, producer: str) -> dict[str, Any]:
@@ -123,12 +127,26 @@ def build_examples() -> list[Event]:
             sha256=SHA,
             tags=["holiday"],
         ),
+        FileUploadedV2(
+            **_file(4),
+            file_id=FILE,
+            session_id=SESSION,
+            owner=OWNER,
+            bucket="originals",
+            object_key=STAGING_KEY,
+            original_key=ORIGINAL_KEY,
+            filename="holiday.mp4",
+            content_type="video/mp4",
+            size=52_428_800,
+            sha256=SHA,
+            tags=["holiday"],
+        ),
         FileVerified(
             **_file(5),
             file_id=FILE,
             owner=OWNER,
             bucket="originals",
-            object_key=KEY,
+            object_key=ORIGINAL_KEY,
             sha256=SHA,
             size=52_428_800,
             media_type="video/mp4",
@@ -147,6 +165,9 @@ def build_examples() -> list[Event]:
         FileDeleted(**_file(8), file_id=FILE, owner=OWNER, deleted_by=OWNER),
         TagCreated(
             **_envelope(9, "tag-holiday", "upload-gateway"), name="holiday", created_by=OWNER
+        ),
+        TagCreatedV2(
+            **_envelope(9, f"tag-{OWNER}/holiday", "upload-gateway"), owner=OWNER, name="holiday"
         ),
         TranscodeStarted(
             **_envelope(10, f"transcode-{FILE}", "transcoder"),

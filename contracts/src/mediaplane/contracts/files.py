@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -27,6 +27,42 @@ class FileUploaded(Event, tag="file.uploaded.v1", frozen=True, kw_only=True):
     tags: list[str] = msgspec.field(default_factory=list)
 
 
+class FileUploadedV2(Event, tag="file.uploaded.v2", frozen=True, kw_only=True):
+    """The client's bytes are in storage; `content_type` and `sha256` are what it declared.
+
+    `object_key` is the staging object the client wrote through presigned
+    URLs (it may still change while those URLs live; nothing serves it).
+    `original_key` is where the verifier puts the immutable copy it judges;
+    no client ever gets a write URL for it. v1 events, upcast, carry the same
+    key in both (the old layout, judged in place).
+    """
+
+    file_id: uuid.UUID
+    session_id: uuid.UUID | None = None
+    owner: str
+    bucket: str
+    object_key: str
+    original_key: str
+    filename: str
+    content_type: str
+    size: Bytes
+    sha256: Sha256Hex | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+
+
+def upcast_file_uploaded_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the old layout had one key for the client's bytes and the original.
+
+    A payload without `object_key` stays invalid (decoding it then fails
+    validation, as the v1 would have) rather than failing here.
+    """
+    return {**payload, "original_key": payload.get("object_key")}
+
+
+# `object_key` of file.verified.v1 names the bytes that were judged, the only
+# ones anyone may serve or process: after a file.uploaded.v2 the immutable
+# original (the verifier's server-side copy), never the staging object. The
+# meaning ("where the verified bytes are") is unchanged, so it stays v1.
 class FileVerified(Event, tag="file.verified.v1", frozen=True, kw_only=True):
     """The stored bytes were read end to end: computed hash, size and sniffed type."""
 
@@ -67,3 +103,21 @@ class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):
 
     name: str
     created_by: str
+
+
+class TagCreatedV2(Event, tag="tag.created.v2", frozen=True, kw_only=True):
+    """An owner's tag exists. Tags are per owner: two owners' tags of one name are two
+    tags, on two streams (`tag-<owner>/<name>`). `name` is normalized (trimmed, lower case).
+
+    v1 tags were global (one stream `tag-<name>`, `created_by` the first owner to
+    name it); read as v2, a v1 tag belongs to its creator.
+    """
+
+    owner: str
+    name: str
+
+
+def upcast_tag_created_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: a global tag of v1 becomes its creator's own tag."""
+    rest = {key: value for key, value in payload.items() if key != "created_by"}
+    return {**rest, "owner": payload.get("created_by")}

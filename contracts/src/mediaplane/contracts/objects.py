@@ -31,15 +31,23 @@ class ObjectReference(Protocol):
 
 
 def object_reference_problem(event: ObjectReference, buckets: Collection[str]) -> str | None:
-    """Why `event`'s object must not be used, or None when it is in `buckets` under its owner."""
-    owner, bucket, key = event.owner, event.bucket, event.object_key
+    """Why `event`'s object must not be used, or None when it is in `buckets` under its owner.
+
+    Every key the event names is checked: `object_key`, and `original_key`
+    where the event has one (`file.uploaded.v2`: the verifier's copy).
+    """
+    owner, bucket = event.owner, event.bucket
     if not owner or "/" in owner:
         return f"owner {owner!r} is not a single path segment"
     if bucket not in buckets:
         return f"bucket {bucket!r} is not one of {sorted(buckets)}"
-    first, _, rest = key.partition("/")
-    if first != owner:
-        return f"object key {key!r} is not under its owner's prefix {owner + '/'!r}"
-    if not rest or any(part in ("", ".", "..") for part in rest.split("/")):
-        return f"object key {key!r} has an empty or relative path segment"
+    keys = [event.object_key]
+    if isinstance(original := getattr(event, "original_key", None), str):
+        keys.append(original)
+    for key in keys:
+        first, _, rest = key.partition("/")
+        if first != owner:
+            return f"object key {key!r} is not under its owner's prefix {owner + '/'!r}"
+        if not rest or any(part in ("", ".", "..") for part in rest.split("/")):
+            return f"object key {key!r} has an empty or relative path segment"
     return None

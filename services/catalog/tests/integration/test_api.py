@@ -1,4 +1,4 @@
-"""The query API over real Postgres and SeaweedFS: pagination, detail, history, HLS, isolation."""
+"""The query API over real Postgres and SeaweedFS: pagination, detail, history, isolation."""
 
 from __future__ import annotations
 
@@ -102,6 +102,8 @@ async def test_detail_download_is_presigned_with_the_filename_and_serves_ranges(
     story = FileStory(owner="alice", filename="Résumé 2026.pdf", kind="pdf", size=10)
     store = ObjectStore(settings.storage)
     await store.put_bytes(s3_bucket, story.key, b"0123456789", content_type="application/pdf")
+    # The client-writable staging object may hold anything: it is never served.
+    await store.put_bytes(s3_bucket, story.staging_key, b"<html>evil", content_type="text/html")
     await store.put_bytes(
         s3_bucket, f"{story.file_id}/small.webp", b"RIFF", content_type="image/webp"
     )
@@ -125,72 +127,6 @@ async def test_detail_download_is_presigned_with_the_filename_and_serves_ranges(
     assert ranged.content == b"2345"
     assert "R%C3%A9sum%C3%A9%202026.pdf" in ranged.headers["content-disposition"]
     assert thumb.content == b"RIFF"
-
-
-MASTER = """#EXTM3U
-#EXT-X-VERSION:7
-#EXT-X-STREAM-INF:BANDWIDTH=3300000,RESOLUTION=1280x720
-720p/index.m3u8
-#EXT-X-STREAM-INF:BANDWIDTH=950000,RESOLUTION=640x360
-360p/index.m3u8
-"""
-MEDIA = """#EXTM3U
-#EXT-X-TARGETDURATION:4
-#EXT-X-MAP:URI="init.mp4"
-#EXTINF:4.0,
-seg_000.m4s
-#EXTINF:4.0,
-seg_001.m4s
-#EXT-X-ENDLIST
-"""
-
-
-async def test_hls_playlists_are_rewritten_and_authorized_on_every_request(
-    client: Client,
-    auth: Any,
-    bearer: Any,
-    ingest_events: Any,
-    settings: CatalogSettings,
-    s3_bucket: str,
-) -> None:
-    story = FileStory(owner="alice").opened().uploaded().verified().transcoded(bucket=s3_bucket)
-    await ingest_events(story.events)
-    store = ObjectStore(settings.storage)
-    base = f"{story.file_id}/hls"
-    await store.put_bytes(
-        s3_bucket, f"{base}/master.m3u8", MASTER.encode(), content_type="text/plain"
-    )
-    await store.put_bytes(
-        s3_bucket, f"{base}/720p/index.m3u8", MEDIA.encode(), content_type="text/plain"
-    )
-    await store.put_bytes(
-        s3_bucket, f"{base}/720p/seg_001.m4s", b"SEGMENT1", content_type="video/mp4"
-    )
-
-    detail = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
-    assert detail["hls_url"] == f"/v1/files/{story.file_id}/hls/master.m3u8"
-    master = await client.get(detail["hls_url"], headers=auth("alice"))
-    assert master.status_code == 200, master.text
-    assert master.headers["content-type"].startswith("application/vnd.apple.mpegurl")
-    assert master.text.splitlines()[3:6:2] == ["720p.m3u8", "360p.m3u8"]
-
-    token = bearer("alice")
-    with_token = await client.get(f"{detail['hls_url']}?access_token={token}")
-    assert f"720p.m3u8?access_token={token}" in with_token.text
-    media = await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8?access_token={token}")
-    assert media.status_code == 200, media.text
-    lines = media.text.splitlines()
-    assert lines[2].startswith('#EXT-X-MAP:URI="http')
-    segment_url = lines[6]
-    assert "X-Amz-Signature" in segment_url
-    async with httpx.AsyncClient() as http:
-        assert (await http.get(segment_url)).content == b"SEGMENT1"
-
-    assert (await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8")).status_code == 401
-    other = await client.get(f"/v1/files/{story.file_id}/hls/720p.m3u8", headers=auth("bob"))
-    assert other.status_code == 404
-    missing = await client.get(f"/v1/files/{story.file_id}/hls/1080p.m3u8", headers=auth("alice"))
-    assert (missing.status_code, missing.json()["code"]) == (404, "playback_not_found")
 
 
 async def test_history_lists_the_files_events_in_order(
@@ -219,14 +155,14 @@ async def test_an_owner_never_sees_another_owners_file(
     for search in ({"q": "secret"}, {"tag": "bobtag"}, {"status": "ready"}, {"kind": "video"}):
         page = await client.get("/v1/files", headers=as_alice, params=search)
         assert page.json()["items"] == [], search
-    for path in (
-        f"/v1/files/{file_id}",
-        f"/v1/files/{file_id}/history",
-        f"/v1/files/{file_id}/hls/master.m3u8",
-        f"/v1/files/{file_id}/hls/720p.m3u8",
-    ):
+    for path in (f"/v1/files/{file_id}", f"/v1/files/{file_id}/history"):
         response = await client.get(path, headers=as_alice)
         assert response.status_code == 404, path
+        assert "bob" not in response.text
+    # Playlists want the playback token only bob's detail hands out.
+    for playlist in ("master", "720p"):
+        response = await client.get(f"/v1/files/{file_id}/hls/{playlist}.m3u8", headers=as_alice)
+        assert response.json()["code"] == "playback_token_invalid"
         assert "bob" not in response.text
     assert (await client.get("/v1/tags", headers=as_alice)).json()["items"] == []
     assert (await client.get("/v1/uploads", headers=as_alice)).json()["items"] == []
@@ -242,6 +178,45 @@ async def test_an_owner_never_sees_another_owners_file(
     assert (await client.get("/v1/files")).status_code == 401
     random_id = await client.get(f"/v1/files/{uuid.uuid4()}", headers=auth("bob"))
     assert random_id.json()["code"] == "file_not_found"
+
+
+async def test_tags_are_private_to_their_owner(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    alices = FileStory(owner="alice", filename="a.png", tags=["holiday", "alice-only"])
+    bobs = FileStory(owner="bob", filename="b.png", tags=["holiday"])
+    await ingest_events(
+        alices.opened().uploaded().events
+        + bobs.opened().uploaded().events
+        + [
+            tag_created("holiday", "alice"),
+            tag_created("alice-only", "alice"),
+            tag_created("secret-plan", "alice"),
+            tag_created("holiday", "bob"),
+            tag_created("unused", "bob"),
+        ]
+    )
+
+    async def tags(owner: str, **claims: Any) -> list[tuple[str, int]]:
+        page = await client.get("/v1/tags", headers=auth(owner, **claims))
+        return [(t["name"], t["files"]) for t in page.json()["items"]]
+
+    async def tagged(owner: str, tag: str) -> list[str]:
+        page = await client.get("/v1/files", headers=auth(owner), params={"tag": tag})
+        return [f["filename"] for f in page.json()["items"]]
+
+    assert await tags("bob") == [("holiday", 1), ("unused", 0)]
+    assert await tags("alice") == [("alice-only", 1), ("holiday", 1), ("secret-plan", 0)]
+    assert await tagged("bob", "holiday") == ["b.png"]
+    assert await tagged("alice", "holiday") == ["a.png"]
+    assert await tagged("bob", "alice-only") == []
+    # Admins see every owner's tags merged by name, counted over all files.
+    assert await tags("root", roles=["admin"]) == [
+        ("alice-only", 1),
+        ("holiday", 2),
+        ("secret-plan", 0),
+        ("unused", 0),
+    ]
 
 
 async def test_tags_page_by_marker(client: Client, auth: Any, ingest_events: Any) -> None:

@@ -14,7 +14,13 @@ from mediaplane.catalog.adapters.projections import PROJECTIONS
 from mediaplane.catalog.adapters.stats import projection_checksums
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.domain.entries import ledger_entry
-from mediaplane.catalog.testing import EPOCH, FileStory, synthetic_events, tag_created
+from mediaplane.catalog.testing import (
+    EPOCH,
+    FileStory,
+    global_tag_created,
+    synthetic_events,
+    tag_created,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +170,13 @@ async def test_tags_are_created_and_unknown_types_stay_in_the_ledger_only(
     settings: CatalogSettings, ingest_events: Any, pool: Any, registry: Any
 ) -> None:
     later = EPOCH + timedelta(seconds=1)
-    await ingest_events([tag_created("holiday", "bob", later), tag_created("holiday", "alice")])
+    await ingest_events(
+        [
+            tag_created("holiday", "bob", later),
+            tag_created("holiday", "alice"),
+            global_tag_created("beach", "carol"),
+        ]
+    )
     story = FileStory(owner="alice").opened()
     unknown = registry.encode(story.events[0]).replace(
         b'"upload.session.opened.v1"', b'"upload.session.renamed.v9"'
@@ -177,7 +189,12 @@ async def test_tags_are_created_and_unknown_types_stay_in_the_ledger_only(
         ("upload.session.renamed.v9", False)
     ]
     assert rows(settings, "SELECT count(*) FROM upload_sessions") == [(0,)]
-    assert rows(settings, "SELECT name, created_by FROM tags") == [("holiday", "alice")]
+    # Per owner: one tag each; v1's global tag is its creator's.
+    assert rows(settings, "SELECT name, owner, created_at FROM tags ORDER BY name, owner") == [
+        ("beach", "carol", EPOCH),
+        ("holiday", "alice", EPOCH),
+        ("holiday", "bob", later),
+    ]
 
 
 async def test_the_ledger_refuses_updates_and_deletes(
@@ -189,3 +206,20 @@ async def test_the_ledger_refuses_updates_and_deletes(
         pytest.raises(psycopg.errors.RaiseException),
     ):
         conn.execute("DELETE FROM ledger")
+
+
+async def test_the_file_key_is_the_verified_original_for_old_and_new_uploads(
+    settings: CatalogSettings, ingest_events: Any
+) -> None:
+    new = FileStory(owner="a", filename="new").opened().uploaded().verified()
+    waiting = FileStory(owner="a", filename="waiting").opened().uploaded()
+    old = FileStory(owner="a", filename="old", legacy=True).opened().uploaded().verified()
+    assert [e.tag() for e in old.events][2] == "file.uploaded.v1"
+
+    await ingest_events(new.events + waiting.events + old.events)
+
+    assert rows(settings, "SELECT filename, object_key, status FROM files ORDER BY filename") == [
+        ("new", f"a/{new.file_id}/original", "ready"),
+        ("old", f"a/{old.file_id}", "ready"),
+        ("waiting", f"a/{waiting.file_id}/original", "verifying"),
+    ]

@@ -13,7 +13,12 @@ import pytest
 from mediaplane.catalog.adapters.rebuild import RebuildRunning, rebuild
 from mediaplane.catalog.adapters.stats import projection_checksums
 from mediaplane.catalog.config import CatalogSettings
-from mediaplane.catalog.testing import FileStory, synthetic_events
+from mediaplane.catalog.testing import (
+    FileStory,
+    global_tag_created,
+    synthetic_events,
+    tag_created,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +136,28 @@ async def test_rebuild_of_one_projection_and_one_at_a_time(
     ]
     with pytest.raises(ValueError, match="unknown projections"):
         await rebuild(settings.database_url, ["nope"])
+
+
+async def test_a_rebuild_replays_v1_global_tags_as_their_creators_own(
+    settings: CatalogSettings, ingest_events: Any, pool: Any
+) -> None:
+    await ingest_events(
+        [
+            global_tag_created("holiday", "alice"),
+            tag_created("holiday", "bob"),
+            tag_created("beach", "alice"),
+        ]
+    )
+    async with pool.connection() as conn:
+        live = await projection_checksums(conn)
+
+    await rebuild(settings.database_url, ["tags"])
+
+    async with pool.connection() as conn:
+        assert await projection_checksums(conn) == live
+        tags = await (await conn.execute("SELECT name, owner FROM tags ORDER BY 1, 2")).fetchall()
+        indexes = await (
+            await conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tags'")
+        ).fetchall()
+    assert tags == [("beach", "alice"), ("holiday", "alice"), ("holiday", "bob")]
+    assert sorted(i[0] for i in indexes) == ["tags_by_owner", "tags_pkey"]

@@ -10,7 +10,7 @@ import pytest
 from mediaplane.catalog.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from mediaplane.catalog.domain.entries import PoisonMessage, ledger_entry
 from mediaplane.catalog.domain.hls import object_key, rewrite
-from mediaplane.catalog.testing import FileStory, tag_created
+from mediaplane.catalog.testing import FileStory, global_tag_created, tag_created
 from mediaplane.contracts import REGISTRY
 
 
@@ -26,7 +26,8 @@ def test_a_known_event_becomes_an_entry_with_its_lookup_columns() -> None:
         story.session_id,
         7,
     )
-    assert ledger_entry(REGISTRY, "s", REGISTRY.encode(tag_created("cats", "a"))).tag == "cats"
+    for tag in (tag_created("cats", "a"), global_tag_created("dogs", "a")):
+        assert ledger_entry(REGISTRY, "s", REGISTRY.encode(tag)).tag == tag.name
 
 
 def test_unknown_types_are_kept_and_broken_bodies_are_poison() -> None:

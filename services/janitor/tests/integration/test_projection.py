@@ -9,10 +9,15 @@ import msgspec
 import psycopg
 import pytest
 
-from mediaplane.contracts import FileUploaded
+from mediaplane.contracts import REGISTRY, Event, FileUploaded
 from mediaplane.janitor.config import JanitorSettings
 
 pytestmark = pytest.mark.integration
+
+
+def as_consumed(event: Event) -> Event:
+    """What the consumer hands the handler: the newest version (v1 events upcast)."""
+    return REGISTRY.from_builtins(REGISTRY.to_builtins(event))
 
 
 def file_objects(settings: JanitorSettings) -> list[tuple[str, str, str, bool]]:
@@ -30,7 +35,7 @@ async def test_a_redelivered_event_changes_nothing_and_late_objects_wake_the_pur
     deleted = events.deleted(file_id)
     async with make_janitor() as janitor:
         project = janitor.service.project
-        assert await project(events.uploaded(file_id, f"alice/{file_id}")) is False
+        assert await project(as_consumed(events.uploaded(file_id, f"alice/{file_id}"))) is False
         assert await project(deleted) is True
         assert await project(deleted) is False  # redelivery: already applied
         # A thumbnail of a file already deleted: the purge has new work.
@@ -56,6 +61,6 @@ async def test_objects_in_buckets_the_janitor_does_not_manage_are_never_recorded
     foreign = msgspec.structs.replace(uploaded, bucket="someone-elses")
     async with make_janitor() as janitor:
         await janitor.service.project(events.deleted(file_id))
-        assert await janitor.service.project(foreign) is False
+        assert await janitor.service.project(as_consumed(foreign)) is False
         assert await janitor.service.purge_files() == []
     assert file_objects(settings) == []

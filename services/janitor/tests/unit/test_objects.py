@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 
 from mediaplane.contracts import (
+    REGISTRY,
     EventContext,
+    FileUploaded,
+    FileUploadedV2,
     Rendition,
     Thumbnail,
     ThumbnailGenerated,
@@ -13,7 +16,13 @@ from mediaplane.contracts import (
     TranscodeCompleted,
     new_event,
 )
-from mediaplane.janitor.domain.objects import ObjectRef, managed, renditions_of, thumbnails_of
+from mediaplane.janitor.domain.objects import (
+    ObjectRef,
+    managed,
+    original_of,
+    renditions_of,
+    thumbnails_of,
+)
 
 CTX = EventContext(producer="test", correlation_id="c")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -90,3 +99,43 @@ def test_objects_outside_the_managed_buckets_are_dropped() -> None:
         ObjectRef(bucket="billing", key="b", kind="rendition"),
     ]
     assert managed(refs, frozenset({"originals", "renditions"})) == refs[:1]
+
+
+def test_a_file_owns_its_original_and_its_staging_object() -> None:
+    uploaded = new_event(
+        FileUploadedV2,
+        stream_id=f"file-{FILE}",
+        context=CTX,
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}/upload",
+        original_key=f"alice/{FILE}/original",
+        filename="f",
+        content_type="video/mp4",
+        size=1,
+    )
+    assert original_of(uploaded) == [
+        ObjectRef(bucket="originals", key=f"alice/{FILE}/original", kind="original"),
+        ObjectRef(bucket="originals", key=f"alice/{FILE}/upload", kind="staging"),
+    ]
+
+
+def test_an_old_layout_upload_owns_one_key() -> None:
+    v1 = new_event(
+        FileUploaded,
+        stream_id=f"file-{FILE}",
+        context=CTX,
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}",
+        filename="f",
+        content_type="video/mp4",
+        size=1,
+    )
+    upcast = REGISTRY.from_builtins(REGISTRY.to_builtins(v1))
+    assert isinstance(upcast, FileUploadedV2)
+    assert original_of(upcast) == [
+        ObjectRef(bucket="originals", key=f"alice/{FILE}", kind="original")
+    ]

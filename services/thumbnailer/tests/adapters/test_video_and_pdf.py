@@ -6,6 +6,7 @@ Local files and child processes only (Debian's ffmpeg, the PDF child), no server
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import sys
@@ -17,14 +18,19 @@ from PIL import Image
 
 from mediaplane.bus import BusSettings
 from mediaplane.bus.testing import eventually
+from mediaplane.servicekit.children import run
 from mediaplane.storage import StorageSettings
 from mediaplane.thumbnailer import testing
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
-from mediaplane.thumbnailer.adapters.processes import run
 from mediaplane.thumbnailer.adapters.video import Ffmpeg
 from mediaplane.thumbnailer.app.render import Renderer
 from mediaplane.thumbnailer.config import ThumbnailerSettings
-from mediaplane.thumbnailer.domain.errors import CorruptInput, TooLarge, UnsupportedMedia
+from mediaplane.thumbnailer.domain.errors import (
+    ContainerNotAllowed,
+    CorruptInput,
+    TooLarge,
+    UnsupportedMedia,
+)
 from mediaplane.thumbnailer.domain.policy import MediaLimits
 
 
@@ -63,7 +69,7 @@ def is_red(rgb: tuple[int, ...]) -> bool:
 
 
 async def test_ffprobe_describes_the_video(tmp_path: Path) -> None:
-    info = await Ffmpeg().probe(testing.video(tmp_path / "v.mp4", seconds=2.0))
+    info = await Ffmpeg().probe(testing.video(tmp_path / "v.mp4", seconds=2.0), "video/mp4")
     assert (info.width, info.height, info.codec) == (320, 240, "h264")
     assert info.duration == pytest.approx(2.0, abs=0.1)
 
@@ -136,7 +142,7 @@ async def test_garbage_in_a_video_is_corrupt(renderer: Renderer, tmp_path: Path)
 async def test_a_file_without_pictures_is_unsupported(renderer: Renderer, tmp_path: Path) -> None:
     source = tmp_path / "a.m4a"
     made = await run(["ffmpeg", "-nostdin", "-f", "lavfi", "-i", "sine=d=1", str(source)])
-    assert made.returncode == 0, made.error_text
+    assert made.returncode == 0, made.stderr
     with pytest.raises(UnsupportedMedia, match="no video stream"):
         await renderer.render("video", source, "video/mp4", tmp_path)
 
@@ -192,3 +198,37 @@ async def test_a_cancelled_tool_is_killed(tmp_path: Path) -> None:
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # gone, and reaped (a zombie would still accept signal 0)
+
+
+def reader_waiting(fifo: Path) -> bool:
+    """True while some process has the FIFO open for reading (it would block there)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # no reader
+            return False
+        raise
+    os.close(fd)
+    return True
+
+
+@pytest.mark.parametrize(("id3_size", "refusal"), [(0, ContainerNotAllowed), (9000, CorruptInput)])
+async def test_a_playlist_labelled_video_never_opens_what_it_names(
+    renderer: Renderer, tmp_path: Path, id3_size: int, refusal: type[Exception]
+) -> None:
+    # The canary is a FIFO: a tool that opened it would block there, visibly to
+    # `reader_waiting`. An ID3 tag longer than the head check reads hides the
+    # playlist from it; the forced demuxer still refuses.
+    canary = tmp_path / "canary.ts"
+    os.mkfifo(canary)
+    synchsafe = bytes((id3_size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    tag = b"ID3\x04\x00\x00" + synchsafe + b"\x00" * id3_size if id3_size else b""
+    source = tmp_path / "v.mp4"
+    source.write_bytes(
+        tag + b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+        b"#EXTINF:2,\n" + str(canary).encode() + b"\n#EXT-X-ENDLIST\n"
+    )
+    with pytest.raises(refusal):
+        await renderer.render("video", source, "video/mp4", tmp_path)
+    assert not reader_waiting(canary)
+    assert posters(tmp_path) == []

@@ -26,6 +26,10 @@ Verified = Callable[..., Any]
 Rows = Callable[..., list[dict[str, Any]]]
 
 PHOTO = testing.photo(400, 300)
+POLYGLOT = (
+    b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+    b"#EXTINF:2,\n/etc/hostname.ts\n#EXT-X-ENDLIST\n"
+)
 
 
 def log_of(rows: Rows, event: FileVerified) -> list[dict[str, Any]]:
@@ -121,6 +125,12 @@ async def test_every_kind_and_format_gets_thumbnails_in_its_own_bucket(
          "video", "corrupt_input"),
         ("garbage pdf", lambda: b"%PDF-1.7\n" + b"\x13" * 5000, "application/pdf", "pdf",
          "corrupt_input"),
+        # Playlists that puremagic alone would call video/mp4: they name files to open.
+        ("hls polyglot", lambda: POLYGLOT, "video/mp4", "video", "container_refused"),
+        ("id3 polyglot", lambda: b"ID3\x04\x00\x00\x00\x00\x00\x08" + b"\x00" * 8 + POLYGLOT,
+         "video/mp4", "video", "container_refused"),
+        ("dash manifest", lambda: b'<?xml version="1.0"?><MPD>', "video/webm", "video",
+         "container_refused"),
     ],
 )  # fmt: skip
 async def test_bad_inputs_are_recorded_as_failures_not_retried(
@@ -163,6 +173,45 @@ async def test_size_limit_and_missing_originals_fail_without_a_download(
         assert await resources.service.process(gone) == "failed"
     assert job_of(rows, big)["failure_code"] == "too_large"
     assert job_of(rows, gone)["failure_code"] == "source_missing"
+
+
+async def test_tools_over_their_memory_limit_fail_as_resource_limit(
+    make_settings: Callable[..., ThumbnailerSettings],
+    verified: Verified,
+    rows: Rows,
+    tmp_path: Path,
+) -> None:
+    # 20 MiB of address space: not even enough to load ffprobe's or Python's libraries.
+    starved = make_settings(limits=MediaLimits(tool_memory_mb=20))
+    video = await verified(testing.video(tmp_path / "v.mp4", seconds=1.0).read_bytes(),
+                           "video/mp4", "video")  # fmt: skip
+    pdf = await verified(testing.pdf(), "application/pdf", "pdf")
+    async with thumbnailer(starved, pool_size=2) as resources:
+        assert await resources.service.process(video) == "failed"
+        assert await resources.service.process(pdf) == "failed"
+    for event, tool in ((video, "ffprobe"), (pdf, "the PDF renderer")):
+        [record] = log_of(rows, event)
+        assert record["data"]["code"] == "resource_limit"
+        assert record["data"]["detail"] == f"{tool} ran out of its 20 MiB memory limit"
+        assert job_of(rows, event)["attempts"] == 1  # not retried
+
+
+async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
+    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+) -> None:
+    approved = testing.encode(PHOTO, "PNG")
+    event = await verified(approved, "image/png", "image")
+    # Other valid image bytes at the key after verification.
+    swapped = testing.encode(testing.photo(200, 100), "PNG")
+    await objects.put_bytes(event.bucket, event.object_key, swapped, content_type="image/png")
+
+    assert await resources.service.process(event) == "failed"
+
+    [record] = log_of(rows, event)
+    assert (record["type"], record["data"]["code"]) == ("thumbnail.failed.v1", "original_changed")
+    assert event.sha256 in record["data"]["detail"]
+    assert await stored(objects, resources.settings.bucket, f"{event.file_id}/") == {}
+    assert leftovers(resources.settings) == []
 
 
 async def test_a_duplicate_event_is_a_no_op(

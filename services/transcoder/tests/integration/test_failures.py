@@ -113,3 +113,74 @@ async def test_ffmpeg_over_its_budget_is_killed_and_the_job_fails_as_timeout(
         1,
     )
     assert _scratch(tmp_path) == []
+
+
+async def test_ffmpeg_over_its_cpu_time_is_killed_and_the_job_fails_as_resource_limit(
+    resources: Resources,
+    make_clip: MakeClip,
+    upload: Upload,
+    transcode_events: ReadEvents,
+    tmp_path: Path,
+) -> None:
+    # Four rungs of 4 s of 1080p take several CPU-seconds; the limit is one.
+    verified = await upload(make_clip(width=1920, height=1080, seconds=4, fps=30))
+    tools = dataclasses.replace(resources.settings.tools, cpu_base=1, cpu_per_second=0)
+    starved = Transcoder(
+        service=resources.service,
+        objects=resources.objects,
+        settings=dataclasses.replace(resources.settings, tools=tools),
+        metrics=TranscoderMetrics(),
+    )
+
+    assert await starved.handle(verified, last_attempt=False) == "failed"
+
+    started, failed = transcode_events(verified.file_id)
+    assert started.type == "transcode.started.v1"
+    assert (failed.type, failed.data["code"]) == ("transcode.failed.v1", "resource_limit")
+    assert "ffmpeg killed at its CPU-time limit of 1 s" in failed.data["detail"]
+    assert _job(resources) == ("failed", 1)
+    assert _scratch(tmp_path) == []
+
+
+async def test_a_playlist_verified_as_video_fails_as_container_refused(
+    resources: Resources, upload: Upload, transcode_events: ReadEvents, tmp_path: Path
+) -> None:
+    polyglot = tmp_path / "polyglot.mp4"
+    polyglot.write_bytes(
+        b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+        b"#EXTINF:2,\n/etc/hostname.ts\n#EXT-X-ENDLIST\n"
+    )
+    verified = await upload(polyglot)
+
+    assert await resources.transcoder.handle(verified, last_attempt=False) == "failed"
+
+    [failed] = transcode_events(verified.file_id)
+    assert (failed.type, failed.data["code"]) == ("transcode.failed.v1", "container_refused")
+    assert "M3U/HLS playlist" in failed.data["detail"]
+
+
+async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
+    resources: Resources,
+    make_clip: MakeClip,
+    upload: Upload,
+    transcode_events: ReadEvents,
+    originals: ObjectStore,
+    tmp_path: Path,
+) -> None:
+    verified = await upload(make_clip(width=640, height=360))
+    # Other valid video bytes at the key after verification.
+    other = make_clip(width=320, height=180)
+    await originals.upload_file(verified.bucket, verified.object_key, other)
+
+    assert await resources.transcoder.handle(verified, last_attempt=False) == "failed"
+
+    [failed] = transcode_events(verified.file_id)
+    assert (failed.type, failed.data["code"], failed.data["attempts"]) == (
+        "transcode.failed.v1",
+        "original_changed",
+        1,
+    )
+    assert verified.sha256 in failed.data["detail"]
+    stored = await resources.objects.list_objects(resources.settings.bucket, "")
+    assert [o.key for o in stored if o.key.startswith(str(verified.file_id))] == []
+    assert _scratch(tmp_path) == []

@@ -29,6 +29,10 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         60.0,
         DEFAULT_BACKOFF,
     )
+    assert (settings.owner_limit.max_running, settings.owner_limit.retry_after) == (2, 30.0)
+    tools = settings.tools
+    assert (tools.memory_mb, tools.cpu_base, tools.cpu_per_second) == (4096, 60.0, 10.0)
+    assert (tools.max_job_seconds, tools.probe_cpu, tools.probe_timeout) == (86400.0, 30.0, 120.0)
 
 
 def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +45,15 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_ACK_WAIT", "2")
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_BACKOFF", "1,2")
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_OPS_PORT", "9200")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_MAX_CONCURRENT_PER_OWNER", "1")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_OWNER_RETRY_AFTER", "5")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_MEMORY_LIMIT_MB", "2048")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_CPU_PER_SECOND", "4")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_MAX_JOB_SECONDS", "3600")
     settings = TranscoderSettings.from_env()
+    assert (settings.owner_limit.max_running, settings.owner_limit.retry_after) == (1, 5.0)
+    assert (settings.tools.memory_bytes, settings.tools.cpu_per_second) == (2048 * 2**20, 4.0)
+    assert settings.tools.max_job_seconds == 3600.0
     assert settings.bucket == "hls"
     assert settings.encoding.ladder == (
         RungSpec(height=720, video_kbps=3000, audio_kbps=128),

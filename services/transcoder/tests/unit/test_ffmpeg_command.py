@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mediaplane.servicekit.media import demuxer_for
 from mediaplane.transcoder.adapters.ffmpeg import build_command, classify
 from mediaplane.transcoder.config import EncodingSettings
 from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
@@ -19,6 +20,7 @@ def command(*, audio: bool = True, fps: float = 30.0) -> list[str]:
     )  # fmt: skip
     return build_command(
         "ffmpeg",
+        demuxer_for("video/mp4"),
         Path("/w/source"),
         Path("/w/hls"),
         source,
@@ -29,6 +31,13 @@ def command(*, audio: bool = True, fps: float = 30.0) -> list[str]:
 
 def value(argv: list[str], option: str) -> str:
     return argv[argv.index(option) + 1]
+
+
+def test_the_input_is_read_as_its_verified_container_from_local_files_only() -> None:
+    argv = command()
+    before_input = argv[: argv.index("-i")]
+    assert value(before_input, "-f") == "mov"
+    assert value(before_input, "-protocol_whitelist") == "file"
 
 
 def test_one_decode_feeds_every_rung_through_split() -> None:

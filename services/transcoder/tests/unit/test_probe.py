@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from mediaplane.servicekit.media import demuxer_for
 from mediaplane.transcoder.adapters.ffprobe import parse_probe
 from mediaplane.transcoder.config import SourceLimits
-from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.transcoder.domain.errors import ContainerNotAllowed, CorruptInput, UnsupportedMedia
 
 LIMITS = SourceLimits(max_duration=3600, max_dimension=4096)
 
@@ -92,3 +93,28 @@ def test_inputs_that_cannot_be_transcoded_are_refused_for_good(
 ) -> None:
     with pytest.raises(error, match=why):
         parse_probe(data, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("format_name", "why"),
+    [
+        ("hls", "hls: a playlist or script"),
+        ("concat", "concat: a playlist or script"),
+        ("image2", "image2: a playlist or script"),
+        ("matroska,webm", "not mov"),
+    ],
+)
+def test_a_source_read_as_anything_but_its_verified_container_is_refused(
+    format_name: str, why: str
+) -> None:
+    data = {**probe_json(), "format": {"duration": "12.5", "format_name": format_name}}
+    with pytest.raises(ContainerNotAllowed, match=why):
+        parse_probe(data, LIMITS, demuxer_for("video/mp4"))
+
+
+def test_the_verified_container_passes() -> None:
+    data = {
+        **probe_json(),
+        "format": {"duration": "12.5", "format_name": "mov,mp4,m4a,3gp,3g2,mj2"},
+    }
+    assert parse_probe(data, LIMITS, demuxer_for("video/quicktime")).duration == 12.5

@@ -22,6 +22,8 @@ UPLOAD = {"filename": "clip.mp4", "size": 1000, "content_type": "video/mp4"}
 async def test_without_dev_mode_the_route_does_not_exist(client: Client) -> None:
     response = await client.post("/v1/dev/token", json={"sub": "alice"})
     assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "not_found"
     schema = await client.get("/schema/openapi.json")
     assert "/v1/dev/token" not in schema.json()["paths"]
 
@@ -68,6 +70,20 @@ async def test_in_dev_mode_bad_requests_are_refused(
 def test_dev_mode_needs_the_hs256_secret(
     make_gateway_settings: Callable[..., GatewaySettings],
 ) -> None:
-    jwks_only = AuthSettings(jwks_url="https://idp.example/.well-known/jwks.json")
+    jwks_only = AuthSettings(
+        jwks_url="https://idp.example/.well-known/jwks.json",
+        issuer="https://idp.example/",
+        audience="mediaplane",
+    )
     with pytest.raises(ValueError, match="MEDIAPLANE_JWT_SECRET"):
         make_gateway_settings(dev_mode=True, auth=jwks_only)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "gateway-api"])
+def test_dev_mode_refuses_a_bind_other_than_loopback(
+    make_gateway_settings: Callable[..., GatewaySettings], host: str
+) -> None:
+    with pytest.raises(ValueError, match="needs a loopback bind"):
+        make_gateway_settings(dev_mode=True, http_host=host)
+    # Without dev mode any bind is fine: tokens then come from the identity provider.
+    assert make_gateway_settings(http_host=host).http_host == host

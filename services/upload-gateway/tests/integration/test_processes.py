@@ -121,3 +121,11 @@ async def test_worker_processes_serve_health_and_stop_on_sigterm(
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, output
+
+
+def test_the_api_refuses_to_start_in_dev_mode_on_a_public_bind(env: dict[str, str]) -> None:
+    public = {**env, "MEDIAPLANE_DEV_MODE": "1", "MEDIAPLANE_GATEWAY_HOST": "0.0.0.0"}
+    refused = _run("api", public)
+    assert refused.returncode == 2
+    assert "refusing dev mode on MEDIAPLANE_GATEWAY_HOST=0.0.0.0" in refused.stderr
+    assert "Traceback" not in refused.stderr

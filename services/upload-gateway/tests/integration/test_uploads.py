@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from mediaplane.contracts import EventContext, TagCreated, build_registry, new_event
+from mediaplane.eventlog import EventStore
+from mediaplane.eventlog.database import open_pool
+from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 
 pytestmark = pytest.mark.integration
@@ -65,7 +70,7 @@ async def test_single_put_upload_from_open_to_file_uploaded(
         "upload.session.opened.v1",
         "upload.session.completed.v1",
     ]
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
     state = await client.get(f"/v1/uploads/{session['session_id']}", headers=auth())
     assert state.json()["status"] == "completed"
 
@@ -126,7 +131,7 @@ async def test_three_part_multipart_upload_with_checksummed_parts(
 
     assert done.status_code == 202, done.text
     assert done.json()["size"] == len(body)
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
 
 
 async def test_resume_after_a_crash_by_listing_stored_parts(
@@ -170,7 +175,7 @@ async def test_two_racing_completes_give_one_result_and_no_duplicate_events(
     assert (first.status_code, second.status_code, again.status_code) == (202, 202, 202)
     assert first.json() == second.json() == again.json()
     assert event_types(f"upload-{session['session_id']}").count("upload.session.completed.v1") == 1
-    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v1"]
+    assert event_types(f"file-{session['file_id']}") == ["file.uploaded.v2"]
 
 
 async def test_abort_removes_the_multipart_upload(
@@ -197,6 +202,75 @@ async def test_abort_removes_the_multipart_upload(
     )
     assert complete.status_code == 409
     assert complete.json()["code"] == "session_not_open"
+
+
+async def test_tags_are_private_to_their_owner(
+    client: Client, auth: Any, event_types: Any, settings: GatewaySettings
+) -> None:
+    # A tag of v1 (global, on `tag-<name>`) still belongs to the owner who created it.
+    pool = await open_pool(settings.database_url, max_size=1)
+    try:
+        legacy = new_event(
+            TagCreated,
+            stream_id="tag-beach",
+            context=EventContext(producer="upload-gateway", correlation_id="v1"),
+            name="beach",
+            created_by="alice",
+        )
+        await EventStore(pool, build_registry(settings.bus.subject_root)).append(
+            "tag-beach", 0, [legacy]
+        )
+    finally:
+        await pool.close()
+
+    def created(response: httpx.Response) -> dict[str, bool]:
+        assert response.status_code == 200, response.text
+        return {t["name"]: t["created"] for t in response.json()["tags"]}
+
+    names = {"names": ["holiday", "beach"]}
+    alice = created(await client.post("/v1/tags", headers=auth("alice"), json=names))
+    # Bob learns nothing about alice's tags: his of the same names are new.
+    bob = created(await client.post("/v1/tags", headers=auth("bob"), json=names))
+    again = created(await client.post("/v1/tags", headers=auth("bob"), json=names))
+
+    assert alice == {"holiday": True, "beach": False}
+    assert bob == {"holiday": True, "beach": True}
+    assert again == {"holiday": False, "beach": False}
+    assert event_types("tag-alice/holiday") == ["tag.created.v2"]
+    assert event_types("tag-bob/holiday") == ["tag.created.v2"]
+    assert event_types("tag-bob/beach") == ["tag.created.v2"]
+    assert event_types("tag-alice/beach") == []
+    assert event_types("tag-holiday") == []
+
+
+async def test_past_its_expiry_a_session_reads_expired_and_signs_nothing(
+    client: Client, auth: Any
+) -> None:
+    single = (
+        await client.post(
+            "/v1/uploads",
+            headers=auth(),
+            json={"filename": "a.png", "size": 100, "content_type": "image/png"},
+        )
+    ).json()
+    multipart = await _open_multipart(client, auth, 11 * MiB)
+    service = client.app.state.service
+    expires_at = datetime.fromisoformat(multipart["expires_at"])
+    service.clock = lambda: expires_at + timedelta(seconds=1)
+
+    state = await client.get(f"/v1/uploads/{multipart['session_id']}", headers=auth())
+    assert state.status_code == 200
+    assert state.json()["status"] == "expired"
+    signed = await client.post(
+        f"/v1/uploads/{multipart['session_id']}/parts",
+        headers=auth(),
+        json={"parts": [{"number": 1}]},
+    )
+    assert signed.status_code == 410
+    assert signed.json()["code"] == "session_expired"
+    # An expired single-PUT session carries no upload URL any more.
+    viewed = (await client.get(f"/v1/uploads/{single['session_id']}", headers=auth())).json()
+    assert (viewed["status"], viewed["upload"]) == ("expired", None)
 
 
 async def test_tags_and_file_changes(
@@ -229,7 +303,7 @@ async def test_tags_and_file_changes(
     )
     assert tagged.status_code == 200, tagged.text
     assert tagged.json()["tags"] == ["sea", "work"]
-    assert event_types("tag-work") == ["tag.created.v1"]
+    assert event_types("tag-alice/work") == ["tag.created.v2"]
     stranger = await client.put(
         f"/v1/files/{file_id}/tags", headers=auth("mallory"), json={"tags": []}
     )
@@ -238,7 +312,7 @@ async def test_tags_and_file_changes(
     assert (await client.delete(f"/v1/files/{file_id}", headers=auth())).status_code == 202
     assert (await client.delete(f"/v1/files/{file_id}", headers=auth())).status_code == 202
     assert event_types(f"file-{file_id}") == [
-        "file.uploaded.v1",
+        "file.uploaded.v2",
         "file.tags_changed.v1",
         "file.deleted.v1",
     ]

@@ -18,10 +18,9 @@ from litestar.testing import AsyncTestClient
 
 from mediaplane.bus import Bus, provision
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileRejected, FileUploaded, FileVerified, new_event
+from mediaplane.contracts import EventContext, FileRejected, FileUploadedV2, FileVerified, new_event
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
-from mediaplane.storage import ObjectNotFound
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
 from mediaplane.upload_gateway.config import GatewaySettings
@@ -112,26 +111,39 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2000)
     html = b"<!DOCTYPE html><html><body>not an image</body></html>" + b" " * 100
     big = os.urandom(11 * MiB)
+    # An HLS playlist that puremagic alone would call video/mp4 (brands at offset 20),
+    # and the same behind an ID3 tag (ffmpeg skips ID3 tags before probing).
+    polyglot = (
+        b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+        b"#EXTINF:2,\n/etc/passwd.ts\n#EXT-X-ENDLIST\n"
+    )
+    id3_polyglot = b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 16 + polyglot
     async with workers(settings):
         good = await upload(client, s3, auth, png, "image/png", hashlib.sha256(png).hexdigest())
         disguised = await upload(client, s3, auth, html, "image/png")
         # Multipart parts without per-part checksums: only the verifier can catch the lie.
         lying = await upload(client, s3, auth, big, "video/mp4", sha256="0" * 64)
+        playlists = [
+            await upload(client, s3, auth, body, "video/mp4") for body in (polyglot, id3_polyglot)
+        ]
 
         assert await wait_for(event_types, f"file-{good['file_id']}", "file.verified.v1") == [
-            "file.uploaded.v1",
+            "file.uploaded.v2",
             "file.verified.v1",
         ]
         await wait_for(event_types, f"file-{disguised['file_id']}", "file.rejected.v1")
         await wait_for(event_types, f"file-{lying['file_id']}", "file.rejected.v1")
+        for playlist in playlists:
+            await wait_for(event_types, f"file-{playlist['file_id']}", "file.rejected.v1")
 
     async with gateway(settings) as resources:
         verified = (await resources.store.load(f"file-{good['file_id']}")).events[-1]
         assert isinstance(verified, FileVerified)
-        assert (verified.kind, verified.media_type, verified.size) == (
+        assert (verified.kind, verified.media_type, verified.size, verified.object_key) == (
             "image",
             "image/png",
             len(png),
+            f"alice/{good['file_id']}/original",
         )
         type_rejection = (await resources.store.load(f"file-{disguised['file_id']}")).events[-1]
         assert isinstance(type_rejection, FileRejected)
@@ -139,12 +151,24 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
         checksum_rejection = (await resources.store.load(f"file-{lying['file_id']}")).events[-1]
         assert isinstance(checksum_rejection, FileRejected)
         assert checksum_rejection.code == "checksum_mismatch"
-        # Rejected bytes are gone; accepted ones stay.
-        with pytest.raises(ObjectNotFound):
-            await resources.objects.stat(settings.bucket, f"alice/{lying['file_id']}")
-        assert (
-            await resources.objects.stat(settings.bucket, f"alice/{good['file_id']}")
-        ).size == len(png)
+        for playlist in playlists:
+            refused = (await resources.store.load(f"file-{playlist['file_id']}")).events[-1]
+            assert isinstance(refused, FileRejected)
+            assert (refused.code, refused.detail) == (
+                "playlist_not_allowed",
+                "the bytes are an M3U/HLS playlist, which names other files",
+            )
+        # Rejected bytes are gone, staging and original; an accepted file keeps only
+        # its original.
+        for rejected in (lying, disguised, *playlists):
+            assert (
+                await resources.objects.list_objects(
+                    settings.bucket, f"alice/{rejected['file_id']}/"
+                )
+                == []
+            )
+        kept = await resources.objects.list_objects(settings.bucket, f"alice/{good['file_id']}/")
+        assert [(o.key, o.size) for o in kept] == [(f"alice/{good['file_id']}/original", len(png))]
 
 
 async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
@@ -152,18 +176,21 @@ async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
 ) -> None:
     ctx = EventContext(producer="test", correlation_id="c")
     async with gateway(settings) as resources:
-        await resources.objects.put_bytes(settings.bucket, "alice/empty", b"")
-        await resources.objects.put_bytes(settings.bucket, "alice/short", b"\x89PNG\r\n\x1a\nabc")
+        await resources.objects.put_bytes(settings.bucket, "alice/empty/upload", b"")
+        await resources.objects.put_bytes(
+            settings.bucket, "alice/short/upload", b"\x89PNG\r\n\x1a\nabc"
+        )
 
-        def uploaded(key: str, size: int) -> FileUploaded:
+        def uploaded(folder: str, size: int) -> FileUploadedV2:
             return new_event(
-                FileUploaded,
+                FileUploadedV2,
                 stream_id="file-x",
                 context=ctx,
                 file_id=uuid.uuid4(),
                 owner="alice",
                 bucket=settings.bucket,
-                object_key=key,
+                object_key=f"{folder}/upload",
+                original_key=f"{folder}/original",
                 filename="f",
                 content_type="image/png",
                 size=size,
@@ -224,7 +251,7 @@ async def test_complete_succeeds_while_nats_is_down_and_events_follow_when_it_re
         [
             f"{root}.upload.session.opened.v1",
             f"{root}.upload.session.completed.v1",
-            f"{root}.file.uploaded.v1",
+            f"{root}.file.uploaded.v2",
         ]
     )
 

@@ -9,13 +9,16 @@ import pytest
 import mediaplane.upload_gateway.domain.file as file_decider
 import mediaplane.upload_gateway.domain.tag as tag_decider
 from mediaplane.contracts import (
+    REGISTRY,
     Event,
     EventContext,
     FileDeleted,
     FileRejected,
     FileTagsChanged,
-    FileUploaded,
+    FileUploadedV2,
     FileVerified,
+    TagCreated,
+    TagCreatedV2,
     new_event,
 )
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
@@ -27,15 +30,16 @@ FILE = uuid.uuid4()
 SHA = "a" * 64
 
 
-def _uploaded() -> FileUploaded:
+def _uploaded() -> FileUploadedV2:
     return new_event(
-        FileUploaded,
+        FileUploadedV2,
         stream_id=f"file-{FILE}",
         context=CTX,
         file_id=FILE,
         owner="alice",
         bucket="originals",
-        object_key=f"alice/{FILE}",
+        object_key=f"alice/{FILE}/upload",
+        original_key=f"alice/{FILE}/original",
         filename="a.jpg",
         content_type="image/jpeg",
         size=10,
@@ -54,7 +58,12 @@ def test_an_accepted_verdict_records_the_computed_facts_once() -> None:
     verdict = Verdict(sha256=SHA, size=10, media_type="image/jpeg", kind="image")
     (verified,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
     assert isinstance(verified, FileVerified)
-    assert (verified.sha256, verified.kind, verified.object_key) == (SHA, "image", f"alice/{FILE}")
+    # It names the immutable copy the verifier judged, never the staging object.
+    assert (verified.sha256, verified.kind, verified.object_key) == (
+        SHA,
+        "image",
+        f"alice/{FILE}/original",
+    )
     assert file_decider.record_verdict(_given(_uploaded(), verified), verdict, CTX) == []
 
 
@@ -117,8 +126,35 @@ def test_an_admin_may_delete_someone_elses_file() -> None:
     assert (deleted.owner, deleted.deleted_by) == ("alice", "ops")
 
 
-def test_a_tag_is_created_once() -> None:
-    (created,) = tag_decider.create_tag(tag_decider.Tag(), " Holiday ", "alice", CTX)
-    assert created.stream_id == "tag-holiday"
-    state = tag_decider.evolve(tag_decider.Tag(), created)
-    assert tag_decider.create_tag(state, "holiday", "bob", CTX) == []
+def _tag_history(owner: str, *events: Event) -> tag_decider.Tag:
+    state = tag_decider.Tag(owner=owner)
+    for event in events:
+        state = tag_decider.evolve(state, event)
+    return state
+
+
+def test_a_tag_is_created_once_per_owner() -> None:
+    (created,) = tag_decider.create_tag(_tag_history("alice"), " Holiday ", CTX)
+    assert isinstance(created, TagCreatedV2)
+    assert (created.stream_id, created.owner, created.name) == (
+        "tag-alice/holiday",
+        "alice",
+        "holiday",
+    )
+    assert tag_decider.create_tag(_tag_history("alice", created), "holiday", CTX) == []
+    # Another owner's tag of the name is no tag of bob's: his is created, on his stream.
+    (bobs,) = tag_decider.create_tag(_tag_history("bob", created), "holiday", CTX)
+    assert isinstance(bobs, TagCreatedV2)
+    assert (bobs.stream_id, bobs.owner) == ("tag-bob/holiday", "bob")
+
+
+def test_a_global_v1_tag_counts_for_its_creator_only() -> None:
+    legacy = REGISTRY.decode(
+        REGISTRY.encode(
+            new_event(
+                TagCreated, stream_id="tag-holiday", context=CTX, name="holiday", created_by="alice"
+            )
+        )
+    )
+    assert tag_decider.create_tag(_tag_history("alice", legacy), "holiday", CTX) == []
+    assert len(tag_decider.create_tag(_tag_history("bob", legacy), "holiday", CTX)) == 1

@@ -10,7 +10,7 @@ import pytest
 from mediaplane.contracts import (
     Event,
     EventContext,
-    FileUploaded,
+    FileUploadedV2,
     UploadSessionAborted,
     UploadSessionCompleted,
 )
@@ -36,7 +36,9 @@ from mediaplane.upload_gateway.domain.session import (
     complete_upload,
     evolve,
     open_upload,
+    original_key,
     require_open,
+    status_at,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -85,7 +87,7 @@ def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
     assert (event.mode, event.part_size, event.part_count) == ("multipart", 16 * MiB, 3)  # type: ignore[attr-defined]
     assert event.filename == "clip.mp4"  # type: ignore[attr-defined]
     assert event.tags == ["beach"]  # type: ignore[attr-defined]
-    assert event.object_key == f"alice/{FILE}"  # type: ignore[attr-defined]
+    assert event.object_key == f"alice/{FILE}/upload"  # type: ignore[attr-defined]
     assert event.expires_at == NOW + timedelta(hours=24)  # type: ignore[attr-defined]
     assert event.upload_id == "up-1"  # type: ignore[attr-defined]
     assert event.occurred_at.tzinfo is not None
@@ -106,6 +108,19 @@ def test_only_the_owner_may_act_and_only_while_open_and_unexpired() -> None:
         require_open(state, "mallory", NOW)
     with pytest.raises(SessionExpired):
         require_open(state, "alice", NOW + timedelta(hours=24))
+
+
+def test_an_open_session_reads_as_expired_from_its_expiry_on() -> None:
+    state = _given(*_opened())
+    expiry = NOW + timedelta(hours=24)
+    assert status_at(state, expiry - timedelta(seconds=1)) == "open"
+    # The same instant require_open starts refusing at (signing a part answers 410).
+    assert status_at(state, expiry) == "expired"
+    with pytest.raises(SessionExpired):
+        require_open(state, "alice", expiry)
+    # Ended sessions keep what they ended as.
+    aborted = abort_upload(state, AbortUpload(owner="alice", reason="client", context=CTX))
+    assert status_at(evolve(state, *aborted), expiry) == "aborted"
 
 
 def test_part_numbers_must_be_in_range_and_unique() -> None:
@@ -140,7 +155,11 @@ def _complete(size: int = 40 * MiB, now: datetime = NOW, owner: str = "alice") -
 def test_complete_appends_to_the_session_and_the_file_streams() -> None:
     completed, uploaded = complete_upload(_given(*_opened()), _complete())
     assert isinstance(completed, UploadSessionCompleted)
-    assert isinstance(uploaded, FileUploaded)
+    assert isinstance(uploaded, FileUploadedV2)
+    assert (uploaded.object_key, uploaded.original_key) == (
+        f"alice/{FILE}/upload",
+        f"alice/{FILE}/original",
+    )
     assert completed.stream_id == f"upload-{SESSION}"
     assert uploaded.stream_id == f"file-{FILE}"
     assert (uploaded.owner, uploaded.size, uploaded.tags) == ("alice", 40 * MiB, ["beach"])
@@ -174,3 +193,9 @@ def test_abort_once_then_nothing_and_never_after_completion() -> None:
     done = _given(*_opened(), *complete_upload(done, _complete()))
     with pytest.raises(SessionNotOpen):
         abort_upload(done, AbortUpload(owner="alice", reason="client", context=CTX))
+
+
+def test_the_original_sits_next_to_the_staging_object_and_old_keys_keep_their_one_key() -> None:
+    assert original_key(f"alice/{FILE}/upload") == f"alice/{FILE}/original"
+    # A session opened before staging keys existed: judged in place.
+    assert original_key(f"alice/{FILE}") == f"alice/{FILE}"

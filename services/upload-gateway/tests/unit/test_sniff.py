@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediaplane.upload_gateway.worker.sniff import kind_of, sniff
+from mediaplane.upload_gateway.worker.sniff import PLAYLIST, Sniffed, kind_of, sniff
 
 
 @pytest.mark.parametrize(
@@ -22,5 +22,50 @@ from mediaplane.upload_gateway.worker.sniff import kind_of, sniff
     ],
 )
 def test_sniffed_type_and_kind(head: bytes, media_type: str, kind: str) -> None:
-    assert sniff(head) == media_type
+    assert sniff(head) == Sniffed(media_type)
     assert kind_of(media_type) == kind
+
+
+# A playlist whose comment line puts `iso2avc1mp41` at offset 20: puremagic's
+# rule for that (confidence 0.8) beats its `#EXTM3U` rule (0.7).
+POLYGLOT = (
+    b"#EXTM3U\n#EXT-X-ftyp\niso2avc1mp41\n#EXT-X-TARGETDURATION:10\n"
+    b"#EXTINF:2,\n/etc/passwd.ts\n#EXT-X-ENDLIST\n"
+)
+
+
+def id3(body: bytes, tag_size: int = 30) -> bytes:
+    size = bytes((tag_size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    return b"ID3\x04\x00\x00" + size + b"\x00" * tag_size + body
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (POLYGLOT, "an M3U/HLS playlist"),
+        (id3(POLYGLOT), "an M3U/HLS playlist"),
+        (b"\xef\xbb\xbf  #extm3u\n", "an M3U/HLS playlist"),
+        (b"ffconcat version 1.0\nfile /etc/passwd\n", "an ffconcat script"),
+        (b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">', "a DASH manifest"),
+        (b"[playlist]\nFile1=/etc/passwd\n", "a PLS playlist"),
+    ],
+)
+def test_playlists_and_scripts_are_refused_whatever_else_they_look_like(
+    head: bytes, what: str
+) -> None:
+    sniffed = sniff(head)
+    assert sniffed.media_type == PLAYLIST
+    assert sniffed.refusal is not None
+    assert what in sniffed.refusal
+    assert kind_of(sniffed.media_type) == "other"
+
+
+def test_iso_bmff_only_with_ftyp_as_the_first_box() -> None:
+    # The brand names of an MP4 at offset 20, behind something that is not an `ftyp` box.
+    assert sniff(b"\x00" * 20 + b"iso2avc1mp41" + b"\x00" * 16).media_type != "video/mp4"
+    mp4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
+    assert sniff(mp4) == Sniffed("video/mp4")
+
+
+def test_an_mp3_with_id3_tags_is_still_audio() -> None:
+    assert sniff(id3(b"\xff\xfb\x90\x64" + b"\x00" * 64)) == Sniffed("audio/mpeg")

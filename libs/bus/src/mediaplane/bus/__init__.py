@@ -5,7 +5,7 @@ with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 """
 
 from mediaplane.bus.bus import Bus
-from mediaplane.bus.consumer import ConsumerSpec, EventHandler, PoisonEvent, RawHandler
+from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
 from mediaplane.bus.dead_letter import (
     DLQ_ORIGINAL_MSG_ID,
     DeadLetter,
@@ -15,7 +15,7 @@ from mediaplane.bus.dead_letter import (
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.headers import envelope_headers
 from mediaplane.bus.publisher import Publisher
-from mediaplane.bus.retry import RetryPolicy
+from mediaplane.bus.retry import Defer, PoisonEvent, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import (
     consumer_config,
@@ -31,6 +31,7 @@ __all__ = [
     "BusSettings",
     "ConsumerSpec",
     "DeadLetter",
+    "Defer",
     "Delivery",
     "EventHandler",
     "PoisonEvent",

@@ -6,6 +6,8 @@ and the operator's identity, `MEDIAPLANE_NATS_USER` and `MEDIAPLANE_NATS_PASSWOR
 
 `python -m mediaplane.bus auth-config`: print nats-server's `authorization`
 block (`permissions.py`), as committed in deploy/nats/auth.conf.
+`python -m mediaplane.bus new-passwords`: a fresh password for every identity,
+as `MEDIAPLANE_<NAME>_NATS_PASSWORD=...` lines (`just compose-env` uses it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import json
 import nats
 
 from mediaplane.bus.dead_letter import read_dead_letters
-from mediaplane.bus.permissions import render_auth_config
+from mediaplane.bus.permissions import (
+    ADMIN,
+    SERVICES,
+    new_password,
+    password_variable,
+    render_auth_config,
+)
 from mediaplane.bus.redrive import discard, redrive
 from mediaplane.bus.settings import BusSettings
 
@@ -70,9 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--consumer", help="only this consumer's dead letters")
     dlq.add_argument("--limit", type=int, default=1000)
     sub.add_parser("auth-config", help="print nats-server's authorization block")
+    sub.add_parser("new-passwords", help="print a new password for every NATS identity")
     args = parser.parse_args(argv)
     if args.command == "auth-config":
         print(render_auth_config(), end="")
+        return 0
+    if args.command == "new-passwords":
+        for name in (ADMIN, *(s.name for s in SERVICES)):
+            print(f"{password_variable(name)}={new_password()}")
         return 0
     if args.action != "list" and not (args.all or args.sequences):
         parser.error("name DLQ sequences or pass --all")

@@ -107,6 +107,7 @@ class Bus:
         max_ack_pending: int = 1000,
         batch_size: int = 1,
         on_unknown: RawHandler | None = None,
+        max_deferrals: int = 0,
     ) -> Callable[[EventHandler[E]], EventHandler[E]]:
         """Register the decorated handler as durable consumer `durable`.
 
@@ -117,7 +118,9 @@ class Bus:
         `backoff[n-1]` seconds after failed attempt n, then the message is
         dead-lettered. `ack_wait` is how long an attempt may stay silent
         (long handlers are kept alive automatically). With `batch_size` > 1
-        the messages of one fetch are handled concurrently.
+        the messages of one fetch are handled concurrently. A handler that
+        raises `Defer` gets the message again after the delay it asks for, up
+        to `max_deferrals` times on top of `max_deliver`.
         """
         if durable in self._specs:
             raise ValueError(f"consumer {durable!r} is already registered")
@@ -128,7 +131,9 @@ class Bus:
                 handler=handler,
                 event_types=tuple(events),
                 filter_subjects=subscription_subjects(self.registry, events),
-                retry=RetryPolicy(max_deliver=max_deliver, backoff=tuple(backoff)),
+                retry=RetryPolicy(
+                    max_deliver=max_deliver, backoff=tuple(backoff), max_deferrals=max_deferrals
+                ),
                 ack_wait=ack_wait,
                 max_ack_pending=max_ack_pending,
                 batch_size=batch_size,

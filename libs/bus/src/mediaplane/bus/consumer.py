@@ -2,6 +2,8 @@
 
 Outcomes, per delivery:
 - handler returns                 -> ACK
+- handler raises `Defer`          -> NAK with its delay (not a failure; dead letter only
+                                     once every delivery is used up)
 - handler raises, attempts left   -> NAK with the retry policy's delay
 - handler raises on last attempt  -> dead letter (copy to DLQ, then TERM)
 - handler raises PoisonEvent      -> dead letter at once, with its reason (the event
@@ -30,7 +32,7 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from mediaplane.bus.dead_letter import dead_letter
 from mediaplane.bus.delivery import Delivery
-from mediaplane.bus.retry import RetryPolicy
+from mediaplane.bus.retry import Defer, PoisonEvent, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import consumer_config
 from mediaplane.bus.tracing import consumer_span
@@ -41,20 +43,6 @@ EventHandler = Callable[[E, Delivery], Awaitable[None]]
 RawHandler = Callable[[bytes, Delivery], Awaitable[None]]
 
 log = structlog.get_logger("mediaplane.bus")
-
-
-class PoisonEvent(Exception):
-    """Raised by a handler: this event can never be handled; dead-letter it now.
-
-    For an event that decodes but must not be trusted (e.g. an object key
-    that does not belong to the event's owner): retrying it `max_deliver`
-    times would only repeat the refusal. The message is dead-lettered with
-    `poison: <reason>` in `Mp-Dlq-Reason`.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,7 +124,7 @@ class MessageProcessor:
         self._tracer_provider = tracer_provider
 
     async def process(self, msg: Msg) -> None:
-        delivery = Delivery.of(msg, max_deliver=self.spec.retry.max_deliver)
+        delivery = Delivery.of(msg, max_deliver=self.spec.retry.deliveries)
         attributes: dict[str, str | int] = {
             "messaging.system": "nats",
             "messaging.destination.name": delivery.subject,
@@ -174,9 +162,9 @@ class MessageProcessor:
                 log.exception("bus.message_unanswered", ack_wait=self.spec.ack_wait)
 
     async def _dispatch(self, msg: Msg, delivery: Delivery, span: Span) -> None:
-        if delivery.delivery_count > self.spec.retry.max_deliver:
+        if delivery.delivery_count > self.spec.retry.deliveries:
             reason = (
-                f"no answer to delivery {self.spec.retry.max_deliver} "
+                f"no answer to delivery {self.spec.retry.deliveries} "
                 f"(worker died or ran past ack_wait={self.spec.ack_wait}s)"
             )
             await self._dead_letter(msg, delivery, span, reason)
@@ -223,6 +211,14 @@ class MessageProcessor:
             span.set_status(Status(StatusCode.ERROR, "PoisonEvent"))
             await self._dead_letter(msg, delivery, span, f"poison: {exc.reason}")
             return
+        except Defer as later:
+            if self.spec.retry.exhausted(delivery.delivery_count):
+                reason = f"still deferred on delivery {delivery.delivery_count}: {later.reason}"
+                await self._dead_letter(msg, delivery, span, reason)
+                return
+            log.info("bus.deferred", retry_in=later.delay, reason=later.reason)
+            await msg.nak(delay=later.delay)
+            return
         except Exception as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
@@ -230,7 +226,7 @@ class MessageProcessor:
                 log.warning("bus.handler_failed", retry_in=None, exc_info=exc)
                 reason = (
                     f"handler failed on delivery {delivery.delivery_count}/"
-                    f"{self.spec.retry.max_deliver}: {type(exc).__name__}: {exc}"
+                    f"{self.spec.retry.deliveries}: {type(exc).__name__}: {exc}"
                 )
                 await self._dead_letter(msg, delivery, span, reason)
                 return

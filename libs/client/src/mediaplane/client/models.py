@@ -126,7 +126,9 @@ class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     download: Link | None = None
     thumbnails: list[Thumbnail] = msgspec.field(default_factory=list)
     renditions: list[Rendition] = msgspec.field(default_factory=list)
+    # Carries a playback token (`?pt=`) for this file, good until `hls_expires_at`.
     hls_url: str | None = None
+    hls_expires_at: datetime | None = None
 
 
 class TagView(msgspec.Struct, frozen=True, kw_only=True):

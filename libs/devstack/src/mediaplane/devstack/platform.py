@@ -199,7 +199,7 @@ class PlatformSettings:
         )
         return found
 
-    def environment(self, jwt_secret: str) -> dict[str, str]:
+    def environment(self, jwt_secret: str, playback_secret: str) -> dict[str, str]:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
@@ -225,8 +225,12 @@ class PlatformSettings:
             "MEDIAPLANE_S3_REGION": stack.s3_region,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
+            # Dev sign-in (POST /v1/dev/token), opted in here only: every process
+            # binds 127.0.0.1 (the gateway refuses dev mode on any other bind).
             "MEDIAPLANE_JWT_SECRET": jwt_secret,
+            "MEDIAPLANE_CATALOG_PLAYBACK_SECRET": playback_secret,
             "MEDIAPLANE_DEV_MODE": "1",
+            "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(self.edge_admin_port),
             "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{self.edge_admin_port}",
@@ -239,6 +243,7 @@ class PlatformSettings:
         }
         for service in SERVICES:
             prefix = f"MEDIAPLANE_{service.name.upper()}"
+            env[f"{prefix}_HOST"] = "127.0.0.1"
             env[f"{prefix}_DATABASE_URL"] = self.database_urls[service.name]
             env[f"{prefix}_OPS_PORT"] = str(self.ops_ports[service.name])
             if service.name in self.http_ports:
@@ -248,13 +253,23 @@ class PlatformSettings:
         return env
 
 
-def jwt_secret(settings: PlatformSettings) -> str:
-    """The dev HS256 secret: made once per data folder, kept so tokens survive restarts."""
-    path = settings.dir / "jwt-secret"
+def _kept_secret(settings: PlatformSettings, name: str) -> str:
+    """A random secret made once per data folder and kept, so tokens survive restarts."""
+    path = settings.dir / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def jwt_secret(settings: PlatformSettings) -> str:
+    """The dev HS256 secret of the API tokens."""
+    return _kept_secret(settings, "jwt-secret")
+
+
+def playback_secret(settings: PlatformSettings) -> str:
+    """The catalog's key for HLS playback tokens (never the JWT secret)."""
+    return _kept_secret(settings, "playback-secret")
 
 
 def _port_in_use(port: int) -> bool:
@@ -314,7 +329,7 @@ def prepare(settings: PlatformSettings) -> None:
             f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
         )
     settings.dir.mkdir(parents=True, exist_ok=True)
-    env = settings.environment(jwt_secret(settings))
+    env = settings.environment(jwt_secret(settings), playback_secret(settings))
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)
@@ -323,7 +338,7 @@ def prepare(settings: PlatformSettings) -> None:
 
 def write_run_files(settings: PlatformSettings, env: Mapping[str, str]) -> None:
     """The Procfile and the env file honcho reads (values quoted for its parser)."""
-    # The env file holds the JWT secret and NATS passwords: readable by its owner only.
+    # The env file holds the JWT and playback secrets and NATS passwords: owner only.
     settings.env_file.touch(mode=0o600)
     settings.env_file.chmod(0o600)
     settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))

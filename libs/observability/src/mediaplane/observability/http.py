@@ -14,14 +14,17 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.trace import TracerProvider
+from opentelemetry.trace import Span, TracerProvider
 
 from mediaplane.observability.health import HealthChecks, Readiness
 from mediaplane.observability.logs import bind_context
+from mediaplane.observability.redact import redact
 
 REQUEST_ID_HEADER = "x-request-id"
 CORRELATION_ID_HEADER = "x-correlation-id"
 _UNINSTRUMENTED = ["/metrics", "/health"]
+# Server span attributes that hold the request's query string.
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
 
 class RequestContextMiddleware(ASGIMiddleware):
@@ -89,6 +92,15 @@ def prometheus_config(service: str) -> PrometheusConfig:
     )
 
 
+def _redact_span_urls(span: Span, scope: dict[str, Any]) -> None:
+    """Spans record the URL with its query string: mask credentials there as in the logs."""
+    attributes = getattr(span, "attributes", None) or {}
+    for key in _URL_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            span.set_attribute(key, redact(value))
+
+
 def opentelemetry_plugin(tracer_provider: TracerProvider | None = None) -> OpenTelemetryPlugin:
     """Server spans per request; the per-message send/receive spans (named by raw path) are off."""
     return OpenTelemetryPlugin(
@@ -96,6 +108,7 @@ def opentelemetry_plugin(tracer_provider: TracerProvider | None = None) -> OpenT
             tracer_provider=tracer_provider,
             exclude=_UNINSTRUMENTED,
             exclude_spans=["receive", "send"],
+            server_request_hook_handler=_redact_span_urls,
         )
     )
 

@@ -1,7 +1,8 @@
 """structlog JSON logs for every process, with request, correlation and trace ids.
 
 Standard-library loggers (uvicorn, faststream, litestar, psycopg) go through
-the same JSON renderer, so one process writes one log format.
+the same JSON renderer, so one process writes one log format, and every line
+passes `redact_secrets` last: no token in a query string reaches the output.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, TextIO
 import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
+
+from mediaplane.observability.redact import redact_secrets
 
 
 def add_otel_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -59,6 +62,10 @@ def configure_logging(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # Standard-library records keep their exception until here: format it
+                # so that its text is redacted too.
+                structlog.processors.format_exc_info,
+                redact_secrets,
                 structlog.processors.JSONRenderer(),
             ],
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -18,7 +18,7 @@ from mediaplane.observability.http import (
     prometheus_config,
     tracing_plugins,
 )
-from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
 from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
 from mediaplane.servicekit.rate_limit import RateLimit
@@ -35,10 +35,18 @@ def public_api(
 ) -> Litestar:
     """`route_handlers` plus /health, /metrics and OpenAPI (bearer JWT) at /schema; request
     ids, Prometheus, OTel when tracing is on, problem+json errors, the JWT verifier and the
-    per-owner rate limiter the principal dependencies use."""
+    per-owner rate limiter the principal dependencies use (with a JWKS, its keys are
+    fetched before the first request and kept fresh in the background)."""
+
+    @asynccontextmanager
+    async def keys_fresh(app: Litestar) -> AsyncIterator[None]:
+        verifier: TokenVerifier = app.state.verifier
+        async with verifier.running():
+            yield
+
     app = Litestar(
         route_handlers=[*route_handlers, *health_handlers(checks), PrometheusController],
-        lifespan=[lifespan],
+        lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
         plugins=tracing_plugins(),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,21 +14,37 @@ import jwt
 from litestar import Request
 
 from mediaplane.servicekit.errors import ProblemError
+from mediaplane.servicekit.jwks import JwksKeys, UnknownKey
 
 
 @dataclass(frozen=True, kw_only=True)
 class AuthSettings:
-    """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production)."""
+    """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production).
+
+    With a JWKS the issuer and audience are required: an identity provider signs
+    tokens for many applications, and only those it issued for this one count.
+    """
 
     hs256_secret: str | None = None
     jwks_url: str | None = None
     issuer: str | None = None
     audience: str | None = None
     admin_role: str = "admin"
+    # How long a fetched key set is used at most: a key removed from the JWKS
+    # stops verifying within this time.
+    jwks_cache_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.hs256_secret and not self.jwks_url:
             raise ValueError("set MEDIAPLANE_JWT_SECRET (dev) or MEDIAPLANE_JWKS_URL (production)")
+        if self.jwks_url and not (self.issuer and self.audience):
+            raise ValueError(
+                "MEDIAPLANE_JWKS_URL needs MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE: "
+                "without them any token the identity provider signs, for any application, "
+                "would be accepted"
+            )
+        if self.jwks_cache_seconds <= 0:
+            raise ValueError("MEDIAPLANE_JWKS_CACHE_SECONDS must be positive")
 
     @classmethod
     def from_env(cls) -> AuthSettings:
@@ -37,6 +54,7 @@ class AuthSettings:
             jwks_url=env.get("MEDIAPLANE_JWKS_URL") or None,
             issuer=env.get("MEDIAPLANE_JWT_ISSUER") or None,
             audience=env.get("MEDIAPLANE_JWT_AUDIENCE") or None,
+            jwks_cache_seconds=float(env.get("MEDIAPLANE_JWKS_CACHE_SECONDS", 300)),
         )
 
 
@@ -57,6 +75,7 @@ class _Verified:
     principal: Principal
     expires_at: float
     recheck_at: float
+    key_generation: int  # the JWKS it was verified with (0 for HS256)
 
 
 class TokenVerifier:
@@ -64,10 +83,14 @@ class TokenVerifier:
 
     Verified tokens are remembered (the full token string is the key, so a
     changed signature is a miss) until their `exp`, and re-verified at least
-    every `recheck_seconds` so that a key removed from the JWKS stops working
-    soon. Clients send the same token with every request until it expires;
-    verifying it once instead of on every request saves the HMAC or RSA work
-    and PyJWT's parsing.
+    every `recheck_seconds` (never longer than the JWKS cache lifetime) and
+    whenever a new key set replaced the one they were verified with, so a key
+    removed from the JWKS stops working with it. Clients send the same token
+    with every request until it expires; verifying it once instead of on every
+    request saves the HMAC or RSA work and PyJWT's parsing.
+
+    With a JWKS, `running()` must wrap the service's life: it fetches the keys
+    and keeps them fresh in the background (`jwks.JwksKeys`).
     """
 
     def __init__(
@@ -77,30 +100,46 @@ class TokenVerifier:
         cache_size: int = 10_000,
         recheck_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
+        keys: JwksKeys | None = None,
     ) -> None:
         self._settings = settings
-        self._jwks = (
-            jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
-        )
+        if keys is None and settings.jwks_url:
+            keys = JwksKeys(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+        self._keys = keys
         self._cache_size = cache_size
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Keep the JWKS fresh while inside (nothing to do with HS256)."""
+        if self._keys is None:
+            yield
+            return
+        async with self._keys.running():
+            yield
+
     def verify(self, token: str) -> Principal:
         now = self._clock()
+        generation = self._keys.generation if self._keys is not None else 0
         known = self._verified.get(token)
         if known is not None:
             if now >= known.expires_at:
                 del self._verified[token]
                 raise Unauthorized("the token has expired")
-            if now < known.recheck_at:
+            if now < known.recheck_at and known.key_generation == generation:
                 return known.principal
         principal, expires_at = self._decode(token)
+        recheck = self._recheck_seconds
+        if self._keys is not None:
+            # Not remembered past the key set's own lifetime either.
+            recheck = min(recheck, self._keys.seconds_left())
         self._verified[token] = _Verified(
             principal=principal,
             expires_at=expires_at,
-            recheck_at=min(expires_at, now + self._recheck_seconds),
+            recheck_at=min(expires_at, now + recheck),
+            key_generation=generation,
         )
         self._verified.move_to_end(token)
         if len(self._verified) > self._cache_size:
@@ -111,9 +150,12 @@ class TokenVerifier:
         """The principal and expiry of a token PyJWT accepts."""
         settings = self._settings
         try:
-            if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
-                algorithms = ["RS256", "ES256", "EdDSA"]
+            if self._keys is not None:
+                kid = jwt.get_unverified_header(token).get("kid")
+                signing = self._keys.key_for(kid if isinstance(kid, str) else None)
+                # The key's own algorithm only: no algorithm confusion.
+                key: Any = signing.key
+                algorithms = [signing.algorithm_name]
             else:
                 key, algorithms = settings.hs256_secret, ["HS256"]
             claims = jwt.decode(
@@ -126,6 +168,8 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
+        except UnknownKey as error:
+            raise Unauthorized(f"invalid token: {error}") from None
         except jwt.PyJWTError as error:
             raise Unauthorized(f"invalid token: {error}") from None
         subject = claims.get("sub")

@@ -24,20 +24,17 @@ def attach_auth(app: Litestar, auth: AuthSettings, rate_limit: RateLimit) -> Non
     app.state.rate_limiter = OwnerRateLimiter(rate_limit)
 
 
-def _admit(request: Req, token: str | None) -> Principal:
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.verify(token) if token is not None else verifier.from_request(request)
+def admit(request: Req, principal: Principal) -> Principal:
+    """`principal`, once its owner's rate limit allows one more request."""
     limiter: OwnerRateLimiter = request.app.state.rate_limiter
     limiter.check(principal.owner)
     return principal
 
 
 def provide_principal(request: Req) -> Principal:
-    """The caller, from `Authorization: Bearer <jwt>`."""
-    return _admit(request, None)
-
-
-def provide_principal_or_query_token(request: Req) -> Principal:
-    """The caller, from the header or `?access_token=`: native HLS players (Safari, smart
-    TVs) and EventSource cannot add an Authorization header."""
-    return _admit(request, request.query_params.get("access_token"))
+    """The caller, from `Authorization: Bearer <jwt>` only: a bearer token never goes in a
+    URL, where access logs, browser history and Referer headers would keep it. Routes a
+    player must reach by URL take a capability of their own (the catalog's playback token)
+    and `admit` its holder."""
+    verifier: TokenVerifier = request.app.state.verifier
+    return admit(request, verifier.from_request(request))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from minio import Minio
-from minio.commonconfig import CopySource
+from minio.commonconfig import ComposeSource, CopySource
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.helpers import DictType
@@ -96,9 +96,35 @@ def upload_file(
     return written_etag(result.etag, bucket, key)
 
 
-def copy_object(client: Minio, source_bucket: str, source_key: str, bucket: str, key: str) -> str:
-    """Server-side copy (one request: objects up to 5 GiB, an S3 limit)."""
-    result = client.copy_object(bucket, key, CopySource(source_bucket, source_key))
+def copy_object(
+    client: Minio, source_bucket: str, source_key: str, bucket: str, key: str, *, part_size: int
+) -> str:
+    """Server-side copy; the bytes never leave the S3 server.
+
+    Up to `part_size` bytes it is one CopyObject request (S3 allows up to
+    5 GiB); a larger object is copied as a multipart upload of UploadPartCopy
+    ranges of `part_size` bytes. Every request is conditional on the ETag read
+    first, so an object overwritten during the copy fails it (412) rather than
+    producing a mix of old and new bytes.
+    """
+    found = client.stat_object(source_bucket, source_key)
+    size, etag = found.size or 0, found.etag or ""
+    if size <= part_size:
+        result = client.copy_object(
+            bucket, key, CopySource(source_bucket, source_key, match_etag=etag)
+        )
+    else:
+        ranges = [
+            ComposeSource(
+                source_bucket,
+                source_key,
+                offset=offset,
+                length=min(part_size, size - offset),
+                match_etag=etag,
+            )
+            for offset in range(0, size, part_size)
+        ]
+        result = client.compose_object(bucket, key, ranges)
     return written_etag(result.etag, bucket, key)
 
 

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+MIN_COPY_PART = 5 * 1024 * 1024  # S3: every part but the last is at least 5 MiB
+MAX_COPY_PART = 5 * 1024 * 1024 * 1024  # S3: one CopyObject or UploadPartCopy copies at most 5 GiB
+
 
 @dataclass(frozen=True, kw_only=True)
 class Endpoint:
@@ -48,8 +51,15 @@ class StorageSettings:
     retries: int = 2
     # Blocking calls run in the default thread pool (up to 32 threads).
     max_connections: int = 32
+    # Copies above this size use UploadPartCopy in parts of this size. S3 caps
+    # a single copy at 5 GiB; a smaller value lets tests reach the multipart path.
+    multipart_copy_threshold: int = MAX_COPY_PART
 
     def __post_init__(self) -> None:
+        if not MIN_COPY_PART <= self.multipart_copy_threshold <= MAX_COPY_PART:
+            raise ValueError(
+                f"multipart_copy_threshold must be {MIN_COPY_PART}..{MAX_COPY_PART} bytes"
+            )
         if not self.region:
             raise ValueError("region must be set so presigning never needs the network")
         if not self.access_key or not self.secret_key:
@@ -68,6 +78,7 @@ class StorageSettings:
         secret_key: str,
         region: str,
         public_endpoint: str | None = None,
+        multipart_copy_threshold: int = MAX_COPY_PART,
     ) -> StorageSettings:
         return cls(
             endpoint=Endpoint.from_url(endpoint),
@@ -75,11 +86,13 @@ class StorageSettings:
             secret_key=secret_key,
             region=region,
             public_endpoint=Endpoint.from_url(public_endpoint) if public_endpoint else None,
+            multipart_copy_threshold=multipart_copy_threshold,
         )
 
     @classmethod
     def from_env(cls, prefix: str = "MEDIAPLANE_S3_") -> StorageSettings:
-        """Read `<prefix>ENDPOINT`, `ACCESS_KEY`, `SECRET_KEY`, `REGION`, `PUBLIC_ENDPOINT`."""
+        """Read `<prefix>ENDPOINT`, `ACCESS_KEY`, `SECRET_KEY`, `REGION`, `PUBLIC_ENDPOINT`,
+        `MULTIPART_COPY_THRESHOLD` (bytes)."""
         env = os.environ
 
         def required(name: str) -> str:
@@ -94,4 +107,7 @@ class StorageSettings:
             secret_key=required("SECRET_KEY"),
             region=required("REGION"),
             public_endpoint=env.get(prefix + "PUBLIC_ENDPOINT") or None,
+            multipart_copy_threshold=int(
+                env.get(prefix + "MULTIPART_COPY_THRESHOLD") or MAX_COPY_PART
+            ),
         )

@@ -88,10 +88,18 @@ class ObjectStore:
         expires: timedelta,
         sha256: bytes | None = None,
         content_type: str | None = None,
+        content_length: int | None = None,
     ) -> PresignedRequest:
-        """A single-request upload; with `sha256` (raw digest) the server rejects other bytes."""
+        """A single-request upload; with `sha256` (raw digest) the server rejects other
+        bytes, with `content_length` a body of any other length (both are signed)."""
         return presign.presign_put(
-            self._presigner, bucket, key, expires=expires, sha256=sha256, content_type=content_type
+            self._presigner,
+            bucket,
+            key,
+            expires=expires,
+            sha256=sha256,
+            content_type=content_type,
+            content_length=content_length,
         )
 
     def presign_upload_part(
@@ -245,7 +253,20 @@ class ObjectStore:
         )
 
     async def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> str:
-        return await _run(objects.copy_object, self._client, source_bucket, source_key, bucket, key)
+        """Server-side copy; returns the copy's ETag.
+
+        Objects above `settings.multipart_copy_threshold` are copied in parts
+        of that size (UploadPartCopy), so any size up to the S3 maximum works.
+        """
+        return await _run(
+            objects.copy_object,
+            self._client,
+            source_bucket,
+            source_key,
+            bucket,
+            key,
+            part_size=self.settings.multipart_copy_threshold,
+        )
 
     async def delete(self, bucket: str, key: str) -> None:
         """Idempotent: deleting a missing object succeeds."""

@@ -39,6 +39,9 @@ class CatalogSettings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     download_ttl_seconds: int = 3600
     hls_ttl_seconds: int = 1800
+    # Signs playback tokens (HLS playlist URLs); the API refuses to start without it.
+    playback_secret: str | None = field(default=None, repr=False)
+    playback_ttl_seconds: int = 1800
     http_host: str = "127.0.0.1"
     http_port: int = 8082
     ops_port: int = 9111
@@ -64,6 +67,8 @@ class CatalogSettings:
             ),
             download_ttl_seconds=number("MEDIAPLANE_PRESIGN_TTL", 3600),
             hls_ttl_seconds=number("MEDIAPLANE_CATALOG_HLS_TTL", 1800),
+            playback_secret=env.get("MEDIAPLANE_CATALOG_PLAYBACK_SECRET") or None,
+            playback_ttl_seconds=number("MEDIAPLANE_CATALOG_PLAYBACK_TTL", 1800),
             http_host=env.get("MEDIAPLANE_CATALOG_HOST", "127.0.0.1"),
             http_port=number("MEDIAPLANE_CATALOG_PORT", 8082),
             ops_port=number("MEDIAPLANE_CATALOG_OPS_PORT", 9111),

@@ -20,12 +20,14 @@ from mediaplane.contracts import (
     FileRejected,
     FileTagsChanged,
     FileUploaded,
+    FileUploadedV2,
     FileVerified,
     JanitorFilePurged,
     JanitorSessionExpired,
     Registry,
     Rendition,
     TagCreated,
+    TagCreatedV2,
     Thumbnail,
     ThumbnailFailed,
     ThumbnailGenerated,
@@ -63,6 +65,8 @@ class FileStory:
     file_id: uuid.UUID = field(default_factory=uuid.uuid4)
     session_id: uuid.UUID = field(default_factory=uuid.uuid4)
     events: list[Event] = field(default_factory=list)
+    # The layout before immutable originals: one client-written key, `file.uploaded.v1`.
+    legacy: bool = False
 
     def _envelope(self, stream: str, producer: str) -> dict[str, object]:
         at = self.start + timedelta(seconds=len(self.events))
@@ -76,7 +80,15 @@ class FileStory:
 
     @property
     def key(self) -> str:
-        return f"{self.owner}/{self.file_id}"
+        """The original's key: what file.verified names and downloads serve."""
+        folder = f"{self.owner}/{self.file_id}"
+        return folder if self.legacy else f"{folder}/original"
+
+    @property
+    def staging_key(self) -> str:
+        """The key the client writes (the session's and file.uploaded's object_key)."""
+        folder = f"{self.owner}/{self.file_id}"
+        return folder if self.legacy else f"{folder}/upload"
 
     def add(self, event: Event) -> FileStory:
         self.events.append(event)
@@ -91,7 +103,7 @@ class FileStory:
                 owner=self.owner,
                 mode="single",
                 bucket="originals",
-                object_key=self.key,
+                object_key=self.staging_key,
                 filename=self.filename,
                 content_type=_MEDIA_TYPES[self.kind],
                 size=self.size,
@@ -136,20 +148,21 @@ class FileStory:
                 part_count=1,
             )
         )
-        return self.add(
-            FileUploaded(
-                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
-                file_id=self.file_id,
-                session_id=self.session_id,
-                owner=self.owner,
-                bucket="originals",
-                object_key=self.key,
-                filename=self.filename,
-                content_type=_MEDIA_TYPES[self.kind],
-                size=self.size,
-                tags=self.tags,
-            )
-        )
+        common = {
+            **self._envelope(f"file-{self.file_id}", "upload-gateway"),
+            "file_id": self.file_id,
+            "session_id": self.session_id,
+            "owner": self.owner,
+            "bucket": "originals",
+            "object_key": self.staging_key,
+            "filename": self.filename,
+            "content_type": _MEDIA_TYPES[self.kind],
+            "size": self.size,
+            "tags": self.tags,
+        }
+        if self.legacy:
+            return self.add(FileUploaded(**common))  # type: ignore[arg-type]
+        return self.add(FileUploadedV2(**common, original_key=self.key))  # type: ignore[arg-type]
 
     def verified(self) -> FileStory:
         return self.add(
@@ -297,7 +310,20 @@ class FileStory:
         )
 
 
-def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreated:
+def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreatedV2:
+    return TagCreatedV2(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        stream_id=f"tag-{owner}/{name}",
+        producer="upload-gateway",
+        correlation_id="req-tag",
+        owner=owner,
+        name=name,
+    )
+
+
+def global_tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreated:
+    """A tag as v1 recorded it: global, on `tag-<name>`, `created_by` its first owner."""
     return TagCreated(
         event_id=uuid.uuid4(),
         occurred_at=at,
@@ -316,7 +342,11 @@ _TAGS = ("holiday", "work", "family", "beach", "cats", "music", "receipts", "dra
 def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[Event]:
     """About `n_events` events of whole file lives (every lifecycle path), file by file."""
     rng = random.Random(seed)
-    events: list[Event] = [tag_created(name, f"user-{i % owners}") for i, name in enumerate(_TAGS)]
+    # Tags as v1 (global) and v2 (per owner) recorded them: a replay reads both.
+    events: list[Event] = [
+        (global_tag_created if i % 2 else tag_created)(name, f"user-{i % owners}")
+        for i, name in enumerate(_TAGS)
+    ]
     index = 0
     while len(events) < n_events:
         kind = _KINDS[index % len(_KINDS)]
@@ -328,6 +358,7 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
             tags=rng.sample(_TAGS, rng.randrange(0, 3)),
             start=EPOCH + timedelta(seconds=index * 20),
             rng=rng,
+            legacy=index % 3 == 0,  # logs hold both versions of file.uploaded
             file_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             session_id=uuid.UUID(int=rng.getrandbits(128), version=4),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mediaplane.bus import BusSettings
+from mediaplane.servicekit import children
 from mediaplane.storage import StorageSettings
 from mediaplane.thumbnailer.domain.policy import MediaLimits
 from mediaplane.thumbnailer.domain.sizing import (
@@ -65,6 +66,14 @@ class ThumbnailerSettings:
     http_host: str = "127.0.0.1"
     ops_port: int = 9131
 
+    @property
+    def tool_limits(self) -> children.Limits:
+        """Each ffprobe, ffmpeg and PDF child (the job timeout bounds their wall time)."""
+        return children.Limits(
+            cpu_seconds=self.limits.tool_cpu_seconds,
+            memory_bytes=self.limits.tool_memory_mb * 1024 * 1024,
+        )
+
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.max_deliver < 1:
             raise ValueError("concurrency and max_deliver must be >= 1")
@@ -98,6 +107,12 @@ class ThumbnailerSettings:
                 ),
                 job_timeout=float(
                     env.get("MEDIAPLANE_THUMBNAILER_JOB_TIMEOUT", defaults.job_timeout)
+                ),
+                tool_cpu_seconds=float(
+                    env.get("MEDIAPLANE_THUMBNAILER_TOOL_CPU_SECONDS", defaults.tool_cpu_seconds)
+                ),
+                tool_memory_mb=int(
+                    env.get("MEDIAPLANE_THUMBNAILER_TOOL_MEMORY_MB", defaults.tool_memory_mb)
                 ),
             ),
             concurrency=int(env.get("MEDIAPLANE_THUMBNAILER_CONCURRENCY", os.cpu_count() or 1)),

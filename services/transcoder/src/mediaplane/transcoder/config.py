@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from mediaplane.bus import BusSettings
 from mediaplane.storage import StorageSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec, parse_ladder
+from mediaplane.transcoder.domain.owners import OwnerLimit
 
 SERVICE = "transcoder"
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 300.0)
@@ -44,6 +45,34 @@ class SourceLimits:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ToolLimits:
+    """What ffprobe and ffmpeg may use (enforced by the kernel, per child process).
+
+    The encode's CPU time and wall time grow with the source duration (the
+    default ladder measured 1.65 CPU-seconds per second of 1080p30 video,
+    docs/benchmarks.md; 4K or 60 fps costs a few times more); the wall time
+    is also capped absolutely.
+    """
+
+    memory_mb: int = 4096  # address space; the 4-rung 1080p ladder peaks at ~1.4 GiB on 2 cores
+    cpu_base: float = 60.0
+    cpu_per_second: float = 10.0
+    max_job_seconds: float = 86400.0
+    probe_cpu: float = 30.0
+    probe_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if min(self.memory_mb, self.cpu_base, self.max_job_seconds) <= 0:
+            raise ValueError("memory_mb, cpu_base and max_job_seconds must be positive")
+        if min(self.probe_cpu, self.probe_timeout) <= 0 or self.cpu_per_second < 0:
+            raise ValueError("probe limits must be positive, cpu_per_second not negative")
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
 class TranscoderSettings:
     database_url: str
     bus: BusSettings
@@ -53,6 +82,7 @@ class TranscoderSettings:
     originals_bucket: str = "originals"
     encoding: EncodingSettings = field(default_factory=EncodingSettings)
     limits: SourceLimits = field(default_factory=SourceLimits)
+    tools: ToolLimits = field(default_factory=ToolLimits)
     # Job budget: timeout_base + timeout_per_second * source duration.
     timeout_base: float = 120.0
     timeout_per_second: float = 10.0
@@ -61,6 +91,10 @@ class TranscoderSettings:
     ack_wait: float = 60.0
     max_deliver: int = 5
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
+    # Jobs of one owner running at once over every replica; a job over it waits
+    # (is redelivered after owner_limit.retry_after) up to max_deferrals times.
+    owner_limit: OwnerLimit = field(default_factory=OwnerLimit)
+    max_deferrals: int = 100_000
     # Seconds a stopping worker lets a running job go on before killing ffmpeg
     # and handing the message back (0: at once).
     shutdown_grace: float = 0.0
@@ -104,11 +138,24 @@ class TranscoderSettings:
                 max_duration=number("MAX_DURATION", 6 * 3600.0),
                 max_dimension=int(number("MAX_DIMENSION", 8192)),
             ),
+            tools=ToolLimits(
+                memory_mb=int(number("MEMORY_LIMIT_MB", 4096)),
+                cpu_base=number("CPU_BASE", 60.0),
+                cpu_per_second=number("CPU_PER_SECOND", 10.0),
+                max_job_seconds=number("MAX_JOB_SECONDS", 86400.0),
+                probe_cpu=number("PROBE_CPU", 30.0),
+                probe_timeout=number("PROBE_TIMEOUT", 120.0),
+            ),
             timeout_base=number("TIMEOUT_BASE", 120.0),
             timeout_per_second=number("TIMEOUT_PER_SECOND", 10.0),
             ack_wait=number("ACK_WAIT", 60.0),
             max_deliver=int(number("MAX_DELIVER", 5)),
             backoff=tuple(float(b) for b in backoff.split(",")) if backoff else DEFAULT_BACKOFF,
+            owner_limit=OwnerLimit(
+                max_running=int(number("MAX_CONCURRENT_PER_OWNER", 2)),
+                retry_after=number("OWNER_RETRY_AFTER", 30.0),
+            ),
+            max_deferrals=int(number("MAX_DEFERRALS", 100_000)),
             shutdown_grace=number("SHUTDOWN_GRACE", 0.0),
             work_dir=text("WORK_DIR", tempfile.gettempdir()),
             ffmpeg=env.get("MEDIAPLANE_FFMPEG", "ffmpeg"),

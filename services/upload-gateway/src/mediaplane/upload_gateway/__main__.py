@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 
 import uvicorn
 
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
     )
     configure_tracing(SERVICE)
-    settings = GatewaySettings.from_env()
+    try:
+        settings = GatewaySettings.from_env()
+    except ValueError as error:
+        print(f"{SERVICE}: refusing to start: {error}", file=sys.stderr)
+        return 2
 
     if args.role == "migrate":
         applied = asyncio.run(apply_migrations(settings))

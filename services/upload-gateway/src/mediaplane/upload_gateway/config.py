@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
 from mediaplane.servicekit.auth import AuthSettings
+from mediaplane.servicekit.devtoken import require_loopback
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
 from mediaplane.upload_gateway.domain.policy import UploadLimits
@@ -27,12 +28,15 @@ class GatewaySettings:
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     ops_port: int = 9101
-    # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret).
+    # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret),
+    # and only on a loopback bind.
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
-        if self.dev_mode and not self.auth.hs256_secret:
-            raise ValueError("MEDIAPLANE_DEV_MODE=1 needs MEDIAPLANE_JWT_SECRET (HS256)")
+        if self.dev_mode:
+            if not self.auth.hs256_secret:
+                raise ValueError("MEDIAPLANE_DEV_MODE=1 needs MEDIAPLANE_JWT_SECRET (HS256)")
+            require_loopback(self.http_host, "MEDIAPLANE_GATEWAY_HOST")
 
     @classmethod
     def from_env(cls) -> GatewaySettings:

@@ -36,7 +36,7 @@ INSERT INTO ledger (event_id, type, known, stream_id, occurred_at, file_id, sess
 SELECT (u.d->>'event_id')::uuid, u.d->>'type', u.known, u.d->>'stream_id',
        (u.d->>'occurred_at')::timestamptz, (u.d->>'file_id')::uuid,
        (u.d->>'session_id')::uuid,
-       CASE WHEN u.d->>'type' = 'tag.created.v1' THEN u.d->>'name' END,
+       CASE WHEN u.d->>'type' IN ('tag.created.v1', 'tag.created.v2') THEN u.d->>'name' END,
        u.subject, u.stream_sequence, u.d
 FROM (
     SELECT b::jsonb AS d, k AS known, s AS subject, q AS stream_sequence

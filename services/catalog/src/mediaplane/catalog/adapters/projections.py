@@ -36,7 +36,10 @@ SELECT a.file_id,
        a.ver->>'kind',
        coalesce(a.ver->>'sha256', a.up->>'sha256'),
        coalesce(a.up->>'bucket', a.so->>'bucket'),
-       coalesce(a.up->>'object_key', a.so->>'object_key'),
+       -- Downloads serve the verified original only (file.verified's key). Before
+       -- the verdict nothing is served; the key shown is where the original will be.
+       coalesce(a.ver->>'object_key', a.up->>'original_key', a.up->>'object_key',
+                a.so->>'object_key'),
        CASE WHEN a.deleted THEN 'deleted'
             WHEN a.rej IS NOT NULL THEN 'rejected'
             WHEN a.ver IS NOT NULL THEN 'ready'
@@ -60,7 +63,8 @@ SELECT a.file_id,
        a.updated_at
 FROM (
     SELECT l.file_id,
-           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.uploaded.v1'))[1] AS up,
+           (array_agg(l.data {_LATEST})
+               FILTER (WHERE l.type IN ('file.uploaded.v1', 'file.uploaded.v2')))[1] AS up,
            (array_agg(l.data {_LATEST})
                FILTER (WHERE l.type = 'upload.session.opened.v1'))[1] AS so,
            (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.verified.v1'))[1] AS ver,
@@ -79,7 +83,8 @@ FROM (
            coalesce(bool_or(l.type = 'file.deleted.v1'), false) AS deleted,
            coalesce(bool_or(l.type = 'janitor.file.purged.v1'), false) AS purged,
            min(l.occurred_at) FILTER (
-               WHERE l.type IN ('file.uploaded.v1', 'upload.session.opened.v1')) AS created_at,
+               WHERE l.type IN ('file.uploaded.v1', 'file.uploaded.v2',
+                                'upload.session.opened.v1')) AS created_at,
            max(l.occurred_at) AS updated_at
     FROM ledger l
     WHERE l.known AND l.file_id IS NOT NULL AND l.type = ANY({{types}}) AND {{filter}}
@@ -97,7 +102,7 @@ FROM (
     FROM (
         SELECT l.file_id, t.tag, true AS present, l.occurred_at, l.event_id
         FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'tags') t(tag)
-        WHERE l.known AND l.type = 'file.uploaded.v1' AND {filter}
+        WHERE l.known AND l.type IN ('file.uploaded.v1', 'file.uploaded.v2') AND {filter}
         UNION ALL
         SELECT l.file_id, t.tag, true, l.occurred_at, l.event_id
         FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'added') t(tag)
@@ -112,13 +117,16 @@ FROM (
 WHERE m.present
 """
 
+# Tags are per owner (keyed by name: a refresh recomputes every owner's tag of the name).
+# A v1 tag was global; like its upcaster says, it belongs to its creator.
 _TAGS = """
 SELECT l.tag,
-       (array_agg(l.data->>'created_by' ORDER BY l.occurred_at, l.event_id))[1],
+       CASE l.type WHEN 'tag.created.v1' THEN l.data->>'created_by' ELSE l.data->>'owner' END,
        min(l.occurred_at)
 FROM ledger l
-WHERE l.known AND l.type = 'tag.created.v1' AND l.tag IS NOT NULL AND {filter}
-GROUP BY l.tag
+WHERE l.known AND l.type IN ('tag.created.v1', 'tag.created.v2') AND l.tag IS NOT NULL
+  AND {filter}
+GROUP BY 1, 2
 """
 
 # Renditions and thumbnails come from the latest successful event of the file.
@@ -244,6 +252,7 @@ FILES = Projection(
     frozenset(
         {
             "file.uploaded.v1",
+            "file.uploaded.v2",
             "file.verified.v1",
             "file.rejected.v1",
             "file.tags_changed.v1",  # for updated_at: a retag changes the file
@@ -267,15 +276,15 @@ FILE_TAGS = Projection(
     "uuid",
     ("file_id", "tag"),
     _FILE_TAGS,
-    frozenset({"file.uploaded.v1", "file.tags_changed.v1"}),
+    frozenset({"file.uploaded.v1", "file.uploaded.v2", "file.tags_changed.v1"}),
 )
 TAGS = Projection(
     "tags",
     "tag",
     "text",
-    ("name", "created_by", "created_at"),
+    ("name", "owner", "created_at"),
     _TAGS,
-    frozenset({"tag.created.v1"}),
+    frozenset({"tag.created.v1", "tag.created.v2"}),
 )
 RENDITIONS = Projection(
     "renditions",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hmac
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
@@ -15,12 +17,33 @@ from mediaplane.catalog.api.routes import (
 )
 from mediaplane.catalog.app.bootstrap import catalog
 from mediaplane.catalog.config import SERVICE, CatalogSettings
+from mediaplane.catalog.domain.playback import PlaybackTokens
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 
 
-def create_app(settings: CatalogSettings) -> Litestar:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def playback_tokens(
+    settings: CatalogSettings, clock: Callable[[], datetime] = _now
+) -> PlaybackTokens:
+    """The playback token signer; refuses a missing secret or the API's own JWT secret
+    (a playback token must never verify as a bearer token)."""
+    secret = settings.playback_secret
+    if not secret:
+        raise ValueError("set MEDIAPLANE_CATALOG_PLAYBACK_SECRET (signs HLS playback tokens)")
+    api_secret = settings.auth.hs256_secret
+    if api_secret and hmac.compare_digest(secret.encode(), api_secret.encode()):
+        raise ValueError("MEDIAPLANE_CATALOG_PLAYBACK_SECRET must differ from the JWT secret")
+    return PlaybackTokens(secret, timedelta(seconds=settings.playback_ttl_seconds), clock)
+
+
+def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _now) -> Litestar:
+    """The API; `clock` (UTC) decides playback token expiry (injected by tests)."""
     checks = DeferredHealthChecks()
+    playback = playback_tokens(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -28,6 +51,7 @@ def create_app(settings: CatalogSettings) -> Litestar:
             app.state.queries = resources.queries
             app.state.media = resources.media
             app.state.changes = resources.changes
+            app.state.playback = playback
             checks.target = resources.health
             yield
             checks.target = None

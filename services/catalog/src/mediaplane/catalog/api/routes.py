@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -23,8 +24,9 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
+from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
-from mediaplane.servicekit.principal import provide_principal, provide_principal_or_query_token
+from mediaplane.servicekit.principal import admit, provide_principal
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -44,10 +46,36 @@ def provide_media(request: Req) -> MediaService:
     return media
 
 
+def provide_playback(request: Req) -> PlaybackTokens:
+    playback: PlaybackTokens = request.app.state.playback
+    return playback
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who a playlist request plays for, and the playback token it came with."""
+
+    reader: Principal
+    token: str
+
+
+def provide_viewer(request: Req) -> Viewer:
+    """The reader a playlist URL's playback token was issued to, for the file in the path.
+
+    Playlists accept nothing else: no bearer token (header or query), so a
+    playlist URL never needs, and never leaks, an API credential.
+    """
+    playback: PlaybackTokens = request.app.state.playback
+    token = request.query_params.get(PARAMETER) or ""
+    reader = playback.verify(token, request.path_params["file_id"])
+    return Viewer(reader=admit(request, reader), token=token)
+
+
 _DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),
     "queries": Provide(provide_queries, sync_to_thread=False),
     "media": Provide(provide_media, sync_to_thread=False),
+    "playback": Provide(provide_playback, sync_to_thread=False),
 }
 
 
@@ -83,8 +111,9 @@ class FileController(Controller):
         file_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         media: NamedDependency[MediaService],
+        playback: NamedDependency[PlaybackTokens],
     ) -> FileDetail:
-        return await media.detail(principal, file_id)
+        return await media.detail(principal, file_id, playback)
 
     @get("/{file_id:uuid}/history", summary="The file's events, oldest first")
     async def history(
@@ -97,28 +126,24 @@ class FileController(Controller):
 
     @get(
         "/{file_id:uuid}/hls/{playlist:str}",
-        summary="HLS playlists: master.m3u8 and <rendition>.m3u8",
-        dependencies={"principal": Provide(provide_principal_or_query_token, sync_to_thread=False)},
+        summary="HLS playlists: master.m3u8 and <rendition>.m3u8 (`?pt=<playback token>`)",
+        dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
         media_type=HLS_MEDIA_TYPE,
     )
     async def playlist(
         self,
-        request: Req,
         file_id: FromPath[uuid.UUID],
         playlist: FromPath[str],
-        principal: NamedDependency[Principal],
+        viewer: NamedDependency[Viewer],
         media: NamedDependency[MediaService],
     ) -> Response[str]:
         if not playlist.endswith(".m3u8"):
             return Response("", status_code=404, media_type=HLS_MEDIA_TYPE)
+        reader = viewer.reader
         if playlist == "master.m3u8":
-            token = request.query_params.get("access_token")
-            query = f"?access_token={token}" if token else ""
-            text = await media.master_playlist(principal, file_id, query=query)
+            text = await media.master_playlist(reader, file_id, viewer.token)
         else:
-            text = await media.rendition_playlist(
-                principal, file_id, playlist.removesuffix(".m3u8")
-            )
+            text = await media.rendition_playlist(reader, file_id, playlist.removesuffix(".m3u8"))
         return Response(text, media_type=HLS_MEDIA_TYPE, headers=_PLAYLIST_HEADERS)
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from mediaplane.catalog.app.queries import CatalogQueries, FileNotFound
 from mediaplane.catalog.app.views import FileDetail, Link, RenditionView, ThumbnailView
 from mediaplane.catalog.domain.hls import rewrite
+from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
 from mediaplane.storage import ObjectNotFound, ObjectStore
 
@@ -45,7 +46,10 @@ class MediaService:
         self._download_ttl = timedelta(seconds=download_ttl)
         self._hls_ttl = timedelta(seconds=hls_ttl)
 
-    async def detail(self, principal: Principal, file_id: uuid.UUID) -> FileDetail:
+    async def detail(
+        self, principal: Principal, file_id: uuid.UUID, playback: PlaybackTokens
+    ) -> FileDetail:
+        """The file; its playlist URLs carry a playback token for this reader and file."""
         record = await self._queries.file(principal, file_id)
         summary = record.summary
         now = datetime.now(UTC)
@@ -76,6 +80,9 @@ class MediaService:
             for t in (await self._queries.thumbnails(file_id) if live else [])
         ]
         base = files_path(file_id)
+        playable = live and record.master_playlist_key is not None
+        grant = playback.issue(principal, file_id) if playable else None
+        query = f"?{PARAMETER}={grant.token}" if grant else ""
         renditions = [
             RenditionView(
                 name=r.name,
@@ -86,9 +93,9 @@ class MediaService:
                 codecs=r.codecs,
                 frame_rate=r.frame_rate,
                 segment_count=r.segment_count,
-                playlist_url=f"{base}/hls/{r.name}.m3u8",
+                playlist_url=f"{base}/hls/{r.name}.m3u8{query}",
             )
-            for r in (await self._queries.renditions(file_id) if live else [])
+            for r in (await self._queries.renditions(file_id) if playable else [])
         ]
         return FileDetail(
             file=summary,
@@ -98,17 +105,17 @@ class MediaService:
             download=download,
             thumbnails=thumbnails,
             renditions=renditions,
-            hls_url=f"{base}/hls/master.m3u8" if live and record.master_playlist_key else None,
+            hls_url=f"{base}/hls/master.m3u8{query}" if grant else None,
+            hls_expires_at=grant.expires_at if grant else None,
         )
 
-    async def master_playlist(
-        self, principal: Principal, file_id: uuid.UUID, *, query: str = ""
-    ) -> str:
-        """The master playlist; its rendition playlists point back at this API (`query` appended).
+    async def master_playlist(self, principal: Principal, file_id: uuid.UUID, token: str) -> str:
+        """The master playlist; its rendition playlists point back at this API with `token`.
 
         Rendition playlists go through the catalog, not straight to S3, so
         that every one is authorized and its segment URLs are signed fresh.
         """
+        query = f"?{PARAMETER}={token}"
         bucket, master_key = await self._playable(principal, file_id)
         names = {r.playlist_key: r.name for r in await self._queries.renditions(file_id)}
         text = await self._read(bucket, master_key)

@@ -221,7 +221,9 @@ class CatalogQueries:
     async def tags(self, principal: Principal, *, limit: int, marker: str | None) -> TagPage:
         """Tags in name order after `marker`, with how many visible live files carry each.
 
-        Owners see the tags on their files and those they created; admins every tag.
+        Owners see their own tags: those on their files and those they created; nothing
+        tells them whether another owner has a tag of the same name. Admins see every
+        owner's tags merged by name, each counted over all files.
         """
         query = sql.SQL(
             """
@@ -237,7 +239,7 @@ class CatalogQueries:
             """
         ).format(
             files_scope=_owner_scope(principal, "f.owner"),
-            tags_scope=_owner_scope(principal, "g.created_by"),
+            tags_scope=_owner_scope(principal, "g.owner"),
         )
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, {"marker": marker or "", "limit": limit + 1})

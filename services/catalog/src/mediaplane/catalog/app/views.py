@@ -67,7 +67,9 @@ class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     download: Link | None
     thumbnails: list[ThumbnailView]
     renditions: list[RenditionView]
+    # Playlist URLs carry a playback token (`?pt=`) good for this file until `hls_expires_at`.
     hls_url: str | None
+    hls_expires_at: datetime | None
 
 
 class HistoryEvent(msgspec.Struct, frozen=True, kw_only=True):

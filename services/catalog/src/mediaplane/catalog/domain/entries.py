@@ -14,6 +14,7 @@ from mediaplane.contracts import (
     ObjectReference,
     Registry,
     TagCreated,
+    TagCreatedV2,
     UnknownEventType,
     object_reference_problem,
 )
@@ -48,6 +49,8 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
+# Events whose `name` is a tag (the ledger's `tag` column).
+_TAG_TYPES = frozenset({TagCreated.tag(), TagCreatedV2.tag()})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -122,7 +125,7 @@ def _read(
         occurred_at=envelope.occurred_at,
         file_id=envelope.file_id,
         session_id=envelope.session_id,
-        tag=envelope.name if envelope.type == TagCreated.tag() else None,
+        tag=envelope.name if envelope.type in _TAG_TYPES else None,
         subject=subject,
         stream_sequence=stream_sequence,
         body=data.decode(),

@@ -20,7 +20,8 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
-    FileUploaded,
+    FileUploadedV2,
+    FileVerified,
     ThumbnailGenerated,
     TranscodeCompleted,
     UploadSessionAborted,
@@ -86,8 +87,14 @@ async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:
     elif isinstance(event, FileDeleted | FileRejected):
         await _doom_file(conn, event)
         return True
-    elif isinstance(event, FileUploaded):
+    elif isinstance(event, FileUploadedV2):
         return await _add_objects(conn, event, objects.original_of(event), buckets)
+    elif isinstance(event, FileVerified):
+        await _ensure_file(conn, event.file_id, event.occurred_at)
+        await conn.execute(
+            "UPDATE janitor_files SET verified_at = %s WHERE file_id = %s AND verified_at IS NULL",
+            (event.occurred_at, event.file_id),
+        )
     elif isinstance(event, TranscodeCompleted):
         return await _add_objects(conn, event, objects.renditions_of(event), buckets)
     elif isinstance(event, ThumbnailGenerated):
@@ -165,7 +172,7 @@ async def _doom_file(conn: Conn, event: FileDeleted | FileRejected) -> None:
 
 async def _add_objects(
     conn: Conn,
-    event: FileUploaded | TranscodeCompleted | ThumbnailGenerated,
+    event: FileUploadedV2 | TranscodeCompleted | ThumbnailGenerated,
     refs: list[ObjectRef],
     buckets: frozenset[str],
 ) -> bool:
@@ -260,6 +267,44 @@ async def claim_orphan(conn: Conn, bucket: str, upload_id: str, key: str, now: d
         (bucket, upload_id, key, now),
     )
     return await cursor.fetchone() is not None
+
+
+# Staging objects of sessions whose URLs are dead (`expires_at` before the cutoff),
+# once nobody needs them: aborted, or completed with the file settled (verified,
+# or doomed: its purge takes the original). Only keys of the staging layout:
+# an old-layout session's key is its file's original.
+_UNSWEPT_STAGING = """
+SELECT s.session_id, s.file_id, s.mode, s.bucket, s.object_key, s.upload_id,
+       s.correlation_id, s.opened_event_id, s.attempts
+FROM janitor_sessions s
+WHERE s.staging_swept_at IS NULL AND s.status IN ('completed', 'aborted')
+  AND s.expires_at < %(cutoff)s AND s.bucket = %(bucket)s AND s.object_key LIKE '%%/upload'
+  AND (s.retry_at IS NULL OR s.retry_at <= %(now)s)
+  AND (s.status = 'aborted'
+       OR EXISTS (SELECT 1 FROM janitor_files f WHERE f.file_id = s.file_id
+                  AND (f.verified_at IS NOT NULL OR f.doomed_at IS NOT NULL)))
+ORDER BY s.expires_at
+LIMIT %(limit)s
+"""
+
+
+async def unswept_staging(
+    conn: Conn, *, cutoff: datetime, now: datetime, bucket: str, limit: int, claim: bool
+) -> list[SessionRow]:
+    """Ended sessions whose staging object may be left; with `claim`, locked (skipping held)."""
+    query = _UNSWEPT_STAGING + (" FOR UPDATE SKIP LOCKED" if claim else "")
+    params = {"cutoff": cutoff, "now": now, "bucket": bucket, "limit": limit}
+    async with conn.cursor(row_factory=class_row(SessionRow)) as cursor:
+        await cursor.execute(query, params)
+        return await cursor.fetchall()
+
+
+async def mark_staging_swept(conn: Conn, session_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE janitor_sessions SET staging_swept_at = %s, attempts = 0, retry_at = NULL,"
+        " last_error = NULL WHERE session_id = %s",
+        (now, session_id),
+    )
 
 
 # -- purge ---------------------------------------------------------------------------------

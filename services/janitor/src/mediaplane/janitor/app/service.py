@@ -203,7 +203,14 @@ class JanitorService:
     # -- reconciliation ------------------------------------------------------------------------
 
     async def remove_orphans(self, *, dry_run: bool = False) -> list[Action]:
-        """Abort multipart uploads in the originals bucket that no session announced."""
+        """Reconcile the originals bucket with what sessions announced: abort multipart
+        uploads no session knows, and delete staging objects no session needs any more."""
+        return [
+            *await self._remove_unknown_uploads(dry_run=dry_run),
+            *await self._remove_staging_leftovers(dry_run=dry_run),
+        ]
+
+    async def _remove_unknown_uploads(self, *, dry_run: bool) -> list[Action]:
         cutoff = await self._cutoff("reconcile", self.settings.orphan_grace)
         if cutoff is None:
             return []
@@ -257,6 +264,88 @@ class JanitorService:
         self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
         _log.info("orphan.removed", upload_id=upload.upload_id, key=upload.key, size=stored.size)
         return action
+
+    async def _remove_staging_leftovers(self, *, dry_run: bool) -> list[Action]:
+        """Staging objects of ended sessions, `expiry_grace` after their URLs died.
+
+        A client may PUT its staging key again (same length: the URL binds it)
+        until the session's `expires_at`, also after the verifier deleted it.
+        Those bytes are never served or counted; this removes them, once per
+        session: after `expires_at` no URL can write the key again.
+        """
+        cutoff = await self._cutoff("reconcile", self.settings.expiry_grace)
+        if cutoff is None:
+            return []
+        if dry_run:
+            async with self.pool.connection() as conn:
+                rows = await self._unswept(conn, cutoff, self.settings.batch_size, claim=False)
+            planned = [await self._sweep_staging(row, dry_run=True) for row in rows]
+            return [action for action in planned if action.objects]
+        done: list[Action] = []
+        for _ in range(self.settings.batch_size):
+            if not await self._sweep_next_staging(cutoff, done):
+                break
+        return done
+
+    async def _unswept(
+        self, conn: Conn, cutoff: datetime, limit: int, claim: bool
+    ) -> list[SessionRow]:
+        return await projections.unswept_staging(
+            conn,
+            cutoff=cutoff,
+            now=self.clock(),
+            bucket=self.settings.originals_bucket,
+            limit=limit,
+            claim=claim,
+        )
+
+    async def _sweep_next_staging(self, cutoff: datetime, done: list[Action]) -> bool:
+        """Sweep one claimable session's staging key; False when none is left."""
+        row: SessionRow | None = None
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    claimed = await self._unswept(conn, cutoff, 1, claim=True)
+                    if not claimed:
+                        return False
+                    row = claimed[0]
+                    action = await self._sweep_staging(row, dry_run=False)
+                    if action.objects:
+                        context = EventContext(
+                            producer=SERVICE,
+                            correlation_id=row.correlation_id or str(new_event_id()),
+                            causation_id=str(row.opened_event_id) if row.opened_event_id else None,
+                        )
+                        event = actions.staging_removed(action, context=context)
+                        # Version 0: a session's staging key is swept once.
+                        await self.store.append(event.stream_id, 0, [event], conn=conn)
+                    await projections.mark_staging_swept(conn, row.session_id, self.clock())
+            except Exception as error:
+                if row is None or not _is_row_failure(error):
+                    raise
+                await projections.defer_session(
+                    conn, row, self.clock(), self.settings.retry_delay, repr(error)
+                )
+                self._deferred("reconcile", str(row.session_id), error)
+                return True
+        if action.objects:
+            self.metrics.orphans_removed.inc()
+            self.metrics.objects_deleted.inc(len(action.objects))
+            self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
+            _log.info("staging.removed", session_id=action.subject, bytes_freed=action.bytes_freed)
+            done.append(action)
+        return True
+
+    async def _sweep_staging(self, row: SessionRow, *, dry_run: bool) -> Action:
+        subject = str(row.session_id)
+        try:
+            info = await self.objects.stat(row.bucket, row.object_key)
+        except ObjectNotFound:
+            return Action(kind="remove_orphan", subject=subject, dry_run=dry_run)
+        if not dry_run:
+            await self.objects.delete(row.bucket, row.object_key)
+        stored = StoredObject(bucket=row.bucket, key=row.object_key, size=info.size)
+        return Action(kind="remove_orphan", subject=subject, dry_run=dry_run, objects=[stored])
 
     # -- purge ---------------------------------------------------------------------------------
 

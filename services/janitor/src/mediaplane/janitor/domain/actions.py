@@ -16,6 +16,7 @@ from mediaplane.contracts import (
 
 ActionKind = Literal["expire_session", "remove_orphan", "purge_file"]
 ORPHAN_REASON = "unknown_upload"
+STAGING_REASON = "staging_leftover"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +77,23 @@ def orphan_removed(action: Action, *, context: EventContext) -> JanitorOrphanRem
         upload_id=action.subject,
         size=action.upload.size,
         reason=ORPHAN_REASON,
+    )
+
+
+def staging_removed(action: Action, *, context: EventContext) -> JanitorOrphanRemoved:
+    """`action.subject` is the session id, `action.objects` the staging object removed."""
+    if len(action.objects) != 1:
+        raise ValueError("a staging removal deletes one object")
+    (leftover,) = action.objects
+    return new_event(
+        JanitorOrphanRemoved,
+        stream_id=stream_of(action.subject),
+        context=context,
+        bucket=leftover.bucket,
+        key=leftover.key,
+        upload_id=None,
+        size=leftover.size,
+        reason=STAGING_REASON,
     )
 
 

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from mediaplane.contracts import FileUploaded, ThumbnailGenerated, TranscodeCompleted
+from mediaplane.contracts import FileUploadedV2, ThumbnailGenerated, TranscodeCompleted
 
-ObjectKind = Literal["original", "rendition", "thumbnail"]
+ObjectKind = Literal["original", "staging", "rendition", "thumbnail"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,8 +22,13 @@ class ObjectRef:
     is_prefix: bool = False
 
 
-def original_of(event: FileUploaded) -> list[ObjectRef]:
-    return [ObjectRef(bucket=event.bucket, key=event.object_key, kind="original")]
+def original_of(event: FileUploadedV2) -> list[ObjectRef]:
+    """The immutable original and the staging object the client wrote (one key for
+    uploads of the old layout, `file.uploaded.v1`)."""
+    original = ObjectRef(bucket=event.bucket, key=event.original_key, kind="original")
+    if event.object_key == event.original_key:
+        return [original]
+    return [original, ObjectRef(bucket=event.bucket, key=event.object_key, kind="staging")]
 
 
 def thumbnails_of(event: ThumbnailGenerated) -> list[ObjectRef]:

@@ -1,8 +1,9 @@
 """The projection consumer: what the janitor needs to know, from other services' events.
 
-Sessions (to expire them), and every object a file owns: its original, its
-HLS renditions and its thumbnails (to purge them once the file is deleted or
-rejected). Streams are not ordered against each other, so a thumbnail may be
+Sessions (to expire them, and to sweep their staging objects once the file
+is settled), and every object a file owns: its original and staging object,
+its HLS renditions and its thumbnails (to purge them once the file is deleted
+or rejected). Streams are not ordered against each other, so a thumbnail may be
 announced after its file was deleted: the purge sweep is woken to delete it.
 """
 
@@ -17,7 +18,8 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
-    FileUploaded,
+    FileUploadedV2,
+    FileVerified,
     ObjectReference,
     ThumbnailGenerated,
     TranscodeCompleted,
@@ -33,7 +35,8 @@ PROJECTED_EVENTS: list[type[Event]] = [
     UploadSessionOpened,
     UploadSessionCompleted,
     UploadSessionAborted,
-    FileUploaded,
+    FileUploadedV2,
+    FileVerified,
     FileRejected,
     FileDeleted,
     TranscodeCompleted,

@@ -1,7 +1,9 @@
 """PDFium renders a PDF's first page, in a child process of its own.
 
 PDFium is native code that is not thread-safe, and a hostile PDF can hang
-or crash it. A child per document can be killed at the job timeout, and its
+or crash it. A child per document can be killed at the job timeout, runs
+under CPU-time and memory limits (a PDF that wants more fails alone instead
+of waking the kernel's OOM killer, which might pick the worker), and its
 crash is one failed file instead of a worker that dies on every redelivery.
 
 The child: `python -m mediaplane.thumbnailer.adapters.pdf SOURCE OUTPUT LONGEST`
@@ -12,18 +14,15 @@ writes the page as PNG (longest side LONGEST px) and prints one JSON line:
 from __future__ import annotations
 
 import json
-import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediaplane.thumbnailer.adapters.processes import run
+from mediaplane.servicekit import children
+from mediaplane.thumbnailer.adapters.tools import error_text, run_tool
 from mediaplane.thumbnailer.domain.errors import CorruptInput, MediaError, UnsupportedMedia
 
 _REFUSED = 2  # the child's exit status for a refused document (not a crash)
-# The child's address space: a PDF that wants more fails alone instead of
-# waking the kernel's OOM killer, which might pick the worker instead.
-_MEMORY_LIMIT = 4 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,13 @@ class PdfPage:
     page_count: int
 
 
-async def render_first_page(source: Path, output: Path, longest: int) -> PdfPage:
-    finished = await run(
+async def render_first_page(
+    source: Path, output: Path, longest: int, limits: children.Limits
+) -> PdfPage:
+    finished = await run_tool(
+        "the PDF renderer",
         [sys.executable, "-m", __name__, str(source), str(output), str(longest)],
+        limits,
     )
     try:
         answer = json.loads(finished.stdout.decode(errors="replace").strip().splitlines()[-1])
@@ -53,7 +56,7 @@ async def render_first_page(source: Path, output: Path, longest: int) -> PdfPage
         code, detail = answer.get("code"), str(answer.get("detail"))
         raise UnsupportedMedia(detail) if code == UnsupportedMedia.code else CorruptInput(detail)
     raise CorruptInput(
-        f"the PDF renderer failed (exit {finished.returncode}): {finished.error_text}"
+        f"the PDF renderer failed (exit {finished.returncode}): {error_text(finished)}"
     )
 
 
@@ -88,7 +91,6 @@ def _render(source: str, output: str, longest: int) -> PdfPage:
 
 def main(argv: list[str]) -> int:
     source, output, longest = argv[0], argv[1], int(argv[2])
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
     try:
         page = _render(source, output, longest)
     except MediaError as error:

@@ -1,14 +1,22 @@
-"""ffprobe and ffmpeg (Debian's build): what a video is, and one decoded frame of it as PNG."""
+"""ffprobe and ffmpeg (Debian's build): what a video is, and one decoded frame of it as PNG.
+
+Neither tool guesses the container: both read the file with the demuxer of
+its verified media type, local files only, and a playlist or script (which
+would make them open the files it names) is refused before either runs.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mediaplane.thumbnailer.adapters.processes import run
-from mediaplane.thumbnailer.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.servicekit import children, media
+from mediaplane.thumbnailer.adapters.tools import error_text, run_tool
+from mediaplane.thumbnailer.domain.errors import ContainerNotAllowed, CorruptInput, UnsupportedMedia
 from mediaplane.thumbnailer.domain.sizing import display_size
+
+_HEAD = 8192  # as many bytes as the upload verifier sniffs
 
 # ffmpeg's `thumbnail` filter keeps the frame closest to the average colour
 # histogram of this many consecutive frames (about a second): it skips flashes,
@@ -26,36 +34,60 @@ class VideoInfo:
     display_height: int
     codec: str
     duration: float | None
+    demuxer: media.Demuxer  # what the file is read as
+
+
+def demuxer(path: Path, media_type: str) -> media.Demuxer:
+    """The demuxer for a source of `media_type`; refuses a playlist or script whatever its type."""
+    try:
+        expected = media.demuxer_for(media_type)
+    except media.ContainerRefused as refused:
+        raise ContainerNotAllowed(refused.detail) from None
+    with path.open("rb") as file:
+        head = file.read(_HEAD)
+    if (script := media.script_signature(head)) is not None:
+        raise ContainerNotAllowed(f"the file is {script}, which names other files")
+    return expected
 
 
 @dataclass(frozen=True)
 class Ffmpeg:
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
+    # Each ffprobe and ffmpeg run (the job's timeout bounds their wall time).
+    limits: children.Limits = field(default_factory=children.Limits)
 
-    async def probe(self, path: Path) -> VideoInfo:
+    async def probe(self, path: Path, media_type: str) -> VideoInfo:
         """The first video stream's size and codec, and the duration; refuses audio-only files."""
-        finished = await run(
+        expected = demuxer(path, media_type)
+        finished = await run_tool(
+            "ffprobe",
             [
                 self.ffprobe,
                 "-v",
                 "error",
+                *media.input_options(expected),
                 "-select_streams",
                 "v:0",
                 "-show_entries",
                 "stream=codec_name,width,height,sample_aspect_ratio"
-                ":stream_side_data=rotation:format=duration",
+                ":stream_side_data=rotation:format=duration,format_name",
                 "-of",
                 "json",
                 str(path),
-            ]
+            ],
+            self.limits,
         )
         if finished.returncode != 0:
-            raise CorruptInput(f"ffprobe cannot read the video: {finished.error_text}")
+            raise CorruptInput(f"ffprobe cannot read the video: {error_text(finished)}")
         try:
             info = json.loads(finished.stdout)
         except ValueError:
             raise CorruptInput("ffprobe gave no readable description of the video") from None
+        try:
+            media.check_format_name(str(info.get("format", {}).get("format_name")), expected)
+        except media.ContainerRefused as refused:
+            raise ContainerNotAllowed(refused.detail) from None
         streams = info.get("streams") or []
         if not streams:
             raise UnsupportedMedia("the file has no video stream")
@@ -77,9 +109,12 @@ class Ffmpeg:
             display_height=display[1],
             codec=str(stream.get("codec_name") or "unknown"),
             duration=_seconds(info.get("format", {}).get("duration")),
+            demuxer=expected,
         )
 
-    async def frame(self, path: Path, position: float, output: Path, longest: int) -> bool:
+    async def frame(
+        self, path: Path, video: VideoInfo, position: float, output: Path, longest: int
+    ) -> bool:
         """Write a representative frame from `position` seconds on to `output` (PNG).
 
         False when the video has no frame there (e.g. past a wrong duration).
@@ -92,7 +127,8 @@ class Ffmpeg:
             f"scale=w='min(iw,{longest})':h='min(ih,{longest})'"
             ":force_original_aspect_ratio=decrease"
         )
-        finished = await run(
+        finished = await run_tool(
+            "ffmpeg",
             [
                 self.ffmpeg,
                 "-hide_banner",
@@ -102,6 +138,7 @@ class Ffmpeg:
                 # Before -i: seek in the container (fast), then decode from the keyframe.
                 "-ss",
                 f"{position:.3f}",
+                *media.input_options(video.demuxer),
                 "-i",
                 str(path),
                 "-map",
@@ -118,10 +155,11 @@ class Ffmpeg:
                 "image2",
                 "-y",
                 str(output),
-            ]
+            ],
+            self.limits,
         )
         if finished.returncode != 0:
-            raise CorruptInput(f"ffmpeg cannot decode the video: {finished.error_text}")
+            raise CorruptInput(f"ffmpeg cannot decode the video: {error_text(finished)}")
         return _written(output)
 
 

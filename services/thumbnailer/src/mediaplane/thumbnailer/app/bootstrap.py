@@ -81,7 +81,9 @@ async def thumbnailer(
         objects = ObjectStore(settings.storage)
         await objects.ensure_buckets(settings.bucket)
         store = EventStore(pool, registry)
-        renderer = Renderer(settings, cpu, Ffmpeg(settings.ffmpeg, settings.ffprobe))
+        renderer = Renderer(
+            settings, cpu, Ffmpeg(settings.ffmpeg, settings.ffprobe, settings.tool_limits)
+        )
         service = ThumbnailService(
             pool=pool, store=store, objects=objects, renderer=renderer, settings=settings
         )

@@ -11,7 +11,7 @@ from mediaplane.thumbnailer.adapters import images
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
 from mediaplane.thumbnailer.adapters.images import EncodedThumbnail
 from mediaplane.thumbnailer.adapters.pdf import render_first_page
-from mediaplane.thumbnailer.adapters.video import Ffmpeg
+from mediaplane.thumbnailer.adapters.video import Ffmpeg, VideoInfo
 from mediaplane.thumbnailer.config import ThumbnailerSettings
 from mediaplane.thumbnailer.domain.errors import CorruptInput
 from mediaplane.thumbnailer.domain.policy import (
@@ -47,7 +47,7 @@ class Renderer:
         if pipeline == "image":
             return await self._image(source, media_type)
         if pipeline == "video":
-            return await self._video(source, work_dir)
+            return await self._video(source, media_type, work_dir)
         return await self._pdf(source, work_dir)
 
     async def _thumbnails(
@@ -70,11 +70,11 @@ class Renderer:
             thumbnails,
         )
 
-    async def _video(self, source: Path, work_dir: Path) -> Rendering:
-        info = await self.ffmpeg.probe(source)
+    async def _video(self, source: Path, media_type: str, work_dir: Path) -> Rendering:
+        info = await self.ffmpeg.probe(source, media_type)
         # Frames are as big as the stream: refuse oversized ones before decoding any.
         check_pixels(info.width, info.height, self.settings.limits)
-        poster = await self._poster(source, info.duration, work_dir)
+        poster = await self._poster(source, info, work_dir)
         _, thumbnails = await self._thumbnails(poster, "image/png")
         return Rendering(
             ThumbnailSource(
@@ -83,13 +83,13 @@ class Renderer:
             thumbnails,
         )
 
-    async def _poster(self, source: Path, duration: float | None, work_dir: Path) -> Path:
+    async def _poster(self, source: Path, info: VideoInfo, work_dir: Path) -> Path:
         """The first frame that is not black, trying about 10% in, then later; else the first."""
         longest = max(size.longest for size in self.settings.sizes)
         first: Path | None = None
-        for index, position in enumerate(poster_positions(duration)):
+        for index, position in enumerate(poster_positions(info.duration)):
             frame = work_dir / f"poster-{index}.png"
-            if not await self.ffmpeg.frame(source, position, frame, longest):
+            if not await self.ffmpeg.frame(source, info, position, frame, longest):
                 continue
             if not looks_black(await self.cpu.run(images.luminance_histogram, frame)):
                 return frame
@@ -101,7 +101,7 @@ class Renderer:
     async def _pdf(self, source: Path, work_dir: Path) -> Rendering:
         page_png = work_dir / "page-1.png"
         longest = max(size.longest for size in self.settings.sizes)
-        page = await render_first_page(source, page_png, longest)
+        page = await render_first_page(source, page_png, longest, self.settings.tool_limits)
         _, thumbnails = await self._thumbnails(page_png, "image/png")
         return Rendering(
             ThumbnailSource(

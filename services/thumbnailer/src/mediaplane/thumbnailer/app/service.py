@@ -15,6 +15,7 @@ recorded as `timeout` on its last attempt.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
 import time
 from contextlib import aclosing
@@ -34,6 +35,7 @@ from mediaplane.thumbnailer.domain.errors import (
     CorruptInput,
     JobTimeout,
     MediaError,
+    OriginalChanged,
     SourceMissing,
     TooLarge,
 )
@@ -123,9 +125,14 @@ class ThumbnailService:
                 return await self.renderer.render(pipeline, source, event.media_type, work_dir)
 
     async def _download(self, event: FileVerified, path: Path) -> Path:
-        """Stream the original to `path`, never whole in memory, stopping at the size limit."""
+        """Stream the original to `path`, never whole in memory, stopping at the size limit.
+
+        The bytes are hashed on the way: if they are not the ones the verifier
+        approved, nothing is rendered from them.
+        """
         limit = self.settings.limits.max_file_size
         size = 0
+        digest = hashlib.sha256()
         target: BinaryIO = await asyncio.to_thread(path.open, "wb")
         try:
             async with aclosing(self.objects.iter_object(event.bucket, event.object_key)) as chunks:
@@ -133,6 +140,7 @@ class ThumbnailService:
                     size += len(chunk)
                     if size > limit:
                         raise TooLarge(f"the stored file exceeds the limit of {limit} bytes")
+                    digest.update(chunk)
                     # Off the loop: a write can block when the disk is under pressure.
                     await asyncio.to_thread(target.write, chunk)
         except ObjectNotFound:
@@ -140,6 +148,11 @@ class ThumbnailService:
         finally:
             await asyncio.to_thread(target.close)
         SOURCE_BYTES.labels(event.kind).inc(size)
+        if digest.hexdigest() != event.sha256:
+            raise OriginalChanged(
+                f"{event.bucket}/{event.object_key} has SHA-256 {digest.hexdigest()},"
+                f" verified as {event.sha256}"
+            )
         if size == 0:
             raise CorruptInput("the file is empty")
         return path

@@ -42,7 +42,27 @@ class SourceMissing(MediaError):
     code = "source_missing"
 
 
+class OriginalChanged(MediaError):
+    """The bytes read are not the ones the verifier approved (their SHA-256 differs):
+    nothing is made from them."""
+
+    code = "original_changed"
+
+
 class JobTimeout(MediaError):
     """The job ran past the per-job timeout on its last attempt."""
 
     code = "timeout"
+
+
+class ContainerNotAllowed(MediaError):
+    """Not a media container the tools may read: a playlist or script (which names other
+    files the tools would open), or a type without a trusted demuxer."""
+
+    code = "container_refused"
+
+
+class ResourceLimit(MediaError):
+    """ffprobe, ffmpeg or the PDF renderer hit its CPU-time or memory limit."""
+
+    code = "resource_limit"

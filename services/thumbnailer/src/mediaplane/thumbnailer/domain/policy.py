@@ -47,10 +47,16 @@ class MediaLimits:
     max_pixels: int = 50_000_000
     max_file_size: int = 2048 * MiB
     job_timeout: float = 120.0
+    # Each ffprobe/ffmpeg/PDF child: CPU seconds and address space (a poster takes well
+    # under a CPU-second at 1080p; ffmpeg reserves ~1 GiB of address space for threads).
+    tool_cpu_seconds: float = 60.0
+    tool_memory_mb: int = 4096
 
     def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.max_file_size < 1 or self.job_timeout <= 0:
+        if min(self.max_pixels, self.max_file_size, self.job_timeout) <= 0:
             raise ValueError("limits must be positive")
+        if self.tool_cpu_seconds <= 0 or self.tool_memory_mb <= 0:
+            raise ValueError("tool limits must be positive")
 
 
 def pipeline_for(kind: str) -> Pipeline | None:

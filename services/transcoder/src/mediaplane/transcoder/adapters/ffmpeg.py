@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediaplane.transcoder.adapters import process
+from mediaplane.servicekit import children, media
+from mediaplane.transcoder.adapters.ffprobe import tool_failure
 from mediaplane.transcoder.config import EncodingSettings
 from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
 from mediaplane.transcoder.domain.ladder import PlannedRendition, SourceMedia, output_fps
@@ -51,17 +52,19 @@ def filter_graph(source: SourceMedia, renditions: Sequence[PlannedRendition], fp
 
 def build_command(
     ffmpeg: str,
+    demuxer: media.Demuxer,
     source_path: Path,
     out_dir: Path,
     source: SourceMedia,
     renditions: Sequence[PlannedRendition],
     encoding: EncodingSettings,
 ) -> list[str]:
-    """The whole ladder as one ffmpeg command line."""
+    """The whole ladder as one ffmpeg command line; the input is read as `demuxer`, local only."""
     seg = encoding.segment_seconds
     fps = output_fps(source, encoding.max_fps)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-    argv += ["-i", str(source_path), "-filter_complex", filter_graph(source, renditions, fps)]
+    argv += [*media.input_options(demuxer), "-i", str(source_path)]
+    argv += ["-filter_complex", filter_graph(source, renditions, fps)]
     for i in range(len(renditions)):
         argv += ["-map", f"[v{i}]"]
         if source.has_audio:
@@ -109,15 +112,18 @@ def classify(stderr: str) -> CorruptInput | UnsupportedMedia | None:
     return None
 
 
-async def encode(argv: Sequence[str]) -> str:
+async def encode(argv: Sequence[str], limits: children.Limits) -> str:
     """Run the ladder; returns ffmpeg's error output (empty on a clean run).
 
     ffmpeg often exits 0 on a truncated input after logging decode errors, so
     the caller checks the output and uses `classify(stderr)` to tell damaged
     input from a bug. A non-zero exit is classified here. Cancelling the
-    caller (its time budget, shutdown) kills ffmpeg.
+    caller (shutdown, lost lease) or a limit (`timeout`, `resource_limit`) kills ffmpeg.
     """
-    completed = await process.run(argv, stdout_limit=64 * 1024)
+    try:
+        completed = await children.run(argv, limits=limits, stdout_limit=64 * 1024)
+    except children.LimitExceeded as exceeded:
+        raise tool_failure(exceeded, "ffmpeg") from None
     if completed.returncode != 0:
         if (permanent := classify(completed.stderr)) is not None:
             raise permanent

@@ -1,20 +1,30 @@
-"""ffprobe: what the source is (duration, size as displayed, rotation, frame rate, codecs)."""
+"""ffprobe: what the source is (duration, size as displayed, rotation, frame rate, codecs).
+
+ffprobe never guesses the container: it reads the file with the demuxer of
+its verified media type, local files only, and a file that is a playlist or
+script (which would make it open the files it names) is refused first.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from mediaplane.transcoder.adapters import process
-from mediaplane.transcoder.config import SourceLimits
-from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
+from mediaplane.servicekit import children, media
+from mediaplane.transcoder.config import SourceLimits, ToolLimits
+from mediaplane.transcoder.domain.errors import (
+    ContainerNotAllowed,
+    CorruptInput,
+    JobTimedOut,
+    ResourceLimit,
+    UnsupportedMedia,
+)
 from mediaplane.transcoder.domain.ladder import SourceMedia
 
-PROBE_TIMEOUT = 120.0  # seconds; reading headers of a local file takes well under one
+_HEAD = 8192  # as many bytes as the upload verifier sniffs
 
 
 def _ratio(text: str | None) -> Fraction | None:
@@ -53,8 +63,40 @@ def _duration(data: dict[str, Any], stream: dict[str, Any]) -> float | None:
     return None
 
 
-def parse_probe(data: dict[str, Any], limits: SourceLimits) -> SourceMedia:
-    """Judge ffprobe's JSON (`-show_format -show_streams`): a `SourceMedia` or a permanent error."""
+def demuxer(media_type: str) -> media.Demuxer:
+    """The demuxer the tools read a source of `media_type` with (`container_refused` if none)."""
+    try:
+        return media.demuxer_for(media_type)
+    except media.ContainerRefused as refused:
+        raise ContainerNotAllowed(refused.detail) from None
+
+
+def check_head(path: Path) -> None:
+    """Refuse a playlist or script before any tool opens it (whatever its media type said)."""
+    with path.open("rb") as file:
+        head = file.read(_HEAD)
+    if (script := media.script_signature(head)) is not None:
+        raise ContainerNotAllowed(f"the file is {script}, which names other files")
+
+
+def tool_failure(exceeded: children.LimitExceeded, tool: str) -> JobTimedOut | ResourceLimit:
+    """The permanent failure of a tool stopped by one of its limits."""
+    detail = f"{tool} {exceeded.detail}"
+    return JobTimedOut(detail) if exceeded.kind == "wall" else ResourceLimit(detail)
+
+
+def parse_probe(
+    data: dict[str, Any], limits: SourceLimits, expected: media.Demuxer | None = None
+) -> SourceMedia:
+    """Judge ffprobe's JSON (`-show_format -show_streams`): a `SourceMedia` or a permanent error.
+
+    With `expected`, what ffprobe read the file as must be exactly that demuxer.
+    """
+    if expected is not None:
+        try:
+            media.check_format_name(str((data.get("format") or {}).get("format_name")), expected)
+        except media.ContainerRefused as refused:
+            raise ContainerNotAllowed(refused.detail) from None
     streams = data.get("streams") or []
     videos = [
         s
@@ -101,10 +143,22 @@ def parse_probe(data: dict[str, Any], limits: SourceLimits) -> SourceMedia:
     )
 
 
-async def probe(ffprobe: str, path: Path, limits: SourceLimits) -> SourceMedia:
-    argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-    async with asyncio.timeout(PROBE_TIMEOUT):
-        completed = await process.run([*argv, str(path)])
+async def probe(
+    ffprobe: str, path: Path, media_type: str, limits: SourceLimits, tools: ToolLimits
+) -> SourceMedia:
+    expected = demuxer(media_type)
+    check_head(path)
+    argv = [ffprobe, "-v", "error", *media.input_options(expected)]
+    argv += ["-print_format", "json", "-show_format", "-show_streams", str(path)]
+    budget = children.Limits(
+        cpu_seconds=tools.probe_cpu,
+        memory_bytes=tools.memory_bytes,
+        wall_seconds=tools.probe_timeout,
+    )
+    try:
+        completed = await children.run(argv, limits=budget)
+    except children.LimitExceeded as exceeded:
+        raise tool_failure(exceeded, "ffprobe") from None
     if completed.returncode != 0:
         # ffprobe fails only when it cannot read the container at all.
         reason = completed.stderr.strip().splitlines()[-1:] or ["unreadable"]
@@ -113,4 +167,4 @@ async def probe(ffprobe: str, path: Path, limits: SourceLimits) -> SourceMedia:
         data = msgspec.json.decode(completed.stdout, type=dict[str, Any])
     except msgspec.DecodeError as error:
         raise CorruptInput(f"ffprobe output is not JSON: {error}") from None
-    return parse_probe(data, limits)
+    return parse_probe(data, limits, expected)

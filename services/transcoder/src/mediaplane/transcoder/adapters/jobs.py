@@ -5,6 +5,10 @@ A lease that ran out means its worker died (or lost Postgres): the next
 delivery of the job's event takes the job over. Every write that ends or
 hands back a job checks the caller still holds the lease, so a worker that
 lost its job can never overwrite the outcome of the worker that took it over.
+
+Claims of one owner's jobs are serialised by a transaction-scoped advisory
+lock, so replicas counting the owner's running jobs never both take the last
+free slot. Only live leases count: a dead worker's slot frees itself.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
+
+from mediaplane.transcoder.domain.owners import OwnerLimit
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -27,17 +33,26 @@ class Claimed:
 
 @dataclass(frozen=True, kw_only=True)
 class NotClaimed:
-    """Why there is nothing to do (`finished`, `duplicate`) or not yet (`busy`)."""
+    """Why there is nothing to do (`finished`, `duplicate`) or not yet (`busy`: the job's
+    lease is live; `owner_busy`: the owner has as many jobs running as allowed)."""
 
     job_id: uuid.UUID
-    reason: Literal["finished", "duplicate", "busy"]
+    reason: Literal["finished", "duplicate", "busy", "owner_busy"]
     status: str
+    detail: str = ""
 
+
+_OWNER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('transcoder-owner:' || %(owner)s, 0))"
 
 _INSERT = """
-INSERT INTO transcode_jobs (file_id, source_sha256, job_id, event_id, status)
-VALUES (%(file_id)s, %(sha256)s, %(job_id)s, %(event_id)s, 'queued')
+INSERT INTO transcode_jobs (file_id, source_sha256, job_id, event_id, status, owner)
+VALUES (%(file_id)s, %(sha256)s, %(job_id)s, %(event_id)s, 'queued', %(owner)s)
 ON CONFLICT (file_id, source_sha256) DO NOTHING
+"""
+
+_RUNNING_FOR_OWNER = """
+SELECT count(*) AS running FROM transcode_jobs
+WHERE owner = %(owner)s AND status = 'running' AND lease_until > now()
 """
 
 _LOCK = """
@@ -49,6 +64,7 @@ FOR UPDATE
 _TAKE = """
 UPDATE transcode_jobs
 SET status = 'running', attempts = attempts + 1, worker = %(worker)s, event_id = %(event_id)s,
+    owner = %(owner)s,
     lease_until = now() + make_interval(secs => %(lease)s), updated_at = now()
 WHERE job_id = %(job_id)s
 RETURNING attempts
@@ -61,11 +77,14 @@ async def claim(
     file_id: uuid.UUID,
     sha256: str,
     event_id: uuid.UUID,
+    owner: str,
+    owner_limit: OwnerLimit,
     worker: str,
     lease_seconds: float,
     new_job_id: uuid.UUID,
 ) -> Claimed | NotClaimed:
-    """Create the job if it is new, then take it unless it is finished or leased elsewhere.
+    """Create the job if it is new, then take it unless it is finished, leased elsewhere,
+    or its owner already has as many jobs running as `owner_limit` admits.
 
     A live lease held for another event means this event is a duplicate: the
     owner's own deliveries see the job through. A live lease for this very
@@ -75,11 +94,13 @@ async def claim(
         "file_id": file_id,
         "sha256": sha256,
         "event_id": event_id,
+        "owner": owner,
         "job_id": new_job_id,
         "worker": worker,
         "lease": lease_seconds,
     }
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_OWNER_LOCK, params)
         await cursor.execute(_INSERT, params)
         await cursor.execute(_LOCK, params)
         row = await cursor.fetchone()
@@ -92,6 +113,16 @@ async def claim(
                 "duplicate" if row["event_id"] != event_id else "busy"
             )
             return NotClaimed(job_id=job_id, reason=reason, status=row["status"])
+        await cursor.execute(_RUNNING_FOR_OWNER, params)
+        counted = await cursor.fetchone()
+        running = int(counted["running"]) if counted else 0
+        if not owner_limit.admits(running):
+            return NotClaimed(
+                job_id=job_id,
+                reason="owner_busy",
+                status=row["status"],
+                detail=owner_limit.reason(owner, running),
+            )
         await cursor.execute(_TAKE, {**params, "job_id": job_id})
         taken = await cursor.fetchone()
         assert taken is not None

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from pathlib import Path
 
 from mediaplane.storage import ObjectNotFound, ObjectStore
-from mediaplane.transcoder.domain.errors import CorruptInput, SourceMissing
+from mediaplane.transcoder.domain.errors import OriginalChanged, SourceMissing
 
 CHUNK = 1024 * 1024
 
@@ -36,5 +36,7 @@ async def download(objects: ObjectStore, bucket: str, key: str, sha256: str, pat
     except ObjectNotFound:
         raise SourceMissing(f"{bucket}/{key} is not in storage (deleted?)") from None
     if digest.hexdigest() != sha256:
-        raise CorruptInput(f"{bucket}/{key} has SHA-256 {digest.hexdigest()}, verified as {sha256}")
+        raise OriginalChanged(
+            f"{bucket}/{key} has SHA-256 {digest.hexdigest()}, verified as {sha256}"
+        )
     return size

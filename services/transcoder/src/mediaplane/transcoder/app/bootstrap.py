@@ -15,8 +15,8 @@ from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, m
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
+from mediaplane.servicekit import children
 from mediaplane.storage import ObjectStore
-from mediaplane.transcoder.adapters import process
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.service import TranscodeService
 from mediaplane.transcoder.app.transcode import Transcoder
@@ -54,7 +54,7 @@ def health_checks(
     async def ffmpeg() -> None:
         # A worker whose image lost its encoder must not take jobs.
         for tool in (settings.ffmpeg, settings.ffprobe):
-            completed = await process.run([tool, "-version"])
+            completed = await children.run([tool, "-version"])
             if completed.returncode != 0:
                 raise RuntimeError(f"{tool} -version exited with {completed.returncode}")
 
@@ -84,6 +84,7 @@ async def transcoder(
             store=store,
             worker_id=settings.worker_id,
             lease_seconds=settings.lease_seconds,
+            owner_limit=settings.owner_limit,
         )
         yield Resources(
             settings=settings,

@@ -16,7 +16,8 @@ class TranscoderMetrics:
         self.jobs = Counter(
             "mediaplane_transcoder_jobs_total",
             "Job attempts by outcome: completed, failed, skipped (duplicate, finished, not a"
-            " video), retried (transient error), interrupted (shutdown or lease lost)",
+            " video), retried (transient error), interrupted (shutdown or lease lost),"
+            " deferred (the owner's slots are taken)",
             ["outcome"],
             registry=self.registry,
         )

@@ -19,6 +19,7 @@ from mediaplane.eventlog.errors import ConcurrencyError
 from mediaplane.eventlog.store import EventStore
 from mediaplane.transcoder.adapters import jobs
 from mediaplane.transcoder.domain import job as decider
+from mediaplane.transcoder.domain.owners import OwnerLimit
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
@@ -31,11 +32,20 @@ class LeaseLost(Exception):
 
 
 class TranscodeService:
-    def __init__(self, *, pool: Pool, store: EventStore, worker_id: str, lease_seconds: float):
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        store: EventStore,
+        worker_id: str,
+        lease_seconds: float,
+        owner_limit: OwnerLimit,
+    ):
         self.pool = pool
         self.store = store
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
+        self.owner_limit = owner_limit
 
     async def _transact(self, work: Callable[[Conn], Awaitable[T]]) -> T:
         """Run `work` in a transaction, again from the start when the stream moved underneath."""
@@ -50,7 +60,7 @@ class TranscodeService:
         raise AssertionError("unreachable")
 
     async def claim(
-        self, *, file_id: uuid.UUID, sha256: str, event_id: uuid.UUID
+        self, *, file_id: uuid.UUID, sha256: str, event_id: uuid.UUID, owner: str
     ) -> jobs.Claimed | jobs.NotClaimed:
         async with self.pool.connection() as conn:
             return await jobs.claim(
@@ -58,6 +68,8 @@ class TranscodeService:
                 file_id=file_id,
                 sha256=sha256,
                 event_id=event_id,
+                owner=owner,
+                owner_limit=self.owner_limit,
                 worker=self.worker_id,
                 lease_seconds=self.lease_seconds,
                 new_job_id=new_event_id(),

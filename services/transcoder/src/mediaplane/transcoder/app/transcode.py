@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 import structlog
 
+from mediaplane.bus import Defer
 from mediaplane.contracts import EventContext, FileVerified, Rendition, VideoSource
+from mediaplane.servicekit import children
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters import ffmpeg, ffprobe, source
 from mediaplane.transcoder.adapters.jobs import Claimed
@@ -33,7 +35,7 @@ from mediaplane.transcoder.adapters.workdir import job_directory
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
-from mediaplane.transcoder.domain.errors import JobBusy, JobTimedOut, PermanentFailure
+from mediaplane.transcoder.domain.errors import JobBusy, PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
     SourceMedia,
     job_timeout,
@@ -62,34 +64,54 @@ class LocalLadder:
 
 
 async def transcode_locally(
-    settings: TranscoderSettings, source_path: Path, out_dir: Path
+    settings: TranscoderSettings, source_path: Path, out_dir: Path, media_type: str
 ) -> LocalLadder:
     """Probe, encode and check a local file: the part of a job that is pure media work.
 
     The benchmark runs exactly this against the plain ffmpeg command.
     """
-    media = await ffprobe.probe(settings.ffprobe, source_path, settings.limits)
-    return await encode_ladder(settings, media, source_path, out_dir)
+    media = await ffprobe.probe(
+        settings.ffprobe, source_path, media_type, settings.limits, settings.tools
+    )
+    return await encode_ladder(settings, media, source_path, out_dir, media_type)
+
+
+def encode_limits(settings: TranscoderSettings, duration: float) -> children.Limits:
+    """The ladder's ffmpeg may use CPU and wall time in proportion to the source duration."""
+    tools = settings.tools
+    return children.Limits(
+        cpu_seconds=job_timeout(duration, base=tools.cpu_base, per_second=tools.cpu_per_second),
+        memory_bytes=tools.memory_bytes,
+        wall_seconds=job_timeout(
+            duration,
+            base=settings.timeout_base,
+            per_second=settings.timeout_per_second,
+            cap=tools.max_job_seconds,
+        ),
+    )
 
 
 async def encode_ladder(
-    settings: TranscoderSettings, media: SourceMedia, source_path: Path, out_dir: Path
+    settings: TranscoderSettings,
+    media: SourceMedia,
+    source_path: Path,
+    out_dir: Path,
+    media_type: str,
 ) -> LocalLadder:
     encoding = settings.encoding
     planned = plan_ladder(media, encoding.ladder)
     fps = output_fps(media, encoding.max_fps)
-    argv = ffmpeg.build_command(settings.ffmpeg, source_path, out_dir, media, planned, encoding)
-    budget = job_timeout(
-        media.duration, base=settings.timeout_base, per_second=settings.timeout_per_second
+    argv = ffmpeg.build_command(
+        settings.ffmpeg,
+        ffprobe.demuxer(media_type),
+        source_path,
+        out_dir,
+        media,
+        planned,
+        encoding,
     )
     started = time.monotonic()
-    try:
-        async with asyncio.timeout(budget):
-            stderr = await ffmpeg.encode(argv)
-    except TimeoutError:
-        raise JobTimedOut(
-            f"ffmpeg was killed after {budget:.0f} s ({media.duration:.1f} s of video)"
-        ) from None
+    stderr = await ffmpeg.encode(argv, encode_limits(settings, media.duration))
     encode_seconds = time.monotonic() - started
     try:
         # Thousands of files for a long video: off the event loop, which keeps the
@@ -138,15 +160,21 @@ class Transcoder:
         if event.kind != "video":
             return "skipped"
         claim = await self.service.claim(
-            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id
+            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id, owner=event.owner
         )
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
                 raise JobBusy(f"job {claim.job_id} is leased by a worker that may be alive")
+            if claim.reason == "owner_busy":
+                log.info("transcode.deferred", job_id=str(claim.job_id), reason=claim.detail)
+                self.metrics.jobs.labels("deferred").inc()
+                raise Defer(self.settings.owner_limit.retry_after, claim.detail)
             log.info("transcode.skipped", job_id=str(claim.job_id), reason=claim.reason)
             self.metrics.jobs.labels("skipped").inc()
             return "skipped"
         log = log.bind(job_id=str(claim.job_id), attempt=claim.attempts)
+        # Deliveries spent waiting for a slot are not attempts: the job row counts these.
+        last_attempt = last_attempt or claim.attempts >= self.settings.max_deliver
         context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
             event
         )
@@ -269,7 +297,13 @@ class Transcoder:
             size = await source.download(
                 self.objects, event.bucket, event.object_key, event.sha256, source_path
             )
-            media = await ffprobe.probe(self.settings.ffprobe, source_path, self.settings.limits)
+            media = await ffprobe.probe(
+                self.settings.ffprobe,
+                source_path,
+                event.media_type,
+                self.settings.limits,
+                self.settings.tools,
+            )
             planned = plan_ladder(media, self.settings.encoding.ladder)
             await self.service.record_started(
                 job_id=claim.job_id,
@@ -281,7 +315,9 @@ class Transcoder:
             log.info("transcode.started", size=size, duration=media.duration)
             out_dir = scratch / "hls"
             out_dir.mkdir()
-            ladder = await encode_ladder(self.settings, media, source_path, out_dir)
+            ladder = await encode_ladder(
+                self.settings, media, source_path, out_dir, event.media_type
+            )
             self.metrics.encode_seconds.observe(ladder.encode_seconds)
             prefix = f"{event.file_id}/{claim.job_id}"
             await self._upload(out_dir, ladder.packaged, prefix)

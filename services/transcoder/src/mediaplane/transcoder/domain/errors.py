@@ -37,10 +37,30 @@ class SourceMissing(PermanentFailure):
     code = "source_missing"
 
 
+class OriginalChanged(PermanentFailure):
+    """The bytes read are not the ones the verifier approved (their SHA-256 differs):
+    nothing is made from them."""
+
+    code = "original_changed"
+
+
 class JobTimedOut(PermanentFailure):
     """ffmpeg outlived the job's budget (proportional to the source duration)."""
 
     code = "timeout"
+
+
+class ContainerNotAllowed(PermanentFailure):
+    """Not a media container the tools may read: a playlist or script, or a type without
+    a trusted demuxer. Such files name other files the tools would open."""
+
+    code = "container_refused"
+
+
+class ResourceLimit(PermanentFailure):
+    """ffprobe or ffmpeg hit its CPU-time or memory limit (a hostile or pathological input)."""
+
+    code = "resource_limit"
 
 
 class JobBusy(Exception):

@@ -9,6 +9,7 @@ at its own size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -147,6 +148,7 @@ def output_fps(source: SourceMedia, max_fps: float) -> float:
     return halved
 
 
-def job_timeout(duration: float, *, base: float, per_second: float) -> float:
-    """The budget of one job: fixed start-up time plus a multiple of the source duration."""
-    return base + per_second * duration
+def job_timeout(duration: float, *, base: float, per_second: float, cap: float = math.inf) -> float:
+    """The budget of one job (wall or CPU seconds): fixed start-up time plus a multiple of
+    the source duration, at most `cap`."""
+    return min(base + per_second * duration, cap)

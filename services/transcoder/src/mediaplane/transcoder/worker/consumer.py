@@ -19,6 +19,9 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
         max_deliver=settings.max_deliver,
         backoff=settings.backoff,
         ack_wait=settings.ack_wait,
+        # A job whose owner has no free slot raises `Defer`: redelivered later, and
+        # not a failed attempt (the job row counts those).
+        max_deferrals=settings.max_deferrals,
     )
     async def on_verified(event: FileVerified, delivery: Delivery) -> None:
         # A forged or broken event must not make us read another owner's object.

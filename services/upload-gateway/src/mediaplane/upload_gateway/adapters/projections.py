@@ -11,7 +11,7 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
-    FileUploaded,
+    FileUploadedV2,
     FileVerified,
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -91,16 +91,22 @@ async def _apply_one(conn: Conn, event: Event) -> None:
             "UPDATE gateway_sessions SET status = %s, updated_at = %s WHERE session_id = %s",
             (status, at, event.session_id),
         )
-    elif isinstance(event, FileUploaded):
+    elif isinstance(event, FileUploadedV2):
         await conn.execute(
             "INSERT INTO gateway_files (file_id, owner, size, status, updated_at)"
             " VALUES (%s, %s, %s, 'uploaded', %s) ON CONFLICT (file_id) DO NOTHING",
             (event.file_id, event.owner, event.size, at),
         )
-    elif isinstance(event, FileVerified | FileRejected | FileDeleted):
-        status = {FileVerified: "verified", FileRejected: "rejected", FileDeleted: "deleted"}[
-            type(event)
-        ]
+    elif isinstance(event, FileVerified):
+        # The quota counts the verified copy's size: bytes written to the staging
+        # object after completion are never counted (nor served).
+        await conn.execute(
+            "UPDATE gateway_files SET status = 'verified', size = %s, updated_at = %s"
+            " WHERE file_id = %s",
+            (event.size, at, event.file_id),
+        )
+    elif isinstance(event, FileRejected | FileDeleted):
+        status = "rejected" if isinstance(event, FileRejected) else "deleted"
         await conn.execute(
             "UPDATE gateway_files SET status = %s, updated_at = %s WHERE file_id = %s",
             (status, at, event.file_id),

@@ -1,8 +1,9 @@
 """`POST /v1/dev/token`: development sign-in, mounted only in dev mode.
 
-The route does not exist unless `MEDIAPLANE_DEV_MODE=1` (see `create_app`):
-with it anyone who reaches the gateway can mint a token for any owner, which
-is what a developer's local platform wants and production must never have.
+The route does not exist unless `MEDIAPLANE_DEV_MODE=1` (see `create_app`),
+and dev mode refuses any bind but loopback (`GatewaySettings`): with it anyone
+who reaches the gateway can mint a token for any owner, which is what a
+developer's local platform wants and production must never have.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ multipart upload is created before the session is opened, completed before
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -150,15 +151,19 @@ class UploadService:
     def _view(self, state: sessions.UploadSession, *, with_upload: bool = False) -> SessionView:
         opened = state.opened
         assert opened is not None  # callers checked ownership
+        status = sessions.status_at(state, self.clock())
         upload = None
-        if with_upload and opened.mode == "single" and state.status == "open":
+        if with_upload and opened.mode == "single" and status == "open":
             ttl, until = self._url_expiry(opened.expires_at)
+            # The declared size is signed in: S3 refuses a body of any other length,
+            # so a replay of this URL cannot put more bytes in staging either.
             signed = self.objects.presign_put(
                 opened.bucket,
                 opened.object_key,
                 expires=ttl,
                 sha256=_raw_sha256(opened.sha256),
                 content_type=opened.content_type,
+                content_length=opened.size,
             )
             upload = PresignedUrl(
                 method=signed.method, url=signed.url, headers=dict(signed.headers), expires_at=until
@@ -166,7 +171,7 @@ class UploadService:
         return SessionView(
             session_id=opened.session_id,
             file_id=opened.file_id,
-            status=state.status,
+            status=status,
             mode=opened.mode,
             filename=opened.filename,
             content_type=opened.content_type,
@@ -189,7 +194,7 @@ class UploadService:
         normalize_tags(list(request.tags), self.limits)
 
         session_id, file_id = new_event_id(), new_event_id()
-        key = sessions.object_key(owner, file_id)
+        key = sessions.staging_key(owner, file_id)
         upload_id = None
         if plan.mode == "multipart":
             upload_id = await self.objects.create_multipart_upload(
@@ -406,14 +411,16 @@ class UploadService:
         return results
 
     async def _create_tag(self, owner: str, name: str, context: EventContext) -> bool:
-        stream = tags.tag_stream(name)
+        """True when the owner had no such tag (others' tags of the name do not count)."""
+        stream = tags.tag_stream(owner, name)
 
         async def work(conn: Conn) -> bool:
+            legacy = await self.store.load(tags.legacy_tag_stream(name), conn=conn)
             loaded = await self.store.load(stream, conn=conn)
-            state = tags.Tag()
-            for event in loaded.events:
+            state = tags.Tag(owner=owner)
+            for event in [*legacy.events, *loaded.events]:
                 state = tags.evolve(state, event)
-            events = tags.create_tag(state, name, owner, context)
+            events = tags.create_tag(state, name, context)
             await self._append(conn, stream, loaded.version, events)
             return bool(events)
 
@@ -450,6 +457,25 @@ class UploadService:
             await projections.apply(conn, events)
 
         await self._transact(work)
+
+    async def file_status(self, file_id: uuid.UUID) -> files.FileStatus:
+        state, _ = await self._file(file_id)
+        return state.status
+
+    @asynccontextmanager
+    async def verifying(self, file_id: uuid.UUID) -> AsyncIterator[None]:
+        """Hold the file's verification lock: one verifier at a time copies and judges it.
+
+        Without it a redelivery racing a slow first delivery could copy the
+        staging object over an original the first one has verified already.
+        A transaction-scoped advisory lock on a connection of its own: it ends
+        with the block, or with the connection if the process dies.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"verify-{file_id}",)
+            )
+            yield
 
     async def record_verdict(
         self, file_id: uuid.UUID, verdict: files.Verdict, context: EventContext

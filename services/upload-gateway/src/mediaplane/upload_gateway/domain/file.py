@@ -12,7 +12,7 @@ from mediaplane.contracts import (
     FileKind,
     FileRejected,
     FileTagsChanged,
-    FileUploaded,
+    FileUploadedV2,
     FileVerified,
     new_event,
 )
@@ -25,13 +25,13 @@ FileStatus = Literal["new", "uploaded", "verified", "rejected", "deleted"]
 @dataclass(frozen=True, kw_only=True)
 class File:
     status: FileStatus = "new"
-    uploaded: FileUploaded | None = None
+    uploaded: FileUploadedV2 | None = None
     tags: frozenset[str] = frozenset()
     kind: FileKind | None = None
 
 
 def evolve(state: File, event: Event) -> File:
-    if isinstance(event, FileUploaded):
+    if isinstance(event, FileUploadedV2):
         return File(status="uploaded", uploaded=event, tags=frozenset(event.tags))
     if isinstance(event, FileVerified):
         return File(status="verified", uploaded=state.uploaded, tags=state.tags, kind=event.kind)
@@ -45,7 +45,7 @@ def evolve(state: File, event: Event) -> File:
     return state
 
 
-def _require_owned(state: File, owner: str, *, admin: bool = False) -> FileUploaded:
+def _require_owned(state: File, owner: str, *, admin: bool = False) -> FileUploadedV2:
     uploaded = state.uploaded
     if uploaded is None or (uploaded.owner != owner and not admin):
         raise FileNotFound("no such file")
@@ -95,7 +95,8 @@ def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list
             file_id=uploaded.file_id,
             owner=uploaded.owner,
             bucket=uploaded.bucket,
-            object_key=uploaded.object_key,
+            # The verified copy, never the client-writable staging object.
+            object_key=uploaded.original_key,
             sha256=verdict.sha256,
             size=verdict.size,
             media_type=verdict.media_type,

@@ -14,7 +14,7 @@ from typing import Literal
 from mediaplane.contracts import (
     Event,
     EventContext,
-    FileUploaded,
+    FileUploadedV2,
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
@@ -109,9 +109,23 @@ class AbortUpload:
     context: EventContext
 
 
-def object_key(owner: str, file_id: uuid.UUID) -> str:
-    """Keys hold no user-chosen text (the filename lives in events and headers)."""
-    return f"{owner}/{file_id}"
+def staging_key(owner: str, file_id: uuid.UUID) -> str:
+    """Where the client writes through presigned URLs; nothing ever serves this key.
+
+    Keys hold no user-chosen text (the filename lives in events and headers),
+    and their first segment is the owner.
+    """
+    return f"{owner}/{file_id}/upload"
+
+
+def original_key(staging: str) -> str:
+    """Where the verifier puts the immutable copy of the staging object `staging`.
+
+    No client gets a write URL for it. A session opened before staging keys
+    existed (`<owner>/<file_id>`) keeps its one key: its bytes are judged in place.
+    """
+    folder, _, leaf = staging.rpartition("/")
+    return f"{folder}/original" if leaf == "upload" else staging
 
 
 def open_upload(
@@ -134,7 +148,7 @@ def open_upload(
             owner=command.owner,
             mode=plan.mode,
             bucket=command.bucket,
-            object_key=object_key(command.owner, command.file_id),
+            object_key=staging_key(command.owner, command.file_id),
             filename=filename,
             content_type=content_type,
             size=command.size,
@@ -146,6 +160,15 @@ def open_upload(
             tags=tags,
         )
     ]
+
+
+def status_at(state: UploadSession, now: datetime) -> SessionStatus:
+    """The status a reader sees at `now`: an open session past its `expires_at` is
+    expired. No gateway event says so (the janitor aborts the upload in its own
+    stream), so this is decided when viewed, by the same rule `require_open` refuses by."""
+    if state.status == "open" and state.opened is not None and now >= state.opened.expires_at:
+        return "expired"
+    return state.status
 
 
 def require_open(state: UploadSession, owner: str, now: datetime) -> UploadSessionOpened:
@@ -229,7 +252,7 @@ def complete_upload(state: UploadSession, command: CompleteUpload) -> list[Event
             part_count=opened.part_count,
         ),
         new_event(
-            FileUploaded,
+            FileUploadedV2,
             stream_id=file_stream(opened.file_id),
             context=command.context,
             file_id=opened.file_id,
@@ -237,6 +260,7 @@ def complete_upload(state: UploadSession, command: CompleteUpload) -> list[Event
             owner=opened.owner,
             bucket=opened.bucket,
             object_key=opened.object_key,
+            original_key=original_key(opened.object_key),
             filename=opened.filename,
             content_type=opened.content_type,
             size=command.stored_size,

@@ -1,39 +1,52 @@
-"""The Tag decider (stream `tag-<normalized name>`): a tag exists once."""
+"""The Tag decider: a tag exists once per owner (stream `tag-<owner>/<name>`).
+
+Tags are private: whether another owner has a tag of the same name never
+changes what creating one answers. Owner ids never contain `/` (the verifier
+refuses such subjects) and tag names never do (their alphabet), so the stream
+id names exactly one (owner, name). Tags of v1 were global, on `tag-<name>`;
+that stream still counts for the owner who created it there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediaplane.contracts import Event, EventContext, TagCreated, new_event
+from mediaplane.contracts import Event, EventContext, TagCreatedV2, new_event
 from mediaplane.upload_gateway.domain.policy import normalize_tag
 
 
 @dataclass(frozen=True, kw_only=True)
 class Tag:
-    created: TagCreated | None = None
+    owner: str
+    created: TagCreatedV2 | None = None
 
 
 def evolve(state: Tag, event: Event) -> Tag:
-    if isinstance(event, TagCreated):
-        return Tag(created=event)
+    # A v1 stream is shared by every owner of the name: only its creator's event counts.
+    if isinstance(event, TagCreatedV2) and event.owner == state.owner:
+        return Tag(owner=state.owner, created=event)
     return state
 
 
-def tag_stream(name: str) -> str:
+def tag_stream(owner: str, name: str) -> str:
+    return f"tag-{owner}/{normalize_tag(name)}"
+
+
+def legacy_tag_stream(name: str) -> str:
+    """Where v1 kept the (global) tag: read, never written."""
     return f"tag-{normalize_tag(name)}"
 
 
-def create_tag(state: Tag, name: str, created_by: str, context: EventContext) -> list[Event]:
+def create_tag(state: Tag, name: str, context: EventContext) -> list[Event]:
     """Creating an existing tag is not an error: it records nothing (idempotent bulk create)."""
     if state.created is not None:
         return []
-    normalized = normalize_tag(name)
     return [
         new_event(
-            TagCreated,
-            stream_id=f"tag-{normalized}",
+            TagCreatedV2,
+            stream_id=tag_stream(state.owner, name),
             context=context,
-            name=normalized,
-            created_by=created_by,
+            owner=state.owner,
+            name=normalize_tag(name),
         )
     ]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import puremagic
 
 from mediaplane.contracts import FileKind
+from mediaplane.servicekit.media import script_signature
 
 SNIFF_BYTES = 8192
 UNKNOWN = "application/octet-stream"
+# Playlists and scripts name other files that a media tool would open: never
+# accepted, whatever else their bytes look like.
+PLAYLIST = "application/x-mediaplane-playlist"
 
 
 # ISO-BMFF files share the `ftyp` box: its major brand tells HEIF/AVIF images
@@ -22,23 +28,40 @@ _IMAGE_BRANDS = {
     b"avif": "image/avif",
     b"avis": "image/avif",
 }
+# What puremagic calls ISO-BMFF. Some of its rules match brand names deeper in
+# the file (`iso2avc1mp4` at offset 20), which a playlist can carry in a
+# comment line: only a file whose first box is `ftyp` (offset 4) is one.
+_ISO_BMFF = {"video/mp4", "video/quicktime", "video/3gpp", "video/3gpp2", "video/x-m4v"}
 
 
-def sniff(head: bytes) -> str:
+@dataclass(frozen=True)
+class Sniffed:
+    media_type: str
+    # Why the bytes are refused whatever the allowed types (a playlist), if they are.
+    refusal: str | None = None
+
+
+def sniff(head: bytes) -> Sniffed:
     """The most likely media type of a file starting with `head`, or octet-stream."""
     if not head:
-        return UNKNOWN
+        return Sniffed(UNKNOWN)
+    if (script := script_signature(head)) is not None:
+        return Sniffed(PLAYLIST, f"the bytes are {script}, which names other files")
     if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
-        return _IMAGE_BRANDS[head[8:12]]
+        return Sniffed(_IMAGE_BRANDS[head[8:12]])
     try:
         guesses = puremagic.magic_string(head)
     except puremagic.PureError:
-        return UNKNOWN
-    typed = [g for g in guesses if g.mime_type]
+        return Sniffed(UNKNOWN)
+    typed = [
+        g
+        for g in guesses
+        if g.mime_type and (g.mime_type.lower() not in _ISO_BMFF or head[4:8] == b"ftyp")
+    ]
     if not typed:
-        return UNKNOWN
+        return Sniffed(UNKNOWN)
     best: str = max(typed, key=lambda g: g.confidence).mime_type
-    return best.lower()
+    return Sniffed(best.lower())
 
 
 def kind_of(media_type: str) -> FileKind:

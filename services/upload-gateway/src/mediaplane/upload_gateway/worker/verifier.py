@@ -1,20 +1,32 @@
-"""The verifier: reads every uploaded object end to end and records a verdict.
+"""The verifier: makes the immutable original of every upload and records a verdict on it.
 
-Consumes `file.uploaded.v1`, streams the object (never whole in memory),
-computes SHA-256 and size, sniffs the type from the first bytes, then appends
-`file.verified.v1` or `file.rejected.v1` to the file's stream. A rejected
-object is deleted: nothing downstream may process bytes that failed checks.
+Consumes `file.uploaded.v2` (v1 upcast). Clients write only the staging
+object (`object_key`), and may keep writing it while their presigned URLs
+live. So the verifier first copies it server-side to `original_key` (a key
+no client can write), then streams THAT copy (never whole in memory),
+computes SHA-256 and size, sniffs the type from the first bytes, and appends
+`file.verified.v1` (naming the original) or `file.rejected.v1`. Then the
+staging object is deleted; a rejected file loses its original too: nothing
+downstream may process bytes that failed checks.
+
+Crash- and redelivery-safe, step by step:
+- one delivery at a time per file (the service's verification lock);
+- a file with a verdict is never copied or judged again: a redelivery only
+  finishes the clean-up, so a verified original never changes;
+- an original already there (an earlier attempt crashed after copying) is
+  re-read and judged like a fresh copy: nothing is trusted unread.
 """
 
 from __future__ import annotations
 
 import hashlib
 from contextlib import aclosing
+from dataclasses import dataclass
 
 import structlog
 
 from mediaplane.bus import Bus, Delivery
-from mediaplane.contracts import EventContext, FileUploaded
+from mediaplane.contracts import EventContext, FileUploadedV2
 from mediaplane.storage import ObjectNotFound, ObjectStore
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import SERVICE
@@ -25,69 +37,146 @@ from mediaplane.upload_gateway.worker.sniff import SNIFF_BYTES, kind_of, sniff
 VERIFIER_DURABLE = "upload-gateway-verifier"
 _log = structlog.get_logger(__name__)
 
+_MISSING = ("missing_object", "the object is not in storage")
 
-async def inspect(objects: ObjectStore, uploaded: FileUploaded, limits: UploadLimits) -> Verdict:
-    """Read the object once and judge it against what the client declared."""
+
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """What one end-to-end read of an object found."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+async def measure(objects: ObjectStore, bucket: str, key: str) -> Measured:
+    """Stream the object once: SHA-256, size and the first bytes (for sniffing)."""
     digest = hashlib.sha256()
     size = 0
     head = bytearray()
-    try:
-        async with aclosing(objects.iter_object(uploaded.bucket, uploaded.object_key)) as chunks:
-            async for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                if len(head) < SNIFF_BYTES:
-                    head += chunk[: SNIFF_BYTES - len(head)]
-    except ObjectNotFound:
-        return Verdict(
-            sha256=digest.hexdigest(),
-            size=0,
-            media_type="",
-            kind="other",
-            rejection=("missing_object", "the object is not in storage"),
-        )
-    sha256 = digest.hexdigest()
-    media_type = sniff(bytes(head))
-    verdict = Verdict(sha256=sha256, size=size, media_type=media_type, kind=kind_of(media_type))
+    async with aclosing(objects.iter_object(bucket, key)) as chunks:
+        async for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+    return Measured(sha256=digest.hexdigest(), size=size, head=bytes(head))
+
+
+def judge(uploaded: FileUploadedV2, measured: Measured, limits: UploadLimits) -> Verdict:
+    """The verdict on measured bytes against what the client declared (pure)."""
+    sniffed = sniff(measured.head)
+    media_type = sniffed.media_type
     rejection: tuple[str, str] | None = None
-    if size == 0:
+    if measured.size == 0:
         rejection = ("empty", "the object has no bytes")
-    elif size != uploaded.size:
-        rejection = ("size_mismatch", f"declared {uploaded.size} bytes, stored {size}")
-    elif uploaded.sha256 is not None and uploaded.sha256 != sha256:
+    elif measured.size != uploaded.size:
+        rejection = ("size_mismatch", f"declared {uploaded.size} bytes, stored {measured.size}")
+    elif uploaded.sha256 is not None and uploaded.sha256 != measured.sha256:
         rejection = (
             "checksum_mismatch",
-            f"declared SHA-256 {uploaded.sha256}, stored bytes {sha256}",
+            f"declared SHA-256 {uploaded.sha256}, stored bytes {measured.sha256}",
         )
+    elif sniffed.refusal is not None:
+        rejection = ("playlist_not_allowed", sniffed.refusal)
     elif not is_allowed_type(media_type, limits):
         rejection = (
             "type_not_allowed",
             f"the bytes are {media_type} (declared {uploaded.content_type}), not accepted",
         )
-    if rejection is None:
-        return verdict
     return Verdict(
-        sha256=sha256, size=size, media_type=media_type, kind=verdict.kind, rejection=rejection
+        sha256=measured.sha256,
+        size=measured.size,
+        media_type=media_type,
+        kind=kind_of(media_type),
+        rejection=rejection,
     )
+
+
+def _missing() -> Verdict:
+    return Verdict(
+        sha256=hashlib.sha256().hexdigest(),
+        size=0,
+        media_type="",
+        kind="other",
+        rejection=_MISSING,
+    )
+
+
+async def make_original(objects: ObjectStore, uploaded: FileUploadedV2) -> bool:
+    """Copy staging -> original server-side unless an earlier attempt did; False when
+    neither exists. An existing original is not trusted: the caller reads and judges it."""
+    bucket, original = uploaded.bucket, uploaded.original_key
+    if original == uploaded.object_key:  # a v1 upload: judged in place
+        return True
+    try:
+        await objects.stat(bucket, original)
+        return True
+    except ObjectNotFound:
+        pass
+    try:
+        await objects.copy(bucket, uploaded.object_key, bucket, original)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+async def inspect(objects: ObjectStore, uploaded: FileUploadedV2, limits: UploadLimits) -> Verdict:
+    """Make the original (if needed), read it once and judge it."""
+    if not await make_original(objects, uploaded):
+        return _missing()
+    try:
+        measured = await measure(objects, uploaded.bucket, uploaded.original_key)
+    except ObjectNotFound:
+        return _missing()
+    return judge(uploaded, measured, limits)
+
+
+async def clean_up(objects: ObjectStore, uploaded: FileUploadedV2, *, rejected: bool) -> None:
+    """Drop the staging object; a rejected (or deleted) file's original goes too. Idempotent."""
+    if uploaded.object_key != uploaded.original_key:
+        await objects.delete(uploaded.bucket, uploaded.object_key)
+    if rejected:
+        await objects.delete(uploaded.bucket, uploaded.original_key)
+
+
+async def verify(
+    service: UploadService, objects: ObjectStore, event: FileUploadedV2, delivery_count: int = 1
+) -> Verdict | None:
+    """Handle one delivery; the verdict judged now, or None when an earlier one stands."""
+    verdict: Verdict | None = None
+    async with service.verifying(event.file_id):
+        status = await service.file_status(event.file_id)
+        if status == "uploaded":
+            verdict = await inspect(objects, event, service.limits)
+            context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
+                event
+            )
+            if await service.record_verdict(event.file_id, verdict, context):
+                status = "rejected" if verdict.rejection is not None else "verified"
+            else:  # deleted while being judged: no verdict, and no original to keep
+                verdict, status = None, await service.file_status(event.file_id)
+    # Outside the lock: a crash here is finished by the redelivery (status known).
+    # A deleted file's original goes too: the janitor may have purged before the copy.
+    await clean_up(objects, event, rejected=status in ("rejected", "deleted"))
+    _log.info(
+        "file.verdict",
+        file_id=str(event.file_id),
+        status=status,
+        judged_now=verdict is not None,
+        rejection=verdict.rejection[0] if verdict and verdict.rejection else None,
+        delivery=delivery_count,
+    )
+    return verdict
 
 
 def register_verifier(bus: Bus, service: UploadService, objects: ObjectStore) -> None:
     @bus.consumer(
-        VERIFIER_DURABLE, events=[FileUploaded], max_deliver=5, backoff=[1, 5, 30, 60], ack_wait=120
+        VERIFIER_DURABLE,
+        events=[FileUploadedV2],
+        max_deliver=5,
+        backoff=[1, 5, 30, 60],
+        ack_wait=120,
     )
-    async def on_uploaded(event: FileUploaded, delivery: Delivery) -> None:
-        verdict = await inspect(objects, event, service.limits)
-        context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
-            event
-        )
-        recorded = await service.record_verdict(event.file_id, verdict, context)
-        if verdict.rejection is not None:
-            # Idempotent: a redelivery after a crash here deletes again.
-            await objects.delete(event.bucket, event.object_key)
-        _log.info(
-            "file.verdict",
-            file_id=str(event.file_id),
-            recorded=bool(recorded),
-            rejection=verdict.rejection[0] if verdict.rejection else None,
-            delivery=delivery.delivery_count,
-        )
+    async def on_uploaded(event: FileUploadedV2, delivery: Delivery) -> None:
+        await verify(service, objects, event, delivery.delivery_count)

@@ -1,0 +1,65 @@
+"""The verifier's judgement of measured bytes against the declaration (pure, no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+
+from mediaplane.contracts import EventContext, FileUploadedV2, new_event
+from mediaplane.upload_gateway.domain.policy import UploadLimits
+from mediaplane.upload_gateway.worker.verifier import Measured, judge
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100
+FILE = uuid.uuid4()
+
+
+def uploaded(size: int, sha256: str | None = None) -> FileUploadedV2:
+    return new_event(
+        FileUploadedV2,
+        stream_id=f"file-{FILE}",
+        context=EventContext(producer="test", correlation_id="c"),
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}/upload",
+        original_key=f"alice/{FILE}/original",
+        filename="a.png",
+        content_type="image/png",
+        size=size,
+        sha256=sha256,
+    )
+
+
+def measured(data: bytes) -> Measured:
+    return Measured(sha256=hashlib.sha256(data).hexdigest(), size=len(data), head=data[:8192])
+
+
+def test_bytes_as_declared_are_accepted_with_the_sniffed_type() -> None:
+    verdict = judge(
+        uploaded(len(PNG), hashlib.sha256(PNG).hexdigest()), measured(PNG), UploadLimits()
+    )
+    assert (verdict.rejection, verdict.media_type, verdict.kind, verdict.size) == (
+        None,
+        "image/png",
+        "image",
+        len(PNG),
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "data", "code"),
+    [
+        (uploaded(1), b"", "empty"),
+        (uploaded(len(PNG) + 1), PNG, "size_mismatch"),
+        (uploaded(len(PNG), "0" * 64), PNG, "checksum_mismatch"),
+        (uploaded(len(PNG) + 6), b"<html>" + PNG, "type_not_allowed"),
+    ],
+)
+def test_what_differs_from_the_declaration_is_rejected(
+    declared: FileUploadedV2, data: bytes, code: str
+) -> None:
+    verdict = judge(declared, measured(data), UploadLimits())
+    assert verdict.rejection is not None
+    assert verdict.rejection[0] == code
