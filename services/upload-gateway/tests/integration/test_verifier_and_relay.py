@@ -16,8 +16,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from mediaplane.bus import Bus, provision
-from mediaplane.bus.testing import namespaced_settings
+from mediaplane.bus import Bus, provision, read_dead_letters
+from mediaplane.bus.testing import eventually, namespaced_settings
 from mediaplane.contracts import EventContext, FileRejected, FileUploadedV2, FileVerified, new_event
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
@@ -271,3 +271,47 @@ async def _stream_subjects(url: str, stream: str, *, expected: int) -> list[str]
         return [str((await js.get_msg(stream, seq)).subject) for seq in range(1, expected + 1)]
     finally:
         await nc.close()
+
+
+async def test_a_forged_upload_naming_another_owners_objects_is_dead_lettered_untouched(
+    settings: GatewaySettings,
+) -> None:
+    """The verifier copies and deletes what file.uploaded names: never bob's for alice."""
+    file_id = uuid.uuid4()
+    bobs = f"bob/{file_id}/upload"
+    async with gateway(settings, pool_size=2) as resources:
+        await resources.objects.put_bytes(settings.bucket, bobs, b"bob's bytes")
+        forged = new_event(
+            FileUploadedV2,
+            stream_id=f"file-{file_id}",
+            context=EventContext(producer="upload-gateway", correlation_id="forged"),
+            file_id=file_id,
+            owner="alice",
+            bucket=settings.bucket,
+            object_key=bobs,
+            original_key=f"alice/{file_id}/original",
+            filename="f",
+            content_type="image/png",
+            size=11,
+        )
+        async with workers(settings):
+            publisher = Bus(settings.bus, resources.registry, producer="attacker")
+            async with publisher.running():
+                await publisher.publish(forged)
+            nc = await nats.connect(settings.bus.url)
+            try:
+                js = nc.jetstream()
+
+                async def dead_lettered() -> bool:
+                    return len(await read_dead_letters(js, settings.bus)) == 1
+
+                await eventually(dead_lettered, within=20)
+                [letter] = await read_dead_letters(js, settings.bus)
+            finally:
+                await nc.close()
+        assert letter.deliveries == 1
+        assert letter.reason == (
+            f"poison: object key {bobs!r} is not under its owner's prefix 'alice/'"
+        )
+        assert (await resources.objects.stat(settings.bucket, bobs)).size == len(b"bob's bytes")
+        assert await resources.objects.list_objects(settings.bucket, f"alice/{file_id}") == []

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from mediaplane.bus import Bus, Delivery
-from mediaplane.contracts import EventContext, FileUploadedV2
+from mediaplane.bus import Bus, Delivery, PoisonEvent
+from mediaplane.contracts import EventContext, FileUploadedV2, object_reference_problem
 from mediaplane.storage import ObjectNotFound, ObjectStore
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import SERVICE
@@ -179,4 +179,7 @@ def register_verifier(bus: Bus, service: UploadService, objects: ObjectStore) ->
         ack_wait=120,
     )
     async def on_uploaded(event: FileUploadedV2, delivery: Delivery) -> None:
+        # The verifier copies and deletes what the event names: never another owner's.
+        if problem := object_reference_problem(event, {service.settings.bucket}):
+            raise PoisonEvent(problem)
         await verify(service, objects, event, delivery.delivery_count)
