@@ -39,6 +39,17 @@ from mediaplane.contracts.uploads import (
     UploadSessionCompleted,
     UploadSessionOpened,
 )
+from mediaplane.contracts.users import (
+    Plan,
+    Role,
+    UserDeleted,
+    UserEmailVerified,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserRoleChanged,
+    UserSuspended,
+)
 
 __all__ = [
     "ALL_EVENTS",
@@ -57,8 +68,10 @@ __all__ = [
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
     "ObjectReference",
+    "Plan",
     "Registry",
     "Rendition",
+    "Role",
     "TagCreated",
     "TagCreatedV2",
     "Thumbnail",
@@ -73,6 +86,13 @@ __all__ = [
     "UploadSessionAborted",
     "UploadSessionCompleted",
     "UploadSessionOpened",
+    "UserDeleted",
+    "UserEmailVerified",
+    "UserPlanChanged",
+    "UserRegistered",
+    "UserReinstated",
+    "UserRoleChanged",
+    "UserSuspended",
     "VideoSource",
     "build_registry",
     "new_event",

@@ -28,6 +28,15 @@ from mediaplane.contracts.uploads import (
     UploadSessionCompleted,
     UploadSessionOpened,
 )
+from mediaplane.contracts.users import (
+    UserDeleted,
+    UserEmailVerified,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserRoleChanged,
+    UserSuspended,
+)
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -49,6 +58,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
+    UserRegistered,
+    UserEmailVerified,
+    UserRoleChanged,
+    UserPlanChanged,
+    UserSuspended,
+    UserReinstated,
+    UserDeleted,
 )
 
 AnyEvent = (
@@ -71,6 +87,13 @@ AnyEvent = (
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved
+    | UserRegistered
+    | UserEmailVerified
+    | UserRoleChanged
+    | UserPlanChanged
+    | UserSuspended
+    | UserReinstated
+    | UserDeleted
 )
 
 

@@ -1,0 +1,157 @@
+"""Accounts over HTTP: registration, email verification, sessions (cookies), password reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from mediaplane.identity.app.accounts import AccountService
+
+SESSION_COOKIE = "mp_session"
+MAX_BODY = 16 * 1024  # credentials and tokens only: anything larger is refused (413)
+Req = Request[Any, Any, Any]
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Secret = Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
+
+
+class Registration(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    invite: Secret | None = None
+
+
+class Credentials(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class LinkToken(msgspec.Struct, forbid_unknown_fields=True):
+    token: Secret
+
+
+class ResetRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
+    token: Secret
+    password: Password
+
+
+class Accepted(msgspec.Struct):
+    status: str
+
+
+class SessionView(msgspec.Struct):
+    user_id: str
+    expires_at: datetime
+
+
+class AccountView(msgspec.Struct):
+    user_id: str
+    email: str
+    role: str
+    plan: str
+    email_verified: bool
+
+
+def accounts(request: Req) -> AccountService:
+    service: AccountService = request.app.state.accounts
+    return service
+
+
+def session_cookie(value: str, max_age: int) -> Cookie:
+    """Secure, HttpOnly, SameSite=Lax: never readable by scripts, never sent over plain
+    HTTP (browsers treat localhost as secure), not sent on cross-site POSTs."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def client_ip(request: Req) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AccountController(Controller):
+    path = "/v1/account"
+    tags = ["account"]
+    request_max_body_size = MAX_BODY
+
+    @post("/registrations", status_code=HTTP_202_ACCEPTED)
+    async def register(self, request: Req, data: JSONBody[Registration]) -> Accepted:
+        """The same answer whether or not the email already has an account."""
+        await accounts(request).register(
+            email=data.email, password=data.password, invite=data.invite
+        )
+        return Accepted(status="check_your_email")
+
+    @post("/email-verifications", status_code=HTTP_204_NO_CONTENT)
+    async def verify_email(self, request: Req, data: JSONBody[LinkToken]) -> None:
+        await accounts(request).verify_email(data.token)
+
+    @post("/sessions")
+    async def sign_in(self, request: Req, data: JSONBody[Credentials]) -> Response[SessionView]:
+        service = accounts(request)
+        signed_in = await service.sign_in(
+            email=data.email,
+            password=data.password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        return Response(
+            SessionView(user_id=str(signed_in.user_id), expires_at=signed_in.expires_at),
+            status_code=201,
+            cookies=[
+                session_cookie(signed_in.session_token, service.settings.lifetimes.session_seconds)
+            ],
+        )
+
+    @delete("/sessions/current", status_code=HTTP_204_NO_CONTENT)
+    async def sign_out(self, request: Req) -> Response[None]:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await accounts(request).sign_out(token)
+        return Response(None, status_code=204, cookies=[session_cookie("", 0)])
+
+    @delete("/sessions", status_code=HTTP_204_NO_CONTENT)
+    async def sign_out_everywhere(self, request: Req) -> Response[None]:
+        """Ends every session and refresh token of the signed-in account."""
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        await service.sign_out_everywhere(account.user_id)
+        return Response(None, status_code=204, cookies=[session_cookie("", 0)])
+
+    @get("/")
+    async def me(self, request: Req) -> AccountView:
+        account = await accounts(request).session(request.cookies.get(SESSION_COOKIE))
+        return AccountView(
+            user_id=str(account.user_id),
+            email=account.email,
+            role=account.role,
+            plan=account.plan,
+            email_verified=account.email_verified,
+        )
+
+    @post("/password-resets", status_code=HTTP_202_ACCEPTED)
+    async def request_reset(self, request: Req, data: JSONBody[ResetRequest]) -> Accepted:
+        """The same answer for known and unknown emails."""
+        await accounts(request).request_password_reset(data.email)
+        return Accepted(status="check_your_email")
+
+    @post("/password-resets/confirm", status_code=HTTP_204_NO_CONTENT)
+    async def reset(self, request: Req, data: JSONBody[NewPassword]) -> None:
+        await accounts(request).reset_password(data.token, data.password)

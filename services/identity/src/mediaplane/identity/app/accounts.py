@@ -1,0 +1,334 @@
+"""Account commands: registration, sign-in, sessions, mail links, and admin changes.
+
+User events go through the eventlog's `handle` (load, decide, append) with the
+`users` row written in the same transaction (`inline`); secrets that are not
+events (password hashes, session and link digests) are written there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import psycopg
+import structlog
+
+from mediaplane.contracts import Event, EventContext, Role, utc_now
+from mediaplane.contracts.envelope import new_event_id
+from mediaplane.eventlog.database import Pool
+from mediaplane.eventlog.decider import handle
+from mediaplane.eventlog.store import EventStore
+from mediaplane.identity.adapters import accounts as sql
+from mediaplane.identity.adapters.mail import MaildirMailer
+from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
+from mediaplane.identity.adapters.secrets import digest, new_secret
+from mediaplane.identity.config import SERVICE, IdentitySettings
+from mediaplane.identity.domain import errors
+from mediaplane.identity.domain import user as users
+from mediaplane.identity.domain.policy import check_registration, normalize_email
+
+_log = structlog.get_logger(__name__)
+Conn = psycopg.AsyncConnection[Any]
+
+
+class _EmailTaken(Exception):
+    """Inside a registration: the email has an account (answered like a success)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedIn:
+    user_id: uuid.UUID
+    session_token: str
+    expires_at: datetime
+
+
+class AccountService:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        store: EventStore,
+        mailer: MaildirMailer,
+        settings: IdentitySettings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.mailer = mailer
+        self.settings = settings
+        self.clock = clock
+        # An address is shared by many people (NAT): more free failures than an account.
+        self._ip_backoff = replace(
+            settings.backoff, free_failures=settings.backoff.free_failures * 4
+        )
+
+    def _context(self) -> EventContext:
+        return EventContext(producer=SERVICE, correlation_id=str(new_event_id()))
+
+    async def _command(self, command: users.Command) -> list[Event]:
+        async def inline(conn: Conn, events: Any) -> None:
+            await sql.project(conn, list(events))
+
+        handled = await handle(
+            self.store, users.user_stream(command.user_id), users.DECIDER, command, inline=inline
+        )
+        return handled.events
+
+    # -- registration ----------------------------------------------------------------------------
+
+    async def register(
+        self,
+        *,
+        email: str,
+        password: str,
+        invite: str | None = None,
+        role: Role = "user",
+        via: Literal["open", "invite", "admin"] | None = None,
+        verified: bool = False,
+    ) -> uuid.UUID | None:
+        """Registers and mails a verification link. An email that has an account gets a
+        mail saying so and the caller the same answer (None instead of the new id)."""
+        email = normalize_email(email)
+        admitted = via or check_registration(self.settings.registration, has_invite=bool(invite))
+        self.settings.passwords.check(password, email=email)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        user_id = new_event_id()
+        link = new_secret()
+        now = self.clock()
+
+        async def inline(conn: Conn, events: Any) -> None:
+            if invite is not None and not await sql.use_invite(
+                conn, token_sha256=digest(invite), user_id=user_id, now=now
+            ):
+                raise errors.InviteInvalid("the invitation is unknown, used or expired")
+            if not await sql.insert_user(
+                conn,
+                user_id=user_id,
+                email=email,
+                password_hash=password_hash,
+                role=role,
+                plan=self.settings.default_plan,
+            ):
+                raise _EmailTaken
+            await sql.insert_link(
+                conn,
+                token_sha256=digest(link),
+                user_id=user_id,
+                purpose="verify_email",
+                expires_at=now + timedelta(seconds=self.settings.lifetimes.mail_link_seconds),
+            )
+
+        command = users.Register(
+            user_id=user_id,
+            role=role,
+            plan=self.settings.default_plan,
+            via=admitted,
+            context=self._context(),
+        )
+        try:
+            await handle(
+                self.store, users.user_stream(user_id), users.DECIDER, command, inline=inline
+            )
+        except _EmailTaken:
+            await self.mailer.send(
+                to=email,
+                subject="mediaplane: you already have an account",
+                body="Someone tried to register this address. If it was you, sign in or "
+                "reset your password instead.\n",
+            )
+            return None
+        if verified:
+            await self._command(users.VerifyEmail(user_id=user_id, context=self._context()))
+        else:
+            await self.mailer.send(
+                to=email,
+                subject="mediaplane: verify your email",
+                body=f"Verify your email with this code (valid "
+                f"{self.settings.lifetimes.mail_link_seconds // 60} minutes):\n\n"
+                f"verify-token: {link}\n\n{self.settings.issuer}/v1/account/verify?token={link}\n",
+            )
+        _log.info("user.registered", user_id=str(user_id), via=admitted)
+        return user_id
+
+    async def create_invite(self, *, created_by: str, valid_seconds: int = 7 * 86400) -> str:
+        invite = new_secret()
+        async with self.pool.connection() as conn:
+            await sql.insert_invite(
+                conn,
+                token_sha256=digest(invite),
+                created_by=created_by,
+                expires_at=self.clock() + timedelta(seconds=valid_seconds),
+            )
+        return invite
+
+    async def verify_email(self, token: str) -> uuid.UUID:
+        async with self.pool.connection() as conn:
+            user_id = await sql.use_link(
+                conn, token_sha256=digest(token), purpose="verify_email", now=self.clock()
+            )
+        if user_id is None:
+            raise errors.LinkInvalid("the verification link is unknown, used or expired")
+        await self._command(users.VerifyEmail(user_id=user_id, context=self._context()))
+        return user_id
+
+    # -- sign-in and sessions --------------------------------------------------------------------
+
+    async def sign_in(
+        self, *, email: str, password: str, ip: str, user_agent: str | None = None
+    ) -> SignedIn:
+        """A new session. Unknown emails and wrong passwords get the same answer, cost the
+        same time and count as failures of the account key alike."""
+        try:
+            email = normalize_email(email)
+        except errors.InvalidEmail:
+            email = email.strip().lower()[:254]
+        now = self.clock()
+        account_key, ip_key = f"account:{email}", f"ip:{ip}"
+        async with self.pool.connection() as conn:
+            until = await sql.locked_until(conn, [account_key, ip_key], now)
+            account = None if until else await sql.by_email(conn, email)
+        if until is not None:
+            wait = math.ceil((until - now).total_seconds())
+            raise errors.SignInThrottled(
+                f"too many failed sign-ins; retry in {wait} s", retry_after=wait
+            )
+        stored = account.password_hash if account else None
+        if not await asyncio.to_thread(verify_password, stored, password):
+            await self._failed(
+                now, ((account_key, self.settings.backoff), (ip_key, self._ip_backoff))
+            )
+            raise errors.InvalidCredentials("email or password is wrong")
+        assert account is not None
+        if account.status != "active":
+            raise errors.AccountSuspended("the account is suspended")
+        if not account.email_verified:
+            raise errors.EmailNotVerified("verify your email first (see the mail we sent)")
+        token = new_secret()
+        expires_at = now + timedelta(seconds=self.settings.lifetimes.session_seconds)
+        rehash = needs_rehash(account.password_hash)
+        new_hash = await asyncio.to_thread(hash_password, password) if rehash else None
+        async with self.pool.connection() as conn, conn.transaction():
+            await sql.clear_failures(conn, account_key)
+            if new_hash is not None:
+                await sql.set_password(conn, account.user_id, new_hash)
+            await sql.insert_session(
+                conn,
+                token_sha256=digest(token),
+                user_id=account.user_id,
+                now=now,
+                expires_at=expires_at,
+                user_agent=user_agent,
+            )
+        return SignedIn(user_id=account.user_id, session_token=token, expires_at=expires_at)
+
+    async def _failed(self, now: datetime, keys: Any) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            for key, backoff in keys:
+                failures = await sql.record_failure(
+                    conn, key, now, timedelta(seconds=backoff.max_seconds)
+                )
+                seconds = backoff.lock_seconds(failures)
+                if seconds:
+                    await sql.lock(conn, key, now + timedelta(seconds=seconds))
+        _log.info("sign_in.failed", keys=len(keys))
+
+    async def session(self, token: str | None) -> sql.Account:
+        """The signed-in account of a session cookie, or NotSignedIn."""
+        if not token:
+            raise errors.NotSignedIn("no session: sign in first")
+        async with self.pool.connection() as conn:
+            account = await sql.session_account(conn, digest(token), self.clock())
+        if account is None:
+            raise errors.NotSignedIn("the session ended: sign in again")
+        if account.status != "active":
+            raise errors.AccountSuspended("the account is suspended")
+        return account
+
+    async def sign_out(self, token: str) -> None:
+        async with self.pool.connection() as conn:
+            await sql.revoke_session(conn, digest(token))
+
+    async def sign_out_everywhere(self, user_id: uuid.UUID) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            await sql.sign_out_everywhere(conn, user_id)
+
+    # -- password reset --------------------------------------------------------------------------
+
+    async def request_password_reset(self, email: str) -> None:
+        """Mails a reset link when the account exists; answers the same either way."""
+        try:
+            email = normalize_email(email)
+        except errors.InvalidEmail:
+            return
+        link = new_secret()
+        async with self.pool.connection() as conn:
+            account = await sql.by_email(conn, email)
+            if account is not None:
+                await sql.insert_link(
+                    conn,
+                    token_sha256=digest(link),
+                    user_id=account.user_id,
+                    purpose="reset_password",
+                    expires_at=self.clock()
+                    + timedelta(seconds=self.settings.lifetimes.mail_link_seconds),
+                )
+        if account is not None:
+            await self.mailer.send(
+                to=email,
+                subject="mediaplane: reset your password",
+                body=f"Reset your password with this code:\n\nreset-token: {link}\n",
+            )
+
+    async def reset_password(self, token: str, password: str) -> None:
+        """Sets the password and signs the account out everywhere."""
+        now = self.clock()
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT u.email FROM mail_links l JOIN users u USING (user_id)"
+                " WHERE l.token_sha256 = %s AND l.purpose = 'reset_password'",
+                (digest(token),),
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            raise errors.LinkInvalid("the reset link is unknown, used or expired")
+        self.settings.passwords.check(password, email=row[0])
+        password_hash = await asyncio.to_thread(hash_password, password)
+        async with self.pool.connection() as conn, conn.transaction():
+            user_id = await sql.use_link(
+                conn, token_sha256=digest(token), purpose="reset_password", now=now
+            )
+            if user_id is None:
+                raise errors.LinkInvalid("the reset link is unknown, used or expired")
+            await sql.set_password(conn, user_id, password_hash)
+            await sql.sign_out_everywhere(conn, user_id)
+            await sql.clear_failures(conn, f"account:{row[0]}")
+
+    # -- administration --------------------------------------------------------------------------
+
+    async def change_role(self, user_id: uuid.UUID, role: Role, *, by: str) -> None:
+        await self._command(
+            users.ChangeRole(user_id=user_id, role=role, by=by, context=self._context())
+        )
+
+    async def change_plan(self, user_id: uuid.UUID, plan: str, *, by: str) -> None:
+        if plan not in self.settings.plans:
+            raise errors.UnknownPlan(f"plans are {', '.join(self.settings.plans)}")
+        await self._command(
+            users.ChangePlan(user_id=user_id, plan=plan, by=by, context=self._context())
+        )
+
+    async def suspend(self, user_id: uuid.UUID, *, reason: str, by: str) -> None:
+        await self._command(
+            users.Suspend(user_id=user_id, reason=reason, by=by, context=self._context())
+        )
+
+    async def reinstate(self, user_id: uuid.UUID, *, by: str) -> None:
+        await self._command(users.Reinstate(user_id=user_id, by=by, context=self._context()))
+
+    async def delete(self, user_id: uuid.UUID, *, by: str) -> None:
+        await self._command(users.Delete(user_id=user_id, by=by, context=self._context()))

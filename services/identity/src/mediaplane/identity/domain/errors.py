@@ -1,0 +1,97 @@
+"""Domain errors: each has a stable `code` that the API turns into problem+json."""
+
+from __future__ import annotations
+
+from mediaplane.servicekit.errors import ProblemError
+
+
+class DomainError(ProblemError):
+    code = "domain_error"
+
+
+class InvalidCredentials(DomainError):
+    """The same answer for an unknown email and a wrong password (no enumeration)."""
+
+    code = "invalid_credentials"
+    status = 401
+    title = "Email or password is wrong"
+
+
+class SignInThrottled(DomainError):
+    code = "sign_in_throttled"
+    status = 429
+    title = "Too many failed sign-ins; wait before trying again"
+
+
+class AccountSuspended(DomainError):
+    code = "account_suspended"
+    status = 403
+    title = "The account is suspended"
+
+
+class RegistrationClosed(DomainError):
+    code = "registration_closed"
+    status = 403
+    title = "Registration is closed"
+
+
+class InviteInvalid(DomainError):
+    code = "invite_invalid"
+    status = 403
+    title = "The invitation is unknown, used or expired"
+
+
+class WeakPassword(DomainError):
+    code = "weak_password"
+    status = 422
+    title = "The password does not meet the policy"
+
+
+class InvalidEmail(DomainError):
+    code = "invalid_email"
+    status = 422
+    title = "Not an email address"
+
+
+class LinkInvalid(DomainError):
+    """A verification or reset link that is unknown, already used or expired."""
+
+    code = "link_invalid"
+    status = 410
+    title = "The link is invalid, used or expired"
+
+
+class UserNotFound(DomainError):
+    code = "user_not_found"
+    status = 404
+    title = "No such user"
+
+
+class UserExists(DomainError):
+    code = "user_exists"
+    status = 409
+    title = "The user exists"
+
+
+class UserDeleted(DomainError):
+    code = "user_deleted"
+    status = 410
+    title = "The user was deleted"
+
+
+class NotSignedIn(DomainError):
+    code = "not_signed_in"
+    status = 401
+    title = "Sign in first"
+
+
+class UnknownPlan(DomainError):
+    code = "unknown_plan"
+    status = 422
+    title = "No such plan"
+
+
+class EmailNotVerified(DomainError):
+    code = "email_not_verified"
+    status = 403
+    title = "Verify the email address first"

@@ -1,0 +1,65 @@
+"""Pure rules: registration modes, the password policy, email shape, sign-in backoff."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mediaplane.identity.domain import errors
+
+RegistrationMode = Literal["open", "invite", "closed"]
+
+# Deliberately loose (RFC 5322 is not worth parsing here): the verification mail proves it.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
+
+
+def normalize_email(email: str) -> str:
+    """Lower-cased and stripped; refuses what cannot be an address."""
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise errors.InvalidEmail("give a valid email address")
+    return email
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordPolicy:
+    """NIST SP 800-63B: length over composition rules; long passphrases allowed."""
+
+    min_length: int = 12
+    max_length: int = 256
+
+    def check(self, password: str, *, email: str) -> None:
+        if len(password) < self.min_length:
+            raise errors.WeakPassword(f"use at least {self.min_length} characters")
+        if len(password) > self.max_length:
+            raise errors.WeakPassword(f"use at most {self.max_length} characters")
+        if password.strip().lower() == email or len(set(password)) < 4:
+            raise errors.WeakPassword("the password is too easy to guess")
+
+
+def check_registration(mode: RegistrationMode, *, has_invite: bool) -> Literal["open", "invite"]:
+    """How a self-service registration is admitted, or why not."""
+    if mode == "closed":
+        raise errors.RegistrationClosed("this instance does not take new accounts")
+    if mode == "invite":
+        if not has_invite:
+            raise errors.RegistrationClosed("registration needs an invitation")
+        return "invite"
+    return "invite" if has_invite else "open"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    """Failed sign-ins of one key (an account or an IP): free attempts, then doubling waits."""
+
+    free_failures: int = 5
+    base_seconds: float = 1.0
+    max_seconds: float = 900.0
+
+    def lock_seconds(self, failures: int) -> float:
+        """How long the key is locked after its `failures`-th consecutive failure."""
+        if failures < self.free_failures:
+            return 0.0
+        exponent = failures - self.free_failures
+        return min(self.max_seconds, self.base_seconds * 2.0 ** min(exponent, 30))

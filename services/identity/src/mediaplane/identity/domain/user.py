@@ -1,0 +1,224 @@
+"""The User decider (stream `user-<user_id>`): registration, role, plan and standing.
+
+Personal data (email, password hash) is not part of this state: it lives in
+the service's own `users` row, which deletion erases; the events say only
+what other services need.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    Role,
+    UserDeleted,
+    UserEmailVerified,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserRoleChanged,
+    UserSuspended,
+    new_event,
+)
+from mediaplane.eventlog.decider import Decider
+from mediaplane.identity.domain import errors
+
+Status = Literal["new", "active", "suspended", "deleted"]
+ROLES: tuple[Role, ...] = ("user", "moderator", "admin")
+
+
+@dataclass(frozen=True, kw_only=True)
+class User:
+    status: Status = "new"
+    role: Role = "user"
+    plan: str = ""
+    email_verified: bool = False
+
+
+def user_stream(user_id: uuid.UUID) -> str:
+    return f"user-{user_id}"
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Register:
+    user_id: uuid.UUID
+    role: Role
+    plan: str
+    via: Literal["open", "invite", "admin"]
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyEmail:
+    user_id: uuid.UUID
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRole:
+    user_id: uuid.UUID
+    role: Role
+    by: str
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePlan:
+    user_id: uuid.UUID
+    plan: str
+    by: str
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suspend:
+    user_id: uuid.UUID
+    reason: str
+    by: str
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reinstate:
+    user_id: uuid.UUID
+    by: str
+    context: EventContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delete:
+    user_id: uuid.UUID
+    by: str
+    context: EventContext
+
+
+Command = Register | VerifyEmail | ChangeRole | ChangePlan | Suspend | Reinstate | Delete
+
+
+def evolve(state: User, event: Event) -> User:
+    match event:
+        case UserRegistered(role=role, plan=plan):
+            return User(status="active", role=role, plan=plan)
+        case UserEmailVerified():
+            return replace(state, email_verified=True)
+        case UserRoleChanged(role=role):
+            return replace(state, role=role)
+        case UserPlanChanged(plan=plan):
+            return replace(state, plan=plan)
+        case UserSuspended():
+            return replace(state, status="suspended")
+        case UserReinstated():
+            return replace(state, status="active")
+        case UserDeleted():
+            return replace(state, status="deleted")
+    return state
+
+
+def decide(command: Command, state: User) -> Sequence[Event]:
+    """The events `command` produces; no-ops (a role it already has) produce none."""
+    stream = user_stream(command.user_id)
+    if isinstance(command, Register):
+        if state.status != "new":
+            raise errors.UserExists(f"user {command.user_id} exists")
+        return [
+            new_event(
+                UserRegistered,
+                stream_id=stream,
+                context=command.context,
+                user_id=command.user_id,
+                role=command.role,
+                plan=command.plan,
+                via=command.via,
+            )
+        ]
+    if state.status == "new":
+        raise errors.UserNotFound(f"no user {command.user_id}")
+    if state.status == "deleted":
+        raise errors.UserDeleted(f"user {command.user_id} was deleted")
+    match command:
+        case VerifyEmail():
+            if state.email_verified:
+                return []
+            return [
+                new_event(
+                    UserEmailVerified,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                )
+            ]
+        case ChangeRole(role=role, by=by):
+            if role == state.role:
+                return []
+            return [
+                new_event(
+                    UserRoleChanged,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                    role=role,
+                    previous=state.role,
+                    changed_by=by,
+                )
+            ]
+        case ChangePlan(plan=plan, by=by):
+            if plan == state.plan:
+                return []
+            return [
+                new_event(
+                    UserPlanChanged,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                    plan=plan,
+                    previous=state.plan,
+                    changed_by=by,
+                )
+            ]
+        case Suspend(reason=reason, by=by):
+            if state.status == "suspended":
+                return []
+            return [
+                new_event(
+                    UserSuspended,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                    reason=reason,
+                    suspended_by=by,
+                )
+            ]
+        case Reinstate(by=by):
+            if state.status == "active":
+                return []
+            return [
+                new_event(
+                    UserReinstated,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                    reinstated_by=by,
+                )
+            ]
+        case Delete(by=by):
+            return [
+                new_event(
+                    UserDeleted,
+                    stream_id=stream,
+                    context=command.context,
+                    user_id=command.user_id,
+                    deleted_by=by,
+                )
+            ]
+    raise TypeError(f"unknown command {command!r}")
+
+
+DECIDER: Decider[Command, User] = Decider(initial_state=User(), decide=decide, evolve=evolve)

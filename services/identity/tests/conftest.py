@@ -1,0 +1,61 @@
+"""Fixtures: the identity service on a real uvicorn port, its own database, a Maildir."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediaplane.bus.testing import namespaced_settings
+from mediaplane.devstack.ports import free_port_block
+from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.identity.app.bootstrap import apply_migrations
+from mediaplane.identity.config import IdentitySettings
+from mediaplane.identity.testing import PASSWORD, Server, SignUp, make_settings, running
+
+
+@pytest.fixture
+def make_identity_settings(
+    pg_url: str, nats_namespace: NatsNamespace, tmp_path: Path
+) -> Callable[..., IdentitySettings]:
+    def build(**overrides: Any) -> IdentitySettings:
+        port = overrides.pop("http_port", None) or free_port_block(1)
+        return make_settings(
+            pg_url, namespaced_settings(nats_namespace), tmp_path / "mail", port, **overrides
+        )
+
+    return build
+
+
+@pytest.fixture
+async def server(
+    make_identity_settings: Callable[..., IdentitySettings],
+) -> AsyncIterator[Server]:
+    settings = make_identity_settings()
+    await apply_migrations(settings)
+    async with running(settings) as started:
+        yield started
+
+
+@pytest.fixture
+def sign_up(server: Server) -> SignUp:
+    """`await sign_up(email)`: registers, verifies from the mail, returns the user id."""
+
+    async def run(email: str, password: str = PASSWORD) -> str:
+        response = await server.http.post(
+            "/v1/account/registrations", json={"email": email, "password": password}
+        )
+        assert response.status_code == 202, response.text
+        token = server.token_from_mail(email.lower(), "verify")
+        verified = await server.http.post("/v1/account/email-verifications", json={"token": token})
+        assert verified.status_code == 204, verified.text
+        signed_in = await server.http.post(
+            "/v1/account/sessions", json={"email": email, "password": password}
+        )
+        assert signed_in.status_code == 201, signed_in.text
+        user_id: str = signed_in.json()["user_id"]
+        return user_id
+
+    return run
