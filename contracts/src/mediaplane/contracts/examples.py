@@ -40,6 +40,15 @@ from mediaplane.contracts.uploads import (
     UploadSessionCompleted,
     UploadSessionOpened,
 )
+from mediaplane.contracts.users import (
+    UserDeleted,
+    UserEmailVerified,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserRoleChanged,
+    UserSuspended,
+)
 
 SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -50,6 +59,8 @@ OWNER = "user-42"
 KEY = f"{OWNER}/{FILE}/holiday.mp4"
 STAGING_KEY = f"{OWNER}/{FILE}/upload"
 ORIGINAL_KEY = f"{OWNER}/{FILE}/original"
+USER = uuid.UUID("0192f0a4-0000-7000-8000-000000000042")
+ADMIN = uuid.UUID("0192f0a4-0000-7000-8000-000000000001")
 
 
 def _envelope(n: int, stream_id: str, producer: str) -> dict[str, Any]:
@@ -69,6 +80,10 @@ def _upload(n: int) -> dict[str, Any]:
 
 def _file(n: int) -> dict[str, Any]:
     return _envelope(n, f"file-{FILE}", "upload-gateway")
+
+
+def _user(n: int) -> dict[str, Any]:
+    return _envelope(n, f"user-{USER}", "identity")
 
 
 def build_examples() -> list[Event]:
@@ -245,4 +260,15 @@ def build_examples() -> list[Event]:
             size=0,
             reason="unknown_multipart_upload",
         ),
+        UserRegistered(**_user(18), user_id=USER, role="user", plan="free", via="open"),
+        UserEmailVerified(**_user(19), user_id=USER),
+        UserRoleChanged(
+            **_user(20), user_id=USER, role="moderator", previous="user", changed_by=str(ADMIN)
+        ),
+        UserPlanChanged(
+            **_user(21), user_id=USER, plan="pro", previous="free", changed_by=str(ADMIN)
+        ),
+        UserSuspended(**_user(22), user_id=USER, reason="spam uploads", suspended_by=str(ADMIN)),
+        UserReinstated(**_user(23), user_id=USER, reinstated_by=str(ADMIN)),
+        UserDeleted(**_user(24), user_id=USER, deleted_by="self"),
     ]
