@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace
-from mediaplane.identity.app.bootstrap import apply_migrations
+from mediaplane.identity.app.bootstrap import apply_migrations, identity
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.identity.testing import PASSWORD, Server, SignUp, make_settings, running
 
@@ -59,3 +60,32 @@ def sign_up(server: Server) -> SignUp:
         return user_id
 
     return run
+
+
+WEB_REDIRECT = "http://127.0.0.1:5173/callback"
+SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
+
+
+@pytest.fixture
+async def clients(server: Server) -> None:
+    """`web` (public: code + PKCE, refresh) and `svc` (confidential: client credentials)."""
+    async with identity(server.settings, pool_size=1) as resources:
+        store = resources.provider.store
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="web",
+                secret=None,
+                redirect_uris=[WEB_REDIRECT],
+                grant_types=["authorization_code", "refresh_token"],
+                scope="openid email offline_access files:read uploads:write",
+            )
+        )
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="svc",
+                secret=SERVICE_SECRET,
+                redirect_uris=[],
+                grant_types=["client_credentials"],
+                scope="files:read",
+            )
+        )

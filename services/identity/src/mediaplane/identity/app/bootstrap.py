@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+
+import structlog
 
 from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
@@ -13,11 +16,15 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
+from mediaplane.identity.adapters.keys import rotate
 from mediaplane.identity.adapters.mail import MaildirMailer
+from mediaplane.identity.adapters.oauth_store import OAuthStore, open_sync_pool
 from mediaplane.identity.app.accounts import AccountService
+from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability import HealthChecks
 
+_log = structlog.get_logger(__name__)
 IDENTITY_MIGRATIONS = MigrationSource.from_package("identity", "mediaplane.identity.migrations")
 
 
@@ -32,7 +39,21 @@ class Identity:
     pool: Pool
     store: EventStore
     accounts: AccountService
+    provider: Provider
     health: HealthChecks
+
+
+async def keep_keys_rotated(identity: Identity, *, every_seconds: float = 60.0) -> None:
+    """Rotate on schedule for as long as the process runs (a failure is retried next time)."""
+    settings = identity.settings
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            identity.provider.keys = await rotate(
+                identity.pool, settings.rotation, settings.lifetimes.access_seconds
+            )
+        except Exception:  # the current ring keeps signing; logged, tried again
+            _log.exception("signing_keys.rotation_failed")
 
 
 @asynccontextmanager
@@ -42,20 +63,27 @@ async def identity(settings: IdentitySettings, *, pool_size: int = 10) -> AsyncI
     pool = await open_pool(
         settings.database_url, min_size=1, max_size=pool_size, application_name=SERVICE
     )
+    sync_pool = None
     try:
         store = EventStore(pool, registry)
         accounts = AccountService(
             pool=pool, store=store, mailer=MaildirMailer(settings.maildir), settings=settings
         )
+        keys = await rotate(pool, settings.rotation, settings.lifetimes.access_seconds)
+        sync_pool = await asyncio.to_thread(open_sync_pool, settings.database_url)
+        provider = Provider(settings, OAuthStore(sync_pool), keys)
         yield Identity(
             settings=settings,
             registry=registry,
             pool=pool,
             store=store,
             accounts=accounts,
+            provider=provider,
             health=HealthChecks(
                 {"postgres": partial(ping_database, pool), "nats": partial(ping_nats, settings.bus)}
             ),
         )
     finally:
+        if sync_pool is not None:
+            await asyncio.to_thread(sync_pool.close)
         await pool.close()

@@ -64,6 +64,7 @@ CREATE TABLE oauth_codes (
     scope text NOT NULL,
     code_challenge text NOT NULL,
     nonce text,
+    family_id uuid NOT NULL,                -- of the refresh tokens it is exchanged for
     auth_time timestamptz NOT NULL,
     expires_at timestamptz NOT NULL,
     used_at timestamptz
@@ -82,6 +83,7 @@ CREATE TABLE refresh_tokens (
     replaced_at timestamptz,
     revoked_at timestamptz
 );
+CREATE INDEX oauth_codes_by_nonce ON oauth_codes (client_id, nonce);
 CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
 
