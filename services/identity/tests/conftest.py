@@ -14,7 +14,15 @@ from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.identity.app.bootstrap import apply_migrations, identity
 from mediaplane.identity.config import IdentitySettings
-from mediaplane.identity.testing import PASSWORD, Server, SignUp, make_settings, running
+from mediaplane.identity.testing import (
+    PASSWORD,
+    SERVICE_SECRET,
+    WEB_REDIRECT,
+    Server,
+    SignUp,
+    make_settings,
+    running,
+)
 
 
 @pytest.fixture
@@ -60,10 +68,6 @@ def sign_up(server: Server) -> SignUp:
         return user_id
 
     return run
-
-
-WEB_REDIRECT = "http://127.0.0.1:5173/callback"
-SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
 
 
 @pytest.fixture

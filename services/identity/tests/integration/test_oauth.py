@@ -7,97 +7,33 @@ from __future__ import annotations
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt as pyjwt
 import pytest
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from mediaplane.identity.app.bootstrap import apply_migrations, identity
 from mediaplane.identity.config import IdentitySettings, TokenLifetimes
-from mediaplane.identity.testing import Server, SignUp, running
+from mediaplane.identity.testing import (
+    PASSWORD,
+    SERVICE_SECRET,
+    WEB_REDIRECT,
+    Server,
+    SignUp,
+    authorize,
+    authorize_params,
+    code_for,
+    exchange,
+    pkce,
+    redirect_query,
+    refresh,
+    running,
+    session,
+    tokens_for,
+)
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier, Unauthorized
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clients")]
-
-WEB_REDIRECT = "http://127.0.0.1:5173/callback"
-SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
-PASSWORD = "correct horse battery staple"
-
-
-async def session(server: Server, email: str) -> dict[str, str]:
-    signed_in = await server.http.post(
-        "/v1/account/sessions", json={"email": email, "password": PASSWORD}
-    )
-    assert signed_in.status_code == 201, signed_in.text
-    return {"Cookie": f"mp_session={signed_in.cookies['mp_session']}"}
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    return verifier, create_s256_code_challenge(verifier)
-
-
-def authorize_params(challenge: str, **overrides: str) -> dict[str, str]:
-    return {
-        "response_type": "code",
-        "client_id": "web",
-        "redirect_uri": WEB_REDIRECT,
-        "scope": "openid email offline_access files:read",
-        "state": "st-123",
-        "nonce": secrets.token_hex(8),
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **overrides,
-    }
-
-
-async def authorize(server: Server, cookie: dict[str, str], **params: str) -> httpx.Response:
-    return await server.http.get("/oauth/authorize", params=params, headers=cookie)
-
-
-def redirect_query(response: httpx.Response) -> dict[str, str]:
-    assert response.status_code == 302, response.text
-    location = response.headers["location"]
-    assert location.startswith(WEB_REDIRECT + "?")
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-async def code_for(server: Server, cookie: dict[str, str]) -> tuple[str, str]:
-    verifier, challenge = pkce()
-    query = redirect_query(await authorize(server, cookie, **authorize_params(challenge)))
-    assert query["state"] == "st-123"
-    return query["code"], verifier
-
-
-async def exchange(server: Server, code: str, verifier: str, **extra: str) -> httpx.Response:
-    return await server.http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": WEB_REDIRECT,
-            "client_id": "web",
-            "code_verifier": verifier,
-            **extra,
-        },
-    )
-
-
-async def tokens_for(server: Server, cookie: dict[str, str]) -> dict[str, Any]:
-    code, verifier = await code_for(server, cookie)
-    response = await exchange(server, code, verifier)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def refresh(server: Server, token: str) -> httpx.Response:
-    return await server.http.post(
-        "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "web"},
-    )
 
 
 def oauth_error(response: httpx.Response, status: int, error: str) -> None:

@@ -10,18 +10,24 @@ import asyncio
 import contextlib
 import mailbox
 import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from litestar import Litestar
 
 from mediaplane.identity.api.app import create_app
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.observability.serve import serve
 
 PASSWORD = "correct horse battery staple"
+WEB_REDIRECT = "http://127.0.0.1:5173/callback"
+SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Server:
     settings: IdentitySettings
     url: str
     http: httpx.AsyncClient
+    app: Litestar  # its state holds the running provider (tests move its clock)
 
     def mails(self, to: str) -> list[str]:
         """Bodies of the mails sent to `to`, oldest first."""
@@ -67,9 +74,8 @@ def make_settings(
 
 @contextlib.asynccontextmanager
 async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
-    task = asyncio.create_task(
-        serve(create_app(settings), host="127.0.0.1", port=settings.http_port)
-    )
+    app = create_app(settings)
+    task = asyncio.create_task(serve(app, host="127.0.0.1", port=settings.http_port))
     try:
         async with httpx.AsyncClient(base_url=settings.issuer, timeout=30) as http:
             for _ in range(400):
@@ -77,7 +83,7 @@ async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
                     if (await http.get("/health/live")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)
-            yield Server(settings=settings, url=settings.issuer, http=http)
+            yield Server(settings=settings, url=settings.issuer, http=http, app=app)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -85,3 +91,80 @@ async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
 
 
 SignUp = Callable[..., Awaitable[str]]
+
+
+# -- the code flow, as a client drives it ------------------------------------------------------
+
+
+async def session(server: Server, email: str) -> dict[str, str]:
+    signed_in = await server.http.post(
+        "/v1/account/sessions", json={"email": email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 201, signed_in.text
+    return {"Cookie": f"mp_session={signed_in.cookies['mp_session']}"}
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    return verifier, create_s256_code_challenge(verifier)
+
+
+def authorize_params(challenge: str, **overrides: str) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": "web",
+        "redirect_uri": WEB_REDIRECT,
+        "scope": "openid email offline_access files:read",
+        "state": "st-123",
+        "nonce": secrets.token_hex(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+
+
+async def authorize(server: Server, cookie: dict[str, str], **params: str) -> httpx.Response:
+    return await server.http.get("/oauth/authorize", params=params, headers=cookie)
+
+
+def redirect_query(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(WEB_REDIRECT + "?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def code_for(server: Server, cookie: dict[str, str]) -> tuple[str, str]:
+    verifier, challenge = pkce()
+    query = redirect_query(await authorize(server, cookie, **authorize_params(challenge)))
+    assert query["state"] == "st-123"
+    return query["code"], verifier
+
+
+async def exchange(server: Server, code: str, verifier: str, **extra: str) -> httpx.Response:
+    return await server.http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WEB_REDIRECT,
+            "client_id": "web",
+            "code_verifier": verifier,
+            **extra,
+        },
+    )
+
+
+async def tokens_for(server: Server, cookie: dict[str, str]) -> dict[str, Any]:
+    code, verifier = await code_for(server, cookie)
+    response = await exchange(server, code, verifier)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def refresh(server: Server, token: str) -> httpx.Response:
+    return await server.http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "web"},
+    )

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
@@ -34,7 +33,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
 
     def own_key_set() -> dict[str, Any]:
         provider = ring.get("provider")
-        return provider.keys.jwks(datetime.now(UTC)) if provider else {"keys": []}
+        return provider.jwks() if provider else {"keys": []}
 
     # servicekit's bearer verifier, on this service's own keys from memory.
     own_keys = OwnKeys(str(auth.jwks_url), own_key_set, cache_seconds=auth.jwks_cache_seconds)

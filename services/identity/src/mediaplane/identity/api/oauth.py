@@ -7,7 +7,6 @@ run Authlib, which is synchronous, in a worker thread.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -70,7 +69,7 @@ class DiscoveryController(Controller):
 
     @get("/jwks.json")
     async def jwks(self, request: Req) -> Response[dict[str, Any]]:
-        keys = provider(request).keys.jwks(datetime.now(UTC))
+        keys = provider(request).jwks()
         return Response(keys, headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
+from mediaplane.contracts import utc_now
 from mediaplane.identity.adapters.keys import ALGORITHM, KeyRing
 from mediaplane.identity.adapters.oauth_store import (
     AccessToken,
@@ -71,9 +72,16 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
 
 
 class Provider(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, settings: IdentitySettings, store: OAuthStore, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        settings: IdentitySettings,
+        store: OAuthStore,
+        keys: KeyRing,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.settings = settings
+        self.clock = clock  # which key signs and which are published (tests move it)
         self.store = store
         self.keys = keys  # replaced by the rotation task, read by worker threads
         self.register_token_generator("default", JwtAccessTokens(self))
@@ -116,6 +124,9 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         return None
 
     # -- what the API asks -----------------------------------------------------------------------
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.jwks(self.clock())
 
     def metadata(self) -> dict[str, Any]:
         """OpenID Provider Metadata (discovery), checked by Authlib's validator."""
@@ -161,8 +172,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             kid = extract_compact(token.encode()).protected.get("kid")
         except (JoseError, ValueError):
             return None
-        now = datetime.now(UTC)
-        for signing in self.keys.published(now):
+        for signing in self.keys.published(self.clock()):
             if signing.kid != kid:
                 continue
             try:
@@ -218,7 +228,7 @@ class JwtAccessTokens(BearerTokenGenerator):  # type: ignore[misc]
         if user is not None:
             claims["roles"] = [user.role]
             claims["plan"] = user.plan
-        signing = self.provider.keys.signing(datetime.now(UTC))
+        signing = self.provider.keys.signing(self.provider.clock())
         header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": signing.kid}
         return str(jwt.encode(header, claims, signing.key, algorithms=[ALGORITHM]))
 
@@ -264,13 +274,13 @@ class OpenIdCode(OpenIDCode):  # type: ignore[misc]
         return self.provider.store.nonce_used(request.payload.client_id, nonce)
 
     def resolve_client_private_key(self, client: Client) -> Any:
-        return self.provider.keys.signing(datetime.now(UTC)).key
+        return self.provider.keys.signing(self.provider.clock()).key
 
     def get_client_algorithm(self, client: Client) -> str:
         return ALGORITHM
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": ALGORITHM, "kid": self.provider.keys.signing(datetime.now(UTC)).kid}
+        return {"alg": ALGORITHM, "kid": self.provider.keys.signing(self.provider.clock()).kid}
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         settings = self.provider.settings
