@@ -12,6 +12,7 @@ from litestar import Litestar
 
 from mediaplane.identity.adapters.own_keys import OwnKeys
 from mediaplane.identity.api.account import AccountController
+from mediaplane.identity.api.admin import AdminController
 from mediaplane.identity.api.oauth import DiscoveryController, OAuthController
 from mediaplane.identity.app.bootstrap import identity, keep_keys_rotated
 from mediaplane.identity.app.provider import Provider
@@ -56,7 +57,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
 
     app = public_api(
         service=SERVICE,
-        route_handlers=[AccountController, DiscoveryController, OAuthController],
+        route_handlers=[AccountController, AdminController, DiscoveryController, OAuthController],
         lifespan=lifespan,
         checks=checks,
         auth=auth,

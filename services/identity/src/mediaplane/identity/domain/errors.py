@@ -95,3 +95,9 @@ class EmailNotVerified(DomainError):
     code = "email_not_verified"
     status = 403
     title = "Verify the email address first"
+
+
+class AdminOnly(DomainError):
+    code = "admin_only"
+    status = 403
+    title = "Only an admin may do this"

@@ -1,0 +1,96 @@
+"""Account administration over HTTP, for admins (bearer token with the `admin` role)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, delete, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from mediaplane.contracts import Role
+from mediaplane.identity.api.account import MAX_BODY, accounts
+from mediaplane.identity.domain.errors import AdminOnly
+from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.principal import provide_principal
+
+Req = Request[Any, Any, Any]
+
+
+def provide_admin(request: Req) -> Principal:
+    principal = provide_principal(request)
+    if not principal.admin:
+        raise AdminOnly("this needs the admin role")
+    return principal
+
+
+class RoleBody(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role
+
+
+class PlanBody(msgspec.Struct, forbid_unknown_fields=True):
+    plan: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class SuspensionBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class InviteView(msgspec.Struct):
+    invite: str
+
+
+class AdminController(Controller):
+    path = "/v1/admin"
+    tags = ["admin"]
+    request_max_body_size = MAX_BODY
+    dependencies = {"admin": Provide(provide_admin, sync_to_thread=False)}
+
+    @put("/users/{user_id:uuid}/role", status_code=HTTP_204_NO_CONTENT)
+    async def role(
+        self,
+        request: Req,
+        admin: NamedDependency[Principal],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[RoleBody],
+    ) -> None:
+        await accounts(request).change_role(user_id, data.role, by=admin.owner)
+
+    @put("/users/{user_id:uuid}/plan", status_code=HTTP_204_NO_CONTENT)
+    async def plan(
+        self,
+        request: Req,
+        admin: NamedDependency[Principal],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[PlanBody],
+    ) -> None:
+        await accounts(request).change_plan(user_id, data.plan, by=admin.owner)
+
+    @put("/users/{user_id:uuid}/suspension", status_code=HTTP_204_NO_CONTENT)
+    async def suspend(
+        self,
+        request: Req,
+        admin: NamedDependency[Principal],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[SuspensionBody],
+    ) -> None:
+        await accounts(request).suspend(user_id, reason=data.reason, by=admin.owner)
+
+    @delete("/users/{user_id:uuid}/suspension", status_code=HTTP_204_NO_CONTENT)
+    async def reinstate(
+        self, request: Req, admin: NamedDependency[Principal], user_id: FromPath[uuid.UUID]
+    ) -> None:
+        await accounts(request).reinstate(user_id, by=admin.owner)
+
+    @delete("/users/{user_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(
+        self, request: Req, admin: NamedDependency[Principal], user_id: FromPath[uuid.UUID]
+    ) -> None:
+        await accounts(request).delete(user_id, by=admin.owner)
+
+    @post("/invites", status_code=HTTP_201_CREATED)
+    async def invite(self, request: Req, admin: NamedDependency[Principal]) -> InviteView:
+        return InviteView(invite=await accounts(request).create_invite(created_by=admin.owner))
