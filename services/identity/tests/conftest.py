@@ -72,7 +72,8 @@ def sign_up(server: Server) -> SignUp:
 
 @pytest.fixture
 async def clients(server: Server) -> None:
-    """`web` (public: code + PKCE, refresh) and `svc` (confidential: client credentials)."""
+    """`web` (public: code + PKCE, refresh), `cli` (public: device flow, refresh) and `svc`
+    (confidential: client credentials)."""
     async with identity(server.settings, pool_size=1) as resources:
         store = resources.provider.store
         await asyncio.to_thread(
@@ -82,6 +83,15 @@ async def clients(server: Server) -> None:
                 redirect_uris=[WEB_REDIRECT],
                 grant_types=["authorization_code", "refresh_token"],
                 scope="openid email offline_access files:read uploads:write",
+            )
+        )
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="cli",
+                secret=None,
+                redirect_uris=[],
+                grant_types=["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+                scope="openid offline_access files:read uploads:write",
             )
         )
         await asyncio.to_thread(

@@ -17,6 +17,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
+from authlib.oauth2.rfc8628 import DeviceCredentialMixin
 from psycopg import Connection
 from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
@@ -178,6 +179,28 @@ class UserClaims:
 
     def get_user_id(self) -> str:
         return str(self.user_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceCredential(DeviceCredentialMixin):  # type: ignore[misc]
+    client_id: str
+    scope: str
+    user_code: str
+    expires_at: datetime
+    poll_interval: int
+    last_polled_at: datetime | None
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_user_code(self) -> str:
+        return self.user_code
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= datetime.now(UTC)
 
 
 class OAuthStore:
@@ -375,3 +398,66 @@ class OAuthStore:
                     scope,
                 ),
             )
+
+    # -- device authorization (RFC 8628) -------------------------------------------------------
+
+    def save_device_code(
+        self,
+        *,
+        device_code: str,
+        user_code: str,
+        client_id: str,
+        scope: str,
+        lifetime: timedelta,
+        interval: int,
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO device_codes (device_sha256, user_code, client_id, scope,"
+                " expires_at, poll_interval) VALUES (%s, %s, %s, %s, now() + %s, %s)",
+                (digest(device_code), user_code, client_id, scope, lifetime, interval),
+            )
+
+    def device_credential(self, device_code: str) -> DeviceCredential | None:
+        with (
+            self.pool.connection() as conn,
+            conn.cursor(row_factory=class_row(DeviceCredential)) as cur,
+        ):
+            cur.execute(
+                "SELECT client_id, scope, user_code, expires_at, poll_interval, last_polled_at"
+                " FROM device_codes WHERE device_sha256 = %s AND used_at IS NULL",
+                (digest(device_code),),
+            )
+            return cur.fetchone()
+
+    def polled_too_soon(self, user_code: str) -> bool:
+        """Records this poll; True when it came sooner than the interval after the last."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "UPDATE device_codes d SET last_polled_at = now() FROM device_codes old"
+                " WHERE d.user_code = %s AND old.user_code = d.user_code"
+                " RETURNING old.last_polled_at IS NOT NULL"
+                " AND old.last_polled_at > now() - make_interval(secs => d.poll_interval)",
+                (user_code,),
+            ).fetchone()
+            return bool(row and row[0])
+
+    def take_device_decision(self, user_code: str) -> tuple[uuid.UUID, bool] | None:
+        """The user's decision, once (the code is used up by reading it)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "UPDATE device_codes SET used_at = now() WHERE user_code = %s"
+                " AND approved IS NOT NULL AND used_at IS NULL RETURNING user_id, approved",
+                (user_code,),
+            ).fetchone()
+            return (row[0], bool(row[1])) if row else None
+
+    def decide_device_code(self, user_code: str, user_id: uuid.UUID, approved: bool) -> bool:
+        """The signed-in user approves or denies; False for an unknown, decided or expired code."""
+        with self.pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE device_codes SET user_id = %s, approved = %s WHERE user_code = %s"
+                " AND approved IS NULL AND used_at IS NULL AND expires_at > now()",
+                (user_id, approved, user_code.strip().upper()),
+            )
+            return cursor.rowcount == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
@@ -12,6 +13,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from mediaplane.identity.app.accounts import AccountService
+from mediaplane.identity.domain.errors import DeviceCodeInvalid
 
 SESSION_COOKIE = "mp_session"
 MAX_BODY = 16 * 1024  # credentials and tokens only: anything larger is refused (413)
@@ -44,6 +46,11 @@ class ResetRequest(msgspec.Struct, forbid_unknown_fields=True):
 class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
     token: Secret
     password: Password
+
+
+class DeviceDecision(msgspec.Struct, forbid_unknown_fields=True):
+    user_code: Annotated[str, msgspec.Meta(min_length=4, max_length=16)]
+    approve: bool
 
 
 class Accepted(msgspec.Struct):
@@ -155,3 +162,14 @@ class AccountController(Controller):
     @post("/password-resets/confirm", status_code=HTTP_204_NO_CONTENT)
     async def reset(self, request: Req, data: JSONBody[NewPassword]) -> None:
         await accounts(request).reset_password(data.token, data.password)
+
+    @post("/device", status_code=HTTP_204_NO_CONTENT)
+    async def device(self, request: Req, data: JSONBody[DeviceDecision]) -> None:
+        """The signed-in user approves (or denies) the code a device shows (RFC 8628)."""
+        account = await accounts(request).session(request.cookies.get(SESSION_COOKIE))
+        store = request.app.state.provider.store
+        decided = await anyio.to_thread.run_sync(
+            store.decide_device_code, data.user_code, account.user_id, data.approve
+        )
+        if not decided:
+            raise DeviceCodeInvalid("the code is unknown, already used or expired")

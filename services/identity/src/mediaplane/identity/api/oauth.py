@@ -117,6 +117,19 @@ class OAuthController(Controller):
         result = await anyio.to_thread.run_sync(owner.create_endpoint_response, "revocation", built)
         return _respond(result)
 
+    @post("/device")
+    async def device(self, request: Req) -> Response[Any]:
+        """RFC 8628: a device code for the CLI; the user approves the user code signed in
+        (`POST /v1/account/device`)."""
+        built = await oauth_request(request, with_form=True)
+        if built is None:
+            return _oauth_error(400, "invalid_request", "a parameter is repeated")
+        owner = provider(request)
+        result = await anyio.to_thread.run_sync(
+            owner.create_endpoint_response, "device_authorization", built
+        )
+        return _respond(result)
+
     @get("/userinfo")
     async def userinfo(self, request: Req) -> Response[Any]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

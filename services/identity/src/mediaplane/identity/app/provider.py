@@ -17,11 +17,16 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnauthorizedClientError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import (
+    DEVICE_CODE_GRANT_TYPE,
+    DeviceAuthorizationEndpoint,
+    DeviceCodeGrant,
+)
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -35,6 +40,7 @@ from mediaplane.identity.adapters.oauth_store import (
     AccessToken,
     AuthorizationCode,
     Client,
+    DeviceCredential,
     OAuthStore,
     RefreshToken,
     UserClaims,
@@ -88,7 +94,9 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(AuthorizationCodeGrant, [S256Only(), OpenIdCode(self)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
+        self.register_grant(DeviceGrant)
         self.register_endpoint(Revocation(self))
+        self.register_endpoint(DeviceAuthorization(self))
 
     # -- Authlib's framework hooks -------------------------------------------------------------
 
@@ -138,6 +146,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
                 "token_endpoint": f"{issuer}/oauth/token",
                 "userinfo_endpoint": f"{issuer}/oauth/userinfo",
                 "revocation_endpoint": f"{issuer}/oauth/revoke",
+                "device_authorization_endpoint": f"{issuer}/oauth/device",
                 "jwks_uri": f"{issuer}/.well-known/jwks.json",
                 "scopes_supported": list(SCOPES),
                 "response_types_supported": ["code"],
@@ -146,6 +155,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
                     "authorization_code",
                     "refresh_token",
                     "client_credentials",
+                    DEVICE_CODE_GRANT_TYPE,
                 ],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": [
@@ -375,3 +385,59 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
             self.provider.store.revoke_family(token.family_id)
         else:
             self.provider.store.revoke_access_token(token.jti, token.expires_at)
+
+
+DEVICE_CODE_SECONDS = 600
+DEVICE_POLL_SECONDS = 5
+
+
+class DeviceAuthorization(DeviceAuthorizationEndpoint):  # type: ignore[misc]
+    """RFC 8628 section 3.1: the CLI asks for a device code and a user code."""
+
+    EXPIRES_IN = DEVICE_CODE_SECONDS
+    INTERVAL = DEVICE_POLL_SECONDS
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(provider)
+        self.provider = provider
+
+    def authenticate_client(self, request: OAuth2Request) -> Client:
+        client: Client = super().authenticate_client(request)
+        if not client.check_grant_type(DEVICE_CODE_GRANT_TYPE):
+            raise UnauthorizedClientError("this client may not use the device flow")
+        return client
+
+    def get_verification_uri(self) -> str:
+        return f"{self.provider.settings.issuer}/device"
+
+    def save_device_credential(
+        self, client_id: str, scope: str | None, data: dict[str, Any]
+    ) -> None:
+        self.provider.store.save_device_code(
+            device_code=data["device_code"],
+            user_code=data["user_code"],
+            client_id=client_id,
+            scope=scope or "",
+            lifetime=timedelta(seconds=self.EXPIRES_IN),
+            interval=self.INTERVAL,
+        )
+
+
+class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
+    """RFC 8628 section 3.4: the CLI polls; the token comes once the user approved."""
+
+    server: Provider
+
+    def query_device_credential(self, device_code: str) -> DeviceCredential | None:
+        return self.server.store.device_credential(device_code)
+
+    def query_user_grant(self, user_code: str) -> tuple[UserClaims | None, bool] | None:
+        decision = self.server.store.take_device_decision(user_code)
+        if decision is None:
+            return None
+        user_id, approved = decision
+        user = self.server.store.user(user_id)
+        return user, approved and user is not None
+
+    def should_slow_down(self, credential: DeviceCredential) -> bool:
+        return self.server.store.polled_too_soon(credential.user_code)

@@ -101,3 +101,9 @@ class AdminOnly(DomainError):
     code = "admin_only"
     status = 403
     title = "Only an admin may do this"
+
+
+class DeviceCodeInvalid(DomainError):
+    code = "device_code_invalid"
+    status = 404
+    title = "No pending device code like this"
