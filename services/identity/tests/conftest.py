@@ -90,8 +90,12 @@ async def clients(server: Server) -> None:
                 client_id="cli",
                 secret=None,
                 redirect_uris=[],
-                grant_types=["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
-                scope="openid offline_access files:read uploads:write",
+                grant_types=[
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "refresh_token",
+                ],
+                scope="openid offline_access files:read files:write uploads:write",
             )
         )
         await asyncio.to_thread(

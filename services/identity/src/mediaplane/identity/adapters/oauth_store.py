@@ -461,3 +461,20 @@ class OAuthStore:
                 (user_id, approved, user_code.strip().upper()),
             )
             return cursor.rowcount == 1
+
+    # -- personal access tokens ----------------------------------------------------------------
+
+    def pat_holder(self, secret: str) -> tuple[UserClaims, str] | None:
+        """The active user of a live personal access token and its scopes (space separated);
+        records the use."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "UPDATE personal_access_tokens SET last_used_at = now()"
+                " WHERE token_sha256 = %s AND revoked_at IS NULL AND expires_at > now()"
+                " RETURNING user_id, scopes",
+                (digest(secret),),
+            ).fetchone()
+        if row is None:
+            return None
+        user = self.user(row[0])
+        return (user, " ".join(row[1])) if user else None

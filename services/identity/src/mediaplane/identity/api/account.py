@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,8 +10,8 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import JSONBody
-from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from mediaplane.identity.app.accounts import AccountService
 from mediaplane.identity.domain.errors import DeviceCodeInvalid
@@ -51,6 +52,30 @@ class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
 class DeviceDecision(msgspec.Struct, forbid_unknown_fields=True):
     user_code: Annotated[str, msgspec.Meta(min_length=4, max_length=16)]
     approve: bool
+
+
+class NewToken(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    scopes: Annotated[list[str], msgspec.Meta(max_length=10)]
+    expires_in_days: int
+
+
+class TokenView(msgspec.Struct):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    revoked: bool
+    last_used_at: datetime | None
+
+
+class CreatedToken(msgspec.Struct):
+    id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime
+    token: str  # shown this once; only its SHA-256 is kept
 
 
 class Accepted(msgspec.Struct):
@@ -173,3 +198,41 @@ class AccountController(Controller):
         )
         if not decided:
             raise DeviceCodeInvalid("the code is unknown, already used or expired")
+
+    @post("/tokens", status_code=HTTP_201_CREATED)
+    async def create_token(self, request: Req, data: JSONBody[NewToken]) -> CreatedToken:
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        view, secret = await service.create_pat(
+            account.user_id, name=data.name, scopes=data.scopes, days=data.expires_in_days
+        )
+        return CreatedToken(
+            id=str(view.token_id),
+            name=view.name,
+            scopes=view.scopes,
+            expires_at=view.expires_at,
+            token=secret,
+        )
+
+    @get("/tokens")
+    async def list_tokens(self, request: Req) -> list[TokenView]:
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        return [
+            TokenView(
+                id=str(t.token_id),
+                name=t.name,
+                scopes=t.scopes,
+                created_at=t.created_at,
+                expires_at=t.expires_at,
+                revoked=t.revoked_at is not None,
+                last_used_at=t.last_used_at,
+            )
+            for t in await service.list_pats(account.user_id)
+        ]
+
+    @delete("/tokens/{token_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def revoke_token(self, request: Req, token_id: FromPath[uuid.UUID]) -> None:
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        await service.revoke_pat(account.user_id, token_id)

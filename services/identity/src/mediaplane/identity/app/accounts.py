@@ -24,15 +24,18 @@ from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.decider import handle
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters import accounts as sql
+from mediaplane.identity.adapters import pats
 from mediaplane.identity.adapters.mail import MaildirMailer
 from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from mediaplane.identity.adapters.secrets import digest, new_secret
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.identity.domain import errors
 from mediaplane.identity.domain import user as users
-from mediaplane.identity.domain.policy import check_registration, normalize_email
+from mediaplane.identity.domain.policy import check_pat, check_registration, normalize_email
 
 _log = structlog.get_logger(__name__)
+# Recognisable by secret scanners; never stored (only its SHA-256 is).
+PAT_PREFIX = "mppat_"
 Conn = psycopg.AsyncConnection[Any]
 
 
@@ -332,3 +335,44 @@ class AccountService:
 
     async def delete(self, user_id: uuid.UUID, *, by: str) -> None:
         await self._command(users.Delete(user_id=user_id, by=by, context=self._context()))
+
+    # -- personal access tokens ------------------------------------------------------------------
+
+    async def create_pat(
+        self, user_id: uuid.UUID, *, name: str, scopes: list[str], days: int
+    ) -> tuple[pats.PatView, str]:
+        """The token's description and its secret, which is shown this once."""
+        checked = check_pat(scopes, days)
+        secret = f"{PAT_PREFIX}{new_secret()}"
+        now = self.clock()
+        token_id = new_event_id()
+        async with self.pool.connection() as conn:
+            await pats.insert(
+                conn,
+                token_id=token_id,
+                token_sha256=digest(secret),
+                user_id=user_id,
+                name=name,
+                scopes=checked,
+                now=now,
+                expires_at=now + timedelta(days=days),
+            )
+        view = pats.PatView(
+            token_id=token_id,
+            name=name,
+            scopes=list(checked),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            revoked_at=None,
+            last_used_at=None,
+        )
+        return view, secret
+
+    async def list_pats(self, user_id: uuid.UUID) -> list[pats.PatView]:
+        async with self.pool.connection() as conn:
+            return await pats.of_user(conn, user_id)
+
+    async def revoke_pat(self, user_id: uuid.UUID, token_id: uuid.UUID) -> None:
+        async with self.pool.connection() as conn:
+            if not await pats.revoke(conn, user_id, token_id):
+                raise errors.TokenNotFound(f"no token {token_id}")

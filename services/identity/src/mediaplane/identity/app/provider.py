@@ -17,7 +17,12 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnauthorizedClientError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc6749.grants.base import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -48,7 +53,18 @@ from mediaplane.identity.adapters.oauth_store import (
 from mediaplane.identity.adapters.secrets import new_secret
 from mediaplane.identity.config import IdentitySettings
 
-SCOPES = ("openid", "profile", "email", "offline_access", "files:read", "uploads:write")
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+PAT_TOKEN_TYPE = "urn:mediaplane:params:oauth:token-type:personal-access-token"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+SCOPES = (
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "files:read",
+    "files:write",
+    "uploads:write",
+)
 Result = tuple[int, Any, list[tuple[str, str]]]
 
 
@@ -95,6 +111,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(DeviceGrant)
+        self.register_grant(PatExchangeGrant)
         self.register_endpoint(Revocation(self))
         self.register_endpoint(DeviceAuthorization(self))
 
@@ -156,6 +173,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
                     "refresh_token",
                     "client_credentials",
                     DEVICE_CODE_GRANT_TYPE,
+                    TOKEN_EXCHANGE,
                 ],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": [
@@ -441,3 +459,35 @@ class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
 
     def should_slow_down(self, credential: DeviceCredential) -> bool:
         return self.server.store.polled_too_soon(credential.user_code)
+
+
+class PatExchangeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
+    """RFC 8693 token exchange: a personal access token (the subject token) for a short-lived
+    access token with the PAT's scopes, so services keep verifying JWTs only. Scripts
+    exchange again when it expires; no refresh token."""
+
+    GRANT_TYPE = TOKEN_EXCHANGE
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    server: Provider
+
+    def validate_token_request(self) -> None:
+        data = self.request.payload.data
+        if data.get("subject_token_type") != PAT_TOKEN_TYPE or not data.get("subject_token"):
+            raise InvalidRequestError(
+                f"send subject_token with subject_token_type={PAT_TOKEN_TYPE}"
+            )
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError("this client may not exchange tokens")
+        held = self.server.store.pat_holder(data["subject_token"])
+        if held is None:
+            raise InvalidGrantError("the personal access token is unknown, revoked or expired")
+        self.request.client = client
+        self.request.user, self.request.scope = held
+
+    def create_token_response(self) -> Result:
+        token = self.generate_token(
+            user=self.request.user, scope=self.request.scope, include_refresh_token=False
+        )
+        token["issued_token_type"] = ACCESS_TOKEN_TYPE
+        return 200, token, self.TOKEN_RESPONSE_HEADER

@@ -107,3 +107,21 @@ class DeviceCodeInvalid(DomainError):
     code = "device_code_invalid"
     status = 404
     title = "No pending device code like this"
+
+
+class InvalidScope(DomainError):
+    code = "invalid_scope"
+    status = 422
+    title = "Unknown or missing scopes"
+
+
+class InvalidExpiry(DomainError):
+    code = "invalid_expiry"
+    status = 422
+    title = "The expiry is out of range"
+
+
+class TokenNotFound(DomainError):
+    code = "token_not_found"
+    status = 404
+    title = "No such access token"

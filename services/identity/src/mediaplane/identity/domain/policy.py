@@ -63,3 +63,22 @@ class Backoff:
             return 0.0
         exponent = failures - self.free_failures
         return min(self.max_seconds, self.base_seconds * 2.0 ** min(exponent, 30))
+
+
+# What a personal access token may carry (the API scopes the services check).
+PAT_SCOPES = frozenset({"files:read", "files:write", "uploads:write"})
+PAT_MAX_DAYS = 365
+
+
+def check_pat(scopes: list[str], days: int) -> tuple[str, ...]:
+    """The token's scopes, sorted and deduplicated; refuses unknown scopes and lifetimes
+    outside 1..365 days (no token lives forever)."""
+    unknown = sorted(set(scopes) - PAT_SCOPES)
+    if not scopes or unknown:
+        raise errors.InvalidScope(
+            f"scopes must be some of {', '.join(sorted(PAT_SCOPES))}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        )
+    if not 1 <= days <= PAT_MAX_DAYS:
+        raise errors.InvalidExpiry(f"a token expires in 1 to {PAT_MAX_DAYS} days")
+    return tuple(sorted(set(scopes)))
