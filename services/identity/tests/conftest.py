@@ -17,6 +17,7 @@ from mediaplane.identity.config import IdentitySettings
 from mediaplane.identity.testing import (
     PASSWORD,
     SERVICE_SECRET,
+    SIGNED_OUT,
     WEB_REDIRECT,
     Server,
     SignUp,
@@ -83,6 +84,7 @@ async def clients(server: Server) -> None:
                 redirect_uris=[WEB_REDIRECT],
                 grant_types=["authorization_code", "refresh_token"],
                 scope="openid email offline_access files:read uploads:write",
+                post_logout_redirect_uris=[SIGNED_OUT],
             )
         )
         await asyncio.to_thread(

@@ -316,7 +316,7 @@ async def test_a_suspended_user_is_signed_out_and_cannot_sign_in(
     assert event_types(server.settings)[-2:] == ["user.suspended.v1", "user.reinstated.v1"]
 
 
-async def test_admin_create_command_makes_a_verified_admin(
+async def test_admin_commands_make_a_verified_admin_and_a_client(
     make_identity_settings: Callable[..., IdentitySettings],
 ) -> None:
     settings = make_identity_settings()
@@ -348,9 +348,20 @@ async def test_admin_create_command_makes_a_verified_admin(
     )
     assert again.returncode == 1
     assert "already has an account" in again.stderr
+    client = [sys.executable, "-m", "mediaplane.identity", "admin", "client", "--id", "robot"]
+    client += ["--grant", "client_credentials", "--scope", "files:read"]
+    registered = await asyncio.to_thread(
+        subprocess.run, client, env=env, capture_output=True, text=True, check=False
+    )
+    assert registered.returncode == 0, registered.stderr
+    secret = registered.stdout.strip().rsplit(" ", 1)[-1]
     async with running(settings) as server:
         me = await server.http.get(
             "/v1/account/", headers=session_cookie(await sign_in(server, "root@example.org"))
         )
         assert me.json()["role"] == "admin"
         assert me.json()["email_verified"] is True
+        token = await server.http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=("robot", secret)
+        )
+        assert token.status_code == 200, token.text

@@ -1,4 +1,5 @@
-"""`python -m mediaplane.identity api|relay|migrate|admin create`: one process role each."""
+"""`python -m mediaplane.identity api|relay|migrate`: one process role each; and
+`admin create|client|invite`: operators' commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import uvicorn
 
+from mediaplane.identity.adapters.secrets import new_secret
 from mediaplane.identity.api.app import create_app
 from mediaplane.identity.app.bootstrap import apply_migrations, identity
 from mediaplane.identity.config import SERVICE, IdentitySettings
@@ -44,6 +46,28 @@ async def create_admin(settings: IdentitySettings, email: str, password: str) ->
     return str(user_id)
 
 
+async def register_client(settings: IdentitySettings, args: argparse.Namespace) -> str | None:
+    """Creates or replaces an OAuth client; returns the new secret of a confidential one."""
+    secret = None if args.public else new_secret()
+    await apply_migrations(settings)
+    async with identity(settings, pool_size=1) as resources:
+        await asyncio.to_thread(
+            resources.provider.store.register_client,
+            client_id=args.id,
+            secret=secret,
+            redirect_uris=args.redirect_uri,
+            grant_types=args.grant,
+            scope=args.scope,
+            post_logout_redirect_uris=args.post_logout_redirect_uri,
+        )
+    return secret
+
+
+async def create_invite(settings: IdentitySettings) -> str:
+    async with identity(settings, pool_size=1) as resources:
+        return await resources.accounts.create_invite(created_by="cli")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediaplane.identity")
     roles = parser.add_subparsers(dest="role", required=True)
@@ -58,6 +82,27 @@ def main(argv: list[str] | None = None) -> int:
         "or asked for; never an argument, which `ps` would show)",
     )
     create.add_argument("--email", required=True)
+    client = admin_commands.add_parser(
+        "client", help="create or replace an OAuth client (prints a confidential one's secret once)"
+    )
+    client.add_argument("--id", required=True)
+    client.add_argument("--public", action="store_true", help="no secret (browser, CLI): PKCE")
+    client.add_argument("--redirect-uri", action="append", default=[])
+    client.add_argument("--post-logout-redirect-uri", action="append", default=[])
+    client.add_argument(
+        "--grant",
+        action="append",
+        required=True,
+        choices=[
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ],
+    )
+    client.add_argument("--scope", default="openid email offline_access")
+    admin_commands.add_parser("invite", help="print a one-time invitation (7 days)")
     args = parser.parse_args(argv)
     configure_logging(
         f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
@@ -71,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "migrate":
         print(migrations_line(asyncio.run(apply_migrations(settings))))
+        return 0
+    if args.role == "admin" and args.command == "client":
+        secret = asyncio.run(register_client(settings, args))
+        print(
+            f"client {args.id} registered" + (f"; secret (shown once): {secret}" if secret else "")
+        )
+        return 0
+    if args.role == "admin" and args.command == "invite":
+        print(asyncio.run(create_invite(settings)))
         return 0
     if args.role == "admin":
         password = os.environ.get("MEDIAPLANE_ADMIN_PASSWORD") or getpass.getpass("password: ")

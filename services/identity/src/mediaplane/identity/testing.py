@@ -27,6 +27,7 @@ from mediaplane.observability.serve import serve
 
 PASSWORD = "correct horse battery staple"
 WEB_REDIRECT = "http://127.0.0.1:5173/callback"
+SIGNED_OUT = "http://127.0.0.1:5173/signed-out"
 SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
 
 

@@ -46,6 +46,7 @@ class Client(ClientMixin):  # type: ignore[misc]
     redirect_uris: list[str]
     grant_types: list[str]
     scope: str
+    post_logout_redirect_uris: list[str]
 
     @property
     def public(self) -> bool:
@@ -53,7 +54,7 @@ class Client(ClientMixin):  # type: ignore[misc]
 
     @property
     def client_metadata(self) -> dict[str, Any]:
-        return {}
+        return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -210,8 +211,8 @@ class OAuthStore:
     def client(self, client_id: str) -> Client | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Client)) as cur:
             cur.execute(
-                "SELECT client_id, secret_sha256, redirect_uris, grant_types, scope"
-                " FROM oauth_clients WHERE client_id = %s",
+                "SELECT client_id, secret_sha256, redirect_uris, grant_types, scope,"
+                " post_logout_redirect_uris FROM oauth_clients WHERE client_id = %s",
                 (client_id,),
             )
             return cur.fetchone()
@@ -383,19 +384,24 @@ class OAuthStore:
         redirect_uris: list[str],
         grant_types: list[str],
         scope: str,
+        post_logout_redirect_uris: list[str] | None = None,
     ) -> None:
+        """Creates or replaces the client (an operator's command, `admin client`)."""
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO oauth_clients (client_id, secret_sha256, redirect_uris, grant_types,"
-                " scope) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (client_id) DO UPDATE SET"
+                " scope, post_logout_redirect_uris) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (client_id) DO UPDATE SET"
                 " secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris,"
-                " grant_types = excluded.grant_types, scope = excluded.scope",
+                " grant_types = excluded.grant_types, scope = excluded.scope,"
+                " post_logout_redirect_uris = excluded.post_logout_redirect_uris",
                 (
                     client_id,
                     digest(secret) if secret else None,
                     redirect_uris,
                     grant_types,
                     scope,
+                    post_logout_redirect_uris or [],
                 ),
             )
 

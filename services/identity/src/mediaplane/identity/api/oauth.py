@@ -11,10 +11,10 @@ from typing import Any
 
 import anyio.to_thread
 from authlib.oauth2 import OAuth2Error
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import FormMultiDict
 
-from mediaplane.identity.api.account import MAX_BODY, SESSION_COOKIE, accounts
+from mediaplane.identity.api.account import MAX_BODY, SESSION_COOKIE, accounts, session_cookie
 from mediaplane.identity.app.provider import FormRequest, Provider, Result
 
 Req = Request[Any, Any, Any]
@@ -129,6 +129,40 @@ class OAuthController(Controller):
             owner.create_endpoint_response, "device_authorization", built
         )
         return _respond(result)
+
+    @route("/logout", http_method=["GET", "POST"], status_code=200)
+    async def logout(self, request: Req) -> Response[Any]:
+        """OpenID Connect RP-Initiated Logout. Without a valid `id_token_hint` only a POST
+        (the client's own confirmation) signs out: a cross-site link cannot."""
+        built = await oauth_request(request, with_form=request.method == "POST")
+        if built is None:
+            return _oauth_error(400, "invalid_request", "a parameter is repeated")
+        owner = provider(request)
+
+        def validate() -> Any:
+            try:
+                return owner.validate_endpoint_request("end_session", built)
+            except OAuth2Error as error:
+                return owner.handle_error_response(built, error)
+
+        validated = await anyio.to_thread.run_sync(validate)
+        if isinstance(validated, tuple):
+            return _respond(validated)
+        if validated.needs_confirmation and request.method == "GET":
+            return _oauth_error(
+                400, "invalid_request", "send id_token_hint, or confirm with a POST"
+            )
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await accounts(request).sign_out(token)
+        result = await anyio.to_thread.run_sync(
+            owner.create_endpoint_response, "end_session", validated
+        )
+        response: Response[Any] = (
+            _respond(result) if result else Response({"status": "signed_out"}, headers=_NO_STORE)
+        )
+        response.set_cookie(session_cookie("", 0))
+        return response
 
     @get("/userinfo")
     async def userinfo(self, request: Req) -> Response[Any]:

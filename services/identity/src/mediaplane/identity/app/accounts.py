@@ -153,7 +153,7 @@ class AccountService:
                 subject="mediaplane: verify your email",
                 body=f"Verify your email with this code (valid "
                 f"{self.settings.lifetimes.mail_link_seconds // 60} minutes):\n\n"
-                f"verify-token: {link}\n\n{self.settings.issuer}/v1/account/verify?token={link}\n",
+                f"verify-token: {link}\n",
             )
         _log.info("user.registered", user_id=str(user_id), via=admitted)
         return user_id

@@ -35,6 +35,7 @@ from authlib.oauth2.rfc8628 import (
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.discovery import OpenIDProviderMetadata
+from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
@@ -114,6 +115,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(PatExchangeGrant)
         self.register_endpoint(Revocation(self))
         self.register_endpoint(DeviceAuthorization(self))
+        self.register_endpoint(EndSession(self))
 
     # -- Authlib's framework hooks -------------------------------------------------------------
 
@@ -164,6 +166,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
                 "userinfo_endpoint": f"{issuer}/oauth/userinfo",
                 "revocation_endpoint": f"{issuer}/oauth/revoke",
                 "device_authorization_endpoint": f"{issuer}/oauth/device",
+                "end_session_endpoint": f"{issuer}/oauth/logout",
                 "jwks_uri": f"{issuer}/.well-known/jwks.json",
                 "scopes_supported": list(SCOPES),
                 "response_types_supported": ["code"],
@@ -491,3 +494,29 @@ class PatExchangeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         )
         token["issued_token_type"] = ACCESS_TOKEN_TYPE
         return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class EndSession(EndSessionEndpoint):  # type: ignore[misc]
+    """OpenID Connect RP-Initiated Logout: Authlib checks the `id_token_hint` (signed by
+    this provider), the client and the exact post-logout redirect URI; the API ends the
+    browser's session."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(provider)
+        self.provider = provider
+
+    def get_server_jwks(self) -> dict[str, Any]:
+        return self.provider.jwks()
+
+    def get_algorithms(self) -> list[str]:
+        return [ALGORITHM]
+
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
+        # Our ID tokens name their one client as a one-element `aud` list.
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:
+            aud = aud[0]
+        return self.provider.query_client(aud) if isinstance(aud, str) else None
+
+    def end_session(self, end_session_request: Any) -> None:
+        return None  # the session cookie is revoked by the API, which holds it
