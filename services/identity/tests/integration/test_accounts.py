@@ -365,3 +365,19 @@ async def test_admin_commands_make_a_verified_admin_and_a_client(
             "/oauth/token", data={"grant_type": "client_credentials"}, auth=("robot", secret)
         )
         assert token.status_code == 200, token.text
+
+
+async def test_mail_sending_requests_are_limited_per_address(server: Server) -> None:
+    """Ten registrations or reset requests from one address, then a wait: nobody can
+    mail-bomb an inbox through the service."""
+    for n in range(10):
+        response = await server.http.post(
+            "/v1/account/password-resets", json={"email": f"victim{n}@example.org"}
+        )
+        assert response.status_code == 202
+    limited = await server.http.post(
+        "/v1/account/registrations", json={"email": "victim@example.org", "password": PASSWORD}
+    )
+    assert_problem(limited, 429, "too_many_requests")
+    assert int(limited.headers["retry-after"]) >= 30
+    assert server.mails("victim@example.org") == []

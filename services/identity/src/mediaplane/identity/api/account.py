@@ -127,7 +127,7 @@ class AccountController(Controller):
     async def register(self, request: Req, data: JSONBody[Registration]) -> Accepted:
         """The same answer whether or not the email already has an account."""
         await accounts(request).register(
-            email=data.email, password=data.password, invite=data.invite
+            email=data.email, password=data.password, invite=data.invite, ip=client_ip(request)
         )
         return Accepted(status="check_your_email")
 
@@ -181,7 +181,7 @@ class AccountController(Controller):
     @post("/password-resets", status_code=HTTP_202_ACCEPTED)
     async def request_reset(self, request: Req, data: JSONBody[ResetRequest]) -> Accepted:
         """The same answer for known and unknown emails."""
-        await accounts(request).request_password_reset(data.email)
+        await accounts(request).request_password_reset(data.email, ip=client_ip(request))
         return Accepted(status="check_your_email")
 
     @post("/password-resets/confirm", status_code=HTTP_204_NO_CONTENT)

@@ -31,7 +31,12 @@ from mediaplane.identity.adapters.secrets import digest, new_secret
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.identity.domain import errors
 from mediaplane.identity.domain import user as users
-from mediaplane.identity.domain.policy import check_pat, check_registration, normalize_email
+from mediaplane.identity.domain.policy import (
+    Backoff,
+    check_pat,
+    check_registration,
+    normalize_email,
+)
 
 _log = structlog.get_logger(__name__)
 # Recognisable by secret scanners; never stored (only its SHA-256 is).
@@ -69,6 +74,23 @@ class AccountService:
         self._ip_backoff = replace(
             settings.backoff, free_failures=settings.backoff.free_failures * 4
         )
+        # Requests that send mail (registration, reset), per IP: a flood would mail-bomb
+        # whoever owns the addresses typed in.
+        self._mail_backoff = Backoff(free_failures=10, base_seconds=60, max_seconds=3600)
+
+    async def _admit_mail(self, ip: str | None) -> None:
+        """Counts a mail-sending request of `ip`; 429 once it sent too many lately."""
+        if ip is None:
+            return  # operators' commands
+        key, now = f"mail:{ip}", self.clock()
+        async with self.pool.connection() as conn:
+            until = await sql.locked_until(conn, [key], now)
+        if until is not None:
+            wait = math.ceil((until - now).total_seconds())
+            raise errors.TooManyRequests(
+                f"too many mails requested from here; retry in {wait} s", retry_after=wait
+            )
+        await self._count(now, ((key, self._mail_backoff),))
 
     def _context(self) -> EventContext:
         return EventContext(producer=SERVICE, correlation_id=str(new_event_id()))
@@ -93,12 +115,14 @@ class AccountService:
         role: Role = "user",
         via: Literal["open", "invite", "admin"] | None = None,
         verified: bool = False,
+        ip: str | None = None,
     ) -> uuid.UUID | None:
         """Registers and mails a verification link. An email that has an account gets a
         mail saying so and the caller the same answer (None instead of the new id)."""
         email = normalize_email(email)
         admitted = via or check_registration(self.settings.registration, has_invite=bool(invite))
         self.settings.passwords.check(password, email=email)
+        await self._admit_mail(ip)
         password_hash = await asyncio.to_thread(hash_password, password)
         user_id = new_event_id()
         link = new_secret()
@@ -202,7 +226,7 @@ class AccountService:
             )
         stored = account.password_hash if account else None
         if not await asyncio.to_thread(verify_password, stored, password):
-            await self._failed(
+            await self._count(
                 now, ((account_key, self.settings.backoff), (ip_key, self._ip_backoff))
             )
             raise errors.InvalidCredentials("email or password is wrong")
@@ -229,7 +253,7 @@ class AccountService:
             )
         return SignedIn(user_id=account.user_id, session_token=token, expires_at=expires_at)
 
-    async def _failed(self, now: datetime, keys: Any) -> None:
+    async def _count(self, now: datetime, keys: Any) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             for key, backoff in keys:
                 failures = await sql.record_failure(
@@ -238,7 +262,7 @@ class AccountService:
                 seconds = backoff.lock_seconds(failures)
                 if seconds:
                     await sql.lock(conn, key, now + timedelta(seconds=seconds))
-        _log.info("sign_in.failed", keys=len(keys))
+        _log.info("throttle.counted", keys=[key.split(":", 1)[0] for key, _ in keys])
 
     async def session(self, token: str | None) -> sql.Account:
         """The signed-in account of a session cookie, or NotSignedIn."""
@@ -262,8 +286,9 @@ class AccountService:
 
     # -- password reset --------------------------------------------------------------------------
 
-    async def request_password_reset(self, email: str) -> None:
+    async def request_password_reset(self, email: str, *, ip: str | None = None) -> None:
         """Mails a reset link when the account exists; answers the same either way."""
+        await self._admit_mail(ip)
         try:
             email = normalize_email(email)
         except errors.InvalidEmail:

@@ -125,3 +125,9 @@ class TokenNotFound(DomainError):
     code = "token_not_found"
     status = 404
     title = "No such access token"
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+    title = "Too many requests from here; wait before trying again"
