@@ -4,6 +4,7 @@ that servicekit's JWKS verifier (what every other service runs) accepts its toke
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from typing import Any
@@ -125,6 +126,22 @@ async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(
     # The first token again: someone kept a copy. Refused, and the family is revoked.
     oauth_error(await refresh(server, first["refresh_token"]), 400, "invalid_grant")
     oauth_error(await refresh(server, second["refresh_token"]), 400, "invalid_grant")
+
+
+async def test_a_refresh_token_raced_twice_leaves_no_live_token(
+    server: Server, sign_up: SignUp
+) -> None:
+    """Two refreshes with one token at once (a thief and the owner): at most one gets
+    tokens, and then the family is revoked, so what it got dies too."""
+    await sign_up("race@example.org")
+    first = await tokens_for(server, await session(server, "race@example.org"))
+    results = await asyncio.gather(
+        refresh(server, first["refresh_token"]), refresh(server, first["refresh_token"])
+    )
+    assert sorted(r.status_code for r in results) in ([200, 400], [400, 400])
+    for result in results:
+        if result.status_code == 200:
+            oauth_error(await refresh(server, result.json()["refresh_token"]), 400, "invalid_grant")
 
 
 async def test_revoking_a_refresh_token_ends_it(server: Server, sign_up: SignUp) -> None:

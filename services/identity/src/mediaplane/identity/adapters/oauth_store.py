@@ -307,11 +307,22 @@ class OAuthStore:
         scope: str,
         lifetime: timedelta,
     ) -> None:
+        # Not into a family revoked meanwhile (a reuse racing this refresh): the token
+        # handed out then is never stored, so it cannot be used.
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, user_id, scope,"
-                " issued_at, expires_at) VALUES (%s, %s, %s, %s, %s, now(), now() + %s)",
-                (digest(token), family_id, client_id, user_id, scope, lifetime),
+                " issued_at, expires_at) SELECT %(t)s, %(f)s, %(c)s, %(u)s, %(s)s, now(),"
+                " now() + %(l)s WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens"
+                "   WHERE family_id = %(f)s AND revoked_at IS NOT NULL)",
+                {
+                    "t": digest(token),
+                    "f": family_id,
+                    "c": client_id,
+                    "u": user_id,
+                    "s": scope,
+                    "l": lifetime,
+                },
             )
 
     def rotate_refresh_token(self, token: str) -> RefreshToken | None:
