@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt as pyjwt
@@ -250,6 +251,24 @@ async def test_authorize_needs_a_signed_in_user(server: Server) -> None:
     response = await server.http.get("/oauth/authorize", params=authorize_params(challenge))
     assert response.status_code == 401
     assert response.json()["code"] == "not_signed_in"
+
+
+async def test_authorize_sends_a_signed_out_browser_to_the_sign_in_page(
+    make_identity_settings: Any,
+) -> None:
+    settings: IdentitySettings = make_identity_settings(sign_in_url="http://127.0.0.1:5173/signin")
+    await apply_migrations(settings)
+    async with running(settings) as server:
+        _, challenge = pkce()
+        response = await server.http.get("/oauth/authorize", params=authorize_params(challenge))
+        assert response.status_code == 303
+        location = urlsplit(response.headers["location"])
+        assert f"{location.scheme}://{location.netloc}{location.path}" == (
+            "http://127.0.0.1:5173/signin"
+        )
+        back = parse_qs(location.query)["return_to"][0]
+        assert back.startswith("/oauth/authorize?")
+        assert parse_qs(urlsplit(back).query)["code_challenge"] == [challenge]
 
 
 async def test_an_expired_code_is_refused(make_identity_settings: Any, sign_up: SignUp) -> None:

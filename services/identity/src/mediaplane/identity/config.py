@@ -50,6 +50,10 @@ class IdentitySettings:
     rotation: KeyRotation = field(default_factory=KeyRotation)
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
     backoff: Backoff = field(default_factory=Backoff)
+    # Where /oauth/authorize sends a browser that is not signed in (the web UI's sign-in
+    # page, which comes back to `return_to` after POST /v1/account/sessions); without it,
+    # such a request is answered 401 `not_signed_in`.
+    sign_in_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8083
     ops_port: int = 9151
@@ -87,6 +91,7 @@ class IdentitySettings:
             lifetimes=TokenLifetimes(
                 access_seconds=int(env.get("MEDIAPLANE_IDENTITY_ACCESS_TOKEN_SECONDS", 300)),
             ),
+            sign_in_url=env.get("MEDIAPLANE_IDENTITY_SIGN_IN_URL") or None,
             http_host=env.get("MEDIAPLANE_IDENTITY_HOST", "127.0.0.1"),
             http_port=int(env.get("MEDIAPLANE_IDENTITY_PORT", 8083)),
             ops_port=int(env.get("MEDIAPLANE_IDENTITY_OPS_PORT", 9151)),

@@ -8,14 +8,17 @@ run Authlib, which is synchronous, in a worker thread.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from authlib.oauth2 import OAuth2Error
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import FormMultiDict
+from litestar.response import Redirect
 
 from mediaplane.identity.api.account import MAX_BODY, SESSION_COOKIE, accounts, session_cookie
 from mediaplane.identity.app.provider import FormRequest, Provider, Result
+from mediaplane.identity.domain.errors import NotSignedIn
 
 Req = Request[Any, Any, Any]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -82,7 +85,17 @@ class OAuthController(Controller):
     async def authorize(self, request: Req) -> Response[Any]:
         """The code flow's first leg, for a signed-in user (no consent screen: every client
         is first-party, registered by an operator)."""
-        account = await accounts(request).session(request.cookies.get(SESSION_COOKIE))
+        service = accounts(request)
+        try:
+            account = await service.session(request.cookies.get(SESSION_COOKIE))
+        except NotSignedIn:
+            sign_in = service.settings.sign_in_url
+            if sign_in is None:
+                raise
+            # Back to this same request afterwards: a path on this service, never a URL
+            # someone else chose (no open redirect).
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return Redirect(f"{sign_in}?{urlencode({'return_to': back})}", status_code=303)
         built = await oauth_request(request, with_form=False)
         if built is None:
             return _oauth_error(400, "invalid_request", "a parameter is repeated")
