@@ -35,6 +35,16 @@ class KeyRotation:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Upstream:
+    """An upstream OpenID provider users may sign in with (discovery at `issuer`)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str = "openid email"
+
+
+@dataclass(frozen=True, kw_only=True)
 class IdentitySettings:
     database_url: str
     bus: BusSettings
@@ -54,6 +64,7 @@ class IdentitySettings:
     # page, which comes back to `return_to` after POST /v1/account/sessions); without it,
     # such a request is answered 401 `not_signed_in`.
     sign_in_url: str | None = None
+    upstream: Upstream | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8083
     ops_port: int = 9151
@@ -92,6 +103,13 @@ class IdentitySettings:
                 access_seconds=int(env.get("MEDIAPLANE_IDENTITY_ACCESS_TOKEN_SECONDS", 300)),
             ),
             sign_in_url=env.get("MEDIAPLANE_IDENTITY_SIGN_IN_URL") or None,
+            upstream=Upstream(
+                issuer=env["MEDIAPLANE_IDENTITY_UPSTREAM_ISSUER"],
+                client_id=env["MEDIAPLANE_IDENTITY_UPSTREAM_CLIENT_ID"],
+                client_secret=env["MEDIAPLANE_IDENTITY_UPSTREAM_CLIENT_SECRET"],
+            )
+            if env.get("MEDIAPLANE_IDENTITY_UPSTREAM_ISSUER")
+            else None,
             http_host=env.get("MEDIAPLANE_IDENTITY_HOST", "127.0.0.1"),
             http_port=int(env.get("MEDIAPLANE_IDENTITY_PORT", 8083)),
             ops_port=int(env.get("MEDIAPLANE_IDENTITY_OPS_PORT", 9151)),

@@ -13,6 +13,7 @@ from litestar import Litestar
 from mediaplane.identity.adapters.own_keys import OwnKeys
 from mediaplane.identity.api.account import AccountController
 from mediaplane.identity.api.admin import AdminController
+from mediaplane.identity.api.federation import FederationController
 from mediaplane.identity.api.oauth import DiscoveryController, OAuthController
 from mediaplane.identity.app.bootstrap import identity, keep_keys_rotated
 from mediaplane.identity.app.provider import Provider
@@ -43,6 +44,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with identity(settings) as resources:
             app.state.accounts = resources.accounts
+            app.state.federation = resources.federation
             app.state.provider = ring["provider"] = resources.provider
             await own_keys.refresh()
             checks.target = resources.health
@@ -57,7 +59,13 @@ def create_app(settings: IdentitySettings) -> Litestar:
 
     app = public_api(
         service=SERVICE,
-        route_handlers=[AccountController, AdminController, DiscoveryController, OAuthController],
+        route_handlers=[
+            AccountController,
+            AdminController,
+            DiscoveryController,
+            FederationController,
+            OAuthController,
+        ],
         lifespan=lifespan,
         checks=checks,
         auth=auth,

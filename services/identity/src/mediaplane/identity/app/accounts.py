@@ -24,10 +24,11 @@ from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.decider import handle
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters import accounts as sql
-from mediaplane.identity.adapters import pats
+from mediaplane.identity.adapters import links, pats
 from mediaplane.identity.adapters.mail import MaildirMailer
 from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from mediaplane.identity.adapters.secrets import digest, new_secret
+from mediaplane.identity.adapters.upstream import UpstreamClaims
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.identity.domain import errors
 from mediaplane.identity.domain import user as users
@@ -235,23 +236,78 @@ class AccountService:
             raise errors.AccountSuspended("the account is suspended")
         if not account.email_verified:
             raise errors.EmailNotVerified("verify your email first (see the mail we sent)")
-        token = new_secret()
-        expires_at = now + timedelta(seconds=self.settings.lifetimes.session_seconds)
         rehash = needs_rehash(account.password_hash)
         new_hash = await asyncio.to_thread(hash_password, password) if rehash else None
         async with self.pool.connection() as conn, conn.transaction():
             await sql.clear_failures(conn, account_key)
             if new_hash is not None:
                 await sql.set_password(conn, account.user_id, new_hash)
-            await sql.insert_session(
-                conn,
-                token_sha256=digest(token),
-                user_id=account.user_id,
-                now=now,
-                expires_at=expires_at,
-                user_agent=user_agent,
+            return await self._open_session(conn, account.user_id, now, user_agent)
+
+    async def _open_session(
+        self, conn: Conn, user_id: uuid.UUID, now: datetime, user_agent: str | None
+    ) -> SignedIn:
+        token = new_secret()
+        expires_at = now + timedelta(seconds=self.settings.lifetimes.session_seconds)
+        await sql.insert_session(
+            conn,
+            token_sha256=digest(token),
+            user_id=user_id,
+            now=now,
+            expires_at=expires_at,
+            user_agent=user_agent,
+        )
+        return SignedIn(user_id=user_id, session_token=token, expires_at=expires_at)
+
+    async def federated_sign_in(
+        self,
+        *,
+        issuer: str,
+        claims: UpstreamClaims,
+        link_user_id: uuid.UUID | None,
+        user_agent: str | None,
+    ) -> SignedIn:
+        """A session for the local user of an upstream account: the one it is linked to;
+        else the signed-in user who asked to link it; else the account with the same
+        verified email (linked now); else a new account (if registration is open)."""
+        async with self.pool.connection() as conn:
+            user_id = await links.linked_user(conn, issuer, claims.subject)
+        if user_id is None:
+            user_id = link_user_id or await self._account_for_upstream(claims)
+            async with self.pool.connection() as conn:
+                if not await links.link(conn, issuer, claims.subject, user_id):
+                    raise errors.IdentityLinkedElsewhere("sign in with that account instead")
+            _log.info("identity.linked", user_id=str(user_id))
+        elif link_user_id is not None and link_user_id != user_id:
+            raise errors.IdentityLinkedElsewhere("that upstream account has another user")
+        async with self.pool.connection() as conn, conn.transaction():
+            account = await sql.by_id(conn, user_id)
+            if account is None:
+                raise errors.UserNotFound("the linked account is gone")
+            if account.status != "active":
+                raise errors.AccountSuspended("the account is suspended")
+            return await self._open_session(conn, user_id, self.clock(), user_agent)
+
+    async def _account_for_upstream(self, claims: UpstreamClaims) -> uuid.UUID:
+        if not (claims.email and claims.email_verified):
+            raise errors.UpstreamEmailUnverified(
+                "the upstream account has no verified email: sign in here and link it"
             )
-        return SignedIn(user_id=account.user_id, session_token=token, expires_at=expires_at)
+        email = normalize_email(claims.email)
+        async with self.pool.connection() as conn:
+            existing = await sql.by_email(conn, email)
+        if existing is not None:
+            return existing.user_id
+        check_registration(self.settings.registration, has_invite=False)
+        # No password: this account signs in upstream (a reset link can set one).
+        created = await self.register(email=email, password=new_secret(), via="open", verified=True)
+        if created is None:  # registered concurrently
+            async with self.pool.connection() as conn:
+                raced = await sql.by_email(conn, email)
+            if raced is None:
+                raise errors.UserNotFound("the account could not be created")
+            return raced.user_id
+        return created
 
     async def _count(self, now: datetime, keys: Any) -> None:
         async with self.pool.connection() as conn, conn.transaction():

@@ -20,6 +20,7 @@ from mediaplane.identity.adapters.keys import rotate
 from mediaplane.identity.adapters.mail import MaildirMailer
 from mediaplane.identity.adapters.oauth_store import OAuthStore, open_sync_pool
 from mediaplane.identity.app.accounts import AccountService
+from mediaplane.identity.app.federation import Federation
 from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability import HealthChecks
@@ -39,6 +40,7 @@ class Identity:
     pool: Pool
     store: EventStore
     accounts: AccountService
+    federation: Federation
     provider: Provider
     health: HealthChecks
 
@@ -78,6 +80,7 @@ async def identity(settings: IdentitySettings, *, pool_size: int = 10) -> AsyncI
             pool=pool,
             store=store,
             accounts=accounts,
+            federation=Federation(settings=settings, pool=pool, accounts=accounts),
             provider=provider,
             health=HealthChecks(
                 {"postgres": partial(ping_database, pool), "nats": partial(ping_nats, settings.bus)}

@@ -131,3 +131,33 @@ class TooManyRequests(DomainError):
     code = "too_many_requests"
     status = 429
     title = "Too many requests from here; wait before trying again"
+
+
+class FederationNotConfigured(DomainError):
+    code = "federation_not_configured"
+    status = 404
+    title = "No upstream identity provider is configured"
+
+
+class FederationStateInvalid(DomainError):
+    code = "federation_state_invalid"
+    status = 400
+    title = "The sign-in with the upstream provider is unknown, used or expired"
+
+
+class UpstreamRefused(DomainError):
+    code = "upstream_refused"
+    status = 502
+    title = "The upstream identity provider refused or answered wrongly"
+
+
+class UpstreamEmailUnverified(DomainError):
+    code = "upstream_email_unverified"
+    status = 403
+    title = "The upstream account has no verified email; sign in and link it explicitly"
+
+
+class IdentityLinkedElsewhere(DomainError):
+    code = "identity_linked_elsewhere"
+    status = 409
+    title = "That upstream account is linked to another user"
