@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
@@ -20,7 +20,7 @@ from mediaplane.observability.http import (
 )
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
 from mediaplane.servicekit.principal import attach_auth
-from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.problems import EXCEPTION_HANDLERS, document_problems
 from mediaplane.servicekit.rate_limit import RateLimit
 
 
@@ -34,7 +34,8 @@ def public_api(
     rate_limit: RateLimit,
 ) -> Litestar:
     """`route_handlers` plus /health, /metrics and OpenAPI (bearer JWT) at /schema; request
-    ids, Prometheus, OTel when tracing is on, problem+json errors, the JWT verifier and the
+    ids, Prometheus, OTel when tracing is on, problem+json errors (each status a route can
+    answer is in its OpenAPI responses), the JWT verifier and the
     per-owner rate limiter the principal dependencies use (with a JWKS, its keys are
     fetched before the first request and kept fresh in the background)."""
 
@@ -45,7 +46,15 @@ def public_api(
             yield
 
     app = Litestar(
-        route_handlers=[*route_handlers, *health_handlers(checks), PrometheusController],
+        route_handlers=[
+            *route_handlers,
+            # Operational endpoints: the edge keeps them inside, so they are no public API.
+            Router(
+                "/",
+                route_handlers=[*health_handlers(checks), PrometheusController],
+                include_in_schema=False,
+            ),
+        ],
         lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
         plugins=tracing_plugins(),
@@ -62,5 +71,6 @@ def public_api(
         ),
         logging_config=None,
     )
+    document_problems(app)
     attach_auth(app, auth, rate_limit)
     return app

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
@@ -27,6 +32,58 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """The body of every error response (RFC 9457), as `problem` writes it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    # Only with code `invalid_request`: which inputs were refused, and why.
+    errors: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
+
+
+# The statuses documented on every public route: a refused input, a missing or bad token,
+# no right, the owner's rate limit, a bug, object storage failing or unreachable (or the
+# signing keys).
+EVERY_ROUTE = (400, 401, 403, 429, 500, 502, 503)
+# ...on a route with a path parameter: what it names does not exist (for the caller).
+NAMED_RESOURCE = (404,)
+# ...on a route that changes state: the state, the input's meaning, size or type refused.
+COMMAND = (409, 410, 413, 415, 422)
+
+
+def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
+    """What a public route can answer besides success, by the route's shape."""
+    statuses = [*EVERY_ROUTE]
+    if route.path_parameters:
+        statuses += NAMED_RESOURCE
+    if handler.http_methods - {"GET", "HEAD", "OPTIONS"}:
+        statuses += COMMAND
+    return sorted(statuses)
+
+
+def document_problems(app: Litestar) -> None:
+    """Declare the problem+json responses of every route of `app` in its OpenAPI document,
+    one place for all routes; a handler's own `responses` win over these."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            documented = {
+                status: ResponseSpec(
+                    data_container=Problem,
+                    media_type=PROBLEM_JSON,
+                    description=HTTPStatus(status).phrase,
+                    generate_examples=False,
+                )
+                for status in problem_statuses(route, handler)
+            }
+            handler.responses = {**documented, **(handler.responses or {})}
 
 
 def problem(

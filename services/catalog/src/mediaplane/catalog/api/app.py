@@ -9,12 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
-from mediaplane.catalog.api.routes import (
-    EventController,
-    FileController,
-    TagController,
-    UploadController,
-)
+from mediaplane.catalog.api.routes import ROUTES
 from mediaplane.catalog.app.bootstrap import catalog
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.catalog.domain.playback import PlaybackTokens
@@ -58,12 +53,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     return public_api(
         service=SERVICE,
-        route_handlers=[
-            FileController,
-            TagController,
-            UploadController,
-            EventController,
-        ],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         checks=checks,
         auth=settings.auth,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -193,7 +194,18 @@ class EventController(Controller):
         "feed": Provide(provide_feed, sync_to_thread=False),
     }
 
-    @get("/", summary="Server-Sent Events: live changes of the caller's files")
+    @get(
+        "/",
+        summary="Server-Sent Events: live changes of the caller's files",
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/event-stream",
+                description="An endless event stream",
+                generate_examples=False,
+            )
+        },
+    )
     async def stream(
         self, principal: NamedDependency[Principal], feed: NamedDependency[ChangeFeed]
     ) -> ServerSentEvent:
@@ -221,3 +233,6 @@ async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[Serv
                 yield ServerSentEventMessage(
                     event="file.changed", data=msgspec.json.encode(change).decode()
                 )
+
+
+ROUTES = [FileController, TagController, UploadController, EventController]

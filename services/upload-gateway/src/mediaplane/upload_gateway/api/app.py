@@ -11,7 +11,7 @@ from litestar import Litestar
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 from mediaplane.upload_gateway.api.dev import dev_token_route
-from mediaplane.upload_gateway.api.routes import FileController, TagController, UploadController
+from mediaplane.upload_gateway.api.routes import ROUTES
 from mediaplane.upload_gateway.app.bootstrap import gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
@@ -33,9 +33,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     return public_api(
         service=SERVICE,
         route_handlers=[
-            UploadController,
-            TagController,
-            FileController,
+            *ROUTES,
             *([dev_token_route(settings.auth)] if settings.dev_mode else []),
         ],
         lifespan=lifespan,
