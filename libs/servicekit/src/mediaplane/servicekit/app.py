@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, Router
+import msgspec
+from litestar import Litestar, Request, Router
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme
 from litestar.types import ControllerRouterHandler
+from litestar.typing import FieldDefinition
 
 from mediaplane.observability.health import HealthChecks
 from mediaplane.observability.http import (
@@ -22,6 +28,61 @@ from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
 from mediaplane.servicekit.principal import attach_auth
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS, document_problems
 from mediaplane.servicekit.rate_limit import RateLimit
+
+# JSON Schema keywords of a scalar, as Litestar's `Schema` names them.
+_SCALAR_KEYWORDS = {
+    "type": "type",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "format": "format",
+}
+
+
+class _StrictStructSchemas(StructSchemaPlugin):
+    """Litestar's msgspec schemas, with what they leave out and msgspec enforces:
+    `additionalProperties: false` for a struct that refuses unknown fields (the request
+    bodies), and the constraints on a list's items (`list[Annotated[str, Meta(...)]]`),
+    taken from msgspec's own JSON Schema of the struct."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        struct = field_definition.type_
+        config: msgspec.structs.StructConfig = struct.__struct_config__
+        if config.forbid_unknown_fields:
+            schema.additional_properties = False
+        _, definitions = msgspec.json.schema_components([struct])
+        exact = definitions[struct.__name__].get("properties", {})
+        for name, generated in (schema.properties or {}).items():
+            items = exact.get(name, {}).get("items", {})
+            if isinstance(generated, Schema) and items and "$ref" not in items:
+                generated.items = Schema(
+                    **{
+                        _SCALAR_KEYWORDS[key]: value
+                        for key, value in items.items()
+                        if key in _SCALAR_KEYWORDS
+                    }
+                )
+        return schema
+
+
+def _one_value_per_query_parameter(request: Request[Any, Any, Any]) -> None:
+    """Refuse `?limit=1&limit=500`: no route takes a list in the query, and which of two
+    values a layer (cache, proxy, the app) would read is not something to leave open."""
+    keys = [key for key, _ in request.query_params.multi_items()]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValidationException(
+            detail="a query parameter is given more than once",
+            extra=[
+                {"key": key, "source": "query", "message": "given more than once"}
+                for key in repeated
+            ],
+        )
 
 
 def public_api(
@@ -57,7 +118,8 @@ def public_api(
         ],
         lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
-        plugins=tracing_plugins(),
+        plugins=[_StrictStructSchemas(), *tracing_plugins()],
+        before_request=_one_value_per_query_parameter,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title=f"mediaplane {service}",

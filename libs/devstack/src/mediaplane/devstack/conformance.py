@@ -1,0 +1,124 @@
+"""Schemathesis against a running public API: does it answer what its OpenAPI document says?
+
+Every operation of the document gets `max_examples` generated requests that
+match the schema and as many that do not, each sent with the caller's headers
+and checked by every built-in check (no server error, documented status code,
+content type, headers and response schema, authentication enforced, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection, Generator, Mapping
+from typing import Any
+
+import hypothesis
+import schemathesis
+import uvicorn
+from hypothesis.strategies import SearchStrategy
+from litestar import Litestar
+from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.result import Err
+
+from mediaplane.devstack.ports import free_port_block
+from mediaplane.devstack.pytest_plugin import wait_until_ok
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that leaves the test process's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free loopback port (lifespan and all), as a base URL;
+    shut down as in production (the lifespan closes what it opened) when the block ends."""
+    port = free_port_block(1)
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_ok(f"{base_url}/health/ready")
+        yield base_url
+    finally:
+        server.should_exit = True
+        await task
+
+
+# A request the schema allows may still be refused by a rule no JSON Schema holds: the
+# configured content-type allow list (415), the owner's quota (413), a session's state and
+# expiry (409, 410), what the domain accepts as a filename or tag (422). Those answers are
+# documented; every other status still fails `positive_data_acceptance`.
+DOMAIN_REFUSALS = (409, 410, 413, 415, 422)
+_CONFIG = SchemathesisConfig.from_dict(
+    {
+        # The APIs ignore query parameters they do not read, as HTTP APIs commonly do (a
+        # cache-buster does no harm); the document lists every parameter a route reads.
+        "generation": {"allow-extra-parameters": False},
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    "2XX",
+                    "3XX",
+                    "401",
+                    "403",
+                    "404",
+                    "429",
+                    "5XX",
+                    *map(str, DOMAIN_REFUSALS),
+                ]
+            }
+        },
+    }
+)
+
+
+def conformance_failures(
+    document: dict[str, Any],
+    *,
+    base_url: str,
+    headers: Mapping[str, str],
+    max_examples: int,
+    skip: Collection[str] = (),
+    formats: Mapping[str, SearchStrategy[str]] | None = None,
+) -> list[str]:
+    """What failed a check, per operation (with the request to repeat it). `skip` names
+    operations (`GET /v1/events`) a request/response check cannot cover, such as an
+    endless stream; say why where you pass it. `formats` generate the values of the
+    document's own string formats (an opaque cursor: only one the API issued is valid)."""
+    for name, strategy in (formats or {}).items():
+        schemathesis.openapi.format(name, strategy)
+    schema = schemathesis.openapi.from_dict(document, config=_CONFIG)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            failures.append(f"the document is invalid: {result.err()}")
+            continue
+        operation = result.ok()
+        if operation.label in skip:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            # Generation, no shrinking: the report already holds a request to repeat, and
+            # shrinking would make the suite's run time depend on what failed.
+            @hypothesis.settings(
+                max_examples=max_examples,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                suppress_health_check=list(hypothesis.HealthCheck),
+            )
+            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+            def check(case: schemathesis.Case[Any]) -> None:
+                case.call_and_validate(base_url=base_url, headers=dict(headers))
+
+            try:
+                check()
+            except Exception as error:  # every check's failure, reported per operation
+                failures.append(f"{operation.label} ({mode.value}): {error}")
+    return failures
