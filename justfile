@@ -103,6 +103,13 @@ bench *ARGS: infra-up
 schemas:
     {{py}} -m mediaplane.contracts schemas --write
 
+# The public APIs' routes, merged into the one OpenAPI document the edge serves.
+openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES"
+
+# Regenerate services/web-ui/public/openapi.json (served at /v1/openapi.json, viewed at /v1/docs).
+openapi:
+    {{py}} -m mediaplane.servicekit openapi --write services/web-ui/public/openapi.json {{openapi_sources}}
+
 # Format the code.
 fmt:
     {{py}} -m ruff format .
