@@ -24,14 +24,15 @@ system-deps:
       fi
     fi
 
-# Build the web UI (services/web-ui/dist) from its lock file when its sources changed.
+# Build the web UI (services/web-ui/dist: the app, the API reference page and the OpenAPI
+# document) from its lock file when its sources changed.
 web-ui:
     #!/usr/bin/env bash
     set -euo pipefail
     cd services/web-ui
     if ! command -v npm >/dev/null; then echo "npm missing: the web UI is not built" >&2; exit 0; fi
     stamp=dist/.source-hash
-    hash=$(cat package-lock.json index.html vite.config.ts tsconfig.json $(find src -type f | sort) | sha256sum | cut -c1-16)
+    hash=$(cat package-lock.json index.html docs/index.html vite.config.ts tsconfig.json $(find src public -type f | sort) | sha256sum | cut -c1-16)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then exit 0; fi
     [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
     npm run build --silent
