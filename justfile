@@ -100,7 +100,8 @@ bench *ARGS: infra-up
     @command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
     {{py}} -m pytest tests/bench -m bench -p no:cacheprovider -s --timeout=1800 {{ARGS}}
 
-# Regenerate contracts/schemas and contracts/examples (refuses breaking changes).
+# Regenerate contracts/schemas, contracts/examples and contracts/asyncapi.json (refuses
+# breaking changes).
 schemas:
     {{py}} -m mediaplane.contracts schemas --write
 

@@ -18,6 +18,7 @@ from mediaplane.bus import Bus, BusSettings, Delivery, PoisonEvent, provision, r
 from mediaplane.bus.permissions import SERVICES, identity, publish_allowed
 from mediaplane.bus.testing import eventually
 from mediaplane.contracts import REGISTRY, Event, FileVerified
+from mediaplane.contracts.asyncapi import PRODUCERS
 from mediaplane.contracts.examples import build_examples
 from mediaplane.devstack.pytest_plugin import PrivateNats
 
@@ -29,6 +30,16 @@ def test_every_event_family_is_published_by_exactly_one_service() -> None:
     owners = {family: [s.name for s in SERVICES if family in s.families] for family in families}
     assert all(len(names) == 1 for names in owners.values()), owners
     assert {f for s in SERVICES for f in s.families} == families
+
+
+def test_the_asyncapi_producers_are_the_services_allowed_to_publish() -> None:
+    # contracts/asyncapi.json names a producing service per family (contracts cannot
+    # import the bus): the same grouping of families as the NATS permissions.
+    documented: dict[str, set[str]] = {}
+    for family, service in PRODUCERS.items():
+        documented.setdefault(service, set()).add(family)
+    allowed = [set(s.families) for s in SERVICES if s.families]
+    assert sorted(map(sorted, documented.values())) == sorted(map(sorted, allowed))
 
 
 def test_no_service_may_delete_or_purge() -> None:
