@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -121,7 +120,8 @@ async def test_a_failing_handler_marks_its_span_as_an_error(
     async with bus.running():
         await publisher.publish(verified(1))
         await eventually(lambda: len(attempts) == 2)
-        await asyncio.sleep(0.05)  # the second span ends after the handler returns
+        # The second span ends after the handler returns.
+        await eventually(lambda: len(spans.get_finished_spans()) == 2)
 
     failed, succeeded = spans.get_finished_spans()  # in the order they ended
     assert (failed.attributes or {})["messaging.nats.delivery_count"] == 1

@@ -44,7 +44,7 @@ async def test_a_forged_event_is_dead_lettered_at_once_and_nothing_is_transcoded
         async def dead_lettered() -> bool:
             return len(await read_dead_letters(js, settings.bus)) == 1
 
-        await eventually(dead_lettered, within=20)
+        await eventually(dead_lettered)
         [letter] = await read_dead_letters(js, settings.bus)
     finally:
         await nc.close()
