@@ -9,8 +9,10 @@ documented status codes and content types, bodies matching their schemas.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.api.routes import CURSOR_FORMAT
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.domain.cursor import encode_cursor
+from mediaplane.catalog.testing import FileStory
+from mediaplane.contracts import Event
 from mediaplane.devstack.conformance import conformance_failures, running
 
 pytestmark = pytest.mark.integration
@@ -32,8 +36,26 @@ MAX_EXAMPLES = 25
 
 
 async def test_the_catalog_answers_as_its_openapi_document_says(
-    settings: CatalogSettings, auth: Callable[..., dict[str, str]]
+    settings: CatalogSettings,
+    auth: Callable[..., dict[str, str]],
+    ingest_events: Callable[[Sequence[Event]], Awaitable[Any]],
 ) -> None:
+    # The caller's files, in every state a page or a detail shows.
+    job = uuid.uuid4()
+    stories = [
+        FileStory(owner="alice", kind="video").opened().uploaded().verified().thumbnailed(),
+        FileStory(owner="alice", kind="video")
+        .opened()
+        .uploaded()
+        .verified()
+        .transcode_started(job)
+        .transcoded(),
+        FileStory(owner="alice", kind="image").opened().uploaded().rejected(),
+        FileStory(owner="alice", kind="image").opened().uploaded().verified().deleted(),
+        FileStory(owner="alice", kind="video").opened().aborted(),
+        FileStory(owner="bob", kind="image").opened().uploaded().verified(),
+    ]
+    await ingest_events([event for story in stories for event in story.events])
     async with running(create_app(settings)) as base_url:
         async with httpx.AsyncClient() as http:
             document = (await http.get(f"{base_url}/schema/openapi.json")).json()
@@ -47,5 +69,6 @@ async def test_the_catalog_answers_as_its_openapi_document_says(
             # tests/integration/test_live_events.py covers it.
             skip={"GET /v1/events"},
             formats={CURSOR_FORMAT: CURSORS},
+            known={"file_id": [str(story.file_id) for story in stories]},
         )
     assert not failures, "\n\n".join(failures)

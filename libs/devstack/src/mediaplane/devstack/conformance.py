@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Generator, Mapping, Sequence
 from typing import Any
 
 import hypothesis
 import schemathesis
 import uvicorn
+from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from litestar import Litestar
 from schemathesis import GenerationMode
@@ -78,6 +79,23 @@ _CONFIG = SchemathesisConfig.from_dict(
 )
 
 
+def _with_known(
+    known: Mapping[str, Sequence[str]],
+) -> Callable[[schemathesis.Case[Any]], SearchStrategy[schemathesis.Case[Any]]]:
+    def choose(case: schemathesis.Case[Any]) -> SearchStrategy[schemathesis.Case[Any]]:
+        names = [name for name in case.path_parameters if known.get(name)]
+        if not names:
+            return st.just(case)
+
+        def fill(values: dict[str, str]) -> schemathesis.Case[Any]:
+            case.path_parameters.update(values)
+            return case
+
+        return st.fixed_dictionaries({n: st.sampled_from(known[n]) for n in names}).map(fill)
+
+    return choose
+
+
 def conformance_failures(
     document: dict[str, Any],
     *,
@@ -86,13 +104,16 @@ def conformance_failures(
     max_examples: int,
     skip: Collection[str] = (),
     formats: Mapping[str, SearchStrategy[str]] | None = None,
+    known: Mapping[str, Sequence[str]] | None = None,
 ) -> list[str]:
     """What failed a check, per operation (with the request to repeat it). `skip` names
     operations (`GET /v1/events`) a request/response check cannot cover, such as an
     endless stream; say why where you pass it. `formats` generate the values of the
-    document's own string formats (an opaque cursor: only one the API issued is valid)."""
-    for name, strategy in (formats or {}).items():
-        schemathesis.openapi.format(name, strategy)
+    document's own string formats (an opaque cursor: only one the API issued is valid).
+    `known` names path parameters (`file_id`) and values of resources that exist: half
+    the valid requests use them, so successful answers are checked too, not only 404s."""
+    for name, values in (formats or {}).items():
+        schemathesis.openapi.format(name, values)
     schema = schemathesis.openapi.from_dict(document, config=_CONFIG)
     failures: list[str] = []
     for result in schema.get_all_operations():
@@ -103,6 +124,10 @@ def conformance_failures(
         if operation.label in skip:
             continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(generation_mode=mode)
+            if mode is GenerationMode.POSITIVE and known:
+                strategy = st.one_of(strategy, strategy.flatmap(_with_known(known)))
+
             # Generation, no shrinking: the report already holds a request to repeat, and
             # shrinking would make the suite's run time depend on what failed.
             @hypothesis.settings(
@@ -113,7 +138,7 @@ def conformance_failures(
                 phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
                 suppress_health_check=list(hypothesis.HealthCheck),
             )
-            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+            @hypothesis.given(case=strategy)
             def check(case: schemathesis.Case[Any]) -> None:
                 case.call_and_validate(base_url=base_url, headers=dict(headers))
 
