@@ -125,8 +125,11 @@ def conformance_failures(
             continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = operation.as_strategy(generation_mode=mode)
-            if mode is GenerationMode.POSITIVE and known:
-                strategy = st.one_of(strategy, strategy.flatmap(_with_known(known)))
+            if mode is GenerationMode.POSITIVE:
+                # The document's own examples too (a body that opens an upload).
+                strategy = st.one_of(strategy, *schema.get_strategies_from_examples(operation))
+                if known:
+                    strategy = st.one_of(strategy, strategy.flatmap(_with_known(known)))
 
             # Generation, no shrinking: the report already holds a request to repeat, and
             # shrinking would make the suite's run time depend on what failed.
