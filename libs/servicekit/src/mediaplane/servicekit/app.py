@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Router
+
+# Litestar (pinned exactly) exports its msgspec schema plugin from no public module.
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import ValidationException
