@@ -42,7 +42,7 @@ async def _catch_up(projector: Projector, expected: int) -> int:
     holds the projector back until it ends (the documented trade-off).
     """
     applied = 0
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # patience: another test's transaction may hold it back
     while applied < expected and time.monotonic() < deadline:
         applied += await projector.catch_up()
         await asyncio.sleep(0.01)
