@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
-from litestar import Controller, Litestar, get, post
+from litestar import Controller, Litestar, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.testing import AsyncTestClient
 
@@ -98,6 +98,10 @@ class Things(Controller):
     async def get_thing(self, thing_id: FromPath[uuid.UUID]) -> dict[str, str]:
         return {"id": str(thing_id)}
 
+    @delete("/{thing_id:uuid}", status_code=200)
+    async def drop_thing(self, thing_id: FromPath[uuid.UUID]) -> dict[str, str]:
+        return {"dropped": str(thing_id)}
+
     @post("/")
     async def add_things(self, data: JSONBody[Body]) -> dict[str, int]:
         return {"added": len(data.names)}
@@ -158,3 +162,19 @@ async def test_a_query_parameter_given_twice_is_refused() -> None:
     assert problem["errors"] == [
         {"key": "limit", "source": "query", "message": "given more than once"}
     ]
+
+
+async def test_options_lists_every_method_of_a_path() -> None:
+    app = public_api(
+        service="things",
+        route_handlers=[Things],
+        lifespan=_idle,
+        checks=DeferredHealthChecks(),
+        auth=AuthSettings(hs256_secret="x" * 32),
+        rate_limit=RateLimit(),
+    )
+    async with AsyncTestClient(app=app) as client:
+        both = await client.options(f"/v1/things/{uuid.uuid4()}")
+        root = await client.options("/v1/things")
+    assert (both.status_code, both.headers["allow"]) == (204, "DELETE, GET, OPTIONS")
+    assert root.headers["allow"] == "GET, OPTIONS, POST"

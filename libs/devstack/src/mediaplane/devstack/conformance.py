@@ -1,9 +1,12 @@
 """Schemathesis against a running public API: does it answer what its OpenAPI document says?
 
-Every operation of the document gets `max_examples` generated requests that
-match the schema and as many that do not, each sent with the caller's headers
-and checked by every built-in check (no server error, documented status code,
-content type, headers and response schema, authentication enforced, ...).
+Every operation of the document gets the document's examples, `max_examples`
+generated requests that match the schema and as many that do not, then
+Schemathesis' coverage phase (boundary values, missing required values,
+methods the document does not list), each sent with the caller's headers and
+checked by every built-in check (no server error, documented status code,
+content type, headers and response schema, authentication enforced, `Allow`
+on OPTIONS, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 import hypothesis
 import schemathesis
+import schemathesis.engine
 import uvicorn
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
@@ -22,6 +26,8 @@ from litestar import Litestar
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Err
+from schemathesis.engine import events
+from schemathesis.schemas import BaseSchema
 
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import wait_until_ok
@@ -56,27 +62,26 @@ async def running(app: Litestar) -> AsyncIterator[str]:
 # expiry (409, 410), what the domain accepts as a filename or tag (422). Those answers are
 # documented; every other status still fails `positive_data_acceptance`.
 DOMAIN_REFUSALS = (409, 410, 413, 415, 422)
-_CONFIG = SchemathesisConfig.from_dict(
-    {
-        # The APIs ignore query parameters they do not read, as HTTP APIs commonly do (a
-        # cache-buster does no harm); the document lists every parameter a route reads.
-        "generation": {"allow-extra-parameters": False},
-        "checks": {
-            "positive_data_acceptance": {
-                "expected-statuses": [
-                    "2XX",
-                    "3XX",
-                    "401",
-                    "403",
-                    "404",
-                    "429",
-                    "5XX",
-                    *map(str, DOMAIN_REFUSALS),
-                ]
-            }
-        },
-    }
-)
+_SETTINGS: dict[str, Any] = {
+    # The APIs ignore query parameters they do not read, as HTTP APIs commonly do (a
+    # cache-buster does no harm); the document lists every parameter a route reads.
+    "generation": {"allow-extra-parameters": False},
+    "checks": {
+        "positive_data_acceptance": {
+            "expected-statuses": [
+                "2XX",
+                "3XX",
+                "401",
+                "403",
+                "404",
+                "429",
+                "5XX",
+                *map(str, DOMAIN_REFUSALS),
+            ]
+        }
+    },
+}
+_CONFIG = SchemathesisConfig.from_dict(_SETTINGS)
 
 
 def _with_known(
@@ -149,4 +154,43 @@ def conformance_failures(
                 check()
             except Exception as error:  # every check's failure, reported per operation
                 failures.append(f"{operation.label} ({mode.value}): {error}")
+    failures += _coverage_failures(document, base_url=base_url, headers=headers, skip=skip)
+    return failures
+
+
+def _coverage_failures(
+    document: dict[str, Any], *, base_url: str, headers: Mapping[str, str], skip: Collection[str]
+) -> list[str]:
+    """Schemathesis' coverage phase (as `schemathesis run` has it): the boundaries of every
+    parameter and body, missing required values, methods the document does not list."""
+    config = SchemathesisConfig.from_dict(
+        {
+            **_SETTINGS,
+            "base-url": base_url,
+            "headers": dict(headers),
+            "phases": {
+                "examples": {"enabled": False},
+                "fuzzing": {"enabled": False},
+                "stateful": {"enabled": False},
+            },
+            "generation": {**_SETTINGS["generation"], "deterministic": True},
+        }
+    )
+    schema: BaseSchema = schemathesis.openapi.from_dict(document, config=config)
+    for label in skip:
+        method, _, path = label.partition(" ")
+        schema = schema.exclude(method=method, path=path)
+    failures: list[str] = []
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.NonFatalError | events.FatalError):
+            failures.append(f"coverage: {event}")
+        if not isinstance(event, events.ScenarioFinished):
+            continue
+        for checks in event.recorder.checks.values():
+            for check in checks:
+                if check.failure_info is not None:
+                    failures.append(
+                        f"{event.recorder.label} (coverage): {check.failure_info.failure.title}"
+                        f"\n{check.failure_info.code_sample}"
+                    )
     return failures

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Request, Response, Router
 
 # Litestar (pinned exactly) exports its msgspec schema plugin from no public module.
 from litestar._openapi.schema_generation import SchemaCreator
@@ -15,6 +15,7 @@ from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugi
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler
 from litestar.typing import FieldDefinition
 
@@ -72,19 +73,36 @@ class _StrictStructSchemas(StructSchemaPlugin):
         return schema
 
 
-def _one_value_per_query_parameter(request: Request[Any, Any, Any]) -> None:
-    """Refuse `?limit=1&limit=500`: no route takes a list in the query, and which of two
-    values a layer (cache, proxy, the app) would read is not something to leave open."""
-    keys = [key for key, _ in request.query_params.multi_items()]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValidationException(
-            detail="a query parameter is given more than once",
-            extra=[
-                {"key": key, "source": "query", "message": "given more than once"}
-                for key in repeated
-            ],
-        )
+class _BeforeEveryRoute:
+    """What every public route checks before its handler runs."""
+
+    def __init__(self) -> None:
+        # Route path -> `Allow` value, filled in once the app and its routes exist.
+        self.allow: dict[str, str] = {}
+
+    def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+        if request.method == "OPTIONS":
+            # Litestar's own answer lists only the methods of the first handler registered
+            # on a path (the route it was made for was merged into another since).
+            allow = self.allow[request.scope["path_template"]]
+            return Response(None, status_code=204, headers={"Allow": allow})
+        self._one_value_per_query_parameter(request)
+        return None
+
+    @staticmethod
+    def _one_value_per_query_parameter(request: Request[Any, Any, Any]) -> None:
+        """Refuse `?limit=1&limit=500`: no route takes a list in the query, and which of two
+        values a layer (cache, proxy, the app) would read is not something to leave open."""
+        keys = [key for key, _ in request.query_params.multi_items()]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValidationException(
+                detail="a query parameter is given more than once",
+                extra=[
+                    {"key": key, "source": "query", "message": "given more than once"}
+                    for key in repeated
+                ],
+            )
 
 
 def public_api(
@@ -108,6 +126,7 @@ def public_api(
         async with verifier.running():
             yield
 
+    before_every_route = _BeforeEveryRoute()
     app = Litestar(
         route_handlers=[
             *route_handlers,
@@ -121,7 +140,7 @@ def public_api(
         lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
         plugins=[_StrictStructSchemas(), *tracing_plugins()],
-        before_request=_one_value_per_query_parameter,
+        before_request=before_every_route,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title=f"mediaplane {service}",
@@ -135,6 +154,11 @@ def public_api(
         ),
         logging_config=None,
     )
+    before_every_route.allow = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
     document_problems(app)
     attach_auth(app, auth, rate_limit)
     return app
