@@ -166,6 +166,8 @@ def _coverage_failures(
     config = SchemathesisConfig.from_dict(
         {
             **_SETTINGS,
+            # Nothing written to the working tree (replays of past failures live there).
+            "cache": {"enabled": False},
             "base-url": base_url,
             "headers": dict(headers),
             "phases": {
