@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from mediaplane.contracts import Event, TagCreated
-from mediaplane.eventlog import ANY, ConcurrencyError, Decider, EventStore, LoadedStream, handle
+from mediaplane.domain import Decider
+from mediaplane.eventlog import ANY, ConcurrencyError, EventStore, LoadedStream, handle
 
 pytestmark = pytest.mark.integration
 

@@ -20,6 +20,7 @@ from mediaplane.contracts import (
     TagCreated,
     TagCreatedV2,
     new_event,
+    utc_now,
 )
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
 from mediaplane.upload_gateway.domain.file import DeleteFile, File, SetTags, Verdict
@@ -33,6 +34,7 @@ SHA = "a" * 64
 def _uploaded() -> FileUploadedV2:
     return new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
         context=CTX,
         file_id=FILE,
@@ -152,7 +154,12 @@ def test_a_global_v1_tag_counts_for_its_creator_only() -> None:
     legacy = REGISTRY.decode(
         REGISTRY.encode(
             new_event(
-                TagCreated, stream_id="tag-holiday", context=CTX, name="holiday", created_by="alice"
+                TagCreated,
+                occurred_at=utc_now(),
+                stream_id="tag-holiday",
+                context=CTX,
+                name="holiday",
+                created_by="alice",
             )
         )
     )
