@@ -65,6 +65,7 @@ async def handle(
     guard: Guard | None = None,
     history: Sequence[str] = (),
     new_stream: bool = False,
+    conn: Conn | None = None,
 ) -> Handled[S]:
     """Load `stream_id`, decide `command`, append; on a conflict start over, `retries` times.
 
@@ -78,10 +79,17 @@ async def handle(
     - `new_stream`: the stream is known not to exist (a fresh id): decide from
       the initial state without reading; with neither `before` nor `inline`
       the append is then one autocommit statement.
+    - `conn`: join the caller's transaction (e.g. the janitor's claim of a row)
+      instead of opening one; a conflict then aborts that transaction, so it is
+      raised at once, never retried here.
 
     Domain errors raised by `decide` propagate unchanged and are never retried;
     after `retries` conflicts the last `ConcurrencyError` is raised.
     """
+    if conn is not None:
+        return await _decide_and_append(
+            conn, store, stream_id, decider, command, metadata, before, inline, guard, history
+        )
     attempt = 0
     while True:
         try:
@@ -155,35 +163,52 @@ async def _handle_once(
     # Pipeline mode sends statements whose results nobody waits for together
     # with the next one that is read: fewer round trips per command.
     async with store.pool.connection() as conn, conn.pipeline(), conn.transaction():
-        if before is not None:
-            await before(conn)
-        state, version = await current_state(store, stream_id, decider, history=history, conn=conn)
-        events = list(decider.decide(command, state))
-        own = [event for event in events if event.stream_id == stream_id]
-        started: dict[str, list[Event]] = {}
-        for event in events:
-            if event.stream_id != stream_id:
-                started.setdefault(event.stream_id, []).append(event)
-        guard_result: tuple[Any, ...] = ()
-        if own and guard is not None:
-            outcome = await store.append_guarded(
-                stream_id, version, own, guard(own), metadata=metadata, conn=conn
+        return await _decide_and_append(
+            conn, store, stream_id, decider, command, metadata, before, inline, guard, history
+        )
+
+
+async def _decide_and_append(
+    conn: Conn,
+    store: EventStore,
+    stream_id: str,
+    decider: Decider[C, S],
+    command: C,
+    metadata: Mapping[str, str] | None,
+    before: TransactionStep | None,
+    inline: InlineProjection | None,
+    guard: Guard | None,
+    history: Sequence[str],
+) -> Handled[S]:
+    if before is not None:
+        await before(conn)
+    state, version = await current_state(store, stream_id, decider, history=history, conn=conn)
+    events = list(decider.decide(command, state))
+    own = [event for event in events if event.stream_id == stream_id]
+    started: dict[str, list[Event]] = {}
+    for event in events:
+        if event.stream_id != stream_id:
+            started.setdefault(event.stream_id, []).append(event)
+    guard_result: tuple[Any, ...] = ()
+    if own and guard is not None:
+        outcome = await store.append_guarded(
+            stream_id, version, own, guard(own), metadata=metadata, conn=conn
+        )
+        if not outcome.admitted or outcome.version is None:
+            return Handled(
+                events=[],
+                version=version,
+                state=state,
+                admitted=False,
+                guard_result=outcome.result,
             )
-            if not outcome.admitted or outcome.version is None:
-                return Handled(
-                    events=[],
-                    version=version,
-                    state=state,
-                    admitted=False,
-                    guard_result=outcome.result,
-                )
-            version, guard_result = outcome.version, outcome.result
-        elif own:
-            version = await store.append(stream_id, version, own, metadata=metadata, conn=conn)
-        for other, other_events in started.items():
-            await store.append(other, 0, other_events, metadata=metadata, conn=conn)
-        if inline is not None:
-            await inline(conn, events)
+        version, guard_result = outcome.version, outcome.result
+    elif own:
+        version = await store.append(stream_id, version, own, metadata=metadata, conn=conn)
+    for other, other_events in started.items():
+        await store.append(other, 0, other_events, metadata=metadata, conn=conn)
+    if inline is not None:
+        await inline(conn, events)
     return Handled(
         events=events,
         version=version,
