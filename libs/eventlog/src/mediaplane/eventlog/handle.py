@@ -76,9 +76,9 @@ async def handle(
       in its transaction and both also when nothing was decided.
     - `guard`: the append (of `stream_id`'s events only) admits or refuses in
       its own statement; a refusal writes nothing and returns `admitted=False`.
-    - `new_stream`: the stream is known not to exist (a fresh id): decide from
-      the initial state without reading; with neither `before` nor `inline`
-      the append is then one autocommit statement.
+    - `new_stream`: the stream is known not to exist (a fresh id). With neither
+      `before` nor `inline` it is not read: the decision starts from the initial
+      state and the append is one autocommit statement.
     - `conn`: join the caller's transaction (e.g. the janitor's claim of a row)
       instead of opening one; a conflict then aborts that transaction, so it is
       raised at once, never retried here.
@@ -95,9 +95,21 @@ async def handle(
         try:
             if new_stream and before is None and inline is None:
                 return await _append_new(store, stream_id, decider, command, metadata, guard)
-            return await _handle_once(
-                store, stream_id, decider, command, metadata, before, inline, guard, history
-            )
+            # Pipeline mode sends statements whose results nobody waits for together
+            # with the next one that is read: fewer round trips per command.
+            async with store.pool.connection() as own, own.pipeline(), own.transaction():
+                return await _decide_and_append(
+                    own,
+                    store,
+                    stream_id,
+                    decider,
+                    command,
+                    metadata,
+                    before,
+                    inline,
+                    guard,
+                    history,
+                )
         except ConcurrencyError:
             if attempt >= retries:
                 raise
@@ -147,25 +159,6 @@ async def _append_new(
         state=decider.fold(events, state),
         guard_result=outcome.result,
     )
-
-
-async def _handle_once(
-    store: EventStore,
-    stream_id: str,
-    decider: Decider[C, S],
-    command: C,
-    metadata: Mapping[str, str] | None,
-    before: TransactionStep | None,
-    inline: InlineProjection | None,
-    guard: Guard | None,
-    history: Sequence[str],
-) -> Handled[S]:
-    # Pipeline mode sends statements whose results nobody waits for together
-    # with the next one that is read: fewer round trips per command.
-    async with store.pool.connection() as conn, conn.pipeline(), conn.transaction():
-        return await _decide_and_append(
-            conn, store, stream_id, decider, command, metadata, before, inline, guard, history
-        )
 
 
 async def _decide_and_append(
