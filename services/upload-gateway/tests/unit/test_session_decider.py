@@ -89,6 +89,8 @@ def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
     assert event.tags == ["beach"]  # type: ignore[attr-defined]
     assert event.object_key == f"alice/{FILE}/upload"  # type: ignore[attr-defined]
     assert event.expires_at == NOW + timedelta(hours=24)  # type: ignore[attr-defined]
+    # One command, one time: the event occurred at the `now` its expiry counts from.
+    assert event.occurred_at == NOW
     assert event.upload_id == "up-1"  # type: ignore[attr-defined]
     assert event.occurred_at.tzinfo is not None
 
@@ -161,6 +163,7 @@ def test_complete_appends_to_the_session_and_the_file_streams() -> None:
         f"alice/{FILE}/original",
     )
     assert completed.stream_id == f"upload-{SESSION}"
+    assert completed.occurred_at == uploaded.occurred_at == NOW
     assert uploaded.stream_id == f"file-{FILE}"
     assert (uploaded.owner, uploaded.size, uploaded.tags) == ("alice", 40 * MiB, ["beach"])
 
