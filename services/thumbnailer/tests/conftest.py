@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 
 from mediaplane.bus import BusSettings
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id
+from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
@@ -110,6 +110,7 @@ def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
             await objects.put_bytes(s3_bucket, key, data, content_type=media_type)
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,

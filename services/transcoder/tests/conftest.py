@@ -16,7 +16,7 @@ import pytest
 
 from mediaplane.bus import Bus, BusSettings
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileVerified, new_event
+from mediaplane.contracts import EventContext, FileVerified, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import (
     NatsNamespace,
     empty_and_remove_bucket,
@@ -186,6 +186,7 @@ def upload(originals: ObjectStore, s3_bucket: str) -> Upload:
         await originals.upload_file(s3_bucket, key, path, content_type="video/mp4")
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
@@ -19,8 +19,9 @@ from mediaplane.observability.http import (
     tracing_plugins,
 )
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
+from mediaplane.servicekit.errors import Problem
 from mediaplane.servicekit.principal import attach_auth
-from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.problems import exception_handlers
 from mediaplane.servicekit.rate_limit import RateLimit
 
 
@@ -32,11 +33,13 @@ def public_api(
     checks: HealthChecks,
     auth: AuthSettings,
     rate_limit: RateLimit,
+    problems: Mapping[str, Problem] | None = None,
 ) -> Litestar:
     """`route_handlers` plus /health, /metrics and OpenAPI (bearer JWT) at /schema; request
     ids, Prometheus, OTel when tracing is on, problem+json errors, the JWT verifier and the
     per-owner rate limiter the principal dependencies use (with a JWKS, its keys are
-    fetched before the first request and kept fresh in the background)."""
+    fetched before the first request and kept fresh in the background). `problems` maps
+    the service's domain error codes to HTTP (api/problems.py)."""
 
     @asynccontextmanager
     async def keys_fresh(app: Litestar) -> AsyncIterator[None]:
@@ -49,7 +52,7 @@ def public_api(
         lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
         plugins=tracing_plugins(),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(problems or {}),
         openapi_config=OpenAPIConfig(
             title=f"mediaplane {service}",
             version="1.0.0",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
+from mediaplane.catalog.api.problems import PROBLEMS
 from mediaplane.catalog.api.routes import (
     EventController,
     FileController,
@@ -16,8 +17,8 @@ from mediaplane.catalog.api.routes import (
     UploadController,
 )
 from mediaplane.catalog.app.bootstrap import catalog
+from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
-from mediaplane.catalog.domain.playback import PlaybackTokens
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 
@@ -68,4 +69,5 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
         checks=checks,
         auth=settings.auth,
         rate_limit=settings.rate_limit,
+        problems=PROBLEMS,
     )

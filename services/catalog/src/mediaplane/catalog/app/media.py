@@ -13,10 +13,10 @@ import uuid
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
+from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
 from mediaplane.catalog.app.queries import CatalogQueries, FileNotFound
 from mediaplane.catalog.app.views import FileDetail, Link, RenditionView, ThumbnailView
 from mediaplane.catalog.domain.hls import rewrite
-from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
 from mediaplane.storage import ObjectNotFound, ObjectStore
 
