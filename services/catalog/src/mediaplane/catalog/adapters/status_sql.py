@@ -77,6 +77,11 @@ class StatusSql:
         return f"a.{alias}"
 
     def condition(self, condition: Condition) -> str:
+        """A boolean expression for the condition, NULL standing for false.
+
+        NULL appears only where a CASE or WHERE reads it as false (an absent body's
+        kind, no transcode event yet); a negation therefore maps it to true.
+        """
         match condition:
             case Seen(events) if tag_set(events) in self._bodies:
                 return f"{self.body(events)} IS NOT NULL"
@@ -87,19 +92,27 @@ class StatusSql:
             case LatestIs(among, event):
                 among_sql = f"FILTER (WHERE l.type {tags_in(among)})"
                 latest = self._aggregate("latest", f"(array_agg(l.type {LATEST}) {among_sql})[1]")
-                return f"{latest} IS NOT DISTINCT FROM {tag(event)}"
+                return f"{latest} = {tag(event)}"
             case VerifiedKind(kinds):
                 kind = f"{self.body((FileVerified,))}->>'kind'"
-                return f"coalesce({kind} IN ({', '.join(literal(k) for k in kinds)}), false)"
+                return f"{kind} IN ({', '.join(literal(k) for k in kinds)})"
             case AnyOf(conditions):
                 return "(" + " OR ".join(self.condition(c) for c in conditions) + ")"
             case AllOf(conditions):
                 return "(" + " AND ".join(self.condition(c) for c in conditions) + ")"
             case Not(inner):
-                return f"NOT ({self.condition(inner)})"
+                return self.negation(inner)
             case Always():
                 return "true"
         raise TypeError(f"no SQL for condition {condition!r}")
+
+    def negation(self, condition: Condition) -> str:
+        match condition:
+            case Seen(events) if tag_set(events) in self._bodies:
+                return f"{self.body(events)} IS NULL"
+            case Seen():
+                return f"NOT {self.condition(condition)}"
+        return f"({self.condition(condition)}) IS NOT TRUE"
 
     def status(self, table: StatusTable) -> str:
         """`CASE WHEN <rule> THEN '<status>' ... END`: the first rule that holds."""
@@ -115,5 +128,5 @@ class StatusSql:
         """The latest failure's `code` while the table's status is `failed`, else NULL."""
         assert table.failure is not None
         before, own = table.chosen("failed")
-        holds = [f"NOT ({self.condition(c)})" for c in before] + [self.condition(own)]
+        holds = [self.negation(c) for c in before] + [self.condition(own)]
         return f"CASE WHEN {' AND '.join(holds)} THEN {self.body((table.failure,))}->>'code' END"
