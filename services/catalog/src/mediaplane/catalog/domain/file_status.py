@@ -1,6 +1,6 @@
 """The file-status rules: which facts put a file, its transcode and thumbnails in which status.
 
-Pure: no I/O.
+Pure: it imports the contracts and the standard library only.
 
 The catalog projects a file from the *set* of its events, never from their
 arrival order: a status is the first rule of its table whose condition holds
@@ -10,9 +10,9 @@ completion) moves an `uploading` file to `verifying`, `file.verified` moves it
 to `ready`, and `file.rejected` or `file.deleted` override both, whenever
 they arrive.
 
-`file_status` evaluates the tables in Python. The SQL projection
-(`adapters/projections.py`) is generated from the same tables, so the two
-cannot drift; a test runs every short event sequence through both.
+`file_status` evaluates the tables in Python. The files projection's SQL is
+compiled from the same tables (`adapters/status_sql.py`), so the two cannot
+drift; a test runs every short event sequence through both.
 """
 
 from __future__ import annotations
