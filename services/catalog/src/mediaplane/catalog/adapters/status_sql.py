@@ -43,7 +43,9 @@ def tag(event: type[Event]) -> str:
 
 
 def tags_in(events: Sequence[type[Event]]) -> str:
-    """`IN ('a.v1', 'b.v1')` for these event types."""
+    """`IN ('a.v1', 'b.v1')` for these event types (`= 'a.v1'` for one)."""
+    if len(events) == 1:
+        return f"= {tag(events[0])}"
     return f"IN ({', '.join(tag(e) for e in events)})"
 
 
