@@ -38,7 +38,7 @@ from mediaplane.contracts import (
     new_event,
     utc_now,
 )
-from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.janitor.app.bootstrap import Janitor, apply_migrations, janitor
 from mediaplane.janitor.config import JanitorSettings
@@ -55,13 +55,13 @@ def bus_settings(namespace: NatsNamespace) -> BusSettings:
 @pytest.fixture
 def derived_buckets(stack: StackSettings, s3_bucket: str) -> Iterator[tuple[str, str]]:
     """Renditions and thumbnails buckets next to the originals bucket `s3_bucket`."""
-    client = s3_client(stack)
+    admin = bucket_admin(stack)
     names = (f"{s3_bucket}-r", f"{s3_bucket}-t")
     for name in names:
-        client.make_bucket(name)
+        admin.ensure(name)
     yield names
     for name in names:
-        empty_and_remove_bucket(client, name)
+        admin.empty_and_remove(name)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from mediaplane.bus import BusSettings
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id, utc_now
-from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
 from mediaplane.thumbnailer.app.bootstrap import Thumbnailer, apply_migrations, thumbnailer
@@ -38,7 +38,7 @@ def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
     """
     name = f"{s3_bucket}-thumbs"
     yield name
-    empty_and_remove_bucket(s3_client(stack), name)
+    bucket_admin(stack).empty_and_remove(name)
 
 
 @pytest.fixture

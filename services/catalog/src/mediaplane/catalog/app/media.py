@@ -1,7 +1,7 @@
 """File details with download and thumbnail URLs, and HLS playlists rewritten for playback.
 
 The catalog presigns GETs only for keys that arrived in events (the
-original's key, renditions and thumbnails), which DESIGN.md allows: it reads
+original's key, renditions and thumbnails), which docs/architecture.md allows: it reads
 those objects, never writes them. URLs are presigned offline (the store has
 an explicit region), so a detail costs no S3 round trip; a playlist costs one
 GET of the playlist object.
