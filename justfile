@@ -81,11 +81,17 @@ compose-env:
 token USER *ARGS:
     @set -a && . .local/platform/env && {{py}} -m mediaplane.servicekit token --sub {{USER}} {{ARGS}}
 
-# Lint: ruff and mypy --strict over every package.
+# Lint: ruff and mypy --strict over every package, then the import rules.
 lint:
     {{py}} -m ruff check .
     {{py}} -m ruff format --check .
     {{py}} -m mypy
+    @just lint-imports
+
+# The architecture rules (import-linter): pyproject.toml, and each service's for its tests.
+lint-imports:
+    .venv/bin/lint-imports
+    for service in services/*/pyproject.toml; do (cd "$(dirname "$service")" && ../../.venv/bin/lint-imports); done
 
 # Lint, then the whole test suite against real servers (started when down).
 test *ARGS: lint infra-up

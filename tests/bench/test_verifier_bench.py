@@ -34,7 +34,7 @@ import pytest
 import urllib3
 
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileUploadedV2, new_event
+from mediaplane.contracts import EventContext, FileUploadedV2, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.servicekit.auth import AuthSettings
@@ -126,6 +126,7 @@ async def _uploaded(resources: Gateway, folder: str, sha256: str) -> FileUploade
     file_id = uuid.uuid4()
     event = new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{file_id}",
         context=EventContext(producer="bench", correlation_id="bench"),
         file_id=file_id,

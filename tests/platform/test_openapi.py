@@ -37,13 +37,13 @@ def test_every_operation_documents_its_errors_as_problem_json() -> None:
         if method in {"get", "put", "post", "delete"}
     ]
     assert len(operations) >= 16
-    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
     for method, path, operation in operations:
         errors = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
         assert {"400", "401", "429", "500", "503"} <= errors.keys(), (method, path)
         for status, response in errors.items():
             assert response["content"] == {"application/problem+json": problem}, (status, path)
-    assert set(document["components"]["schemas"]["Problem"]["required"]) == {
+    assert set(document["components"]["schemas"]["ProblemDetails"]["required"]) == {
         "type",
         "title",
         "status",

@@ -16,7 +16,14 @@ from opentelemetry.trace import SpanKind
 
 from mediaplane.bus import Bus, BusSettings, Delivery, Publisher
 from mediaplane.bus.testing import eventually
-from mediaplane.contracts import EventContext, FileVerified, Registry, ThumbnailFailed, new_event
+from mediaplane.contracts import (
+    EventContext,
+    FileVerified,
+    Registry,
+    ThumbnailFailed,
+    new_event,
+    utc_now,
+)
 from mediaplane.contracts import headers as h
 
 pytestmark = pytest.mark.integration
@@ -70,6 +77,7 @@ async def test_correlation_causation_and_trace_reach_the_handler(
     cause = verified(1)
     reaction = new_event(
         ThumbnailFailed,
+        occurred_at=utc_now(),
         stream_id="thumb-1",
         context=EventContext(producer="thumbnailer", correlation_id="x").caused_by(cause),
         file_id=cause.file_id,

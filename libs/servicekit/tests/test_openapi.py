@@ -114,7 +114,9 @@ def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any
 
 def test_every_route_documents_its_problems_by_its_shape() -> None:
     document = api_document("things", [Things])
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    problem = {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    }
     statuses = {
         (method, path): sorted(int(s) for s in operation(document, method, path)["responses"])
         for method, path in (

@@ -173,8 +173,8 @@ async function main() {
   await page.fill('#tag-input', 'favourite')
   await page.click('#tag-form button[type=submit]')
   await page.waitForSelector('#file-tags .tag:has-text("favourite")')
-  await page.waitForSelector('#history li[data-type="file.tags_changed.v1"]')
-  await page.waitForSelector('#history li[data-type="file.uploaded.v1"]')
+  await page.waitForSelector('#history li[data-type^="file.tags_changed."]')
+  await page.waitForSelector('#history li[data-type^="file.uploaded."]')
   await page.evaluate(() => document.querySelector('#player').pause())
   if (shots) await page.screenshot({ path: join(shots, 'file.png'), fullPage: true })
 

@@ -18,7 +18,14 @@ from litestar.testing import AsyncTestClient
 
 from mediaplane.bus import Bus, provision, read_dead_letters
 from mediaplane.bus.testing import eventually, namespaced_settings
-from mediaplane.contracts import EventContext, FileRejected, FileUploadedV2, FileVerified, new_event
+from mediaplane.contracts import (
+    EventContext,
+    FileRejected,
+    FileUploadedV2,
+    FileVerified,
+    new_event,
+    utc_now,
+)
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.upload_gateway.api.app import create_app
@@ -184,6 +191,7 @@ async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
         def uploaded(folder: str, size: int) -> FileUploadedV2:
             return new_event(
                 FileUploadedV2,
+                occurred_at=utc_now(),
                 stream_id="file-x",
                 context=ctx,
                 file_id=uuid.uuid4(),
@@ -283,6 +291,7 @@ async def test_a_forged_upload_naming_another_owners_objects_is_dead_lettered_un
         await resources.objects.put_bytes(settings.bucket, bobs, b"bob's bytes")
         forged = new_event(
             FileUploadedV2,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id="forged"),
             file_id=file_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -28,8 +28,9 @@ from mediaplane.observability.http import (
     tracing_plugins,
 )
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
+from mediaplane.servicekit.errors import Problem
 from mediaplane.servicekit.principal import attach_auth
-from mediaplane.servicekit.problems import EXCEPTION_HANDLERS, document_problems
+from mediaplane.servicekit.problems import document_problems, exception_handlers
 from mediaplane.servicekit.rate_limit import RateLimit
 
 # JSON Schema keywords of a scalar, as Litestar's `Schema` names them.
@@ -113,12 +114,14 @@ def public_api(
     checks: HealthChecks,
     auth: AuthSettings,
     rate_limit: RateLimit,
+    problems: Mapping[str, Problem] | None = None,
 ) -> Litestar:
     """`route_handlers` plus /health, /metrics and OpenAPI (bearer JWT) at /schema; request
     ids, Prometheus, OTel when tracing is on, problem+json errors (each status a route can
     answer is in its OpenAPI responses), the JWT verifier and the
     per-owner rate limiter the principal dependencies use (with a JWKS, its keys are
-    fetched before the first request and kept fresh in the background)."""
+    fetched before the first request and kept fresh in the background). `problems` maps
+    the service's domain error codes to HTTP (api/problems.py)."""
 
     @asynccontextmanager
     async def keys_fresh(app: Litestar) -> AsyncIterator[None]:
@@ -141,7 +144,7 @@ def public_api(
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
         plugins=[_StrictStructSchemas(), *tracing_plugins()],
         before_request=before_every_route,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=exception_handlers(problems or {}),
         openapi_config=OpenAPIConfig(
             title=f"mediaplane {service}",
             version="1.0.0",

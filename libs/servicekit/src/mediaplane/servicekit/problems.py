@@ -15,7 +15,8 @@ from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from mediaplane.servicekit.errors import ProblemError
+from mediaplane.domain import DomainError
+from mediaplane.servicekit.errors import ProblemError, ProblemTable
 from mediaplane.storage import StorageError, StorageUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -34,7 +35,7 @@ _HTTP_CODES = {
 }
 
 
-class Problem(msgspec.Struct, kw_only=True):
+class ProblemDetails(msgspec.Struct, kw_only=True):
     """The body of every error response (RFC 9457), as `problem` writes it."""
 
     type: str
@@ -76,7 +77,7 @@ def document_problems(app: Litestar) -> None:
         for handler in route.route_handlers:
             documented = {
                 status: ResponseSpec(
-                    data_container=Problem,
+                    data_container=ProblemDetails,
                     media_type=PROBLEM_JSON,
                     description=HTTPStatus(status).phrase,
                     generate_examples=False,
@@ -173,6 +174,25 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
         title="Internal error",
         detail="the request failed; it was logged",
     )
+
+
+def _domain(problems: ProblemTable) -> Any:
+    def refused(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+        mapped = problems.get(exc.code)
+        if mapped is None:
+            # A refusal the API never declared is a bug, not the client's fault.
+            _log.error("problem.unmapped", code=exc.code, error=type(exc).__name__)
+            return _unexpected(request, exc)
+        return problem(
+            request, status=mapped.status, code=exc.code, title=mapped.title, detail=exc.detail
+        )
+
+    return refused
+
+
+def exception_handlers(problems: ProblemTable) -> ExceptionHandlersMap:
+    """Every handler, with domain errors answered from `problems` (code -> status, title)."""
+    return {DomainError: _domain(problems), **EXCEPTION_HANDLERS}
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

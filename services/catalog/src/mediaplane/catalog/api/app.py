@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
+from mediaplane.catalog.api.problems import PROBLEMS
 from mediaplane.catalog.api.routes import ROUTES
 from mediaplane.catalog.app.bootstrap import catalog
+from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
-from mediaplane.catalog.domain.playback import PlaybackTokens
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 
@@ -58,4 +59,5 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
         checks=checks,
         auth=settings.auth,
         rate_limit=settings.rate_limit,
+        problems=PROBLEMS,
     )

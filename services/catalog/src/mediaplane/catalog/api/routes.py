@@ -17,6 +17,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
+from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
 from mediaplane.catalog.app.queries import (
     CatalogQueries,
     FileFilter,
@@ -25,7 +26,6 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
-from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 

@@ -11,6 +11,7 @@ from litestar import Litestar
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 from mediaplane.upload_gateway.api.dev import dev_token_route
+from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
 from mediaplane.upload_gateway.app.bootstrap import gateway
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
@@ -40,4 +41,5 @@ def create_app(settings: GatewaySettings) -> Litestar:
         checks=checks,
         auth=settings.auth,
         rate_limit=settings.rate_limit,
+        problems=PROBLEMS,
     )
