@@ -11,10 +11,10 @@ import nats
 
 from mediaplane.bus import Bus, BusSettings, Delivery, Publisher, provision
 from mediaplane.bus.consumer import ConsumerSpec, MessageProcessor, subscription_subjects
+from mediaplane.bus.pull import BatchPuller
 from mediaplane.bus.retry import RetryPolicy
 from mediaplane.bus.testing import eventually, namespaced_settings
 from mediaplane.bus.topology import ensure_consumer
-from mediaplane.catalog.ingest.pull import BatchPuller
 from mediaplane.contracts import ALL_EVENTS, EventContext, FileDeleted, Registry, new_event
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 
