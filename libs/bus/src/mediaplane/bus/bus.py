@@ -233,25 +233,31 @@ class Bus:
                 await nc.drain()
 
     async def _each(self, nc: Client, processor: MessageProcessor, stopping: asyncio.Event) -> None:
-        """Per-message mode: keep up to `batch_size` handlers busy until stopping."""
+        """Per-message mode: keep up to `batch_size` handlers busy until stopping.
+
+        A fetch waits for half the handlers to be free (one when `batch_size`
+        is 1 or 2): with quick handlers, refilling one slot at a time would
+        cost a pull request per message.
+        """
         spec = processor.spec
+        refill = max(1, spec.batch_size // 2)
         puller = BatchPuller(nc, self.settings.stream, spec.durable)
         await puller.start()
+        stop = asyncio.ensure_future(stopping.wait())
         running: set[asyncio.Task[None]] = set()
         try:
             while not stopping.is_set():
-                room = spec.batch_size - len(running)
-                if room == 0:
-                    stop = asyncio.ensure_future(stopping.wait())
+                if spec.batch_size - len(running) < refill:
                     await asyncio.wait({*running, stop}, return_when=asyncio.FIRST_COMPLETED)
-                    stop.cancel()
                     continue
+                room = spec.batch_size - len(running)
                 for msg in await self._fetch(puller, room, stopping, wait_for=1):
                     task = asyncio.create_task(processor.process(msg))
                     running.add(task)
                     task.add_done_callback(running.discard)
             await self._finish(running)
         finally:
+            stop.cancel()
             for task in running:
                 task.cancel()
             await puller.close()
