@@ -1,4 +1,4 @@
-"""Bus consumers: messages/s and CPU per message of a no-op handler (docs/adr/0007).
+"""Bus consumers: messages/s and CPU per message of a no-op handler (docs/adr/0003).
 
 Commit fb39b81 holds the version that compared the FastStream-based `Bus`
 with the nats-py loop it was replaced by, in one run.

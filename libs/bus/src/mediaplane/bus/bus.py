@@ -2,7 +2,7 @@
 
 Every consumer runs on nats-py directly: one connection per `Bus`, and per
 durable a loop that fetches with `BatchPuller` (`pull.py`) and answers each
-message itself (`consumer.py` per message, `batch.py` per batch). docs/adr/0007
+message itself (`consumer.py` per message, `batch.py` per batch). docs/adr/0003
 records why not FastStream: on the same machine and messages, it handled 2-3x
 fewer messages per second at 2.5-3x the CPU per message, and its ack policies
 could not express the retry rules anyway (every message was answered by hand).
