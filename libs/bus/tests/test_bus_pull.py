@@ -90,3 +90,20 @@ async def test_unacked_messages_are_redelivered_acked_ones_are_not(
     assert [m.data for m in again] == [first[1].data]
     assert again[0].metadata.num_delivered == 2
     await again[0].ack()
+
+
+async def test_with_wait_for_one_the_first_message_ends_the_wait(
+    nc: Client, puller: BatchPuller, settings: BusSettings
+) -> None:
+    async def later() -> None:
+        await asyncio.sleep(0.2)
+        await publish(nc.jetstream(), settings, 1)
+
+    publishing = asyncio.create_task(later())
+    # A handler starts on the first message instead of waiting for the batch to
+    # fill: waiting would take 120 s, twice the 60 s this test allows.
+    async with asyncio.timeout(60):
+        batch = await puller.fetch(5, expires=120, wait_for=1)
+    await publishing
+    assert [m.data for m in batch] == [b"m0"]
+    await batch[0].ack()
