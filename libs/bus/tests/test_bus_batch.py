@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -129,3 +130,36 @@ async def test_read_stream_and_progress(
     read = [m async for batch in read_stream(settings, name="test", from_seq=3) for m in batch]
     assert [m.stream_sequence for m in read] == [a.seq for a in acks[2:]]
     assert all(m.subject.endswith("file.verified.v1") for m in read)
+
+
+async def test_a_batch_outlasting_the_graceful_timeout_is_handed_back(
+    settings: BusSettings, registry: Registry, publisher: Publisher, verified: Verified
+) -> None:
+    await publisher.publish(verified(1))
+    bus = Bus(settings, registry, producer="catalog", graceful_timeout=0.3)
+    started = asyncio.Event()
+
+    @bus.batch_consumer("ledger", decode=sizes, events=[FileVerified], ack_wait=30.0)
+    async def stuck(items: Sequence[int]) -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    async with bus.running():
+        await asyncio.wait_for(started.wait(), 5)
+
+    # The NAK makes it available at once, long before ack_wait (30 s) would.
+    successor = Bus(settings, registry, producer="catalog")
+    attempts: list[int] = []
+
+    def decode(data: bytes, delivery: Delivery) -> int:
+        attempts.append(delivery.delivery_count)
+        return sizes(data, delivery)
+
+    @successor.batch_consumer("ledger", decode=decode, events=[FileVerified], ack_wait=30.0)
+    async def write(items: Sequence[int]) -> None:
+        pass
+
+    async with successor.running():
+        await eventually(lambda: len(attempts) == 1, within=3.0)
+
+    assert attempts == [2]

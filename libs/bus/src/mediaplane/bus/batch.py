@@ -17,7 +17,9 @@ delivery rules are the per-message ones, applied to the batch:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -120,6 +122,13 @@ class BatchProcessor(Generic[T]):
             return
         try:
             await self.spec.handler([d.item for d in batch])
+        except asyncio.CancelledError:
+            # Stopping overran the graceful timeout: hand the batch back now
+            # instead of letting it wait out ack_wait.
+            for one in batch:
+                with suppress(Exception):
+                    await one.msg.nak()
+            raise
         except Exception:
             log.warning(
                 "bus.batch_failed", consumer=self.spec.durable, size=len(batch), exc_info=True

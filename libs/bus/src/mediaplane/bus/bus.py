@@ -11,7 +11,7 @@ could not express the retry rules anyway (every message was answered by hand).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
 
@@ -262,7 +262,7 @@ class Bus:
                 task.cancel()
             await puller.close()
 
-    async def _finish(self, running: set[asyncio.Task[None]]) -> None:
+    async def _finish(self, running: Collection[asyncio.Future[None]]) -> None:
         """Give in-flight handlers `graceful_timeout` s; cancelled ones NAK their message."""
         if not running:
             return
@@ -314,8 +314,7 @@ class Bus:
                     break
                 if len(handling) >= spec.concurrency:
                     _, handling = await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
-            if handling:
-                await asyncio.wait(handling, timeout=self._graceful_timeout)
+            await self._finish(handling)
         finally:
             upcoming.cancel()  # when cancelled mid-batch; a no-op after the last fetch
             for task in handling:
