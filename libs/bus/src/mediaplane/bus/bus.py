@@ -11,7 +11,7 @@ could not express the retry rules anyway (every message was answered by hand).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
 
@@ -209,10 +209,10 @@ class Bus:
                     js=js,
                     tracer_provider=self._tracer_provider,
                 )
-                loops.append(asyncio.create_task(self._each(nc, processor, stopping)))
+                loops.append(_watched(self._each(nc, processor, stopping), spec.durable))
             for batch_spec in self._batch_specs.values():
                 batches = BatchProcessor(batch_spec, settings=self.settings, js=js)
-                loops.append(asyncio.create_task(self._batches(nc, batches, stopping)))
+                loops.append(_watched(self._batches(nc, batches, stopping), batch_spec.durable))
             self._nc = nc
             self._publisher = Publisher(
                 js,
@@ -359,3 +359,15 @@ class Bus:
     async def publish(self, event: Event, *, headers: Mapping[str, str] | None = None) -> PubAck:
         """Publish `event` to the event stream (see `Publisher.publish`)."""
         return await self.publisher.publish(event, headers=headers)
+
+
+def _watched(loop: Coroutine[Any, Any, None], durable: str) -> asyncio.Task[None]:
+    """A consumer's loop as a task whose crash is logged when it happens, not at stop."""
+
+    def report(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("bus.consumer_crashed", consumer=durable, exc_info=error)
+
+    task = asyncio.create_task(loop, name=f"bus-{durable}")
+    task.add_done_callback(report)
+    return task
