@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import nats
 import structlog
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from opentelemetry.trace import TracerProvider
@@ -226,7 +227,9 @@ class Bus:
             self._nc = None
             stopping.set()
             try:
-                await asyncio.gather(*loops)
+                # Each loop stops gracefully on its own; a crashed one was logged
+                # (`_watched`) and must not cut the others' grace short.
+                await asyncio.gather(*loops, return_exceptions=True)
             finally:
                 for loop in loops:
                     loop.cancel()
@@ -328,7 +331,7 @@ class Bus:
         stopping: asyncio.Event,
         *,
         wait_for: int | None = None,
-    ) -> list[Any]:
+    ) -> list[Msg]:
         try:
             return await puller.fetch(batch, expires=FETCH_TIMEOUT, wait_for=wait_for)
         except Exception:
