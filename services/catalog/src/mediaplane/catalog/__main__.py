@@ -76,9 +76,13 @@ async def _replay(settings: CatalogSettings, args: argparse.Namespace) -> None:
     _print(report.__dict__)
 
 
+def _replaying(args: argparse.Namespace) -> bool:
+    return args.role == "ingest" and (args.from_seq is not None or args.since is not None)
+
+
 def _ingest(settings: CatalogSettings, args: argparse.Namespace) -> int:
     """The consumer until signalled, or with a start point a replay that exits."""
-    if args.from_seq is not None or args.since is not None:
+    if _replaying(args):
         return once(_replay)(settings, args)
     return serve(_ingest_forever)(settings, args)
 
@@ -135,13 +139,10 @@ ROLES = {
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # The operator commands' stdout is their JSON report: their logs go to stderr.
-    return run_roles(
-        SERVICE,
-        ROLES,
-        args,
-        settings=CatalogSettings.from_env,
-        stdout_roles={"projections", "ledger"},
-    )
+    reports = {"projections", "ledger"}
+    if _replaying(args):
+        reports.add("ingest")
+    return run_roles(SERVICE, ROLES, args, settings=CatalogSettings.from_env, stdout_roles=reports)
 
 
 if __name__ == "__main__":
