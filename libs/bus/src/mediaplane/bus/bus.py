@@ -238,19 +238,18 @@ class Bus:
     async def _each(self, nc: Client, processor: MessageProcessor, stopping: asyncio.Event) -> None:
         """Per-message mode: keep up to `batch_size` handlers busy until stopping.
 
-        A fetch waits for half the handlers to be free (one when `batch_size`
-        is 1 or 2): with quick handlers, refilling one slot at a time would
-        cost a pull request per message.
+        A free slot is filled at once (handlers may run for minutes: none waits
+        for the others); with quick handlers several slots free up per pull
+        request anyway.
         """
         spec = processor.spec
-        refill = max(1, spec.batch_size // 2)
         puller = BatchPuller(nc, self.settings.stream, spec.durable)
         await puller.start()
         stop = asyncio.ensure_future(stopping.wait())
         running: set[asyncio.Task[None]] = set()
         try:
             while not stopping.is_set():
-                if spec.batch_size - len(running) < refill:
+                if len(running) >= spec.batch_size:
                     await asyncio.wait({*running, stop}, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 room = spec.batch_size - len(running)
