@@ -257,9 +257,7 @@ async def test_a_truncated_file_fails_as_corrupt_input_without_retries(
     stored = await resources.objects.list_objects(resources.settings.bucket, "")
     assert [o.key for o in stored if o.key.startswith(str(verified.file_id))] == []
     # Not retried: one delivery, acknowledged.
-    info = await worker.broker.connection.jetstream().consumer_info(
-        resources.settings.bus.stream, "transcoder-file-verified"
-    )
+    info = await worker.js.consumer_info(resources.settings.bus.stream, "transcoder-file-verified")
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
 
 
@@ -296,9 +294,7 @@ async def test_a_duplicate_event_starts_no_second_job(
     with psycopg.connect(resources.settings.database_url) as conn:
         jobs = conn.execute("SELECT status, attempts FROM transcode_jobs").fetchall()
     assert jobs == [("completed", 1)]
-    info = await worker.broker.connection.jetstream().consumer_info(
-        resources.settings.bus.stream, "transcoder-file-verified"
-    )
+    info = await worker.js.consumer_info(resources.settings.bus.stream, "transcoder-file-verified")
     assert (info.num_pending, info.num_ack_pending) == (0, 0)
 
 

@@ -16,7 +16,7 @@ from mediaplane.catalog.api.routes import (
     TagController,
     UploadController,
 )
-from mediaplane.catalog.app.bootstrap import catalog
+from mediaplane.catalog.app.bootstrap import open_resources
 from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
@@ -48,7 +48,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with catalog(settings) as resources, resources.changes.running():
+        async with open_resources(settings) as resources, resources.changes.running():
             app.state.queries = resources.queries
             app.state.media = resources.media
             app.state.changes = resources.changes
