@@ -40,7 +40,7 @@ from mediaplane.contracts import (
 )
 from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
-from mediaplane.janitor.app.bootstrap import Janitor, apply_migrations, janitor
+from mediaplane.janitor.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.janitor.worker.projection import register_projection
 from mediaplane.storage import ObjectStore
@@ -91,15 +91,15 @@ def objects(settings: JanitorSettings) -> ObjectStore:
     return ObjectStore(settings.storage)
 
 
-MakeJanitor = Callable[..., AbstractAsyncContextManager[Janitor]]
+MakeJanitor = Callable[..., AbstractAsyncContextManager[Resources]]
 
 
 @pytest.fixture
 def make_janitor(settings: JanitorSettings) -> MakeJanitor:
     """`async with make_janitor(clock=...)`: one janitor process's resources (own pool)."""
 
-    def build(**kwargs: Any) -> AbstractAsyncContextManager[Janitor]:
-        return janitor(settings, pool_size=4, **kwargs)
+    def build(**kwargs: Any) -> AbstractAsyncContextManager[Resources]:
+        return open_resources(settings, pool_size=4, **kwargs)
 
     return build
 

@@ -18,7 +18,7 @@ from mediaplane.contracts import EventContext, FileVerified, new_event, new_even
 from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
-from mediaplane.thumbnailer.app.bootstrap import Thumbnailer, apply_migrations, thumbnailer
+from mediaplane.thumbnailer.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.thumbnailer.config import ThumbnailerSettings
 
 
@@ -77,8 +77,8 @@ async def settings(make_settings: Callable[..., ThumbnailerSettings]) -> Thumbna
 
 
 @pytest.fixture
-async def resources(settings: ThumbnailerSettings) -> AsyncIterator[Thumbnailer]:
-    async with thumbnailer(settings, pool_size=4) as built:
+async def resources(settings: ThumbnailerSettings) -> AsyncIterator[Resources]:
+    async with open_resources(settings, pool_size=4) as built:
         yield built
 
 

@@ -20,7 +20,7 @@ from mediaplane.contracts import EventContext, FileVerified, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
-from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, transcoder
+from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.transcoder.config import EncodingSettings, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER
 from mediaplane.transcoder.worker.consumer import register_transcoder
@@ -146,7 +146,7 @@ async def settings(make_settings: Callable[..., TranscoderSettings]) -> Transcod
 
 @pytest.fixture
 async def resources(settings: TranscoderSettings) -> AsyncIterator[Resources]:
-    async with transcoder(settings) as built:
+    async with open_resources(settings) as built:
         yield built
 
 

@@ -258,9 +258,7 @@ async def test_a_truncated_file_fails_as_corrupt_input_without_retries(
     stored = await resources.objects.list_objects(resources.settings.bucket, "")
     assert [o.key for o in stored if o.key.startswith(str(verified.file_id))] == []
     # Not retried: one delivery, acknowledged.
-    info = await worker.broker.connection.jetstream().consumer_info(
-        resources.settings.bus.stream, "transcoder-file-verified"
-    )
+    info = await worker.js.consumer_info(resources.settings.bus.stream, "transcoder-file-verified")
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
 
 
@@ -288,8 +286,7 @@ async def test_a_duplicate_event_starts_no_second_job(
 
     final = await wait_final(verified.file_id)
     # Every delivery handled and acked: nothing more will come.
-    js = worker.broker.connection.jetstream()
-    await eventually(lambda: settled(js, resources.settings.bus, "transcoder-file-verified"))
+    await eventually(lambda: settled(worker.js, resources.settings.bus, "transcoder-file-verified"))
 
     assert final.type == "transcode.completed.v1"
     for outcome in outcomes:

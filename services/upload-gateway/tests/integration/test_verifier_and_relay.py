@@ -29,7 +29,7 @@ from mediaplane.contracts import (
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resources
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 from mediaplane.upload_gateway.worker.verifier import inspect, register_verifier
@@ -42,7 +42,7 @@ Client = AsyncTestClient[Litestar]
 @asynccontextmanager
 async def workers(settings: GatewaySettings) -> AsyncIterator[None]:
     """The gateway's verifier and relay, as their processes run them."""
-    async with gateway(settings, pool_size=4) as resources:
+    async with open_resources(settings, pool_size=4) as resources:
         bus = Bus(settings.bus, resources.registry, producer="upload-gateway")
         register_verifier(bus, resources.service, resources.objects)
         async with (
@@ -143,7 +143,7 @@ async def test_verifier_accepts_good_files_and_rejects_lies(
         for playlist in playlists:
             await wait_for(event_types, f"file-{playlist['file_id']}", "file.rejected.v1")
 
-    async with gateway(settings) as resources:
+    async with open_resources(settings) as resources:
         verified = (await resources.store.load(f"file-{good['file_id']}")).events[-1]
         assert isinstance(verified, FileVerified)
         assert (verified.kind, verified.media_type, verified.size, verified.object_key) == (
@@ -182,7 +182,7 @@ async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
     settings: GatewaySettings,
 ) -> None:
     ctx = EventContext(producer="test", correlation_id="c")
-    async with gateway(settings) as resources:
+    async with open_resources(settings) as resources:
         await resources.objects.put_bytes(settings.bucket, "alice/empty/upload", b"")
         await resources.objects.put_bytes(
             settings.bucket, "alice/short/upload", b"\x89PNG\r\n\x1a\nabc"
@@ -287,7 +287,7 @@ async def test_a_forged_upload_naming_another_owners_objects_is_dead_lettered_un
     """The verifier copies and deletes what file.uploaded names: never bob's for alice."""
     file_id = uuid.uuid4()
     bobs = f"bob/{file_id}/upload"
-    async with gateway(settings, pool_size=2) as resources:
+    async with open_resources(settings, pool_size=2) as resources:
         await resources.objects.put_bytes(settings.bucket, bobs, b"bob's bytes")
         forged = new_event(
             FileUploadedV2,

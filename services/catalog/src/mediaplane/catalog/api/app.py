@@ -11,7 +11,7 @@ from litestar import Litestar
 
 from mediaplane.catalog.api.problems import PROBLEMS
 from mediaplane.catalog.api.routes import ROUTES
-from mediaplane.catalog.app.bootstrap import catalog
+from mediaplane.catalog.app.bootstrap import open_resources
 from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
@@ -43,7 +43,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with catalog(settings) as resources, resources.changes.running():
+        async with open_resources(settings) as resources, resources.changes.running():
             app.state.queries = resources.queries
             app.state.media = resources.media
             app.state.changes = resources.changes
