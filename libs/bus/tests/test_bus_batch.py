@@ -88,7 +88,7 @@ async def test_a_failed_batch_is_retried_alone_and_poison_is_dead_lettered_at_on
         async def settled() -> bool:
             return len(await read_dead_letters(js, settings)) == 2
 
-        await eventually(settled, within=15)
+        await eventually(settled)
         info = await js.consumer_info(settings.stream, "ledger")
 
     assert sorted(written) == [1, 4]
@@ -139,15 +139,16 @@ async def test_a_batch_outlasting_the_graceful_timeout_is_handed_back(
     bus = Bus(settings, registry, producer="catalog", graceful_timeout=0.3)
     started = asyncio.Event()
 
-    @bus.batch_consumer("ledger", decode=sizes, events=[FileVerified], ack_wait=30.0)
+    @bus.batch_consumer("ledger", decode=sizes, events=[FileVerified], ack_wait=3600.0)
     async def stuck(items: Sequence[int]) -> None:
         started.set()
         await asyncio.sleep(60)
 
     async with bus.running():
-        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(started.wait(), 30)
 
-    # The NAK makes it available at once, long before ack_wait (30 s) would.
+    # The NAK makes it available at once; without it, it would come back only after
+    # ack_wait (an hour), far past the patience of `eventually`.
     successor = Bus(settings, registry, producer="catalog")
     attempts: list[int] = []
 
@@ -155,11 +156,11 @@ async def test_a_batch_outlasting_the_graceful_timeout_is_handed_back(
         attempts.append(delivery.delivery_count)
         return sizes(data, delivery)
 
-    @successor.batch_consumer("ledger", decode=decode, events=[FileVerified], ack_wait=30.0)
+    @successor.batch_consumer("ledger", decode=decode, events=[FileVerified], ack_wait=3600.0)
     async def write(items: Sequence[int]) -> None:
         pass
 
     async with successor.running():
-        await eventually(lambda: len(attempts) == 1, within=3.0)
+        await eventually(lambda: len(attempts) == 1)
 
     assert attempts == [2]
