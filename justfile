@@ -24,14 +24,15 @@ system-deps:
       fi
     fi
 
-# Build the web UI (services/web-ui/dist) from its lock file when its sources changed.
+# Build the web UI (services/web-ui/dist: the app, the API reference page and the OpenAPI
+# document) from its lock file when its sources changed.
 web-ui:
     #!/usr/bin/env bash
     set -euo pipefail
     cd services/web-ui
     if ! command -v npm >/dev/null; then echo "npm missing: the web UI is not built" >&2; exit 0; fi
     stamp=dist/.source-hash
-    hash=$(cat package-lock.json index.html vite.config.ts tsconfig.json $(find src -type f | sort) | sha256sum | cut -c1-16)
+    hash=$(cat package-lock.json index.html docs/index.html vite.config.ts tsconfig.json $(find src public -type f | sort) | sha256sum | cut -c1-16)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then exit 0; fi
     [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
     npm run build --silent
@@ -80,11 +81,17 @@ compose-env:
 token USER *ARGS:
     @set -a && . .local/platform/env && {{py}} -m mediaplane.servicekit token --sub {{USER}} {{ARGS}}
 
-# Lint: ruff and mypy --strict over every package.
+# Lint: ruff and mypy --strict over every package, then the import rules.
 lint:
     {{py}} -m ruff check .
     {{py}} -m ruff format --check .
     {{py}} -m mypy
+    @just lint-imports
+
+# The architecture rules (import-linter): pyproject.toml, and each service's for its tests.
+lint-imports:
+    .venv/bin/lint-imports
+    for service in services/*/pyproject.toml; do (cd "$(dirname "$service")" && ../../.venv/bin/lint-imports); done
 
 # Lint, then the whole test suite against real servers (started when down).
 test *ARGS: lint infra-up
@@ -99,9 +106,17 @@ bench *ARGS: infra-up
     @command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
     {{py}} -m pytest tests/bench -m bench -p no:cacheprovider -s --timeout=1800 {{ARGS}}
 
-# Regenerate contracts/schemas and contracts/examples (refuses breaking changes).
+# Regenerate contracts/schemas, contracts/examples and contracts/asyncapi.json (refuses
+# breaking changes).
 schemas:
     {{py}} -m mediaplane.contracts schemas --write
+
+# The public APIs' routes, merged into the one OpenAPI document the edge serves.
+openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES"
+
+# Regenerate services/web-ui/public/openapi.json (served at /v1/openapi.json, viewed at /v1/docs).
+openapi:
+    {{py}} -m mediaplane.servicekit openapi --write services/web-ui/public/openapi.json {{openapi_sources}}
 
 # Format the code.
 fmt:

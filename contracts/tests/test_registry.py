@@ -21,6 +21,7 @@ from mediaplane.contracts import (
     TagCreatedV2,
     UnknownEventType,
     new_event,
+    utc_now,
 )
 
 
@@ -28,6 +29,7 @@ def _deleted() -> FileDeleted:
     ctx = EventContext(producer="upload-gateway", correlation_id="req-1")
     return new_event(
         FileDeleted,
+        occurred_at=utc_now(),
         stream_id="file-1",
         context=ctx,
         file_id=uuid.uuid4(),
@@ -144,7 +146,12 @@ def test_an_old_payload_is_read_as_the_newest_version() -> None:
 def test_a_global_v1_tag_reads_as_its_creators_own_tag() -> None:
     ctx = EventContext(producer="upload-gateway", correlation_id="req-1")
     old = new_event(
-        TagCreated, stream_id="tag-holiday", context=ctx, name="holiday", created_by="al"
+        TagCreated,
+        occurred_at=utc_now(),
+        stream_id="tag-holiday",
+        context=ctx,
+        name="holiday",
+        created_by="al",
     )
 
     decoded = REGISTRY.decode(REGISTRY.encode(old))

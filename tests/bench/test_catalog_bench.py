@@ -20,13 +20,13 @@ import psycopg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mediaplane.bus import BusSettings, provision
+from mediaplane.bus.pull import BatchPuller
 from mediaplane.bus.testing import eventually
 from mediaplane.catalog.adapters.rebuild import rebuild
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.app.bootstrap import apply_migrations
 from mediaplane.catalog.config import CatalogSettings, IngestSettings
 from mediaplane.catalog.ingest.consumer import run_ingest
-from mediaplane.catalog.ingest.pull import BatchPuller
 from mediaplane.catalog.testing import entries, synthetic_events
 from mediaplane.contracts import build_registry
 from mediaplane.contracts import headers as h

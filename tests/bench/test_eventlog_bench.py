@@ -20,7 +20,7 @@ import nats
 import pytest
 from nats.js.api import StorageType, StreamConfig
 
-from mediaplane.contracts import ALL_EVENTS, EventContext, Registry, TagCreated, new_event
+from mediaplane.contracts import ALL_EVENTS, EventContext, Registry, TagCreated, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.eventlog import EventStore, OutboxRelay, Pool, migrate, open_pool
 from mediaplane.eventlog.acked_publish import AckedPublisher
@@ -56,6 +56,7 @@ def _events(prefix: str, count: int) -> list[TagCreated]:
     return [
         new_event(
             TagCreated,
+            occurred_at=utc_now(),
             stream_id=f"{prefix}-{n}",
             context=CONTEXT,
             name=f"holiday-photos-{n}",
@@ -141,7 +142,12 @@ async def _fill_outbox(store: EventStore, streams: int, per_stream: int, prefix:
     async def fill(stream_id: str) -> None:
         events = [
             new_event(
-                TagCreated, stream_id=stream_id, context=CONTEXT, name=f"tag-{n}", created_by="u"
+                TagCreated,
+                occurred_at=utc_now(),
+                stream_id=stream_id,
+                context=CONTEXT,
+                name=f"tag-{n}",
+                created_by="u",
             )
             for n in range(per_stream)
         ]

@@ -34,13 +34,13 @@ import pytest
 import urllib3
 
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileUploadedV2, new_event
+from mediaplane.contracts import EventContext, FileUploadedV2, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.adapters import projections
-from mediaplane.upload_gateway.app.bootstrap import Gateway, apply_migrations, gateway
+from mediaplane.upload_gateway.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.worker.verifier import verify
 
@@ -59,7 +59,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 @pytest.fixture
 async def resources(
     stack: StackSettings, pg_url: str, s3_bucket: str, nats_namespace: NatsNamespace
-) -> AsyncIterator[Gateway]:
+) -> AsyncIterator[Resources]:
     settings = GatewaySettings(
         database_url=pg_url,
         bus=namespaced_settings(nats_namespace),
@@ -68,7 +68,7 @@ async def resources(
         bucket=s3_bucket,
     )
     await apply_migrations(settings)
-    async with gateway(settings, pool_size=4) as built:
+    async with open_resources(settings, pool_size=4) as built:
         yield built
 
 
@@ -122,10 +122,11 @@ async def _sdk_read(objects: ObjectStore, bucket: str, keys: list[str]) -> float
     return time.perf_counter() - started
 
 
-async def _uploaded(resources: Gateway, folder: str, sha256: str) -> FileUploadedV2:
+async def _uploaded(resources: Resources, folder: str, sha256: str) -> FileUploadedV2:
     file_id = uuid.uuid4()
     event = new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{file_id}",
         context=EventContext(producer="bench", correlation_id="bench"),
         file_id=file_id,
@@ -144,7 +145,7 @@ async def _uploaded(resources: Gateway, folder: str, sha256: str) -> FileUploade
     return event
 
 
-async def _ours(resources: Gateway, events: list[FileUploadedV2]) -> float:
+async def _ours(resources: Resources, events: list[FileUploadedV2]) -> float:
     started = time.perf_counter()
     for event in events:
         verdict = await verify(resources.service, resources.objects, event)
@@ -154,7 +155,7 @@ async def _ours(resources: Gateway, events: list[FileUploadedV2]) -> float:
 
 
 async def test_verifier_copy_then_hash_vs_raw_get_and_hash(
-    resources: Gateway, tmp_path: Path
+    resources: Resources, tmp_path: Path
 ) -> None:
     source = tmp_path / "big.png"
     with source.open("wb") as out:

@@ -10,6 +10,8 @@ URLs are signed for it), the web UI's paths its files. Unknown API paths,
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -358,3 +360,78 @@ async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attach
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_api_reference_is_served_from_the_web_ui_build(
+    stubs: dict[str, Stub], tmp_path: Path
+) -> None:
+    built = tmp_path / "dist"
+    (built / "docs").mkdir(parents=True)
+    (built / "index.html").write_text("<!doctype html><title>mediaplane ui</title>")
+    (built / "openapi.json").write_text('{"openapi": "3.1.0"}')
+    (built / "docs" / "index.html").write_text("<!doctype html><title>mediaplane API</title>")
+    ports = {name: stub.server_port for name, stub in stubs.items()}
+    url, process = start_edge(ports, built, tmp_path / "caddy.log")
+    try:
+        document = httpx.get(url + "/v1/openapi.json", timeout=10)
+        assert document.json() == {"openapi": "3.1.0"}
+        assert document.headers["content-type"].startswith("application/json")
+        page = httpx.get(url + "/v1/docs", timeout=10)
+        assert "mediaplane API" in page.text
+        # The viewer runs under the UI's own policy: scripts of this origin only.
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self';" in policy
+        # Nothing else under /v1 is taken from the UI's files.
+        assert is_problem(httpx.get(url + "/v1/docs/x", timeout=10), 404, "not_found")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+WEB_UI = ROOT / "services" / "web-ui"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_the_api_reference_renders_in_a_browser_under_the_edge_policy(
+    stubs: dict[str, Stub], tmp_path: Path
+) -> None:
+    """The real build in headless chromium: every operation shown, no CSP violation, no
+    request leaving the origin (no CDN). MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots
+    refreshes docs/screenshots/api-docs.png."""
+    missing = [
+        what
+        for what, present in (
+            ("node", shutil.which("node") is not None),
+            (
+                "services/web-ui/node_modules",
+                (WEB_UI / "node_modules" / "playwright-core").is_dir(),
+            ),
+            ("services/web-ui/dist (just web-ui)", (WEB_UI / "dist" / "docs").is_dir()),
+            (str(CHROMIUM), CHROMIUM.exists()),
+        )
+        if not present
+    ]
+    if missing:
+        message = "API reference browser check needs: " + ", ".join(missing)
+        if os.environ.get("MEDIAPLANE_WEB_UI_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    ports = {name: stub.server_port for name, stub in stubs.items()}
+    url, process = start_edge(ports, WEB_UI / "dist", tmp_path / "caddy.log")
+    env = {**os.environ, "WEBUI_BASE_URL": url, "CHROMIUM": str(CHROMIUM)}
+    if shots := os.environ.get("MEDIAPLANE_WEB_UI_SCREENSHOTS"):
+        env["WEBUI_SCREENSHOTS"] = str(ROOT / shots)
+    try:
+        run = subprocess.run(
+            ["node", str(WEB_UI / "e2e" / "apidocs.e2e.mjs")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "api docs: ok" in run.stdout

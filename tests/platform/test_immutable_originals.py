@@ -119,7 +119,8 @@ def served(http: httpx.Client, file_id: str) -> dict[str, bytes]:
         for name in _uris(master.text):
             playlist = http.get(urljoin(detail["hls_url"], name))  # through the catalog
             assert playlist.status_code == 200, playlist.text
-            content[f"hls/{name}"] = _paths_only(playlist.text)
+            # The name carries a fresh playback token (`?pt=`): key by the path alone.
+            content[f"hls/{name.split('?')[0]}"] = _paths_only(playlist.text)
             for segment in _uris(playlist.text):  # presigned S3 URLs
                 path = urlsplit(segment).path
                 content[f"hls/segment{path}"] = httpx.get(segment, timeout=30).content

@@ -19,6 +19,7 @@ from mediaplane.contracts import (
     FileVerified,
     Registry,
     new_event,
+    utc_now,
 )
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 
@@ -61,6 +62,7 @@ def verified() -> Callable[[int], FileVerified]:
     def build(n: int) -> FileVerified:
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{n}",
             context=EventContext(producer="test", correlation_id=f"corr-{n}"),
             file_id=uuid.uuid4(),
@@ -83,6 +85,7 @@ def deleted() -> Callable[[int], FileDeleted]:
     def build(n: int) -> FileDeleted:
         return new_event(
             FileDeleted,
+            occurred_at=utc_now(),
             stream_id=f"file-{n}",
             context=EventContext(producer="test", correlation_id=f"corr-{n}"),
             file_id=uuid.uuid4(),

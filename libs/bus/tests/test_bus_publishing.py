@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,14 @@ from opentelemetry.trace import SpanKind
 
 from mediaplane.bus import Bus, BusSettings, Delivery, Publisher
 from mediaplane.bus.testing import eventually
-from mediaplane.contracts import EventContext, FileVerified, Registry, ThumbnailFailed, new_event
+from mediaplane.contracts import (
+    EventContext,
+    FileVerified,
+    Registry,
+    ThumbnailFailed,
+    new_event,
+    utc_now,
+)
 from mediaplane.contracts import headers as h
 
 pytestmark = pytest.mark.integration
@@ -71,6 +77,7 @@ async def test_correlation_causation_and_trace_reach_the_handler(
     cause = verified(1)
     reaction = new_event(
         ThumbnailFailed,
+        occurred_at=utc_now(),
         stream_id="thumb-1",
         context=EventContext(producer="thumbnailer", correlation_id="x").caused_by(cause),
         file_id=cause.file_id,
@@ -121,7 +128,8 @@ async def test_a_failing_handler_marks_its_span_as_an_error(
     async with bus.running():
         await publisher.publish(verified(1))
         await eventually(lambda: len(attempts) == 2)
-        await asyncio.sleep(0.05)  # the second span ends after the handler returns
+        # The second span ends after the handler returns.
+        await eventually(lambda: len(spans.get_finished_spans()) == 2)
 
     failed, succeeded = spans.get_finished_spans()  # in the order they ended
     assert (failed.attributes or {})["messaging.nats.delivery_count"] == 1

@@ -40,12 +40,12 @@ async def test_a_redriven_dead_letter_reaches_the_consumer_again(
     event = verified(1)
     async with bus.running():
         await publisher.publish(event)
-        await eventually(lambda: _count(js, settings, 1), within=10)
+        await eventually(lambda: _count(js, settings, 1))
         letters = await read_dead_letters(js, settings)
 
         broken = False  # the fix is deployed
         await redrive(js, settings, letters[0])
-        await eventually(lambda: handled == [event.event_id], within=10)
+        await eventually(lambda: handled == [event.event_id])
 
     assert await read_dead_letters(js, settings) == []
 
@@ -66,7 +66,7 @@ async def test_discard_and_the_command_line(
     async with bus.running():
         for n in (1, 2):
             await publisher.publish(verified(n))
-        await eventually(lambda: _count(js, settings, 2), within=10)
+        await eventually(lambda: _count(js, settings, 2))
 
     env = {
         **os.environ,

@@ -8,7 +8,7 @@ from nats.js import JetStreamContext
 from mediaplane.bus import Bus, BusSettings, Delivery, Publisher, read_dead_letters
 from mediaplane.bus.consumer import subscription_subjects
 from mediaplane.bus.testing import RecordingHandler, eventually
-from mediaplane.contracts import Event, EventContext, Registry, new_event
+from mediaplane.contracts import Event, EventContext, Registry, new_event, utc_now
 from mediaplane.contracts.registry import Payload
 
 
@@ -60,6 +60,7 @@ async def test_an_old_event_in_the_log_reaches_the_handler_upcast(
     registry = ping_registry(settings.subject_root)
     old = new_event(
         PingV1,
+        occurred_at=utc_now(),
         stream_id="ping-1",
         context=EventContext(producer="old-service", correlation_id="c"),
         target="example.org:8080",
@@ -87,6 +88,7 @@ async def test_an_old_event_its_upcaster_cannot_handle_is_dead_lettered(
     registry = ping_registry(settings.subject_root)
     broken = new_event(
         PingV1,
+        occurred_at=utc_now(),
         stream_id="ping-1",
         context=EventContext(producer="old-service", correlation_id="c"),
         target="no-port-here",

@@ -9,7 +9,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from mediaplane.bus import Bus, BusSettings, Delivery, EventHandler, Publisher
-from mediaplane.bus.testing import RecordingHandler, eventually
+from mediaplane.bus.testing import RecordingHandler, eventually, settled
 from mediaplane.contracts import FileDeleted, FileVerified, Registry
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,11 @@ def slowly(recorder: RecordingHandler) -> EventHandler[FileVerified]:
 
 
 async def test_replicas_of_one_durable_split_the_work(
-    settings: BusSettings, registry: Registry, publisher: Publisher, verified: Verified
+    settings: BusSettings,
+    registry: Registry,
+    publisher: Publisher,
+    js: JetStreamContext,
+    verified: Verified,
 ) -> None:
     replicas = [Bus(settings, registry, producer="thumbnailer") for _ in range(2)]
     recorders = [RecordingHandler() for _ in replicas]
@@ -46,7 +50,8 @@ async def test_replicas_of_one_durable_split_the_work(
         for event in events:
             await publisher.publish(event)
         await eventually(lambda: sum(len(r.seen) for r in recorders) >= len(events))
-        await asyncio.sleep(0.2)  # nothing more may arrive
+        # Every message acked: nothing more may arrive.
+        await eventually(lambda: settled(js, settings, "thumbs"))
 
     first, second = (set(r.event_ids) for r in recorders)
     assert first, "replica 1 got nothing"
@@ -57,7 +62,11 @@ async def test_replicas_of_one_durable_split_the_work(
 
 
 async def test_a_restarted_consumer_resumes_where_it_stopped(
-    settings: BusSettings, registry: Registry, publisher: Publisher, verified: Verified
+    settings: BusSettings,
+    registry: Registry,
+    publisher: Publisher,
+    js: JetStreamContext,
+    verified: Verified,
 ) -> None:
     before = [verified(n) for n in range(5)]
     while_down = [verified(n) for n in range(5, 10)]
@@ -78,7 +87,8 @@ async def test_a_restarted_consumer_resumes_where_it_stopped(
     restarted.consumer("thumbs", events=[FileVerified])(second_run)
     async with restarted.running():
         await eventually(lambda: len(second_run.seen) == len(while_down))
-        await asyncio.sleep(0.3)  # an acked message coming back would show up by now
+        # Every message acked: none of them comes back.
+        await eventually(lambda: settled(js, settings, "thumbs"))
 
     assert first_run.event_ids == [event.event_id for event in before]
     assert second_run.event_ids == [event.event_id for event in while_down]
@@ -128,7 +138,7 @@ async def test_stopping_lets_the_in_flight_handler_finish(
 
     async with bus.running():
         await publisher.publish(verified(1))
-        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(started.wait(), 30)
 
     assert finished.is_set()
     info = await js.consumer_info(settings.stream, "thumbs")
@@ -141,21 +151,22 @@ async def test_a_handler_outlasting_the_graceful_timeout_is_handed_back(
     bus = Bus(settings, registry, producer="thumbnailer", graceful_timeout=0.3)
     started = asyncio.Event()
 
-    @bus.consumer("thumbs", events=[FileVerified], ack_wait=30.0)
+    @bus.consumer("thumbs", events=[FileVerified], ack_wait=3600.0)
     async def stuck(event: FileVerified, delivery: Delivery) -> None:
         started.set()
         await asyncio.sleep(60)
 
     async with bus.running():
         await publisher.publish(verified(1))
-        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(started.wait(), 30)
 
-    # The NAK makes it available at once, long before ack_wait (30 s) would.
+    # The NAK makes it available at once; without it, it would come back only after
+    # ack_wait (an hour), far past the patience of `eventually`.
     successor = Bus(settings, registry, producer="thumbnailer")
     recorder = RecordingHandler()
-    successor.consumer("thumbs", events=[FileVerified], ack_wait=30.0)(recorder)
+    successor.consumer("thumbs", events=[FileVerified], ack_wait=3600.0)(recorder)
     async with successor.running():
-        await eventually(lambda: len(recorder.seen) == 1, within=3.0)
+        await eventually(lambda: len(recorder.seen) == 1)
 
     assert recorder.attempts == [2]
 
@@ -181,7 +192,8 @@ async def test_a_long_handler_is_kept_alive_past_ack_wait(
     async with replicas[0].running(), replicas[1].running():
         await publisher.publish(verified(1))
         await eventually(lambda: len(attempts) == 1)
-        await asyncio.sleep(1.7)
+        # Acked once the handler returned (after 1.5 s, several ack_waits).
+        await eventually(lambda: settled(js, settings, "transcode"))
         info = await js.consumer_info(settings.stream, "transcode")
 
     assert attempts == [1]

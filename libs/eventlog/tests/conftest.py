@@ -8,7 +8,7 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from mediaplane.contracts import ALL_EVENTS, EventContext, Registry, TagCreated, new_event
+from mediaplane.contracts import ALL_EVENTS, EventContext, Registry, TagCreated, new_event, utc_now
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.eventlog import EventStore, Pool, migrate, open_pool
 
@@ -23,7 +23,12 @@ def make_event() -> MakeEvent:
 
     def make(stream_id: str, n: int) -> TagCreated:
         return new_event(
-            TagCreated, stream_id=stream_id, context=CONTEXT, name=f"tag-{n}", created_by="tests"
+            TagCreated,
+            occurred_at=utc_now(),
+            stream_id=stream_id,
+            context=CONTEXT,
+            name=f"tag-{n}",
+            created_by="tests",
         )
 
     return make

@@ -94,7 +94,7 @@ async def test_published_messages_carry_subject_headers_and_event(
     event = make_event("tag-a", 1)
     await store.append("tag-a", 0, [event], metadata={"traceparent": "00-aa-bb-01"})
     async with OutboxRelay(database_url, nats_namespace.url, poll_interval=0.2):
-        await _wait_for_empty_outbox(pool, 10)
+        await _wait_for_empty_outbox(pool, 30)
     nc = await nats.connect(nats_namespace.url)
     try:
         message = await nc.jetstream().get_msg(media_stream, seq=1)
@@ -122,7 +122,7 @@ async def test_a_relay_wakes_on_append_without_waiting_for_the_poll(
     async with OutboxRelay(database_url, nats_namespace.url, poll_interval=60):
         await asyncio.sleep(0.5)  # the relay found the outbox empty and sleeps
         await store.append("tag-a", 0, [make_event("tag-a", 1)])
-        await _wait_for_empty_outbox(pool, 5)
+        await _wait_for_empty_outbox(pool, 30)
 
 
 async def test_several_relays_killed_and_restarted_publish_each_event_once_in_order(
@@ -224,7 +224,7 @@ async def test_nats_down_for_10_seconds_loses_nothing_and_the_relay_recovers(
     await create_stream(private_nats.url, "MEDIA", registry)
     async with OutboxRelay(database_url, private_nats.url, poll_interval=0.2) as relay:
         await _write(store, make_event, streams=5, per_stream=20)
-        await _wait_for_empty_outbox(pool, 10)
+        await _wait_for_empty_outbox(pool, 30)
 
         private_nats.stop()
         await _write(store, make_event, streams=5, per_stream=40)  # appends keep working

@@ -11,7 +11,15 @@ import psycopg.errors
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from mediaplane.contracts import ALL_EVENTS, Event, EventContext, Registry, TagCreated, new_event
+from mediaplane.contracts import (
+    ALL_EVENTS,
+    Event,
+    EventContext,
+    Registry,
+    TagCreated,
+    new_event,
+    utc_now,
+)
 from mediaplane.eventlog import ANY, AppendGuard, ConcurrencyError, EventStore, Pool
 
 pytestmark = pytest.mark.integration
@@ -180,7 +188,9 @@ async def test_load_upcasts_old_versions_with_the_injected_registry(pool: Pool) 
     new = Registry([*ALL_EVENTS, NoteAddedV1, NoteAddedV2])
     new.register_upcaster("test.note_added.v1", "test.note_added.v2", _upcast_note)
     context = EventContext(producer="tests", correlation_id="c")
-    written = new_event(NoteAddedV1, stream_id="note-1", context=context, text="Hello\nworld")
+    written = new_event(
+        NoteAddedV1, occurred_at=utc_now(), stream_id="note-1", context=context, text="Hello\nworld"
+    )
     await EventStore(pool, old).append("note-1", 0, [written])
 
     (loaded,) = (await EventStore(pool, new).load("note-1")).events

@@ -1,4 +1,4 @@
-"""Pure tests (no servers): row mapping, message building, waves, deciders, migration sources."""
+"""Pure tests (no servers): row mapping, message building, waves, migration sources."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
 import pytest
 
-from mediaplane.contracts import REGISTRY, EventContext, TagCreatedV2, new_event
-from mediaplane.eventlog import Decider, MigrationError, MigrationSource
+from mediaplane.contracts import REGISTRY, EventContext, TagCreatedV2, new_event, utc_now
+from mediaplane.eventlog import MigrationError, MigrationSource
 from mediaplane.eventlog.codec import decode_event, split_event
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS
 from mediaplane.eventlog.outbox import OutboxMessage, to_message, waves
@@ -19,7 +18,14 @@ CONTEXT = EventContext(producer="unit", correlation_id="corr", causation_id="cau
 
 
 def tag(stream_id: str = "tag-me/a", name: str = "a") -> TagCreatedV2:
-    return new_event(TagCreatedV2, stream_id=stream_id, context=CONTEXT, owner="me", name=name)
+    return new_event(
+        TagCreatedV2,
+        occurred_at=utc_now(),
+        stream_id=stream_id,
+        context=CONTEXT,
+        owner="me",
+        name=name,
+    )
 
 
 def test_an_event_splits_into_data_and_metadata_and_back() -> None:
@@ -83,37 +89,14 @@ def test_waves_of_distinct_streams_are_one_wave() -> None:
     assert len(waves(claimed)) == 1
 
 
-class Increment(msgspec.Struct):
-    by: int
-
-
-def _decide(command: Increment, state: int) -> list[TagCreatedV2]:
-    if command.by <= 0:
-        raise ValueError("increments are positive")
-    return [tag(name=str(state + command.by))]
-
-
-def _evolve(state: int, event: object) -> int:
-    return int(event.name) if isinstance(event, TagCreatedV2) else state
-
-
-COUNTER = Decider[Increment, int](initial_state=0, decide=_decide, evolve=_evolve)
-
-
-def test_given_events_when_command_then_events() -> None:
-    given = [tag(name="2"), tag(name="5")]
-    then = COUNTER.decide(Increment(by=3), COUNTER.fold(given))
-    assert [event.name for event in then if isinstance(event, TagCreatedV2)] == ["8"]
-
-
-def test_a_decider_rejects_a_command_with_a_domain_error() -> None:
-    with pytest.raises(ValueError, match="positive"):
-        COUNTER.decide(Increment(by=0), COUNTER.fold([]))
-
-
 def test_the_eventlog_migrations_are_numbered_and_ordered() -> None:
     names = [migration.name for migration in EVENTLOG_MIGRATIONS.migrations()]
-    assert names == ["0001_event_log.sql", "0002_outbox.sql", "0003_projection_checkpoints.sql"]
+    assert names == [
+        "0001_event_log.sql",
+        "0002_outbox.sql",
+        "0003_projection_checkpoints.sql",
+        "0004_drop_projection_checkpoints.sql",
+    ]
 
 
 def test_a_badly_named_migration_file_is_refused(tmp_path: Path) -> None:

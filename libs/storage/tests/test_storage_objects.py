@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mediaplane.devstack.pytest_plugin import empty_and_remove_bucket, s3_client
+from mediaplane.devstack.pytest_plugin import bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import (
     BucketNotFound,
@@ -116,7 +116,7 @@ async def test_ensure_buckets_creates_once(
         await store.put_bytes(extra, "k", b"x")
         assert [o.key for o in await store.list_objects(extra)] == ["k"]
     finally:
-        empty_and_remove_bucket(s3_client(stack), extra)
+        bucket_admin(stack).empty_and_remove(extra)
 
 
 async def test_presigned_get_names_the_download_and_serves_ranges(

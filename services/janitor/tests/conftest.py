@@ -36,10 +36,11 @@ from mediaplane.contracts import (
     UploadSessionCompleted,
     UploadSessionOpened,
     new_event,
+    utc_now,
 )
-from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
-from mediaplane.janitor.app.bootstrap import Janitor, apply_migrations, janitor
+from mediaplane.janitor.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.janitor.worker.projection import register_projection
 from mediaplane.storage import ObjectStore
@@ -54,13 +55,13 @@ def bus_settings(namespace: NatsNamespace) -> BusSettings:
 @pytest.fixture
 def derived_buckets(stack: StackSettings, s3_bucket: str) -> Iterator[tuple[str, str]]:
     """Renditions and thumbnails buckets next to the originals bucket `s3_bucket`."""
-    client = s3_client(stack)
+    admin = bucket_admin(stack)
     names = (f"{s3_bucket}-r", f"{s3_bucket}-t")
     for name in names:
-        client.make_bucket(name)
+        admin.ensure(name)
     yield names
     for name in names:
-        empty_and_remove_bucket(client, name)
+        admin.empty_and_remove(name)
 
 
 @pytest.fixture
@@ -90,15 +91,15 @@ def objects(settings: JanitorSettings) -> ObjectStore:
     return ObjectStore(settings.storage)
 
 
-MakeJanitor = Callable[..., AbstractAsyncContextManager[Janitor]]
+MakeJanitor = Callable[..., AbstractAsyncContextManager[Resources]]
 
 
 @pytest.fixture
 def make_janitor(settings: JanitorSettings) -> MakeJanitor:
     """`async with make_janitor(clock=...)`: one janitor process's resources (own pool)."""
 
-    def build(**kwargs: Any) -> AbstractAsyncContextManager[Janitor]:
-        return janitor(settings, pool_size=4, **kwargs)
+    def build(**kwargs: Any) -> AbstractAsyncContextManager[Resources]:
+        return open_resources(settings, pool_size=4, **kwargs)
 
     return build
 
@@ -178,6 +179,7 @@ class Events:
         file_id = file_id or uuid.uuid4()
         return new_event(
             UploadSessionOpened,
+            occurred_at=utc_now(),
             stream_id=f"upload-{session_id}",
             context=CONTEXT,
             session_id=session_id,
@@ -198,6 +200,7 @@ class Events:
     def completed(self, opened: UploadSessionOpened) -> UploadSessionCompleted:
         return new_event(
             UploadSessionCompleted,
+            occurred_at=utc_now(),
             stream_id=opened.stream_id,
             context=CONTEXT,
             session_id=opened.session_id,
@@ -210,6 +213,7 @@ class Events:
     def aborted(self, opened: UploadSessionOpened) -> UploadSessionAborted:
         return new_event(
             UploadSessionAborted,
+            occurred_at=utc_now(),
             stream_id=opened.stream_id,
             context=CONTEXT,
             session_id=opened.session_id,
@@ -220,6 +224,7 @@ class Events:
     def uploaded(self, file_id: uuid.UUID, key: str) -> FileUploaded:
         return new_event(
             FileUploaded,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=CONTEXT,
             file_id=file_id,
@@ -235,6 +240,7 @@ class Events:
         """As the gateway emits it now: the session's staging key and the original's."""
         return new_event(
             FileUploadedV2,
+            occurred_at=utc_now(),
             stream_id=f"file-{opened.file_id}",
             context=CONTEXT,
             file_id=opened.file_id,
@@ -251,6 +257,7 @@ class Events:
     def verified(self, file_id: uuid.UUID, key: str) -> FileVerified:
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=CONTEXT,
             file_id=file_id,
@@ -281,6 +288,7 @@ class Events:
         ]
         return new_event(
             TranscodeCompleted,
+            occurred_at=utc_now(),
             stream_id=f"transcode-{file_id}",
             context=CONTEXT,
             file_id=file_id,
@@ -295,6 +303,7 @@ class Events:
     def thumbnails(self, file_id: uuid.UUID, keys: list[str]) -> ThumbnailGenerated:
         return new_event(
             ThumbnailGenerated,
+            occurred_at=utc_now(),
             stream_id=f"thumbnail-{file_id}",
             context=CONTEXT,
             file_id=file_id,
@@ -309,6 +318,7 @@ class Events:
     def deleted(self, file_id: uuid.UUID) -> FileDeleted:
         return new_event(
             FileDeleted,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=CONTEXT,
             file_id=file_id,
@@ -319,6 +329,7 @@ class Events:
     def rejected(self, file_id: uuid.UUID) -> FileRejected:
         return new_event(
             FileRejected,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=CONTEXT,
             file_id=file_id,

@@ -14,11 +14,11 @@ from psycopg.rows import dict_row
 
 from mediaplane.bus import BusSettings
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id
-from mediaplane.devstack.pytest_plugin import NatsNamespace, empty_and_remove_bucket, s3_client
+from mediaplane.contracts import EventContext, FileVerified, new_event, new_event_id, utc_now
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
-from mediaplane.thumbnailer.app.bootstrap import Thumbnailer, apply_migrations, thumbnailer
+from mediaplane.thumbnailer.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.thumbnailer.config import ThumbnailerSettings
 
 
@@ -38,7 +38,7 @@ def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
     """
     name = f"{s3_bucket}-thumbs"
     yield name
-    empty_and_remove_bucket(s3_client(stack), name)
+    bucket_admin(stack).empty_and_remove(name)
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ async def settings(make_settings: Callable[..., ThumbnailerSettings]) -> Thumbna
 
 
 @pytest.fixture
-async def resources(settings: ThumbnailerSettings) -> AsyncIterator[Thumbnailer]:
-    async with thumbnailer(settings, pool_size=4) as built:
+async def resources(settings: ThumbnailerSettings) -> AsyncIterator[Resources]:
+    async with open_resources(settings, pool_size=4) as built:
         yield built
 
 
@@ -110,6 +110,7 @@ def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
             await objects.put_bytes(s3_bucket, key, data, content_type=media_type)
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,

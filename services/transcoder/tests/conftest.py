@@ -16,15 +16,11 @@ import pytest
 
 from mediaplane.bus import Bus, BusSettings
 from mediaplane.bus.testing import namespaced_settings
-from mediaplane.contracts import EventContext, FileVerified, new_event
-from mediaplane.devstack.pytest_plugin import (
-    NatsNamespace,
-    empty_and_remove_bucket,
-    s3_client,
-)
+from mediaplane.contracts import EventContext, FileVerified, new_event, utc_now
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
-from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, transcoder
+from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.transcoder.config import EncodingSettings, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER
 from mediaplane.transcoder.worker.consumer import register_transcoder
@@ -111,7 +107,7 @@ def renditions_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
     """The transcoder's own bucket, apart from the one holding the originals."""
     name = f"{s3_bucket}-hls"
     yield name
-    empty_and_remove_bucket(s3_client(stack), name)
+    bucket_admin(stack).empty_and_remove(name)
 
 
 @pytest.fixture
@@ -150,7 +146,7 @@ async def settings(make_settings: Callable[..., TranscoderSettings]) -> Transcod
 
 @pytest.fixture
 async def resources(settings: TranscoderSettings) -> AsyncIterator[Resources]:
-    async with transcoder(settings) as built:
+    async with open_resources(settings) as built:
         yield built
 
 
@@ -186,6 +182,7 @@ def upload(originals: ObjectStore, s3_bucket: str) -> Upload:
         await originals.upload_file(s3_bucket, key, path, content_type="video/mp4")
         return new_event(
             FileVerified,
+            occurred_at=utc_now(),
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,

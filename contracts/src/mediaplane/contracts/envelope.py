@@ -60,7 +60,11 @@ class EventContext:
 
 
 def new_event_id() -> uuid.UUID:
-    """A UUIDv7: time-ordered, so ids sort roughly by creation."""
+    """A UUIDv7: time-ordered, so ids sort roughly by creation.
+
+    From uuid_utils: the standard library has uuid7 only from Python 3.14
+    (docs/adr/0002-pure-domain-and-one-write-path.md).
+    """
     return uuid7()
 
 
@@ -68,11 +72,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_event(cls: type[E], *, stream_id: str, context: EventContext, **fields: Any) -> E:
-    """Build an event with a fresh envelope (id and time) from `context`."""
+def new_event(
+    cls: type[E],
+    *,
+    stream_id: str,
+    context: EventContext,
+    occurred_at: datetime,
+    event_id: uuid.UUID | None = None,
+    **fields: Any,
+) -> E:
+    """Build an event with its envelope from `context`.
+
+    The time is the caller's: a command reads its clock once and stamps every
+    event it produces with it (see mediaplane.domain.CommandContext). The id
+    is a fresh UUIDv7 unless one is given.
+    """
     return cls(
-        event_id=new_event_id(),
-        occurred_at=utc_now(),
+        event_id=new_event_id() if event_id is None else event_id,
+        occurred_at=occurred_at,
         stream_id=stream_id,
         producer=context.producer,
         correlation_id=context.correlation_id,

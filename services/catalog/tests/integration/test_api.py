@@ -246,7 +246,7 @@ async def test_health_and_metrics(client: Client) -> None:
         # Not ready until the change feed's LISTEN runs (a moment after startup).
         return (await client.get("/health/ready")).status_code == 200
 
-    await eventually(ready_now, within=10)
+    await eventually(ready_now)
     ready = await client.get("/health/ready")
     assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up", "changes": "up"})
     assert (await client.get("/metrics")).status_code == 200

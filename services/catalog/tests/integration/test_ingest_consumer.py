@@ -13,7 +13,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from mediaplane.bus import BusSettings, provision, read_dead_letters
-from mediaplane.bus.testing import eventually
+from mediaplane.bus.testing import eventually, settled
 from mediaplane.catalog.config import CatalogSettings, IngestSettings
 from mediaplane.catalog.ingest.consumer import run_ingest
 from mediaplane.catalog.ingest.replay import replay
@@ -64,7 +64,7 @@ async def consumer(settings: CatalogSettings, pool: Any, registry: Registry) -> 
     )
     yield
     stop.set()
-    await asyncio.wait_for(task, 10)
+    await asyncio.wait_for(task, 30)
 
 
 async def test_events_published_three_times_are_one_ledger_row_and_one_file(
@@ -76,12 +76,12 @@ async def test_events_published_three_times_are_one_ledger_row_and_one_file(
             # Distinct message ids defeat JetStream's dedup: three real deliveries.
             await publish(js, registry, event, msg_id=f"{event.event_id}:{copy}")
 
-    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == 5, within=15)
+    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == 5)
     await eventually(
-        lambda: count(settings, "SELECT count(*) FROM files WHERE thumbnail_status='ready'") == 1,
-        within=15,
+        lambda: count(settings, "SELECT count(*) FROM files WHERE thumbnail_status='ready'") == 1
     )
-    await asyncio.sleep(0.5)  # let the later copies arrive: they must change nothing
+    # Every copy delivered and acked: they changed nothing.
+    await eventually(lambda: settled(js, settings.bus, IngestSettings().durable))
     assert count(settings, "SELECT count(*) FROM ledger") == 5
     assert count(settings, "SELECT count(*) FROM thumbnails") == 2
 
@@ -104,14 +104,14 @@ async def test_poison_and_unknown_messages(
     )
     await publish(js, registry, story.events[0])
 
-    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == 2, within=15)
+    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == 2)
     assert count(settings, "SELECT count(*) FROM ledger WHERE NOT known") == 1
     assert count(settings, "SELECT count(*) FROM upload_sessions") == 1
 
     async def two_dead_letters() -> bool:
         return len(await read_dead_letters(js, settings.bus)) == 2
 
-    await eventually(two_dead_letters, within=15)
+    await eventually(two_dead_letters)
     letters = await read_dead_letters(js, settings.bus)
     assert all(letter.consumer == "catalog-ingest" for letter in letters)
     assert all(letter.reason.startswith("undecodable") for letter in letters)
@@ -138,9 +138,9 @@ async def test_forged_object_references_are_dead_lettered_and_never_downloadable
     async def four_dead_letters() -> bool:
         return len(await read_dead_letters(js, settings.bus)) == 4
 
-    await eventually(four_dead_letters, within=15)
+    await eventually(four_dead_letters)
     trusted = len(published) - 4  # e.g. the forged session's completion: it names no object
-    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == trusted, within=15)
+    await eventually(lambda: count(settings, "SELECT count(*) FROM ledger") == trusted)
     letters = await read_dead_letters(js, settings.bus)
     assert [letter.deliveries for letter in letters] == [1, 1, 1, 1]  # not retried
     assert [letter.reason for letter in letters[:3]] == [
@@ -165,7 +165,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliverie
     async def dead_lettered() -> bool:
         return len(await read_dead_letters(js, settings.bus)) == 1
 
-    await eventually(dead_lettered, within=20)
+    await eventually(dead_lettered)
     [letter] = await read_dead_letters(js, settings.bus)
     assert "handler failed on delivery 2/2" in letter.reason
     assert "CheckViolation" in letter.reason

@@ -14,6 +14,7 @@ import pytest
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
+from mediaplane.devstack.pytest_plugin import wait_until_ok
 from mediaplane.observability.serve import serve
 
 pytestmark = pytest.mark.integration
@@ -53,28 +54,22 @@ async def test_owners_get_live_changes_of_their_own_files_only(
     server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.05)
+            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
             async with (
                 http.stream("GET", "/v1/events", headers=auth("alice")) as alice,
                 http.stream("GET", "/v1/events", headers=auth("bob")) as bob,
             ):
                 assert alice.headers["content-type"].startswith("text/event-stream")
                 alice_lines, bob_lines = alice.aiter_lines(), bob.aiter_lines()
-                await asyncio.wait_for(subscribed(alice_lines), 10)
-                await asyncio.wait_for(subscribed(bob_lines), 10)
+                await asyncio.wait_for(subscribed(alice_lines), 30)
+                await asyncio.wait_for(subscribed(bob_lines), 30)
                 mine = FileStory(owner="alice", kind="image")
                 theirs = FileStory(owner="bob", kind="image")
                 await ingest_events(theirs.opened().uploaded().events)
                 await ingest_events(mine.opened().uploaded().events)
                 await ingest_events(mine.verified().events[-1:])
-                alice_changes = await asyncio.wait_for(read_changes(alice_lines, 2), 10)
-                bob_changes = await asyncio.wait_for(read_changes(bob_lines, 1), 10)
+                alice_changes = await asyncio.wait_for(read_changes(alice_lines, 2), 30)
+                bob_changes = await asyncio.wait_for(read_changes(bob_lines, 1), 30)
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)

@@ -45,14 +45,14 @@ async def test_the_catalog_ingests_and_replays_with_its_own_identity(
         async def streams_ready() -> bool:
             return (await js.account_info()).streams == 2  # provisioned by the ingest
 
-        await eventually(streams_ready, within=10)
+        await eventually(streams_ready)
         for event in story.events:
             await js.publish(registry.subject_of(event), registry.encode(event), stream="MEDIA")
     finally:
         await nc.close()
-    await eventually(lambda: ledger_rows(settings) == len(story.events), within=15)
+    await eventually(lambda: ledger_rows(settings) == len(story.events))
     stop.set()
-    await asyncio.wait_for(task, 10)
+    await asyncio.wait_for(task, 30)
 
     # Replay reads the log again through a consumer of its own (the ledger dedups).
     report = await replay(

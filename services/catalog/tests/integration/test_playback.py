@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
+from mediaplane.devstack.pytest_plugin import wait_until_ok
 from mediaplane.observability import configure_logging
 from mediaplane.observability.serve import serve
 from mediaplane.storage import ObjectStore
@@ -184,13 +185,7 @@ async def test_no_token_of_a_playback_reaches_a_log_line(
     server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.05)
+            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
             detail = await http.get(
                 f"/v1/files/{story.file_id}", headers={"Authorization": f"Bearer {jwt}"}
             )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from mediaplane.catalog.domain.playback import (
+from mediaplane.catalog.app.playback import (
     AUDIENCE,
     PlaybackTokenExpired,
     PlaybackTokenInvalid,

@@ -32,7 +32,7 @@ async def test_forged_object_references_are_dead_lettered_at_once(
         async def both_dead_lettered() -> bool:
             return len(await read_dead_letters(js, settings.bus)) == 2
 
-        await eventually(both_dead_lettered, within=20)
+        await eventually(both_dead_lettered)
         letters = await read_dead_letters(js, settings.bus)
     finally:
         await nc.close()

@@ -20,7 +20,7 @@ from mediaplane.bus import Bus
 from mediaplane.bus.testing import eventually
 from mediaplane.devstack.pytest_plugin import free_ports, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
-from mediaplane.janitor.app.bootstrap import Janitor
+from mediaplane.janitor.app.bootstrap import Resources
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.storage import ObjectStore
 
@@ -165,7 +165,7 @@ async def test_worker_purges_on_file_deleted_and_relay_publishes_the_event(
             assert proc.returncode == 0, output.decode()[-3000:]
 
 
-def publisher(janitor: Janitor) -> AbstractAsyncContextManager[Bus]:
+def publisher(janitor: Resources) -> AbstractAsyncContextManager[Bus]:
     return Bus(janitor.settings.bus, janitor.registry, producer="test").running()
 
 

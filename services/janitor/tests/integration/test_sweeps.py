@@ -11,7 +11,7 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.contracts import utc_now
-from mediaplane.janitor.app.bootstrap import Janitor
+from mediaplane.janitor.app.bootstrap import Resources
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.janitor.worker.projection import register_projection
 from mediaplane.storage import ObjectStore, UploadNotFound
@@ -25,7 +25,7 @@ def ahead() -> datetime:
     return utc_now() + LATER
 
 
-def consumer(janitor: Janitor) -> Bus:
+def consumer(janitor: Resources) -> Bus:
     """A bus running the janitor's projection consumer (as the worker does)."""
     bus = Bus(janitor.settings.bus, janitor.registry, producer="test")
     register_projection(bus, janitor.service, asyncio.Event())

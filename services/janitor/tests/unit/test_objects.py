@@ -15,6 +15,7 @@ from mediaplane.contracts import (
     ThumbnailSource,
     TranscodeCompleted,
     new_event,
+    utc_now,
 )
 from mediaplane.janitor.domain.objects import (
     ObjectRef,
@@ -31,6 +32,7 @@ FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
 def transcoded(master: str, playlists: list[str]) -> TranscodeCompleted:
     return new_event(
         TranscodeCompleted,
+        occurred_at=utc_now(),
         stream_id=f"transcode-{FILE}",
         context=CTX,
         file_id=FILE,
@@ -77,6 +79,7 @@ def test_a_folder_that_does_not_name_the_file_is_never_a_prefix() -> None:
 def test_thumbnails_are_their_keys() -> None:
     event = new_event(
         ThumbnailGenerated,
+        occurred_at=utc_now(),
         stream_id=f"thumbnail-{FILE}",
         context=CTX,
         file_id=FILE,
@@ -104,6 +107,7 @@ def test_objects_outside_the_managed_buckets_are_dropped() -> None:
 def test_a_file_owns_its_original_and_its_staging_object() -> None:
     uploaded = new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
         context=CTX,
         file_id=FILE,
@@ -124,6 +128,7 @@ def test_a_file_owns_its_original_and_its_staging_object() -> None:
 def test_an_old_layout_upload_owns_one_key() -> None:
     v1 = new_event(
         FileUploaded,
+        occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
         context=CTX,
         file_id=FILE,

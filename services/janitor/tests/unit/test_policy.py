@@ -5,9 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from mediaplane.contracts import EventContext
+from mediaplane.domain import CommandContext
 from mediaplane.janitor.domain.actions import (
+    RECORDER,
     Action,
+    AlreadyRecorded,
+    Record,
     StoredObject,
     file_purged,
     orphan_removed,
@@ -17,7 +23,9 @@ from mediaplane.janitor.domain.policy import ProjectionProgress, retry_after, sw
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-CTX = EventContext(producer="janitor", correlation_id="c", causation_id="cause")
+CTX = CommandContext(
+    now=NOW, cause=EventContext(producer="janitor", correlation_id="c", causation_id="cause")
+)
 
 
 def test_nothing_is_judged_before_the_projection_consumer_exists() -> None:
@@ -88,3 +96,16 @@ def test_purges_and_orphans_count_objects_and_bytes() -> None:
         9,
         "unknown_upload",
     )
+
+
+def test_a_one_time_cleanup_is_recorded_once_and_purges_any_number_of_times() -> None:
+    file = uuid.uuid4()
+    purge = Action(kind="purge_file", subject=str(file), dry_run=False)
+    purged = file_purged(purge, file_id=file, context=CTX)
+    assert purged.occurred_at == NOW
+    once = Record(event=purged)
+    assert RECORDER.decide(once, RECORDER.fold([])) == [purged]
+    with pytest.raises(AlreadyRecorded):
+        RECORDER.decide(once, RECORDER.fold([purged]))
+    again = Record(event=purged, once=False)
+    assert RECORDER.decide(again, RECORDER.fold([purged])) == [purged]

@@ -105,7 +105,7 @@ async def _ready(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:
     first, second = _migrate(env), _migrate(env)
     assert first.returncode == 0, first.stderr
-    assert "applied 4 migrations" in first.stdout
+    assert "applied 5 migrations" in first.stdout  # eventlog 4 + thumbnailer 1
     assert "0001_thumbnail_jobs.sql" in first.stdout
     assert second.returncode == 0, second.stderr
     assert "applied 0 migrations" in second.stdout

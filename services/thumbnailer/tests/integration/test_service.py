@@ -15,7 +15,7 @@ from PIL import Image
 from mediaplane.contracts import FileVerified
 from mediaplane.storage import ObjectStore, StorageSettings, StorageUnavailable
 from mediaplane.thumbnailer import testing
-from mediaplane.thumbnailer.app.bootstrap import Thumbnailer, thumbnailer
+from mediaplane.thumbnailer.app.bootstrap import Resources, open_resources
 from mediaplane.thumbnailer.app.service import ThumbnailService
 from mediaplane.thumbnailer.config import OutputOptions, ThumbnailerSettings
 from mediaplane.thumbnailer.domain.policy import MediaLimits
@@ -59,7 +59,7 @@ async def stored(objects: ObjectStore, bucket: str, prefix: str) -> dict[str, by
 
 
 async def test_every_kind_and_format_gets_thumbnails_in_its_own_bucket(
-    resources: Thumbnailer,
+    resources: Resources,
     verified: Verified,
     objects: ObjectStore,
     rows: Rows,
@@ -134,7 +134,7 @@ async def test_every_kind_and_format_gets_thumbnails_in_its_own_bucket(
     ],
 )  # fmt: skip
 async def test_bad_inputs_are_recorded_as_failures_not_retried(
-    resources: Thumbnailer,
+    resources: Resources,
     verified: Verified,
     objects: ObjectStore,
     rows: Rows,
@@ -166,7 +166,7 @@ async def test_size_limit_and_missing_originals_fail_without_a_download(
     settings: ThumbnailerSettings,
 ) -> None:
     small = make_settings(limits=MediaLimits(max_file_size=1000))
-    async with thumbnailer(small, pool_size=2) as resources:
+    async with open_resources(small, pool_size=2) as resources:
         big = await verified(testing.encode(PHOTO, "PNG"), "image/png", "image", upload=False)
         gone = await verified(b"x" * 100, "image/png", "image", upload=False)
         assert await resources.service.process(big) == "failed"
@@ -186,7 +186,7 @@ async def test_tools_over_their_memory_limit_fail_as_resource_limit(
     video = await verified(testing.video(tmp_path / "v.mp4", seconds=1.0).read_bytes(),
                            "video/mp4", "video")  # fmt: skip
     pdf = await verified(testing.pdf(), "application/pdf", "pdf")
-    async with thumbnailer(starved, pool_size=2) as resources:
+    async with open_resources(starved, pool_size=2) as resources:
         assert await resources.service.process(video) == "failed"
         assert await resources.service.process(pdf) == "failed"
     for event, tool in ((video, "ffprobe"), (pdf, "the PDF renderer")):
@@ -197,7 +197,7 @@ async def test_tools_over_their_memory_limit_fail_as_resource_limit(
 
 
 async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
-    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+    resources: Resources, verified: Verified, objects: ObjectStore, rows: Rows
 ) -> None:
     approved = testing.encode(PHOTO, "PNG")
     event = await verified(approved, "image/png", "image")
@@ -215,7 +215,7 @@ async def test_an_original_that_is_not_the_verified_one_fails_and_makes_nothing(
 
 
 async def test_a_duplicate_event_is_a_no_op(
-    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+    resources: Resources, verified: Verified, objects: ObjectStore, rows: Rows
 ) -> None:
     data = testing.encode(PHOTO, "PNG")
     first = await verified(data, "image/png", "image")
@@ -234,7 +234,7 @@ async def test_a_duplicate_event_is_a_no_op(
 
 
 async def test_audio_and_other_files_are_not_thumbnailed(
-    resources: Thumbnailer, verified: Verified, rows: Rows
+    resources: Resources, verified: Verified, rows: Rows
 ) -> None:
     event = await verified(b"ID3" + b"\x00" * 100, "audio/mpeg", "audio")
     assert await resources.service.process(event) == "ignored"
@@ -252,7 +252,7 @@ async def test_a_timeout_is_retried_then_recorded_on_the_last_attempt(
     slow = make_settings(limits=MediaLimits(job_timeout=0.001))
     event = await verified(testing.video(tmp_path / "v.mp4", seconds=1.0).read_bytes(),
                            "video/mp4", "video")  # fmt: skip
-    async with thumbnailer(slow, pool_size=2) as resources:
+    async with open_resources(slow, pool_size=2) as resources:
         with pytest.raises(TimeoutError):
             await resources.service.process(event)
         assert (job_of(rows, event)["status"], log_of(rows, event)) == ("running", [])
@@ -264,7 +264,7 @@ async def test_a_timeout_is_retried_then_recorded_on_the_last_attempt(
 
 
 async def test_storage_outages_raise_for_a_retry_and_the_retry_finishes_the_job(
-    resources: Thumbnailer, verified: Verified, rows: Rows
+    resources: Resources, verified: Verified, rows: Rows
 ) -> None:
     event = await verified(testing.encode(PHOTO, "PNG"), "image/png", "image")
     unreachable = ObjectStore(
@@ -297,7 +297,7 @@ async def test_jpeg_output_when_configured(
 ) -> None:
     jpeg = make_settings(output=OutputOptions(format="jpeg", quality=85))
     event = await verified(testing.encode(PHOTO, "PNG"), "image/png", "image")
-    async with thumbnailer(jpeg, pool_size=2) as resources:
+    async with open_resources(jpeg, pool_size=2) as resources:
         assert await resources.service.process(event) == "generated"
     [record] = log_of(rows, event)
     thumbnails = record["data"]["thumbnails"]

@@ -17,7 +17,7 @@ from mediaplane.contracts import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.eventlog import OutboxRelay
 from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer import testing
-from mediaplane.thumbnailer.app.bootstrap import Thumbnailer
+from mediaplane.thumbnailer.app.bootstrap import Resources
 from mediaplane.thumbnailer.config import SERVICE
 from mediaplane.thumbnailer.worker.consumer import DURABLE, register_thumbnailer
 
@@ -28,7 +28,7 @@ Rows = Callable[..., list[dict[str, Any]]]
 
 
 @asynccontextmanager
-async def running(resources: Thumbnailer) -> AsyncIterator[tuple[Bus, RecordingHandler]]:
+async def running(resources: Resources) -> AsyncIterator[tuple[Bus, RecordingHandler]]:
     """The worker and relay roles, plus a consumer that records what the thumbnailer emits."""
     settings = resources.settings
     bus = Bus(settings.bus, resources.registry, producer=SERVICE)
@@ -43,7 +43,7 @@ async def running(resources: Thumbnailer) -> AsyncIterator[tuple[Bus, RecordingH
 
 
 async def test_verified_files_get_thumbnail_events_on_the_bus(
-    resources: Thumbnailer, verified: Verified
+    resources: Resources, verified: Verified
 ) -> None:
     photo = await verified(testing.encode(testing.photo(640, 480), "JPEG"), "image/jpeg", "image")
     broken = await verified(testing.encode(testing.photo(640, 480), "JPEG")[:3000],
@@ -96,7 +96,7 @@ async def test_verified_files_get_thumbnail_events_on_the_bus(
 
 
 async def test_a_forged_event_naming_another_owners_object_is_dead_lettered_at_once(
-    resources: Thumbnailer, verified: Verified, objects: ObjectStore, rows: Rows
+    resources: Resources, verified: Verified, objects: ObjectStore, rows: Rows
 ) -> None:
     """Whoever publishes file.verified cannot make the thumbnailer read bob's file for alice."""
     photo = testing.encode(testing.photo(64, 48), "JPEG")

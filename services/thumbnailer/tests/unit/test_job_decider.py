@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from mediaplane.contracts import (
     EventContext,
@@ -11,6 +12,7 @@ from mediaplane.contracts import (
     ThumbnailGenerated,
     ThumbnailSource,
 )
+from mediaplane.domain import CommandContext
 from mediaplane.thumbnailer.domain.errors import CorruptInput
 from mediaplane.thumbnailer.domain.job import (
     DECIDER,
@@ -21,7 +23,11 @@ from mediaplane.thumbnailer.domain.job import (
 )
 
 FILE_ID = uuid.UUID("0190f5a2-0000-7000-8000-000000000001")
-CONTEXT = EventContext(producer="thumbnailer", correlation_id="corr", causation_id="cause")
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+CONTEXT = CommandContext(
+    now=NOW,
+    cause=EventContext(producer="thumbnailer", correlation_id="corr", causation_id="cause"),
+)
 THUMBS = [
     Thumbnail(name="small", width=160, height=120, format="webp", key="k/small.webp", size=10)
 ]

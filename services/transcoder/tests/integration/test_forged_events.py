@@ -10,7 +10,7 @@ import pytest
 
 from mediaplane.bus import Bus, read_dead_letters
 from mediaplane.bus.testing import eventually
-from mediaplane.contracts import EventContext, FileVerified, new_event
+from mediaplane.contracts import EventContext, FileVerified, new_event, utc_now
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.app.bootstrap import Resources
 from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
@@ -24,6 +24,7 @@ async def test_a_forged_event_is_dead_lettered_at_once_and_nothing_is_transcoded
     file_id = uuid.uuid4()
     forged = new_event(
         FileVerified,
+        occurred_at=utc_now(),
         stream_id=f"file-{file_id}",
         context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
         file_id=file_id,
@@ -44,7 +45,7 @@ async def test_a_forged_event_is_dead_lettered_at_once_and_nothing_is_transcoded
         async def dead_lettered() -> bool:
             return len(await read_dead_letters(js, settings.bus)) == 1
 
-        await eventually(dead_lettered, within=20)
+        await eventually(dead_lettered)
         [letter] = await read_dead_letters(js, settings.bus)
     finally:
         await nc.close()

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from mediaplane.bus import Bus
+from mediaplane.bus.testing import eventually, settled
 from mediaplane.contracts import FileVerified
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters.playlists import parse_master_playlist, parse_media_playlist
@@ -257,9 +258,7 @@ async def test_a_truncated_file_fails_as_corrupt_input_without_retries(
     stored = await resources.objects.list_objects(resources.settings.bucket, "")
     assert [o.key for o in stored if o.key.startswith(str(verified.file_id))] == []
     # Not retried: one delivery, acknowledged.
-    info = await worker.broker.connection.jetstream().consumer_info(
-        resources.settings.bus.stream, "transcoder-file-verified"
-    )
+    info = await worker.js.consumer_info(resources.settings.bus.stream, "transcoder-file-verified")
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
 
 
@@ -286,7 +285,8 @@ async def test_a_duplicate_event_starts_no_second_job(
     )
 
     final = await wait_final(verified.file_id)
-    await asyncio.sleep(1.0)  # let every delivery be handled
+    # Every delivery handled and acked: nothing more will come.
+    await eventually(lambda: settled(worker.js, resources.settings.bus, "transcoder-file-verified"))
 
     assert final.type == "transcode.completed.v1"
     for outcome in outcomes:
@@ -296,10 +296,6 @@ async def test_a_duplicate_event_starts_no_second_job(
     with psycopg.connect(resources.settings.database_url) as conn:
         jobs = conn.execute("SELECT status, attempts FROM transcode_jobs").fetchall()
     assert jobs == [("completed", 1)]
-    info = await worker.broker.connection.jetstream().consumer_info(
-        resources.settings.bus.stream, "transcoder-file-verified"
-    )
-    assert (info.num_pending, info.num_ack_pending) == (0, 0)
 
 
 async def test_a_non_video_file_is_ignored(

@@ -167,7 +167,7 @@ async def test_through_the_bus_waiting_jobs_are_redelivered_not_failed(
         for verified in jobs:
             await buses[0].publish(verified)
         finals = [await wait_final(verified.file_id) for verified in jobs]
-        js = buses[0].broker.connection.jetstream()
+        js = buses[0].js
         assert await read_dead_letters(js, settings.bus) == []
 
     assert [getattr(final, "type", None) for final in finals] == ["transcode.completed.v1"] * 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,11 +15,15 @@ from mediaplane.contracts import (
     TranscodeStarted,
     VideoSource,
 )
+from mediaplane.domain import CommandContext
 from mediaplane.transcoder.domain import job
 
 FILE = uuid.uuid4()
 JOB = uuid.uuid4()
-CONTEXT = EventContext(producer="transcoder", correlation_id="c-1", causation_id="e-1")
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+CONTEXT = CommandContext(
+    now=NOW, cause=EventContext(producer="transcoder", correlation_id="c-1", causation_id="e-1")
+)
 SOURCE = VideoSource(width=1920, height=1080, duration=2.0, fps=30.0, video_codec="h264")
 
 
@@ -31,33 +36,38 @@ def given(*events: Event) -> job.Job:
 
 def started() -> list[Event]:
     return job.start(
-        job.Job(), file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT
+        job.Job(),
+        job.Start(file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT),
     )
 
 
 def completed(state: job.Job) -> list[Event]:
     return job.complete(
         state,
-        file_id=FILE,
-        job_id=JOB,
-        bucket="renditions",
-        master_playlist_key=f"{FILE}/{JOB}/master.m3u8",
-        renditions=[],
-        duration=2.0,
-        elapsed=1.0,
-        context=CONTEXT,
+        job.Complete(
+            file_id=FILE,
+            job_id=JOB,
+            bucket="renditions",
+            master_playlist_key=f"{FILE}/{JOB}/master.m3u8",
+            renditions=[],
+            duration=2.0,
+            elapsed=1.0,
+            context=CONTEXT,
+        ),
     )
 
 
 def failed(state: job.Job) -> list[Event]:
     return job.fail(
         state,
-        file_id=FILE,
-        job_id=JOB,
-        code="corrupt_input",
-        detail="moov atom not found",
-        attempts=1,
-        context=CONTEXT,
+        job.Fail(
+            file_id=FILE,
+            job_id=JOB,
+            code="corrupt_input",
+            detail="moov atom not found",
+            attempts=1,
+            context=CONTEXT,
+        ),
     )
 
 
@@ -67,12 +77,16 @@ def test_a_new_job_starts_on_the_files_transcode_stream() -> None:
     assert event.stream_id == f"transcode-{FILE}"
     assert (event.job_id, event.ladder, event.source) == (JOB, ["1080p"], SOURCE)
     assert (event.correlation_id, event.causation_id) == ("c-1", "e-1")
+    assert event.occurred_at == NOW
 
 
 def test_a_retried_attempt_does_not_announce_the_job_again() -> None:
     state = given(*started())
     assert (
-        job.start(state, file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT)
+        job.start(
+            state,
+            job.Start(file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT),
+        )
         == []
     )
 
@@ -103,8 +117,11 @@ def test_a_completed_job_cannot_fail_afterwards() -> None:
 
 def test_a_very_long_failure_detail_is_cut() -> None:
     [event] = job.fail(
-        job.Job(), file_id=FILE, job_id=JOB, code="internal", detail="x" * 10_000, attempts=5,
-        context=CONTEXT,
+        job.Job(),
+        job.Fail(
+            file_id=FILE, job_id=JOB, code="internal", detail="x" * 10_000, attempts=5,
+            context=CONTEXT,
+        ),
     )  # fmt: skip
     assert isinstance(event, TranscodeFailed)
     assert len(event.detail) == 2000

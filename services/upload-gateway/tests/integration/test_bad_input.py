@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from mediaplane.contracts import EventContext
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import apply_migrations, gateway
+from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resources
 from mediaplane.upload_gateway.app.service import OpenRequest
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.errors import QuotaExceeded
@@ -291,7 +291,7 @@ async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
     request = OpenRequest(filename="a.png", size=1, content_type="image/png")
     context = EventContext(producer="tests", correlation_id="quota-race")
     async with (
-        gateway(settings, pool_size=30) as resources,
+        open_resources(settings, pool_size=30) as resources,
         await psycopg.AsyncConnection.connect(settings.database_url) as holder,
     ):
         # Hold alice's quota lock until every open has started and waits for it:

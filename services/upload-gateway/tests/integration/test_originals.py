@@ -24,7 +24,7 @@ from mediaplane.contracts import FileRejected, FileUploadedV2, FileVerified
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectNotFound, ObjectStore
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import Gateway, apply_migrations, gateway
+from mediaplane.upload_gateway.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 from mediaplane.upload_gateway.worker.verifier import make_original, verify
@@ -44,8 +44,8 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-async def resources(settings: GatewaySettings) -> AsyncIterator[Gateway]:
-    async with gateway(settings, pool_size=4) as built:
+async def resources(settings: GatewaySettings) -> AsyncIterator[Resources]:
+    async with open_resources(settings, pool_size=4) as built:
         yield built
 
 
@@ -79,17 +79,17 @@ async def complete(client: Client, auth: Any, session: dict[str, Any], **body: A
     assert done.status_code == 202, done.text
 
 
-async def uploaded_event(resources: Gateway, file_id: str) -> FileUploadedV2:
+async def uploaded_event(resources: Resources, file_id: str) -> FileUploadedV2:
     event = (await resources.store.load(f"file-{file_id}")).events[0]
     assert isinstance(event, FileUploadedV2)
     return event
 
 
-async def file_events(resources: Gateway, file_id: str) -> list[Any]:
+async def file_events(resources: Resources, file_id: str) -> list[Any]:
     return list((await resources.store.load(f"file-{file_id}")).events)
 
 
-async def keys(resources: Gateway, bucket: str, file_id: str) -> list[str]:
+async def keys(resources: Resources, bucket: str, file_id: str) -> list[str]:
     return [o.key for o in await resources.objects.list_objects(bucket, f"alice/{file_id}/")]
 
 
@@ -117,7 +117,7 @@ async def test_a_replayed_single_put_after_ready_changes_nothing_served_or_count
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     body = png(4000)
     session = await open_single(client, auth, body)  # no sha256: only the length is bound
@@ -156,7 +156,7 @@ async def test_a_part_sent_again_after_complete_is_refused_and_the_original_stay
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     body = b"\x00\x00\x00\x18ftypmp42" + os.urandom(6 * MiB)
     opened = await client.post(
@@ -194,7 +194,7 @@ async def test_a_crash_after_the_copy_judges_the_existing_copy_not_the_changed_s
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     body = png(2048)
     session = await open_single(client, auth, body)
@@ -221,7 +221,7 @@ async def test_a_crash_after_the_verdict_is_finished_by_the_redelivery(
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     body = png(2048)
@@ -254,7 +254,7 @@ async def test_concurrent_deliveries_copy_and_judge_once(
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     body = png(300_000)
     session = await open_single(client, auth, body)
@@ -275,7 +275,7 @@ async def test_a_rejected_upload_loses_staging_and_original(
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     html = b"<!DOCTYPE html><html>" + b" " * 500
     session = await open_single(client, auth, html)
@@ -304,7 +304,7 @@ async def test_an_original_above_the_copy_threshold_is_copied_in_parts(
     await apply_migrations(small_parts)
     body = b"\x00\x00\x00\x18ftypmp42" + os.urandom(11 * MiB)
     async with (
-        gateway(small_parts, pool_size=4) as resources,
+        open_resources(small_parts, pool_size=4) as resources,
         AsyncTestClient(app=create_app(small_parts)) as client,
     ):
         opened = await client.post(
@@ -352,7 +352,7 @@ async def test_a_file_deleted_before_its_verdict_keeps_neither_copy(
     s3: httpx.AsyncClient,
     auth: Any,
     settings: GatewaySettings,
-    resources: Gateway,
+    resources: Resources,
 ) -> None:
     body = png(2048)
     session = await open_single(client, auth, body)

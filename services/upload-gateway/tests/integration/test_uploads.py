@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from mediaplane.contracts import EventContext, TagCreated, build_registry, new_event
+from mediaplane.contracts import EventContext, TagCreated, build_registry, new_event, utc_now
 from mediaplane.eventlog import EventStore
 from mediaplane.eventlog.database import open_pool
 from mediaplane.upload_gateway.config import GatewaySettings
@@ -212,6 +212,7 @@ async def test_tags_are_private_to_their_owner(
     try:
         legacy = new_event(
             TagCreated,
+            occurred_at=utc_now(),
             stream_id="tag-beach",
             context=EventContext(producer="upload-gateway", correlation_id="v1"),
             name="beach",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,12 +21,21 @@ from mediaplane.contracts import (
     TagCreated,
     TagCreatedV2,
     new_event,
+    utc_now,
 )
+from mediaplane.domain import CommandContext
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound
-from mediaplane.upload_gateway.domain.file import DeleteFile, File, SetTags, Verdict
+from mediaplane.upload_gateway.domain.file import (
+    DeleteFile,
+    File,
+    RecordVerdict,
+    SetTags,
+    Verdict,
+)
 from mediaplane.upload_gateway.domain.policy import UploadLimits
 
-CTX = EventContext(producer="upload-gateway", correlation_id="req-1")
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+CTX = CommandContext(now=NOW, cause=EventContext(producer="upload-gateway", correlation_id="req-1"))
 FILE = uuid.uuid4()
 SHA = "a" * 64
 
@@ -33,8 +43,9 @@ SHA = "a" * 64
 def _uploaded() -> FileUploadedV2:
     return new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
-        context=CTX,
+        context=CTX.cause,
         file_id=FILE,
         owner="alice",
         bucket="originals",
@@ -56,7 +67,9 @@ def _given(*events: Event) -> File:
 
 def test_an_accepted_verdict_records_the_computed_facts_once() -> None:
     verdict = Verdict(sha256=SHA, size=10, media_type="image/jpeg", kind="image")
-    (verified,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
+    (verified,) = file_decider.record_verdict(
+        _given(_uploaded()), RecordVerdict(verdict=verdict, context=CTX)
+    )
     assert isinstance(verified, FileVerified)
     # It names the immutable copy the verifier judged, never the staging object.
     assert (verified.sha256, verified.kind, verified.object_key) == (
@@ -64,7 +77,12 @@ def test_an_accepted_verdict_records_the_computed_facts_once() -> None:
         "image",
         f"alice/{FILE}/original",
     )
-    assert file_decider.record_verdict(_given(_uploaded(), verified), verdict, CTX) == []
+    assert (
+        file_decider.record_verdict(
+            _given(_uploaded(), verified), RecordVerdict(verdict=verdict, context=CTX)
+        )
+        == []
+    )
 
 
 def test_a_rejection_records_its_code_and_detail() -> None:
@@ -75,7 +93,9 @@ def test_a_rejection_records_its_code_and_detail() -> None:
         kind="other",
         rejection=("type_not_allowed", "text/html is not accepted"),
     )
-    (rejected,) = file_decider.record_verdict(_given(_uploaded()), verdict, CTX)
+    (rejected,) = file_decider.record_verdict(
+        _given(_uploaded()), RecordVerdict(verdict=verdict, context=CTX)
+    )
     assert isinstance(rejected, FileRejected)
     assert (rejected.code, rejected.owner) == ("type_not_allowed", "alice")
 
@@ -134,16 +154,25 @@ def _tag_history(owner: str, *events: Event) -> tag_decider.Tag:
 
 
 def test_a_tag_is_created_once_per_owner() -> None:
-    (created,) = tag_decider.create_tag(_tag_history("alice"), " Holiday ", CTX)
+    (created,) = tag_decider.create_tag(
+        _tag_history("alice"), tag_decider.CreateTag(name=" Holiday ", context=CTX)
+    )
     assert isinstance(created, TagCreatedV2)
     assert (created.stream_id, created.owner, created.name) == (
         "tag-alice/holiday",
         "alice",
         "holiday",
     )
-    assert tag_decider.create_tag(_tag_history("alice", created), "holiday", CTX) == []
+    assert (
+        tag_decider.create_tag(
+            _tag_history("alice", created), tag_decider.CreateTag(name="holiday", context=CTX)
+        )
+        == []
+    )
     # Another owner's tag of the name is no tag of bob's: his is created, on his stream.
-    (bobs,) = tag_decider.create_tag(_tag_history("bob", created), "holiday", CTX)
+    (bobs,) = tag_decider.create_tag(
+        _tag_history("bob", created), tag_decider.CreateTag(name="holiday", context=CTX)
+    )
     assert isinstance(bobs, TagCreatedV2)
     assert (bobs.stream_id, bobs.owner) == ("tag-bob/holiday", "bob")
 
@@ -152,9 +181,26 @@ def test_a_global_v1_tag_counts_for_its_creator_only() -> None:
     legacy = REGISTRY.decode(
         REGISTRY.encode(
             new_event(
-                TagCreated, stream_id="tag-holiday", context=CTX, name="holiday", created_by="alice"
+                TagCreated,
+                occurred_at=utc_now(),
+                stream_id="tag-holiday",
+                context=CTX.cause,
+                name="holiday",
+                created_by="alice",
             )
         )
     )
-    assert tag_decider.create_tag(_tag_history("alice", legacy), "holiday", CTX) == []
-    assert len(tag_decider.create_tag(_tag_history("bob", legacy), "holiday", CTX)) == 1
+    assert (
+        tag_decider.create_tag(
+            _tag_history("alice", legacy), tag_decider.CreateTag(name="holiday", context=CTX)
+        )
+        == []
+    )
+    assert (
+        len(
+            tag_decider.create_tag(
+                _tag_history("bob", legacy), tag_decider.CreateTag(name="holiday", context=CTX)
+            )
+        )
+        == 1
+    )

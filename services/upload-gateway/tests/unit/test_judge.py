@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from mediaplane.contracts import EventContext, FileUploadedV2, new_event
+from mediaplane.contracts import EventContext, FileUploadedV2, new_event, utc_now
 from mediaplane.upload_gateway.domain.policy import UploadLimits
 from mediaplane.upload_gateway.worker.verifier import Measured, judge
 
@@ -18,6 +18,7 @@ FILE = uuid.uuid4()
 def uploaded(size: int, sha256: str | None = None) -> FileUploadedV2:
     return new_event(
         FileUploadedV2,
+        occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
         context=EventContext(producer="test", correlation_id="c"),
         file_id=FILE,

@@ -14,6 +14,7 @@ from mediaplane.contracts import (
     UploadSessionAborted,
     UploadSessionCompleted,
 )
+from mediaplane.domain import CommandContext
 from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidParts,
@@ -42,7 +43,7 @@ from mediaplane.upload_gateway.domain.session import (
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-CTX = EventContext(producer="upload-gateway", correlation_id="req-1")
+CTX = CommandContext(now=NOW, cause=EventContext(producer="upload-gateway", correlation_id="req-1"))
 LIMITS = UploadLimits()
 SESSION, FILE = uuid.uuid4(), uuid.uuid4()
 
@@ -58,7 +59,6 @@ def _open(size: int = 40 * MiB, **overrides: object) -> OpenUpload:
         "sha256": None,
         "tags": ["Beach"],
         "bucket": "originals",
-        "now": NOW,
         "context": CTX,
     }
     fields.update(overrides)
@@ -74,13 +74,13 @@ def _given(*events: Event) -> UploadSession:
 
 def _opened(size: int = 40 * MiB) -> list[Event]:
     return open_upload(
-        UploadSession(), _open(size), LIMITS, upload_id="up-1" if size > 16 * MiB else None
+        UploadSession(), _open(size, upload_id="up-1" if size > 16 * MiB else None), LIMITS
     )
 
 
 def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
     (event,) = open_upload(
-        UploadSession(), _open(filename="../x/clip.mp4"), LIMITS, upload_id="up-1"
+        UploadSession(), _open(filename="../x/clip.mp4", upload_id="up-1"), LIMITS
     )
     assert event.tag() == "upload.session.opened.v1"
     assert event.stream_id == f"upload-{SESSION}"
@@ -89,6 +89,8 @@ def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
     assert event.tags == ["beach"]  # type: ignore[attr-defined]
     assert event.object_key == f"alice/{FILE}/upload"  # type: ignore[attr-defined]
     assert event.expires_at == NOW + timedelta(hours=24)  # type: ignore[attr-defined]
+    # One command, one time: the event occurred at the `now` its expiry counts from.
+    assert event.occurred_at == NOW
     assert event.upload_id == "up-1"  # type: ignore[attr-defined]
     assert event.occurred_at.tzinfo is not None
 
@@ -96,9 +98,9 @@ def test_open_multipart_records_plan_expiry_and_normalized_inputs() -> None:
 def test_open_refuses_bad_types_and_reused_ids() -> None:
     # The quota is admitted by the store under the owner's lock (test_uploads.py).
     with pytest.raises(ContentTypeNotAllowed):
-        open_upload(UploadSession(), _open(content_type="text/html"), LIMITS, None)
+        open_upload(UploadSession(), _open(content_type="text/html"), LIMITS)
     with pytest.raises(SessionNotOpen):
-        open_upload(_given(*_opened()), _open(), LIMITS, None)
+        open_upload(_given(*_opened()), _open(), LIMITS)
 
 
 def test_only_the_owner_may_act_and_only_while_open_and_unexpired() -> None:
@@ -149,7 +151,7 @@ def test_completion_needs_every_part_with_its_stored_etag() -> None:
 
 
 def _complete(size: int = 40 * MiB, now: datetime = NOW, owner: str = "alice") -> CompleteUpload:
-    return CompleteUpload(owner=owner, now=now, stored_size=size, etag='"abc-3"', context=CTX)
+    return CompleteUpload(owner=owner, stored_size=size, etag='"abc-3"', context=CTX.at(now))
 
 
 def test_complete_appends_to_the_session_and_the_file_streams() -> None:
@@ -161,6 +163,7 @@ def test_complete_appends_to_the_session_and_the_file_streams() -> None:
         f"alice/{FILE}/original",
     )
     assert completed.stream_id == f"upload-{SESSION}"
+    assert completed.occurred_at == uploaded.occurred_at == NOW
     assert uploaded.stream_id == f"file-{FILE}"
     assert (uploaded.owner, uploaded.size, uploaded.tags) == ("alice", 40 * MiB, ["beach"])
 

@@ -4,6 +4,7 @@ Topology (`provision`), publishing (`Publisher`), and durable pull consumers
 with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 """
 
+from mediaplane.bus.batch import BatchHandler, Decoder
 from mediaplane.bus.bus import Bus
 from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
 from mediaplane.bus.dead_letter import (
@@ -27,10 +28,12 @@ from mediaplane.bus.topology import (
 
 __all__ = [
     "DLQ_ORIGINAL_MSG_ID",
+    "BatchHandler",
     "Bus",
     "BusSettings",
     "ConsumerSpec",
     "DeadLetter",
+    "Decoder",
     "Defer",
     "Delivery",
     "EventHandler",

@@ -34,7 +34,7 @@ from mediaplane.bus.dead_letter import dead_letter
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.retry import Defer, PoisonEvent, RetryPolicy
 from mediaplane.bus.settings import BusSettings
-from mediaplane.bus.topology import consumer_config
+from mediaplane.bus.topology import check_durable, consumer_config
 from mediaplane.bus.tracing import consumer_span
 from mediaplane.contracts import Event, Registry, UnknownEventType
 
@@ -65,8 +65,7 @@ class ConsumerSpec:
     on_unknown: RawHandler | None = None
 
     def __post_init__(self) -> None:
-        if not self.durable or any(c in self.durable for c in ".*> \t"):
-            raise ValueError(f"invalid durable name {self.durable!r}")
+        check_durable(self.durable)
         if self.ack_wait <= 0 or self.batch_size < 1 or self.max_ack_pending < 1:
             raise ValueError("ack_wait, batch_size and max_ack_pending must be positive")
 

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nats.js import JetStreamContext
+
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.settings import BusSettings
 from mediaplane.contracts import Event
@@ -45,13 +47,25 @@ class RecordingHandler:
         return [delivery.delivery_count for _, delivery in self.seen]
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
-    """Poll `check` (plain or async) until it holds; raise AssertionError after `within` s."""
+async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 30.0) -> None:
+    """Poll `check` (plain or async) until it holds; raise AssertionError after `within` s.
+
+    The patience only bounds how long a failing test hangs (a loaded machine is slow):
+    a passing check returns as soon as it holds.
+    """
     deadline = time.monotonic() + within
     while not await _holds(check):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.02)
+
+
+async def settled(js: JetStreamContext, settings: BusSettings, durable: str) -> bool:
+    """Whether durable `durable` has nothing left to deliver and nothing awaiting an ack, so
+    nothing will come back: what a test waits for (`eventually`) before asserting that a
+    message was not redelivered, instead of sleeping."""
+    info = await js.consumer_info(settings.stream, durable)
+    return (info.num_pending, info.num_ack_pending) == (0, 0)
 
 
 async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:

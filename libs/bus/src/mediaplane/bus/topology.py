@@ -2,8 +2,8 @@
 
 Everything here is create-or-update and safe to run at every start of every
 replica. Consumer configs are applied with `add_consumer` on purpose: binding
-to an existing durable (FastStream, `pull_subscribe`) never updates it, so a
-changed `max_deliver` in code would otherwise be ignored by the server.
+to an existing durable (`pull_subscribe`) never updates it, so a changed
+`max_deliver` in code would otherwise be ignored by the server.
 """
 
 from __future__ import annotations
@@ -70,6 +70,12 @@ async def provision(js: JetStreamContext, settings: BusSettings) -> None:
     """Create or update the event stream and the dead-letter stream (idempotent)."""
     await ensure_stream(js, media_stream_config(settings))
     await ensure_stream(js, dlq_stream_config(settings))
+
+
+def check_durable(durable: str) -> None:
+    """A durable name is one subject token: it appears in API subjects and dead letters."""
+    if not durable or any(c in durable for c in ".*> \t"):
+        raise ValueError(f"invalid durable name {durable!r}")
 
 
 def consumer_config(

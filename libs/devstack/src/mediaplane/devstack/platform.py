@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.servers import StackError, all_servers, binary, s3_client
+from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
 
@@ -289,10 +289,9 @@ def _create_databases(settings: PlatformSettings) -> None:
 
 
 def _ensure_buckets(settings: PlatformSettings) -> None:
-    client = s3_client(settings.stack)
+    admin = bucket_admin(settings.stack)
     for bucket in settings.buckets.values():
-        if not client.bucket_exists(bucket):
-            client.make_bucket(bucket)
+        if admin.ensure(bucket):
             print(f"bucket {bucket}: created")
 
 

@@ -28,7 +28,7 @@ from mediaplane.bus.permissions import ADMIN
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.platform import SERVICES
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.devstack.servers import StackError, empty_and_remove_bucket, s3_client
+from mediaplane.devstack.servers import StackError, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
 if TYPE_CHECKING:
@@ -161,9 +161,9 @@ class PrivatePlatform:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
-        client = s3_client(self.stack)
+        admin = bucket_admin(self.stack)
         for kind in BUCKET_KINDS:
-            empty_and_remove_bucket(client, self.env[f"MEDIAPLANE_{kind.upper()}_BUCKET"])
+            admin.empty_and_remove(self.env[f"MEDIAPLANE_{kind.upper()}_BUCKET"])
         if self.nats is None:  # a private NATS goes away with its test
             asyncio.run(self._delete_streams())
 

@@ -31,8 +31,7 @@ from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, all_servers, binary, nats_auth_argv, servers
 
 # Tests import these from here.
-from mediaplane.devstack.servers import empty_and_remove_bucket as empty_and_remove_bucket
-from mediaplane.devstack.servers import s3_client as s3_client
+from mediaplane.devstack.servers import bucket_admin as bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url
 
 _RUN_ID = uuid.uuid4().hex[:8]
@@ -71,11 +70,11 @@ def pg_url(stack: StackSettings) -> Iterator[str]:
 @pytest.fixture
 def s3_bucket(stack: StackSettings) -> Iterator[str]:
     """Name of a fresh bucket, emptied and removed after the test."""
-    client = s3_client(stack)
+    admin = bucket_admin(stack)
     name = _next_name("mp-")
-    client.make_bucket(name)
+    admin.ensure(name)
     yield name
-    empty_and_remove_bucket(client, name)
+    admin.empty_and_remove(name)
 
 
 @dataclass(frozen=True)

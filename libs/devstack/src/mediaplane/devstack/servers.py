@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -28,12 +27,11 @@ from pathlib import Path
 
 import nats
 import psycopg
-from minio import Minio
-from minio.deleteobjects import DeleteObject
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.settings import StackSettings
+from mediaplane.storage import BucketAdmin, StorageError
 
 
 class StackError(RuntimeError):
@@ -51,32 +49,9 @@ def binary(name: str) -> str:
     return found
 
 
-def s3_client(settings: StackSettings) -> Minio:
-    """An admin client of the stack's S3 server."""
-    scheme, host = settings.s3_endpoint.split("://", 1)
-    return Minio(
-        host,
-        access_key=settings.s3_admin.access_key,
-        secret_key=settings.s3_admin.secret_key,
-        secure=scheme == "https",
-        region=settings.s3_region,
-    )
-
-
-def empty_and_remove_bucket(client: Minio, bucket: str) -> None:
-    """Abort its multipart uploads, delete its objects, remove it (if it exists)."""
-    if not client.bucket_exists(bucket):
-        return
-    for upload in client._list_multipart_uploads(bucket).uploads:
-        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id or "")
-    objects = [
-        DeleteObject(o.object_name)
-        for o in client.list_objects(bucket, recursive=True)
-        if o.object_name is not None
-    ]
-    for error in client.remove_objects(bucket, objects):
-        raise StackError(f"cleanup of {bucket} failed: {error}")
-    client.remove_bucket(bucket)
+def bucket_admin(settings: StackSettings) -> BucketAdmin:
+    """Bucket housekeeping on the stack's S3 server, as its admin (through libs/storage)."""
+    return BucketAdmin(settings.storage_settings())
 
 
 def _pg_bindir() -> Path:
@@ -374,13 +349,12 @@ class SeaweedFS:
     def ready(self) -> bool:
         """A signed write works AND an anonymous request is refused."""
         s = self.settings
-        client = s3_client(s)
+        admin = bucket_admin(s)
         bucket = "devstack-health"
         try:
-            if not client.bucket_exists(bucket):
-                client.make_bucket(bucket)
-            client.put_object(bucket, "probe", io.BytesIO(b"ok"), 2)
-        except Exception:
+            admin.ensure(bucket)
+            admin.put(bucket, "probe", b"ok")
+        except StorageError:
             return False
         try:
             urllib.request.urlopen(f"{s.s3_endpoint}/{bucket}/probe", timeout=2)

@@ -1,14 +1,19 @@
-"""The write side of every producing service: event log, outbox relay, deciders, projectors.
+"""The write side of every producing service: event log, outbox relay, the one write path.
 
 See the package README for the schema and the guarantees.
 """
 
 from mediaplane.eventlog.database import Pool, open_pool
-from mediaplane.eventlog.decider import Decider, Handled, InlineProjection, handle
 from mediaplane.eventlog.errors import ConcurrencyError, MigrationError
+from mediaplane.eventlog.handle import (
+    Handled,
+    InlineProjection,
+    TransactionStep,
+    current_state,
+    handle,
+)
 from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
-from mediaplane.eventlog.projector import Projection, Projector
 from mediaplane.eventlog.records import LoadedStream, RecordedEvent
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.eventlog.store import ANY, AppendGuard, EventStore, ExpectedVersion, GuardedAppend
@@ -18,7 +23,6 @@ __all__ = [
     "EVENTLOG_MIGRATIONS",
     "AppendGuard",
     "ConcurrencyError",
-    "Decider",
     "EventStore",
     "ExpectedVersion",
     "GuardedAppend",
@@ -29,10 +33,10 @@ __all__ = [
     "MigrationSource",
     "OutboxRelay",
     "Pool",
-    "Projection",
-    "Projector",
     "RecordedEvent",
     "RelayMetrics",
+    "TransactionStep",
+    "current_state",
     "handle",
     "migrate",
     "open_pool",

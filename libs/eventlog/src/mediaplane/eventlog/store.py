@@ -33,8 +33,9 @@ _ANY_ATTEMPTS = 10
 
 # `head` is the version the new events follow, or no row when the stream is
 # not where the caller expects it. It also refuses a writer whose transaction
-# is older than the one that wrote the head: readers that follow the log in
-# transaction order (projector.py) then see every stream in version order.
+# is older than the one that wrote the head: a reader that follows the log in
+# transaction order (the safe order to tail it in) then sees every stream in
+# version order.
 _HEAD_AT_EXPECTED = """
 WITH {before}head AS (
     SELECT %(expected)s::int AS version

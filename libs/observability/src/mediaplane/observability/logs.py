@@ -1,6 +1,6 @@
 """structlog JSON logs for every process, with request, correlation and trace ids.
 
-Standard-library loggers (uvicorn, faststream, litestar, psycopg) go through
+Standard-library loggers (uvicorn, litestar, psycopg, nats) go through
 the same JSON renderer, so one process writes one log format, and every line
 passes `redact_secrets` last: no token in a query string reaches the output.
 """

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+import msgspec
+from litestar import Litestar, Request, Response, Router
+
+# Litestar (pinned exactly) exports its msgspec schema plugin from no public module.
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler
+from litestar.typing import FieldDefinition
 
 from mediaplane.observability.health import HealthChecks
 from mediaplane.observability.http import (
@@ -19,9 +28,82 @@ from mediaplane.observability.http import (
     tracing_plugins,
 )
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
+from mediaplane.servicekit.errors import Problem
 from mediaplane.servicekit.principal import attach_auth
-from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
+from mediaplane.servicekit.problems import document_problems, exception_handlers
 from mediaplane.servicekit.rate_limit import RateLimit
+
+# JSON Schema keywords of a scalar, as Litestar's `Schema` names them.
+_SCALAR_KEYWORDS = {
+    "type": "type",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "format": "format",
+}
+
+
+class _StrictStructSchemas(StructSchemaPlugin):
+    """Litestar's msgspec schemas, with what they leave out and msgspec enforces:
+    `additionalProperties: false` for a struct that refuses unknown fields (the request
+    bodies), and the constraints on a list's items (`list[Annotated[str, Meta(...)]]`),
+    taken from msgspec's own JSON Schema of the struct."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        struct = field_definition.type_
+        config: msgspec.structs.StructConfig = struct.__struct_config__
+        if config.forbid_unknown_fields:
+            schema.additional_properties = False
+        _, definitions = msgspec.json.schema_components([struct])
+        exact = definitions[struct.__name__].get("properties", {})
+        for name, generated in (schema.properties or {}).items():
+            items = exact.get(name, {}).get("items", {})
+            if isinstance(generated, Schema) and items and "$ref" not in items:
+                generated.items = Schema(
+                    **{
+                        _SCALAR_KEYWORDS[key]: value
+                        for key, value in items.items()
+                        if key in _SCALAR_KEYWORDS
+                    }
+                )
+        return schema
+
+
+class _BeforeEveryRoute:
+    """What every public route checks before its handler runs."""
+
+    def __init__(self) -> None:
+        # Route path -> `Allow` value, filled in once the app and its routes exist.
+        self.allow: dict[str, str] = {}
+
+    def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+        if request.method == "OPTIONS":
+            # Litestar's own answer lists only the methods of the first handler registered
+            # on a path (the route it was made for was merged into another since).
+            allow = self.allow[request.scope["path_template"]]
+            return Response(None, status_code=204, headers={"Allow": allow})
+        self._one_value_per_query_parameter(request)
+        return None
+
+    @staticmethod
+    def _one_value_per_query_parameter(request: Request[Any, Any, Any]) -> None:
+        """Refuse `?limit=1&limit=500`: no route takes a list in the query, and which of two
+        values a layer (cache, proxy, the app) would read is not something to leave open."""
+        keys = [key for key, _ in request.query_params.multi_items()]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValidationException(
+                detail="a query parameter is given more than once",
+                extra=[
+                    {"key": key, "source": "query", "message": "given more than once"}
+                    for key in repeated
+                ],
+            )
 
 
 def public_api(
@@ -32,11 +114,14 @@ def public_api(
     checks: HealthChecks,
     auth: AuthSettings,
     rate_limit: RateLimit,
+    problems: Mapping[str, Problem] | None = None,
 ) -> Litestar:
     """`route_handlers` plus /health, /metrics and OpenAPI (bearer JWT) at /schema; request
-    ids, Prometheus, OTel when tracing is on, problem+json errors, the JWT verifier and the
+    ids, Prometheus, OTel when tracing is on, problem+json errors (each status a route can
+    answer is in its OpenAPI responses), the JWT verifier and the
     per-owner rate limiter the principal dependencies use (with a JWKS, its keys are
-    fetched before the first request and kept fresh in the background)."""
+    fetched before the first request and kept fresh in the background). `problems` maps
+    the service's domain error codes to HTTP (api/problems.py)."""
 
     @asynccontextmanager
     async def keys_fresh(app: Litestar) -> AsyncIterator[None]:
@@ -44,12 +129,22 @@ def public_api(
         async with verifier.running():
             yield
 
+    before_every_route = _BeforeEveryRoute()
     app = Litestar(
-        route_handlers=[*route_handlers, *health_handlers(checks), PrometheusController],
+        route_handlers=[
+            *route_handlers,
+            # Operational endpoints: the edge keeps them inside, so they are no public API.
+            Router(
+                "/",
+                route_handlers=[*health_handlers(checks), PrometheusController],
+                include_in_schema=False,
+            ),
+        ],
         lifespan=[keys_fresh, lifespan],
         middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
-        plugins=tracing_plugins(),
-        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[_StrictStructSchemas(), *tracing_plugins()],
+        before_request=before_every_route,
+        exception_handlers=exception_handlers(problems or {}),
         openapi_config=OpenAPIConfig(
             title=f"mediaplane {service}",
             version="1.0.0",
@@ -62,5 +157,11 @@ def public_api(
         ),
         logging_config=None,
     )
+    before_every_route.allow = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+    document_problems(app)
     attach_auth(app, auth, rate_limit)
     return app

@@ -1,6 +1,15 @@
-"""The base of every error an API turns into problem+json (pure: no framework imports)."""
+"""What an API turns into problem+json (pure: no framework imports).
+
+`ProblemError`: a refusal of the HTTP layer itself (authentication, rate
+limits), with its status. Domain refusals (`mediaplane.domain.DomainError`)
+carry only a code; each service's api/problems.py maps its codes to a
+`Problem` (status and title), and servicekit renders them alike.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 
 class ProblemError(Exception):
@@ -14,3 +23,15 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Problem:
+    """How an API answers a domain error code."""
+
+    status: int
+    title: str
+
+
+ProblemTable = Mapping[str, Problem]
+"""Domain error code -> Problem: each service's api/problems.py holds one."""

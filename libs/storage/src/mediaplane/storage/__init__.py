@@ -1,5 +1,6 @@
 """Object storage for mediaplane: the only package that talks to the minio SDK."""
 
+from mediaplane.storage.admin import BucketAdmin
 from mediaplane.storage.disposition import content_disposition
 from mediaplane.storage.errors import (
     AccessDenied,
@@ -25,6 +26,7 @@ from mediaplane.storage.store import ObjectStore
 __all__ = [
     "AccessDenied",
     "BadDigest",
+    "BucketAdmin",
     "BucketNotFound",
     "CompletedPart",
     "Endpoint",

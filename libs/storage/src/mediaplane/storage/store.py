@@ -7,14 +7,10 @@ event loop keeps serving. Presigning is CPU-only and stays synchronous.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
-
-import urllib3
-from minio import Minio
 
 from mediaplane.storage import multipart, objects, presign
 from mediaplane.storage.errors import translated_errors
@@ -26,34 +22,13 @@ from mediaplane.storage.models import (
     PresignedRequest,
     UploadedPart,
 )
-from mediaplane.storage.settings import Endpoint, StorageSettings
+from mediaplane.storage.sdk import sdk_client
+from mediaplane.storage.settings import StorageSettings
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-def _minio(endpoint: Endpoint, settings: StorageSettings) -> Minio:
-    pool = urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
-        maxsize=settings.max_connections,
-        # urllib3 retries 5xx only for idempotent methods, never POST (complete).
-        retries=urllib3.Retry(
-            total=settings.retries, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
-        ),
-        ca_certs=os.environ.get("SSL_CERT_FILE"),
-    )
-    # An explicit region keeps presigning (and bucket calls) from first asking
-    # the server for the bucket's location.
-    return Minio(
-        endpoint.host,
-        access_key=settings.access_key,
-        secret_key=settings.secret_key,
-        secure=endpoint.secure,
-        region=settings.region,
-        http_client=pool,
-    )
 
 
 async def _run(call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -66,10 +41,10 @@ class ObjectStore:
 
     def __init__(self, settings: StorageSettings) -> None:
         self.settings = settings
-        self._client = _minio(settings.endpoint, settings)
+        self._client = sdk_client(settings.endpoint, settings)
         # Signatures cover the Host header, so URLs for clients are signed by
         # a client built for the public host; it never sends a request.
-        self._presigner = _minio(settings.presign_endpoint, settings)
+        self._presigner = sdk_client(settings.presign_endpoint, settings)
 
     # Buckets
 

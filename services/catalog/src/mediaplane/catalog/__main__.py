@@ -14,79 +14,89 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
-import signal
 import sys
 from datetime import datetime
 
 import msgspec
 import psycopg
-import uvicorn
 
+from mediaplane.bus import Bus
 from mediaplane.catalog.adapters.projections import PROJECTIONS
 from mediaplane.catalog.adapters.rebuild import rebuild
 from mediaplane.catalog.adapters.stats import ledger_stats, projection_checksums
 from mediaplane.catalog.api.app import create_app
-from mediaplane.catalog.app.bootstrap import apply_migrations, catalog, dependency_checks
+from mediaplane.catalog.app.bootstrap import apply_migrations, open_resources
 from mediaplane.catalog.config import SERVICE, CatalogSettings
-from mediaplane.catalog.ingest.consumer import run_ingest
+from mediaplane.catalog.ingest.consumer import register_ingest
 from mediaplane.catalog.ingest.replay import replay
-from mediaplane.observability import HealthChecks, configure_logging, configure_tracing
-from mediaplane.observability.http import ops_app
-from mediaplane.observability.serve import ops_server
-from mediaplane.servicekit.roles import migrations_line
+from mediaplane.observability import HealthChecks
+from mediaplane.servicekit import checks
+from mediaplane.servicekit.runtime import api, migrate, once, run_roles, serve, serve_worker
 
 
 def _print(value: object) -> None:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
 
 
-async def _ingest_forever(settings: CatalogSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with catalog(settings, pool_size=4) as resources:
-        checks = HealthChecks(dependency_checks(settings, resources.pool, with_nats=True))
-        async with ops_server(
-            ops_app(f"{SERVICE}-ingest", checks),
+async def _ingest_forever(
+    settings: CatalogSettings, args: argparse.Namespace, stop: asyncio.Event
+) -> None:
+    async with open_resources(settings, pool_size=4) as resources:
+        bus = Bus(settings.bus, resources.registry, producer=f"{SERVICE}-ingest")
+        register_ingest(bus, resources.pool, settings.ingest)
+        health = HealthChecks(
+            {"postgres": checks.postgres(resources.pool), "nats": checks.nats(settings.bus)}
+        )
+        # Everything built so far lives as long as the process: out of the
+        # collector's sight, full collections no longer walk it (~100k
+        # objects of imports). Each batch's messages live long enough to be
+        # promoted, so full collections are frequent: in an instrumented copy
+        # of the ingest bench they were ~20% of the consumer's CPU.
+        gc.freeze()
+        async with serve_worker(
+            bus,
+            name=f"{SERVICE}-ingest",
+            health=health,
             host=settings.http_host,
             port=settings.ops_port,
         ):
-            # Everything built so far lives as long as the process: out of the
-            # collector's sight, full collections no longer walk it (~100k
-            # objects of imports). Each batch's messages live long enough to be
-            # promoted, so full collections are frequent: in an instrumented copy
-            # of the ingest bench they were ~20% of the consumer's CPU.
-            gc.freeze()
-            await run_ingest(
-                pool=resources.pool,
-                registry=resources.registry,
-                bus=settings.bus,
-                settings=settings.ingest,
-                stop=stop,
-            )
+            await stop.wait()
 
 
-async def _replay(settings: CatalogSettings, from_seq: int | None, since: datetime | None) -> None:
-    async with catalog(settings, pool_size=2) as resources:
+async def _replay(settings: CatalogSettings, args: argparse.Namespace) -> None:
+    async with open_resources(settings, pool_size=2) as resources:
         report = await replay(
             pool=resources.pool,
             registry=resources.registry,
             bus=settings.bus,
             originals_bucket=settings.ingest.originals_bucket,
-            from_seq=from_seq,
-            since=since,
+            from_seq=args.from_seq,
+            since=args.since,
         )
     _print(report.__dict__)
 
 
-async def _ledger_stats(settings: CatalogSettings) -> None:
+def _replaying(args: argparse.Namespace) -> bool:
+    return args.role == "ingest" and (args.from_seq is not None or args.since is not None)
+
+
+def _ingest(settings: CatalogSettings, args: argparse.Namespace) -> int:
+    """The consumer until signalled, or with a start point a replay that exits."""
+    if _replaying(args):
+        return once(_replay)(settings, args)
+    return serve(_ingest_forever)(settings, args)
+
+
+async def _ledger_stats(settings: CatalogSettings, args: argparse.Namespace) -> None:
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         _print(await ledger_stats(conn))
 
 
-async def _checksums(settings: CatalogSettings) -> None:
+async def _projections(settings: CatalogSettings, args: argparse.Namespace) -> None:
+    if args.action == "rebuild":
+        reports = await rebuild(settings.database_url, args.names)
+        _print([r.__dict__ for r in reports])
+        return
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         _print(await projection_checksums(conn))
 
@@ -117,33 +127,22 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+ROLES = {
+    "api": api(create_app),
+    "ingest": _ingest,
+    "projections": once(_projections),
+    "ledger": once(_ledger_stats),
+    "migrate": migrate(apply_migrations),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    configure_logging(
-        f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
-    )
-    configure_tracing(SERVICE)
-    settings = CatalogSettings.from_env()
-
-    if args.role == "migrate":
-        applied = asyncio.run(apply_migrations(settings))
-        print(migrations_line(applied))
-    elif args.role == "api":
-        uvicorn.run(
-            create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None
-        )
-    elif args.role == "ingest" and (args.from_seq is not None or args.since is not None):
-        asyncio.run(_replay(settings, args.from_seq, args.since))
-    elif args.role == "ingest":
-        asyncio.run(_ingest_forever(settings))
-    elif args.role == "projections" and args.action == "rebuild":
-        reports = asyncio.run(rebuild(settings.database_url, args.names))
-        _print([r.__dict__ for r in reports])
-    elif args.role == "projections":
-        asyncio.run(_checksums(settings))
-    else:
-        asyncio.run(_ledger_stats(settings))
-    return 0
+    # The operator commands' stdout is their JSON report: their logs go to stderr.
+    reports = {"projections", "ledger"}
+    if _replaying(args):
+        reports.add("ingest")
+    return run_roles(SERVICE, ROLES, args, settings=CatalogSettings.from_env, stdout_roles=reports)
 
 
 if __name__ == "__main__":

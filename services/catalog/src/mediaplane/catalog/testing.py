@@ -137,10 +137,13 @@ class FileStory:
         )
 
     def uploaded(self) -> FileStory:
-        gateway = self._envelope(f"upload-{self.session_id}", "upload-gateway")
-        self.add(
+        """The gateway's two events when the client's upload is complete."""
+        return self.session_completed().file_uploaded()
+
+    def session_completed(self) -> FileStory:
+        return self.add(
             UploadSessionCompleted(
-                **gateway,  # type: ignore[arg-type]
+                **self._envelope(f"upload-{self.session_id}", "upload-gateway"),  # type: ignore[arg-type]
                 session_id=self.session_id,
                 file_id=self.file_id,
                 size=self.size,
@@ -148,6 +151,9 @@ class FileStory:
                 part_count=1,
             )
         )
+
+    def file_uploaded(self, *, legacy: bool | None = None) -> FileStory:
+        """`file.uploaded` (v1 for a legacy story, or when `legacy` says so; else v2)."""
         common = {
             **self._envelope(f"file-{self.file_id}", "upload-gateway"),
             "file_id": self.file_id,
@@ -160,7 +166,7 @@ class FileStory:
             "size": self.size,
             "tags": self.tags,
         }
-        if self.legacy:
+        if self.legacy if legacy is None else legacy:
             return self.add(FileUploaded(**common))  # type: ignore[arg-type]
         return self.add(FileUploadedV2(**common, original_key=self.key))  # type: ignore[arg-type]
 
@@ -235,8 +241,17 @@ class FileStory:
         )
 
     def transcoded(self, bucket: str = "renditions") -> FileStory:
-        job_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
-        self.transcode_started(job_id)
+        job_id = self._job_id()
+        return self.transcode_started(job_id).transcode_completed(job_id, bucket)
+
+    def transcode_failed(self) -> FileStory:
+        job_id = self._job_id()
+        return self.transcode_started(job_id).transcode_failure(job_id)
+
+    def _job_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def transcode_completed(self, job_id: uuid.UUID, bucket: str = "renditions") -> FileStory:
         renditions = [
             Rendition(
                 name=f"{h}p",
@@ -264,15 +279,13 @@ class FileStory:
             )
         )
 
-    def transcode_failed(self) -> FileStory:
-        job_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
-        self.transcode_started(job_id)
+    def transcode_failure(self, job_id: uuid.UUID, code: str = "corrupt_input") -> FileStory:
         return self.add(
             TranscodeFailed(
                 **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
                 file_id=self.file_id,
                 job_id=job_id,
-                code="corrupt_input",
+                code=code,
                 detail="moov atom not found",
                 attempts=1,
             )
@@ -299,12 +312,12 @@ class FileStory:
             )
         )
 
-    def thumbnail_failed(self) -> FileStory:
+    def thumbnail_failed(self, code: str = "too_large") -> FileStory:
         return self.add(
             ThumbnailFailed(
                 **self._envelope(f"thumbnail-{self.file_id}", "thumbnailer"),  # type: ignore[arg-type]
                 file_id=self.file_id,
-                code="too_large",
+                code=code,
                 detail="too many pixels",
             )
         )

@@ -12,7 +12,9 @@ import msgspec
 from psycopg import AsyncConnection
 
 from mediaplane.catalog.adapters.projections import FILES, PROJECTIONS, refresh
+from mediaplane.catalog.adapters.status_sql import tags_in
 from mediaplane.catalog.domain.entries import LedgerEntry
+from mediaplane.contracts import TagCreated, TagCreatedV2
 
 # Ingest batches hold this lock shared; a rebuild takes it exclusively for its final
 # catch-up and swap, so no batch commits between the two.
@@ -30,13 +32,13 @@ _NOTIFY_LIMIT = 7000  # bytes per NOTIFY payload (Postgres refuses 8000 and more
 #   backslash-escaped quotes, and parsing it cost more than the insert itself;
 # - `OFFSET 0` keeps the subquery from being flattened: flattened, `b::jsonb` is
 #   evaluated once per reference to `u.d` (nine), so every body was parsed nine times.
-_INSERT = """
+_INSERT = f"""
 INSERT INTO ledger (event_id, type, known, stream_id, occurred_at, file_id, session_id, tag,
                     subject, stream_sequence, data)
 SELECT (u.d->>'event_id')::uuid, u.d->>'type', u.known, u.d->>'stream_id',
        (u.d->>'occurred_at')::timestamptz, (u.d->>'file_id')::uuid,
        (u.d->>'session_id')::uuid,
-       CASE WHEN u.d->>'type' IN ('tag.created.v1', 'tag.created.v2') THEN u.d->>'name' END,
+       CASE WHEN u.d->>'type' {tags_in((TagCreated, TagCreatedV2))} THEN u.d->>'name' END,
        u.subject, u.stream_sequence, u.d
 FROM (
     SELECT b::jsonb AS d, k AS known, s AS subject, q AS stream_sequence

@@ -23,10 +23,73 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-# "The latest fact of one type": ties on occurred_at are broken by the event id (UUIDv7).
-_LATEST = "ORDER BY l.occurred_at DESC, l.event_id DESC"
+from mediaplane.catalog.adapters.status_sql import LATEST, StatusSql, tag, tag_set, tags_in
+from mediaplane.catalog.domain.file_status import (
+    LIFECYCLE,
+    LISTED,
+    REJECTION,
+    THUMBNAIL,
+    TRANSCODE,
+)
+from mediaplane.contracts import (
+    Event,
+    FileDeleted,
+    FileRejected,
+    FileTagsChanged,
+    FileUploaded,
+    FileUploadedV2,
+    FileVerified,
+    JanitorFilePurged,
+    JanitorSessionExpired,
+    TagCreated,
+    TagCreatedV2,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeStarted,
+    UploadSessionAborted,
+    UploadSessionCompleted,
+    UploadSessionOpened,
+)
 
-_FILES = f"""
+# The latest body of each of these types, per file: the fields and the status rules read them.
+_BODIES: dict[str, tuple[type[Event], ...]] = {
+    "up": (FileUploaded, FileUploadedV2),
+    "so": (UploadSessionOpened,),
+    "ver": (FileVerified,),
+    "rej": (FileRejected,),
+    "tc": (TranscodeCompleted,),
+    "tf": (TranscodeFailed,),
+    "thf": (ThumbnailFailed,),
+}
+_FILE_EVENTS: tuple[type[Event], ...] = (
+    *(e for events in _BODIES.values() for e in events),
+    FileTagsChanged,  # for updated_at: a retag changes the file
+    FileDeleted,
+    UploadSessionCompleted,
+    UploadSessionAborted,
+    JanitorSessionExpired,
+    JanitorFilePurged,
+    TranscodeStarted,
+    ThumbnailGenerated,
+)
+
+
+def _files_select() -> str:
+    """The files projection: fields from the latest bodies, statuses from domain/file_status."""
+    rules = StatusSql(_BODIES)
+    status = rules.status(LIFECYCLE)
+    transcode, transcode_error = rules.status(TRANSCODE), rules.failure_code(TRANSCODE)
+    thumbnail, thumbnail_error = rules.status(THUMBNAIL), rules.failure_code(THUMBNAIL)
+    listed = rules.condition(LISTED)
+    created = (FileUploaded, FileUploadedV2, UploadSessionOpened)
+    bodies = ",".join(
+        f"\n           (array_agg(l.data {LATEST}) FILTER (WHERE l.type {tags_in(events)}))[1]"
+        f" AS {alias}"
+        for alias, events in _BODIES.items()
+    )
+    return f"""
 SELECT a.file_id,
        coalesce(a.up->>'owner', a.so->>'owner'),
        coalesce(a.up->>'filename', a.so->>'filename'),
@@ -40,21 +103,12 @@ SELECT a.file_id,
        -- the verdict nothing is served; the key shown is where the original will be.
        coalesce(a.ver->>'object_key', a.up->>'original_key', a.up->>'object_key',
                 a.so->>'object_key'),
-       CASE WHEN a.deleted THEN 'deleted'
-            WHEN a.rej IS NOT NULL THEN 'rejected'
-            WHEN a.ver IS NOT NULL THEN 'ready'
-            WHEN a.up IS NOT NULL OR a.completed THEN 'verifying'
-            ELSE 'uploading' END,
-       a.rej->>'code',
-       CASE WHEN a.tc IS NOT NULL THEN 'ready'
-            WHEN a.t_last = 'transcode.failed.v1' THEN 'failed'
-            WHEN a.t_last = 'transcode.started.v1' THEN 'running'
-            WHEN a.ver->>'kind' = 'video' THEN 'pending' END,
-       CASE WHEN a.tc IS NULL AND a.t_last = 'transcode.failed.v1' THEN a.tf->>'code' END,
-       CASE WHEN a.thumbs THEN 'ready'
-            WHEN a.thf IS NOT NULL THEN 'failed'
-            WHEN a.ver->>'kind' IN ('image', 'video', 'pdf') THEN 'pending' END,
-       CASE WHEN NOT a.thumbs THEN a.thf->>'code' END,
+       {status},
+       {rules.body((REJECTION,))}->>'code',
+       {transcode},
+       {transcode_error},
+       {thumbnail},
+       {thumbnail_error},
        a.tc->>'bucket',
        a.tc->>'master_playlist_key',
        (a.tc->>'duration')::double precision,
@@ -62,55 +116,35 @@ SELECT a.file_id,
        a.created_at,
        a.updated_at
 FROM (
-    SELECT l.file_id,
-           (array_agg(l.data {_LATEST})
-               FILTER (WHERE l.type IN ('file.uploaded.v1', 'file.uploaded.v2')))[1] AS up,
-           (array_agg(l.data {_LATEST})
-               FILTER (WHERE l.type = 'upload.session.opened.v1'))[1] AS so,
-           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.verified.v1'))[1] AS ver,
-           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'file.rejected.v1'))[1] AS rej,
-           (array_agg(l.data {_LATEST})
-               FILTER (WHERE l.type = 'transcode.completed.v1'))[1] AS tc,
-           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'transcode.failed.v1'))[1] AS tf,
-           (array_agg(l.type {_LATEST}) FILTER (
-               WHERE l.type IN ('transcode.started.v1', 'transcode.completed.v1',
-                                'transcode.failed.v1')))[1] AS t_last,
-           (array_agg(l.data {_LATEST}) FILTER (WHERE l.type = 'thumbnail.failed.v1'))[1] AS thf,
-           coalesce(bool_or(l.type = 'thumbnail.generated.v1'), false) AS thumbs,
-           coalesce(bool_or(l.type = 'upload.session.completed.v1'), false) AS completed,
-           coalesce(bool_or(l.type IN ('upload.session.aborted.v1', 'janitor.session.expired.v1')),
-                    false) AS abandoned,
-           coalesce(bool_or(l.type = 'file.deleted.v1'), false) AS deleted,
-           coalesce(bool_or(l.type = 'janitor.file.purged.v1'), false) AS purged,
-           min(l.occurred_at) FILTER (
-               WHERE l.type IN ('file.uploaded.v1', 'file.uploaded.v2',
-                                'upload.session.opened.v1')) AS created_at,
-           max(l.occurred_at) AS updated_at
+    SELECT l.file_id,{bodies},
+           coalesce(bool_or(l.type = {tag(JanitorFilePurged)}), false) AS purged,
+           min(l.occurred_at) FILTER (WHERE l.type {tags_in(created)}) AS created_at,
+           max(l.occurred_at) AS updated_at{rules.aggregates()}
     FROM ledger l
     WHERE l.known AND l.file_id IS NOT NULL AND l.type = ANY({{types}}) AND {{filter}}
     GROUP BY l.file_id
 ) a
--- A file exists once it was uploaded, or while its upload session may still complete.
-WHERE a.up IS NOT NULL OR (a.so IS NOT NULL AND NOT a.abandoned)
+WHERE {listed}
 """
 
+
 # A tag is on a file when the latest event naming it for that file added it.
-_FILE_TAGS = """
+_FILE_TAGS = f"""
 SELECT m.file_id, m.tag
 FROM (
     SELECT DISTINCT ON (x.file_id, x.tag) x.file_id, x.tag, x.present
     FROM (
         SELECT l.file_id, t.tag, true AS present, l.occurred_at, l.event_id
         FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'tags') t(tag)
-        WHERE l.known AND l.type IN ('file.uploaded.v1', 'file.uploaded.v2') AND {filter}
+        WHERE l.known AND l.type {tags_in((FileUploaded, FileUploadedV2))} AND {{filter}}
         UNION ALL
         SELECT l.file_id, t.tag, true, l.occurred_at, l.event_id
         FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'added') t(tag)
-        WHERE l.known AND l.type = 'file.tags_changed.v1' AND {filter}
+        WHERE l.known AND l.type = {tag(FileTagsChanged)} AND {{filter}}
         UNION ALL
         SELECT l.file_id, t.tag, false, l.occurred_at, l.event_id
         FROM ledger l CROSS JOIN LATERAL jsonb_array_elements_text(l.data->'removed') t(tag)
-        WHERE l.known AND l.type = 'file.tags_changed.v1' AND {filter}
+        WHERE l.known AND l.type = {tag(FileTagsChanged)} AND {{filter}}
     ) x
     ORDER BY x.file_id, x.tag, x.occurred_at DESC, x.event_id DESC, x.present
 ) m
@@ -119,18 +153,18 @@ WHERE m.present
 
 # Tags are per owner (keyed by name: a refresh recomputes every owner's tag of the name).
 # A v1 tag was global; like its upcaster says, it belongs to its creator.
-_TAGS = """
+_TAGS = f"""
 SELECT l.tag,
-       CASE l.type WHEN 'tag.created.v1' THEN l.data->>'created_by' ELSE l.data->>'owner' END,
+       CASE l.type WHEN {tag(TagCreated)} THEN l.data->>'created_by' ELSE l.data->>'owner' END,
        min(l.occurred_at)
 FROM ledger l
-WHERE l.known AND l.type IN ('tag.created.v1', 'tag.created.v2') AND l.tag IS NOT NULL
-  AND {filter}
+WHERE l.known AND l.type {tags_in((TagCreated, TagCreatedV2))} AND l.tag IS NOT NULL
+  AND {{filter}}
 GROUP BY 1, 2
 """
 
 # Renditions and thumbnails come from the latest successful event of the file.
-_RENDITIONS = """
+_RENDITIONS = f"""
 SELECT DISTINCT ON (c.file_id, r->>'name')
        c.file_id, r->>'name', (r->>'width')::int, (r->>'height')::int,
        (r->>'bandwidth')::bigint, (r->>'average_bandwidth')::bigint, r->>'codecs',
@@ -139,25 +173,31 @@ SELECT DISTINCT ON (c.file_id, r->>'name')
 FROM (
     SELECT DISTINCT ON (l.file_id) l.file_id, l.data
     FROM ledger l
-    WHERE l.known AND l.type = 'transcode.completed.v1' AND {filter}
+    WHERE l.known AND l.type = {tag(TranscodeCompleted)} AND {{filter}}
     ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
 ) c CROSS JOIN LATERAL jsonb_array_elements(c.data->'renditions') r
 ORDER BY c.file_id, r->>'name'
 """
 
-_THUMBNAILS = """
+_THUMBNAILS = f"""
 SELECT DISTINCT ON (g.file_id, t->>'name')
        g.file_id, t->>'name', (t->>'width')::int, (t->>'height')::int, t->>'format',
        g.data->>'bucket', t->>'key', (t->>'size')::bigint
 FROM (
     SELECT DISTINCT ON (l.file_id) l.file_id, l.data
     FROM ledger l
-    WHERE l.known AND l.type = 'thumbnail.generated.v1' AND {filter}
+    WHERE l.known AND l.type = {tag(ThumbnailGenerated)} AND {{filter}}
     ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
 ) g CROSS JOIN LATERAL jsonb_array_elements(g.data->'thumbnails') t
 ORDER BY g.file_id, t->>'name'
 """
 
+_SESSION_EVENTS = (
+    UploadSessionOpened,
+    UploadSessionCompleted,
+    UploadSessionAborted,
+    JanitorSessionExpired,
+)
 _SESSIONS = f"""
 SELECT s.session_id, (s.so->>'file_id')::uuid, s.so->>'owner', s.so->>'filename',
        (s.so->>'size')::bigint, s.so->>'mode',
@@ -168,17 +208,16 @@ SELECT s.session_id, (s.so->>'file_id')::uuid, s.so->>'owner', s.so->>'filename'
        (s.so->>'expires_at')::timestamptz, s.opened_at, s.updated_at
 FROM (
     SELECT l.session_id,
-           (array_agg(l.data {_LATEST})
-               FILTER (WHERE l.type = 'upload.session.opened.v1'))[1] AS so,
-           bool_or(l.type = 'upload.session.completed.v1') AS completed,
-           bool_or(l.type = 'upload.session.aborted.v1') AS aborted,
-           bool_or(l.type = 'janitor.session.expired.v1') AS expired,
-           min(l.occurred_at) FILTER (WHERE l.type = 'upload.session.opened.v1') AS opened_at,
+           (array_agg(l.data {LATEST})
+               FILTER (WHERE l.type = {tag(UploadSessionOpened)}))[1] AS so,
+           bool_or(l.type = {tag(UploadSessionCompleted)}) AS completed,
+           bool_or(l.type = {tag(UploadSessionAborted)}) AS aborted,
+           bool_or(l.type = {tag(JanitorSessionExpired)}) AS expired,
+           min(l.occurred_at) FILTER (WHERE l.type = {tag(UploadSessionOpened)}) AS opened_at,
            max(l.occurred_at) AS updated_at
     FROM ledger l
     WHERE l.known AND l.session_id IS NOT NULL AND {{filter}}
-      AND l.type IN ('upload.session.opened.v1', 'upload.session.completed.v1',
-                     'upload.session.aborted.v1', 'janitor.session.expired.v1')
+      AND l.type {tags_in(_SESSION_EVENTS)}
     GROUP BY l.session_id
 ) s
 WHERE s.so IS NOT NULL
@@ -248,27 +287,8 @@ FILES = Projection(
         "created_at",
         "updated_at",
     ),
-    _FILES,
-    frozenset(
-        {
-            "file.uploaded.v1",
-            "file.uploaded.v2",
-            "file.verified.v1",
-            "file.rejected.v1",
-            "file.tags_changed.v1",  # for updated_at: a retag changes the file
-            "file.deleted.v1",
-            "upload.session.opened.v1",
-            "upload.session.completed.v1",
-            "upload.session.aborted.v1",
-            "janitor.session.expired.v1",
-            "janitor.file.purged.v1",
-            "transcode.started.v1",
-            "transcode.completed.v1",
-            "transcode.failed.v1",
-            "thumbnail.generated.v1",
-            "thumbnail.failed.v1",
-        }
-    ),
+    _files_select(),
+    tag_set(_FILE_EVENTS),
 )
 FILE_TAGS = Projection(
     "file_tags",
@@ -276,7 +296,7 @@ FILE_TAGS = Projection(
     "uuid",
     ("file_id", "tag"),
     _FILE_TAGS,
-    frozenset({"file.uploaded.v1", "file.uploaded.v2", "file.tags_changed.v1"}),
+    tag_set((FileUploaded, FileUploadedV2, FileTagsChanged)),
 )
 TAGS = Projection(
     "tags",
@@ -284,7 +304,7 @@ TAGS = Projection(
     "text",
     ("name", "owner", "created_at"),
     _TAGS,
-    frozenset({"tag.created.v1", "tag.created.v2"}),
+    tag_set((TagCreated, TagCreatedV2)),
 )
 RENDITIONS = Projection(
     "renditions",
@@ -304,7 +324,7 @@ RENDITIONS = Projection(
         "segment_count",
     ),
     _RENDITIONS,
-    frozenset({"transcode.completed.v1"}),
+    tag_set((TranscodeCompleted,)),
 )
 THUMBNAILS = Projection(
     "thumbnails",
@@ -312,7 +332,7 @@ THUMBNAILS = Projection(
     "uuid",
     ("file_id", "name", "width", "height", "format", "bucket", "key", "size"),
     _THUMBNAILS,
-    frozenset({"thumbnail.generated.v1"}),
+    tag_set((ThumbnailGenerated,)),
 )
 SESSIONS = Projection(
     "upload_sessions",
@@ -331,14 +351,7 @@ SESSIONS = Projection(
         "updated_at",
     ),
     _SESSIONS,
-    frozenset(
-        {
-            "upload.session.opened.v1",
-            "upload.session.completed.v1",
-            "upload.session.aborted.v1",
-            "janitor.session.expired.v1",
-        }
-    ),
+    tag_set(_SESSION_EVENTS),
 )
 
 PROJECTIONS: dict[str, Projection] = {

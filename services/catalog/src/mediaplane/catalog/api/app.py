@@ -9,15 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
-from mediaplane.catalog.api.routes import (
-    EventController,
-    FileController,
-    TagController,
-    UploadController,
-)
-from mediaplane.catalog.app.bootstrap import catalog
+from mediaplane.catalog.api.problems import PROBLEMS
+from mediaplane.catalog.api.routes import ROUTES
+from mediaplane.catalog.app.bootstrap import open_resources
+from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
-from mediaplane.catalog.domain.playback import PlaybackTokens
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 
@@ -47,7 +43,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with catalog(settings) as resources, resources.changes.running():
+        async with open_resources(settings) as resources, resources.changes.running():
             app.state.queries = resources.queries
             app.state.media = resources.media
             app.state.changes = resources.changes
@@ -58,14 +54,10 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     return public_api(
         service=SERVICE,
-        route_handlers=[
-            FileController,
-            TagController,
-            UploadController,
-            EventController,
-        ],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         checks=checks,
         auth=settings.auth,
         rate_limit=settings.rate_limit,
+        problems=PROBLEMS,
     )

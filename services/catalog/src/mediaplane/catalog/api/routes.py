@@ -11,11 +11,13 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
+from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
 from mediaplane.catalog.app.queries import (
     CatalogQueries,
     FileFilter,
@@ -24,12 +26,17 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
-from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+# Opaque: only a `next_cursor` this API returned is valid (else 400 `invalid_cursor`).
+CURSOR_FORMAT = "mediaplane-cursor"
+Cursor = Annotated[
+    str | None,
+    QueryParameter(format=CURSOR_FORMAT, description="`next_cursor` of the previous page"),
+]
 HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
@@ -59,14 +66,20 @@ class Viewer:
     token: str
 
 
-def provide_viewer(request: Req) -> Viewer:
+def provide_viewer(
+    request: Req,
+    token: Annotated[
+        str | None,
+        QueryParameter(name=PARAMETER, description="the playback token of the file's URLs"),
+    ] = None,
+) -> Viewer:
     """The reader a playlist URL's playback token was issued to, for the file in the path.
 
     Playlists accept nothing else: no bearer token (header or query), so a
     playlist URL never needs, and never leaks, an API credential.
     """
     playback: PlaybackTokens = request.app.state.playback
-    token = request.query_params.get(PARAMETER) or ""
+    token = token or ""
     reader = playback.verify(token, request.path_params["file_id"])
     return Viewer(reader=admit(request, reader), token=token)
 
@@ -96,7 +109,7 @@ class FileController(Controller):
             str | None, QueryParameter(max_length=255, description="filename contains")
         ] = None,
         limit: Limit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> FilePage:
         return await queries.list_files(
             principal,
@@ -175,7 +188,7 @@ class UploadController(Controller):
         queries: NamedDependency[CatalogQueries],
         status: FromQuery[SessionStatus | None] = None,
         limit: Limit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> SessionPage:
         return await queries.uploads(principal, status=status, limit=limit, cursor=cursor)
 
@@ -193,7 +206,18 @@ class EventController(Controller):
         "feed": Provide(provide_feed, sync_to_thread=False),
     }
 
-    @get("/", summary="Server-Sent Events: live changes of the caller's files")
+    @get(
+        "/",
+        summary="Server-Sent Events: live changes of the caller's files",
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/event-stream",
+                description="An endless event stream",
+                generate_examples=False,
+            )
+        },
+    )
     async def stream(
         self, principal: NamedDependency[Principal], feed: NamedDependency[ChangeFeed]
     ) -> ServerSentEvent:
@@ -221,3 +245,6 @@ async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[Serv
                 yield ServerSentEventMessage(
                     event="file.changed", data=msgspec.json.encode(change).decode()
                 )
+
+
+ROUTES = [FileController, TagController, UploadController, EventController]

@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
-from mediaplane.bus.health import ping as ping_nats
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
 from mediaplane.catalog.app.queries import CatalogQueries
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
-from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import MigrationSource, migrate
 from mediaplane.observability import HealthChecks
-from mediaplane.observability.health import Check
+from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
 
 # The catalog produces no events: no event_log/outbox, only its own schema.
@@ -29,7 +26,7 @@ async def apply_migrations(settings: CatalogSettings) -> list[str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Catalog:
+class Resources:
     settings: CatalogSettings
     registry: Registry
     pool: Pool
@@ -40,22 +37,15 @@ class Catalog:
     health: HealthChecks
 
 
-def dependency_checks(
-    settings: CatalogSettings, pool: Pool, *, with_nats: bool
-) -> dict[str, Check]:
-    """Postgres for every role; NATS only for ingest (the API never talks to it)."""
-
-    if with_nats:
-        return {
-            "postgres": partial(ping_database, pool),
-            "nats": partial(ping_nats, settings.bus),
-        }
-    return {"postgres": partial(ping_database, pool)}
-
-
 @asynccontextmanager
-async def catalog(settings: CatalogSettings, *, pool_size: int = 20) -> AsyncIterator[Catalog]:
-    """Every resource of one catalog process, closed on exit."""
+async def open_resources(
+    settings: CatalogSettings, *, pool_size: int = 20
+) -> AsyncIterator[Resources]:
+    """Every resource of one catalog process, closed on exit.
+
+    `health` is the API's readiness (Postgres, the change feed): the API never
+    talks to NATS. The ingest role adds its own (Postgres, NATS).
+    """
     pool = await open_pool(
         settings.database_url, min_size=2, max_size=pool_size, application_name=SERVICE
     )
@@ -69,7 +59,7 @@ async def catalog(settings: CatalogSettings, *, pool_size: int = 20) -> AsyncIte
             if not changes.listening.is_set():
                 raise RuntimeError("not listening for changes")
 
-        yield Catalog(
+        yield Resources(
             settings=settings,
             registry=build_registry(settings.bus.subject_root),
             pool=pool,
@@ -82,9 +72,7 @@ async def catalog(settings: CatalogSettings, *, pool_size: int = 20) -> AsyncIte
                 hls_ttl=settings.hls_ttl_seconds,
             ),
             changes=changes,
-            health=HealthChecks(
-                {**dependency_checks(settings, pool, with_nats=False), "changes": listening}
-            ),
+            health=HealthChecks({"postgres": checks.postgres(pool), "changes": listening}),
         )
     finally:
         await pool.close()

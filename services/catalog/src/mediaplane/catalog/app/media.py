@@ -1,7 +1,7 @@
 """File details with download and thumbnail URLs, and HLS playlists rewritten for playback.
 
 The catalog presigns GETs only for keys that arrived in events (the
-original's key, renditions and thumbnails), which DESIGN.md allows: it reads
+original's key, renditions and thumbnails), which docs/architecture.md allows: it reads
 those objects, never writes them. URLs are presigned offline (the store has
 an explicit region), so a detail costs no S3 round trip; a playlist costs one
 GET of the playlist object.
@@ -13,10 +13,10 @@ import uuid
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
+from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
 from mediaplane.catalog.app.queries import CatalogQueries, FileNotFound
 from mediaplane.catalog.app.views import FileDetail, Link, RenditionView, ThumbnailView
 from mediaplane.catalog.domain.hls import rewrite
-from mediaplane.catalog.domain.playback import PARAMETER, PlaybackTokens
 from mediaplane.servicekit.auth import Principal
 from mediaplane.storage import ObjectNotFound, ObjectStore
 

@@ -9,13 +9,11 @@ from datetime import datetime
 
 import msgspec
 
-from mediaplane.servicekit.errors import ProblemError
+from mediaplane.domain import DomainError
 
 
-class InvalidCursor(ProblemError):
+class InvalidCursor(DomainError):
     code = "invalid_cursor"
-    status = 400
-    title = "Invalid cursor"
 
 
 def encode_cursor(at: datetime, key: uuid.UUID) -> str:

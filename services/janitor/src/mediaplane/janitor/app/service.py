@@ -18,15 +18,20 @@ import psycopg
 import structlog
 
 from mediaplane.contracts import Event, EventContext, new_event_id, utc_now
-from mediaplane.eventlog.database import Pool
-from mediaplane.eventlog.errors import ConcurrencyError
-from mediaplane.eventlog.store import ANY, EventStore
+from mediaplane.domain import CommandContext
+from mediaplane.eventlog import ConcurrencyError, EventStore, Pool, handle
 from mediaplane.janitor.adapters import projections
 from mediaplane.janitor.adapters.metrics import JanitorMetrics
 from mediaplane.janitor.adapters.projections import FileRow, ObjectRow, SessionRow
 from mediaplane.janitor.config import SERVICE, JanitorSettings
 from mediaplane.janitor.domain import actions
-from mediaplane.janitor.domain.actions import Action, StoredObject
+from mediaplane.janitor.domain.actions import (
+    RECORDER,
+    Action,
+    AlreadyRecorded,
+    Record,
+    StoredObject,
+)
 from mediaplane.janitor.domain.policy import ProjectionProgress, sweep_cutoff
 from mediaplane.storage import (
     InProgressUpload,
@@ -43,7 +48,7 @@ _log = structlog.get_logger(__name__)
 
 # Failures of one row: it is deferred and the sweep goes on. StorageUnavailable
 # (S3 down) is not among them: it would fail every row, so the sweep stops.
-_ROW_FAILURES = (StorageError, ConcurrencyError)
+_ROW_FAILURES = (StorageError, ConcurrencyError, AlreadyRecorded)
 
 
 def _is_row_failure(error: Exception) -> bool:
@@ -101,6 +106,15 @@ class JanitorService:
             _log.warning("sweep.held_back", sweep=sweep, reason="projection consumer not started")
         return cutoff
 
+    async def _record(self, conn: Conn, event: Event, *, once: bool = True) -> None:
+        """Append the janitor event in the sweep's claim transaction (the one write path)."""
+        await handle(
+            self.store, event.stream_id, RECORDER, Record(event=event, once=once), conn=conn
+        )
+
+    def _context(self, cause: EventContext) -> CommandContext:
+        return CommandContext(now=self.clock(), cause=cause)
+
     def _deferred(self, sweep: str, subject: str, error: Exception) -> None:
         self.metrics.failures.labels(sweep).inc()
         _log.warning("sweep.deferred", sweep=sweep, subject=subject, error=repr(error))
@@ -151,10 +165,13 @@ class JanitorService:
                         causation_id=str(row.opened_event_id) if row.opened_event_id else None,
                     )
                     event = actions.session_expired(
-                        action, session_id=row.session_id, file_id=row.file_id, context=context
+                        action,
+                        session_id=row.session_id,
+                        file_id=row.file_id,
+                        context=self._context(context),
                     )
-                    # Version 0: a session is expired once, whatever the projection says.
-                    await self.store.append(event.stream_id, 0, [event], conn=conn)
+                    # Once: a session is expired once, whatever the projection says.
+                    await self._record(conn, event)
                     await projections.mark_session_expired(conn, row.session_id, self.clock())
             except Exception as error:
                 if row is None or not _is_row_failure(error):
@@ -258,8 +275,8 @@ class JanitorService:
             ):
                 return None  # another janitor removed it
             await self.objects.abort_multipart_upload(bucket, upload.key, upload.upload_id)
-            event = actions.orphan_removed(action, context=context)
-            await self.store.append(event.stream_id, 0, [event], conn=conn)
+            event = actions.orphan_removed(action, context=self._context(context))
+            await self._record(conn, event)
         self.metrics.orphans_removed.inc()
         self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
         _log.info("orphan.removed", upload_id=upload.upload_id, key=upload.key, size=stored.size)
@@ -316,9 +333,9 @@ class JanitorService:
                             correlation_id=row.correlation_id or str(new_event_id()),
                             causation_id=str(row.opened_event_id) if row.opened_event_id else None,
                         )
-                        event = actions.staging_removed(action, context=context)
-                        # Version 0: a session's staging key is swept once.
-                        await self.store.append(event.stream_id, 0, [event], conn=conn)
+                        event = actions.staging_removed(action, context=self._context(context))
+                        # Once: a session's staging key is swept once.
+                        await self._record(conn, event)
                     await projections.mark_staging_swept(conn, row.session_id, self.clock())
             except Exception as error:
                 if row is None or not _is_row_failure(error):
@@ -391,9 +408,11 @@ class JanitorService:
                         correlation_id=row.correlation_id or str(new_event_id()),
                         causation_id=str(row.doom_event_id) if row.doom_event_id else None,
                     )
-                    event = actions.file_purged(action, file_id=row.file_id, context=context)
-                    # ANY: objects announced after a purge bring a later purge of the same file.
-                    await self.store.append(event.stream_id, ANY, [event], conn=conn)
+                    event = actions.file_purged(
+                        action, file_id=row.file_id, context=self._context(context)
+                    )
+                    # Not once: objects announced after a purge bring a later purge of the file.
+                    await self._record(conn, event, once=False)
                     await projections.mark_purged(conn, row.file_id, pending, self.clock())
             except Exception as error:
                 if row is None or not _is_row_failure(error):

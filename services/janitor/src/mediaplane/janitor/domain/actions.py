@@ -1,4 +1,10 @@
-"""What a sweep did (or, dry, would do), and the janitor event that records it."""
+"""What a sweep did (or, dry, would do), and the janitor event that records it.
+
+`RECORDER` is the decider of a janitor stream (`janitor-<subject>`), run by
+`mediaplane.eventlog.handle` in the sweep's claim transaction: a session or
+an orphan is cleaned up once, a file may be purged again when objects of it
+are announced after a purge.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mediaplane.contracts import (
-    EventContext,
+    Event,
     JanitorFilePurged,
     JanitorOrphanRemoved,
     JanitorSessionExpired,
-    new_event,
 )
+from mediaplane.domain import CommandContext, Decider, DomainError
 
 ActionKind = Literal["expire_session", "remove_orphan", "purge_file"]
 ORPHAN_REASON = "unknown_upload"
@@ -50,12 +56,11 @@ def stream_of(subject: uuid.UUID | str) -> str:
 
 
 def session_expired(
-    action: Action, *, session_id: uuid.UUID, file_id: uuid.UUID, context: EventContext
+    action: Action, *, session_id: uuid.UUID, file_id: uuid.UUID, context: CommandContext
 ) -> JanitorSessionExpired:
-    return new_event(
+    return context.event(
         JanitorSessionExpired,
         stream_id=stream_of(session_id),
-        context=context,
         session_id=session_id,
         file_id=file_id,
         multipart_aborted=action.upload is not None,
@@ -64,14 +69,13 @@ def session_expired(
     )
 
 
-def orphan_removed(action: Action, *, context: EventContext) -> JanitorOrphanRemoved:
+def orphan_removed(action: Action, *, context: CommandContext) -> JanitorOrphanRemoved:
     """`action.subject` is the upload id, `action.upload` the upload's key and parts' bytes."""
     if action.upload is None:
         raise ValueError("an orphan removal aborts an upload")
-    return new_event(
+    return context.event(
         JanitorOrphanRemoved,
         stream_id=stream_of(action.subject),
-        context=context,
         bucket=action.upload.bucket,
         key=action.upload.key,
         upload_id=action.subject,
@@ -80,15 +84,14 @@ def orphan_removed(action: Action, *, context: EventContext) -> JanitorOrphanRem
     )
 
 
-def staging_removed(action: Action, *, context: EventContext) -> JanitorOrphanRemoved:
+def staging_removed(action: Action, *, context: CommandContext) -> JanitorOrphanRemoved:
     """`action.subject` is the session id, `action.objects` the staging object removed."""
     if len(action.objects) != 1:
         raise ValueError("a staging removal deletes one object")
     (leftover,) = action.objects
-    return new_event(
+    return context.event(
         JanitorOrphanRemoved,
         stream_id=stream_of(action.subject),
-        context=context,
         bucket=leftover.bucket,
         key=leftover.key,
         upload_id=None,
@@ -97,12 +100,38 @@ def staging_removed(action: Action, *, context: EventContext) -> JanitorOrphanRe
     )
 
 
-def file_purged(action: Action, *, file_id: uuid.UUID, context: EventContext) -> JanitorFilePurged:
-    return new_event(
+def file_purged(
+    action: Action, *, file_id: uuid.UUID, context: CommandContext
+) -> JanitorFilePurged:
+    return context.event(
         JanitorFilePurged,
         stream_id=stream_of(file_id),
-        context=context,
         file_id=file_id,
         objects_deleted=len(action.objects),
         bytes_freed=action.bytes_freed,
     )
+
+
+class AlreadyRecorded(DomainError):
+    """The stream records a one-time cleanup already (another janitor did it)."""
+
+    code = "already_recorded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Record `event`; `once`: only on a stream that records nothing yet."""
+
+    event: Event
+    once: bool = True
+
+
+def record(command: Record, recorded: int) -> list[Event]:
+    if command.once and recorded:
+        raise AlreadyRecorded(f"{command.event.stream_id} records a cleanup already")
+    return [command.event]
+
+
+RECORDER: Decider[Record, int] = Decider(
+    initial_state=0, decide=record, evolve=lambda recorded, _: recorded + 1
+)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
-from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog import EVENTLOG_MIGRATIONS, EventStore, MigrationSource, Pool, migrate
 from mediaplane.eventlog.database import open_pool
-from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
+from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer.adapters import images
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
@@ -33,7 +30,7 @@ async def apply_migrations(settings: ThumbnailerSettings) -> list[str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Thumbnailer:
+class Resources:
     settings: ThumbnailerSettings
     registry: Registry
     pool: Pool
@@ -46,26 +43,20 @@ class Thumbnailer:
 def health_checks(
     settings: ThumbnailerSettings, pool: Pool, objects: ObjectStore, *, media_tools: bool
 ) -> HealthChecks:
-    async def s3() -> None:
-        await objects.ensure_buckets(settings.bucket)
-
-    async def ffmpeg() -> None:
-        for tool in (settings.ffmpeg, settings.ffprobe):
-            if shutil.which(tool) is None:
-                raise FileNotFoundError(f"{tool} is not installed")
-
-    checks: dict[str, Check] = {
-        "postgres": partial(ping_database, pool),
-        "nats": partial(ping_nats, settings.bus),
-        "s3": s3,
+    found: dict[str, Check] = {
+        "postgres": checks.postgres(pool),
+        "nats": checks.nats(settings.bus),
+        "s3": checks.s3(objects, settings.bucket),
     }
-    return HealthChecks({**checks, "ffmpeg": ffmpeg} if media_tools else checks)
+    if media_tools:
+        found["ffmpeg"] = checks.ffmpeg([settings.ffmpeg, settings.ffprobe])
+    return HealthChecks(found)
 
 
 @asynccontextmanager
-async def thumbnailer(
+async def open_resources(
     settings: ThumbnailerSettings, *, pool_size: int = 10, media_tools: bool = True
-) -> AsyncIterator[Thumbnailer]:
+) -> AsyncIterator[Resources]:
     """Every resource of one thumbnailer process, closed on exit.
 
     `media_tools=False` (the relay) leaves ffmpeg out of readiness: a relay
@@ -87,7 +78,7 @@ async def thumbnailer(
         service = ThumbnailService(
             pool=pool, store=store, objects=objects, renderer=renderer, settings=settings
         )
-        yield Thumbnailer(
+        yield Resources(
             settings=settings,
             registry=registry,
             pool=pool,

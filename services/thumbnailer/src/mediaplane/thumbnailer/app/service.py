@@ -18,13 +18,16 @@ import asyncio
 import hashlib
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 import structlog
 
-from mediaplane.contracts import EventContext, FileVerified, Thumbnail
+from mediaplane.contracts import EventContext, FileVerified, Thumbnail, utc_now
+from mediaplane.domain import CommandContext
 from mediaplane.eventlog import EventStore, Pool, handle
 from mediaplane.storage import ObjectNotFound, ObjectStore
 from mediaplane.thumbnailer.adapters import jobs
@@ -62,12 +65,14 @@ class ThumbnailService:
         objects: ObjectStore,
         renderer: Renderer,
         settings: ThumbnailerSettings,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.pool = pool
         self.store = store
         self.objects = objects
         self.renderer = renderer
         self.settings = settings
+        self.clock = clock
 
     async def process(self, event: FileVerified, *, last_attempt: bool = False) -> Outcome:
         """Handle one delivery of `file.verified.v1`; idempotent per file."""
@@ -82,19 +87,17 @@ class ThumbnailService:
             JOBS.labels(event.kind, "duplicate").inc()
             return "duplicate"
         log = _log.bind(file_id=str(event.file_id), kind=event.kind, attempt=attempt)
-        context = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(
-            event
-        )
+        cause = EventContext(producer=SERVICE, correlation_id=event.correlation_id).caused_by(event)
         started = time.monotonic()
         try:
             rendering = await self._render(event, pipeline)
         except MediaError as error:
-            return await self._fail(event, error, context, log)
+            return await self._fail(event, error, cause, log)
         except TimeoutError:
             if last_attempt:
                 timeout = self.settings.limits.job_timeout
                 expired = JobTimeout(f"not done within {timeout:g} s on {attempt} attempts")
-                return await self._fail(event, expired, context, log)
+                return await self._fail(event, expired, cause, log)
             RETRIES.labels(event.kind).inc()
             raise
         except Exception:
@@ -108,7 +111,7 @@ class ThumbnailService:
                 bucket=self.settings.bucket,
                 thumbnails=thumbnails,
                 source=rendering.source,
-                context=context,
+                context=CommandContext(now=self.clock(), cause=cause),
             ),
         )
         DURATION.labels(event.kind).observe(time.monotonic() - started)
@@ -184,9 +187,10 @@ class ThumbnailService:
         self,
         event: FileVerified,
         error: MediaError,
-        context: EventContext,
+        cause: EventContext,
         log: structlog.typing.FilteringBoundLogger,
     ) -> Outcome:
+        context = CommandContext(now=self.clock(), cause=cause)
         command = RecordFailure(file_id=event.file_id, error=error, context=context)
         outcome = await self._record(event, command)
         if outcome == "failed":

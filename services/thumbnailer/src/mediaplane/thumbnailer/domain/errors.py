@@ -7,15 +7,16 @@ the job records them and the message is acknowledged. Transient failures
 
 from __future__ import annotations
 
+from mediaplane.domain import DomainError
 
-class MediaError(Exception):
+
+class MediaError(DomainError):
     """The source cannot be thumbnailed; `code` goes into `thumbnail.failed.v1`."""
 
     code = "internal"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail[:1000]
+        super().__init__(detail[:1000])
 
 
 class CorruptInput(MediaError):

@@ -1,6 +1,6 @@
 """The thumbnail job of one file (stream `thumbnail-<file_id>`): it ends once, generated or failed.
 
-A decider in the eventlog sense: `decide(command, state)` and `evolve(state,
+A `mediaplane.domain.Decider`: `decide(command, state)` and `evolve(state,
 event)` are pure. Whatever the redeliveries, replicas or replays, a file gets
 one outcome: a command against a finished job decides nothing.
 """
@@ -14,14 +14,12 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
-    EventContext,
     Thumbnail,
     ThumbnailFailed,
     ThumbnailGenerated,
     ThumbnailSource,
-    new_event,
 )
-from mediaplane.eventlog import Decider
+from mediaplane.domain import CommandContext, Decider
 from mediaplane.thumbnailer.domain.errors import MediaError
 
 Status = Literal["pending", "generated", "failed"]
@@ -47,14 +45,14 @@ class RecordThumbnails:
     bucket: str
     thumbnails: Sequence[Thumbnail]
     source: ThumbnailSource
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordFailure:
     file_id: uuid.UUID
     error: MediaError
-    context: EventContext
+    context: CommandContext
 
 
 Command = RecordThumbnails | RecordFailure
@@ -66,10 +64,9 @@ def decide(command: Command, state: ThumbnailJob) -> list[Event]:
     stream_id = thumbnail_stream(command.file_id)
     if isinstance(command, RecordThumbnails):
         return [
-            new_event(
+            command.context.event(
                 ThumbnailGenerated,
                 stream_id=stream_id,
-                context=command.context,
                 file_id=command.file_id,
                 bucket=command.bucket,
                 thumbnails=list(command.thumbnails),
@@ -77,10 +74,9 @@ def decide(command: Command, state: ThumbnailJob) -> list[Event]:
             )
         ]
     return [
-        new_event(
+        command.context.event(
             ThumbnailFailed,
             stream_id=stream_id,
-            context=command.context,
             file_id=command.file_id,
             code=command.error.code,
             detail=command.error.detail,

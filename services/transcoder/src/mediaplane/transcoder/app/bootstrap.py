@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
-from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
-from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
-from mediaplane.servicekit import children
+from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.service import TranscodeService
@@ -44,33 +41,32 @@ class Resources:
 
 
 def health_checks(
-    settings: TranscoderSettings, pool: Pool, objects: ObjectStore, *, encoder: bool = True
+    settings: TranscoderSettings, pool: Pool, objects: ObjectStore, *, media_tools: bool
 ) -> HealthChecks:
     """Readiness of a role: the worker also needs ffmpeg and ffprobe, the relay does not."""
-
-    async def s3() -> None:
-        await objects.ensure_buckets(settings.bucket)
-
-    async def ffmpeg() -> None:
-        # A worker whose image lost its encoder must not take jobs.
-        for tool in (settings.ffmpeg, settings.ffprobe):
-            completed = await children.run([tool, "-version"])
-            if completed.returncode != 0:
-                raise RuntimeError(f"{tool} -version exited with {completed.returncode}")
-
-    checks: dict[str, Check] = {
-        "postgres": partial(ping_database, pool),
-        "nats": partial(ping_nats, settings.bus),
-        "s3": s3,
+    found: dict[str, Check] = {
+        "postgres": checks.postgres(pool),
+        "nats": checks.nats(settings.bus),
+        "s3": checks.s3(objects, settings.bucket),
     }
-    return HealthChecks({**checks, "ffmpeg": ffmpeg} if encoder else checks)
+    if media_tools:
+        found["ffmpeg"] = checks.ffmpeg([settings.ffmpeg, settings.ffprobe])
+    return HealthChecks(found)
 
 
 @asynccontextmanager
-async def transcoder(
-    settings: TranscoderSettings, *, metrics: TranscoderMetrics | None = None, pool_size: int = 4
+async def open_resources(
+    settings: TranscoderSettings,
+    *,
+    metrics: TranscoderMetrics | None = None,
+    pool_size: int = 4,
+    media_tools: bool = True,
 ) -> AsyncIterator[Resources]:
-    """Every resource of one transcoder process, closed on exit."""
+    """Every resource of one transcoder process, closed on exit.
+
+    `media_tools=False` (the relay) leaves ffmpeg out of readiness: a relay
+    encodes nothing.
+    """
     registry = build_registry(settings.bus.subject_root)
     pool = await open_pool(
         settings.database_url, min_size=1, max_size=pool_size, application_name=SERVICE
@@ -99,7 +95,7 @@ async def transcoder(
                 settings=settings,
                 metrics=metrics if metrics is not None else TranscoderMetrics(),
             ),
-            health=health_checks(settings, pool, objects),
+            health=health_checks(settings, pool, objects, media_tools=media_tools),
         )
     finally:
         await pool.close()

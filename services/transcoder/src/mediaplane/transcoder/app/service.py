@@ -7,24 +7,21 @@ so a worker that lost its job (lease expired, taken over) records nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 import psycopg
-import structlog
 
-from mediaplane.contracts import Event, EventContext, Rendition, VideoSource, new_event_id
-from mediaplane.eventlog.database import Pool
-from mediaplane.eventlog.errors import ConcurrencyError
-from mediaplane.eventlog.store import EventStore
+from mediaplane.contracts import Event, EventContext, Rendition, VideoSource, new_event_id, utc_now
+from mediaplane.domain import CommandContext
+from mediaplane.eventlog import EventStore, InlineProjection, Pool, handle
 from mediaplane.transcoder.adapters import jobs
 from mediaplane.transcoder.domain import job as decider
 from mediaplane.transcoder.domain.owners import OwnerLimit
 
-T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
-_log = structlog.get_logger(__name__)
-_RETRIES = 5
+_RETRIES = 4  # five attempts in all
 
 
 class LeaseLost(Exception):
@@ -40,24 +37,14 @@ class TranscodeService:
         worker_id: str,
         lease_seconds: float,
         owner_limit: OwnerLimit,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self.pool = pool
         self.store = store
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.owner_limit = owner_limit
-
-    async def _transact(self, work: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run `work` in a transaction, again from the start when the stream moved underneath."""
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                async with self.pool.connection() as conn, conn.transaction():
-                    return await work(conn)
-            except ConcurrencyError as error:
-                if attempt == _RETRIES:
-                    raise
-                _log.info("append.conflict", stream_id=error.stream_id, attempt=attempt)
-        raise AssertionError("unreachable")
+        self.clock = clock
 
     async def claim(
         self, *, file_id: uuid.UUID, sha256: str, event_id: uuid.UUID, owner: str
@@ -85,24 +72,31 @@ class TranscodeService:
         async with self.pool.connection() as conn:
             await jobs.release(conn, job_id=job_id, worker=self.worker_id)
 
-    async def _decide(
+    async def _record(
         self,
-        conn: Conn,
         job_id: uuid.UUID,
-        file_id: uuid.UUID,
-        decide: Callable[[decider.Job], list[Event]],
+        command: decider.Command,
+        inline: InlineProjection | None = None,
     ) -> list[Event]:
-        if not await jobs.lock_held(conn, job_id=job_id, worker=self.worker_id):
-            raise LeaseLost(f"job {job_id} is no longer held by {self.worker_id}")
-        stream_id = decider.transcode_stream(file_id)
-        loaded = await self.store.load(stream_id, conn=conn)
-        state = decider.Job()
-        for event in loaded.events:
-            state = decider.evolve(state, event)
-        events = decide(state)
-        if events:
-            await self.store.append(stream_id, loaded.version, events, conn=conn)
-        return events
+        """Decide `command` on the job's stream while this worker holds the job's lease."""
+
+        async def lease_held(conn: Conn) -> None:
+            if not await jobs.lock_held(conn, job_id=job_id, worker=self.worker_id):
+                raise LeaseLost(f"job {job_id} is no longer held by {self.worker_id}")
+
+        handled = await handle(
+            self.store,
+            decider.transcode_stream(command.file_id),
+            decider.DECIDER,
+            command,
+            retries=_RETRIES,
+            before=lease_held,
+            inline=inline,
+        )
+        return handled.events
+
+    def _context(self, cause: EventContext) -> CommandContext:
+        return CommandContext(now=self.clock(), cause=cause)
 
     async def record_started(
         self,
@@ -113,22 +107,14 @@ class TranscodeService:
         ladder: Sequence[str],
         context: EventContext,
     ) -> list[Event]:
-        async def work(conn: Conn) -> list[Event]:
-            return await self._decide(
-                conn,
-                job_id,
-                file_id,
-                lambda state: decider.start(
-                    state,
-                    file_id=file_id,
-                    job_id=job_id,
-                    source=source,
-                    ladder=ladder,
-                    context=context,
-                ),
-            )
-
-        return await self._transact(work)
+        command = decider.Start(
+            file_id=file_id,
+            job_id=job_id,
+            source=source,
+            ladder=ladder,
+            context=self._context(context),
+        )
+        return await self._record(job_id, command)
 
     async def record_completed(
         self,
@@ -142,29 +128,22 @@ class TranscodeService:
         elapsed: float,
         context: EventContext,
     ) -> list[Event]:
-        async def work(conn: Conn) -> list[Event]:
-            events = await self._decide(
-                conn,
-                job_id,
-                file_id,
-                lambda state: decider.complete(
-                    state,
-                    file_id=file_id,
-                    job_id=job_id,
-                    bucket=bucket,
-                    master_playlist_key=master_playlist_key,
-                    renditions=renditions,
-                    duration=duration,
-                    elapsed=elapsed,
-                    context=context,
-                ),
-            )
+        async def finish(conn: Conn, _: Sequence[Event]) -> None:
             await jobs.finish(
                 conn, job_id=job_id, status="completed", master_playlist_key=master_playlist_key
             )
-            return events
 
-        return await self._transact(work)
+        command = decider.Complete(
+            file_id=file_id,
+            job_id=job_id,
+            bucket=bucket,
+            master_playlist_key=master_playlist_key,
+            renditions=renditions,
+            duration=duration,
+            elapsed=elapsed,
+            context=self._context(context),
+        )
+        return await self._record(job_id, command, finish)
 
     async def record_failed(
         self,
@@ -176,22 +155,15 @@ class TranscodeService:
         attempts: int,
         context: EventContext,
     ) -> list[Event]:
-        async def work(conn: Conn) -> list[Event]:
-            events = await self._decide(
-                conn,
-                job_id,
-                file_id,
-                lambda state: decider.fail(
-                    state,
-                    file_id=file_id,
-                    job_id=job_id,
-                    code=code,
-                    detail=detail,
-                    attempts=attempts,
-                    context=context,
-                ),
-            )
+        async def finish(conn: Conn, _: Sequence[Event]) -> None:
             await jobs.finish(conn, job_id=job_id, status="failed", failure=(code, detail))
-            return events
 
-        return await self._transact(work)
+        command = decider.Fail(
+            file_id=file_id,
+            job_id=job_id,
+            code=code,
+            detail=detail,
+            attempts=attempts,
+            context=self._context(context),
+        )
+        return await self._record(job_id, command, finish)

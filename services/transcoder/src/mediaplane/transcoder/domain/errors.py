@@ -8,15 +8,13 @@ ffmpeg that crashed for no input-related reason) is transient and retried.
 
 from __future__ import annotations
 
+from mediaplane.domain import DomainError
 
-class PermanentFailure(Exception):
+
+class PermanentFailure(DomainError):
     """The job ends with `transcode.failed` carrying `code`; no retry."""
 
     code = "internal"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class CorruptInput(PermanentFailure):

@@ -2,6 +2,7 @@
 
 One job per file and source hash. Redeliveries and retries decide nothing
 new: starting a started job, or finishing a finished one, yields no events.
+`DECIDER` is what `mediaplane.eventlog.handle` runs.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
-    EventContext,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeStarted,
     VideoSource,
-    new_event,
 )
+from mediaplane.domain import CommandContext, Decider
 
 JobStatus = Literal["none", "started", "completed", "failed"]
 
@@ -54,85 +54,99 @@ def _already_finished(state: Job, job_id: uuid.UUID) -> bool:
     return state.job_id == job_id and state.finished
 
 
-def start(
-    state: Job,
-    *,
-    file_id: uuid.UUID,
-    job_id: uuid.UUID,
-    source: VideoSource,
-    ladder: Sequence[str],
-    context: EventContext,
-) -> list[Event]:
+@dataclass(frozen=True, kw_only=True)
+class Start:
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    source: VideoSource
+    ladder: Sequence[str]
+    context: CommandContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Complete:
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    bucket: str
+    master_playlist_key: str
+    renditions: Sequence[Rendition]
+    duration: float
+    elapsed: float
+    context: CommandContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fail:
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    code: str
+    detail: str
+    attempts: int
+    context: CommandContext
+
+
+Command = Start | Complete | Fail
+
+
+def start(state: Job, command: Start) -> list[Event]:
     """Announce the job once; a retried attempt of the same job announces nothing."""
-    if state.job_id == job_id:
+    if state.job_id == command.job_id:
         return []
     return [
-        new_event(
+        command.context.event(
             TranscodeStarted,
-            stream_id=transcode_stream(file_id),
-            context=context,
-            file_id=file_id,
-            job_id=job_id,
-            source=source,
-            ladder=list(ladder),
+            stream_id=transcode_stream(command.file_id),
+            file_id=command.file_id,
+            job_id=command.job_id,
+            source=command.source,
+            ladder=list(command.ladder),
         )
     ]
 
 
-def complete(
-    state: Job,
-    *,
-    file_id: uuid.UUID,
-    job_id: uuid.UUID,
-    bucket: str,
-    master_playlist_key: str,
-    renditions: Sequence[Rendition],
-    duration: float,
-    elapsed: float,
-    context: EventContext,
-) -> list[Event]:
-    if _already_finished(state, job_id):
+def complete(state: Job, command: Complete) -> list[Event]:
+    if _already_finished(state, command.job_id):
         return []
-    if state.job_id != job_id or state.status != "started":
-        raise ValueError(f"job {job_id} cannot complete before it started")
+    if state.job_id != command.job_id or state.status != "started":
+        raise ValueError(f"job {command.job_id} cannot complete before it started")
     return [
-        new_event(
+        command.context.event(
             TranscodeCompleted,
-            stream_id=transcode_stream(file_id),
-            context=context,
-            file_id=file_id,
-            job_id=job_id,
-            bucket=bucket,
-            master_playlist_key=master_playlist_key,
-            renditions=list(renditions),
-            duration=duration,
-            elapsed=elapsed,
+            stream_id=transcode_stream(command.file_id),
+            file_id=command.file_id,
+            job_id=command.job_id,
+            bucket=command.bucket,
+            master_playlist_key=command.master_playlist_key,
+            renditions=list(command.renditions),
+            duration=command.duration,
+            elapsed=command.elapsed,
         )
     ]
 
 
-def fail(
-    state: Job,
-    *,
-    file_id: uuid.UUID,
-    job_id: uuid.UUID,
-    code: str,
-    detail: str,
-    attempts: int,
-    context: EventContext,
-) -> list[Event]:
+def fail(state: Job, command: Fail) -> list[Event]:
     """A job may fail before it started (the probe refused the input)."""
-    if _already_finished(state, job_id):
+    if _already_finished(state, command.job_id):
         return []
     return [
-        new_event(
+        command.context.event(
             TranscodeFailed,
-            stream_id=transcode_stream(file_id),
-            context=context,
-            file_id=file_id,
-            job_id=job_id,
-            code=code,
-            detail=detail[:2000],
-            attempts=attempts,
+            stream_id=transcode_stream(command.file_id),
+            file_id=command.file_id,
+            job_id=command.job_id,
+            code=command.code,
+            detail=command.detail[:2000],
+            attempts=command.attempts,
         )
     ]
+
+
+def decide(command: Command, state: Job) -> list[Event]:
+    if isinstance(command, Start):
+        return start(state, command)
+    if isinstance(command, Complete):
+        return complete(state, command)
+    return fail(state, command)
+
+
+DECIDER: Decider[Command, Job] = Decider(initial_state=Job(), decide=decide, evolve=evolve)

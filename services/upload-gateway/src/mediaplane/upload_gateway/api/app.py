@@ -11,8 +11,9 @@ from litestar import Litestar
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 from mediaplane.upload_gateway.api.dev import dev_token_route
-from mediaplane.upload_gateway.api.routes import FileController, TagController, UploadController
-from mediaplane.upload_gateway.app.bootstrap import gateway
+from mediaplane.upload_gateway.api.problems import PROBLEMS
+from mediaplane.upload_gateway.api.routes import ROUTES
+from mediaplane.upload_gateway.app.bootstrap import open_resources
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
 
@@ -21,7 +22,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with gateway(settings) as resources:
+        async with open_resources(settings) as resources:
             app.state.service = resources.service
             checks.target = resources.health
             # What exists now (imports, app, pool) lives as long as the process:
@@ -33,13 +34,12 @@ def create_app(settings: GatewaySettings) -> Litestar:
     return public_api(
         service=SERVICE,
         route_handlers=[
-            UploadController,
-            TagController,
-            FileController,
+            *ROUTES,
             *([dev_token_route(settings.auth)] if settings.dev_mode else []),
         ],
         lifespan=lifespan,
         checks=checks,
         auth=settings.auth,
         rate_limit=settings.rate_limit,
+        problems=PROBLEMS,
     )

@@ -170,3 +170,7 @@ class FileController(Controller):
             caller.owner, file_id, admin=caller.admin, context=caller.context
         )
         return Response(None, status_code=202)
+
+
+# The public routes (the dev-mode token route is added by the app, and is not public API).
+ROUTES = [UploadController, TagController, FileController]

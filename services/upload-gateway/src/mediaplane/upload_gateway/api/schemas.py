@@ -8,13 +8,21 @@ import msgspec
 
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="lowercase hex SHA-256")]
 PartNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["holiday"])]
 
 
 class OpenUploadBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-    size: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
-    content_type: Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=1024, examples=["holiday.mp4"])]
+    size: Annotated[int, msgspec.Meta(ge=1, le=2**53, examples=[10_485_760])]
+    content_type: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=3,
+            max_length=255,
+            description="a media type the gateway allows (else 415)",
+            examples=["video/mp4"],
+        ),
+    ]
     sha256: Sha256 | None = None
     tags: Annotated[list[TagName], msgspec.Meta(max_length=32)] = msgspec.field(
         default_factory=list

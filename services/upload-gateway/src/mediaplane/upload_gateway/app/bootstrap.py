@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
-from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
-from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
+from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
@@ -26,7 +24,7 @@ async def apply_migrations(settings: GatewaySettings) -> list[str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Gateway:
+class Resources:
     settings: GatewaySettings
     registry: Registry
     pool: Pool
@@ -36,21 +34,10 @@ class Gateway:
     health: HealthChecks
 
 
-def health_checks(settings: GatewaySettings, pool: Pool, objects: ObjectStore) -> HealthChecks:
-    async def s3() -> None:
-        await objects.ensure_buckets(settings.bucket)
-
-    return HealthChecks(
-        {
-            "postgres": partial(ping_database, pool),
-            "nats": partial(ping_nats, settings.bus),
-            "s3": s3,
-        }
-    )
-
-
 @asynccontextmanager
-async def gateway(settings: GatewaySettings, *, pool_size: int = 20) -> AsyncIterator[Gateway]:
+async def open_resources(
+    settings: GatewaySettings, *, pool_size: int = 20
+) -> AsyncIterator[Resources]:
     """Every resource of one gateway process, closed on exit."""
     registry = build_registry(settings.bus.subject_root)
     pool = await open_pool(
@@ -61,14 +48,20 @@ async def gateway(settings: GatewaySettings, *, pool_size: int = 20) -> AsyncIte
         await objects.ensure_buckets(settings.bucket)
         store = EventStore(pool, registry)
         service = UploadService(pool=pool, store=store, objects=objects, settings=settings)
-        yield Gateway(
+        yield Resources(
             settings=settings,
             registry=registry,
             pool=pool,
             store=store,
             objects=objects,
             service=service,
-            health=health_checks(settings, pool, objects),
+            health=HealthChecks(
+                {
+                    "postgres": checks.postgres(pool),
+                    "nats": checks.nats(settings.bus),
+                    "s3": checks.s3(objects, settings.bucket),
+                }
+            ),
         )
     finally:
         await pool.close()

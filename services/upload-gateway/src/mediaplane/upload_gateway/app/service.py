@@ -9,25 +9,26 @@ multipart upload is created before the session is opened, completed before
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import psycopg
 import structlog
 
-from mediaplane.contracts import (
-    Event,
-    EventContext,
-    UploadSessionOpened,
-    new_event_id,
-    utc_now,
+from mediaplane.contracts import Event, EventContext, UploadSessionOpened, utc_now
+from mediaplane.domain import CommandContext, Decider, DomainError
+from mediaplane.eventlog import (
+    AppendGuard,
+    ConcurrencyError,
+    EventStore,
+    Handled,
+    InlineProjection,
+    Pool,
+    current_state,
+    handle,
 )
-from mediaplane.eventlog.database import Pool
-from mediaplane.eventlog.errors import ConcurrencyError
-from mediaplane.eventlog.store import EventStore
 from mediaplane.storage import CompletedPart, ObjectNotFound, ObjectStore, UploadNotFound
 from mediaplane.upload_gateway.adapters import projections
 from mediaplane.upload_gateway.app.views import (
@@ -43,12 +44,7 @@ from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain import file as files
 from mediaplane.upload_gateway.domain import session as sessions
 from mediaplane.upload_gateway.domain import tag as tags
-from mediaplane.upload_gateway.domain.errors import (
-    DomainError,
-    PartsMissing,
-    QuotaExceeded,
-    SessionNotOpen,
-)
+from mediaplane.upload_gateway.domain.errors import PartsMissing, QuotaExceeded, SessionNotOpen
 from mediaplane.upload_gateway.domain.policy import (
     check_content_type,
     check_quota,
@@ -57,16 +53,14 @@ from mediaplane.upload_gateway.domain.policy import (
     sanitize_filename,
 )
 
-T = TypeVar("T")
-Conn = psycopg.AsyncConnection[Any]
+C = TypeVar("C")
+S = TypeVar("S")
 _log = structlog.get_logger(__name__)
-_RETRIES = 5
+_RETRIES = 4  # five attempts in all, then 409
 
 
 class ConcurrentModification(DomainError):
     code = "concurrent_modification"
-    status = 409
-    title = "Changed by another request; retry"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,42 +98,43 @@ class UploadService:
         self.settings = settings
         self.limits = settings.limits
         self.clock = clock
+        self.sessions = sessions.session_decider(self.limits)
+        self.files = files.file_decider(self.limits)
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _transact(self, work: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run `work` in a transaction, again from the start when a stream moved underneath."""
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                # Pipeline mode sends statements whose results nobody waits
-                # for together with the next one that is read: fewer round trips.
-                async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
-                    return await work(conn)
-            except ConcurrencyError as error:
-                _log.info("append.conflict", stream_id=error.stream_id, attempt=attempt)
-        raise ConcurrentModification("the upload changed concurrently too often")
+    def _context(self, cause: EventContext) -> CommandContext:
+        """One command, one time: every event it appends occurred at this `now`."""
+        return CommandContext(now=self.clock(), cause=cause)
 
-    async def _append(
-        self, conn: Conn, stream_id: str, version: int, events: Sequence[Event]
-    ) -> None:
-        if events:
-            await self.store.append(stream_id, version, events, conn=conn)
+    async def _handle(
+        self,
+        stream_id: str,
+        decider: Decider[C, S],
+        command: C,
+        *,
+        inline: InlineProjection | None = None,
+        history: Sequence[str] = (),
+    ) -> Handled[S]:
+        try:
+            return await handle(
+                self.store,
+                stream_id,
+                decider,
+                command,
+                retries=_RETRIES,
+                inline=inline,
+                history=history,
+            )
+        except ConcurrencyError as error:
+            _log.info("append.conflict", stream_id=error.stream_id, attempts=_RETRIES + 1)
+            raise ConcurrentModification("the upload changed concurrently too often") from None
 
-    async def _session(
-        self, session_id: uuid.UUID, conn: Conn | None = None
-    ) -> tuple[sessions.UploadSession, int]:
-        loaded = await self.store.load(sessions.session_stream(session_id), conn=conn)
-        state = sessions.UploadSession()
-        for event in loaded.events:
-            state = sessions.evolve(state, event)
-        return state, loaded.version
-
-    async def _file(self, file_id: uuid.UUID, conn: Conn | None = None) -> tuple[files.File, int]:
-        loaded = await self.store.load(sessions.file_stream(file_id), conn=conn)
-        state = files.File()
-        for event in loaded.events:
-            state = files.evolve(state, event)
-        return state, loaded.version
+    async def _session(self, session_id: uuid.UUID) -> sessions.UploadSession:
+        state, _ = await current_state(
+            self.store, sessions.session_stream(session_id), self.sessions
+        )
+        return state
 
     def _url_expiry(self, expires_at: datetime) -> tuple[timedelta, datetime]:
         """Presigned URLs live the configured time, never beyond the session."""
@@ -193,7 +188,8 @@ class UploadService:
         plan = plan_upload(request.size, self.limits)
         normalize_tags(list(request.tags), self.limits)
 
-        session_id, file_id = new_event_id(), new_event_id()
+        command_context = self._context(context)
+        session_id, file_id = command_context.new_id(), command_context.new_id()
         key = sessions.staging_key(owner, file_id)
         upload_id = None
         if plan.mode == "multipart":
@@ -212,44 +208,46 @@ class UploadService:
                 sha256=request.sha256,
                 tags=list(request.tags),
                 bucket=self.settings.bucket,
-                now=self.clock(),
-                context=context,
+                upload_id=upload_id,
+                context=command_context,
             )
             # A fresh session id: its stream is known to be empty, no need to load it.
-            events = sessions.open_upload(sessions.UploadSession(), command, self.limits, upload_id)
-            opened = events[0]
-            assert isinstance(opened, UploadSessionOpened)
             # One statement: quota admission under the owner's lock, the event with
             # its outbox row, the projection row.
-            outcome = await self.store.append_guarded(
+            handled = await handle(
+                self.store,
                 sessions.session_stream(session_id),
-                0,
-                events,
-                projections.open_session_guard(opened, self.limits),
+                self.sessions,
+                command,
+                new_stream=True,
+                guard=self._open_guard,
             )
-            if not outcome.admitted:
+            if not handled.admitted:
                 # The guard applies check_quota's rule in SQL; check_quota says what is exceeded.
-                check_quota(projections.owner_usage(outcome.result), request.size, self.limits)
+                usage = projections.owner_usage(handled.guard_result)
+                check_quota(usage, request.size, self.limits)
                 raise QuotaExceeded("the quota is exceeded")
         except BaseException:
             if upload_id is not None:
                 await self.objects.abort_multipart_upload(self.settings.bucket, key, upload_id)
             raise
-        state = sessions.UploadSession()
-        for event in events:
-            state = sessions.evolve(state, event)
         _log.info("upload.opened", session_id=str(session_id), mode=plan.mode, size=request.size)
-        return self._view(state, with_upload=True)
+        return self._view(handled.state, with_upload=True)
+
+    def _open_guard(self, events: Sequence[Event]) -> AppendGuard:
+        (opened,) = events
+        assert isinstance(opened, UploadSessionOpened)
+        return projections.open_session_guard(opened, self.limits)
 
     async def get(self, owner: str, session_id: uuid.UUID) -> SessionView:
-        state, _ = await self._session(session_id)
+        state = await self._session(session_id)
         sessions.require_owner(state, owner)
         return self._view(state, with_upload=True)
 
     async def sign_parts(
         self, owner: str, session_id: uuid.UUID, parts: Sequence[PartRequest]
     ) -> list[PartUrl]:
-        state, _ = await self._session(session_id)
+        state = await self._session(session_id)
         opened = sessions.require_open(state, owner, self.clock())
         sessions.check_part_numbers(opened, [p.number for p in parts])
         assert opened.upload_id is not None  # multipart sessions always have one
@@ -277,7 +275,7 @@ class UploadService:
 
     async def stored_parts(self, owner: str, session_id: uuid.UUID) -> list[StoredPartView]:
         """What S3 holds for the session, so a client can resume after a crash."""
-        state, _ = await self._session(session_id)
+        state = await self._session(session_id)
         opened = sessions.require_owner(state, owner)
         if opened.mode == "single":
             try:
@@ -302,7 +300,7 @@ class UploadService:
         parts: Sequence[tuple[int, str]],
         context: EventContext,
     ) -> CompletionView:
-        state, _ = await self._session(session_id)
+        state = await self._session(session_id)
         if state.status == "completed" and state.owner == owner and state.completed:
             return self._completion(state)
         opened = sessions.require_open(state, owner, self.clock())
@@ -313,30 +311,14 @@ class UploadService:
         except ObjectNotFound:
             raise PartsMissing("the object is not uploaded yet") from None
 
-        async def work(conn: Conn) -> sessions.UploadSession:
-            current, version = await self._session(session_id, conn)
-            command = sessions.CompleteUpload(
-                owner=owner,
-                now=self.clock(),
-                stored_size=info.size,
-                etag=info.etag,
-                context=context,
-            )
-            events = sessions.complete_upload(current, command)
-            if events:
-                session_events = [e for e in events if e.stream_id == current_stream]
-                file_events = [e for e in events if e.stream_id != current_stream]
-                await self._append(conn, current_stream, version, session_events)
-                await self._append(conn, file_events[0].stream_id, 0, file_events)
-                await projections.apply(conn, events)
-            for event in events:
-                current = sessions.evolve(current, event)
-            return current
-
-        current_stream = sessions.session_stream(session_id)
-        completed = await self._transact(work)
+        command = sessions.CompleteUpload(
+            owner=owner, stored_size=info.size, etag=info.etag, context=self._context(context)
+        )
+        handled = await self._handle(
+            sessions.session_stream(session_id), self.sessions, command, inline=projections.apply
+        )
         _log.info("upload.completed", session_id=str(session_id), size=info.size)
-        return self._completion(completed)
+        return self._completion(handled.state)
 
     async def _complete_multipart(self, opened: Any, parts: Sequence[tuple[int, str]]) -> None:
         try:
@@ -374,7 +356,7 @@ class UploadService:
         )
 
     async def abort(self, owner: str, session_id: uuid.UUID, context: EventContext) -> SessionView:
-        state, _ = await self._session(session_id)
+        state = await self._session(session_id)
         opened = sessions.require_owner(state, owner)
         if state.status == "completed":
             raise SessionNotOpen("the session is completed; delete the file instead")
@@ -386,18 +368,11 @@ class UploadService:
             else:
                 await self.objects.delete(opened.bucket, opened.object_key)
 
-        async def work(conn: Conn) -> sessions.UploadSession:
-            current, version = await self._session(session_id, conn)
-            events = sessions.abort_upload(
-                current, sessions.AbortUpload(owner=owner, reason="client", context=context)
-            )
-            await self._append(conn, sessions.session_stream(session_id), version, events)
-            await projections.apply(conn, events)
-            for event in events:
-                current = sessions.evolve(current, event)
-            return current
-
-        return self._view(await self._transact(work))
+        command = sessions.AbortUpload(owner=owner, reason="client", context=self._context(context))
+        handled = await self._handle(
+            sessions.session_stream(session_id), self.sessions, command, inline=projections.apply
+        )
+        return self._view(handled.state)
 
     # -- tags and files ----------------------------------------------------------------------
 
@@ -412,54 +387,34 @@ class UploadService:
 
     async def _create_tag(self, owner: str, name: str, context: EventContext) -> bool:
         """True when the owner had no such tag (others' tags of the name do not count)."""
-        stream = tags.tag_stream(owner, name)
-
-        async def work(conn: Conn) -> bool:
-            legacy = await self.store.load(tags.legacy_tag_stream(name), conn=conn)
-            loaded = await self.store.load(stream, conn=conn)
-            state = tags.Tag(owner=owner)
-            for event in [*legacy.events, *loaded.events]:
-                state = tags.evolve(state, event)
-            events = tags.create_tag(state, name, context)
-            await self._append(conn, stream, loaded.version, events)
-            return bool(events)
-
-        return await self._transact(work)
+        handled = await self._handle(
+            tags.tag_stream(owner, name),
+            tags.tag_decider(owner),
+            tags.CreateTag(name=name, context=self._context(context)),
+            history=[tags.legacy_tag_stream(name)],
+        )
+        return bool(handled.events)
 
     async def set_file_tags(
         self, owner: str, file_id: uuid.UUID, wanted: Sequence[str], context: EventContext
     ) -> FileTagsView:
-        async def work(conn: Conn) -> files.File:
-            state, version = await self._file(file_id, conn)
-            events = files.set_tags(
-                state, files.SetTags(owner=owner, tags=list(wanted), context=context), self.limits
-            )
-            await self._append(conn, sessions.file_stream(file_id), version, events)
-            for event in events:
-                state = files.evolve(state, event)
-            return state
-
-        state = await self._transact(work)
+        command = files.SetTags(owner=owner, tags=list(wanted), context=self._context(context))
+        handled = await self._handle(sessions.file_stream(file_id), self.files, command)
         # Tags named on a file exist as tags too (idempotent).
-        for name in sorted(state.tags):
+        for name in sorted(handled.state.tags):
             await self._create_tag(owner, name, context)
-        return FileTagsView(file_id=file_id, tags=sorted(state.tags))
+        return FileTagsView(file_id=file_id, tags=sorted(handled.state.tags))
 
     async def delete_file(
         self, owner: str, file_id: uuid.UUID, *, admin: bool, context: EventContext
     ) -> None:
-        async def work(conn: Conn) -> None:
-            state, version = await self._file(file_id, conn)
-            events = files.delete_file(
-                state, files.DeleteFile(owner=owner, admin=admin, context=context)
-            )
-            await self._append(conn, sessions.file_stream(file_id), version, events)
-            await projections.apply(conn, events)
-
-        await self._transact(work)
+        command = files.DeleteFile(owner=owner, admin=admin, context=self._context(context))
+        await self._handle(
+            sessions.file_stream(file_id), self.files, command, inline=projections.apply
+        )
 
     async def file_status(self, file_id: uuid.UUID) -> files.FileStatus:
-        state, _ = await self._file(file_id)
+        state, _ = await current_state(self.store, sessions.file_stream(file_id), self.files)
         return state.status
 
     @asynccontextmanager
@@ -481,12 +436,8 @@ class UploadService:
         self, file_id: uuid.UUID, verdict: files.Verdict, context: EventContext
     ) -> list[Event]:
         """The verifier's decision about a file (appended once, whatever the redeliveries)."""
-
-        async def work(conn: Conn) -> list[Event]:
-            state, version = await self._file(file_id, conn)
-            events = files.record_verdict(state, verdict, context)
-            await self._append(conn, sessions.file_stream(file_id), version, events)
-            await projections.apply(conn, events)
-            return events
-
-        return await self._transact(work)
+        command = files.RecordVerdict(verdict=verdict, context=self._context(context))
+        handled = await self._handle(
+            sessions.file_stream(file_id), self.files, command, inline=projections.apply
+        )
+        return handled.events

@@ -1,4 +1,7 @@
-"""The File decider: verification verdicts, tags and deletion (stream `file-<file_id>`)."""
+"""The File decider: verification verdicts, tags and deletion (stream `file-<file_id>`).
+
+`file_decider(limits)` is what `mediaplane.eventlog.handle` runs.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,14 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
-    EventContext,
     FileDeleted,
     FileKind,
     FileRejected,
     FileTagsChanged,
     FileUploadedV2,
     FileVerified,
-    new_event,
 )
+from mediaplane.domain import CommandContext, Decider
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound, InvalidTag
 from mediaplane.upload_gateway.domain.policy import UploadLimits, normalize_tags
 
@@ -66,8 +68,15 @@ class Verdict:
     rejection: tuple[str, str] | None = None
 
 
-def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list[Event]:
+@dataclass(frozen=True, kw_only=True)
+class RecordVerdict:
+    verdict: Verdict
+    context: CommandContext
+
+
+def record_verdict(state: File, command: RecordVerdict) -> list[Event]:
     """One verdict per file: a redelivered `file.uploaded` decides nothing new."""
+    verdict, context = command.verdict, command.context
     uploaded = state.uploaded
     if uploaded is None:
         raise FileNotFound("no such file")
@@ -77,10 +86,9 @@ def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list
     if verdict.rejection is not None:
         code, detail = verdict.rejection
         return [
-            new_event(
+            context.event(
                 FileRejected,
                 stream_id=stream,
-                context=context,
                 file_id=uploaded.file_id,
                 owner=uploaded.owner,
                 code=code,
@@ -88,10 +96,9 @@ def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list
             )
         ]
     return [
-        new_event(
+        context.event(
             FileVerified,
             stream_id=stream,
-            context=context,
             file_id=uploaded.file_id,
             owner=uploaded.owner,
             bucket=uploaded.bucket,
@@ -112,7 +119,7 @@ def record_verdict(state: File, verdict: Verdict, context: EventContext) -> list
 class SetTags:
     owner: str
     tags: list[str] = field(default_factory=list)
-    context: EventContext
+    context: CommandContext
 
 
 def set_tags(state: File, command: SetTags, limits: UploadLimits) -> list[Event]:
@@ -127,10 +134,9 @@ def set_tags(state: File, command: SetTags, limits: UploadLimits) -> list[Event]
     if len(wanted) > limits.max_tags_per_file:
         raise InvalidTag(f"at most {limits.max_tags_per_file} tags per file")
     return [
-        new_event(
+        command.context.event(
             FileTagsChanged,
             stream_id=f"file-{uploaded.file_id}",
-            context=command.context,
             file_id=uploaded.file_id,
             owner=uploaded.owner,
             added=added,
@@ -143,7 +149,10 @@ def set_tags(state: File, command: SetTags, limits: UploadLimits) -> list[Event]
 class DeleteFile:
     owner: str
     admin: bool = False
-    context: EventContext
+    context: CommandContext
+
+
+FileCommand = RecordVerdict | SetTags | DeleteFile
 
 
 def delete_file(state: File, command: DeleteFile) -> list[Event]:
@@ -152,12 +161,24 @@ def delete_file(state: File, command: DeleteFile) -> list[Event]:
     if state.status == "deleted":
         return []
     return [
-        new_event(
+        command.context.event(
             FileDeleted,
             stream_id=f"file-{uploaded.file_id}",
-            context=command.context,
             file_id=uploaded.file_id,
             owner=uploaded.owner,
             deleted_by=command.owner,
         )
     ]
+
+
+def file_decider(limits: UploadLimits) -> Decider[FileCommand, File]:
+    """The file's decider under `limits`."""
+
+    def decide(command: FileCommand, state: File) -> list[Event]:
+        if isinstance(command, RecordVerdict):
+            return record_verdict(state, command)
+        if isinstance(command, SetTags):
+            return set_tags(state, command, limits)
+        return delete_file(state, command)
+
+    return Decider(initial_state=File(), decide=decide, evolve=evolve)

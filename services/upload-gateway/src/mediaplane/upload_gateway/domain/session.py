@@ -1,7 +1,9 @@
 """The UploadSession decider: open, sign parts, complete, abort (stream `upload-<session_id>`).
 
-Pure: commands carry everything the decision needs (the clock, what S3 says
-about stored parts, the owner's usage), so tests need no I/O.
+Pure: commands carry everything the decision needs (the command's time in
+its `CommandContext`, what S3 says about the stored object, the multipart
+upload id), so tests need no I/O. `session_decider(limits)` is what
+`mediaplane.eventlog.handle` runs.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
-    EventContext,
     FileUploadedV2,
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
-    new_event,
 )
+from mediaplane.domain import CommandContext, Decider
 from mediaplane.upload_gateway.domain.errors import (
     InvalidParts,
     PartsMissing,
@@ -82,8 +83,9 @@ class OpenUpload:
     sha256: str | None
     tags: list[str] = field(default_factory=list)
     bucket: str
-    now: datetime
-    context: EventContext
+    upload_id: str | None = None
+    """The S3 multipart upload, created before the session is opened (None: single PUT)."""
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,17 +98,19 @@ class StoredPart:
 @dataclass(frozen=True, kw_only=True)
 class CompleteUpload:
     owner: str
-    now: datetime
     stored_size: int
     etag: str
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
 class AbortUpload:
     owner: str
     reason: Literal["client", "rejected"]
-    context: EventContext
+    context: CommandContext
+
+
+SessionCommand = OpenUpload | CompleteUpload | AbortUpload
 
 
 def staging_key(owner: str, file_id: uuid.UUID) -> str:
@@ -128,9 +132,7 @@ def original_key(staging: str) -> str:
     return f"{folder}/original" if leaf == "upload" else staging
 
 
-def open_upload(
-    state: UploadSession, command: OpenUpload, limits: UploadLimits, upload_id: str | None
-) -> list[Event]:
+def open_upload(state: UploadSession, command: OpenUpload, limits: UploadLimits) -> list[Event]:
     """Validate and open. For multipart, the S3 upload is created first and its id passed in."""
     if state.status != "new":
         raise SessionNotOpen("this session id is taken")
@@ -139,10 +141,9 @@ def open_upload(
     plan = plan_upload(command.size, limits)
     tags = normalize_tags(command.tags, limits)
     return [
-        new_event(
+        command.context.event(
             UploadSessionOpened,
             stream_id=session_stream(command.session_id),
-            context=command.context,
             session_id=command.session_id,
             file_id=command.file_id,
             owner=command.owner,
@@ -155,8 +156,8 @@ def open_upload(
             sha256=command.sha256,
             part_size=plan.part_size,
             part_count=plan.part_count,
-            expires_at=command.now + timedelta(seconds=limits.session_ttl_seconds),
-            upload_id=upload_id,
+            expires_at=command.context.now + timedelta(seconds=limits.session_ttl_seconds),
+            upload_id=command.upload_id,
             tags=tags,
         )
     ]
@@ -237,24 +238,22 @@ def complete_upload(state: UploadSession, command: CompleteUpload) -> list[Event
     """
     if state.status == "completed" and state.opened and state.opened.owner == command.owner:
         return []
-    opened = require_open(state, command.owner, command.now)
+    opened = require_open(state, command.owner, command.context.now)
     if command.stored_size != opened.size:
         raise SizeMismatch(f"declared {opened.size} bytes, storage holds {command.stored_size}")
     return [
-        new_event(
+        command.context.event(
             UploadSessionCompleted,
             stream_id=session_stream(opened.session_id),
-            context=command.context,
             session_id=opened.session_id,
             file_id=opened.file_id,
             size=command.stored_size,
             etag=command.etag,
             part_count=opened.part_count,
         ),
-        new_event(
+        command.context.event(
             FileUploadedV2,
             stream_id=file_stream(opened.file_id),
-            context=command.context,
             file_id=opened.file_id,
             session_id=opened.session_id,
             owner=opened.owner,
@@ -278,12 +277,24 @@ def abort_upload(state: UploadSession, command: AbortUpload) -> list[Event]:
     if state.status != "open":
         raise SessionNotOpen(f"the session is {state.status}")
     return [
-        new_event(
+        command.context.event(
             UploadSessionAborted,
             stream_id=session_stream(opened.session_id),
-            context=command.context,
             session_id=opened.session_id,
             file_id=opened.file_id,
             reason=command.reason,
         )
     ]
+
+
+def session_decider(limits: UploadLimits) -> Decider[SessionCommand, UploadSession]:
+    """The session's decider under `limits`."""
+
+    def decide(command: SessionCommand, state: UploadSession) -> list[Event]:
+        if isinstance(command, OpenUpload):
+            return open_upload(state, command, limits)
+        if isinstance(command, CompleteUpload):
+            return complete_upload(state, command)
+        return abort_upload(state, command)
+
+    return Decider(initial_state=UploadSession(), decide=decide, evolve=evolve)

@@ -106,7 +106,7 @@ async def test_watch_streams_changes_of_the_callers_files(
             done, _ = await asyncio.wait({first}, timeout=0.2)
             if done:
                 break
-        change = await asyncio.wait_for(first, 1)
+        change = await asyncio.wait_for(first, 30)
     finally:
         await changes.aclose()
 

@@ -1,5 +1,7 @@
-"""The real gateway and catalog on real ports, wired to this test's database, bucket and
-JetStream names, and what stands in for the asynchronous parts of the platform.
+"""The client (libs/client) against the real gateway and catalog on real ports, wired to
+this test's database, bucket and JetStream names, and what stands in for the asynchronous
+parts of the platform. These tests need two services, so they live here and not in
+libs/client, which depends on no server package.
 
 `platform.settle()` does at once what the verifier, the outbox relay and the catalog's
 ingest consumer do in the background: verify the uploaded objects, then feed every new

@@ -1,4 +1,4 @@
-"""Playback tokens: short-lived capabilities to read one file's HLS playlists (pure).
+"""Playback tokens: short-lived capabilities to read one file's HLS playlists.
 
 Players put URLs where headers cannot go (native HLS in Safari, smart TVs), so
 a playlist URL must carry its own authorization. It carries this token, never

@@ -1,0 +1,23 @@
+"""How the gateway API answers each domain error code (RFC 9457 problem+json via servicekit)."""
+
+from __future__ import annotations
+
+from mediaplane.servicekit.errors import Problem
+
+PROBLEMS = {
+    "not_found": Problem(404, "Not found"),
+    "session_not_found": Problem(404, "Upload session not found"),
+    "file_not_found": Problem(404, "File not found"),
+    "session_expired": Problem(410, "Upload session expired"),
+    "session_not_open": Problem(409, "Upload session is not open"),
+    "invalid_parts": Problem(422, "Invalid part list"),
+    "parts_missing": Problem(409, "Not every part is uploaded"),
+    "size_mismatch": Problem(409, "Stored size differs from the declared size"),
+    "size_out_of_range": Problem(422, "Declared size out of range"),
+    "content_type_not_allowed": Problem(415, "Content type not allowed"),
+    "invalid_filename": Problem(422, "Invalid filename"),
+    "invalid_tag": Problem(422, "Invalid tag name"),
+    "quota_exceeded": Problem(413, "Storage quota exceeded"),
+    "file_deleted": Problem(409, "File is deleted"),
+    "concurrent_modification": Problem(409, "Changed by another request; retry"),
+}

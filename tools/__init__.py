@@ -1,0 +1,1 @@
+"""Repository tooling that is not part of any package (import-linter contract types)."""
