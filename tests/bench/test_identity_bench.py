@@ -21,7 +21,7 @@ from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.identity.adapters.passwords import HASHER, hash_password, verify_password
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.domain.policy import Backoff
 from mediaplane.identity.testing import (
     PASSWORD,
@@ -67,7 +67,7 @@ async def test_identity(pg_url: str, nats_namespace: NatsNamespace, tmp_path: Pa
         backoff=Backoff(free_failures=10**6),  # the benchmark signs in many times from one IP
     )
     await apply_migrations(settings)
-    async with identity(settings, pool_size=1) as resources:
+    async with open_resources(settings, pool_size=1) as resources:
         await resources.accounts.register(
             email="bench@example.org", password=PASSWORD, via="admin", verified=True
         )

@@ -36,6 +36,20 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
         ("/x?signature=s;sig=t", "/x?signature=REDACTED;sig=REDACTED"),
         (f"Authorization: Bearer {JWT}", "Authorization: Bearer REDACTED"),
         (f'"url": "/a?pt={JWT}"', '"url": "/a?pt=REDACTED"'),
+        (
+            f"GET /oauth/logout?id_token_hint={JWT}&state=s1&client_id=web-ui HTTP/1.1",
+            "GET /oauth/logout?id_token_hint=REDACTED&state=s1&client_id=web-ui HTTP/1.1",
+        ),
+        (
+            "GET /callback?code=Xy1-_z&state=s1 HTTP/1.1",
+            "GET /callback?code=REDACTED&state=s1 HTTP/1.1",
+        ),
+        (
+            "grant_type=authorization_code&code=abc&code_verifier=v~1.x"
+            "&client_id=cli&client_secret=s3cr3t&device_code=dc",
+            "grant_type=authorization_code&code=REDACTED&code_verifier=REDACTED"
+            "&client_id=cli&client_secret=REDACTED&device_code=REDACTED",
+        ),
     ],
 )
 def test_secret_values_are_replaced(text: str, expected: str) -> None:
@@ -47,6 +61,7 @@ def test_secret_values_are_replaced(text: str, expected: str) -> None:
     [
         "/v1/files?limit=10&cursor=abc&tag=holiday",
         "/x?mytoken=1&pts=2&token_type=bearer",  # names that only contain a secret's name
+        "/x?codec=h264&user_code=ABCD-EFGH&code_challenge_method=S256",
         "path/with/pt=1",  # not a query parameter
         "plain message without secrets",
     ],

@@ -12,7 +12,7 @@ import pytest
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.identity.testing import (
     PASSWORD,
@@ -75,7 +75,7 @@ def sign_up(server: Server) -> SignUp:
 async def clients(server: Server) -> None:
     """`web` (public: code + PKCE, refresh), `cli` (public: device flow, refresh) and `svc`
     (confidential: client credentials)."""
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         store = resources.provider.store
         await asyncio.to_thread(
             lambda: store.register_client(

@@ -255,9 +255,9 @@ async def test_invite_only_registration_takes_each_invite_once(
     settings = make_identity_settings(registration="invite")
     await apply_migrations(settings)
     async with running(settings) as server:
-        from mediaplane.identity.app.bootstrap import identity
+        from mediaplane.identity.app.bootstrap import open_resources
 
-        async with identity(settings, pool_size=1) as resources:
+        async with open_resources(settings, pool_size=1) as resources:
             invite = await resources.accounts.create_invite(created_by="test")
         body = {"email": "mia@example.org", "password": PASSWORD, "invite": invite}
         assert (await server.http.post("/v1/account/registrations", json=body)).status_code == 202
@@ -304,13 +304,13 @@ async def test_a_suspended_user_is_signed_out_and_cannot_sign_in(
 ) -> None:
     user_id = await sign_up("pat@example.org")
     cookie = session_cookie(await sign_in(server, "pat@example.org"))
-    from mediaplane.identity.app.bootstrap import identity
+    from mediaplane.identity.app.bootstrap import open_resources
 
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         await resources.accounts.suspend(uuid.UUID(user_id), reason="spam", by="test")
     assert_problem(await server.http.get("/v1/account/", headers=cookie), 401, "not_signed_in")
     assert_problem(await sign_in(server, "pat@example.org"), 403, "account_suspended")
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         await resources.accounts.reinstate(uuid.UUID(user_id), by="test")
     assert (await sign_in(server, "pat@example.org")).status_code == 201
     assert event_types(server.settings)[-2:] == ["user.suspended.v1", "user.reinstated.v1"]

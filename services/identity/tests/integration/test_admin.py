@@ -10,7 +10,7 @@ import jwt as pyjwt
 import psycopg
 import pytest
 
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.identity.testing import PASSWORD, Server, SignUp, running, session, tokens_for
 
@@ -23,7 +23,7 @@ async def bearer(server: Server, email: str) -> dict[str, str]:
 
 
 async def make_admin(server: Server, email: str) -> dict[str, str]:
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         await resources.accounts.register(
             email=email, password=PASSWORD, role="admin", via="admin", verified=True
         )
@@ -109,7 +109,7 @@ async def test_an_admin_invites(
     settings = make_identity_settings(registration="invite")
     await apply_migrations(settings)
     async with running(settings) as server:
-        async with identity(settings, pool_size=1) as resources:
+        async with open_resources(settings, pool_size=1) as resources:
             resources.provider.store.register_client(
                 client_id="web",
                 secret=None,

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.settings import StackSettings, database_url
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.config import IdentitySettings, Upstream
 from mediaplane.identity.testing import PASSWORD, Server, running, session
 
@@ -58,7 +58,7 @@ async def pair(
     )
     for settings in (up, down):
         await apply_migrations(settings)
-    async with identity(up, pool_size=1) as resources:
+    async with open_resources(up, pool_size=1) as resources:
         await asyncio.to_thread(
             lambda: resources.provider.store.register_client(
                 client_id="downstream",
@@ -74,7 +74,7 @@ async def pair(
 
 async def upstream_user(pair: Pair, email: str) -> dict[str, str]:
     """A verified account on the upstream, signed in there (its session cookie)."""
-    async with identity(pair.upstream.settings, pool_size=1) as resources:
+    async with open_resources(pair.upstream.settings, pool_size=1) as resources:
         await resources.accounts.register(
             email=email, password=PASSWORD, via="admin", verified=True
         )
@@ -122,7 +122,7 @@ async def test_a_verified_upstream_email_makes_a_local_account_and_signs_in(pair
 
 
 async def test_an_existing_account_is_linked_by_verified_email(pair: Pair) -> None:
-    async with identity(pair.downstream.settings, pool_size=1) as resources:
+    async with open_resources(pair.downstream.settings, pool_size=1) as resources:
         local_id = await resources.accounts.register(
             email="both@example.org", password=PASSWORD, via="admin", verified=True
         )
@@ -132,7 +132,7 @@ async def test_an_existing_account_is_linked_by_verified_email(pair: Pair) -> No
 
 
 async def test_explicit_linking_by_a_signed_in_user(pair: Pair) -> None:
-    async with identity(pair.downstream.settings, pool_size=1) as resources:
+    async with open_resources(pair.downstream.settings, pool_size=1) as resources:
         local_id = await resources.accounts.register(
             email="local@example.org", password=PASSWORD, via="admin", verified=True
         )
@@ -193,7 +193,7 @@ async def test_an_unverified_upstream_email_neither_links_nor_registers(pair: Pa
     upstream_cookie = await upstream_user(pair, "unv@example.org")
     with psycopg.connect(pair.upstream.settings.database_url, autocommit=True) as conn:
         conn.execute("UPDATE users SET email_verified = false WHERE email = 'unv@example.org'")
-    async with identity(pair.downstream.settings, pool_size=1) as resources:
+    async with open_resources(pair.downstream.settings, pool_size=1) as resources:
         await resources.accounts.register(
             email="unv@example.org", password=PASSWORD, via="admin", verified=True
         )

@@ -14,7 +14,7 @@ import httpx
 import jwt as pyjwt
 import pytest
 
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.config import IdentitySettings, TokenLifetimes
 from mediaplane.identity.testing import (
     PASSWORD,
@@ -97,7 +97,7 @@ async def test_code_flow_with_pkce_gives_tokens_servicekit_accepts(
 
 async def test_an_admins_token_makes_an_admin_principal(server: Server, sign_up: SignUp) -> None:
     user_id = await sign_up("root@example.org")
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         await resources.accounts.change_role(uuid.UUID(user_id), "admin", by="test")
     tokens = await tokens_for(server, await session(server, "root@example.org"))
     verifier = verifier_for(server)
@@ -189,7 +189,7 @@ async def test_sign_out_everywhere_revokes_refresh_tokens(server: Server, sign_u
 async def test_a_suspended_user_cannot_refresh(server: Server, sign_up: SignUp) -> None:
     user_id = await sign_up("gus@example.org")
     tokens = await tokens_for(server, await session(server, "gus@example.org"))
-    async with identity(server.settings, pool_size=1) as resources:
+    async with open_resources(server.settings, pool_size=1) as resources:
         await resources.accounts.suspend(uuid.UUID(user_id), reason="abuse", by="test")
     oauth_error(await refresh(server, tokens["refresh_token"]), 400, "invalid_grant")
 
@@ -275,7 +275,7 @@ async def test_an_expired_code_is_refused(make_identity_settings: Any, sign_up: 
     settings: IdentitySettings = make_identity_settings(lifetimes=TokenLifetimes(code_seconds=0))
     await apply_migrations(settings)
     async with running(settings) as server:
-        async with identity(settings, pool_size=1) as resources:
+        async with open_resources(settings, pool_size=1) as resources:
             await resources.accounts.register(
                 email="lou@example.org", password=PASSWORD, via="admin", verified=True
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,11 +18,13 @@ from mediaplane.contracts import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.domain import CommandContext
 from mediaplane.identity.domain import errors
 from mediaplane.identity.domain import user as users
 
 USER = uuid.uuid4()
-CONTEXT = EventContext(producer="identity", correlation_id="test")
+NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+CONTEXT = CommandContext(now=NOW, cause=EventContext(producer="identity", correlation_id="test"))
 
 
 def given(*commands: users.Command) -> users.User:
@@ -44,6 +47,7 @@ def test_registration_records_role_plan_and_how_without_personal_data() -> None:
     assert isinstance(event, UserRegistered)
     assert (event.user_id, event.role, event.plan, event.via) == (USER, "user", "free", "open")
     assert event.stream_id == f"user-{USER}"
+    assert event.occurred_at == NOW
     assert not {"email", "password", "name"} & set(event.__struct_fields__)
 
 

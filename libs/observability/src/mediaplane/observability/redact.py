@@ -15,12 +15,19 @@ from structlog.typing import EventDict, WrappedLogger
 REDACTED = "REDACTED"
 
 # Query parameters whose value is a credential: API and playback tokens, S3
-# presigned signatures and credentials, generic signatures and passwords.
+# presigned signatures and credentials, generic signatures and passwords, and
+# OAuth 2 / OpenID Connect secrets (an authorization code and its PKCE
+# verifier, a device code, a client secret, the ID token a logout link carries).
 SECRET_PARAMETERS = frozenset(
     {
         "access_token",
         "id_token",
+        "id_token_hint",
         "refresh_token",
+        "code",
+        "code_verifier",
+        "device_code",
+        "client_secret",
         "token",
         "pt",
         "signature",

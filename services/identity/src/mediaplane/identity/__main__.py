@@ -8,36 +8,19 @@ import asyncio
 import getpass
 import os
 import sys
-
-import uvicorn
+from functools import partial
 
 from mediaplane.identity.adapters.secrets import new_secret
 from mediaplane.identity.api.app import create_app
-from mediaplane.identity.app.bootstrap import apply_migrations, identity
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
 from mediaplane.identity.config import SERVICE, IdentitySettings
-from mediaplane.observability import configure_logging, configure_tracing
-from mediaplane.observability.serve import run_until_signalled
-from mediaplane.servicekit.roles import migrations_line, serve_relay
-
-
-async def run_relay(settings: IdentitySettings, stop: asyncio.Event) -> None:
-    async with identity(settings, pool_size=2) as resources:
-        await serve_relay(
-            service=SERVICE,
-            database_url=settings.database_url,
-            nats_url=settings.bus.url,
-            nats_options=settings.bus.connect_options(),
-            health=resources.health,
-            host=settings.http_host,
-            port=settings.ops_port + 1,
-            stop=stop,
-        )
+from mediaplane.servicekit.runtime import Role, api, migrate, relay, run_roles
 
 
 async def create_admin(settings: IdentitySettings, email: str, password: str) -> str:
     """A verified admin account (the first one; later ones too)."""
     await apply_migrations(settings)
-    async with identity(settings, pool_size=2) as resources:
+    async with open_resources(settings, pool_size=2) as resources:
         user_id = await resources.accounts.register(
             email=email, password=password, role="admin", via="admin", verified=True
         )
@@ -50,7 +33,7 @@ async def register_client(settings: IdentitySettings, args: argparse.Namespace) 
     """Creates or replaces an OAuth client; returns the new secret of a confidential one."""
     secret = None if args.public else new_secret()
     await apply_migrations(settings)
-    async with identity(settings, pool_size=1) as resources:
+    async with open_resources(settings, pool_size=1) as resources:
         await asyncio.to_thread(
             resources.provider.store.register_client,
             client_id=args.id,
@@ -64,11 +47,11 @@ async def register_client(settings: IdentitySettings, args: argparse.Namespace) 
 
 
 async def create_invite(settings: IdentitySettings) -> str:
-    async with identity(settings, pool_size=1) as resources:
+    async with open_resources(settings, pool_size=1) as resources:
         return await resources.accounts.create_invite(created_by="cli")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mediaplane.identity")
     roles = parser.add_subparsers(dest="role", required=True)
     roles.add_parser("api")
@@ -103,45 +86,49 @@ def main(argv: list[str] | None = None) -> int:
     )
     client.add_argument("--scope", default="openid email offline_access")
     admin_commands.add_parser("invite", help="print a one-time invitation (7 days)")
-    args = parser.parse_args(argv)
-    configure_logging(
-        f"{SERVICE}-{args.role}", level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO")
-    )
-    configure_tracing(SERVICE)
-    try:
-        settings = IdentitySettings.from_env()
-    except (KeyError, ValueError) as error:
-        print(f"{SERVICE}: refusing to start: {error}", file=sys.stderr)
-        return 2
+    return parser
 
-    if args.role == "migrate":
-        print(migrations_line(asyncio.run(apply_migrations(settings))))
-        return 0
-    if args.role == "admin" and args.command == "client":
+
+def run_admin(settings: IdentitySettings, args: argparse.Namespace) -> int:
+    if args.command == "client":
         secret = asyncio.run(register_client(settings, args))
         print(
             f"client {args.id} registered" + (f"; secret (shown once): {secret}" if secret else "")
         )
         return 0
-    if args.role == "admin" and args.command == "invite":
+    if args.command == "invite":
         print(asyncio.run(create_invite(settings)))
         return 0
-    if args.role == "admin":
-        password = os.environ.get("MEDIAPLANE_ADMIN_PASSWORD") or getpass.getpass("password: ")
-        try:
-            user_id = asyncio.run(create_admin(settings, args.email, password))
-        except Exception as error:  # a refused password or email: say why, no traceback
-            print(f"{SERVICE}: {getattr(error, 'detail', error)}", file=sys.stderr)
-            return 1
-        print(f"admin {args.email} created: {user_id}")
-        return 0
-    if args.role == "api":
-        uvicorn.run(
-            create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None
-        )
-        return 0
-    run_until_signalled(lambda stop: run_relay(settings, stop))
+    password = os.environ.get("MEDIAPLANE_ADMIN_PASSWORD") or getpass.getpass("password: ")
+    try:
+        user_id = asyncio.run(create_admin(settings, args.email, password))
+    except Exception as error:  # a refused password or email: say why, no traceback
+        print(f"{SERVICE}: {getattr(error, 'detail', error)}", file=sys.stderr)
+        return 1
+    print(f"admin {args.email} created: {user_id}")
     return 0
+
+
+def settings_from_env() -> IdentitySettings:
+    """The settings; a missing required variable is a refusal to start, like a bad value."""
+    try:
+        return IdentitySettings.from_env()
+    except KeyError as missing:
+        raise ValueError(f"{missing.args[0]} is required") from None
+
+
+ROLES: dict[str, Role[IdentitySettings]] = {
+    "api": api(create_app),
+    "relay": relay(SERVICE, partial(open_resources, pool_size=2)),
+    "migrate": migrate(apply_migrations),
+    "admin": run_admin,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # An admin command's stdout is its answer (an id, a secret shown once): logs go to stderr.
+    return run_roles(SERVICE, ROLES, args, settings=settings_from_env, stdout_roles={"admin"})
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ from typing import Any
 from litestar import Litestar
 
 from mediaplane.identity.adapters.own_keys import OwnKeys
-from mediaplane.identity.api.account import AccountController
-from mediaplane.identity.api.admin import AdminController
-from mediaplane.identity.api.federation import FederationController
-from mediaplane.identity.api.oauth import DiscoveryController, OAuthController
-from mediaplane.identity.app.bootstrap import identity, keep_keys_rotated
+from mediaplane.identity.api.problems import PROBLEMS
+from mediaplane.identity.api.routes import ROUTES
+from mediaplane.identity.app.bootstrap import keep_keys_rotated, open_resources
 from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability.health import DeferredHealthChecks
@@ -42,7 +40,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with identity(settings) as resources:
+        async with open_resources(settings) as resources:
             app.state.accounts = resources.accounts
             app.state.federation = resources.federation
             app.state.provider = ring["provider"] = resources.provider
@@ -59,17 +57,12 @@ def create_app(settings: IdentitySettings) -> Litestar:
 
     app = public_api(
         service=SERVICE,
-        route_handlers=[
-            AccountController,
-            AdminController,
-            DiscoveryController,
-            FederationController,
-            OAuthController,
-        ],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         checks=checks,
         auth=auth,
         rate_limit=RateLimit(),
+        problems=PROBLEMS,
     )
     app.state.verifier = TokenVerifier(auth, keys=own_keys)
     return app

@@ -18,10 +18,10 @@ from typing import Any, Literal
 import psycopg
 import structlog
 
-from mediaplane.contracts import Event, EventContext, Role, utc_now
-from mediaplane.contracts.envelope import new_event_id
+from mediaplane.contracts import Event, EventContext, Role, new_event_id, utc_now
+from mediaplane.domain import CommandContext
+from mediaplane.eventlog import handle
 from mediaplane.eventlog.database import Pool
-from mediaplane.eventlog.decider import handle
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters import accounts as sql
 from mediaplane.identity.adapters import links, pats
@@ -29,6 +29,7 @@ from mediaplane.identity.adapters.mail import MaildirMailer
 from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from mediaplane.identity.adapters.secrets import digest, new_secret
 from mediaplane.identity.adapters.upstream import UpstreamClaims
+from mediaplane.identity.app import throttling
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.identity.domain import errors
 from mediaplane.identity.domain import user as users
@@ -88,13 +89,17 @@ class AccountService:
             until = await sql.locked_until(conn, [key], now)
         if until is not None:
             wait = math.ceil((until - now).total_seconds())
-            raise errors.TooManyRequests(
+            raise throttling.TooManyRequests(
                 f"too many mails requested from here; retry in {wait} s", retry_after=wait
             )
         await self._count(now, ((key, self._mail_backoff),))
 
-    def _context(self) -> EventContext:
-        return EventContext(producer=SERVICE, correlation_id=str(new_event_id()))
+    def _context(self, now: datetime | None = None) -> CommandContext:
+        """One command's time (read once) and cause."""
+        return CommandContext(
+            now=now or self.clock(),
+            cause=EventContext(producer=SERVICE, correlation_id=str(new_event_id())),
+        )
 
     async def _command(self, command: users.Command) -> list[Event]:
         async def inline(conn: Conn, events: Any) -> None:
@@ -156,7 +161,7 @@ class AccountService:
             role=role,
             plan=self.settings.default_plan,
             via=admitted,
-            context=self._context(),
+            context=self._context(now),
         )
         try:
             await handle(
@@ -222,7 +227,7 @@ class AccountService:
             account = None if until else await sql.by_email(conn, email)
         if until is not None:
             wait = math.ceil((until - now).total_seconds())
-            raise errors.SignInThrottled(
+            raise throttling.SignInThrottled(
                 f"too many failed sign-ins; retry in {wait} s", retry_after=wait
             )
         stored = account.password_hash if account else None

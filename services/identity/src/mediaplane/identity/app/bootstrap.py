@@ -1,4 +1,5 @@
-"""The composition root: builds every adapter of the identity service from its settings."""
+"""The composition root: `Resources`, built from the settings by `open_resources`, and
+`apply_migrations`."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
 import structlog
 
-from mediaplane.bus.health import ping as ping_nats
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
-from mediaplane.eventlog.database import ping as ping_database
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters.keys import rotate
@@ -24,6 +22,7 @@ from mediaplane.identity.app.federation import Federation
 from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability import HealthChecks
+from mediaplane.servicekit import checks
 
 _log = structlog.get_logger(__name__)
 IDENTITY_MIGRATIONS = MigrationSource.from_package("identity", "mediaplane.identity.migrations")
@@ -34,7 +33,7 @@ async def apply_migrations(settings: IdentitySettings) -> list[str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Identity:
+class Resources:
     settings: IdentitySettings
     registry: Registry
     pool: Pool
@@ -45,21 +44,23 @@ class Identity:
     health: HealthChecks
 
 
-async def keep_keys_rotated(identity: Identity, *, every_seconds: float = 60.0) -> None:
+async def keep_keys_rotated(resources: Resources, *, every_seconds: float = 60.0) -> None:
     """Rotate on schedule for as long as the process runs (a failure is retried next time)."""
-    settings = identity.settings
+    settings = resources.settings
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            identity.provider.keys = await rotate(
-                identity.pool, settings.rotation, settings.lifetimes.access_seconds
+            resources.provider.keys = await rotate(
+                resources.pool, settings.rotation, settings.lifetimes.access_seconds
             )
         except Exception:  # the current ring keeps signing; logged, tried again
             _log.exception("signing_keys.rotation_failed")
 
 
 @asynccontextmanager
-async def identity(settings: IdentitySettings, *, pool_size: int = 10) -> AsyncIterator[Identity]:
+async def open_resources(
+    settings: IdentitySettings, *, pool_size: int = 10
+) -> AsyncIterator[Resources]:
     """Every resource of one identity process, closed on exit."""
     registry = build_registry(settings.bus.subject_root)
     pool = await open_pool(
@@ -74,7 +75,7 @@ async def identity(settings: IdentitySettings, *, pool_size: int = 10) -> AsyncI
         keys = await rotate(pool, settings.rotation, settings.lifetimes.access_seconds)
         sync_pool = await asyncio.to_thread(open_sync_pool, settings.database_url)
         provider = Provider(settings, OAuthStore(sync_pool), keys)
-        yield Identity(
+        yield Resources(
             settings=settings,
             registry=registry,
             pool=pool,
@@ -83,7 +84,7 @@ async def identity(settings: IdentitySettings, *, pool_size: int = 10) -> AsyncI
             federation=Federation(settings=settings, pool=pool, accounts=accounts),
             provider=provider,
             health=HealthChecks(
-                {"postgres": partial(ping_database, pool), "nats": partial(ping_nats, settings.bus)}
+                {"postgres": checks.postgres(pool), "nats": checks.nats(settings.bus)}
             ),
         )
     finally:

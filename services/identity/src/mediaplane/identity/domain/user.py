@@ -14,7 +14,6 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
-    EventContext,
     Role,
     UserDeleted,
     UserEmailVerified,
@@ -23,9 +22,8 @@ from mediaplane.contracts import (
     UserReinstated,
     UserRoleChanged,
     UserSuspended,
-    new_event,
 )
-from mediaplane.eventlog.decider import Decider
+from mediaplane.domain import CommandContext, Decider
 from mediaplane.identity.domain import errors
 
 Status = Literal["new", "active", "suspended", "deleted"]
@@ -53,13 +51,13 @@ class Register:
     role: Role
     plan: str
     via: Literal["open", "invite", "admin"]
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
 class VerifyEmail:
     user_id: uuid.UUID
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +65,7 @@ class ChangeRole:
     user_id: uuid.UUID
     role: Role
     by: str
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +73,7 @@ class ChangePlan:
     user_id: uuid.UUID
     plan: str
     by: str
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,21 +81,21 @@ class Suspend:
     user_id: uuid.UUID
     reason: str
     by: str
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
 class Reinstate:
     user_id: uuid.UUID
     by: str
-    context: EventContext
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
 class Delete:
     user_id: uuid.UUID
     by: str
-    context: EventContext
+    context: CommandContext
 
 
 Command = Register | VerifyEmail | ChangeRole | ChangePlan | Suspend | Reinstate | Delete
@@ -129,10 +127,9 @@ def decide(command: Command, state: User) -> Sequence[Event]:
         if state.status != "new":
             raise errors.UserExists(f"user {command.user_id} exists")
         return [
-            new_event(
+            command.context.event(
                 UserRegistered,
                 stream_id=stream,
-                context=command.context,
                 user_id=command.user_id,
                 role=command.role,
                 plan=command.plan,
@@ -148,10 +145,9 @@ def decide(command: Command, state: User) -> Sequence[Event]:
             if state.email_verified:
                 return []
             return [
-                new_event(
+                command.context.event(
                     UserEmailVerified,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                 )
             ]
@@ -159,10 +155,9 @@ def decide(command: Command, state: User) -> Sequence[Event]:
             if role == state.role:
                 return []
             return [
-                new_event(
+                command.context.event(
                     UserRoleChanged,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                     role=role,
                     previous=state.role,
@@ -173,10 +168,9 @@ def decide(command: Command, state: User) -> Sequence[Event]:
             if plan == state.plan:
                 return []
             return [
-                new_event(
+                command.context.event(
                     UserPlanChanged,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                     plan=plan,
                     previous=state.plan,
@@ -187,10 +181,9 @@ def decide(command: Command, state: User) -> Sequence[Event]:
             if state.status == "suspended":
                 return []
             return [
-                new_event(
+                command.context.event(
                     UserSuspended,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                     reason=reason,
                     suspended_by=by,
@@ -200,20 +193,18 @@ def decide(command: Command, state: User) -> Sequence[Event]:
             if state.status == "active":
                 return []
             return [
-                new_event(
+                command.context.event(
                     UserReinstated,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                     reinstated_by=by,
                 )
             ]
         case Delete(by=by):
             return [
-                new_event(
+                command.context.event(
                     UserDeleted,
                     stream_id=stream,
-                    context=command.context,
                     user_id=command.user_id,
                     deleted_by=by,
                 )
