@@ -55,7 +55,7 @@ class Server:
             match = re.search(rf"{kind}-token: (\S+)", body)
             if match:
                 return match.group(1)
-        raise AssertionError(f"no {kind} mail to {to}")
+        raise AssertionError(f"no {kind} mail to {to}: {self.mails(to)}")
 
 
 def make_settings(

@@ -56,13 +56,18 @@ async def by_id(conn: Conn, user_id: uuid.UUID) -> Account | None:
 async def insert_user(
     conn: Conn, *, user_id: uuid.UUID, email: str, password_hash: str, role: str, plan: str
 ) -> bool:
-    """False when the email is taken (nothing written)."""
+    """False when the email is taken (nothing written).
+
+    The answer is a returned row, not `rowcount`: inside `eventlog.handle`'s
+    pipelined transaction a row count is not known until the results are read.
+    """
     cursor = await conn.execute(
         "INSERT INTO users (user_id, email, password_hash, role, plan, status)"
-        " VALUES (%s, %s, %s, %s, %s, 'active') ON CONFLICT (email) DO NOTHING",
+        " VALUES (%s, %s, %s, %s, %s, 'active') ON CONFLICT (email) DO NOTHING"
+        " RETURNING user_id",
         (user_id, email, password_hash, role, plan),
     )
-    return cursor.rowcount == 1
+    return await cursor.fetchone() is not None
 
 
 async def project(conn: Conn, events: list[Event] | tuple[Event, ...]) -> None:
@@ -229,9 +234,10 @@ async def insert_invite(
 
 
 async def use_invite(conn: Conn, *, token_sha256: bytes, user_id: uuid.UUID, now: datetime) -> bool:
+    """False for an unknown, used or expired invite (a returned row: see `insert_user`)."""
     cursor = await conn.execute(
         "UPDATE invites SET used_by = %s WHERE token_sha256 = %s AND used_by IS NULL"
-        " AND expires_at > %s",
+        " AND expires_at > %s RETURNING token_sha256",
         (user_id, token_sha256, now),
     )
-    return cursor.rowcount == 1
+    return await cursor.fetchone() is not None
