@@ -25,6 +25,7 @@ PRODUCERS = {
     "transcode": "transcoder",
     "thumbnail": "thumbnailer",
     "janitor": "janitor",
+    "user": "identity",
 }
 
 _HEADERS = {
