@@ -39,6 +39,25 @@ def open_sync_pool(conninfo: str, *, max_size: int = 4) -> SyncPool:
     return pool
 
 
+def _lock_family(conn: Connection[Any], family_id: uuid.UUID) -> None:
+    """Until the transaction ends: one writer per refresh-token family (see save_refresh_token)."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('refresh-family:' || %s::text, 0))",
+        (family_id,),
+    )
+
+
+def _revoke_family(conn: Connection[Any], family_id: uuid.UUID) -> None:
+    """Every token of the family, including one a racing refresh has just stored."""
+    with conn.transaction():
+        _lock_family(conn, family_id)
+        conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = now()"
+            " WHERE family_id = %s AND revoked_at IS NULL",
+            (family_id,),
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Client(ClientMixin):  # type: ignore[misc]
     client_id: str
@@ -279,12 +298,13 @@ class OAuthStore:
                 )
                 found = cur.fetchone()
             if found is None:
-                conn.execute(
-                    "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
-                    " AND family_id IN (SELECT family_id FROM oauth_codes"
-                    "   WHERE code_sha256 = %s AND used_at IS NOT NULL)",
+                used = conn.execute(
+                    "SELECT family_id FROM oauth_codes"
+                    " WHERE code_sha256 = %s AND used_at IS NOT NULL",
                     (digest(code),),
-                )
+                ).fetchone()
+                if used is not None:
+                    _revoke_family(conn, used[0])
             return found
 
     def nonce_used(self, client_id: str, nonce: str) -> bool:
@@ -308,8 +328,11 @@ class OAuthStore:
         lifetime: timedelta,
     ) -> None:
         # Not into a family revoked meanwhile (a reuse racing this refresh): the token
-        # handed out then is never stored, so it cannot be used.
-        with self.pool.connection() as conn:
+        # handed out then is never stored, so it cannot be used. The family's lock
+        # orders this insert and a revocation of the family: without it each could
+        # miss the other's uncommitted write (READ COMMITTED) and a token would live.
+        with self.pool.connection() as conn, conn.transaction():
+            _lock_family(conn, family_id)
             conn.execute(
                 "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, user_id, scope,"
                 " issued_at, expires_at) SELECT %(t)s, %(f)s, %(c)s, %(u)s, %(s)s, now(),"
@@ -340,12 +363,13 @@ class OAuthStore:
                 )
                 found = cur.fetchone()
             if found is None:
-                conn.execute(
-                    "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
-                    " AND family_id IN (SELECT family_id FROM refresh_tokens"
-                    "   WHERE token_sha256 = %s AND replaced_at IS NOT NULL)",
+                reused = conn.execute(
+                    "SELECT family_id FROM refresh_tokens"
+                    " WHERE token_sha256 = %s AND replaced_at IS NOT NULL",
                     (digest(token),),
-                )
+                ).fetchone()
+                if reused is not None:
+                    _revoke_family(conn, reused[0])
             return found
 
     def live_refresh_token(self, token: str) -> RefreshToken | None:
@@ -362,11 +386,7 @@ class OAuthStore:
 
     def revoke_family(self, family_id: uuid.UUID) -> None:
         with self.pool.connection() as conn:
-            conn.execute(
-                "UPDATE refresh_tokens SET revoked_at = now()"
-                " WHERE family_id = %s AND revoked_at IS NULL",
-                (family_id,),
-            )
+            _revoke_family(conn, family_id)
 
     # -- access tokens -------------------------------------------------------------------------
 
