@@ -31,6 +31,14 @@ SIGNED_OUT = "http://127.0.0.1:5173/signed-out"
 SERVICE_SECRET = "a-service-secret-that-nobody-guesses"
 
 
+def _delivery_order(key: str) -> tuple[int, ...]:
+    """A Maildir key's time, microseconds and counter as numbers: `<s>.M<us>P<pid>Q<n>...`.
+    As text they sort wrongly (the microseconds are not zero-padded)."""
+    match = re.match(r"(\d+)\.M(\d+)P\d+Q(\d+)", key)
+    assert match, f"not a key mailbox.Maildir writes: {key}"
+    return tuple(int(part) for part in match.groups())
+
+
 @dataclass
 class Server:
     settings: IdentitySettings
@@ -41,9 +49,9 @@ class Server:
     def mails(self, to: str) -> list[str]:
         """Bodies of the mails sent to `to`, oldest first."""
         box = mailbox.Maildir(self.settings.maildir, create=False)
-        found = [(m.get("Date") or "", key, m) for key, m in box.items() if m["To"] == to]
+        found = [(_delivery_order(key), m) for key, m in box.items() if m["To"] == to]
         bodies = []
-        for _, _, message in sorted(found, key=lambda t: t[1]):
+        for _, message in sorted(found, key=lambda t: t[0]):
             payload = message.get_payload(decode=True)
             assert isinstance(payload, bytes)
             bodies.append(payload.decode())
