@@ -24,6 +24,7 @@ DOCKERFILES = {
     "transcoder": "services/transcoder/Dockerfile",
     "thumbnailer": "services/thumbnailer/Dockerfile",
     "janitor": "services/janitor/Dockerfile",
+    "identity": "services/identity/Dockerfile",
 }
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -127,7 +128,8 @@ def test_the_edge_routes_to_services_that_exist(compose: dict[str, Any]) -> None
     edge = services["edge"]
     assert edge["volumes"][0].startswith("./deploy/edge/Caddyfile:")
     env = edge["environment"]
-    for variable in ("MEDIAPLANE_GATEWAY_UPSTREAM", "MEDIAPLANE_CATALOG_UPSTREAM"):
+    upstreams = ("GATEWAY", "CATALOG", "IDENTITY")
+    for variable in (f"MEDIAPLANE_{name}_UPSTREAM" for name in upstreams):
         host, port = env[variable].split(":")
         assert services[host]["expose"] == [port]
     assert env["MEDIAPLANE_S3_UPSTREAM"] == "seaweedfs:8333"

@@ -1,9 +1,10 @@
 """The Caddy edge (deploy/edge/Caddyfile): routing, readiness, errors and security headers.
 
-Caddy runs for real in front of three stub upstreams that answer with their
+Caddy runs for real in front of four stub upstreams that answer with their
 own name and the Host header they saw: commands must reach the gateway,
-queries the catalog, bucket paths S3 with the edge's Host kept (presigned
-URLs are signed for it), the web UI's paths its files. Unknown API paths,
+queries the catalog, accounts and OpenID Connect identity, bucket paths S3
+with the edge's Host kept (presigned URLs are signed for it), the web UI's
+paths its files. Unknown API paths,
 /health and downloads of uploaded HTML are answered honestly.
 """
 
@@ -98,8 +99,9 @@ class StubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stubs() -> Iterator[dict[str, Stub]]:
-    base = free_port_block(3)
-    servers = {name: Stub(name, base + i) for i, name in enumerate(("gateway", "catalog", "s3"))}
+    base = free_port_block(4)
+    names = ("gateway", "catalog", "identity", "s3")
+    servers = {name: Stub(name, base + i) for i, name in enumerate(names)}
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
     for thread in threads:
         thread.start()
@@ -119,6 +121,7 @@ def start_edge(
         "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{port + 1}",
         "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{upstreams['gateway']}",
         "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{upstreams['catalog']}",
+        "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{upstreams['identity']}",
         "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{upstreams['s3']}",
         "MEDIAPLANE_WEB_UI_DIR": str(web_ui),
         "HOME": str(log.parent),  # Caddy keeps its (unused) storage under $HOME
@@ -185,6 +188,17 @@ ROUTES = [
     ("PUT", f"/v1/files/{FILE}/tags", "gateway"),
     ("DELETE", f"/v1/files/{FILE}", "gateway"),
     ("POST", "/v1/dev/token", "gateway"),
+    ("GET", "/.well-known/openid-configuration", "identity"),
+    ("GET", "/.well-known/jwks.json", "identity"),
+    ("GET", "/oauth/authorize?client_id=web&response_type=code", "identity"),
+    ("POST", "/oauth/token", "identity"),
+    ("POST", "/oauth/device", "identity"),
+    ("GET", "/v1/account/", "identity"),
+    ("POST", "/v1/account/sessions", "identity"),
+    ("DELETE", f"/v1/account/tokens/{FILE}", "identity"),
+    ("GET", "/v1/account/federation/start", "identity"),
+    ("PUT", f"/v1/admin/users/{FILE}/role", "identity"),
+    ("POST", "/v1/admin/invites", "identity"),
     ("PUT", "/originals/alice/f1?X-Amz-Signature=abc", "s3"),
     ("GET", "/renditions/f1/j1/master.m3u8?X-Amz-Signature=abc", "s3"),
     ("GET", "/thumbnails/f1/small.webp", "s3"),

@@ -40,6 +40,7 @@ K8S_FILES = {
     "transcoder": "transcoder.yaml",
     "thumbnailer": "thumbnailer.yaml",
     "janitor": "janitor.yaml",
+    "identity": "identity.yaml",
 }
 REQUIRED = re.compile(r"^\$\{(MEDIAPLANE_[A-Z]+_NATS_PASSWORD):\?[^}]+\}$")
 
@@ -56,6 +57,7 @@ def test_the_table_names_the_durables_the_services_run() -> None:
         "transcoder": (TRANSCODER_DURABLE,),
         "thumbnailer": (THUMBNAILER_DURABLE,),
         "janitor": (PROJECTION_DURABLE,),
+        "identity": (),  # publishes its outbox, consumes nothing
     }
     assert identity("janitor").reads_by_sequence  # its progress reads the stream by sequence
     assert identity("catalog").replays  # `python -m mediaplane.catalog replay`

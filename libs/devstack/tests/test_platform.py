@@ -43,6 +43,8 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "thumbnailer-relay": 9132,
         "janitor-worker": 9141,
         "janitor-relay": 9142,
+        "identity-api": 8083,
+        "identity-relay": 9152,
     }
     for service in platform.SERVICES:
         url = settings.database_urls[service.name]
@@ -73,6 +75,10 @@ def test_the_services_variables_override_ports_names_and_streams(
     assert env["MEDIAPLANE_THUMBNAILS_BUCKET"] == "my-thumbs"
     assert env["MEDIAPLANE_STREAM"] == "MINE_MEDIA"
     assert env["MEDIAPLANE_DEV_MODE"] == "1"
+    # Identity issues tokens for the edge's base URL and mails into the data folder.
+    assert env["MEDIAPLANE_IDENTITY_ISSUER"] == "http://127.0.0.1:18080"
+    assert env["MEDIAPLANE_IDENTITY_UPSTREAM"] == "127.0.0.1:8083"
+    assert env["MEDIAPLANE_IDENTITY_MAILDIR"] == str(isolated_env / "platform" / "maildir")
     # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
     env = platform.PlatformSettings.from_env().environment(

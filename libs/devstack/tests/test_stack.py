@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import nats
 import nats.errors
 import psycopg
 import pytest
 
+from mediaplane.bus import permissions
+from mediaplane.devstack import natsauth
 from mediaplane.devstack.natsauth import admin_url
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import PrivateNats, bucket_admin
-from mediaplane.devstack.servers import all_servers
+from mediaplane.devstack.servers import Nats, all_servers
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import AccessDenied, BucketAdmin
 
@@ -87,3 +93,45 @@ async def test_a_private_nats_server_keeps_jetstream_data_across_a_restart(
     info = await nc.jetstream().stream_info("KEEP")
     await nc.close()
     assert info.state.messages == 1
+
+
+def _connects(url: str) -> bool:
+    async def attempt() -> None:
+        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=2)
+        await nc.close()
+
+    try:
+        asyncio.run(attempt())
+    except nats.errors.Error:
+        return False
+    return True
+
+
+def test_infra_up_restarts_a_nats_started_before_a_service_was_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server (and passwords file) from before `identity` existed: `apply_identities`
+    restarts it with the new identity's password, keeping JetStream data; then nothing."""
+    port = free_port_block(2)
+    settings = StackSettings(data_dir=tmp_path, nats_port=port, nats_monitor_port=port + 1)
+    server = Nats(settings)
+    with monkeypatch.context() as before:
+        before.setattr(permissions, "SERVICES", permissions.SERVICES[:-1])
+        before.setattr(natsauth, "IDENTITIES", natsauth.IDENTITIES[:-1])
+        assert "identity" not in natsauth.IDENTITIES
+        server.start()
+    try:
+        assert "identity" not in json.loads(natsauth.passwords_file(settings).read_text())
+        known = natsauth.passwords(settings)  # now adds identity's password to the file
+        as_identity = natsauth.url_with_identity(settings.nats_url, "identity", known["identity"])
+        assert not _connects(as_identity)  # the running server does not know it yet
+        pid = (tmp_path / "nats" / "nats.pid").read_text()
+
+        assert server.apply_identities()
+
+        assert (tmp_path / "nats" / "nats.pid").read_text() != pid
+        assert _connects(as_identity)
+        assert natsauth.passwords(settings) == known  # nobody else's password changed
+        assert not server.apply_identities()  # current already: no second restart
+    finally:
+        server.stop()

@@ -61,6 +61,8 @@ SERVICES = (
         durables=("janitor-projection",),
         reads_by_sequence=True,
     ),
+    # Accounts: publishes its outbox only, consumes nothing.
+    Identity(name="identity", families=("user",), durables=()),
 )
 
 

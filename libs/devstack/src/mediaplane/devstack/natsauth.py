@@ -36,9 +36,11 @@ def passwords(settings: StackSettings) -> dict[str, str]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         kept: dict[str, str] = json.loads(path.read_text())
-        if set(kept) != set(IDENTITIES):
-            missing = {name: made[name] for name in IDENTITIES if name not in kept}
-            kept = {name: kept[name] for name in IDENTITIES if name in kept} | missing
+        missing = {name: made[name] for name in IDENTITIES if name not in kept}
+        if missing:
+            # A service added since: its password joins the others. Names this
+            # table lacks are kept (another checkout's server may still use them).
+            kept |= missing
             path.write_text(json.dumps(kept, indent=2))
         return kept
     with os.fdopen(fd, "w") as out:

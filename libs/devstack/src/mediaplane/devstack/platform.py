@@ -53,17 +53,20 @@ SERVICES = (
     Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
     Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
+    Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
 )
 
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
-# worker, verifier or ingest role on the ops port, the relay on the next one).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082}
+# worker, verifier or ingest role on the ops port, the relay on the next one;
+# identity has no such role, only its relay on ops + 1).
+HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
     "transcoder": 9121,
     "thumbnailer": 9131,
     "janitor": 9141,
+    "identity": 9151,
 }
 
 # The bus variables are passed through when set; the services default to the
@@ -163,8 +166,8 @@ class PlatformSettings:
             name = service.name
             if name in self.http_ports:
                 ports[f"{name}-api"] = self.http_ports[name]
-            worker = next(r for r in service.roles if r not in ("api", "relay"))
-            ports[f"{name}-{worker}"] = self.ops_ports[name]
+            for worker in (r for r in service.roles if r not in ("api", "relay")):
+                ports[f"{name}-{worker}"] = self.ops_ports[name]
             if "relay" in service.roles:
                 ports[f"{name}-relay"] = self.ops_ports[name] + 1
         return ports
@@ -236,6 +239,11 @@ class PlatformSettings:
             "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{self.edge_admin_port}",
             "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
             "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
+            "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{self.http_ports['identity']}",
+            # Identity issues its tokens for the one base URL (http: loopback only);
+            # its mails (verification links, resets) go to a Maildir to read locally.
+            "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
+            "MEDIAPLANE_IDENTITY_MAILDIR": str(self.dir / "maildir"),
             "MEDIAPLANE_S3_UPSTREAM": s3_host,
             "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
             **identities,

@@ -307,6 +307,24 @@ class Nats:
     def stop(self) -> bool:
         return _terminate(self.dir / "nats.pid")
 
+    def apply_identities(self) -> bool:
+        """Restart our running server if it was started from another permission table.
+
+        A service added to `mediaplane.bus.permissions` later (with its new
+        password variable) needs the new config AND the new variable in
+        nats-server's environment, which a `--signal reload` cannot give: so
+        only NATS restarts, keeping its JetStream data. `just infra-up` calls
+        this; the test fixtures never restart a shared server. True if restarted.
+        """
+        config = self.dir / "auth.conf"
+        if not self.settings.managed["nats"] or _pid_alive(self.dir / "nats.pid") is None:
+            return False
+        if config.exists() and config.read_text() == render_auth_config():
+            return False
+        self.stop()
+        self.start()
+        return True
+
 
 def _accepts(url: str) -> bool:
     """Does the server at `url` let a client in without an identity?"""
