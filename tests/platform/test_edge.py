@@ -348,7 +348,12 @@ async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attach
 ) -> None:
     # The edge in front of the real SeaweedFS, with this test's bucket as originals.
     s3_host = stack.s3_endpoint.split("://", 1)[1]
-    ports = {"gateway": closed_port(), "catalog": closed_port(), "s3": int(s3_host.split(":")[1])}
+    ports = {
+        "gateway": closed_port(),
+        "catalog": closed_port(),
+        "identity": closed_port(),
+        "s3": int(s3_host.split(":")[1]),
+    }
     url, process = start_edge(
         ports, tmp_path / "ui", tmp_path / "caddy.log", MEDIAPLANE_ORIGINALS_BUCKET=s3_bucket
     )
