@@ -231,3 +231,19 @@ def check_no_token_logged(platform: PrivatePlatform, detail: dict[str, Any], tok
     for secret in (token, *token.split(".")[1:], playback, *playback.split(".")[1:]):
         assert secret not in log
     assert "access_token" not in log
+
+
+def test_identity_serves_discovery_and_keys_through_the_edge(platform: PrivatePlatform) -> None:
+    # Issued for the one base URL `just up` serves, and the keys it names answer there.
+    discovery = httpx.get(f"{platform.base_url}/.well-known/openid-configuration", timeout=30)
+    assert discovery.status_code == 200, discovery.text
+    document = discovery.json()
+    assert document["issuer"] == platform.base_url
+    assert document["jwks_uri"] == f"{platform.base_url}/.well-known/jwks.json"
+    keys = httpx.get(document["jwks_uri"], timeout=30)
+    assert keys.status_code == 200, keys.text
+    assert keys.json()["keys"], "no signing key published"
+    # Signed out: the account API refuses, as problem+json from identity itself.
+    account = httpx.get(f"{platform.base_url}/v1/account", timeout=30)
+    assert account.status_code == 401, account.text
+    assert account.headers["content-type"].startswith("application/problem+json")
