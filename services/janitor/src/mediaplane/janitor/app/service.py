@@ -44,6 +44,9 @@ from mediaplane.storage import (
 
 Conn = psycopg.AsyncConnection[Any]
 Progress = Callable[[], Awaitable[ProjectionProgress]]
+SessionQuery = Callable[..., Awaitable[list[SessionRow]]]
+# One session's work in its claim's transaction (dry run: plan only, write nothing).
+SessionStep = Callable[["Conn", SessionRow, bool], Awaitable[Action]]
 _log = structlog.get_logger(__name__)
 
 # Failures of one row: it is deferred and the sweep goes on. StorageUnavailable
@@ -126,67 +129,91 @@ class JanitorService:
         cutoff = await self._cutoff("expiry", self.settings.expiry_grace)
         if cutoff is None:
             return []
-        if dry_run:
-            async with self.pool.connection() as conn:
-                rows = await self._expired(conn, cutoff, self.settings.batch_size, claim=False)
-            return [await self._release_session(row, dry_run=True) for row in rows]
-        done: list[Action] = []
-        for _ in range(self.settings.batch_size):
-            if not await self._expire_next(cutoff, done):
-                break
-        return done
-
-    async def _expired(
-        self, conn: Conn, cutoff: datetime, limit: int, claim: bool
-    ) -> list[SessionRow]:
-        return await projections.expired_sessions(
-            conn,
-            cutoff=cutoff,
-            now=self.clock(),
-            bucket=self.settings.originals_bucket,
-            limit=limit,
-            claim=claim,
+        return await self._sweep_sessions(
+            "expiry",
+            projections.expired_sessions,
+            cutoff,
+            self._expire_session,
+            self._expired_report,
+            dry_run=dry_run,
         )
 
-    async def _expire_next(self, cutoff: datetime, done: list[Action]) -> bool:
-        """Expire one claimable session; False when none is left."""
-        row: SessionRow | None = None
-        async with self.pool.connection() as conn:
-            try:
-                async with conn.transaction():
-                    claimed = await self._expired(conn, cutoff, 1, claim=True)
-                    if not claimed:
-                        return False
-                    row = claimed[0]
-                    action = await self._release_session(row, dry_run=False)
-                    context = EventContext(
-                        producer=SERVICE,
-                        correlation_id=row.correlation_id or str(new_event_id()),
-                        causation_id=str(row.opened_event_id) if row.opened_event_id else None,
-                    )
-                    event = actions.session_expired(
-                        action,
-                        session_id=row.session_id,
-                        file_id=row.file_id,
-                        context=self._context(context),
-                    )
-                    # Once: a session is expired once, whatever the projection says.
-                    await self._record(conn, event)
-                    await projections.mark_session_expired(conn, row.session_id, self.clock())
-            except Exception as error:
-                if row is None or not _is_row_failure(error):
-                    raise
-                await projections.defer_session(
-                    conn, row, self.clock(), self.settings.retry_delay, repr(error)
-                )
-                self._deferred("expiry", str(row.session_id), error)
-                return True
+    async def _expire_session(self, conn: Conn, row: SessionRow, dry_run: bool) -> Action:
+        action = await self._release_session(row, dry_run=dry_run)
+        if dry_run:
+            return action
+        event = actions.session_expired(
+            action,
+            session_id=row.session_id,
+            file_id=row.file_id,
+            context=self._context(_session_context(row)),
+        )
+        # Once: a session is expired once, whatever the projection says.
+        await self._record(conn, event)
+        await projections.mark_session_expired(conn, row.session_id, self.clock())
+        return action
+
+    def _expired_report(self, action: Action) -> None:
         self.metrics.sessions_expired.inc()
         self.metrics.objects_deleted.inc(len(action.objects))
         self.metrics.bytes_freed.labels("expiry").inc(action.bytes_freed)
         _log.info("session.expired", session_id=action.subject, bytes_freed=action.bytes_freed)
-        done.append(action)
-        return True
+
+    async def _sweep_sessions(
+        self,
+        sweep: str,
+        query: SessionQuery,
+        cutoff: datetime,
+        act: SessionStep,
+        report: Callable[[Action], None],
+        *,
+        keep: Callable[[Action], bool] = lambda action: True,
+        dry_run: bool,
+    ) -> list[Action]:
+        """Claim the sessions `query` finds one at a time and `act` on each in the claim's
+        transaction; a row that fails is deferred (`retry_delay`), the others go on.
+        The result holds the actions `keep` accepts; `report` counts each of them."""
+
+        async def rows(conn: Conn, limit: int, claim: bool) -> list[SessionRow]:
+            return await query(
+                conn,
+                cutoff=cutoff,
+                now=self.clock(),
+                bucket=self.settings.originals_bucket,
+                limit=limit,
+                claim=claim,
+            )
+
+        if dry_run:
+            async with self.pool.connection() as conn:
+                planned = [
+                    await act(conn, row, True)
+                    for row in await rows(conn, self.settings.batch_size, False)
+                ]
+            return [action for action in planned if keep(action)]
+        done: list[Action] = []
+        for _ in range(self.settings.batch_size):
+            row: SessionRow | None = None
+            async with self.pool.connection() as conn:
+                try:
+                    async with conn.transaction():
+                        claimed = await rows(conn, 1, True)
+                        if not claimed:
+                            break
+                        row = claimed[0]
+                        action = await act(conn, row, False)
+                except Exception as error:
+                    if row is None or not _is_row_failure(error):
+                        raise
+                    await projections.defer_session(
+                        conn, row, self.clock(), self.settings.retry_delay, repr(error)
+                    )
+                    self._deferred(sweep, str(row.session_id), error)
+                    continue
+            if keep(action):
+                report(action)
+                done.append(action)
+        return done
 
     async def _release_session(self, row: SessionRow, *, dry_run: bool) -> Action:
         """Abort the session's multipart upload, or delete what its single PUT wrote.
@@ -293,65 +320,32 @@ class JanitorService:
         cutoff = await self._cutoff("reconcile", self.settings.expiry_grace)
         if cutoff is None:
             return []
-        if dry_run:
-            async with self.pool.connection() as conn:
-                rows = await self._unswept(conn, cutoff, self.settings.batch_size, claim=False)
-            planned = [await self._sweep_staging(row, dry_run=True) for row in rows]
-            return [action for action in planned if action.objects]
-        done: list[Action] = []
-        for _ in range(self.settings.batch_size):
-            if not await self._sweep_next_staging(cutoff, done):
-                break
-        return done
-
-    async def _unswept(
-        self, conn: Conn, cutoff: datetime, limit: int, claim: bool
-    ) -> list[SessionRow]:
-        return await projections.unswept_staging(
-            conn,
-            cutoff=cutoff,
-            now=self.clock(),
-            bucket=self.settings.originals_bucket,
-            limit=limit,
-            claim=claim,
+        return await self._sweep_sessions(
+            "reconcile",
+            projections.unswept_staging,
+            cutoff,
+            self._remove_staging,
+            self._staging_report,
+            keep=lambda action: bool(action.objects),  # a key already gone freed nothing
+            dry_run=dry_run,
         )
 
-    async def _sweep_next_staging(self, cutoff: datetime, done: list[Action]) -> bool:
-        """Sweep one claimable session's staging key; False when none is left."""
-        row: SessionRow | None = None
-        async with self.pool.connection() as conn:
-            try:
-                async with conn.transaction():
-                    claimed = await self._unswept(conn, cutoff, 1, claim=True)
-                    if not claimed:
-                        return False
-                    row = claimed[0]
-                    action = await self._sweep_staging(row, dry_run=False)
-                    if action.objects:
-                        context = EventContext(
-                            producer=SERVICE,
-                            correlation_id=row.correlation_id or str(new_event_id()),
-                            causation_id=str(row.opened_event_id) if row.opened_event_id else None,
-                        )
-                        event = actions.staging_removed(action, context=self._context(context))
-                        # Once: a session's staging key is swept once.
-                        await self._record(conn, event)
-                    await projections.mark_staging_swept(conn, row.session_id, self.clock())
-            except Exception as error:
-                if row is None or not _is_row_failure(error):
-                    raise
-                await projections.defer_session(
-                    conn, row, self.clock(), self.settings.retry_delay, repr(error)
-                )
-                self._deferred("reconcile", str(row.session_id), error)
-                return True
+    async def _remove_staging(self, conn: Conn, row: SessionRow, dry_run: bool) -> Action:
+        action = await self._sweep_staging(row, dry_run=dry_run)
+        if dry_run:
+            return action
         if action.objects:
-            self.metrics.orphans_removed.inc()
-            self.metrics.objects_deleted.inc(len(action.objects))
-            self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
-            _log.info("staging.removed", session_id=action.subject, bytes_freed=action.bytes_freed)
-            done.append(action)
-        return True
+            event = actions.staging_removed(action, context=self._context(_session_context(row)))
+            # Once: a session's staging key is swept once.
+            await self._record(conn, event)
+        await projections.mark_staging_swept(conn, row.session_id, self.clock())
+        return action
+
+    def _staging_report(self, action: Action) -> None:
+        self.metrics.orphans_removed.inc()
+        self.metrics.objects_deleted.inc(len(action.objects))
+        self.metrics.bytes_freed.labels("reconcile").inc(action.bytes_freed)
+        _log.info("staging.removed", session_id=action.subject, bytes_freed=action.bytes_freed)
 
     async def _sweep_staging(self, row: SessionRow, *, dry_run: bool) -> Action:
         subject = str(row.session_id)
@@ -460,3 +454,12 @@ class JanitorService:
                     bucket, [o.key for o in stored if o.bucket == bucket]
                 )
         return Action(kind="purge_file", subject=str(row.file_id), dry_run=dry_run, objects=stored)
+
+
+def _session_context(row: SessionRow) -> EventContext:
+    """What a sweep records about a session continues the session's correlation."""
+    return EventContext(
+        producer=SERVICE,
+        correlation_id=row.correlation_id or str(new_event_id()),
+        causation_id=str(row.opened_event_id) if row.opened_event_id else None,
+    )
