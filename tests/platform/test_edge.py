@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -408,36 +407,23 @@ def test_the_api_reference_is_served_from_the_web_ui_build(
 
 
 WEB_UI = ROOT / "services" / "web-ui"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def test_the_api_reference_renders_in_a_browser_under_the_edge_policy(
-    stubs: dict[str, Stub], tmp_path: Path
+    stubs: dict[str, Stub],
+    tmp_path: Path,
+    require_browser: Callable[[str, Mapping[str, bool]], str],
 ) -> None:
     """The real build in headless chromium: every operation shown, no CSP violation, no
     request leaving the origin (no CDN). MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots
     refreshes docs/screenshots/api-docs.png."""
-    missing = [
-        what
-        for what, present in (
-            ("node", shutil.which("node") is not None),
-            (
-                "services/web-ui/node_modules",
-                (WEB_UI / "node_modules" / "playwright-core").is_dir(),
-            ),
-            ("services/web-ui/dist (just web-ui)", (WEB_UI / "dist" / "docs").is_dir()),
-            (str(CHROMIUM), CHROMIUM.exists()),
-        )
-        if not present
-    ]
-    if missing:
-        message = "API reference browser check needs: " + ", ".join(missing)
-        if os.environ.get("MEDIAPLANE_WEB_UI_REQUIRED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium = require_browser(
+        "API reference browser check",
+        {"services/web-ui/dist (just web-ui)": (WEB_UI / "dist" / "docs").is_dir()},
+    )
     ports = {name: stub.server_port for name, stub in stubs.items()}
     url, process = start_edge(ports, WEB_UI / "dist", tmp_path / "caddy.log")
-    env = {**os.environ, "WEBUI_BASE_URL": url, "CHROMIUM": str(CHROMIUM)}
+    env = {**os.environ, "WEBUI_BASE_URL": url, "CHROMIUM": chromium}
     if shots := os.environ.get("MEDIAPLANE_WEB_UI_SCREENSHOTS"):
         env["WEBUI_SCREENSHOTS"] = str(ROOT / shots)
     try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 WEB_UI = ROOT / "services" / "web-ui"
 DRIVER = WEB_UI / "e2e" / "webui.e2e.mjs"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BOOT_TIMEOUT = 300.0
 MIB = 1024 * 1024
 # Small parts so the 7 MiB video goes up in two parts, and a two-rung ladder.
@@ -51,34 +50,21 @@ PLATFORM_ENV = {
 }
 
 
-def _missing() -> list[str]:
-    missing = []
-    if shutil.which("node") is None:
-        missing.append("node (Node.js 20+)")
-    if not (WEB_UI / "node_modules" / "playwright-core").is_dir():
-        missing.append("services/web-ui/node_modules (npm ci --prefix services/web-ui)")
-    if not (WEB_UI / "dist" / "index.html").is_file():
-        missing.append("services/web-ui/dist (npm run build --prefix services/web-ui)")
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if shutil.which("ffmpeg") is None:
-        missing.append("ffmpeg")
-    return missing
-
-
 @pytest.fixture(scope="module")
-def prerequisites() -> None:
-    missing = _missing()
-    if missing:
-        message = "web UI browser test needs: " + ", ".join(missing)
-        if os.environ.get("MEDIAPLANE_WEB_UI_REQUIRED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+def prerequisites(require_browser: Callable[[str, Mapping[str, bool]], str]) -> str:
+    """The chromium to drive."""
+    return require_browser(
+        "web UI browser test",
+        {
+            "services/web-ui/dist (just web-ui)": (WEB_UI / "dist" / "index.html").is_file(),
+            "ffmpeg": shutil.which("ffmpeg") is not None,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def base_url(
-    prerequisites: None, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
+    prerequisites: str, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The edge of a running platform: the given one, or a private one booted here."""
     given = os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL")
@@ -138,7 +124,9 @@ def _make_media(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.timeout(1200)
-def test_upload_library_and_playback_in_the_browser(base_url: str, tmp_path: Path) -> None:
+def test_upload_library_and_playback_in_the_browser(
+    prerequisites: str, base_url: str, tmp_path: Path
+) -> None:
     video, image = _make_media(tmp_path)
     assert video.stat().st_size > 5 * MIB  # multipart on the private platform
     screenshots = os.environ.get("MEDIAPLANE_WEB_UI_SCREENSHOTS")
@@ -149,7 +137,7 @@ def test_upload_library_and_playback_in_the_browser(base_url: str, tmp_path: Pat
         "WEBUI_IMAGE": str(image),
         "WEBUI_ARTIFACTS": str(tmp_path / "artifacts"),
         "WEBUI_TIMEOUT_S": "300",
-        "CHROMIUM": CHROMIUM,
+        "CHROMIUM": prerequisites,
     }
     if screenshots:
         env["WEBUI_SCREENSHOTS"] = str(ROOT / screenshots)
