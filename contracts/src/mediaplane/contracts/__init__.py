@@ -50,6 +50,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -93,6 +94,8 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantFailed",
+    "VariantGenerated",
     "VideoSource",
     "build_registry",
     "new_event",

@@ -37,6 +37,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -55,6 +56,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeFailed,
     ThumbnailGenerated,
     ThumbnailFailed,
+    VariantGenerated,
+    VariantFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -84,6 +87,8 @@ AnyEvent = (
     | TranscodeFailed
     | ThumbnailGenerated
     | ThumbnailFailed
+    | VariantGenerated
+    | VariantFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved
