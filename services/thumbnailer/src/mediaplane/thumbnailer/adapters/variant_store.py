@@ -1,0 +1,195 @@
+"""SQL of the variants: the projection of source files, and the record of variants made."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from mediaplane.contracts import (
+    Event,
+    FileDeleted,
+    FileRejected,
+    FileUploadedV2,
+    FileVerified,
+    VariantFailed,
+    VariantGenerated,
+)
+from mediaplane.eventlog import InlineProjection, Pool
+
+Conn = psycopg.AsyncConnection[Any]
+
+# The status moves only up this list, whatever order the events arrive in.
+_RANKED = """
+INSERT INTO variant_sources AS s (file_id, owner, status, sha256, size, kind, media_type,
+                                  bucket, object_key, updated_at)
+VALUES (%(file_id)s, %(owner)s, %(status)s, %(sha256)s, %(size)s, %(kind)s, %(media_type)s,
+        %(bucket)s, %(object_key)s, %(at)s)
+ON CONFLICT (file_id) DO UPDATE SET
+    status = CASE
+        WHEN array_position(%(ranks)s::text[], excluded.status)
+             > array_position(%(ranks)s::text[], s.status)
+        THEN excluded.status ELSE s.status END,
+    sha256 = coalesce(excluded.sha256, s.sha256),
+    size = coalesce(excluded.size, s.size),
+    kind = coalesce(excluded.kind, s.kind),
+    media_type = coalesce(excluded.media_type, s.media_type),
+    bucket = coalesce(excluded.bucket, s.bucket),
+    object_key = coalesce(excluded.object_key, s.object_key),
+    updated_at = greatest(s.updated_at, excluded.updated_at)
+"""
+RANKS = ["uploaded", "ready", "rejected", "deleted"]
+SOURCE_EVENTS = (FileUploadedV2, FileVerified, FileRejected, FileDeleted)
+_STATUS = {FileUploadedV2: "uploaded", FileVerified: "ready", FileRejected: "rejected"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    file_id: uuid.UUID
+    owner: str
+    status: str
+    sha256: str | None
+    size: int | None
+    kind: str | None
+    media_type: str | None
+    bucket: str | None
+    object_key: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariantRecord:
+    sha256: str
+    spec: str
+    file_id: uuid.UUID
+    status: str
+    bucket: str | None
+    key: str | None
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int | None
+    failure_code: str | None
+    failure_detail: str | None
+    created_at: datetime
+
+
+async def project_source(
+    pool: Pool, event: FileUploadedV2 | FileVerified | FileRejected | FileDeleted
+) -> None:
+    """Fold one file event into `variant_sources` (idempotent, order-independent)."""
+    row: dict[str, Any] = {
+        "file_id": event.file_id,
+        "owner": event.owner,
+        "status": _STATUS.get(type(event), "deleted"),
+        "sha256": None,
+        "size": None,
+        "kind": None,
+        "media_type": None,
+        "bucket": None,
+        "object_key": None,
+        "at": event.occurred_at,
+        "ranks": RANKS,
+    }
+    if isinstance(event, FileVerified):
+        row.update(
+            sha256=event.sha256,
+            size=event.size,
+            kind=event.kind,
+            media_type=event.media_type,
+            bucket=event.bucket,
+            object_key=event.object_key,
+        )
+    async with pool.connection() as conn:
+        await conn.execute(_RANKED, row)
+
+
+async def source(pool: Pool, file_id: uuid.UUID) -> Source | None:
+    async with pool.connection() as conn, conn.cursor(row_factory=class_row(Source)) as cursor:
+        await cursor.execute(
+            "SELECT file_id, owner, status, sha256, size, kind, media_type, bucket, object_key,"
+            " updated_at FROM variant_sources WHERE file_id = %s",
+            (file_id,),
+        )
+        return await cursor.fetchone()
+
+
+async def variant(pool: Pool, sha256: str, spec: str) -> VariantRecord | None:
+    async with (
+        pool.connection() as conn,
+        conn.cursor(row_factory=class_row(VariantRecord)) as cursor,
+    ):
+        await cursor.execute(
+            "SELECT sha256, spec, file_id, status, bucket, key, width, height, format, size,"
+            " failure_code, failure_detail, created_at FROM variants"
+            " WHERE sha256 = %s AND spec = %s",
+            (sha256, spec),
+        )
+        return await cursor.fetchone()
+
+
+async def still_referenced(pool: Pool, sha256: str) -> bool:
+    """Whether a file that is not deleted still has these bytes (its variants are shared)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT 1 FROM variant_sources WHERE sha256 = %s AND status IN ('uploaded', 'ready')"
+            " LIMIT 1",
+            (sha256,),
+        )
+        return await cursor.fetchone() is not None
+
+
+async def forget_variants(pool: Pool, sha256: str) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("DELETE FROM variants WHERE sha256 = %s", (sha256,))
+
+
+_RECORD = """
+INSERT INTO variants (sha256, spec, file_id, status, bucket, key, width, height, format, size,
+                      failure_code, failure_detail, created_at)
+VALUES (%(sha256)s, %(spec)s, %(file_id)s, %(status)s, %(bucket)s, %(key)s, %(width)s,
+        %(height)s, %(format)s, %(size)s, %(code)s, %(detail)s, %(at)s)
+ON CONFLICT (sha256, spec) DO NOTHING
+"""
+
+
+def variant_projection() -> InlineProjection:
+    """The inline projection for `handle`: the variant's row, in the event's transaction."""
+
+    async def project(conn: Conn, events: Sequence[Event]) -> None:
+        for event in events:
+            row: dict[str, Any] = {
+                "bucket": None,
+                "key": None,
+                "width": None,
+                "height": None,
+                "format": None,
+                "size": None,
+                "code": None,
+                "detail": None,
+            }
+            if isinstance(event, VariantGenerated):
+                row.update(
+                    status="generated",
+                    bucket=event.bucket,
+                    key=event.key,
+                    width=event.width,
+                    height=event.height,
+                    format=event.format,
+                    size=event.size,
+                )
+            elif isinstance(event, VariantFailed):
+                row.update(status="failed", code=event.code, detail=event.detail)
+            else:
+                continue
+            row.update(
+                sha256=event.sha256, spec=event.spec, file_id=event.file_id, at=event.occurred_at
+            )
+            await conn.execute(_RECORD, row)
+
+    return project
