@@ -8,6 +8,7 @@ from functools import partial
 
 from mediaplane.bus import Bus
 from mediaplane.servicekit.runtime import (
+    api,
     migrate,
     relay,
     role_parser,
@@ -15,9 +16,11 @@ from mediaplane.servicekit.runtime import (
     serve,
     serve_worker,
 )
+from mediaplane.thumbnailer.api.app import create_app
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
+from mediaplane.thumbnailer.worker.sources import register_variant_sources
 
 
 async def run_worker(
@@ -26,6 +29,7 @@ async def run_worker(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
+        register_variant_sources(bus, resources.pool, originals_bucket=settings.originals_bucket)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",
@@ -37,6 +41,7 @@ async def run_worker(
 
 
 ROLES = {
+    "api": api(create_app),
     "worker": serve(run_worker),
     "relay": relay(SERVICE, partial(open_resources, pool_size=2, media_tools=False)),
     "migrate": migrate(apply_migrations),

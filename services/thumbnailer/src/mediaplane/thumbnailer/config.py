@@ -140,7 +140,7 @@ class VariantSettings:
             watermark=WatermarkOptions(
                 image=image,
                 text=env.get("MEDIAPLANE_THUMBNAILER_WATERMARK_TEXT", "mediaplane"),
-                position=position,  # type: ignore[arg-type]  # checked above
+                position=position,  # checked above
                 opacity=float(env.get("MEDIAPLANE_THUMBNAILER_WATERMARK_OPACITY", 0.5)),
                 scale=float(env.get("MEDIAPLANE_THUMBNAILER_WATERMARK_SCALE", 0.25)),
             ),

@@ -21,6 +21,7 @@ from mediaplane.contracts import (
     VariantGenerated,
 )
 from mediaplane.eventlog import InlineProjection, Pool
+from mediaplane.thumbnailer.domain.variant import Made
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -63,6 +64,42 @@ class Source:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Verified:
+    """A ready source: what `file.verified.v1` said about its bytes."""
+
+    file_id: uuid.UUID
+    sha256: str
+    size: int
+    kind: str
+    media_type: str
+    bucket: str
+    object_key: str
+
+
+def verified(source: Source) -> Verified | None:
+    """The source's verified bytes while it is ready; None otherwise."""
+    s = source
+    if s.status != "ready" or None in (
+        s.sha256,
+        s.size,
+        s.kind,
+        s.media_type,
+        s.bucket,
+        s.object_key,
+    ):
+        return None
+    return Verified(
+        file_id=s.file_id,
+        sha256=str(s.sha256),
+        size=int(s.size or 0),
+        kind=str(s.kind),
+        media_type=str(s.media_type),
+        bucket=str(s.bucket),
+        object_key=str(s.object_key),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class VariantRecord:
     sha256: str
     spec: str
@@ -77,6 +114,21 @@ class VariantRecord:
     failure_code: str | None
     failure_detail: str | None
     created_at: datetime
+
+
+def made(record: VariantRecord) -> Made | None:
+    """What a generated variant's row names; None for a failed one."""
+    r = record
+    if r.status != "generated" or None in (r.bucket, r.key, r.width, r.height, r.format):
+        return None
+    return Made(
+        bucket=str(r.bucket),
+        key=str(r.key),
+        width=int(r.width or 0),
+        height=int(r.height or 0),
+        format=str(r.format),
+        size=int(r.size or 0),
+    )
 
 
 async def project_source(
@@ -131,22 +183,6 @@ async def variant(pool: Pool, sha256: str, spec: str) -> VariantRecord | None:
             (sha256, spec),
         )
         return await cursor.fetchone()
-
-
-async def still_referenced(pool: Pool, sha256: str) -> bool:
-    """Whether a file that is not deleted still has these bytes (its variants are shared)."""
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT 1 FROM variant_sources WHERE sha256 = %s AND status IN ('uploaded', 'ready')"
-            " LIMIT 1",
-            (sha256,),
-        )
-        return await cursor.fetchone() is not None
-
-
-async def forget_variants(pool: Pool, sha256: str) -> None:
-    async with pool.connection() as conn:
-        await conn.execute("DELETE FROM variants WHERE sha256 = %s", (sha256,))
 
 
 _RECORD = """

@@ -61,7 +61,8 @@ def _text_mark(text: str) -> Image.Image:
     font = ImageFont.load_default(size=96)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font, stroke_width=4)
-    mark = Image.new("RGBA", (right - left + 8, bottom - top + 8), (0, 0, 0, 0))
+    size = (int(right - left) + 8, int(bottom - top) + 8)
+    mark = Image.new("RGBA", size, (0, 0, 0, 0))
     ImageDraw.Draw(mark).text(
         (4 - left, 4 - top),
         text,

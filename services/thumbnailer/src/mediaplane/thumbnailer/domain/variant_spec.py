@@ -102,8 +102,12 @@ class VariantSpec:
     def pixels(self) -> int:
         return self.width * self.height
 
-    def normalized(self) -> str:
-        """The one spelling of this variant (no defaults left implicit, none redundant)."""
+    def normalized(self, watermark_tag: str = "") -> str:
+        """The one spelling of this variant (no defaults left implicit, none redundant).
+
+        `watermark_tag` names the configured watermark in stored names, so a new
+        watermark makes new variants.
+        """
         parts = [f"{self.mode}-{self.width}x{self.height}"]
         if self.mode != "fit":
             parts.append(self.gravity)
@@ -112,7 +116,7 @@ class VariantSpec:
         if self.seconds is not None:
             parts.append(f"t{_seconds(self.seconds)}")
         if self.watermark:
-            parts.append("wm")
+            parts.append(f"wm{watermark_tag}")
         return "-".join(parts) + f".{self.format}"
 
     def for_kind(self, kind: str) -> VariantSpec:
