@@ -47,7 +47,7 @@ _FORMATS: Mapping[str, Format] = {
 _GRAVITIES: Mapping[str, Gravity] = {"center": "center", "centre": "center", "smart": "smart"}
 _SPEC = re.compile(
     r"(?P<mode>fit|fill|crop)-(?P<w>\d{1,5})x(?P<h>\d{1,5})"
-    r"(?:-(?P<gravity>[a-z]+))?(?:-q(?P<q>\d{1,3}))?(?:-t(?P<t>\d{1,5}(?:\.\d{1,3})?))?"
+    r"(?:-(?P<gravity>(?!wm\.)[a-z]+))?(?:-q(?P<q>\d{1,3}))?(?:-t(?P<t>\d{1,5}(?:\.\d{1,3})?))?"
     r"(?P<wm>-wm)?\.(?P<format>[a-z]+)"
 )
 PRESET_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
