@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_302_FOUND
 
 from mediaplane.contracts import EventContext
@@ -130,7 +130,7 @@ class VariantController(Controller):
     @post("/variants/signatures", summary="Sign a variant spec (admins)", status_code=200)
     async def sign(
         self,
-        data: SignRequest,
+        data: JSONBody[SignRequest],
         principal: NamedDependency[Principal],
         policy: NamedDependency[SpecPolicy],
     ) -> SignedSpec:
