@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from functools import partial
 
 from mediaplane.bus import Bus
@@ -40,8 +41,18 @@ async def run_worker(
             await stop.wait()
 
 
+def run_api(settings: ThumbnailerSettings, args: argparse.Namespace) -> int:
+    """The variants API; refuses to start without token settings or with a bad secret."""
+    try:
+        app = create_app(settings)
+    except ValueError as error:
+        print(f"{SERVICE}: refusing to start: {error}", file=sys.stderr)
+        return 2
+    return api(lambda _: app)(settings, args)
+
+
 ROLES = {
-    "api": api(create_app),
+    "api": run_api,
     "worker": serve(run_worker),
     "relay": relay(SERVICE, partial(open_resources, pool_size=2, media_tools=False)),
     "migrate": migrate(apply_migrations),
