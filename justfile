@@ -73,6 +73,7 @@ compose-env:
       echo "MEDIAPLANE_S3_SECRET_KEY=$(secret)"
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
+      echo "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"

@@ -39,6 +39,7 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "catalog-ingest": 9111,
         "transcoder-worker": 9121,
         "transcoder-relay": 9122,
+        "thumbnailer-api": 8084,
         "thumbnailer-worker": 9131,
         "thumbnailer-relay": 9132,
         "janitor-worker": 9141,
@@ -53,6 +54,7 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "originals": "originals",
         "renditions": "renditions",
         "thumbnails": "thumbnails",
+        "variants": "variants",
     }
     assert settings.dir == isolated_env / "platform"
 
@@ -67,7 +69,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     monkeypatch.setenv("MEDIAPLANE_STREAM", "MINE_MEDIA")
     settings = platform.PlatformSettings.from_env()
     env = settings.environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     assert settings.ports()["janitor-relay"] == 18142
     assert env["MEDIAPLANE_S3_PUBLIC_ENDPOINT"] == "http://127.0.0.1:18080"
@@ -82,7 +86,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
     env = platform.PlatformSettings.from_env().environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     binds = {name: value for name, value in env.items() if name.endswith(("_HOST", "_BIND"))}
     assert set(binds.values()) == {"127.0.0.1"}
@@ -94,7 +100,9 @@ def test_the_services_variables_override_ports_names_and_streams(
 
 def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("secret-for-this-test-0123456789abcdef", "playback-secret")
+    env = settings.environment(
+        "secret-for-this-test-0123456789abcdef", "playback-secret", "variant-secret"
+    )
     known = natsauth.passwords(settings.stack)
     assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
@@ -109,7 +117,7 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://nats.example:4222")
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgiven")
-    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
         "MEDIAPLANE_GATEWAY_NATS_PASSWORD": "pgiven"
     }
@@ -131,7 +139,9 @@ def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: 
 
 def test_the_env_file_survives_honchos_parser(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'")
+    env = settings.environment(
+        "s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r14nt=$x"
+    )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
     assert parse(settings.env_file.read_text()) == env
@@ -145,10 +155,12 @@ def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None
     settings.dir.mkdir(parents=True)
     first = platform.jwt_secret(settings)
     playback = platform.playback_secret(settings)
-    assert min(len(first), len(playback)) >= 32
-    assert playback != first
+    variant = platform.variant_secret(settings)
+    assert min(len(first), len(playback), len(variant)) >= 32
+    assert len({first, playback, variant}) == 3
     assert platform.jwt_secret(settings) == first
     assert platform.playback_secret(settings) == playback
+    assert platform.variant_secret(settings) == variant
     assert (settings.dir / "playback-secret").stat().st_mode & 0o077 == 0
 
 
