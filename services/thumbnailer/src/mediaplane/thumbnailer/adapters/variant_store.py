@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 
 from mediaplane.contracts import (
     Event,
@@ -161,14 +161,47 @@ async def project_source(
         await conn.execute(_RANKED, row)
 
 
-async def source(pool: Pool, file_id: uuid.UUID) -> Source | None:
-    async with pool.connection() as conn, conn.cursor(row_factory=class_row(Source)) as cursor:
-        await cursor.execute(
-            "SELECT file_id, owner, status, sha256, size, kind, media_type, bucket, object_key,"
-            " updated_at FROM variant_sources WHERE file_id = %s",
-            (file_id,),
-        )
-        return await cursor.fetchone()
+_LOOKUP = """
+SELECT s.file_id, s.owner, s.status, s.sha256, s.size, s.kind, s.media_type, s.bucket,
+       s.object_key, s.updated_at,
+       v.spec AS v_spec, v.file_id AS v_file_id, v.status AS v_status, v.bucket AS v_bucket,
+       v.key AS v_key, v.width AS v_width, v.height AS v_height, v.format AS v_format,
+       v.size AS v_size, v.failure_code AS v_failure_code,
+       v.failure_detail AS v_failure_detail, v.created_at AS v_created_at
+FROM variant_sources s
+LEFT JOIN variants v ON v.sha256 = s.sha256
+    AND v.spec = CASE WHEN s.kind = 'video' THEN %(video)s ELSE %(still)s END
+WHERE s.file_id = %(file_id)s
+"""
+_SOURCE_COLUMNS = (
+    "file_id", "owner", "status", "sha256", "size", "kind", "media_type", "bucket",
+    "object_key", "updated_at",
+)  # fmt: skip
+
+
+async def lookup(
+    pool: Pool, file_id: uuid.UUID, *, video: str, still: str
+) -> tuple[Source | None, VariantRecord | None]:
+    """The file's source row and, in the same round trip, its variant named `video` (for a
+    video) or `still` (for anything else): the whole of a cached answer's database work."""
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_LOOKUP, {"file_id": file_id, "video": video, "still": still})
+        row = await cursor.fetchone()
+    if row is None:
+        return None, None
+    found = Source(**{name: row[name] for name in _SOURCE_COLUMNS})
+    if row["v_spec"] is None:
+        return found, None
+    return found, VariantRecord(
+        sha256=str(found.sha256),
+        **{name: row[f"v_{name}"] for name in _VARIANT_COLUMNS},
+    )
+
+
+_VARIANT_COLUMNS = (
+    "spec", "file_id", "status", "bucket", "key", "width", "height", "format", "size",
+    "failure_code", "failure_detail", "created_at",
+)  # fmt: skip
 
 
 async def variant(pool: Pool, sha256: str, spec: str) -> VariantRecord | None:

@@ -140,7 +140,13 @@ class VariantService:
         self, principal: Principal, file_id: uuid.UUID, spec: VariantSpec, *, cause: EventContext
     ) -> VariantLink:
         """A URL of the variant `spec` of `file_id` for `principal`, made now if it is new."""
-        source = await variant_store.source(self.pool, file_id)
+        tag = self.watermark.tag if spec.watermark else ""
+        source, record = await variant_store.lookup(
+            self.pool,
+            file_id,
+            video=spec.for_kind("video").normalized(tag),
+            still=spec.for_kind("image").normalized(tag),
+        )
         if source is None or not (principal.admin or source.owner == principal.owner):
             raise FileNotFound(f"no file {file_id}")
         ready = variant_store.verified(source)
@@ -151,8 +157,7 @@ class VariantService:
                 f"variants are made of images and video frames, not of {ready.kind} files"
             )
         spec = spec.for_kind(ready.kind)
-        name = spec.normalized(self.watermark.tag if spec.watermark else "")
-        record = await variant_store.variant(self.pool, ready.sha256, name)
+        name = spec.normalized(tag)
         generated = record is None
         if record is None:
             try:
