@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_302_FOUND
 
 from mediaplane.contracts import EventContext
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
 from mediaplane.servicekit.principal import provide_principal
+from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
 from mediaplane.thumbnailer.app.variants import VariantService
 from mediaplane.thumbnailer.config import SERVICE
 from mediaplane.thumbnailer.domain.variant_spec import (
@@ -28,14 +30,6 @@ Req = Request[Any, Any, Any]
 # The redirect names a URL that serves one whole UTC day (and lives longer): a browser
 # may keep the redirect for an hour, never a shared cache (it was answered to a caller).
 _REDIRECT_CACHE = "private, max-age=3600"
-SpecSegment = Annotated[
-    str,
-    QueryParameter(
-        max_length=100,
-        description="a preset name, or `<fit|fill|crop>-<w>x<h>[-<center|smart>][-q<1..100>]"
-        "[-t<seconds>][-wm].<jpeg|png|webp|avif>` with `?sig=`",
-    ),
-]
 
 
 class Forbidden(ProblemError):
@@ -97,14 +91,31 @@ class VariantController(Controller):
             302: ResponseSpec(
                 data_container=None,
                 description="`Location`: a presigned URL of the variant, the same all UTC day",
-            )
+            ),
+            # The source cannot give this variant (its recorded failure code).
+            **{
+                status: ResponseSpec(
+                    data_container=ProblemDetails,
+                    media_type=PROBLEM_JSON,
+                    description=HTTPStatus(status).phrase,
+                    generate_examples=False,
+                )
+                for status in (409, 410, 422)
+            },
         },
     )
     async def variant(
         self,
         request: Req,
         file_id: FromPath[uuid.UUID],
-        spec: FromPath[str],
+        spec: Annotated[
+            str,
+            PathParameter(
+                max_length=100,
+                description="a preset name, or `<fit|fill|crop>-<w>x<h>[-<center|smart>]"
+                "[-q<1..100>][-t<seconds>][-wm].<jpeg|png|webp|avif>` with `?sig=`",
+            ),
+        ],
         principal: NamedDependency[Principal],
         variants: NamedDependency[VariantService],
         policy: NamedDependency[SpecPolicy],
