@@ -347,7 +347,10 @@ async def test_a_video_gives_a_poster_frame_at_the_asked_time(
     dark = Image.open(io.BytesIO((await fetch(black.headers["location"])).content)).convert("L")
     light = Image.open(io.BytesIO((await fetch(lit.headers["location"])).content)).convert("L")
     assert max(dark.size) == max(light.size) == 160
-    assert dark.getextrema()[1] < 40 < light.getextrema()[1]
+    (_, darkest_high), (_, lightest_high) = dark.getextrema(), light.getextrema()
+    assert isinstance(darkest_high, int)
+    assert isinstance(lightest_high, int)
+    assert darkest_high < 40 < lightest_high
 
 
 async def test_the_worker_projects_file_events_from_the_bus(
