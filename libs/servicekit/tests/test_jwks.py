@@ -307,3 +307,19 @@ async def test_with_a_dev_secret_too_both_kinds_verify_each_with_its_own_key(idp
     for token in bad:
         with pytest.raises(Unauthorized, match="invalid token"):
             verifier.verify(token)
+
+
+async def test_until_a_first_key_set_arrives_every_poll_fetches(idp: Idp) -> None:
+    """A provider that starts after the service: the keys come at the next poll, not 30 s
+    later; once a set is in, the rate limit applies again."""
+    clock = Clock()
+    jwks = JwksKeys("http://127.0.0.1:9/jwks.json", min_refresh_seconds=30, clock=clock)
+    await jwks.maintain()  # nothing there yet: logged
+    assert jwks.due()
+    jwks_url_now_up = JwksKeys(idp.url, min_refresh_seconds=30, clock=clock)
+    idp.keys = [rsa_key("k1")]
+    jwks_url_now_up._last_attempt = clock()  # as if a first attempt had just failed
+    assert jwks_url_now_up.due()
+    await jwks_url_now_up.maintain()
+    assert jwks_url_now_up.key_for("k1")
+    assert not jwks_url_now_up.due()
