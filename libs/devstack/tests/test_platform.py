@@ -197,4 +197,6 @@ def test_the_banner_says_how_a_person_signs_in_without_printing_a_secret(
     monkeypatch.setenv("MEDIAPLANE_DEV_MODE", "0")
     closed = platform.PlatformSettings.from_env()
     assert "/v1/dev/token" not in platform.banner(closed)
-    assert closed.environment("s3cr3t", "pl4yb4ck")["MEDIAPLANE_DEV_MODE"] == "0"
+    closed_env = closed.environment("s3cr3t", "pl4yb4ck")
+    assert closed_env["MEDIAPLANE_DEV_MODE"] == "0"
+    assert "MEDIAPLANE_JWT_SECRET" not in closed_env  # only identity's tokens get in

@@ -254,7 +254,8 @@ class PlatformSettings:
             # binds 127.0.0.1 (the gateway refuses dev mode on any other bind).
             # The APIs verify both the dev tokens (HS256, this secret) and identity's
             # (its JWKS, read directly from identity), for the one issuer and audience.
-            "MEDIAPLANE_JWT_SECRET": jwt_secret,
+            # Dev mode off: no HS256 secret at all, only identity's tokens get in.
+            **({"MEDIAPLANE_JWT_SECRET": jwt_secret} if self.dev_mode else {}),
             "MEDIAPLANE_JWKS_URL": (
                 f"http://127.0.0.1:{self.http_ports['identity']}/.well-known/jwks.json"
             ),
