@@ -293,8 +293,12 @@ async def test_with_a_dev_secret_too_both_kinds_verify_each_with_its_own_key(idp
     assert verifier.verify(dev).owner == "bob"
     bad = [
         # Another secret, or the dev secret with another issuer or audience.
-        jwt.encode({"sub": "eve", **claims}, "not-the-dev-secret-0123456789abcd", algorithm="HS256"),
-        jwt.encode({"sub": "eve", **claims, "iss": "https://other.test/"}, secret, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "eve", **claims}, "not-the-dev-secret-0123456789abcd", algorithm="HS256"
+        ),
+        jwt.encode(
+            {"sub": "eve", **claims, "iss": "https://other.test/"}, secret, algorithm="HS256"
+        ),
         jwt.encode({"sub": "eve", **claims, "aud": "another-app"}, secret, algorithm="HS256"),
         # HS256 keyed with the RSA key's id is still only checked against the dev secret.
         jwt.encode(

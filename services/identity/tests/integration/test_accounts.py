@@ -248,9 +248,10 @@ async def test_mails_link_to_the_web_ui_when_it_is_configured(
         assert f"http://127.0.0.1:8080/#/verify-email?token={token}" in mail
         await started.http.post("/v1/account/password-resets", json={"email": "web@example.org"})
         reset = started.token_from_mail("web@example.org", "reset")
-        assert f"http://127.0.0.1:8080/#/reset-password?token={reset}" in started.mails(
-            "web@example.org"
-        )[-1]
+        assert (
+            f"http://127.0.0.1:8080/#/reset-password?token={reset}"
+            in started.mails("web@example.org")[-1]
+        )
 
 
 async def test_password_reset_by_mail_signs_out_everywhere(server: Server, sign_up: SignUp) -> None:

@@ -220,7 +220,8 @@ async def test_linked_identities_are_listed_and_unlinked_by_their_owner_only(pai
     assert listed.status_code == 200, listed.text
     [linked] = listed.json()
     assert linked["issuer"] == pair.upstream.url
-    assert linked["subject"] and linked["linked_at"]
+    assert linked["subject"]
+    assert linked["linked_at"]
     # Someone else cannot see or remove it.
     async with open_resources(pair.downstream.settings, pool_size=1) as resources:
         await resources.accounts.register(
