@@ -7,7 +7,8 @@ playwright-core drives Debian's chromium headless to sign up, read the
 verification mail from the platform's Maildir sink and open its link, sign in
 with the authorization code + PKCE through the real identity service, upload an
 image and see it in the library, create a personal access token on the account
-page and revoke it, sign out (refresh token revoked, session ended), and sign in
+page and revoke it, sign out (refresh token revoked, session ended), reset the
+password from the mailed link and sign in with the new one, and sign in
 as the dev admin `platform up` created with its kept password. A second test is
 the refusal: with dev mode off, the sign-in page has no user-name box and
 `POST /v1/dev/token` is a 404 (tests/platform/test_web_ui.py drives the box with
@@ -136,6 +137,7 @@ def test_sign_up_verify_sign_in_upload_tokens_and_sign_out(
         "uploaded and listed with an identity-issued token",
         "personal access token created (shown once) and revoked",
         "signed out: session 401, refresh invalid_grant, storage empty",
+        "password reset from the mailed link, signed in with the new one",
         "dev admin signed in: role admin",
     ):
         assert seen in output, output

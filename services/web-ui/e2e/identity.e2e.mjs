@@ -6,7 +6,8 @@
 // (authorization code + PKCE through the real identity service), uploads a file
 // and sees it in the library, creates a personal access token on the account
 // page (shown once) and revokes it, then signs out (refresh token revoked,
-// identity's session ended). The dev admin `just up` created signs in too.
+// identity's session ended), resets the password from the mailed link and
+// signs in with the new one. The dev admin `just up` created signs in too.
 //
 // Environment: WEBUI_BASE_URL, WEBUI_MAILDIR, WEBUI_IMAGE (required);
 // WEBUI_ADMIN_EMAIL + WEBUI_ADMIN_PASSWORD_FILE (the dev admin, optional);
@@ -84,14 +85,14 @@ function newestMail(to) {
   return body
 }
 
-async function waitForMail(to) {
+async function waitForMail(to, page) {
   const deadline = Date.now() + timeout
   while (Date.now() < deadline) {
     const body = newestMail(to)
-    if (body) return body
+    if (body && body.includes(`/#/${page}?token=`)) return body
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  throw new Error(`no mail to ${to} in ${maildir}`)
+  throw new Error(`no ${page} mail to ${to} in ${maildir}`)
 }
 
 /** Open the sign-in page and wait until it has asked the server whether dev mode is on. */
@@ -150,7 +151,7 @@ async function main() {
   await page.waitForSelector('#signup-result:has-text("Check your email")')
 
   step('read the verification mail from the Maildir and open its link')
-  const mail = await waitForMail(email)
+  const mail = await waitForMail(email, 'verify-email')
   const link = /Or open: (\S+)/.exec(mail)?.[1]
   if (!link || !link.startsWith(`${base}/#/verify-email?token=`)) throw new Error(`no web link in the mail:\n${mail}`)
   await page.goto(link)
@@ -202,6 +203,25 @@ async function main() {
     throw new Error(`not signed out: ${JSON.stringify(after)}`)
   }
   console.log('signed out: session 401, refresh invalid_grant, storage empty')
+
+  step('forgot password: the mailed reset link sets a new one, which signs in')
+  await openSignIn()
+  await page.click('#forgot-link')
+  await page.fill('#forgot-email', email)
+  await page.click('#forgot-submit')
+  await page.waitForSelector('#forgot-result:has-text("reset link")')
+  const resetMail = await waitForMail(email, 'reset-password')
+  const resetLink = /Or open: (\S+)/.exec(resetMail)?.[1]
+  if (!resetLink || !resetLink.startsWith(`${base}/#/reset-password?token=`)) throw new Error(`no reset link:\n${resetMail}`)
+  await page.goto(resetLink)
+  const newPassword = `${password} renewed`
+  await page.fill('#reset-password', newPassword)
+  await page.click('#reset-submit')
+  await page.waitForSelector('#reset-result[data-state=done]')
+  await signIn(email, newPassword)
+  await page.click('#sign-out')
+  await page.waitForSelector('#password-form')
+  console.log('password reset from the mailed link, signed in with the new one')
 
   if (env.WEBUI_ADMIN_EMAIL && env.WEBUI_ADMIN_PASSWORD_FILE) {
     step('the dev admin signs in with the password just up kept')

@@ -202,7 +202,7 @@ export function renderForgotPassword(root: HTMLElement): void {
       },
     },
       h('label', null, 'Email', email),
-      h('button', { type: 'submit' }, 'Mail me a reset link'),
+      h('button', { type: 'submit', id: 'forgot-submit' }, 'Mail me a reset link'),
     ),
     note,
     h('p', { class: 'small' }, h('a', { href: '#/' }, 'Back to sign in')),
@@ -226,6 +226,7 @@ export function renderResetPassword(root: HTMLElement, token: string | null): vo
         try {
           await identity.resetPassword(token, password.value)
           note.textContent = 'Password changed, and every session signed out: sign in again.'
+          note.dataset.state = 'done'
         } catch (error) {
           note.className = 'error'
           note.textContent = `Could not change it: ${problemText(error)}`
@@ -233,7 +234,7 @@ export function renderResetPassword(root: HTMLElement, token: string | null): vo
       },
     },
       h('label', null, 'New password (at least 12 characters)', password),
-      h('button', { type: 'submit' }, 'Set password'),
+      h('button', { type: 'submit', id: 'reset-submit' }, 'Set password'),
     ),
     note,
     h('p', { class: 'small' }, h('a', { href: '#/' }, 'Sign in')),
