@@ -136,7 +136,8 @@ async function route(): Promise<void> {
   const [path = '', queryText = ''] = location.hash.replace(/^#/, '').split('?')
   const params = new URLSearchParams(queryText)
 
-  if (PUBLIC_PAGES.has(path) || !signedIn() || !(await accessToken())) {
+  // A refresh that cannot reach identity (offline) signs out rather than leaving a blank page.
+  if (PUBLIC_PAGES.has(path) || !signedIn() || !(await accessToken().catch(() => null))) {
     if (!PUBLIC_PAGES.has(path)) clearTokens()
     signedOutPage(path, params)
     return
