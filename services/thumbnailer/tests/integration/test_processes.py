@@ -38,7 +38,9 @@ Verified = Callable[..., Any]
 def settings_for_processes(
     make_settings: Callable[..., ThumbnailerSettings],
 ) -> ThumbnailerSettings:
-    return make_settings(ops_port=free_ports(2), http_port=free_ports(1))
+    # One block: the worker on P, the relay on P + 1, the api on P + 2.
+    base = free_ports(3)
+    return make_settings(ops_port=base, http_port=base + 2)
 
 
 @pytest.fixture
