@@ -39,20 +39,23 @@ web-ui:
     echo "$hash" > "$stamp"
 
 # Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
-infra-up: setup
-    {{py}} -m mediaplane.devstack up
+# `just infra-up --cluster` (or MEDIAPLANE_NATS_CLUSTER=1): NATS as a three-node cluster.
+infra-up *FLAGS: setup
+    {{py}} -m mediaplane.devstack up {{FLAGS}}
 
 # Stop the local servers (data stays in .local/).
 infra-down:
     {{py}} -m mediaplane.devstack down
 
-# Which local servers answer.
-infra-status:
-    {{py}} -m mediaplane.devstack status
+# Which local servers answer (`--cluster`: every node of the NATS cluster).
+infra-status *FLAGS:
+    {{py}} -m mediaplane.devstack status {{FLAGS}}
 
-# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge. Ctrl-C stops.
-up: infra-up
-    {{py}} -m mediaplane.devstack platform up
+# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge, each
+# restarted when it crashes (supervisord). Ctrl-C stops. `just up --cluster`: NATS as three
+# nodes, streams replicated on all three (R3).
+up *FLAGS: (infra-up FLAGS)
+    {{py}} -m mediaplane.devstack platform up {{FLAGS}}
 
 # Stop the platform (if `just up` runs in another terminal) and the infrastructure.
 down:

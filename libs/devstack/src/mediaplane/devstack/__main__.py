@@ -1,4 +1,5 @@
-"""`python -m mediaplane.devstack up|down|status|env`: the local infrastructure.
+"""`python -m mediaplane.devstack up|down|status|env [--cluster]`: the local
+infrastructure (`--cluster`: NATS as three nodes, streams kept on all three).
 
 `python -m mediaplane.devstack platform prepare|up|down`: the services
 on top of it (see `platform.py`; `just up` and `just down`).
@@ -7,6 +8,7 @@ on top of it (see `platform.py`; `just up` and `just down`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -40,7 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "action", nargs="?", choices=["prepare", "up", "down"], help="platform only"
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="NATS as a three-node cluster with R3 streams (= MEDIAPLANE_NATS_CLUSTER=1)",
+    )
     args = parser.parse_args(argv)
+    if args.cluster:
+        os.environ["MEDIAPLANE_NATS_CLUSTER"] = "1"
     if args.command == "platform":
         if args.action is None:
             parser.error("platform needs an action: prepare, up or down")

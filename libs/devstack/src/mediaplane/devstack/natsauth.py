@@ -54,10 +54,17 @@ def server_environment(known: dict[str, str]) -> dict[str, str]:
 
 
 def url_with_identity(url: str, user: str, password: str) -> str:
-    """`nats://user:password@host:port` (nats-py reads the identity from the URL)."""
-    parts = urlsplit(url)
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc.rsplit('@', 1)[-1]}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """`nats://user:password@host:port` (nats-py reads the identity from the URL), for
+    each server of a comma-separated list."""
+
+    def one(server: str) -> str:
+        parts = urlsplit(server.strip())
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(
+            parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+        )
+
+    return ",".join(one(server) for server in url.split(","))
 
 
 def admin_url(settings: StackSettings) -> str:

@@ -82,6 +82,7 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_SUBJECT_ROOT",
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
+    "MEDIAPLANE_STREAM_REPLICAS",
     "MEDIAPLANE_LOG_LEVEL",
     *(
         f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
@@ -225,6 +226,8 @@ class PlatformSettings:
             "MEDIAPLANE_ROOT": str(self.root),
             "MEDIAPLANE_DATA_DIR": str(stack.data_dir),
             "MEDIAPLANE_NATS_URL": stack.nats_url,
+            # R3 streams on a local three-node cluster (`just up --cluster`).
+            "MEDIAPLANE_STREAM_REPLICAS": str(stack.stream_replicas),
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
             "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
             "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
