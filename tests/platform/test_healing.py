@@ -88,5 +88,6 @@ def test_every_process_comes_back_after_kill_9_while_the_others_serve(
     for name in urls:
         assert f"exited: {name} (terminated by SIGKILL; not expected)" in log, name
     # Each role's output reaches the terminal with its prefix.
-    assert "gateway-api" in log and " | " in log
+    assert "gateway-api" in log
+    assert " | " in log
     print("comeback seconds:", {n: round(s, 1) for n, s in comebacks.items()})

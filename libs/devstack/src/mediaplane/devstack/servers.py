@@ -9,6 +9,7 @@ Starting a server that is already up does nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -96,6 +97,9 @@ def _pid_alive(pid_file: Path) -> int | None:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
+    with contextlib.suppress(ChildProcessError):  # our own child: reap it if it died
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
     return pid
 
 
