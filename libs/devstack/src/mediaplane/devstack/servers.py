@@ -319,10 +319,41 @@ class Nats:
             )
         return True
 
+    def node_config(self, node: NatsNode) -> Path:
+        """A cluster node's config: the identities, and its routes with their login.
+
+        In a file of the owner's only, not on the command line, where any local
+        user could read the route password.
+        """
+        password = natsauth.passwords(self.settings)[natsauth.ROUTE]
+        routes = ", ".join(
+            f'"nats://{natsauth.ROUTE}:{password}@127.0.0.1:{other.route_port}"'
+            for other in self.settings.nats_nodes
+            if other != node
+        )
+        config = self.node_dir(node) / "nats.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(
+            render_auth_config()
+            + f"""
+cluster {{
+  name: mediaplane-dev
+  listen: "127.0.0.1:{node.route_port}"
+  authorization {{ user: {natsauth.ROUTE}, password: "{password}" }}
+  routes: [{routes}]
+}}
+"""
+        )
+        return config
+
     def node_argv(self, node: NatsNode) -> list[str]:
+        # auth.conf: the rendering `apply_identities` compares with the table.
+        auth = nats_auth_argv(self.dir / "auth.conf")
+        config = ["-c", str(self.node_config(node))] if self.settings.nats_cluster else auth
         argv = [
             binary("nats-server"),
-            *nats_auth_argv(self.dir / "auth.conf"),
+            *config,
             "-js",
             "-sd",
             str(self.node_dir(node) / "jetstream"),
@@ -335,23 +366,8 @@ class Nats:
         ]
         if not self.settings.nats_cluster:
             return [*argv, "-n", "mediaplane-dev"]
-        # Routes on loopback only; each node lists the others (JetStream needs unique names).
-        routes = ",".join(
-            f"nats://127.0.0.1:{other.route_port}"
-            for other in self.settings.nats_nodes
-            if other != node
-        )
-        return [
-            *argv,
-            "-n",
-            f"mediaplane-dev-{node.index}",
-            "--cluster_name",
-            "mediaplane-dev",
-            "--cluster",
-            f"nats://127.0.0.1:{node.route_port}",
-            "--routes",
-            routes,
-        ]
+        # JetStream in a cluster needs a unique name per node.
+        return [*argv, "-n", f"mediaplane-dev-{node.index}"]
 
     def start_node(self, node: NatsNode) -> None:
         """Start one node if its process is not running (does not wait for readiness)."""
@@ -359,6 +375,7 @@ class Nats:
             return
         folder = self.node_dir(node)
         folder.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
         env = natsauth.server_environment(natsauth.passwords(self.settings))
         _spawn(self.node_argv(node), folder / "nats.log", self.pid_file(node), folder, env)
 
