@@ -77,6 +77,7 @@ compose-env:
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
+      echo "MEDIAPLANE_ROUTE_NATS_PASSWORD=p$(secret)"  # the NATS nodes' logins to each other
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"
 

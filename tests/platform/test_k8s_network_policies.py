@@ -165,7 +165,7 @@ def test_only_the_edge_accepts_traffic_from_outside(documents: list[dict[str, An
 
 
 def test_policies_name_ports_the_pods_have(documents: list[dict[str, Any]]) -> None:
-    deployments = of_kind(documents, "Deployment")
+    deployments = of_kind(documents, "Deployment") | of_kind(documents, "StatefulSet")
     for policy in of_kind(documents, "NetworkPolicy").values():
         for rule in policy["spec"].get("ingress", []):
             for port in rule.get("ports", []):
