@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import nats
@@ -60,10 +60,10 @@ def cluster(tmp_path: Path) -> Iterator[Nats]:
         servers.stop()
 
 
-async def poll(what: str, check: object) -> float:
+async def poll(what: str, check: Callable[[], Awaitable[bool]]) -> float:
     """Await `check()` true within POLLS polls; returns when (monotonic)."""
     for _ in range(POLLS):
-        if await check():  # type: ignore[operator]
+        if await check():
             return time.monotonic()
         await asyncio.sleep(0.25)
     raise AssertionError(f"{what}: not after {POLLS} polls")
@@ -159,7 +159,8 @@ async def test_a_node_killed_under_load_loses_and_doubles_nothing(
         await pool.close()
 
     with psycopg.connect(pg_url) as conn:
-        ledger = dict(conn.execute("SELECT event_id, deliveries FROM ledger").fetchall())
+        rows = conn.execute("SELECT event_id, deliveries FROM ledger").fetchall()
+    ledger: dict[str, int] = dict(rows)
     assert len(log_ids) == STREAMS * PER_STREAM
     doubled = [i for i, count in Counter(published).items() if count > 1]
     assert doubled == [], f"{len(doubled)} events twice in the stream"
@@ -173,8 +174,8 @@ async def test_a_node_killed_under_load_loses_and_doubles_nothing(
     )
 
 
-async def _at_least(size: object, wanted: int) -> bool:
-    return bool(await size() >= wanted)  # type: ignore[operator]
+async def _at_least(size: Callable[[], Awaitable[int]], wanted: int) -> bool:
+    return await size() >= wanted
 
 
 async def _log_ids(store: EventStore) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mediaplane.devstack import natsauth, platform
+from mediaplane.devstack import logstream, natsauth, platform
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
 from mediaplane.devstack.settings import StackSettings
@@ -210,3 +210,16 @@ def test_prepare_refuses_to_start_beside_a_running_platform(
         monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", stack.s3_endpoint)
         with pytest.raises(StackError, match="gateway-api"):
             platform.prepare(platform.PlatformSettings.from_env())
+
+
+def test_the_log_listener_prefixes_whole_lines_and_keeps_a_partial_one() -> None:
+    pending: dict[str, str] = {}
+    assert logstream.lines(pending, "gateway-api", "one\ntw") == ["one"]
+    assert logstream.lines(pending, "edge", "caddy\n") == ["caddy"]
+    assert logstream.lines(pending, "gateway-api", "o\n") == ["two"]
+    assert logstream.get_headers("processname:edge groupname:edge pid:7 channel:stdout") == {
+        "processname": "edge",
+        "groupname": "edge",
+        "pid": "7",
+        "channel": "stdout",
+    }

@@ -14,7 +14,10 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO
 
-from supervisor.childutils import get_headers
+
+def get_headers(line: str) -> dict[str, str]:
+    """`name:value name:value ...`, as supervisor writes event headers."""
+    return dict(token.split(":", 1) for token in line.split())
 
 
 def _event(stdin: BinaryIO, stdout: BinaryIO) -> tuple[dict[str, str], bytes]:
