@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -91,3 +93,32 @@ def test_every_process_comes_back_after_kill_9_while_the_others_serve(
     assert "gateway-api" in log
     assert " | " in log
     print("comeback seconds:", {n: round(s, 1) for n, s in comebacks.items()})
+
+
+def test_platform_down_stops_every_process(
+    running: tuple[PrivatePlatform, dict[str, str]],
+) -> None:
+    """`just down`'s first step, from another terminal: supervisord stops every role."""
+    private, urls = running
+    pids = {name: private.pid(name) for name in urls}
+    assert all(pids.values()), pids
+    done = subprocess.run(
+        [sys.executable, "-m", "mediaplane.devstack", "platform", "down"],
+        env={**os.environ, **private.env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "platform: stopped" in done.stdout
+    for _ in range(COMEBACK_POLLS):
+        if private.exit_code() is not None:
+            break
+        time.sleep(POLL_INTERVAL)
+    assert private.exit_code() == 0, private.log()[-4000:]
+    assert "mediaplane stopped" in private.log()
+    alive = []
+    for name, pid in pids.items():
+        try:
+            os.kill(pid, 0)
+            alive.append(name)
+        except ProcessLookupError:
+            pass
+    assert alive == [], f"still running after platform down: {alive}"

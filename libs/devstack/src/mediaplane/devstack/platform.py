@@ -556,7 +556,8 @@ def up(settings: PlatformSettings, ready_timeout: float) -> int:
         code = process.wait()
     finally:
         settings.pid_file.unlink(missing_ok=True)
-    if stopping or code in (-signal.SIGINT, -signal.SIGTERM):
+    # 0: supervisord was asked to stop (Ctrl-C here, or `platform down` elsewhere).
+    if stopping or code in (0, -signal.SIGINT, -signal.SIGTERM):
         print("mediaplane stopped (the infrastructure keeps running: `just down` stops it)")
         return 0
     return code

@@ -141,6 +141,10 @@ class PrivatePlatform:
                 raise StackError(f"the platform was not up after {timeout:.0f}s")
             time.sleep(0.5)
 
+    def exit_code(self) -> int | None:
+        """The `platform up` process's exit code; None while it runs."""
+        return None if self._process is None else self._process.poll()
+
     def pid(self, process: str) -> int:
         """The pid of one running role (or `edge`), as supervisord knows it; 0 if none."""
         done = subprocess.run(
