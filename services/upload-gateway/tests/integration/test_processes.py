@@ -35,6 +35,7 @@ def env(
         "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
         "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
         "MEDIAPLANE_S3_REGION": stack.s3_region,
+        "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
         "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
         "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
         "MEDIAPLANE_GATEWAY_PORT": str(free_ports()),

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from mediaplane.contracts import EventContext, FileUploadedV2, new_event, utc_now
+from mediaplane.upload_gateway.adapters.clamd import ScanResult
 from mediaplane.upload_gateway.domain.policy import UploadLimits
 from mediaplane.upload_gateway.worker.verifier import Measured, judge
 
@@ -34,7 +35,12 @@ def uploaded(size: int, sha256: str | None = None) -> FileUploadedV2:
 
 
 def measured(data: bytes) -> Measured:
-    return Measured(sha256=hashlib.sha256(data).hexdigest(), size=len(data), head=data[:8192])
+    return Measured(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        head=data[:8192],
+        scan=ScanResult(outcome="clean"),
+    )
 
 
 def test_bytes_as_declared_are_accepted_with_the_sniffed_type() -> None:

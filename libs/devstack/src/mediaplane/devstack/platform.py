@@ -226,6 +226,7 @@ class PlatformSettings:
             "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
             "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
             "MEDIAPLANE_S3_REGION": stack.s3_region,
+            "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
             # Dev sign-in (POST /v1/dev/token), opted in here only: every process

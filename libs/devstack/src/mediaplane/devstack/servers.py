@@ -543,9 +543,13 @@ class Clamd:
 
 def _clamd_binary() -> str:
     # /usr/sbin is not on every user's PATH.
-    found = shutil.which("clamd") or ("/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None)
+    found = shutil.which("clamd") or (
+        "/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None
+    )
     if not found:
-        raise StackError("clamd not found; run `just setup` (Debian: apt-get install clamav-daemon)")
+        raise StackError(
+            "clamd not found; run `just setup` (Debian: apt-get install clamav-daemon)"
+        )
     return found
 
 
