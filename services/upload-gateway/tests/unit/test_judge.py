@@ -34,12 +34,12 @@ def uploaded(size: int, sha256: str | None = None) -> FileUploadedV2:
     )
 
 
-def measured(data: bytes) -> Measured:
+def measured(data: bytes, scan: ScanResult | None = None) -> Measured:
     return Measured(
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         head=data[:8192],
-        scan=ScanResult(outcome="clean"),
+        scan=scan or ScanResult(outcome="clean"),
     )
 
 
@@ -70,3 +70,24 @@ def test_what_differs_from_the_declaration_is_rejected(
     verdict = judge(declared, measured(data), UploadLimits())
     assert verdict.rejection is not None
     assert verdict.rejection[0] == code
+
+
+@pytest.mark.parametrize(
+    ("scan", "rejection"),
+    [
+        (
+            ScanResult(outcome="found", detail="Eicar-Test-Signature"),
+            ("malware", "clamd found Eicar-Test-Signature"),
+        ),
+        (
+            ScanResult(outcome="limit", detail="the stream is longer than clamd accepts"),
+            ("scan_limit_exceeded", "the stream is longer than clamd accepts"),
+        ),
+    ],
+)
+def test_clamds_findings_come_before_every_other_check(
+    scan: ScanResult, rejection: tuple[str, str]
+) -> None:
+    # A file that also lies about its size and type: the malware is what is named.
+    verdict = judge(uploaded(len(PNG) + 99), measured(b"<html>" + PNG, scan), UploadLimits())
+    assert verdict.rejection == rejection

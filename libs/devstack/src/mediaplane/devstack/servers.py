@@ -9,6 +9,7 @@ Starting a server that is already up does nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -123,6 +124,10 @@ def _terminate(pid_file: Path, timeout: float = 15.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(pid_file):
+        # A server this process started (a test's own) must be reaped, or it
+        # stays a zombie that still answers kill(pid, 0).
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
     if _pid_alive(pid_file):
         os.kill(pid, signal.SIGKILL)
