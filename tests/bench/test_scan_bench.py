@@ -23,7 +23,6 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 
@@ -46,8 +45,8 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
 @pytest.fixture
-async def objects(stack: StackSettings) -> AsyncIterator[ObjectStore]:
-    yield ObjectStore(stack.storage_settings())
+def objects(stack: StackSettings) -> ObjectStore:
+    return ObjectStore(stack.storage_settings())
 
 
 async def _raw(objects: ObjectStore, bucket: str, keys: list[str]) -> float:
