@@ -83,4 +83,8 @@ def test_the_verifier_will_not_run_without_clamd(monkeypatch: pytest.MonkeyPatch
         clamd_scanner(settings)
 
     scanner = clamd_scanner(dataclasses.replace(settings, clamd_url="tcp://127.0.0.1:23310"))
-    assert (scanner.url, scanner.timeout) == ("tcp://127.0.0.1:23310", 60.0)
+    assert (scanner.url, scanner.timeout, scanner.stream_max) == (
+        "tcp://127.0.0.1:23310",
+        60.0,
+        1000 * 1024 * 1024,
+    )

@@ -33,7 +33,9 @@ def clamd_scanner(settings: GatewaySettings) -> ClamdScanner:
             "no upload is verified without a malware scan"
         )
     parse_address(settings.clamd_url)
-    return ClamdScanner(settings.clamd_url, timeout=settings.clamd_timeout)
+    return ClamdScanner(
+        settings.clamd_url, timeout=settings.clamd_timeout, stream_max=settings.clamd_stream_max
+    )
 
 
 def verifier_health(resources: Resources, scanner: ClamdScanner) -> HealthChecks:
