@@ -76,8 +76,9 @@ def parse_reply(reply: bytes) -> ScanResult:
 class Scan:
     """One INSTREAM session: `feed` chunks, then `finish` for the verdict.
 
-    clamd's answer is read concurrently, so one sent early (the size limit)
-    ends the feeding: `ended` turns True and later chunks are dropped.
+    Feeding ends early (`ended`, later chunks dropped) when the stream would
+    pass `stream_max` (the verdict is then `limit`, decided here) or clamd
+    answered before the end (read concurrently: clamd's own limit or an error).
     """
 
     def __init__(
