@@ -54,7 +54,14 @@ ROLES = {
 
 def main(argv: list[str] | None = None) -> int:
     args = role_parser("mediaplane.upload_gateway", ROLES).parse_args(argv)
-    return run_roles(SERVICE, ROLES, args, settings=GatewaySettings.from_env)
+
+    def settings() -> GatewaySettings:
+        loaded = GatewaySettings.from_env()
+        if args.role == "verifier":
+            clamd_scanner(loaded)  # no clamd URL: refuse to start (exit 2), never run unscanned
+        return loaded
+
+    return run_roles(SERVICE, ROLES, args, settings=settings)
 
 
 if __name__ == "__main__":
