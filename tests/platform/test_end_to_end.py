@@ -165,7 +165,9 @@ def check_thumbnails(
         assert abs(picture.height - height) <= 1, (name, picture.size, width, height)
 
 
-def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(platform: PrivatePlatform, tmp_path: Path) -> None:
+def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
+    platform: PrivatePlatform, tmp_path: Path
+) -> None:
     base_url = platform.base_url
     video, image, pdf = tmp_path / "clip.mp4", tmp_path / "photo.jpg", tmp_path / "page.pdf"
     audio = tmp_path / "tone.mp3"
