@@ -9,13 +9,15 @@ setup: system-deps
     uv sync --frozen
     @just web-ui
 
-# Debian packages the stack runs on: Postgres 15 binaries and ffmpeg.
+# Debian packages the stack runs on: Postgres 15 binaries, ffmpeg and clamd (clamav-daemon;
+# its system service is never used: `just infra-up` runs the project's own clamd).
 system-deps:
     #!/usr/bin/env bash
     set -euo pipefail
     missing=()
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)
     ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql-15)
+    command -v clamd >/dev/null || [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
     if [ ${#missing[@]} -gt 0 ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -38,7 +40,7 @@ web-ui:
     npm run build --silent
     echo "$hash" > "$stamp"
 
-# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
+# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, clamd); idempotent.
 # `just infra-up --cluster` (or MEDIAPLANE_NATS_CLUSTER=1): NATS as a three-node cluster.
 infra-up *FLAGS: setup
     {{py}} -m mediaplane.devstack up {{FLAGS}}

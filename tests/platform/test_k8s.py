@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from mediaplane.devstack.platform import HTTP_PORTS, OPS_PORTS, SERVICES
+from mediaplane.devstack.servers import CLAMD_STREAM_MAX, clamd_config
+from mediaplane.upload_gateway.config import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -52,6 +54,23 @@ def test_the_edge_config_is_the_one_just_up_uses() -> None:
     assert copy == (ROOT / "deploy" / "edge" / "Caddyfile").read_text()
 
 
+def test_clamd_limits_are_the_ones_the_verifier_and_the_local_clamd_use() -> None:
+    config = (ROOT / "deploy" / "clamav" / "clamd.conf").read_text()
+    assert (BASE / "clamav" / "clamd.conf").read_text() == config
+    options = dict(
+        line.split(None, 1) for line in config.splitlines() if line and not line.startswith("#")
+    )
+    assert options["AlertExceedsMax"] == "yes"
+    for limit in ("StreamMaxLength", "MaxFileSize", "MaxScanSize"):
+        assert options[limit] == "1000M"
+    # clamd's M is MiB: the verifier's default and the local stack's clamd agree.
+    assert CLAMD_STREAM_MAX == 1000 * 1024 * 1024
+    assert GatewaySettings.__dataclass_fields__["clamd_stream_max"].default == CLAMD_STREAM_MAX
+    local = clamd_config(Path("/x"), 3310, CLAMD_STREAM_MAX)
+    assert f"StreamMaxLength {CLAMD_STREAM_MAX}" in local
+    assert "AlertExceedsMax yes" in local
+
+
 def test_one_deployment_and_service_per_role(documents: list[dict[str, Any]]) -> None:
     deployments = of_kind(documents, "Deployment")
     services = of_kind(documents, "Service")
@@ -75,6 +94,12 @@ def test_one_deployment_and_service_per_role(documents: list[dict[str, Any]]) ->
 def test_every_container_is_probed_and_has_resources(documents: list[dict[str, Any]]) -> None:
     for name, deployment in of_kind(documents, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
+        if name == "clamav":  # the official image: its own readiness script, no migrations
+            (clamd,) = pod["containers"]
+            assert clamd["readinessProbe"]["exec"]["command"] == ["clamdcheck.sh"]
+            assert clamd["livenessProbe"]["tcpSocket"]["port"] == "clamd"
+            assert set(clamd["resources"]["limits"]) == {"cpu", "memory"}
+            continue
         for container in pod["containers"]:
             ports = {p["name"] for p in container["ports"]}
             for probe in ("livenessProbe", "readinessProbe"):

@@ -21,8 +21,16 @@ from mediaplane.devstack import natsauth
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import PrivateNats, bucket_admin
-from mediaplane.devstack.servers import Nats, StackError, all_servers, binary
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.servers import (
+    SIGNATURES,
+    Clamd,
+    Nats,
+    StackError,
+    all_servers,
+    binary,
+    clamd_command,
+)
+from mediaplane.devstack.settings import StackSettings, repo_root
 from mediaplane.storage import AccessDenied, BucketAdmin
 
 pytestmark = pytest.mark.integration
@@ -33,7 +41,25 @@ def test_every_server_reports_ready(stack: StackSettings) -> None:
         "postgres": True,
         "nats": True,
         "seaweedfs": True,
+        "clamd": True,
     }
+
+
+def test_clamd_runs_on_the_repos_signatures_only(stack: StackSettings) -> None:
+    clamd = Clamd(stack)
+    assert clamd_command(stack.clamd_url, b"PING") == b"PONG"
+    shipped = sorted(p.name for p in (repo_root() / SIGNATURES).glob("*.ndb"))
+    assert shipped == ["mediaplane.ndb"]
+    assert sorted(p.name for p in (clamd.dir / "db").iterdir()) == shipped
+    assert clamd_command(stack.clamd_url, b"VERSION").startswith(b"ClamAV ")
+
+
+def test_a_private_clamd_stops_and_starts_again(private_clamd: Clamd) -> None:
+    assert private_clamd.ready()
+    assert private_clamd.stop()
+    assert not private_clamd.ready()
+    private_clamd.start()
+    assert clamd_command(private_clamd.url, b"PING") == b"PONG"
 
 
 def test_each_test_gets_its_own_empty_database(stack: StackSettings, pg_url: str) -> None:

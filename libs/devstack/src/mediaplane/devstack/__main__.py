@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MEDIAPLANE_PG_URL={settings.pg_url}")
     print(f"MEDIAPLANE_NATS_URL={settings.nats_url}")
     print(f"MEDIAPLANE_S3_ENDPOINT={settings.s3_endpoint}")
+    print(f"MEDIAPLANE_CLAMD_URL={settings.clamd_url}")
     return 0
 
 

@@ -5,7 +5,7 @@ the buckets, keeps a development JWT secret, registers the web UI as an OAuth
 client of identity and creates a dev admin (its generated password kept in
 `<data dir>/platform/admin-password`, owner only), and writes a supervisord
 config and an env file under `<data dir>/platform/`. `up` then runs
-supervisord (supervisor, docs/adr/0005-a-local-platform-that-heals.md) in the
+supervisord (supervisor, docs/adr/0006-a-local-platform-that-heals.md) in the
 foreground: every service role and the Caddy edge on one base URL, each
 restarted when it exits (at once after a crash, with a growing delay while it
 keeps failing to start), their output on the terminal with one prefix per
@@ -254,6 +254,7 @@ class PlatformSettings:
             "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
             "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
             "MEDIAPLANE_S3_REGION": stack.s3_region,
+            "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
             # Dev sign-in (POST /v1/dev/token), opted in here only: every process
@@ -430,7 +431,7 @@ def prepare(settings: PlatformSettings) -> None:
     write_run_files(settings, env)
 
 
-# How supervisord restarts a role (docs/adr/0005): a role that exits after
+# How supervisord restarts a role (docs/adr/0006): a role that exits after
 # STARTSECS up is started again at once; one that dies sooner is retried after
 # 1 s, 2 s, 3 s, ... and given up on after START_RETRIES such tries in a row.
 STARTSECS = 5

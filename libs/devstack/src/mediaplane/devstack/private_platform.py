@@ -68,6 +68,7 @@ class PrivatePlatform:
             # The infrastructure is the shared one, external to this data folder.
             "MEDIAPLANE_PG_URL": stack.pg_url,
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
+            "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             "MEDIAPLANE_EDGE_PORT": str(base),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
             "MEDIAPLANE_GATEWAY_PORT": str(base + 2),

@@ -1,4 +1,4 @@
-"""The pinned local servers: Postgres (Debian binaries), NATS and SeaweedFS.
+"""The pinned local servers: Postgres (Debian binaries), NATS, SeaweedFS and clamd.
 
 Each server is started detached (its own session, so Ctrl-C in a terminal
 that ran `just infra-up` does not kill it), writes a pid file and a log under
@@ -32,7 +32,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.settings import NatsNode, StackSettings
+from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 
 
@@ -128,6 +128,10 @@ def _terminate(pid_file: Path, timeout: float = 15.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(pid_file):
+        # A server this process started (a test's own) must be reaped, or it
+        # stays a zombie that still answers kill(pid, 0).
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
     if _pid_alive(pid_file):
         os.kill(pid, signal.SIGKILL)
@@ -536,15 +540,142 @@ class SeaweedFS:
         return _terminate(self.dir / "seaweedfs.pid")
 
 
-Server = Postgres | Nats | SeaweedFS
+# The signature databases the local clamd loads: the repo's own (EICAR and a test
+# marker). There is no freshclam here: production images bring the official ones.
+SIGNATURES = Path("deploy") / "clamav"
+# Streams past this many bytes are refused by clamd ("INSTREAM size limit exceeded");
+# the same bound applies to scanning (MaxFileSize/MaxScanSize), so nothing shorter
+# is passed unscanned (AlertExceedsMax flags it instead).
+CLAMD_STREAM_MAX = 1000 * 1024 * 1024
+
+
+def clamd_address(url: str) -> tuple[str, int]:
+    """`tcp://host:port` -> (host, port)."""
+    scheme, _, rest = url.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or not host or not port.isdigit():
+        raise StackError(f"clamd URL must be tcp://host:port, not {url!r}")
+    return host, int(port)
+
+
+def clamd_command(url: str, command: bytes, timeout: float = 2.0) -> bytes:
+    """Send one clamd command (`PING`, `RELOAD`, ...) and return its reply."""
+    with socket.create_connection(clamd_address(url), timeout=timeout) as sock:
+        sock.sendall(b"z" + command + b"\0")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return reply.rstrip(b"\0")
+
+
+def clamd_config(home: Path, port: int, stream_max: int) -> str:
+    """clamd.conf for a project clamd: loopback TCP only, its own database and temp folders."""
+    return "\n".join(
+        [
+            f"TCPSocket {port}",
+            "TCPAddr 127.0.0.1",
+            "Foreground yes",
+            f"DatabaseDirectory {home / 'db'}",
+            f"TemporaryDirectory {home / 'tmp'}",
+            "LogTime yes",
+            "MaxThreads 4",
+            f"StreamMaxLength {stream_max}",
+            f"MaxFileSize {stream_max}",
+            f"MaxScanSize {stream_max}",
+            # What clamd did not read whole is reported as found, never as OK.
+            "AlertExceedsMax yes",
+            # The database is the repo's: nothing to self-check on a timer.
+            "SelfCheck 0",
+            "",
+        ]
+    )
+
+
+@dataclass
+class Clamd:
+    """A clamd of the project's (Debian's clamav-daemon binary) on a project port.
+
+    It loads only the repo's signature database (`deploy/clamav`): the local
+    stack has no freshclam. `home` and `port` default to the stack's; tests
+    that stop clamd or need a small `stream_max` run one of their own.
+    """
+
+    settings: StackSettings
+    name: str = "clamd"
+    home: Path | None = None
+    port: int | None = None
+    stream_max: int = CLAMD_STREAM_MAX
+
+    @property
+    def dir(self) -> Path:
+        return self.home or self.settings.data_dir / "clamav"
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            return self.settings.clamd_url
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def ready(self) -> bool:
+        try:
+            return clamd_command(self.url, b"PING") == b"PONG"
+        except OSError:
+            return False
+
+    def _install_signatures(self) -> bool:
+        """Copy the repo's databases into clamd's folder; True when any changed."""
+        db = self.dir / "db"
+        db.mkdir(parents=True, exist_ok=True)
+        changed = False
+        for source in sorted((repo_root() / SIGNATURES).glob("*.[nh]db")):
+            target = db / source.name
+            if not target.exists() or target.read_bytes() != source.read_bytes():
+                shutil.copyfile(source, target)
+                changed = True
+        return changed
+
+    def start(self) -> None:
+        if self.ready():
+            if self._install_signatures():
+                clamd_command(self.url, b"RELOAD")
+            return
+        self._install_signatures()
+        (self.dir / "tmp").mkdir(exist_ok=True)
+        _, port = clamd_address(self.url)
+        config = self.dir / "clamd.conf"
+        config.write_text(clamd_config(self.dir, port, self.stream_max))
+        _spawn(
+            [_clamd_binary(), "-c", str(config)],
+            self.dir / "clamd.log",
+            self.dir / "clamd.pid",
+            self.dir,
+        )
+        _wait_until(self.ready, 60, "clamd")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "clamd.pid")
+
+
+def _clamd_binary() -> str:
+    # /usr/sbin is not on every user's PATH.
+    found = shutil.which("clamd") or (
+        "/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None
+    )
+    if not found:
+        raise StackError(
+            "clamd not found; run `just setup` (Debian: apt-get install clamav-daemon)"
+        )
+    return found
+
+
+Server = Postgres | Nats | SeaweedFS | Clamd
 
 
 def servers(settings: StackSettings) -> list[Server]:
     """The servers this stack manages itself (external ones are only probed)."""
     managed = settings.managed
-    everything: list[Server] = [Postgres(settings), Nats(settings), SeaweedFS(settings)]
-    return [s for s in everything if managed[s.name]]
+    return [s for s in all_servers(settings) if managed[s.name]]
 
 
 def all_servers(settings: StackSettings) -> list[Server]:
-    return [Postgres(settings), Nats(settings), SeaweedFS(settings)]
+    return [Postgres(settings), Nats(settings), SeaweedFS(settings), Clamd(settings)]

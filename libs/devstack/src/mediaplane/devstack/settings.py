@@ -65,9 +65,11 @@ class StackSettings:
     nats_route_port: int = 26222
     s3_port: int = 28333
     weed_base_port: int = 29330
+    clamd_port: int = 23310
     pg_url_override: str | None = None
     nats_url_override: str | None = None
     s3_endpoint_override: str | None = None
+    clamd_url_override: str | None = None
     s3_admin: S3Identity = field(
         default_factory=lambda: S3Identity(
             access_key="mediaplane", secret_key="mediaplane-dev-secret"
@@ -112,6 +114,10 @@ class StackSettings:
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://127.0.0.1:{self.s3_port}"
 
+    @property
+    def clamd_url(self) -> str:
+        return self.clamd_url_override or f"tcp://127.0.0.1:{self.clamd_port}"
+
     def storage_settings(self) -> StorageSettings:
         """What a service's object store needs to reach this stack's S3 as its admin."""
         return StorageSettings.from_urls(
@@ -128,6 +134,7 @@ class StackSettings:
             "postgres": self.pg_url_override is None,
             "nats": self.nats_url_override is None,
             "seaweedfs": self.s3_endpoint_override is None,
+            "clamd": self.clamd_url_override is None,
         }
 
     @classmethod
@@ -149,6 +156,7 @@ class StackSettings:
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),
+            clamd_url_override=env.get("MEDIAPLANE_CLAMD_URL"),
             s3_admin=admin,
             s3_region=env.get("MEDIAPLANE_S3_REGION", "us-east-1"),
         )
