@@ -1,4 +1,4 @@
-"""Every role's output on `just up`'s terminal, one prefix per role (as honcho did).
+"""Every role's output on `just up`'s terminal, one prefix per role.
 
 supervisord keeps each role's output in its own log file and sends it as
 PROCESS_LOG events to this listener, which writes it line by line, prefixed
