@@ -27,11 +27,14 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
+    Waveform,
 )
 from mediaplane.contracts.uploads import (
     UploadMode,
@@ -68,6 +71,7 @@ __all__ = [
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "Mp4Rendition",
     "ObjectReference",
     "Plan",
     "Registry",
@@ -81,6 +85,7 @@ __all__ = [
     "ThumbnailSource",
     "TranscodeCompleted",
     "TranscodeFailed",
+    "TranscodeProgress",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",
@@ -97,6 +102,7 @@ __all__ = [
     "VariantFailed",
     "VariantGenerated",
     "VideoSource",
+    "Waveform",
     "build_registry",
     "new_event",
     "new_event_id",
