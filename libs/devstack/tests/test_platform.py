@@ -139,7 +139,9 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
 
 def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'")
+    env = settings.environment(
+        "s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r%14nt"
+    )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
     config = configparser.ConfigParser()  # supervisord's parser expands %(name)s like this
@@ -165,7 +167,7 @@ def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env:
 def test_the_env_file_reads_back_in_the_shell_and_in_python(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     env = settings.environment(
-        "s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r14nt=$x"
+        "s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r14nt-with=signs"
     )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
@@ -184,13 +186,13 @@ def test_cluster_mode_gives_every_service_three_nodes_and_r3_streams(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_CLUSTER", "1")
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("x" * 40, "y" * 40)
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
     assert env["MEDIAPLANE_NATS_URL"] == (
         "nats://127.0.0.1:24222,nats://127.0.0.1:24223,nats://127.0.0.1:24224"
     )
     assert env["MEDIAPLANE_STREAM_REPLICAS"] == "3"
     monkeypatch.delenv("MEDIAPLANE_NATS_CLUSTER")
-    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert single["MEDIAPLANE_NATS_URL"] == "nats://127.0.0.1:24222"
     assert single["MEDIAPLANE_STREAM_REPLICAS"] == "1"
 
