@@ -1,4 +1,4 @@
-"""Roles, scopes and account status: the pure checks, the claims they read, and a route's refusals."""
+"""Roles, scopes and account status: the pure checks, the claims they read, a route's refusals."""
 
 from __future__ import annotations
 
@@ -92,7 +92,9 @@ def test_blocked_statuses_are_refused_with_their_code() -> None:
 def test_claims_become_roles_plan_scopes_and_client() -> None:
     verifier = TokenVerifier(AuthSettings(hs256_secret=SECRET))
     principal = verifier.verify(
-        _token(roles=["moderator", "superuser"], plan="pro", scope="openid files:read", client_id="cli")
+        _token(
+            roles=["moderator", "superuser"], plan="pro", scope="openid files:read", client_id="cli"
+        )
     )
     assert principal.roles == {"user", "moderator"}  # unknown roles are dropped
     assert principal.plan == "pro"
@@ -106,7 +108,9 @@ def test_claims_become_roles_plan_scopes_and_client() -> None:
 def test_an_unscoped_token_holds_every_scope_only_with_the_dev_secret() -> None:
     dev = TokenVerifier(AuthSettings(hs256_secret=SECRET)).verify(_token())
     assert dev.scopes == API_SCOPES
-    assert dev.roles == {"user"} and dev.plan is None and dev.client_id is None
+    assert dev.roles == {"user"}
+    assert dev.plan is None
+    assert dev.client_id is None
     # The same claims from an identity provider (JWKS) hold no scope: closed by default.
     provider = TokenVerifier(
         AuthSettings(jwks_url="http://idp.invalid/jwks", issuer="idp", audience="mediaplane"),

@@ -10,9 +10,9 @@ import pytest
 
 from mediaplane.catalog.app.playback import (
     AUDIENCE,
+    READ_ONLY,
     PlaybackTokenExpired,
     PlaybackTokenInvalid,
-    READ_ONLY,
     PlaybackTokens,
 )
 from mediaplane.servicekit.auth import Principal

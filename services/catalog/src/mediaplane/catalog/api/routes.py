@@ -94,6 +94,7 @@ _DEPENDENCIES = {
 
 class FileController(Controller):
     path = "/v1/files"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["files"]
     dependencies = _DEPENDENCIES
 
@@ -162,6 +163,7 @@ class FileController(Controller):
 
 class TagController(Controller):
     path = "/v1/tags"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["tags"]
     dependencies = _DEPENDENCIES
 
@@ -178,6 +180,7 @@ class TagController(Controller):
 
 class UploadController(Controller):
     path = "/v1/uploads"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["uploads"]
     dependencies = _DEPENDENCIES
 
@@ -200,6 +203,7 @@ def provide_feed(request: Req) -> ChangeFeed:
 
 class EventController(Controller):
     path = "/v1/events"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["events"]
     dependencies = {
         "principal": Provide(provide_principal, sync_to_thread=False),
