@@ -165,8 +165,8 @@ async def test_routes_refuse_with_problem_codes() -> None:
     async def blocked() -> dict[str, str]:
         return {"mallory": "suspended", "gone": "deleted"}
 
-    app.state.accounts = BlockedAccounts(blocked)
-    await app.state.accounts.refresh()
+    app.state.blocked_accounts = BlockedAccounts(blocked)
+    await app.state.blocked_accounts.refresh()
 
     def auth(**claims: Any) -> dict[str, str]:
         return {"authorization": f"Bearer {_token(**claims)}"}

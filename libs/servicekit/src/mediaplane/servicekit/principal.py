@@ -22,16 +22,16 @@ Req = Request[Any, Any, Any]
 
 def attach_auth(app: Litestar, auth: AuthSettings, rate_limit: RateLimit) -> None:
     """Give `app` the verifier and limiter the `provide_*` dependencies use, and an empty
-    set of blocked accounts (a service's lifespan puts its own in `app.state.accounts`)."""
+    set of blocked accounts (a service's lifespan puts its own in `app.state.blocked_accounts`)."""
     app.state.verifier = TokenVerifier(auth)
     app.state.rate_limiter = OwnerRateLimiter(rate_limit)
-    app.state.accounts = BlockedAccounts()
+    app.state.blocked_accounts = BlockedAccounts()
 
 
 def admit(request: Req, principal: Principal) -> Principal:
     """`principal`, unless its account is suspended or deleted, the route's role or scope
     (`opt` keys `role`, `scope`) is missing, or its owner's rate limit is spent."""
-    accounts: BlockedAccounts = request.app.state.accounts
+    accounts: BlockedAccounts = request.app.state.blocked_accounts
     accounts.check(principal.owner)
     opt = request.route_handler.opt
     if (role := opt.get("role")) is not None:

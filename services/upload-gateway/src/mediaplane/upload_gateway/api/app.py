@@ -28,7 +28,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         async with open_resources(settings) as resources:
             # Suspended and deleted accounts, refused by servicekit's `admit`.
             blocked = BlockedAccounts(partial(accounts.blocked, resources.pool))
-            app.state.accounts = blocked
+            app.state.blocked_accounts = blocked
             app.state.service = resources.service
             checks.target = resources.health
             # What exists now (imports, app, pool) lives as long as the process:
