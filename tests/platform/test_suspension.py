@@ -58,6 +58,7 @@ from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app as gateway_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
+from mediaplane.upload_gateway.app.bootstrap import open_resources as gateway_resources
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import Plans, Quota
 from mediaplane.upload_gateway.worker.accounts import register_accounts
@@ -207,10 +208,11 @@ async def platform(
             OutboxRelay(identity_settings.database_url, bus.url, poll_interval=0.2)
         )
         # The gateway's accounts consumer, as its verifier process runs it.
-        pool = await open_pool(gateway_settings.database_url, max_size=2)
-        stack_.push_async_callback(pool.close)
-        consumer = Bus(bus, build_registry(bus.subject_root), producer="upload-gateway")
-        register_accounts(consumer, pool)
+        resources = await stack_.enter_async_context(
+            gateway_resources(gateway_settings, pool_size=2)
+        )
+        consumer = Bus(bus, resources.registry, producer="upload-gateway")
+        register_accounts(consumer, resources.service)
         await stack_.enter_async_context(consumer.running())
         await stack_.enter_async_context(_catalog_ingest(catalog_settings, bus))
         gateway = await stack_.enter_async_context(_serving(gateway_app(gateway_settings)))
@@ -343,7 +345,9 @@ async def test_identity_suspends_deletes_and_replans_users_across_services(
     )
     assert (await _upload(gateway, una)).status_code == 202
 
-    # Deleted: refused for good, with its own code.
+    # Deleted: refused for good, with its own code, and the files are deleted (the janitor
+    # purges their objects after `file.deleted`, as after any deletion).
+    assert await _live_files(platform, user_id) == 3
     deleted = await identity.http.delete(users, headers=admin)
     assert deleted.status_code == 204, deleted.text
     for client, path in ((gateway, gateway_read), (catalog, "/v1/files")):
@@ -351,6 +355,21 @@ async def test_identity_suspends_deletes_and_replans_users_across_services(
             lambda c=client, p=path: _equals(_code(c, p, una), "account_deleted"),
             within=PATIENCE,
         )
+    await eventually(lambda: _equals(_live_files(platform, user_id), 0), within=PATIENCE)
+
+
+async def _live_files(platform: Platform, owner: str) -> int:
+    async with await psycopg.AsyncConnection.connect(
+        platform.gateway_settings.database_url
+    ) as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM gateway_files"
+            " WHERE owner = %s AND status IN ('uploaded', 'verified')",
+            (owner,),
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 async def _equals(value: Any, expected: Any) -> bool:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from litestar import Litestar
@@ -54,7 +55,7 @@ async def accounts_consumer(settings: GatewaySettings) -> AsyncIterator[Bus]:
     """The accounts consumer as the verifier process runs it, and a bus to publish with."""
     async with open_resources(settings, pool_size=2) as resources:
         bus = Bus(settings.bus, resources.registry, producer="upload-gateway")
-        register_accounts(bus, resources.pool)
+        register_accounts(bus, resources.service)
         publisher = Bus(settings.bus, resources.registry, producer="identity")
         async with bus.running(), publisher.running():
             yield publisher
@@ -80,7 +81,7 @@ async def test_routes_need_their_scope(client: AsyncTestClient[Litestar], auth: 
 
 
 async def test_suspension_deletion_and_plan_changes_reach_the_gateway(
-    make_gateway_settings: Callable[..., GatewaySettings], auth: Any
+    make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
 ) -> None:
     settings = make_gateway_settings(
         plans=Plans(quotas={"free": Quota(files=1), "pro": Quota(files=3)}, default="free")
@@ -139,8 +140,23 @@ async def test_suspension_deletion_and_plan_changes_reach_the_gateway(
         assert await answer(me) == (201, None)  # the third of pro's 3 files
         assert await answer(me) == (413, "quota_exceeded")
 
+        # A deleted account: refused, and its files deleted (the janitor purges them).
+        opened = await client.post("/v1/uploads", headers=auth(str(gone)), json=SMALL)
+        assert opened.status_code == 201, opened.text
+        upload = opened.json()["upload"]
+        async with httpx.AsyncClient() as s3:
+            put = await s3.put(upload["url"], content=b"x" * 10, headers=upload["headers"])
+            assert put.status_code == 200, put.text
+        completed = await client.post(
+            f"/v1/uploads/{opened.json()['session_id']}/complete",
+            headers=auth(str(gone)),
+            json={"parts": []},
+        )
+        assert completed.status_code == 202, completed.text
+        file_stream = f"file-{opened.json()['file_id']}"
         await identity.publish(user_event(UserDeleted, gone, deleted_by="admin"))
         await eventually(lambda: codes(auth(str(gone)), "account_deleted"))
+        await eventually(lambda: "file.deleted.v1" in event_types(file_stream))
         # A late event changes nothing: deleted is final.
         await identity.publish(user_event(UserReinstated, gone, reinstated_by="admin"))
         await identity.publish(user_event(UserSuspended, user, reason="again", suspended_by="a"))

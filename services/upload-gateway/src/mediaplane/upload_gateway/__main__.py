@@ -32,7 +32,7 @@ async def run_verifier(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_verifier(bus, resources.service, resources.objects)
-        register_accounts(bus, resources.pool)
+        register_accounts(bus, resources.service)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-verifier",

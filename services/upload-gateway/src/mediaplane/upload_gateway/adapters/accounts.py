@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -60,6 +61,17 @@ async def plan(pool: Pool, owner: str) -> str | None:
         cursor = await conn.execute("SELECT plan FROM gateway_accounts WHERE owner = %s", (owner,))
         row = await cursor.fetchone()
     return row[0] if row else None
+
+
+async def live_files(pool: Pool, owner: str) -> list[UUID]:
+    """The owner's files that are not deleted or rejected."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT file_id FROM gateway_files"
+            " WHERE owner = %s AND status IN ('uploaded', 'verified') ORDER BY file_id",
+            (owner,),
+        )
+        return [row[0] for row in await cursor.fetchall()]
 
 
 async def blocked(pool: Pool) -> dict[str, str]:

@@ -38,13 +38,18 @@ class AccountChange:
     owner: str  # the user id, as access tokens carry it in `sub`
     at: datetime
     event_id: UUID
+    correlation_id: str
     status: AccountStatus | None = None
     plan: str | None = None
 
 
 def account_change(event: Event) -> AccountChange | None:
     """The fields `event` sets, or None for an event that sets none."""
-    base = {"at": event.occurred_at, "event_id": event.event_id}
+    base = {
+        "at": event.occurred_at,
+        "event_id": event.event_id,
+        "correlation_id": event.correlation_id,
+    }
     match event:
         case UserRegistered():
             return AccountChange(owner=str(event.user_id), status="active", plan=event.plan, **base)

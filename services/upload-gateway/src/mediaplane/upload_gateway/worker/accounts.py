@@ -4,6 +4,10 @@ Runs in the verifier role's process, through the bus's batch consumer (one
 transaction per fetch). A body that is not a user event is dead-lettered at
 once; a newer version this build does not know is skipped (logged) like the
 per-message consumers skip unknown types.
+
+After `user.deleted` the account's live files are deleted (`file.deleted`, caused
+by the user event), and the janitor purges their objects as after any deletion.
+A redelivery deletes nothing twice.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ import msgspec
 import structlog
 
 from mediaplane.bus import Bus, Delivery, PoisonEvent
-from mediaplane.contracts import UnknownEventType
-from mediaplane.eventlog import Pool
+from mediaplane.contracts import EventContext, UnknownEventType
 from mediaplane.upload_gateway.adapters import accounts
+from mediaplane.upload_gateway.app.service import UploadService
+from mediaplane.upload_gateway.config import SERVICE
 from mediaplane.upload_gateway.domain.account import ACCOUNT_EVENTS, AccountChange, account_change
 
 ACCOUNTS_DURABLE = "upload-gateway-accounts"
 _log = structlog.get_logger(__name__)
 
 
-def register_accounts(bus: Bus, pool: Pool) -> None:
+def register_accounts(bus: Bus, service: UploadService) -> None:
     def decode(data: bytes, delivery: Delivery) -> AccountChange | None:
         try:
             event = bus.registry.decode(data)
@@ -39,6 +44,16 @@ def register_accounts(bus: Bus, pool: Pool) -> None:
     @bus.batch_consumer(ACCOUNTS_DURABLE, decode=decode, events=ACCOUNT_EVENTS, concurrency=1)
     async def project(changes: Sequence[AccountChange | None]) -> None:
         wanted = [change for change in changes if change is not None]
-        if wanted:
-            async with pool.connection() as conn:
-                await accounts.record(conn, wanted)
+        if not wanted:
+            return
+        async with service.pool.connection() as conn:
+            await accounts.record(conn, wanted)
+        for change in wanted:
+            if change.status == "deleted":
+                context = EventContext(
+                    producer=SERVICE,
+                    correlation_id=change.correlation_id,
+                    causation_id=str(change.event_id),
+                )
+                deleted = await service.delete_files_of(change.owner, context)
+                _log.info("accounts.files_deleted", owner=change.owner, files=deleted)
