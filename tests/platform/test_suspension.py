@@ -326,11 +326,7 @@ async def test_identity_suspends_deletes_and_replans_users_across_services(
         f"{users}/suspension", json={"reason": "spam"}, headers=admin
     )
     assert suspended.status_code == 204, suspended.text
-    for client, path in ((gateway, gateway_read), (catalog, "/v1/files")):
-        await eventually(
-            lambda c=client, p=path: _equals(_code(c, p, una), "account_suspended"),
-            within=PATIENCE,
-        )
+    await _both_refuse(platform, una, "account_suspended")
     refused = await _upload(gateway, una)
     assert (refused.status_code, refused.json()["code"]) == (403, "account_suspended")
     assert refused.headers["content-type"] == "application/problem+json"
@@ -350,12 +346,19 @@ async def test_identity_suspends_deletes_and_replans_users_across_services(
     assert await _live_files(platform, user_id) == 3
     deleted = await identity.http.delete(users, headers=admin)
     assert deleted.status_code == 204, deleted.text
-    for client, path in ((gateway, gateway_read), (catalog, "/v1/files")):
-        await eventually(
-            lambda c=client, p=path: _equals(_code(c, p, una), "account_deleted"),
-            within=PATIENCE,
-        )
+    await _both_refuse(platform, una, "account_deleted")
     await eventually(lambda: _equals(_live_files(platform, user_id), 0), within=PATIENCE)
+
+
+async def _both_refuse(platform: Platform, headers: dict[str, str], code: str) -> None:
+    """Wait until the gateway and the catalog both answer 403 `code` to `headers`."""
+    reads = ((platform.gateway, f"/v1/uploads/{uuid.uuid4()}"), (platform.catalog, "/v1/files"))
+    for client, path in reads:
+
+        async def refused(client: Client = client, path: str = path) -> bool:
+            return await _code(client, path, headers) == code
+
+        await eventually(refused, within=PATIENCE)
 
 
 async def _live_files(platform: Platform, owner: str) -> int:

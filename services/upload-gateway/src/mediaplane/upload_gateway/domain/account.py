@@ -45,20 +45,28 @@ class AccountChange:
 
 def account_change(event: Event) -> AccountChange | None:
     """The fields `event` sets, or None for an event that sets none."""
-    base = {
-        "at": event.occurred_at,
-        "event_id": event.event_id,
-        "correlation_id": event.correlation_id,
-    }
     match event:
         case UserRegistered():
-            return AccountChange(owner=str(event.user_id), status="active", plan=event.plan, **base)
+            return _change(event, event.user_id, status="active", plan=event.plan)
         case UserPlanChanged():
-            return AccountChange(owner=str(event.user_id), plan=event.plan, **base)
+            return _change(event, event.user_id, plan=event.plan)
         case UserSuspended():
-            return AccountChange(owner=str(event.user_id), status="suspended", **base)
+            return _change(event, event.user_id, status="suspended")
         case UserReinstated():
-            return AccountChange(owner=str(event.user_id), status="active", **base)
+            return _change(event, event.user_id, status="active")
         case UserDeleted():
-            return AccountChange(owner=str(event.user_id), status="deleted", **base)
+            return _change(event, event.user_id, status="deleted")
     return None
+
+
+def _change(
+    event: Event, user_id: UUID, *, status: AccountStatus | None = None, plan: str | None = None
+) -> AccountChange:
+    return AccountChange(
+        owner=str(user_id),
+        at=event.occurred_at,
+        event_id=event.event_id,
+        correlation_id=event.correlation_id,
+        status=status,
+        plan=plan,
+    )
