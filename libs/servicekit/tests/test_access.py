@@ -131,6 +131,8 @@ async def test_blocked_accounts_reload_from_their_projection() -> None:
         with pytest.raises(AccountSuspended):
             accounts.check("bob")
         accounts.check("alice")
+        assert accounts.blocked("bob")
+        assert not accounts.blocked("alice")
         statuses["alice"] = "deleted"
         del statuses["bob"]
         await accounts.refresh()

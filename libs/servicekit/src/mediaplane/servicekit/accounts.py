@@ -32,6 +32,9 @@ class BlockedAccounts:
         self._poll_seconds = poll_seconds
         self._blocked: Mapping[str, str] = {}
 
+    def blocked(self, owner: str) -> bool:
+        return owner in self._blocked
+
     def check(self, owner: str) -> None:
         """Refuse `owner` (403 `account_suspended` / `account_deleted`) if blocked."""
         refuse_blocked(self._blocked.get(owner))
