@@ -22,8 +22,7 @@ from mediaplane.servicekit.access import (
     require_scope,
 )
 from mediaplane.servicekit.accounts import BlockedAccounts
-from mediaplane.servicekit.auth import API_SCOPES, AuthSettings, Principal, TokenVerifier
-from mediaplane.servicekit.jwks import JwksKeys
+from mediaplane.servicekit.auth import API_SCOPES, AuthSettings, Principal, TokenVerifier, scopes_of
 from mediaplane.servicekit.principal import attach_auth, provide_principal
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
 from mediaplane.servicekit.rate_limit import RateLimit
@@ -112,12 +111,9 @@ def test_an_unscoped_token_holds_every_scope_only_with_the_dev_secret() -> None:
     assert dev.plan is None
     assert dev.client_id is None
     # The same claims from an identity provider (JWKS) hold no scope: closed by default.
-    provider = TokenVerifier(
-        AuthSettings(jwks_url="http://idp.invalid/jwks", issuer="idp", audience="mediaplane"),
-        keys=JwksKeys("http://idp.invalid/jwks"),
-    )
-    assert provider._scopes({"sub": "alice"}) == frozenset()
-    assert provider._scopes({"scope": "files:read x"}) == {"files:read"}
+    assert scopes_of({"sub": "alice"}, dev=False) == frozenset()
+    assert scopes_of({"sub": "alice", "scope": "files:read x"}, dev=False) == {"files:read"}
+    assert scopes_of({"sub": "alice", "scope": ""}, dev=True) == frozenset()
 
 
 async def test_blocked_accounts_reload_from_their_projection() -> None:

@@ -21,6 +21,10 @@ from mediaplane.servicekit.jwks import JwksKeys, UnknownKey
 class AuthSettings:
     """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production).
 
+    Both at once is the local platform: dev tokens (HS256, the shared secret) and
+    the embedded identity provider's (its JWKS), each checked with its own key
+    and algorithm only, both for the same issuer and audience.
+
     With a JWKS the issuer and audience are required: an identity provider signs
     tokens for many applications, and only those it issued for this one count.
     """
@@ -166,8 +170,11 @@ class TokenVerifier:
         """The principal and expiry of a token PyJWT accepts."""
         settings = self._settings
         try:
-            if self._keys is not None:
-                kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
+            if self._keys is not None and not (
+                settings.hs256_secret and header.get("alg") == "HS256"
+            ):
+                kid = header.get("kid")
                 signing = self._keys.key_for(kid if isinstance(kid, str) else None)
                 # The key's own algorithm only: no algorithm confusion.
                 key: Any = signing.key
@@ -195,28 +202,10 @@ class TokenVerifier:
             owner=subject,
             roles=_roles(claims, settings.admin_role),
             plan=_text(claims.get("plan")),
-            scopes=self._scopes(claims),
+            scopes=scopes_of(claims, dev=algorithms == ["HS256"]),
             client_id=_text(claims.get("client_id")),
         )
         return principal, float(claims["exp"])
-
-    def _scopes(self, claims: dict[str, Any]) -> frozenset[str]:
-        """The API scopes in the `scope` claim (RFC 9068: space separated; `scp` as a list).
-
-        A token without either holds every API scope only when it was signed with the
-        HS256 development secret (dev tokens, test tokens): a provider's token holds
-        exactly what it names, so one without scopes reaches no API (closed by default).
-        """
-        scope, scp = claims.get("scope"), claims.get("scp")
-        if isinstance(scope, str):
-            named = set(scope.split())
-        elif isinstance(scp, list):
-            named = {s for s in scp if isinstance(s, str)}
-        elif self._keys is None:
-            return API_SCOPES
-        else:
-            named = set()
-        return frozenset(named & API_SCOPES)
 
     def from_request(self, request: Request[Any, Any, Any]) -> Principal:
         header = request.headers.get("authorization", "")
@@ -241,3 +230,20 @@ def _roles(claims: dict[str, Any], admin_role: str) -> frozenset[str]:
     if admin_role in granted:
         granted.add("admin")
     return frozenset({"user"} | (granted & set(ROLES)))
+
+
+def scopes_of(claims: dict[str, Any], *, dev: bool) -> frozenset[str]:
+    """The API scopes in the `scope` claim (RFC 9068: space separated; `scp` as a list).
+
+    A token without either holds every API scope only when it was signed with the HS256
+    development secret (`dev`: dev tokens, test tokens); a provider's token holds exactly
+    what it names, so one without scopes reaches no API (closed by default).
+    """
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if isinstance(scope, str):
+        named = set(scope.split())
+    elif isinstance(scp, list):
+        named = {s for s in scp if isinstance(s, str)}
+    else:
+        return API_SCOPES if dev else frozenset()
+    return frozenset(named & API_SCOPES)

@@ -13,7 +13,7 @@ from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
 from mediaplane.upload_gateway.adapters import accounts
-from mediaplane.upload_gateway.api.dev import dev_token_route
+from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
 from mediaplane.upload_gateway.app.bootstrap import open_resources
@@ -42,7 +42,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         service=SERVICE,
         route_handlers=[
             *ROUTES,
-            *([dev_token_route(settings.auth)] if settings.dev_mode else []),
+            *(dev_routes(settings.auth) if settings.dev_mode else []),
         ],
         lifespan=lifespan,
         checks=checks,
