@@ -77,12 +77,13 @@ API_SCOPES = frozenset({"files:read", "files:write", "uploads:write"})
 @dataclass(frozen=True, kw_only=True)
 class Principal:
     """Who calls: `owner` (the token's `sub`), its `roles`, `plan` (None when the token has
-    none), the API `scopes` it holds and the OAuth `client_id` it was issued to."""
+    none), the API `scopes` it holds (none unless given: closed by default) and the OAuth
+    `client_id` it was issued to."""
 
     owner: str
     roles: frozenset[str] = frozenset({"user"})
     plan: str | None = None
-    scopes: frozenset[str] = API_SCOPES
+    scopes: frozenset[str] = frozenset()
     client_id: str | None = None
 
     @property
