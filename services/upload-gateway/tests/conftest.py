@@ -44,6 +44,7 @@ def make_settings(
         "limits": UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
         "plans": Plans.only(Quota(bytes=200 * MiB)),
         "rate_limit": RateLimit(per_second=1000, burst=1000),
+        "clamd_url": stack.clamd_url,
     }
     fields.update(overrides)
     return GatewaySettings(**fields)
