@@ -97,7 +97,7 @@ _BUS_VARIABLES = (
 # The dev admin `prepare` creates, and the web UI's OAuth client (public: PKCE).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
-WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
 
 @dataclass(frozen=True, kw_only=True)
