@@ -4,6 +4,10 @@ from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_r
 from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
 from mediaplane.contracts.files import (
     FileDeleted,
+    FileReported,
+    FileReportDismissed,
+    FileTakenDown,
+    FileRestored,
     FileKind,
     FileRejected,
     FileTagsChanged,
@@ -62,6 +66,10 @@ __all__ = [
     "Event",
     "EventContext",
     "FileDeleted",
+    "FileReported",
+    "FileReportDismissed",
+    "FileTakenDown",
+    "FileRestored",
     "FileKind",
     "FileRejected",
     "FileTagsChanged",

@@ -5,6 +5,10 @@ from __future__ import annotations
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
+    FileReported,
+    FileReportDismissed,
+    FileTakenDown,
+    FileRestored,
     FileRejected,
     FileTagsChanged,
     FileUploaded,
@@ -54,6 +58,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileRejected,
     FileTagsChanged,
     FileDeleted,
+    FileReported,
+    FileReportDismissed,
+    FileTakenDown,
+    FileRestored,
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
@@ -86,6 +94,10 @@ AnyEvent = (
     | FileRejected
     | FileTagsChanged
     | FileDeleted
+    | FileReported
+    | FileReportDismissed
+    | FileTakenDown
+    | FileRestored
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted

@@ -9,6 +9,10 @@ from typing import Any
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
+    FileReported,
+    FileReportDismissed,
+    FileTakenDown,
+    FileRestored,
     FileRejected,
     FileTagsChanged,
     FileUploaded,
@@ -59,6 +63,8 @@ JOB = uuid.UUID("0192f0a2-0000-7000-8000-000000000001")
 AT = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 OWNER = "user-42"
+MODERATOR = "moderator-7"
+REPORT = uuid.UUID("0192f0a5-0000-7000-8000-000000000016")
 KEY = f"{OWNER}/{FILE}/holiday.mp4"
 STAGING_KEY = f"{OWNER}/{FILE}/upload"
 ORIGINAL_KEY = f"{OWNER}/{FILE}/original"
@@ -181,6 +187,37 @@ def build_examples() -> list[Event]:
             **_file(7), file_id=FILE, owner=OWNER, added=["beach"], removed=["holiday"]
         ),
         FileDeleted(**_file(8), file_id=FILE, owner=OWNER, deleted_by=OWNER),
+        FileReported(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            report_id=REPORT,
+            reporter=MODERATOR,
+            reason="spam: the same clip uploaded under many names",
+        ),
+        FileReportDismissed(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            report_id=REPORT,
+            moderator=MODERATOR,
+            note="not spam",
+        ),
+        FileTakenDown(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            moderator=MODERATOR,
+            reason="copyright: a complaint by the rights holder",
+            report_ids=[REPORT],
+        ),
+        FileRestored(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            moderator=MODERATOR,
+            reason="the complaint was withdrawn",
+        ),
         TagCreated(
             **_envelope(9, "tag-holiday", "upload-gateway"), name="holiday", created_by=OWNER
         ),

@@ -98,6 +98,50 @@ class FileDeleted(Event, tag="file.deleted.v1", frozen=True, kw_only=True):
     deleted_by: str
 
 
+# -- moderation (issue 16): reports, takedowns and restores, on the file's own stream ----------
+
+
+class FileReported(Event, tag="file.reported.v1", frozen=True, kw_only=True):
+    """A signed-in user reported the file; the report stays open until a moderator
+    dismisses it or takes the file down."""
+
+    file_id: uuid.UUID
+    owner: str
+    report_id: uuid.UUID
+    reporter: str
+    reason: str
+
+
+class FileReportDismissed(Event, tag="file.report_dismissed.v1", frozen=True, kw_only=True):
+    """A moderator found nothing to act on in one report."""
+
+    file_id: uuid.UUID
+    owner: str
+    report_id: uuid.UUID
+    moderator: str
+    note: str = ""
+
+
+class FileTakenDown(Event, tag="file.taken_down.v1", frozen=True, kw_only=True):
+    """A moderator hid the file from everyone but moderators and admins; `report_ids` are
+    the open reports this resolves. The owner sees `reason`."""
+
+    file_id: uuid.UUID
+    owner: str
+    moderator: str
+    reason: str
+    report_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+
+
+class FileRestored(Event, tag="file.restored.v1", frozen=True, kw_only=True):
+    """A moderator lifted the file's takedown: it is served again as before."""
+
+    file_id: uuid.UUID
+    owner: str
+    moderator: str
+    reason: str
+
+
 class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):
     """`name` is normalized (trimmed, lower case)."""
 
