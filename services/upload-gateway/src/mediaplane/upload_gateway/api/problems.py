@@ -19,5 +19,9 @@ PROBLEMS = {
     "invalid_tag": Problem(422, "Invalid tag name"),
     "quota_exceeded": Problem(413, "Storage quota exceeded"),
     "file_deleted": Problem(409, "File is deleted"),
+    "invalid_reason": Problem(422, "Invalid reason"),
+    "already_reported": Problem(409, "You already reported this file"),
+    "report_not_found": Problem(404, "No such open report"),
+    "moderation_conflict": Problem(409, "The file's moderation state does not allow this"),
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
 }

@@ -15,7 +15,9 @@ from mediaplane.servicekit.principal import provide_principal
 from mediaplane.upload_gateway.api.schemas import (
     CompleteBody,
     CreateTagsBody,
+    DismissBody,
     OpenUploadBody,
+    ReasonBody,
     SetTagsBody,
     SignPartsBody,
 )
@@ -23,12 +25,15 @@ from mediaplane.upload_gateway.app.service import OpenRequest, PartRequest, Uplo
 from mediaplane.upload_gateway.app.views import (
     CompletionView,
     FileTagsView,
+    ModerationView,
     PartUrl,
+    ReportView,
     SessionView,
     StoredPartView,
     TagResult,
 )
 from mediaplane.upload_gateway.config import SERVICE
+from mediaplane.upload_gateway.domain import moderation
 
 Req = Request[Any, Any, Any]
 
@@ -179,6 +184,68 @@ class FileController(Controller):
         )
         return Response(None, status_code=202)
 
+    @post("/{file_id:uuid}/reports", status_code=201, summary="Report a file to the moderators")
+    async def report(
+        self,
+        file_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonBody],
+        caller: NamedDependency[Caller],
+    ) -> ReportView:
+        """Any signed-in user may report a file whose id they hold; one open report per
+        reporter and file (409 `already_reported`), none on a taken-down file."""
+        return await caller.service.report_file(caller.owner, file_id, data.reason, caller.context)
+
+
+class ModerationController(Controller):
+    """Moderators' commands (the queue itself is the catalog's `GET /v1/moderation/reports`)."""
+
+    path = "/v1/moderation/files"
+    tags = ["moderation"]
+    dependencies = _DEPENDENCIES
+    opt = {"scope": "files:write", "role": "moderator"}
+
+    @post("/{file_id:uuid}/takedown", status_code=200, summary="Take a file down")
+    async def take_down(
+        self,
+        file_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonBody],
+        caller: NamedDependency[Caller],
+    ) -> ModerationView:
+        """Hides the file from everyone but moderators and admins; resolves its open
+        reports. The owner sees `reason`."""
+        context = caller.service.command_context(caller.context)
+        command = moderation.TakeDown(moderator=caller.owner, reason=data.reason, context=context)
+        return await caller.service.moderate(file_id, command)
+
+    @post("/{file_id:uuid}/restore", status_code=200, summary="Restore a taken-down file")
+    async def restore(
+        self,
+        file_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonBody],
+        caller: NamedDependency[Caller],
+    ) -> ModerationView:
+        context = caller.service.command_context(caller.context)
+        command = moderation.Restore(moderator=caller.owner, reason=data.reason, context=context)
+        return await caller.service.moderate(file_id, command)
+
+    @post(
+        "/{file_id:uuid}/reports/{report_id:uuid}/dismiss",
+        status_code=200,
+        summary="Dismiss one open report",
+    )
+    async def dismiss(
+        self,
+        file_id: FromPath[uuid.UUID],
+        report_id: FromPath[uuid.UUID],
+        data: JSONBody[DismissBody],
+        caller: NamedDependency[Caller],
+    ) -> ModerationView:
+        context = caller.service.command_context(caller.context)
+        command = moderation.DismissReport(
+            moderator=caller.owner, report_id=report_id, note=data.note, context=context
+        )
+        return await caller.service.moderate(file_id, command)
+
 
 # The public routes (the dev-mode token route is added by the app, and is not public API).
-ROUTES = [UploadController, TagController, FileController]
+ROUTES = [UploadController, TagController, FileController, ModerationController]

@@ -55,3 +55,13 @@ class CreateTagsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 class SetTagsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     tags: Annotated[list[TagName], msgspec.Meta(max_length=32)]
+
+
+class ReasonBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why: shown to moderators (a report) or to the owner (a takedown or restore)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class DismissBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""

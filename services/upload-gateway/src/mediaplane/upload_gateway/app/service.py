@@ -34,14 +34,17 @@ from mediaplane.upload_gateway.adapters import accounts, projections
 from mediaplane.upload_gateway.app.views import (
     CompletionView,
     FileTagsView,
+    ModerationView,
     PartUrl,
     PresignedUrl,
+    ReportView,
     SessionView,
     StoredPartView,
     TagResult,
 )
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain import file as files
+from mediaplane.upload_gateway.domain import moderation
 from mediaplane.upload_gateway.domain import session as sessions
 from mediaplane.upload_gateway.domain import tag as tags
 from mediaplane.upload_gateway.domain.errors import PartsMissing, QuotaExceeded, SessionNotOpen
@@ -432,6 +435,34 @@ class UploadService:
         for file_id in file_ids:
             await self.delete_file(owner, file_id, admin=False, context=context)
         return len(file_ids)
+
+    # -- moderation (issue 16) ---------------------------------------------------------------
+
+    async def report_file(
+        self, reporter: str, file_id: uuid.UUID, reason: str, context: EventContext
+    ) -> ReportView:
+        """Report a file; its open reports go to the moderators' queue (the catalog's)."""
+        report_id = uuid.uuid4()
+        command = moderation.ReportFile(
+            reporter=reporter, report_id=report_id, reason=reason, context=self._context(context)
+        )
+        await self._handle(sessions.file_stream(file_id), self.files, command)
+        return ReportView(report_id=report_id, file_id=file_id)
+
+    async def moderate(
+        self, file_id: uuid.UUID, command: moderation.ModerationCommand
+    ) -> ModerationView:
+        handled = await self._handle(sessions.file_stream(file_id), self.files, command)
+        state = handled.state
+        return ModerationView(
+            file_id=file_id,
+            taken_down=state.taken_down is not None,
+            reason=state.taken_down,
+            open_reports=len(state.open_reports),
+        )
+
+    def command_context(self, context: EventContext) -> CommandContext:
+        return self._context(context)
 
     async def file_status(self, file_id: uuid.UUID) -> files.FileStatus:
         state, _ = await current_state(self.store, sessions.file_stream(file_id), self.files)

@@ -61,3 +61,17 @@ class TagResult(msgspec.Struct, frozen=True, kw_only=True):
 class FileTagsView(msgspec.Struct, frozen=True, kw_only=True):
     file_id: uuid.UUID
     tags: list[str]
+
+
+class ReportView(msgspec.Struct, frozen=True, kw_only=True):
+    report_id: uuid.UUID
+    file_id: uuid.UUID
+
+
+class ModerationView(msgspec.Struct, frozen=True, kw_only=True):
+    """A file's moderation state after a moderator's command."""
+
+    file_id: uuid.UUID
+    taken_down: bool
+    reason: str | None
+    open_reports: int

@@ -59,3 +59,19 @@ class QuotaExceeded(DomainError):
 
 class FileGone(DomainError):
     code = "file_deleted"
+
+
+class InvalidReason(DomainError):
+    code = "invalid_reason"
+
+
+class AlreadyReported(DomainError):
+    code = "already_reported"
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+
+
+class ModerationConflict(DomainError):
+    code = "moderation_conflict"

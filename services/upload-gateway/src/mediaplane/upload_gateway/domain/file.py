@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+import uuid
 from typing import Literal
 
 from mediaplane.contracts import (
@@ -13,11 +14,16 @@ from mediaplane.contracts import (
     FileDeleted,
     FileKind,
     FileRejected,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
+    FileTakenDown,
     FileTagsChanged,
     FileUploadedV2,
     FileVerified,
 )
 from mediaplane.domain import CommandContext, Decider
+from mediaplane.upload_gateway.domain import moderation
 from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound, InvalidTag
 from mediaplane.upload_gateway.domain.policy import UploadLimits, normalize_tags
 
@@ -30,20 +36,41 @@ class File:
     uploaded: FileUploadedV2 | None = None
     tags: frozenset[str] = frozenset()
     kind: FileKind | None = None
+    # Moderation (issue 16): open reports by id (-> reporter), and the takedown's reason.
+    open_reports: dict[uuid.UUID, str] = field(default_factory=dict)
+    taken_down: str | None = None
 
 
 def evolve(state: File, event: Event) -> File:
+    moderated = _evolve_lifecycle(state, event)
+    if isinstance(event, FileReported):
+        return replace(
+            moderated, open_reports={**state.open_reports, event.report_id: event.reporter}
+        )
+    if isinstance(event, FileReportDismissed):
+        rest = {k: v for k, v in state.open_reports.items() if k != event.report_id}
+        return replace(moderated, open_reports=rest)
+    if isinstance(event, FileTakenDown):
+        resolved = set(event.report_ids)
+        rest = {k: v for k, v in state.open_reports.items() if k not in resolved}
+        return replace(moderated, open_reports=rest, taken_down=event.reason)
+    if isinstance(event, FileRestored):
+        return replace(moderated, taken_down=None)
+    return moderated
+
+
+def _evolve_lifecycle(state: File, event: Event) -> File:
     if isinstance(event, FileUploadedV2):
-        return File(status="uploaded", uploaded=event, tags=frozenset(event.tags))
+        return replace(state, status="uploaded", uploaded=event, tags=frozenset(event.tags))
     if isinstance(event, FileVerified):
-        return File(status="verified", uploaded=state.uploaded, tags=state.tags, kind=event.kind)
+        return replace(state, status="verified", kind=event.kind)
     if isinstance(event, FileRejected):
-        return File(status="rejected", uploaded=state.uploaded, tags=state.tags)
+        return replace(state, status="rejected", kind=None)
     if isinstance(event, FileTagsChanged):
         tags = (state.tags | set(event.added)) - set(event.removed)
-        return File(status=state.status, uploaded=state.uploaded, tags=tags, kind=state.kind)
+        return replace(state, tags=tags)
     if isinstance(event, FileDeleted):
-        return File(status="deleted", uploaded=state.uploaded, tags=state.tags, kind=state.kind)
+        return replace(state, status="deleted")
     return state
 
 
@@ -152,9 +179,6 @@ class DeleteFile:
     context: CommandContext
 
 
-FileCommand = RecordVerdict | SetTags | DeleteFile
-
-
 def delete_file(state: File, command: DeleteFile) -> list[Event]:
     """Delete once; deleting again changes nothing. The janitor purges the objects."""
     uploaded = _require_owned(state, command.owner, admin=command.admin)
@@ -171,6 +195,9 @@ def delete_file(state: File, command: DeleteFile) -> list[Event]:
     ]
 
 
+FileCommand = RecordVerdict | SetTags | DeleteFile | moderation.ModerationCommand
+
+
 def file_decider(limits: UploadLimits) -> Decider[FileCommand, File]:
     """The file's decider under `limits`."""
 
@@ -179,6 +206,8 @@ def file_decider(limits: UploadLimits) -> Decider[FileCommand, File]:
             return record_verdict(state, command)
         if isinstance(command, SetTags):
             return set_tags(state, command, limits)
-        return delete_file(state, command)
+        if isinstance(command, DeleteFile):
+            return delete_file(state, command)
+        return moderation.decide(state, command)
 
     return Decider(initial_state=File(), decide=decide, evolve=evolve)

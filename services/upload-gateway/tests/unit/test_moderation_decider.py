@@ -1,0 +1,131 @@
+"""The moderation decisions on a file's stream: reports, dismissals, takedowns, restores."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+import mediaplane.upload_gateway.domain.file as file_decider
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    FileDeleted,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
+    FileTakenDown,
+    FileUploadedV2,
+    new_event,
+    utc_now,
+)
+from mediaplane.domain import CommandContext
+from mediaplane.upload_gateway.domain import moderation
+from mediaplane.upload_gateway.domain.errors import (
+    AlreadyReported,
+    FileGone,
+    FileNotFound,
+    InvalidReason,
+    ModerationConflict,
+    ReportNotFound,
+)
+from mediaplane.upload_gateway.domain.file import File
+from mediaplane.upload_gateway.domain.policy import UploadLimits
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+CTX = CommandContext(now=NOW, cause=EventContext(producer="upload-gateway", correlation_id="req-1"))
+FILE = uuid.uuid4()
+decider = file_decider.file_decider(UploadLimits())
+
+
+def _uploaded() -> FileUploadedV2:
+    return new_event(
+        FileUploadedV2,
+        occurred_at=utc_now(),
+        stream_id=f"file-{FILE}",
+        context=CTX.cause,
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}/upload",
+        original_key=f"alice/{FILE}/original",
+        filename="a.jpg",
+        content_type="image/jpeg",
+        size=10,
+    )
+
+
+def _run(state: File, command: moderation.ModerationCommand) -> tuple[File, list[Event]]:
+    events = decider.decide(command, state)
+    for event in events:
+        state = decider.evolve(state, event)
+    return state, events
+
+
+def _report(state: File, reporter: str) -> tuple[File, uuid.UUID]:
+    report_id = uuid.uuid4()
+    state, (event,) = _run(
+        state,
+        moderation.ReportFile(reporter=reporter, report_id=report_id, reason=" spam ", context=CTX),
+    )
+    assert isinstance(event, FileReported)
+    assert (event.owner, event.reporter, event.reason) == ("alice", reporter, "spam")
+    return state, report_id
+
+
+def test_a_takedown_resolves_the_open_reports_and_a_restore_lifts_it() -> None:
+    state = decider.evolve(File(), _uploaded())
+    state, first = _report(state, "bob")
+    state, second = _report(state, "carol")
+    state, (dismissed,) = _run(
+        state, moderation.DismissReport(moderator="mod", report_id=first, context=CTX)
+    )
+    assert isinstance(dismissed, FileReportDismissed)
+    state, (down,) = _run(state, moderation.TakeDown(moderator="mod", reason="abuse", context=CTX))
+    assert isinstance(down, FileTakenDown)
+    assert (down.reason, down.report_ids, state.taken_down) == ("abuse", [second], "abuse")
+    assert state.open_reports == {}
+    state, (restored,) = _run(state, moderation.Restore(moderator="mod", reason="ok", context=CTX))
+    assert isinstance(restored, FileRestored)
+    assert state.taken_down is None
+
+
+def test_refusals() -> None:
+    with pytest.raises(FileNotFound):
+        _run(File(), moderation.TakeDown(moderator="mod", reason="x", context=CTX))
+    state = decider.evolve(File(), _uploaded())
+    state, _ = _report(state, "bob")
+    with pytest.raises(AlreadyReported):
+        _report(state, "bob")
+    for reason in ("", "   ", "x" * 1001, "bell\x07"):
+        with pytest.raises(InvalidReason):
+            _run(
+                state,
+                moderation.ReportFile(
+                    reporter="c", report_id=uuid.uuid4(), reason=reason, context=CTX
+                ),
+            )
+    with pytest.raises(ReportNotFound):
+        _run(state, moderation.DismissReport(moderator="m", report_id=uuid.uuid4(), context=CTX))
+    with pytest.raises(ModerationConflict):
+        _run(state, moderation.Restore(moderator="m", reason="nothing to lift", context=CTX))
+    down, _ = _run(state, moderation.TakeDown(moderator="m", reason="abuse", context=CTX))
+    with pytest.raises(ModerationConflict):
+        _run(down, moderation.TakeDown(moderator="m", reason="again", context=CTX))
+    with pytest.raises(ModerationConflict):
+        _report(down, "dave")
+    deleted = decider.evolve(
+        down,
+        new_event(
+            FileDeleted,
+            occurred_at=utc_now(),
+            stream_id=f"file-{FILE}",
+            context=CTX.cause,
+            file_id=FILE,
+            owner="alice",
+            deleted_by="alice",
+        ),
+    )
+    with pytest.raises(FileGone):
+        _run(deleted, moderation.Restore(moderator="m", reason="too late", context=CTX))
