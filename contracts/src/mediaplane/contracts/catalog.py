@@ -5,12 +5,12 @@ from __future__ import annotations
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
-    FileReported,
-    FileReportDismissed,
-    FileTakenDown,
-    FileRestored,
     FileRejected,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
     FileTagsChanged,
+    FileTakenDown,
     FileUploaded,
     FileUploadedV2,
     FileVerified,

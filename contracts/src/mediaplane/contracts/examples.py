@@ -9,12 +9,12 @@ from typing import Any
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
-    FileReported,
-    FileReportDismissed,
-    FileTakenDown,
-    FileRestored,
     FileRejected,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
     FileTagsChanged,
+    FileTakenDown,
     FileUploaded,
     FileUploadedV2,
     FileVerified,

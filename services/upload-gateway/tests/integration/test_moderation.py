@@ -12,7 +12,6 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-
 pytestmark = pytest.mark.integration
 
 MODERATOR = {"roles": ["moderator"]}

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 import uuid
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mediaplane.contracts import (
@@ -17,8 +17,8 @@ from mediaplane.contracts import (
     FileReportDismissed,
     FileReported,
     FileRestored,
-    FileTakenDown,
     FileTagsChanged,
+    FileTakenDown,
     FileUploadedV2,
     FileVerified,
 )
