@@ -20,7 +20,11 @@ from mediaplane.contracts import (
     FileDeleted,
     FileKind,
     FileRejected,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
     FileTagsChanged,
+    FileTakenDown,
     FileUploaded,
     FileUploadedV2,
     FileVerified,
@@ -225,6 +229,52 @@ class FileStory:
                 file_id=self.file_id,
                 owner=self.owner,
                 deleted_by=self.owner,
+            )
+        )
+
+    def reported(self, reporter: str, report_id: uuid.UUID, reason: str = "spam") -> FileStory:
+        return self.add(
+            FileReported(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                report_id=report_id,
+                reporter=reporter,
+                reason=reason,
+            )
+        )
+
+    def report_dismissed(self, report_id: uuid.UUID, moderator: str = "mod") -> FileStory:
+        return self.add(
+            FileReportDismissed(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                report_id=report_id,
+                moderator=moderator,
+            )
+        )
+
+    def taken_down(self, reason: str, report_ids: list[uuid.UUID]) -> FileStory:
+        return self.add(
+            FileTakenDown(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                moderator="mod",
+                reason=reason,
+                report_ids=report_ids,
+            )
+        )
+
+    def restored(self, reason: str = "appeal upheld") -> FileStory:
+        return self.add(
+            FileRestored(
+                **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                owner=self.owner,
+                moderator="mod",
+                reason=reason,
             )
         )
 

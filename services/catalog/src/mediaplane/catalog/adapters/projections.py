@@ -35,7 +35,11 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
+    FileReportDismissed,
+    FileReported,
+    FileRestored,
     FileTagsChanged,
+    FileTakenDown,
     FileUploaded,
     FileUploadedV2,
     FileVerified,
@@ -262,6 +266,55 @@ FROM (
 ) a
 """
 
+# Moderation (issue 16): the latest takedown or restore decides, per file.
+_DECISIONS = (FileTakenDown, FileRestored)
+_MODERATION_EVENTS = (FileReported, FileReportDismissed, *_DECISIONS)
+_MODERATION = f"""
+SELECT a.file_id, a.owner, coalesce(a.decision = {tag(FileTakenDown)}, false),
+       a.reason, a.moderator, a.changed_at, a.reports, a.updated_at
+FROM (
+    SELECT l.file_id,
+           (array_agg(l.data->>'owner' {LATEST}))[1] AS owner,
+           (array_agg(l.type {LATEST}) FILTER (WHERE l.type {tags_in(_DECISIONS)}))[1]
+               AS decision,
+           (array_agg(l.data->>'reason' {LATEST}) FILTER (WHERE l.type {tags_in(_DECISIONS)}))[1]
+               AS reason,
+           (array_agg(l.data->>'moderator' {LATEST})
+               FILTER (WHERE l.type {tags_in(_DECISIONS)}))[1] AS moderator,
+           max(l.occurred_at) FILTER (WHERE l.type {tags_in(_DECISIONS)}) AS changed_at,
+           count(*) FILTER (WHERE l.type = {tag(FileReported)}) AS reports,
+           max(l.occurred_at) AS updated_at
+    FROM ledger l
+    WHERE l.known AND l.file_id IS NOT NULL AND l.type {tags_in(_MODERATION_EVENTS)}
+      AND {{filter}}
+    GROUP BY l.file_id
+) a
+"""
+
+# A report is open until a dismissal names it or a takedown lists it among those it resolved.
+_REPORTS = f"""
+SELECT (l.data->>'report_id')::uuid, l.file_id, l.data->>'owner', l.data->>'reporter',
+       l.data->>'reason', l.occurred_at,
+       CASE WHEN d.moderator IS NOT NULL THEN 'dismissed'
+            WHEN t.moderator IS NOT NULL THEN 'actioned'
+            ELSE 'open' END,
+       coalesce(d.moderator, t.moderator), coalesce(d.at, t.at)
+FROM ledger l
+LEFT JOIN LATERAL (
+    SELECT x.data->>'moderator' AS moderator, x.occurred_at AS at FROM ledger x
+    WHERE x.file_id = l.file_id AND x.known AND x.type = {tag(FileReportDismissed)}
+      AND x.data->>'report_id' = l.data->>'report_id'
+    ORDER BY x.occurred_at, x.event_id LIMIT 1
+) d ON true
+LEFT JOIN LATERAL (
+    SELECT x.data->>'moderator' AS moderator, x.occurred_at AS at FROM ledger x
+    WHERE x.file_id = l.file_id AND x.known AND x.type = {tag(FileTakenDown)}
+      AND x.data->'report_ids' ? (l.data->>'report_id')
+    ORDER BY x.occurred_at, x.event_id LIMIT 1
+) t ON true
+WHERE l.known AND l.file_id IS NOT NULL AND l.type = {tag(FileReported)} AND {{filter}}
+"""
+
 
 # Where each key sits in a `(type, known, file_id, session_id, tag, stream_id)` ledger row.
 _ROW_KEY = {"file_id": 2, "session_id": 3, "tag": 4, "stream_id": 5}
@@ -409,8 +462,55 @@ ACCOUNTS = Projection(
     tag_set((*_STATUS_EVENTS, *_PLAN_EVENTS)),
 )
 
+FILE_MODERATION = Projection(
+    "file_moderation",
+    "file_id",
+    "uuid",
+    (
+        "file_id",
+        "owner",
+        "taken_down",
+        "reason",
+        "moderator",
+        "changed_at",
+        "reports",
+        "updated_at",
+    ),
+    _MODERATION,
+    tag_set(_MODERATION_EVENTS),
+)
+REPORTS = Projection(
+    "reports",
+    "file_id",
+    "uuid",
+    (
+        "report_id",
+        "file_id",
+        "owner",
+        "reporter",
+        "reason",
+        "reported_at",
+        "status",
+        "resolved_by",
+        "resolved_at",
+    ),
+    _REPORTS,
+    tag_set(_MODERATION_EVENTS),
+)
+
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, SESSIONS, ACCOUNTS)
+    p.name: p
+    for p in (
+        FILES,
+        FILE_TAGS,
+        TAGS,
+        RENDITIONS,
+        THUMBNAILS,
+        SESSIONS,
+        ACCOUNTS,
+        FILE_MODERATION,
+        REPORTS,
+    )
 }
 
 # The table column holding the key, where it differs from the ledger's column name.

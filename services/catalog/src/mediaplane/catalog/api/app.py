@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
+from mediaplane.catalog.api import console
 from mediaplane.catalog.api.problems import PROBLEMS
 from mediaplane.catalog.api.routes import ROUTES
 from mediaplane.catalog.app.bootstrap import open_resources
@@ -49,6 +50,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
             blocked = BlockedAccounts(resources.queries.blocked_accounts)
             app.state.blocked_accounts = blocked
             app.state.queries = resources.queries
+            app.state.console = resources.console
             app.state.media = resources.media
             app.state.changes = resources.changes
             app.state.playback = playback
@@ -59,7 +61,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     return public_api(
         service=SERVICE,
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *console.ROUTES],
         lifespan=lifespan,
         checks=checks,
         auth=settings.auth,

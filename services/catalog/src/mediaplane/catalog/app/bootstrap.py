@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from mediaplane.catalog.app.changes import ChangeFeed
+from mediaplane.catalog.app.console import ConsoleQueries
 from mediaplane.catalog.app.media import MediaService
 from mediaplane.catalog.app.queries import CatalogQueries
 from mediaplane.catalog.config import SERVICE, CatalogSettings
@@ -32,6 +33,7 @@ class Resources:
     pool: Pool
     objects: ObjectStore
     queries: CatalogQueries
+    console: ConsoleQueries
     media: MediaService
     changes: ChangeFeed
     health: HealthChecks
@@ -65,6 +67,7 @@ async def open_resources(
             pool=pool,
             objects=objects,
             queries=queries,
+            console=ConsoleQueries(pool),
             media=MediaService(
                 queries,
                 objects,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from mediaplane.servicekit.access import has_role
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
 
@@ -67,6 +68,7 @@ class PlaybackTokens:
             "aud": AUDIENCE,
             "sub": reader.owner,
             "adm": reader.admin,
+            "mod": has_role(reader, "moderator"),
             "fid": str(file_id),
             "exp": int(expires_at.timestamp()),
         }
@@ -97,7 +99,12 @@ class PlaybackTokens:
         if self._clock().timestamp() >= claims["exp"]:
             raise PlaybackTokenExpired("fetch the file's detail again for a new playback URL")
         owner, admin = claims["sub"], claims.get("adm", False)
+        moderator = claims.get("mod", False)
         if not isinstance(owner, str) or not owner or not isinstance(admin, bool):
             raise PlaybackTokenInvalid("invalid playback token: bad reader claims")
-        roles = frozenset({"user", "admin"} if admin else {"user"})
+        if not isinstance(moderator, bool):
+            raise PlaybackTokenInvalid("invalid playback token: bad reader claims")
+        roles = frozenset(
+            {"user", "admin"} if admin else {"user", "moderator"} if moderator else {"user"}
+        )
         return Principal(owner=owner, roles=roles, scopes=READ_ONLY)

@@ -3,6 +3,10 @@
 Every query takes the caller's `Principal`: owners see only their own rows
 (an invisible file is "not found", never "forbidden", so ids do not leak),
 admins see all.
+
+A file taken down by a moderator (issue 16) stays in its owner's list, marked
+with the reason, and every read of it (detail, history, download, MP4,
+playlists) answers 451 `file_taken_down` to everyone but moderators and admins.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from mediaplane.catalog.app.views import (
 )
 from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
 from mediaplane.eventlog.database import Pool
+from mediaplane.servicekit.access import has_role
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
 
@@ -41,12 +46,22 @@ class FileNotFound(ProblemError):
     title = "File not found"
 
 
-_SUMMARY_COLUMNS = sql.SQL(
+class FileTakenDown(ProblemError):
+    """Only its owner can see that it exists (others get 404): they get the reason."""
+
+    code = "file_taken_down"
+    status = 451
+    title = "File taken down by a moderator"
+
+
+SUMMARY_COLUMNS = sql.SQL(
     """f.file_id, f.owner, f.filename, f.size, f.content_type, f.media_type, f.kind, f.status,
        f.rejection_code, f.transcode_status, f.transcode_error, f.thumbnail_status,
        f.thumbnail_error, f.transcode_progress, f.created_at, f.updated_at,
        coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM file_tags t
-                 WHERE t.file_id = f.file_id), '{}') AS tags"""
+                 WHERE t.file_id = f.file_id), '{}') AS tags,
+       (SELECT m.reason FROM file_moderation m
+         WHERE m.file_id = f.file_id AND m.taken_down) AS taken_down_reason"""
 )
 
 
@@ -113,12 +128,19 @@ def _owner_scope(principal: Principal, column: str) -> sql.Composable:
     return sql.SQL("{} = {}").format(sql.SQL(column), sql.Literal(principal.owner))
 
 
+def _reader_scope(principal: Principal, column: str) -> sql.Composable:
+    """One file by id: moderators may read any (they review reported files)."""
+    if has_role(principal, "moderator"):
+        return sql.SQL("true")
+    return _owner_scope(principal, column)
+
+
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _summary(row: dict[str, Any]) -> FileSummary:
+def summary_of(row: dict[str, Any]) -> FileSummary:
     return msgspec.convert(row, FileSummary, from_attributes=False)
 
 
@@ -169,11 +191,11 @@ class CatalogQueries:
         query = sql.SQL(
             "SELECT {} FROM files f WHERE {} "
             "ORDER BY f.created_at DESC, f.file_id DESC LIMIT %(limit)s"
-        ).format(_SUMMARY_COLUMNS, sql.SQL(" AND ").join(conditions))
+        ).format(SUMMARY_COLUMNS, sql.SQL(" AND ").join(conditions))
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
             rows = await cur.fetchall()
-        items = [_summary(row) for row in rows[:limit]]
+        items = [summary_of(row) for row in rows[:limit]]
         more = len(rows) > limit
         last = items[-1] if more else None
         return FilePage(
@@ -187,14 +209,17 @@ class CatalogQueries:
             "f.master_playlist_key, f.duration, f.purged, f.mp4_key, f.mp4_width, "
             "f.mp4_height, f.mp4_size, f.waveform_key "
             "FROM files f WHERE f.file_id = %(id)s AND {}"
-        ).format(_SUMMARY_COLUMNS, _owner_scope(principal, "f.owner"))
+        ).format(SUMMARY_COLUMNS, _reader_scope(principal, "f.owner"))
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, {"id": file_id})
             row = await cur.fetchone()
         if row is None:
             raise FileNotFound(f"no file {file_id}")
+        reason = row["taken_down_reason"]
+        if reason is not None and not has_role(principal, "moderator"):
+            raise FileTakenDown(f"taken down by a moderator: {reason}")
         return FileRecord(
-            summary=_summary(row),
+            summary=summary_of(row),
             sha256=row["sha256"],
             bucket=row["bucket"],
             object_key=row["object_key"],

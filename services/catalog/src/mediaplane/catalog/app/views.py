@@ -28,6 +28,8 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    # Set while a moderator has the file taken down: why (shown to its owner).
+    taken_down_reason: str | None = None
 
 
 class FilePage(msgspec.Struct, frozen=True, kw_only=True):

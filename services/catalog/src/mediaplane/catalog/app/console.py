@@ -1,0 +1,245 @@
+"""Moderators' and admins' queries (issue 16): the report queue, repeated offenders, every
+file with admin filters, and usage per user. The routes check the role; nothing here is
+scoped to an owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from mediaplane.catalog.app.queries import SUMMARY_COLUMNS, FileKind, FileStatus, summary_of
+from mediaplane.catalog.app.views import FilePage
+from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
+from mediaplane.eventlog.database import Pool
+
+ReportStatus = Literal["open", "dismissed", "actioned"]
+
+
+class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
+    report_id: uuid.UUID
+    file_id: uuid.UUID
+    owner: str
+    reporter: str
+    reason: str
+    reported_at: datetime
+    status: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+    filename: str | None
+    kind: str | None
+    file_status: str | None
+    taken_down: bool
+    # The owner's record, for repeated offenders: files taken down now, reports ever.
+    owner_takedowns: int
+    owner_reports: int
+
+
+class ReportPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ReportItem]
+    next_cursor: str | None
+
+
+class Offender(msgspec.Struct, frozen=True, kw_only=True):
+    owner: str
+    takedowns: int
+    reports: int
+    account_status: str | None
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    """One user's storage: originals by kind, and derived bytes (MP4 fallbacks and
+    thumbnails; HLS segments are not sized in the events)."""
+
+    owner: str
+    files: int
+    original_bytes: int
+    bytes_by_kind: dict[str, int]
+    derived_bytes: int
+    plan: str | None
+    account_status: str | None
+
+
+class UsagePage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Usage]
+    next_marker: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdminFileFilter:
+    owner: str | None = None
+    kind: FileKind | None = None
+    status: FileStatus | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    failed: bool | None = None  # a transcode or thumbnail failed
+    taken_down: bool | None = None
+
+    def conditions(self, params: dict[str, Any]) -> list[sql.Composable]:
+        """WHERE conditions over `files f` (admins see every owner)."""
+        checks: list[sql.Composable] = []
+        fields = {
+            "owner": "f.owner = %(owner)s",
+            "kind": "f.kind = %(kind)s",
+            "status": "f.status = %(status)s",
+            "min_size": "f.size >= %(min_size)s",
+            "max_size": "f.size <= %(max_size)s",
+            "since": "f.created_at >= %(since)s",
+            "until": "f.created_at < %(until)s",
+        }
+        for name, condition in fields.items():
+            value = getattr(self, name)
+            if value is not None:
+                checks.append(sql.SQL(condition))  # type: ignore[arg-type]
+                params[name] = value
+        if self.status is None:
+            checks.append(sql.SQL("f.status <> 'deleted'"))
+        if self.failed is not None:
+            failed = "(f.transcode_status = 'failed' OR f.thumbnail_status = 'failed')"
+            checks.append(sql.SQL(failed if self.failed else f"NOT coalesce({failed}, false)"))  # type: ignore[arg-type]
+        if self.taken_down is not None:
+            exists = (
+                "EXISTS (SELECT 1 FROM file_moderation m WHERE m.file_id = f.file_id "
+                "AND m.taken_down)"
+            )
+            checks.append(sql.SQL(exists if self.taken_down else f"NOT {exists}"))  # type: ignore[arg-type]
+        return checks
+
+
+_REPORTS = """
+SELECT r.report_id, r.file_id, r.owner, r.reporter, r.reason, r.reported_at, r.status,
+       r.resolved_by, r.resolved_at, f.filename, f.kind, f.status AS file_status,
+       coalesce(m.taken_down, false) AS taken_down,
+       (SELECT count(*) FROM file_moderation o WHERE o.owner = r.owner AND o.taken_down)::int
+           AS owner_takedowns,
+       (SELECT count(*) FROM reports o WHERE o.owner = r.owner)::int AS owner_reports
+FROM reports r
+LEFT JOIN files f ON f.file_id = r.file_id
+LEFT JOIN file_moderation m ON m.file_id = r.file_id
+WHERE {conditions}
+ORDER BY r.reported_at, r.report_id
+LIMIT %(limit)s
+"""
+
+
+class ConsoleQueries:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def reports(
+        self,
+        *,
+        status: ReportStatus | None,
+        file_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> ReportPage:
+        """The queue: oldest first (keyset on `(reported_at, report_id)`)."""
+        conditions: list[sql.Composable] = [sql.SQL("true")]
+        params: dict[str, Any] = {"limit": limit + 1}
+        if status is not None:
+            conditions.append(sql.SQL("r.status = %(status)s"))
+            params["status"] = status
+        if file_id is not None:
+            conditions.append(sql.SQL("r.file_id = %(file_id)s"))
+            params["file_id"] = file_id
+        if cursor is not None:
+            params["at"], params["id"] = decode_cursor(cursor)
+            conditions.append(sql.SQL("(r.reported_at, r.report_id) > (%(at)s, %(id)s)"))
+        query = sql.SQL(_REPORTS).format(conditions=sql.SQL(" AND ").join(conditions))
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            rows = await cur.fetchall()
+        items = [msgspec.convert(row, ReportItem) for row in rows[:limit]]
+        last = items[-1] if len(rows) > limit else None
+        return ReportPage(
+            items=items,
+            next_cursor=encode_cursor(last.reported_at, last.report_id) if last else None,
+        )
+
+    async def files(self, where: AdminFileFilter, *, limit: int, cursor: str | None) -> FilePage:
+        """Every owner's files, newest first (keyset on `(created_at, file_id)`)."""
+        params: dict[str, Any] = {"limit": limit + 1}
+        conditions = [sql.SQL("true"), *where.conditions(params)]
+        if cursor is not None:
+            params["at"], params["id"] = decode_cursor(cursor)
+            conditions.append(sql.SQL("(f.created_at, f.file_id) < (%(at)s, %(id)s)"))
+        query = sql.SQL(
+            "SELECT {} FROM files f WHERE {} "
+            "ORDER BY f.created_at DESC, f.file_id DESC LIMIT %(limit)s"
+        ).format(SUMMARY_COLUMNS, sql.SQL(" AND ").join(conditions))
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            rows = await cur.fetchall()
+        items = [summary_of(row) for row in rows[:limit]]
+        last = items[-1] if len(rows) > limit else None
+        return FilePage(
+            items=items,
+            next_cursor=encode_cursor(last.created_at, last.file_id) if last else None,
+        )
+
+    async def offenders(self, *, limit: int) -> list[Offender]:
+        """Owners by files taken down, then by reports against them."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT m.owner, count(*) FILTER (WHERE m.taken_down)::int AS takedowns,
+                       sum(m.reports)::int AS reports,
+                       (SELECT a.status FROM accounts a WHERE a.owner = m.owner LIMIT 1)
+                           AS account_status
+                FROM file_moderation m
+                GROUP BY m.owner
+                ORDER BY takedowns DESC, reports DESC, m.owner
+                LIMIT %s
+                """,
+                (limit,),
+            )
+            return [msgspec.convert(row, Offender) for row in await cur.fetchall()]
+
+    async def usage(self, *, owner: str | None, limit: int, marker: str | None) -> UsagePage:
+        """Storage per owner of live (not deleted) files, in owner order after `marker`."""
+        params: dict[str, Any] = {"limit": limit + 1, "marker": marker or "", "owner": owner}
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT u.owner, u.files, u.original_bytes, u.bytes_by_kind,
+                       (u.derived_bytes + coalesce(th.bytes, 0))::bigint AS derived_bytes,
+                       a.plan, a.status AS account_status
+                FROM (
+                    SELECT k.owner, sum(k.files)::int AS files,
+                           sum(k.bytes)::bigint AS original_bytes,
+                           jsonb_object_agg(k.kind, k.bytes) AS bytes_by_kind,
+                           sum(k.derived)::bigint AS derived_bytes
+                    FROM (
+                        SELECT f.owner, coalesce(f.kind, 'unverified') AS kind,
+                               count(*) AS files, sum(f.size) AS bytes,
+                               sum(coalesce(f.mp4_size, 0)) AS derived
+                        FROM files f
+                        WHERE f.status <> 'deleted' AND f.owner > %(marker)s
+                          AND (%(owner)s::text IS NULL OR f.owner = %(owner)s)
+                        GROUP BY 1, 2
+                    ) k
+                    GROUP BY k.owner
+                ) u
+                LEFT JOIN LATERAL (
+                    SELECT sum(t.size) AS bytes FROM thumbnails t JOIN files f
+                      ON f.file_id = t.file_id
+                    WHERE f.owner = u.owner AND f.status <> 'deleted'
+                ) th ON true
+                LEFT JOIN accounts a ON a.owner = u.owner
+                ORDER BY u.owner
+                LIMIT %(limit)s
+                """,
+                params,
+            )
+            rows = await cur.fetchall()
+        items = [msgspec.convert(row, Usage) for row in rows[:limit]]
+        return UsagePage(items=items, next_marker=items[-1].owner if len(rows) > limit else None)
