@@ -380,3 +380,54 @@ async def test_the_worker_projects_file_events_from_the_bus(
         "kind": "image",
     }
     assert new_event_id()  # ids stay UUIDv7 for the events the test made
+
+
+async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
+    client: Client, known: Known, api_settings: ThumbnailerSettings
+) -> None:
+    from mediaplane.contracts import FileRestored, FileTakenDown, build_registry
+
+    file = await known(PHOTO, "image/jpeg", "image")
+    context = EventContext(producer="upload-gateway", correlation_id="moderation")
+
+    def decision(cls: type[FileTakenDown] | type[FileRestored], reason: str) -> Any:
+        return new_event(
+            cls,
+            occurred_at=utc_now(),
+            stream_id=f"file-{file.file_id}",
+            context=context,
+            file_id=file.file_id,
+            owner=file.owner,
+            moderator="mod",
+            reason=reason,
+        )
+
+    async def answer(who: dict[str, str]) -> tuple[int, str]:
+        got = await client.get(f"/v1/files/{file.file_id}/variants/card", headers=who)
+        return got.status_code, "" if got.status_code == 302 else got.json()["code"]
+
+    assert await answer(auth()) == (302, "")
+    down, restored = decision(FileTakenDown, "abuse"), decision(FileRestored, "appeal upheld")
+    registry = build_registry(api_settings.bus.subject_root)
+    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+        bus = Bus(api_settings.bus, registry, producer=SERVICE)
+        register_variant_sources(bus, pool, originals_bucket=api_settings.originals_bucket)
+        async with bus.running():
+            await bus.publish(down)
+
+            async def refused() -> bool:
+                return await answer(auth()) == (451, "file_taken_down")
+
+            await eventually(refused, within=30)
+            assert await answer(auth("mod", roles=["moderator"])) == (302, "")
+            assert await answer(auth("ops", roles=["admin"])) == (302, "")
+            assert await answer(auth("mallory")) == (404, "file_not_found")
+            await bus.publish(restored)
+
+            async def served() -> bool:
+                return await answer(auth()) == (302, "")
+
+            await eventually(served, within=30)
+        # A late redelivery of the takedown does not undo the newer restore.
+        await variant_store.project_moderation(pool, down)
+    assert await answer(auth()) == (302, "")

@@ -15,6 +15,8 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
+    FileRestored,
+    FileTakenDown,
     FileUploadedV2,
     FileVerified,
     VariantFailed,
@@ -49,6 +51,24 @@ SOURCE_EVENTS = (FileUploadedV2, FileVerified, FileRejected, FileDeleted)
 _STATUS = {FileUploadedV2: "uploaded", FileVerified: "ready", FileRejected: "rejected"}
 
 
+# A moderation decision: newer than the one recorded (or the first), it replaces it. A file
+# not seen yet gets a row of the lowest status; its own events raise that later.
+_MODERATED = """
+INSERT INTO variant_sources AS s (file_id, owner, status, updated_at, taken_down,
+                                  takedown_reason, moderated_at, moderation_event)
+VALUES (%(file_id)s, %(owner)s, 'uploaded', %(at)s, %(taken_down)s, %(reason)s, %(at)s,
+        %(event_id)s)
+ON CONFLICT (file_id) DO UPDATE SET
+    taken_down = excluded.taken_down,
+    takedown_reason = excluded.takedown_reason,
+    moderated_at = excluded.moderated_at,
+    moderation_event = excluded.moderation_event
+WHERE s.moderated_at IS NULL
+   OR (excluded.moderated_at, excluded.moderation_event) > (s.moderated_at, s.moderation_event)
+"""
+MODERATION_EVENTS = (FileTakenDown, FileRestored)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Source:
     file_id: uuid.UUID
@@ -61,6 +81,7 @@ class Source:
     bucket: str | None
     object_key: str | None
     updated_at: datetime
+    takedown_reason: str | None = None  # set while a moderator has the file taken down
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,9 +182,27 @@ async def project_source(
         await conn.execute(_RANKED, row)
 
 
+async def project_moderation(pool: Pool, event: FileTakenDown | FileRestored) -> None:
+    """Fold a takedown or restore into `variant_sources` (the latest decision wins)."""
+    taken_down = isinstance(event, FileTakenDown)
+    async with pool.connection() as conn:
+        await conn.execute(
+            _MODERATED,
+            {
+                "file_id": event.file_id,
+                "owner": event.owner,
+                "at": event.occurred_at,
+                "taken_down": taken_down,
+                "reason": event.reason if taken_down else None,
+                "event_id": event.event_id,
+            },
+        )
+
+
 _LOOKUP = """
 SELECT s.file_id, s.owner, s.status, s.sha256, s.size, s.kind, s.media_type, s.bucket,
        s.object_key, s.updated_at,
+       CASE WHEN s.taken_down THEN s.takedown_reason END AS takedown_reason,
        v.spec AS v_spec, v.file_id AS v_file_id, v.status AS v_status, v.bucket AS v_bucket,
        v.key AS v_key, v.width AS v_width, v.height AS v_height, v.format AS v_format,
        v.size AS v_size, v.failure_code AS v_failure_code,
@@ -175,7 +214,7 @@ WHERE s.file_id = %(file_id)s
 """
 _SOURCE_COLUMNS = (
     "file_id", "owner", "status", "sha256", "size", "kind", "media_type", "bucket",
-    "object_key", "updated_at",
+    "object_key", "updated_at", "takedown_reason",
 )  # fmt: skip
 
 

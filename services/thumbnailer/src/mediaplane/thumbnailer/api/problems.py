@@ -15,6 +15,7 @@ PROBLEMS = {
     "variant_signature_invalid": Problem(403, "Invalid variant signature"),
     # The file, refused as the catalog refuses reads (another owner's file is not found).
     "file_not_found": Problem(404, "File not found"),
+    "file_taken_down": Problem(451, "File taken down by a moderator"),
     "file_not_ready": Problem(404, "The file has no bytes to serve in its status"),
     "variant_unsupported_source": Problem(422, "No variants of this kind of file"),
     # Recorded failures of the source (variant.failed.v1 codes).

@@ -1,9 +1,11 @@
 """On-demand variants: the read check, the cache, and making a variant once.
 
 A request names a file and a spec. The file must be one the caller may read
-(its owner, or an admin) and `ready` in this service's own projection of the
-file events (`variant_sources`); otherwise it is refused as the catalog
-refuses reads. A variant is keyed by the source's SHA-256 and the normalized
+(its owner, or a moderator or admin) and `ready` in this service's own
+projection of the file events (`variant_sources`); otherwise it is refused as
+the catalog refuses reads. A file a moderator took down (`file.taken_down`,
+until `file.restored`) is refused with 451 `file_taken_down` to all but
+moderators and admins. A variant is keyed by the source's SHA-256 and the normalized
 spec: made once (the first request pays: download, render, upload, then the
 `variant.*` event and its row in one transaction), then answered from the
 row with a presigned URL. A failure of the source is recorded too
@@ -29,6 +31,7 @@ import structlog
 from mediaplane.contracts import EventContext, utc_now
 from mediaplane.domain import CommandContext, DomainError
 from mediaplane.eventlog import EventStore, Pool, handle
+from mediaplane.servicekit.access import has_role
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
 from mediaplane.servicekit.rate_limit import OwnerRateLimiter, RateLimited
@@ -71,6 +74,12 @@ class FileNotFound(DomainError):
     """No such file for this caller: another owner's file is not found either."""
 
     code = "file_not_found"
+
+
+class FileTakenDown(DomainError):
+    """A moderator took the file down: only moderators and admins get its variants."""
+
+    code = "file_taken_down"
 
 
 class FileNotReady(DomainError):
@@ -147,8 +156,11 @@ class VariantService:
             video=spec.for_kind("video").normalized(tag),
             still=spec.for_kind("image").normalized(tag),
         )
-        if source is None or not (principal.admin or source.owner == principal.owner):
+        moderator = has_role(principal, "moderator")
+        if source is None or not (moderator or source.owner == principal.owner):
             raise FileNotFound(f"no file {file_id}")
+        if source.takedown_reason is not None and not moderator:
+            raise FileTakenDown(f"taken down by a moderator: {source.takedown_reason}")
         ready = variant_store.verified(source)
         if ready is None:
             raise FileNotReady(f"file {file_id} is {source.status}, not ready")

@@ -6,6 +6,8 @@ from mediaplane.bus import Bus, Delivery, PoisonEvent
 from mediaplane.contracts import (
     FileDeleted,
     FileRejected,
+    FileRestored,
+    FileTakenDown,
     FileUploadedV2,
     FileVerified,
     object_reference_problem,
@@ -19,13 +21,29 @@ DURABLE = "thumbnailer-variant-sources"
 def register_variant_sources(bus: Bus, pool: Pool, *, originals_bucket: str) -> None:
     @bus.consumer(
         DURABLE,
-        events=[FileUploadedV2, FileVerified, FileRejected, FileDeleted],
+        events=[
+            FileUploadedV2,
+            FileVerified,
+            FileRejected,
+            FileDeleted,
+            FileTakenDown,
+            FileRestored,
+        ],
         max_deliver=5,
         backoff=[1, 5, 30, 120],
     )
     async def on_file_event(
-        event: FileUploadedV2 | FileVerified | FileRejected | FileDeleted, delivery: Delivery
+        event: FileUploadedV2
+        | FileVerified
+        | FileRejected
+        | FileDeleted
+        | FileTakenDown
+        | FileRestored,
+        delivery: Delivery,
     ) -> None:
+        if isinstance(event, FileTakenDown | FileRestored):
+            await variant_store.project_moderation(pool, event)
+            return
         # Variants read the object a file.verified names: never another owner's.
         if isinstance(event, FileVerified) and (
             problem := object_reference_problem(event, {originals_bucket})
