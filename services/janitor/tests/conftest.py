@@ -24,6 +24,8 @@ from mediaplane.contracts import (
     EventContext,
     FileDeleted,
     FileRejected,
+    FileRestored,
+    FileTakenDown,
     FileUploaded,
     FileUploadedV2,
     FileVerified,
@@ -324,6 +326,19 @@ class Events:
             file_id=file_id,
             owner="alice",
             deleted_by="alice",
+        )
+
+    def moderated(self, file_id: uuid.UUID, *, taken_down: bool) -> FileTakenDown | FileRestored:
+        cls = FileTakenDown if taken_down else FileRestored
+        return new_event(
+            cls,
+            occurred_at=utc_now(),
+            stream_id=f"file-{file_id}",
+            context=CONTEXT,
+            file_id=file_id,
+            owner="alice",
+            moderator="mod",
+            reason="abuse" if taken_down else "appeal upheld",
         )
 
     def rejected(self, file_id: uuid.UUID) -> FileRejected:

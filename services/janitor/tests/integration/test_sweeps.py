@@ -356,3 +356,50 @@ async def test_sweeps_wait_for_a_lagging_projection(
         async with consumer(janitor).running():
             await projected(2)
         assert await janitor.service.expire_sessions() == []  # completed: never expired
+
+
+async def test_a_file_taken_down_beyond_the_retention_is_purged_and_a_restored_one_kept(
+    settings: JanitorSettings,
+    objects: ObjectStore,
+    projection: Bus,
+    projected: Any,
+    events: Any,
+    janitor_events: Any,
+) -> None:
+    from dataclasses import replace
+
+    from mediaplane.janitor.app.bootstrap import open_resources
+
+    down, restored = uuid.uuid4(), uuid.uuid4()
+    originals = settings.originals_bucket
+    for file_id in (down, restored):
+        await objects.put_bytes(originals, f"alice/{file_id}", b"b" * 100)
+    published = [
+        events.uploaded(down, f"alice/{down}"),
+        events.uploaded(restored, f"alice/{restored}"),
+        events.moderated(down, taken_down=True),
+        events.moderated(restored, taken_down=True),
+        events.moderated(restored, taken_down=False),
+    ]
+    for event in published:
+        await projection.publish(event)
+    await projected(len(published))
+
+    # Within the retention nothing goes; past it (the janitor's clock 2 h ahead), the
+    # taken-down file is purged and the restored one is kept.
+    within = replace(settings, takedown_retention=timedelta(hours=3))
+    async with open_resources(within, pool_size=2, clock=ahead) as janitor:
+        assert await janitor.service.purge_files() == []
+    past = replace(settings, takedown_retention=timedelta(hours=1))
+    async with open_resources(past, pool_size=2, clock=ahead) as janitor:
+        actions = await janitor.service.purge_files()
+    assert [(a.kind, a.subject) for a in actions] == [("purge_file", str(down))]
+    assert f"alice/{down}" not in await keys(objects, originals)
+    assert f"alice/{restored}" in await keys(objects, originals)
+    assert janitor_events() == [
+        (
+            f"janitor-{down}",
+            "janitor.file.purged.v1",
+            {"file_id": str(down), "objects_deleted": 1, "bytes_freed": 100},
+        )
+    ]

@@ -18,6 +18,8 @@ _EXPIRY_GRACE = timedelta(hours=1)
 # Longer than the gateway's session TTL (24 h by default): an upload that old
 # is garbage even if its session was never seen (e.g. the gateway's relay was down).
 _ORPHAN_GRACE = timedelta(hours=25)
+# How long a taken-down file's bytes are kept (for a restore) before the purge.
+_TAKEDOWN_RETENTION = timedelta(days=30)
 # First delay before a session or file whose cleanup failed is tried again
 # (doubling per failure, at most an hour): one bad row never blocks a sweep.
 _RETRY_DELAY = timedelta(minutes=1)
@@ -33,6 +35,7 @@ class JanitorSettings:
     thumbnails_bucket: str = "thumbnails"
     expiry_grace: timedelta = _EXPIRY_GRACE
     orphan_grace: timedelta = _ORPHAN_GRACE
+    takedown_retention: timedelta = _TAKEDOWN_RETENTION
     expiry_interval: float = 60.0
     reconcile_interval: float = 600.0
     purge_interval: float = 30.0
@@ -65,6 +68,9 @@ class JanitorSettings:
             thumbnails_bucket=env.get("MEDIAPLANE_THUMBNAILS_BUCKET", "thumbnails"),
             expiry_grace=seconds("MEDIAPLANE_JANITOR_EXPIRY_GRACE", _EXPIRY_GRACE),
             orphan_grace=seconds("MEDIAPLANE_JANITOR_ORPHAN_GRACE", _ORPHAN_GRACE),
+            takedown_retention=seconds(
+                "MEDIAPLANE_JANITOR_TAKEDOWN_RETENTION", _TAKEDOWN_RETENTION
+            ),
             expiry_interval=number("MEDIAPLANE_JANITOR_EXPIRY_INTERVAL", 60.0),
             reconcile_interval=number("MEDIAPLANE_JANITOR_RECONCILE_INTERVAL", 600.0),
             purge_interval=number("MEDIAPLANE_JANITOR_PURGE_INTERVAL", 30.0),

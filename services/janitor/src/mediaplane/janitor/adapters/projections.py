@@ -20,6 +20,8 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
+    FileRestored,
+    FileTakenDown,
     FileUploadedV2,
     FileVerified,
     ThumbnailGenerated,
@@ -87,6 +89,8 @@ async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:
     elif isinstance(event, FileDeleted | FileRejected):
         await _doom_file(conn, event)
         return True
+    elif isinstance(event, FileTakenDown | FileRestored):
+        await _moderate_file(conn, event)
     elif isinstance(event, FileUploadedV2):
         return await _add_objects(conn, event, objects.original_of(event), buckets)
     elif isinstance(event, FileVerified):
@@ -166,6 +170,25 @@ async def _doom_file(conn: Conn, event: FileDeleted | FileRejected) -> None:
             "at": event.occurred_at,
             "correlation_id": event.correlation_id,
             "event_id": event.event_id,
+        },
+    )
+
+
+async def _moderate_file(conn: Conn, event: FileTakenDown | FileRestored) -> None:
+    """Record the latest moderation decision: a takedown starts the retention clock, a
+    restore stops it."""
+    await _ensure_file(conn, event.file_id, event.occurred_at)
+    await conn.execute(
+        "UPDATE janitor_files SET taken_down_at = %(taken_down_at)s, moderated_at = %(at)s,"
+        " moderation_event_id = %(event_id)s, moderation_correlation_id = %(correlation_id)s"
+        " WHERE file_id = %(file_id)s AND (moderated_at IS NULL"
+        " OR (moderated_at, moderation_event_id) < (%(at)s, %(event_id)s))",
+        {
+            "file_id": event.file_id,
+            "taken_down_at": event.occurred_at if isinstance(event, FileTakenDown) else None,
+            "at": event.occurred_at,
+            "event_id": event.event_id,
+            "correlation_id": event.correlation_id,
         },
     )
 
@@ -312,21 +335,36 @@ async def mark_staging_swept(conn: Conn, session_id: uuid.UUID, now: datetime) -
 # NO KEY UPDATE rather than UPDATE: the projection's inserts of new objects
 # (foreign key checks take KEY SHARE) do not wait for a purge in progress.
 _DOOMED_FILES = """
-SELECT f.file_id, f.correlation_id, f.doom_event_id, f.attempts
+SELECT f.file_id,
+       CASE WHEN f.doomed_at IS NOT NULL THEN f.correlation_id
+            ELSE f.moderation_correlation_id END AS correlation_id,
+       CASE WHEN f.doomed_at IS NOT NULL THEN f.doom_event_id
+            ELSE f.moderation_event_id END AS doom_event_id,
+       f.attempts
 FROM janitor_files f
-WHERE f.doomed_at IS NOT NULL AND (f.retry_at IS NULL OR f.retry_at <= %(now)s)
+WHERE (f.doomed_at IS NOT NULL OR f.taken_down_at <= %(taken_down_before)s)
+  AND (f.retry_at IS NULL OR f.retry_at <= %(now)s)
   AND EXISTS (SELECT 1 FROM janitor_file_objects o
               WHERE o.file_id = f.file_id AND o.purged_at IS NULL)
-ORDER BY f.doomed_at
+ORDER BY coalesce(f.doomed_at, f.taken_down_at)
 LIMIT %(limit)s
 """
 
 
-async def doomed_files(conn: Conn, *, now: datetime, limit: int, claim: bool) -> list[FileRow]:
-    """Deleted or rejected files with objects left; with `claim`, locked (skipping held ones)."""
+async def doomed_files(
+    conn: Conn,
+    *,
+    now: datetime,
+    limit: int,
+    claim: bool,
+    taken_down_before: datetime | None = None,
+) -> list[FileRow]:
+    """Deleted or rejected files, and files taken down before `taken_down_before` (and not
+    restored), with objects left; with `claim`, locked (skipping held ones)."""
     query = _DOOMED_FILES + (" FOR NO KEY UPDATE OF f SKIP LOCKED" if claim else "")
     async with conn.cursor(row_factory=class_row(FileRow)) as cursor:
-        await cursor.execute(query, {"now": now, "limit": limit})
+        params = {"now": now, "limit": limit, "taken_down_before": taken_down_before}
+        await cursor.execute(query, params)
         return await cursor.fetchall()
 
 

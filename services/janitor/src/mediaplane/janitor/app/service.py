@@ -361,12 +361,19 @@ class JanitorService:
     # -- purge ---------------------------------------------------------------------------------
 
     async def purge_files(self, *, dry_run: bool = False) -> list[Action]:
-        """Delete every object of deleted or rejected files, also objects announced later."""
+        """Delete every object of deleted or rejected files, also objects announced later, and
+        of files taken down for longer than the takedown retention (judged like expiry:
+        against where the projection is, so a restore not yet read cannot be missed)."""
+        taken_down_before = await self._cutoff("purge", self.settings.takedown_retention)
         if dry_run:
             planned: list[Action] = []
             async with self.pool.connection() as conn:
                 rows = await projections.doomed_files(
-                    conn, now=self.clock(), limit=self.settings.batch_size, claim=False
+                    conn,
+                    now=self.clock(),
+                    limit=self.settings.batch_size,
+                    claim=False,
+                    taken_down_before=taken_down_before,
                 )
                 for row in rows:
                     pending = await projections.pending_objects(conn, row.file_id)
@@ -374,18 +381,22 @@ class JanitorService:
             return planned
         done: list[Action] = []
         for _ in range(self.settings.batch_size):
-            if not await self._purge_next(done):
+            if not await self._purge_next(done, taken_down_before):
                 break
         return done
 
-    async def _purge_next(self, done: list[Action]) -> bool:
+    async def _purge_next(self, done: list[Action], taken_down_before: datetime | None) -> bool:
         """Purge one claimable file; False when none is left."""
         row: FileRow | None = None
         async with self.pool.connection() as conn:
             try:
                 async with conn.transaction():
                     claimed = await projections.doomed_files(
-                        conn, now=self.clock(), limit=1, claim=True
+                        conn,
+                        now=self.clock(),
+                        limit=1,
+                        claim=True,
+                        taken_down_before=taken_down_before,
                     )
                     if not claimed:
                         return False

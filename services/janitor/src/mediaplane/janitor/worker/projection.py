@@ -18,6 +18,8 @@ from mediaplane.contracts import (
     Event,
     FileDeleted,
     FileRejected,
+    FileRestored,
+    FileTakenDown,
     FileUploadedV2,
     FileVerified,
     ObjectReference,
@@ -39,6 +41,8 @@ PROJECTED_EVENTS: list[type[Event]] = [
     FileVerified,
     FileRejected,
     FileDeleted,
+    FileTakenDown,
+    FileRestored,
     TranscodeCompleted,
     ThumbnailGenerated,
 ]
