@@ -19,7 +19,7 @@ import pytest
 from hypothesis import strategies as st
 
 from mediaplane.catalog.api.app import create_app
-from mediaplane.catalog.api.routes import CURSOR_FORMAT
+from mediaplane.catalog.api.params import CURSOR_FORMAT
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.domain.cursor import encode_cursor
 from mediaplane.catalog.testing import FileStory

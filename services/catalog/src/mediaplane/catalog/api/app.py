@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 
-from mediaplane.catalog.api import console
 from mediaplane.catalog.api.problems import PROBLEMS
 from mediaplane.catalog.api.routes import ROUTES
 from mediaplane.catalog.app.bootstrap import open_resources
@@ -61,7 +60,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
 
     return public_api(
         service=SERVICE,
-        route_handlers=[*ROUTES, *console.ROUTES],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         checks=checks,
         auth=settings.auth,

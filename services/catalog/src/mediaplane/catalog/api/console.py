@@ -15,7 +15,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
-from mediaplane.catalog.api.routes import Cursor, Limit
+from mediaplane.catalog.api.params import Cursor, Limit
 from mediaplane.catalog.app.console import (
     AdminFileFilter,
     ConsoleQueries,

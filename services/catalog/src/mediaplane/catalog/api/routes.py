@@ -15,6 +15,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
+from mediaplane.catalog.api import console
+from mediaplane.catalog.api.params import Cursor, Limit
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
 from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
@@ -31,13 +33,6 @@ from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 
 Req = Request[Any, Any, Any]
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
-# Opaque: only a `next_cursor` this API returned is valid (else 400 `invalid_cursor`).
-CURSOR_FORMAT = "mediaplane-cursor"
-Cursor = Annotated[
-    str | None,
-    QueryParameter(format=CURSOR_FORMAT, description="`next_cursor` of the previous page"),
-]
 HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
@@ -288,4 +283,4 @@ async def _changes(
                 )
 
 
-ROUTES = [FileController, TagController, UploadController, EventController]
+ROUTES = [FileController, TagController, UploadController, EventController, *console.ROUTES]
