@@ -21,6 +21,7 @@ import pytest
 from mediaplane.bus import Bus, BusSettings
 from mediaplane.bus.testing import eventually, namespaced_settings
 from mediaplane.contracts import (
+    Event,
     EventContext,
     FileDeleted,
     FileRejected,
@@ -328,7 +329,7 @@ class Events:
             deleted_by="alice",
         )
 
-    def moderated(self, file_id: uuid.UUID, *, taken_down: bool) -> FileTakenDown | FileRestored:
+    def moderated(self, file_id: uuid.UUID, *, taken_down: bool) -> Event:
         cls = FileTakenDown if taken_down else FileRestored
         return new_event(
             cls,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -56,7 +57,7 @@ def _uploaded() -> FileUploadedV2:
     )
 
 
-def _run(state: File, command: moderation.ModerationCommand) -> tuple[File, list[Event]]:
+def _run(state: File, command: moderation.ModerationCommand) -> tuple[File, Sequence[Event]]:
     events = decider.decide(command, state)
     for event in events:
         state = decider.evolve(state, event)

@@ -98,19 +98,19 @@ class AdminFileFilter:
         for name, condition in fields.items():
             value = getattr(self, name)
             if value is not None:
-                checks.append(sql.SQL(condition))  # type: ignore[arg-type]
+                checks.append(sql.SQL(condition))
                 params[name] = value
         if self.status is None:
             checks.append(sql.SQL("f.status <> 'deleted'"))
         if self.failed is not None:
             failed = "(f.transcode_status = 'failed' OR f.thumbnail_status = 'failed')"
-            checks.append(sql.SQL(failed if self.failed else f"NOT coalesce({failed}, false)"))  # type: ignore[arg-type]
+            checks.append(sql.SQL(failed if self.failed else f"NOT coalesce({failed}, false)"))
         if self.taken_down is not None:
             exists = (
                 "EXISTS (SELECT 1 FROM file_moderation m WHERE m.file_id = f.file_id "
                 "AND m.taken_down)"
             )
-            checks.append(sql.SQL(exists if self.taken_down else f"NOT {exists}"))  # type: ignore[arg-type]
+            checks.append(sql.SQL(exists if self.taken_down else f"NOT {exists}"))
         return checks
 
 

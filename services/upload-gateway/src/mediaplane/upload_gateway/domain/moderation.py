@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediaplane.contracts import (
     Event,
@@ -94,7 +94,7 @@ def _live(state: File) -> FileUploadedV2:
 
 def decide(state: File, command: ModerationCommand) -> list[Event]:
     uploaded = _live(state)
-    common = {
+    common: dict[str, Any] = {
         "stream_id": f"file-{uploaded.file_id}",
         "file_id": uploaded.file_id,
         "owner": uploaded.owner,
