@@ -118,6 +118,8 @@ export interface FileSummary {
   tags: string[]
   created_at: string
   updated_at: string
+  /** Set while a moderator has the file taken down: why (its owner sees it). */
+  taken_down_reason?: string | null
 }
 
 export interface FilePage {
@@ -325,6 +327,92 @@ export const gateway = {
   },
   deleteFile(fileId: string): Promise<unknown> {
     return request('DELETE', `/v1/files/${fileId}`)
+  },
+  report(fileId: string, reason: string): Promise<{ report_id: string; file_id: string }> {
+    return request('POST', `/v1/files/${fileId}/reports`, { reason })
+  },
+}
+
+// ---- moderation and the admin console (role-checked by the APIs) ----
+
+export interface ModerationState {
+  file_id: string
+  taken_down: boolean
+  reason: string | null
+  open_reports: number
+}
+
+export interface Report {
+  report_id: string
+  file_id: string
+  owner: string
+  reporter: string
+  reason: string
+  reported_at: string
+  status: 'open' | 'dismissed' | 'actioned'
+  resolved_by: string | null
+  resolved_at: string | null
+  filename: string | null
+  kind: string | null
+  file_status: string | null
+  taken_down: boolean
+  owner_takedowns: number
+  owner_reports: number
+}
+
+export interface Offender {
+  owner: string
+  takedowns: number
+  reports: number
+  account_status: string | null
+}
+
+export interface Usage {
+  owner: string
+  files: number
+  original_bytes: number
+  bytes_by_kind: Record<string, number>
+  derived_bytes: number
+  plan: string | null
+  account_status: string | null
+}
+
+export interface AdminFileFilter {
+  owner?: string
+  kind?: string
+  status?: string
+  min_size?: number
+  max_size?: number
+  since?: string
+  until?: string
+  failed?: string
+  taken_down?: string
+}
+
+export const moderation = {
+  reports(status: string, cursor?: string | null): Promise<{ items: Report[]; next_cursor: string | null }> {
+    return request('GET', `/v1/moderation/reports${query({ status, cursor, limit: 50 })}`)
+  },
+  offenders(): Promise<Offender[]> {
+    return request('GET', '/v1/moderation/offenders')
+  },
+  takeDown(fileId: string, reason: string): Promise<ModerationState> {
+    return request('POST', `/v1/moderation/files/${fileId}/takedown`, { reason })
+  },
+  restore(fileId: string, reason: string): Promise<ModerationState> {
+    return request('POST', `/v1/moderation/files/${fileId}/restore`, { reason })
+  },
+  dismiss(fileId: string, reportId: string, note = ''): Promise<ModerationState> {
+    return request('POST', `/v1/moderation/files/${fileId}/reports/${reportId}/dismiss`, { note })
+  },
+}
+
+export const admin = {
+  files(filter: AdminFileFilter, cursor?: string | null): Promise<FilePage> {
+    return request('GET', `/v1/admin/files${query({ ...filter, cursor, limit: 50 })}`)
+  },
+  usage(owner?: string): Promise<{ items: Usage[]; next_marker: string | null }> {
+    return request('GET', `/v1/admin/usage${query({ owner, limit: 200 })}`)
   },
 }
 

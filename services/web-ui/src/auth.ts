@@ -222,3 +222,15 @@ export async function endSession(): Promise<void> {
     // Offline: the tokens are gone from this tab; the session cookie ends with its lifetime.
   }
 }
+
+const ROLE_RANK = ['user', 'moderator', 'admin']
+
+/** Whether the token holds `role` or one ranked above it (display only: the APIs decide). */
+export function hasRole(role: 'moderator' | 'admin'): boolean {
+  const token = claims()
+  const held = new Set<string>(['user'])
+  if (Array.isArray(token?.roles)) for (const r of token.roles) if (typeof r === 'string') held.add(r)
+  if (typeof token?.role === 'string') held.add(token.role)
+  const rank = ROLE_RANK.indexOf(role)
+  return [...held].some((r) => ROLE_RANK.indexOf(r) >= rank)
+}

@@ -2,7 +2,8 @@
 // the largest thumbnail otherwise), a transcode progress bar, download (and
 // the MP4 fallback), tags editor, renditions and the event history; kept live
 // by the catalog's event stream.
-import { ApiError, catalog, gateway } from './api'
+import { ApiError, catalog, gateway, moderation } from './api'
+import { hasRole } from './auth'
 import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
 import { clear, formatBytes, formatDate, formatDuration, h } from './dom'
@@ -139,6 +140,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     if (f.transcode_error) rows.push(['Transcode error', f.transcode_error])
     if (f.thumbnail_error) rows.push(['Thumbnail error', f.thumbnail_error])
     if (d.purged) rows.push(['Purged', 'the stored objects are gone'])
+    if (f.taken_down_reason) rows.push(['Taken down', f.taken_down_reason])
     for (const [k, v] of rows) facts.append(h('dt', null, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v))
 
     const poster = pickThumbnail(d.thumbnails, 1280)
@@ -174,6 +176,15 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     if (f.status !== 'deleted') {
       actions.append(h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete'))
     }
+    if (f.status !== 'deleted' && !f.taken_down_reason) {
+      actions.append(h('button', { type: 'button', class: 'secondary', id: 'report', onclick: () => void report() }, '⚑ Report'))
+    }
+    if (hasRole('moderator') && f.status !== 'deleted') {
+      actions.append(f.taken_down_reason
+        ? h('button', { type: 'button', class: 'secondary', id: 'restore', onclick: () => void moderate('restore') }, 'Restore')
+        : h('button', { type: 'button', class: 'danger', id: 'takedown', onclick: () => void moderate('takedown') }, 'Take down'))
+    }
+
     renderTags(f.tags)
 
     clear(renditions)
@@ -197,12 +208,43 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     }
   }
 
+  async function report(): Promise<void> {
+    const reason = prompt('Why should the moderators look at this file?')
+    if (!reason) return
+    try {
+      await gateway.report(fileId, reason)
+      alert('Reported: thank you. The moderators will review it.')
+    } catch (error) {
+      alert(error instanceof ApiError ? `${error.code}: ${error.message}` : String(error))
+    }
+  }
+
+  async function moderate(action: 'takedown' | 'restore'): Promise<void> {
+    const reason = prompt(action === 'takedown' ? 'Reason for the takedown (the owner sees it)' : 'Reason for the restore')
+    if (!reason) return
+    try {
+      if (action === 'takedown') await moderation.takeDown(fileId, reason)
+      else await moderation.restore(fileId, reason)
+      setTimeout(() => { invalidate(fileId); void load(); void loadHistory() }, 500)
+    } catch (error) {
+      alert(error instanceof ApiError ? `${error.code}: ${error.message}` : String(error))
+    }
+  }
+
   async function load(): Promise<void> {
     try {
       const d = await catalog.file(fileId)
       if (!disposed) render(d)
     } catch (error) {
       if (disposed) return
+      if (error instanceof ApiError && error.code === 'file_taken_down') {
+        // The owner: the file is hidden from everyone, with the moderator's reason.
+        title.textContent = 'Taken down by a moderator'
+        badges.replaceChildren(h('p', { class: 'error', id: 'taken-down' }, error.message))
+        preview.replaceChildren()
+        actions.replaceChildren()
+        return
+      }
       title.textContent = error instanceof ApiError && error.status === 404 ? 'File not found' : 'Could not load the file'
       badges.textContent = error instanceof Error ? error.message : String(error)
     }

@@ -12,9 +12,12 @@ const PAGE_SIZE = 24
 const KINDS = ['image', 'video', 'audio', 'pdf', 'other']
 const STATUSES = ['uploading', 'verifying', 'ready', 'rejected', 'deleted']
 
-export function statusBadges(file: Pick<FileSummary, 'status' | 'transcode_status' | 'thumbnail_status' | 'kind' | 'rejection_code'> & { transcode_progress?: number | null }): HTMLElement {
+export function statusBadges(file: Pick<FileSummary, 'status' | 'transcode_status' | 'thumbnail_status' | 'kind' | 'rejection_code' | 'taken_down_reason'> & { transcode_progress?: number | null }): HTMLElement {
   const badges = h('span', { class: 'badges' })
   badges.append(h('span', { class: `badge status-${file.status}`, dataset: { role: 'status' } }, file.status))
+  if (file.taken_down_reason) {
+    badges.append(h('span', { class: 'badge status-rejected', title: file.taken_down_reason, dataset: { role: 'taken-down' } }, 'taken down'))
+  }
   if (file.rejection_code) badges.append(h('span', { class: 'badge status-rejected' }, file.rejection_code))
   if ((file.kind === 'video' || file.kind === 'audio') && file.transcode_status) {
     const running = file.transcode_status === 'running' && file.transcode_progress != null

@@ -1,13 +1,15 @@
 // mediaplane web UI: sign-in, upload (Uppy), library, file and account pages.
 // Hash routes keep the edge's job simple (it serves dist/ as static files):
 //   #/library?q=&tag=&kind=&status=   #/upload   #/files/<id>   #/account
+//   #/moderation (moderators)   #/admin (admins)
 // Signed out: #/ (sign in)  #/signup  #/verify-email?token=  #/forgot-password
 //   #/reset-password?token=   and /callback (the OAuth redirect URI).
 import type { Uppy } from '@uppy/core'
 
 import { renderAccount } from './account'
 import { identity, onUnauthorized } from './api'
-import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, signedIn, userName } from './auth'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, hasRole, signedIn, userName } from './auth'
+import { renderAdmin, renderModeration } from './console'
 import { h } from './dom'
 import { live } from './events'
 import { renderFile } from './filepage'
@@ -81,6 +83,8 @@ function shell(active: string): HTMLElement {
       h('nav', null,
         h('a', { href: '#/library', class: active === 'library' ? 'active' : undefined }, 'Library'),
         h('a', { href: '#/upload', class: active === 'upload' ? 'active' : undefined }, 'Upload'),
+        hasRole('moderator') ? h('a', { href: '#/moderation', id: 'nav-moderation', class: active === 'moderation' ? 'active' : undefined }, 'Moderation') : null,
+        hasRole('admin') ? h('a', { href: '#/admin', id: 'nav-admin', class: active === 'admin' ? 'active' : undefined }, 'Admin') : null,
       ),
       h('span', { class: 'spacer' }),
       liveDot,
@@ -152,6 +156,12 @@ async function route(): Promise<void> {
     const main = shell('upload')
     document.title = 'Upload · mediaplane'
     main.append(ensureUploader())
+  } else if (path === '/moderation') {
+    document.title = 'Moderation · mediaplane'
+    stop = renderModeration(shell('moderation'))
+  } else if (path === '/admin') {
+    document.title = 'Admin · mediaplane'
+    stop = renderAdmin(shell('admin'))
   } else if (path === '/account') {
     document.title = 'Account · mediaplane'
     stop = renderAccount(shell('account'), () => {

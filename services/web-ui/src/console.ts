@@ -1,0 +1,157 @@
+// Moderation (`#/moderation`, role moderator) and the admin console (`#/admin`,
+// role admin): the report queue with dismiss / take down, repeated offenders,
+// every file with filters, and storage per user. The APIs check the roles; the
+// links are only hidden from others.
+import { admin, ApiError, moderation } from './api'
+import type { AdminFileFilter, Report } from './api'
+import { formatBytes, formatDate, h } from './dom'
+
+function problem(error: unknown): string {
+  return error instanceof ApiError ? `${error.code}: ${error.message}` : String(error)
+}
+
+export function renderModeration(root: HTMLElement): () => void {
+  let alive = true
+  const note = h('p', { class: 'error', id: 'moderation-error', role: 'alert' })
+  const status = h('select', { id: 'report-status', 'aria-label': 'Report status' },
+    ...['open', 'dismissed', 'actioned'].map((s) => h('option', { value: s }, s)))
+  const queue = h('tbody', { id: 'report-queue' })
+  const offenders = h('tbody', { id: 'offenders' })
+  root.append(
+    h('h2', null, 'Moderation'), note,
+    h('section', null, h('h3', null, 'Reports'),
+      h('label', { class: 'inline' }, 'Status ', status),
+      h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['reported', 'file', 'owner (takedowns / reports)', 'reporter', 'reason', 'state', ''].map((c) => h('th', null, c)))),
+        queue)),
+    h('section', null, h('h3', null, 'Repeated offenders'),
+      h('p', { class: 'muted small' }, 'Suspend an account through the identity admin API (`mediaplane admin`/`/v1/admin/users/{id}/suspension`).'),
+      h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['owner', 'files taken down', 'reports', 'account'].map((c) => h('th', null, c)))),
+        offenders)),
+  )
+
+  async function act(report: Report, action: 'dismiss' | 'takedown'): Promise<void> {
+    note.textContent = ''
+    try {
+      if (action === 'dismiss') {
+        await moderation.dismiss(report.file_id, report.report_id, prompt('Note (optional)') ?? '')
+      } else {
+        const reason = prompt('Reason for the takedown (the owner sees it)', report.reason)
+        if (!reason) return
+        await moderation.takeDown(report.file_id, reason)
+      }
+      // The catalog projects the event shortly: reload a little later.
+      setTimeout(() => void load(), 500)
+    } catch (error) {
+      note.textContent = problem(error)
+    }
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const [page, worst] = await Promise.all([moderation.reports(status.value), moderation.offenders()])
+      if (!alive) return
+      queue.replaceChildren(...(page.items.length ? page.items.map((r) => h('tr', { dataset: { report: r.report_id } },
+        h('td', null, formatDate(r.reported_at)),
+        h('td', null, h('a', { href: `#/files/${r.file_id}` }, r.filename ?? r.file_id), r.kind ? ` (${r.kind})` : ''),
+        h('td', null, `${r.owner} (${r.owner_takedowns} / ${r.owner_reports})`),
+        h('td', null, r.reporter),
+        h('td', null, r.reason),
+        h('td', null, r.taken_down ? 'taken down' : r.status),
+        h('td', null, r.status === 'open'
+          ? [h('button', { type: 'button', class: 'secondary dismiss', onclick: () => void act(r, 'dismiss') }, 'Dismiss'), ' ',
+             h('button', { type: 'button', class: 'danger takedown', onclick: () => void act(r, 'takedown') }, 'Take down')]
+          : (r.resolved_by ?? '')),
+      )) : [h('tr', null, h('td', { class: 'muted' }, 'No reports'))]))
+      offenders.replaceChildren(...worst.map((o) => h('tr', null,
+        h('td', null, o.owner), h('td', null, String(o.takedowns)), h('td', null, String(o.reports)),
+        h('td', null, o.account_status ?? 'active'))))
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  status.addEventListener('change', () => void load())
+  void load()
+  return () => { alive = false }
+}
+
+const FILTERS: [keyof AdminFileFilter, string, string][] = [
+  ['owner', 'Owner', 'text'],
+  ['kind', 'Kind', 'text'],
+  ['status', 'Status', 'text'],
+  ['min_size', 'Min bytes', 'number'],
+  ['max_size', 'Max bytes', 'number'],
+  ['since', 'Since', 'date'],
+  ['until', 'Until', 'date'],
+]
+
+export function renderAdmin(root: HTMLElement): () => void {
+  let alive = true
+  const note = h('p', { class: 'error', id: 'admin-error', role: 'alert' })
+  const inputs = FILTERS.map(([name, label, type]) => [name, h('input', { type, name, 'aria-label': label, placeholder: label })] as const)
+  const failed = h('input', { type: 'checkbox', name: 'failed' })
+  const takenDown = h('input', { type: 'checkbox', name: 'taken_down' })
+  const files = h('tbody', { id: 'admin-files' })
+  const usage = h('tbody', { id: 'admin-usage' })
+  const form = h('form', { class: 'inline', id: 'admin-filters', onsubmit: (e: Event) => { e.preventDefault(); void loadFiles() } },
+    ...inputs.map(([, input]) => input),
+    h('label', null, failed, ' failed processing'), h('label', null, takenDown, ' taken down'),
+    h('button', { type: 'submit' }, 'Filter'))
+  root.append(
+    h('h2', null, 'Admin'), note,
+    h('section', null, h('h3', null, 'Users: storage, plan and status'),
+      h('p', { class: 'muted small' }, 'Plans, quotas and suspension are changed through the identity admin API; the gateway enforces them on the next upload.'),
+      h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['owner', 'files', 'originals', 'by kind', 'derived', 'plan', 'account'].map((c) => h('th', null, c)))),
+        usage)),
+    h('section', null, h('h3', null, 'Files'), form,
+      h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing'].map((c) => h('th', null, c)))),
+        files)),
+  )
+
+  async function loadFiles(): Promise<void> {
+    const filter: AdminFileFilter = {}
+    for (const [name, input] of inputs) {
+      if (!input.value) continue
+      const value = input.type === 'date' ? new Date(input.value).toISOString() : input.value
+      Object.assign(filter, { [name]: input.type === 'number' ? Number(value) : value })
+    }
+    if (failed.checked) filter.failed = 'true'
+    if (takenDown.checked) filter.taken_down = 'true'
+    note.textContent = ''
+    try {
+      const page = await admin.files(filter)
+      if (!alive) return
+      files.replaceChildren(...(page.items.length ? page.items.map((f) => h('tr', { dataset: { file: f.file_id } },
+        h('td', null, formatDate(f.created_at)),
+        h('td', null, h('a', { href: `#/files/${f.file_id}` }, f.filename)),
+        h('td', null, f.owner), h('td', null, f.kind ?? '—'), h('td', null, formatBytes(f.size)),
+        h('td', null, f.taken_down_reason ? `taken down: ${f.taken_down_reason}` : f.status),
+        h('td', null, [f.transcode_error, f.thumbnail_error].filter(Boolean).join(', ') || `${f.transcode_status ?? '—'} / ${f.thumbnail_status ?? '—'}`),
+      )) : [h('tr', null, h('td', { class: 'muted' }, 'No files'))]))
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  async function loadUsage(): Promise<void> {
+    try {
+      const page = await admin.usage()
+      if (!alive) return
+      usage.replaceChildren(...page.items.map((u) => h('tr', null,
+        h('td', null, u.owner), h('td', null, String(u.files)), h('td', null, formatBytes(u.original_bytes)),
+        h('td', null, Object.entries(u.bytes_by_kind).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')),
+        h('td', null, formatBytes(u.derived_bytes)), h('td', null, u.plan ?? 'default'),
+        h('td', null, u.account_status ?? 'active'))))
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  void loadUsage()
+  void loadFiles()
+  return () => { alive = false }
+}
