@@ -4,9 +4,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 py := ".venv/bin/python"
 
-# Install what `just up` needs: Debian packages, locked Python deps (uv), the built web UI.
+# Install what `just up` needs: Debian packages, locked Python deps (uv), the trace backend
+# (its own locked environment), the built web UI.
 setup: system-deps
     uv sync --frozen
+    uv sync --frozen --project tools/trace-backend
     @just web-ui
 
 # Debian packages the stack runs on: Postgres 15 binaries and ffmpeg.
@@ -38,7 +40,8 @@ web-ui:
     npm run build --silent
     echo "$hash" > "$stamp"
 
-# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
+# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, the trace
+# backend); idempotent.
 infra-up: setup
     {{py}} -m mediaplane.devstack up
 

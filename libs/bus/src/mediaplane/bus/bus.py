@@ -212,7 +212,12 @@ class Bus:
                 )
                 loops.append(_watched(self._each(nc, processor, stopping), spec.durable))
             for batch_spec in self._batch_specs.values():
-                batches = BatchProcessor(batch_spec, settings=self.settings, js=js)
+                batches = BatchProcessor(
+                    batch_spec,
+                    settings=self.settings,
+                    js=js,
+                    tracer_provider=self._tracer_provider,
+                )
                 loops.append(_watched(self._batches(nc, batches, stopping), batch_spec.durable))
             self._nc = nc
             self._publisher = Publisher(

@@ -1,4 +1,4 @@
-"""The pinned local servers: Postgres (Debian binaries), NATS and SeaweedFS.
+"""The pinned local servers: Postgres (Debian binaries), NATS, SeaweedFS and the trace backend.
 
 Each server is started detached (its own session, so Ctrl-C in a terminal
 that ran `just infra-up` does not kill it), writes a pid file and a log under
@@ -30,7 +30,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.settings import StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 
 
@@ -425,15 +425,67 @@ class SeaweedFS:
         return _terminate(self.dir / "seaweedfs.pid")
 
 
-Server = Postgres | Nats | SeaweedFS
+def trace_backend_binary() -> Path:
+    """Phoenix, from its own locked environment (`tools/trace-backend`, `just setup`): its
+    ~150 packages stay out of the platform's environment and cannot constrain it."""
+    return repo_root() / "tools" / "trace-backend" / ".venv" / "bin" / "phoenix"
+
+
+@dataclass
+class Traces:
+    """The trace backend (Arize Phoenix): OTLP/HTTP on `/v1/traces`, a UI and a query API
+    (`/v1/projects/default/spans?trace_id=...`) on one port, spans in SQLite."""
+
+    settings: StackSettings
+    name: str = "traces"
+
+    @property
+    def dir(self) -> Path:
+        return self.settings.data_dir / "traces"
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.settings.traces_url}/healthz", timeout=2) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        phoenix = trace_backend_binary()
+        if not phoenix.exists():
+            raise StackError(f"{phoenix} missing; run `just setup`")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            "PHOENIX_WORKING_DIR": str(self.dir),
+            "PHOENIX_HOST": "127.0.0.1",
+            "PHOENIX_PORT": str(self.settings.traces_port),
+            "PHOENIX_GRPC_PORT": str(self.settings.traces_grpc_port),
+            # Local only: no usage reports, no fonts or scripts from elsewhere.
+            "PHOENIX_TELEMETRY_ENABLED": "false",
+            "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+            # Traces are for looking at now: a week is plenty, and keeps the file small.
+            "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "7",
+        }
+        _spawn(
+            [str(phoenix), "serve"], self.dir / "traces.log", self.dir / "traces.pid", self.dir, env
+        )
+        # Its first start creates its database: minutes on a busy 2-core machine.
+        _wait_until(self.ready, 300, "traces")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "traces.pid")
+
+
+Server = Postgres | Nats | SeaweedFS | Traces
 
 
 def servers(settings: StackSettings) -> list[Server]:
     """The servers this stack manages itself (external ones are only probed)."""
     managed = settings.managed
-    everything: list[Server] = [Postgres(settings), Nats(settings), SeaweedFS(settings)]
-    return [s for s in everything if managed[s.name]]
+    return [s for s in all_servers(settings) if managed[s.name]]
 
 
 def all_servers(settings: StackSettings) -> list[Server]:
-    return [Postgres(settings), Nats(settings), SeaweedFS(settings)]
+    return [Postgres(settings), Nats(settings), SeaweedFS(settings), Traces(settings)]

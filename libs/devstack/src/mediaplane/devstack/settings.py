@@ -45,6 +45,11 @@ class StackSettings:
     nats_monitor_port: int = 28222
     s3_port: int = 28333
     weed_base_port: int = 29330
+    # The trace backend: OTLP/HTTP in, UI and query API on the same port (its gRPC
+    # receiver, unused, needs a port of its own).
+    traces_port: int = 26006
+    traces_grpc_port: int = 26007
+    traces_url_override: str | None = None
     pg_url_override: str | None = None
     nats_url_override: str | None = None
     s3_endpoint_override: str | None = None
@@ -71,6 +76,10 @@ class StackSettings:
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://127.0.0.1:{self.s3_port}"
 
+    @property
+    def traces_url(self) -> str:
+        return self.traces_url_override or f"http://127.0.0.1:{self.traces_port}"
+
     def storage_settings(self) -> StorageSettings:
         """What a service's object store needs to reach this stack's S3 as its admin."""
         return StorageSettings.from_urls(
@@ -87,6 +96,7 @@ class StackSettings:
             "postgres": self.pg_url_override is None,
             "nats": self.nats_url_override is None,
             "seaweedfs": self.s3_endpoint_override is None,
+            "traces": self.traces_url_override is None,
         }
 
     @classmethod
@@ -106,6 +116,7 @@ class StackSettings:
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),
+            traces_url_override=env.get("MEDIAPLANE_TRACES_URL"),
             s3_admin=admin,
             s3_region=env.get("MEDIAPLANE_S3_REGION", "us-east-1"),
         )
