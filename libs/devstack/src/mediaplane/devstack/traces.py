@@ -31,8 +31,9 @@ class SpanRecord:
 
 
 def _record(raw: dict[str, object]) -> SpanRecord:
+    # OTLP JSON: each value is an object with one field set (`string_value`, ...).
     attributes = {
-        str(a["key"]): next(iter(dict(a["value"]).values()), None)  # type: ignore[arg-type, index]
+        str(a["key"]): next((v for v in dict(a["value"]).values() if v is not None), None)  # type: ignore[arg-type, index]
         for a in raw.get("attributes") or []  # type: ignore[union-attr]
     }
     service = str(attributes.get("service.name", "?"))
