@@ -92,5 +92,5 @@ def trace_id_of(traceresponse: str) -> str:
 
 
 def ui_url(traces_url: str, trace_id: str) -> str:
-    """Where the trace backend's UI shows the trace."""
-    return f"{traces_url}/projects/{_PROJECT}/traces/{trace_id}"
+    """Where the trace backend's UI shows the trace (it redirects to the trace's page)."""
+    return f"{traces_url}/redirects/traces/{trace_id}"
