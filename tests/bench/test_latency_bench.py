@@ -53,6 +53,8 @@ from mediaplane.devstack.settings import StackSettings
 
 from .conftest import machine_description
 
+pytestmark = pytest.mark.timeout(1800)
+
 UPLOADS = int(os.environ.get("MEDIAPLANE_BENCH_UPLOADS", "30"))
 VIDEOS = int(os.environ.get("MEDIAPLANE_BENCH_VIDEOS", "3"))
 RATE = 1.0  # uploads per second
