@@ -284,13 +284,18 @@ class Bus:
     ) -> None:
         """Batch mode: the next fetch is received and decoded while up to `concurrency`
         batches are handled. Every fetched batch is handled, also after stopping
-        begins, so no message waits for ack_wait."""
+        begins, so no message waits for ack_wait.
+
+        A fetch takes what is there at once (a backlog comes in full batches) and
+        otherwise starts on the first message: waiting for a batch to fill made
+        every event of a quiet stream wait out the whole pull request (a second).
+        """
         spec = processor.spec
         puller = BatchPuller(nc, self.settings.stream, spec.durable)
         await puller.start()
 
         async def next_batch() -> list[Decoded[Any]]:
-            msgs = await self._fetch(puller, spec.batch_size, stopping)
+            msgs = await self._fetch(puller, spec.batch_size, stopping, wait_for=1)
             try:
                 return await processor.decode(msgs)
             except Exception:
