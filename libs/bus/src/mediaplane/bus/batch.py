@@ -18,7 +18,7 @@ delivery rules are the per-message ones, applied to the batch:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -175,7 +175,7 @@ class BatchProcessor(Generic[T]):
 
     async def _call(self, batch: Sequence[Decoded[T]]) -> None:
         """The handler, with a span per message that continues the message's trace."""
-        traced = [
+        traced: list[tuple[str, Mapping[str, str], Mapping[str, str | int]]] = [
             (
                 d.delivery.subject,
                 d.delivery.headers,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -30,11 +31,11 @@ class SpanRecord:
         return (self.end_ns - self.start_ns) / 1e6
 
 
-def _record(raw: dict[str, object]) -> SpanRecord:
+def _record(raw: dict[str, Any]) -> SpanRecord:
     # OTLP JSON: each value is an object with one field set (`string_value`, ...).
     attributes = {
-        str(a["key"]): next((v for v in dict(a["value"]).values() if v is not None), None)  # type: ignore[arg-type, index]
-        for a in raw.get("attributes") or []  # type: ignore[union-attr]
+        str(a["key"]): next((v for v in a["value"].values() if v is not None), None)
+        for a in raw.get("attributes") or []
     }
     service = str(attributes.get("service.name", "?"))
     role = attributes.get("mediaplane.role")
@@ -45,8 +46,8 @@ def _record(raw: dict[str, object]) -> SpanRecord:
         parent_id=str(parent) if parent else None,
         name=str(raw["name"]),
         service=f"{service}-{role}" if role else service,
-        start_ns=int(str(raw["start_time_unix_nano"])),
-        end_ns=int(str(raw["end_time_unix_nano"])),
+        start_ns=int(raw["start_time_unix_nano"]),
+        end_ns=int(raw["end_time_unix_nano"]),
     )
 
 
