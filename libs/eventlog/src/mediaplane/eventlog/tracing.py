@@ -11,23 +11,28 @@ Events stored without trace context get no span (they started no trace).
 from __future__ import annotations
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from mediaplane.contracts import headers
 from mediaplane.eventlog.outbox import OutboxMessage
 
-_tracer = trace.get_tracer("mediaplane.eventlog.relay")
+TRACER_NAME = "mediaplane.eventlog.relay"
+
+
+def relay_tracer(provider: TracerProvider | None) -> Tracer:
+    """The relay's tracer from `provider`, or from the global provider when None."""
+    return trace.get_tracer(TRACER_NAME, tracer_provider=provider)
 
 
 class RelaySpan:
     """The span of one message between its claim and its acknowledgement."""
 
-    def __init__(self, message: OutboxMessage, relay: str) -> None:
+    def __init__(self, message: OutboxMessage, relay: str, tracer: Tracer) -> None:
         self.headers = message.headers
         self._span: Span | None = None
         if "traceparent" not in message.headers:
             return
-        span = _tracer.start_span(
+        span = tracer.start_span(
             f"{message.subject} relay",
             context=propagate.extract(message.headers),
             kind=SpanKind.PRODUCER,
