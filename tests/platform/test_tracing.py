@@ -45,7 +45,7 @@ def platform(
         pytest.fail(f"the trace backend does not answer on {stack.traces_url} (`just infra-up`)")
     private = PrivatePlatform(stack, tmp_path_factory.mktemp("platform"), name="trace")
     try:
-        private.start(timeout=300)
+        private.start(timeout=600)
         yield private
     finally:
         private.stop()
