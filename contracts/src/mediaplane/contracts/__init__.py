@@ -18,6 +18,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import (
+    AudioMetadata,
+    GeoLocation,
+    ImageMetadata,
+    MetadataExtracted,
+    MetadataFailed,
+    PdfMetadata,
+    VideoMetadata,
+)
 from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
@@ -52,6 +61,13 @@ from mediaplane.contracts.users import (
 )
 
 __all__ = [
+    "AudioMetadata",
+    "GeoLocation",
+    "ImageMetadata",
+    "MetadataExtracted",
+    "MetadataFailed",
+    "PdfMetadata",
+    "VideoMetadata",
     "ALL_EVENTS",
     "REGISTRY",
     "AnyEvent",

@@ -20,6 +20,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
@@ -55,6 +56,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeFailed,
     ThumbnailGenerated,
     ThumbnailFailed,
+    MetadataExtracted,
+    MetadataFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -84,6 +87,8 @@ AnyEvent = (
     | TranscodeFailed
     | ThumbnailGenerated
     | ThumbnailFailed
+    | MetadataExtracted
+    | MetadataFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved
