@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mediaplane.contracts import GeoLocation
+from mediaplane.contracts import GeoLocation, ImageMetadata
 from mediaplane.thumbnailer.domain import metadata as m
 from mediaplane.thumbnailer.domain.errors import CorruptInput, UnsupportedMedia
 
@@ -29,7 +29,7 @@ GPS = {
 }
 
 
-def _image(keep_location: bool, gps: dict[int, object] = GPS) -> m.ImageMetadata:
+def _image(keep_location: bool, gps: dict[int, object] = GPS) -> ImageMetadata:
     return m.image_metadata(
         width=4000, height=3000, format="JPEG", exif=EXIF, gps=gps, keep_location=keep_location
     )
@@ -52,7 +52,8 @@ def test_gps_is_kept_only_when_the_owner_opted_in() -> None:
 
 def test_gps_below_sea_level_and_invalid_gps() -> None:
     below = m.gps_location({**GPS, m.GPS_ALTITUDE_REF: 1, m.GPS_ALTITUDE: (1234, 100)})
-    assert below is not None and below.altitude == -12.34
+    assert below is not None
+    assert below.altitude == -12.34
     assert m.gps_location({**GPS, m.GPS_LATITUDE: (91.0, 0.0, 0.0)}) is None
     assert m.gps_location({m.GPS_LATITUDE: "nonsense"}) is None
     assert _image(keep_location=True, gps={}).location is None
@@ -63,7 +64,9 @@ def test_a_picture_without_exif_has_its_size_and_nothing_else() -> None:
         width=640, height=480, format="PNG", exif={}, gps={}, keep_location=True
     )
     assert (image.width, image.height, image.orientation) == (640, 480, 1)
-    assert image.camera_make is image.taken_at is image.location is None
+    assert image.camera_make is None
+    assert image.taken_at is None
+    assert image.location is None
 
 
 @pytest.mark.parametrize(
@@ -157,10 +160,12 @@ def test_pq_sdr_and_odd_values() -> None:
     )
     video = m.video_metadata(pq)
     assert (video.hdr, video.fps, video.duration, video.bitrate) == ("pq", 25.0, None, None)
-    assert video.container == "unknown" and video.audio_codec is None
+    assert video.container == "unknown"
+    assert video.audio_codec is None
     sdr = _probe({"codec_type": "video", "codec_name": "h264", "width": 2, "height": 2})
     assert m.video_metadata(sdr).hdr is None
-    assert m.frame_rate("1/0") is None and m.frame_rate("x") is None
+    assert m.frame_rate("1/0") is None
+    assert m.frame_rate("x") is None
 
 
 def test_a_video_without_pictures_is_refused() -> None:

@@ -16,8 +16,10 @@ from mediaplane.servicekit.runtime import (
     serve_worker,
 )
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
+from mediaplane.thumbnailer.app.metadata import MetadataExtractor
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
+from mediaplane.thumbnailer.worker.metadata import register_metadata
 
 
 async def run_worker(
@@ -26,6 +28,7 @@ async def run_worker(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
+        register_metadata(bus, MetadataExtractor(resources.service))
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",

@@ -30,3 +30,8 @@ SOURCE_BYTES = Counter(
     "Bytes of originals downloaded",
     ["kind"],
 )
+METADATA = Counter(
+    "mediaplane_thumbnailer_metadata_total",
+    "Verified files whose metadata was extracted, by kind and outcome (extracted, failed, ...)",
+    ["kind", "outcome"],
+)

@@ -219,10 +219,9 @@ def _first_stream(probe: Mapping[str, Any], codec_type: str) -> Mapping[str, Any
         if isinstance(stream, Mapping) and stream.get("codec_type") == codec_type:
             # Cover art in audio files is a one-frame "video" stream: not a video.
             disposition = stream.get("disposition")
-            if codec_type == "video" and isinstance(disposition, Mapping):
-                if disposition.get("attached_pic") == 1:
-                    continue
-            return stream
+            cover = isinstance(disposition, Mapping) and disposition.get("attached_pic") == 1
+            if codec_type != "video" or not cover:
+                return stream
     return None
 
 
