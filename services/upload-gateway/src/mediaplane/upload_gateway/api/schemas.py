@@ -27,6 +27,12 @@ class OpenUploadBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     tags: Annotated[list[TagName], msgspec.Meta(max_length=32)] = msgspec.field(
         default_factory=list
     )
+    keep_location: Annotated[
+        bool,
+        msgspec.Meta(
+            description="keep the picture's GPS location in its metadata (default: stripped)"
+        ),
+    ] = False
 
 
 class PartToSign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -70,6 +70,7 @@ class OpenRequest:
     content_type: str
     sha256: str | None = None
     tags: Sequence[str] = ()
+    keep_location: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,6 +208,7 @@ class UploadService:
                 content_type=request.content_type,
                 sha256=request.sha256,
                 tags=list(request.tags),
+                keep_location=request.keep_location,
                 bucket=self.settings.bucket,
                 upload_id=upload_id,
                 context=command_context,
