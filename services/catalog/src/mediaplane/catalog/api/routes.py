@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -26,6 +27,7 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
+from mediaplane.catalog.domain.ranges import checked_range
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 
@@ -108,12 +110,34 @@ class FileController(Controller):
         q: Annotated[
             str | None, QueryParameter(max_length=255, description="filename contains")
         ] = None,
+        taken_after: Annotated[
+            datetime | None,
+            QueryParameter(description="taken at or after (EXIF time, RFC 3339 with zone)"),
+        ] = None,
+        taken_before: Annotated[
+            datetime | None, QueryParameter(description="taken at or before (RFC 3339 with zone)")
+        ] = None,
+        min_duration: Annotated[
+            float | None, QueryParameter(ge=0, description="at least this many seconds long")
+        ] = None,
+        max_duration: Annotated[
+            float | None, QueryParameter(ge=0, description="at most this many seconds long")
+        ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> FilePage:
+        """Range filters match only files whose metadata has the field (photos with an
+        EXIF time, videos and audio with a duration); an empty range is 400 `invalid_range`."""
         return await queries.list_files(
             principal,
-            FileFilter(tag=tag, kind=kind, status=status, q=q),
+            FileFilter(
+                tag=tag,
+                kind=kind,
+                status=status,
+                q=q,
+                taken_at=checked_range("taken_at", taken_after, taken_before),
+                duration=checked_range("duration", min_duration, max_duration),
+            ),
             limit=limit,
             cursor=cursor,
         )
