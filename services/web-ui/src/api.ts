@@ -226,6 +226,9 @@ export interface FileFilter {
   kind?: string
   status?: string
   q?: string
+  /** RFC 3339 with a zone: photos taken in this range (EXIF time). */
+  taken_after?: string
+  taken_before?: string
 }
 
 function query(params: Record<string, string | number | undefined | null>): string {
