@@ -177,6 +177,7 @@ class UploadService:
             part_count=opened.part_count,
             expires_at=opened.expires_at,
             tags=list(opened.tags),
+            keep_location=opened.keep_location,
             upload=upload,
         )
 
