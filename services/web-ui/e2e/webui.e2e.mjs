@@ -163,6 +163,11 @@ async function main() {
     console.log('one quality only: nothing to switch')
   }
 
+  step('file page: metadata the extractor found')
+  await page.waitForSelector('#metadata-list dt:has-text("Video")')
+  const metadata = await page.$$eval('#metadata-list dt', (terms) => terms.map((t) => t.textContent))
+  console.log(`metadata: ${metadata.join(' | ')}`)
+
   step('file page: download link, tags, history')
   const href = await page.$eval('#download', (a) => a.href)
   const download = await page.evaluate(async (url) => {
