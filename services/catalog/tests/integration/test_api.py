@@ -305,7 +305,7 @@ async def test_empty_or_naive_ranges_are_invalid_range_problems(
     client: Client, auth: Any, params: dict[str, Any]
 ) -> None:
     response = await client.get("/v1/files", headers=auth("alice"), params=params)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "invalid_range"
 
@@ -317,3 +317,4 @@ async def test_malformed_range_bounds_are_refused(
     response = await client.get("/v1/files", headers=auth("alice"), params=params)
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid_request"

@@ -30,6 +30,7 @@ from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionP
 from mediaplane.catalog.domain.ranges import checked_range
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
+from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -99,7 +100,18 @@ class FileController(Controller):
     tags = ["files"]
     dependencies = _DEPENDENCIES
 
-    @get("/", summary="List files (newest first, keyset pagination)")
+    @get(
+        "/",
+        summary="List files (newest first, keyset pagination)",
+        responses={
+            422: ResponseSpec(
+                data_container=ProblemDetails,
+                media_type=PROBLEM_JSON,
+                description="An empty range (lower bound above upper) or a time without a zone",
+                generate_examples=False,
+            )
+        },
+    )
     async def list_files(
         self,
         principal: NamedDependency[Principal],
@@ -117,17 +129,24 @@ class FileController(Controller):
         taken_before: Annotated[
             datetime | None, QueryParameter(description="taken at or before (RFC 3339 with zone)")
         ] = None,
+        # `schema_extra`: an optional parameter's own `ge` is lost in its OpenAPI schema.
         min_duration: Annotated[
-            float | None, QueryParameter(ge=0, description="at least this many seconds long")
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at least this many seconds long"
+            ),
         ] = None,
         max_duration: Annotated[
-            float | None, QueryParameter(ge=0, description="at most this many seconds long")
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at most this many seconds long"
+            ),
         ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> FilePage:
         """Range filters match only files whose metadata has the field (photos with an
-        EXIF time, videos and audio with a duration); an empty range is 400 `invalid_range`."""
+        EXIF time, videos and audio with a duration); an empty range is 422 `invalid_range`."""
         return await queries.list_files(
             principal,
             FileFilter(
