@@ -299,6 +299,8 @@ async def test_the_detail_has_typed_metadata_and_the_list_filters_by_its_ranges(
         {"min_duration": 30, "max_duration": 10},
         {"taken_after": "2024-02-01T00:00:00Z", "taken_before": "2024-01-01T00:00:00Z"},
         {"taken_after": "2024-02-01T00:00:00"},  # no time zone
+        {"taken_after": "yesterday"},
+        {"taken_before": "1721000000"},  # not read as a Unix time
     ],
 )
 async def test_empty_or_naive_ranges_are_invalid_range_problems(
@@ -310,7 +312,7 @@ async def test_empty_or_naive_ranges_are_invalid_range_problems(
     assert response.json()["code"] == "invalid_range"
 
 
-@pytest.mark.parametrize("params", [{"min_duration": -1}, {"taken_after": "yesterday"}])
+@pytest.mark.parametrize("params", [{"min_duration": -1}, {"max_duration": "long"}])
 async def test_malformed_range_bounds_are_refused(
     client: Client, auth: Any, params: dict[str, Any]
 ) -> None:

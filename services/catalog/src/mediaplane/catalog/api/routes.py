@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -27,7 +26,7 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
-from mediaplane.catalog.domain.ranges import checked_range
+from mediaplane.catalog.domain.ranges import checked_range, parse_time
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
@@ -123,11 +122,16 @@ class FileController(Controller):
             str | None, QueryParameter(max_length=255, description="filename contains")
         ] = None,
         taken_after: Annotated[
-            datetime | None,
-            QueryParameter(description="taken at or after (EXIF time, RFC 3339 with zone)"),
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or after (RFC 3339, with a zone)"
+            ),
         ] = None,
         taken_before: Annotated[
-            datetime | None, QueryParameter(description="taken at or before (RFC 3339 with zone)")
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or before (RFC 3339, with a zone)"
+            ),
         ] = None,
         # `schema_extra`: an optional parameter's own `ge` is lost in its OpenAPI schema.
         min_duration: Annotated[
@@ -154,7 +158,11 @@ class FileController(Controller):
                 kind=kind,
                 status=status,
                 q=q,
-                taken_at=checked_range("taken_at", taken_after, taken_before),
+                taken_at=checked_range(
+                    "taken_at",
+                    parse_time("taken_after", taken_after),
+                    parse_time("taken_before", taken_before),
+                ),
                 duration=checked_range("duration", min_duration, max_duration),
             ),
             limit=limit,
