@@ -259,6 +259,8 @@ export const gateway = {
     content_type: string
     sha256?: string
     tags?: string[]
+    /** `keep`: the photo's GPS location stays in its metadata; `strip` (default) drops it. */
+    location?: 'keep' | 'strip'
   }): Promise<UploadSession> {
     return request('POST', '/v1/uploads', body)
   },
