@@ -75,7 +75,7 @@ def upload(http: httpx.Client, data: bytes, *, keep_location: bool) -> str:
     stored = httpx.request(put["method"], put["url"], headers=put["headers"], content=data)
     assert stored.status_code == 200, stored.text
     done = http.post(f"/v1/uploads/{session['session_id']}/complete", json={})
-    assert done.status_code == 200, done.text
+    assert done.status_code == 202, done.text
     return str(session["file_id"])
 
 
