@@ -274,6 +274,13 @@ async def test_the_detail_has_typed_metadata_and_the_list_filters_by_its_ranges(
     assert detail["metadata"]["kind"] == "image"
     assert detail["metadata"]["image"]["taken_at"] == july.isoformat().replace("+00:00", "Z")
     assert detail["metadata"]["video"] is None
+    assert detail["metadata"]["image"]["width"] == 1280
+    video = (await client.get(f"/v1/files/{clip.file_id}", headers=auth("alice"))).json()
+    assert video["metadata"]["kind"] == "video"
+    assert (video["metadata"]["video"]["video_codec"], video["metadata"]["video"]["duration"]) == (
+        "h264",
+        12.5,
+    )
     failed = (await client.get(f"/v1/files/{broken.file_id}", headers=auth("alice"))).json()
     assert (failed["metadata"]["status"], failed["metadata"]["error"]) == (
         "failed",

@@ -204,7 +204,9 @@ SELECT DISTINCT ON (l.file_id)
        (l.data->'image'->>'taken_at')::timestamptz,
        coalesce((l.data->'video'->>'duration')::double precision,
                 (l.data->'audio'->>'duration')::double precision),
-       coalesce(l.data->'image', l.data->'video', l.data->'audio', l.data->'pdf'),
+       -- The one section that is set (the others are JSON null, not SQL NULL).
+       coalesce(nullif(l.data->'image', 'null'), nullif(l.data->'video', 'null'),
+                nullif(l.data->'audio', 'null'), nullif(l.data->'pdf', 'null')),
        l.occurred_at
 FROM ledger l
 WHERE l.known AND l.type {tags_in((MetadataExtracted, MetadataFailed))} AND {{filter}}
