@@ -100,16 +100,16 @@ def _render(source: str, output: str, longest: int) -> PdfPage:
     return PdfPage(width=round(width), height=round(height), page_count=page_count)
 
 
-async def read_info(source: Path, limits: children.Limits) -> PdfInfo:
-    """Page count and title (document information), read by a child like rendering."""
-    answer = await _run_child(["info", str(source)], limits)
-    return PdfInfo(page_count=int(answer["page_count"]), title=answer.get("title"))
-
-
 @dataclass(frozen=True)
 class PdfInfo:
     page_count: int
     title: object  # as the document says it; the domain makes text of it
+
+
+async def read_info(source: Path, limits: children.Limits) -> PdfInfo:
+    """Page count and title (document information), read by a child like rendering."""
+    answer = await _run_child(["info", str(source)], limits)
+    return PdfInfo(page_count=int(answer["page_count"]), title=answer.get("title"))
 
 
 def _info(source: str) -> dict[str, object]:
