@@ -36,11 +36,14 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
+    Waveform,
 )
 from mediaplane.contracts.uploads import (
     UploadMode,
@@ -81,6 +84,7 @@ __all__ = [
     "JanitorSessionExpired",
     "MetadataExtracted",
     "MetadataFailed",
+    "Mp4Rendition",
     "ObjectReference",
     "PdfMetadata",
     "Plan",
@@ -95,6 +99,7 @@ __all__ = [
     "ThumbnailSource",
     "TranscodeCompleted",
     "TranscodeFailed",
+    "TranscodeProgress",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",
@@ -110,6 +115,7 @@ __all__ = [
     "UserSuspended",
     "VideoMetadata",
     "VideoSource",
+    "Waveform",
     "build_registry",
     "new_event",
     "new_event_id",

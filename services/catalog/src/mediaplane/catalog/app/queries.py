@@ -47,7 +47,7 @@ class FileNotFound(ProblemError):
 _SUMMARY_COLUMNS = sql.SQL(
     """f.file_id, f.owner, f.filename, f.size, f.content_type, f.media_type, f.kind, f.status,
        f.rejection_code, f.transcode_status, f.transcode_error, f.thumbnail_status,
-       f.thumbnail_error, f.created_at, f.updated_at,
+       f.thumbnail_error, f.transcode_progress, f.created_at, f.updated_at,
        coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM file_tags t
                  WHERE t.file_id = f.file_id), '{}') AS tags"""
 )
@@ -76,7 +76,17 @@ class FileRecord:
     master_playlist_key: str | None
     duration: float | None
     purged: bool
-    metadata: FileMetadata | None
+    metadata: FileMetadata | None = None
+    mp4: Mp4Record | None = None
+    waveform_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mp4Record:
+    key: str
+    width: int
+    height: int
+    size: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,7 +222,8 @@ class CatalogQueries:
     async def file(self, principal: Principal, file_id: uuid.UUID) -> FileRecord:
         query = sql.SQL(
             "SELECT {}, f.sha256, f.bucket, f.object_key, f.renditions_bucket, "
-            "f.master_playlist_key, f.duration, f.purged, m.status AS metadata_status, "
+            "f.master_playlist_key, f.duration, f.purged, f.mp4_key, f.mp4_width, "
+            "f.mp4_height, f.mp4_size, f.waveform_key, m.status AS metadata_status, "
             "m.error AS metadata_error, m.kind AS metadata_kind, m.section AS metadata_section "
             "FROM files f LEFT JOIN file_metadata m ON m.file_id = f.file_id "
             "WHERE f.file_id = %(id)s AND {}"
@@ -232,6 +243,15 @@ class CatalogQueries:
             duration=row["duration"],
             purged=row["purged"],
             metadata=_metadata(row),
+            mp4=Mp4Record(
+                key=row["mp4_key"],
+                width=row["mp4_width"],
+                height=row["mp4_height"],
+                size=row["mp4_size"],
+            )
+            if row["mp4_key"] is not None
+            else None,
+            waveform_key=row["waveform_key"],
         )
 
     async def renditions(self, file_id: uuid.UUID) -> list[RenditionRecord]:
