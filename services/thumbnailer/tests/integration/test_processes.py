@@ -154,5 +154,10 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
             in worker_metrics
         )
         assert 'mediaplane_thumbnailer_job_seconds_count{kind="image"} 1.0' in worker_metrics
-        relay_metrics = (await client.get(f"{relay_ops}/metrics")).text
-        assert "eventlog_relay_published_total 2.0" in relay_metrics
+
+        async def relay_published_both() -> bool:
+            # The relay counts after JetStream's ack, which may follow our delivery.
+            metrics = (await client.get(f"{relay_ops}/metrics")).text
+            return "eventlog_relay_published_total 2.0" in metrics
+
+        await eventually(relay_published_both, within=30)
