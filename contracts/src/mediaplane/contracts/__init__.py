@@ -18,6 +18,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import (
+    AudioMetadata,
+    GeoLocation,
+    ImageMetadata,
+    MetadataExtracted,
+    MetadataFailed,
+    PdfMetadata,
+    VideoMetadata,
+)
 from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
@@ -59,6 +68,7 @@ __all__ = [
     "ALL_EVENTS",
     "REGISTRY",
     "AnyEvent",
+    "AudioMetadata",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -68,11 +78,16 @@ __all__ = [
     "FileUploaded",
     "FileUploadedV2",
     "FileVerified",
+    "GeoLocation",
+    "ImageMetadata",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "MetadataExtracted",
+    "MetadataFailed",
     "Mp4Rendition",
     "ObjectReference",
+    "PdfMetadata",
     "Plan",
     "Registry",
     "Rendition",
@@ -101,6 +116,7 @@ __all__ = [
     "UserSuspended",
     "VariantFailed",
     "VariantGenerated",
+    "VideoMetadata",
     "VideoSource",
     "Waveform",
     "build_registry",

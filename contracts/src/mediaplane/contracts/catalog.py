@@ -20,6 +20,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import (
@@ -64,6 +65,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ThumbnailFailed,
     VariantGenerated,
     VariantFailed,
+    MetadataExtracted,
+    MetadataFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -96,6 +99,8 @@ AnyEvent = (
     | ThumbnailFailed
     | VariantGenerated
     | VariantFailed
+    | MetadataExtracted
+    | MetadataFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved
