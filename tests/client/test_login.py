@@ -77,9 +77,25 @@ async def signed_in(identity: Server, env: dict[str, str], terminal: Terminal, e
 
 
 def stored(env: dict[str, str], identity: Server) -> dict[str, Any]:
-    path = Path(env["MEDIAPLANE_CREDENTIALS"])
-    entry: dict[str, Any] = json.loads(path.read_bytes())["issuers"][identity.url]
+    entry: dict[str, Any] = issuers(env)[identity.url]
     return entry
+
+
+def credentials(env: dict[str, str]) -> Path:
+    return Path(env["MEDIAPLANE_CREDENTIALS"])
+
+
+def issuers(env: dict[str, str]) -> dict[str, Any]:
+    """The stored sign-ins by issuer ({} when there is no file)."""
+    path = credentials(env)
+    if not path.exists():
+        return {}
+    found: dict[str, Any] = json.loads(path.read_bytes())["issuers"]
+    return found
+
+
+def file_mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def expire_access_token(env: dict[str, str], identity: Server) -> None:
@@ -114,8 +130,7 @@ async def test_login_whoami_refresh_and_logout_through_the_command(
     assert "email  cli@example.org" in out
 
     # Stored for this user only, and never printed.
-    path = Path(login_env["MEDIAPLANE_CREDENTIALS"])
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert file_mode(credentials(login_env)) == 0o600
     first = stored(login_env, identity)["tokens"]
     assert first["access_token"] not in out + err
     assert first["refresh_token"] not in out + err
@@ -142,7 +157,7 @@ async def test_login_whoami_refresh_and_logout_through_the_command(
     # Logout revokes at the provider (RFC 7009) and forgets the tokens here.
     assert await run(["logout"], login_env) == 0
     assert "signed out" in terminal.take()[0]
-    assert identity.url not in json.loads(path.read_bytes())["issuers"]
+    assert identity.url not in issuers(login_env)
     assert (await refresh(identity, second["refresh_token"]))["error"] == "invalid_grant"
     userinfo = await identity.http.get(
         "/oauth/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}
@@ -164,7 +179,7 @@ async def test_a_denied_code_fails_the_login(
     await decide(identity, "no@example.org", user_code, approve=False)
     assert await login == 1
     assert "error: access_denied (400): the sign-in was denied" in terminal.take()[1]
-    assert not Path(login_env["MEDIAPLANE_CREDENTIALS"]).exists()
+    assert issuers(login_env) == {}
 
 
 async def test_an_expired_device_code_fails_the_login(
@@ -174,8 +189,7 @@ async def test_an_expired_device_code_fails_the_login(
     login, user_code = await start_login(login_env, terminal)
     with psycopg.connect(identity.settings.database_url, autocommit=True) as conn:
         conn.execute(
-            "UPDATE device_codes SET expires_at = now() - interval '1 second'"
-            " WHERE user_code = %s",
+            "UPDATE device_codes SET expires_at = now() - interval '1 second' WHERE user_code = %s",
             (user_code,),
         )
     assert await login == 1
