@@ -20,7 +20,7 @@ class ClientConfig:
     token: str | None = None
     issuer: str | None = None
     client_id: str = DEFAULT_CLIENT_ID
-    credentials_path: Path = field(default_factory=default_credentials_path)
+    credentials_path: Path = field(default_factory=lambda: default_credentials_path({}))
 
     @property
     def issuer_url(self) -> str:
