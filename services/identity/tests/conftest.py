@@ -30,8 +30,9 @@ def make_identity_settings(
 ) -> Callable[..., IdentitySettings]:
     def build(**overrides: Any) -> IdentitySettings:
         port = overrides.pop("http_port", None) or free_port_block(1)
+        maildir = overrides.pop("maildir", tmp_path / "mail")  # None: SMTP only
         return make_settings(
-            pg_url, namespaced_settings(nats_namespace), tmp_path / "mail", port, **overrides
+            pg_url, namespaced_settings(nats_namespace), maildir, port, **overrides
         )
 
     return build

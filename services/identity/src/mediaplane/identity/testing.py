@@ -49,6 +49,7 @@ class Server:
 
     def mails(self, to: str) -> list[str]:
         """Bodies of the mails sent to `to`, oldest first."""
+        assert self.settings.maildir is not None, "this server sends mail over SMTP"
         box = mailbox.Maildir(self.settings.maildir, create=False)
         found = [(_delivery_order(key), m) for key, m in box.items() if m["To"] == to]
         bodies = []
@@ -68,7 +69,7 @@ class Server:
 
 
 def make_settings(
-    pg_url: str, bus: Any, maildir: Path, port: int, **overrides: Any
+    pg_url: str, bus: Any, maildir: Path | None, port: int, **overrides: Any
 ) -> IdentitySettings:
     fields: dict[str, Any] = {
         "database_url": pg_url,
