@@ -33,7 +33,7 @@ from mediaplane.client.models import (
     UploadSession,
 )
 from mediaplane.client.retry import TRANSIENT_STATUS, RetryPolicy, send_with_retries
-from mediaplane.client.signin import StaticToken, TokenSource
+from mediaplane.client.signin import TokenSource
 from mediaplane.client.sse import parse_events
 
 T = TypeVar("T")
@@ -89,11 +89,9 @@ class MediaplaneClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.catalog_url = (catalog_url or base_url).rstrip("/")
-        # A source is asked before each request: a signed-in CLI's token is refreshed
-        # when it expires, even in the middle of a long upload.
-        self.tokens: TokenSource = (
-            StaticToken(token) if token is None or isinstance(token, str) else token
-        )
+        # A string as it is; a source is asked before each request (a signed-in CLI's
+        # token is refreshed when it expires, even in the middle of a long upload).
+        self.token = token
         self.retry = retry or RetryPolicy()
         # No default Authorization header: presigned requests go to object storage with
         # this same client, and must carry neither the bearer token nor a second signature.
@@ -116,7 +114,9 @@ class MediaplaneClient:
         await self.http.aclose()
 
     async def _auth(self) -> dict[str, str]:
-        token = await self.tokens.access_token()
+        token = self.token
+        if token is not None and not isinstance(token, str):
+            token = await token.access_token()
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _call(

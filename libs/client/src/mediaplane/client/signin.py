@@ -48,14 +48,6 @@ class TokenSource(Protocol):
     async def access_token(self) -> str | None: ...
 
 
-class StaticToken:
-    def __init__(self, token: str | None) -> None:
-        self.token = token
-
-    async def access_token(self) -> str | None:
-        return self.token
-
-
 class ProviderMetadata(msgspec.Struct, kw_only=True):
     """The OpenID discovery document's fields the CLI uses."""
 
