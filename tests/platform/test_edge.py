@@ -186,6 +186,7 @@ ROUTES = [
     ("GET", f"/v1/files/{FILE}/hls/master.m3u8", "catalog"),
     ("PUT", f"/v1/files/{FILE}/tags", "gateway"),
     ("DELETE", f"/v1/files/{FILE}", "gateway"),
+    ("GET", "/v1/dev", "gateway"),
     ("POST", "/v1/dev/token", "gateway"),
     ("GET", "/.well-known/openid-configuration", "identity"),
     ("GET", "/.well-known/jwks.json", "identity"),
@@ -279,7 +280,16 @@ def test_health_is_ready_only_when_both_apis_are(
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1", "/v1/", "/v1/nope", "/v1/dev", "/v2/files", "/health/ready", "/schema", "/metrics"],
+    [
+        "/v1",
+        "/v1/",
+        "/v1/nope",
+        "/v1/dev/nope",
+        "/v2/files",
+        "/health/ready",
+        "/schema",
+        "/metrics",
+    ],
 )
 def test_unknown_api_and_internal_paths_are_problem_json_not_the_ui(
     edge: str, web_ui: Path, path: str

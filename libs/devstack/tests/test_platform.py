@@ -165,3 +165,38 @@ def test_prepare_refuses_to_start_beside_a_running_platform(
         monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", stack.s3_endpoint)
         with pytest.raises(StackError, match="gateway-api"):
             platform.prepare(platform.PlatformSettings.from_env())
+
+
+def test_the_apis_verify_identitys_tokens_and_the_dev_ones(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("s3cr3t", "pl4yb4ck")
+    assert env["MEDIAPLANE_JWKS_URL"] == "http://127.0.0.1:8083/.well-known/jwks.json"
+    assert env["MEDIAPLANE_JWT_ISSUER"] == env["MEDIAPLANE_IDENTITY_ISSUER"] == settings.edge_url
+    assert env["MEDIAPLANE_JWT_AUDIENCE"] == "mediaplane"
+    assert env["MEDIAPLANE_DEV_MODE"] == "1"
+    assert env["MEDIAPLANE_IDENTITY_SIGN_IN_URL"] == f"{settings.edge_url}/"
+    assert env["MEDIAPLANE_IDENTITY_WEB_URL"] == settings.edge_url
+
+
+def test_the_banner_says_how_a_person_signs_in_without_printing_a_secret(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = platform.PlatformSettings.from_env()
+    settings.dir.mkdir(parents=True)
+    password = platform.admin_password(settings)
+    assert len(password) >= 32
+    assert settings.admin_password_file.stat().st_mode & 0o077 == 0
+    text = platform.banner(settings)
+    assert "http://127.0.0.1:8080/" in text
+    assert platform.DEV_ADMIN_EMAIL in text
+    assert str(settings.admin_password_file) in text
+    assert str(settings.maildir) in text
+    assert password not in text
+    assert "/v1/dev/token" in text
+    # Dev mode off: no dev sign-in anywhere, in the banner or the env file.
+    monkeypatch.setenv("MEDIAPLANE_DEV_MODE", "0")
+    closed = platform.PlatformSettings.from_env()
+    assert "/v1/dev/token" not in platform.banner(closed)
+    closed_env = closed.environment("s3cr3t", "pl4yb4ck")
+    assert closed_env["MEDIAPLANE_DEV_MODE"] == "0"
+    assert "MEDIAPLANE_JWT_SECRET" not in closed_env  # only identity's tokens get in

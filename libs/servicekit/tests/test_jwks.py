@@ -276,3 +276,54 @@ async def test_the_api_fetches_keys_at_start_and_answers_503_when_it_cannot(
         refused = await client.get("/whoami", headers={"Authorization": f"Bearer {key.token()}"})
         assert refused.status_code == 503
         assert refused.json()["code"] == "keys_unavailable"
+
+
+async def test_with_a_dev_secret_too_both_kinds_verify_each_with_its_own_key(idp: Idp) -> None:
+    """The local platform: the identity provider's RS256 tokens and HS256 dev tokens."""
+    key = rsa_key("k1")
+    idp.keys = [key]
+    clock = Clock()
+    jwks = JwksKeys(idp.url, cache_seconds=300, min_refresh_seconds=30, clock=clock)
+    secret = "the-local-dev-secret-0123456789abcdef"
+    verifier = TokenVerifier(settings(idp.url, hs256_secret=secret), clock=clock, keys=jwks)
+    await jwks.refresh()
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}
+    assert verifier.verify(key.token(sub="alice")).owner == "alice"
+    dev = jwt.encode({"sub": "bob", **claims}, secret, algorithm="HS256")
+    assert verifier.verify(dev).owner == "bob"
+    bad = [
+        # Another secret, or the dev secret with another issuer or audience.
+        jwt.encode(
+            {"sub": "eve", **claims}, "not-the-dev-secret-0123456789abcd", algorithm="HS256"
+        ),
+        jwt.encode(
+            {"sub": "eve", **claims, "iss": "https://other.test/"}, secret, algorithm="HS256"
+        ),
+        jwt.encode({"sub": "eve", **claims, "aud": "another-app"}, secret, algorithm="HS256"),
+        # HS256 keyed with the RSA key's id is still only checked against the dev secret.
+        jwt.encode(
+            {"sub": "eve", **claims},
+            "k1-public-key-used-as-an-hmac-secret",
+            algorithm="HS256",
+            headers={"kid": "k1"},
+        ),
+    ]
+    for token in bad:
+        with pytest.raises(Unauthorized, match="invalid token"):
+            verifier.verify(token)
+
+
+async def test_until_a_first_key_set_arrives_every_poll_fetches(idp: Idp) -> None:
+    """A provider that starts after the service: the keys come at the next poll, not 30 s
+    later; once a set is in, the rate limit applies again."""
+    clock = Clock()
+    jwks = JwksKeys("http://127.0.0.1:9/jwks.json", min_refresh_seconds=30, clock=clock)
+    await jwks.maintain()  # nothing there yet: logged
+    assert jwks.due()
+    jwks_url_now_up = JwksKeys(idp.url, min_refresh_seconds=30, clock=clock)
+    idp.keys = [rsa_key("k1")]
+    jwks_url_now_up._last_attempt = clock()  # as if a first attempt had just failed
+    assert jwks_url_now_up.due()
+    await jwks_url_now_up.maintain()
+    assert jwks_url_now_up.key_for("k1")
+    assert not jwks_url_now_up.due()

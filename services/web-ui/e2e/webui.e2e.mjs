@@ -2,7 +2,7 @@
 // tests/platform/test_web_ui.py, or by hand: see ../README.md).
 //
 // Debian's chromium, headless, through playwright-core (no browser download).
-// Signs in with a development token, uploads a video (multipart when it is
+// Signs in with a development token (the dev-mode user-name box), uploads a video (multipart when it is
 // larger than the gateway's single-PUT limit) and an image through the Uppy
 // dashboard, waits for both thumbnails to appear in the library over the live
 // event stream (no reload), pausing and resuming on the way, then opens the video, plays its HLS stream,
@@ -68,8 +68,9 @@ async function main() {
   await page.fill('#user-name', user)
   await page.click('#signin-form button[type=submit]')
   await page.waitForSelector('#user')
-  const token = await page.evaluate(() => sessionStorage.getItem('mediaplane.token'))
-  if (!token) throw new Error('no token in sessionStorage after sign-in')
+  // The access token lives in memory only: nothing token-like in web storage.
+  const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))
+  if (/eyJ[\w-]+\.eyJ/.test(stored)) throw new Error('a token in web storage after sign-in')
 
   step('codecs: MSE with H.264/AAC')
   const mse = await page.evaluate(() =>

@@ -1,7 +1,7 @@
 // Typed calls to the two HTTP APIs behind the edge (same origin): the
 // upload-gateway (writes) and the catalog (reads). Errors are RFC 9457
 // problem+json and become `ApiError`s carrying the stable `code`.
-import { clearToken, getToken } from './auth'
+import { accessToken, clearTokens } from './auth'
 
 export class ApiError extends Error {
   constructor(
@@ -22,8 +22,9 @@ export function onUnauthorized(listener: Listener): void {
   unauthorizedListeners.push(listener)
 }
 
-export function authHeaders(): Record<string, string> {
-  const token = getToken()
+/** The bearer header, with a token refreshed first when it is about to expire. */
+export async function authHeaders(): Promise<Record<string, string>> {
+  const token = await accessToken()
   return token ? { Authorization: `Bearer ${token}` } : {}
 }
 
@@ -34,7 +35,7 @@ export async function request<T>(
   options: { signal?: AbortSignal; auth?: boolean } = {},
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
-  if (options.auth !== false) Object.assign(headers, authHeaders())
+  if (options.auth !== false) Object.assign(headers, await authHeaders())
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const response = await fetch(path, {
     method,
@@ -53,7 +54,7 @@ export async function request<T>(
       // not JSON: keep the generic message
     }
     if (response.status === 401 && options.auth !== false) {
-      clearToken()
+      clearTokens()
       for (const listener of unauthorizedListeners) listener()
     }
     throw new ApiError(response.status, code, message)
@@ -194,6 +195,89 @@ export async function devToken(sub: string): Promise<string> {
   const token = result.token ?? result.access_token ?? result.jwt
   if (typeof token !== 'string') throw new ApiError(500, 'bad_response', 'no token in the answer')
   return token
+}
+
+/** Whether the server has dev sign-in on (`GET /v1/dev`, a 404 otherwise): asked, never built in. */
+export async function devMode(): Promise<boolean> {
+  try {
+    const answer = await request<{ dev_tokens?: boolean }>('GET', '/v1/dev', undefined, { auth: false })
+    return answer.dev_tokens === true
+  } catch {
+    return false
+  }
+}
+
+// ---- identity (accounts: the session cookie, same origin; never the bearer token) ----
+
+export interface Account {
+  user_id: string
+  email: string
+  role: string
+  plan: string
+  email_verified: boolean
+}
+
+export interface SignInOptions {
+  registration: 'open' | 'invite' | 'closed'
+  upstream: string | null
+}
+
+export interface SessionEntry {
+  id: string
+  created_at: string
+  expires_at: string
+  user_agent: string | null
+  current: boolean
+}
+
+export interface PatView {
+  id: string
+  name: string
+  scopes: string[]
+  created_at: string
+  expires_at: string
+  revoked: boolean
+  last_used_at: string | null
+}
+
+export interface LinkedIdentity {
+  id: string
+  issuer: string
+  subject: string
+  linked_at: string
+}
+
+export const PAT_SCOPES = ['files:read', 'files:write', 'uploads:write']
+
+function account<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return request<T>(method, `/v1/account${path}`, body, { auth: false })
+}
+
+export const identity = {
+  options: (): Promise<SignInOptions> => account('GET', '/sign-in-options'),
+  register: (email: string, password: string): Promise<unknown> => account('POST', '/registrations', { email, password }),
+  verifyEmail: (token: string): Promise<unknown> => account('POST', '/email-verifications', { token }),
+  signIn: (email: string, password: string): Promise<unknown> => account('POST', '/sessions', { email, password }),
+  requestReset: (email: string): Promise<unknown> => account('POST', '/password-resets', { email }),
+  resetPassword: (token: string, password: string): Promise<unknown> =>
+    account('POST', '/password-resets/confirm', { token, password }),
+  me: (): Promise<Account> => account('GET', '/'),
+  sessions: (): Promise<SessionEntry[]> => account('GET', '/sessions'),
+  endSession: (id: string): Promise<unknown> => account('DELETE', `/sessions/${id}`),
+  signOutEverywhere: (): Promise<unknown> => account('DELETE', '/sessions'),
+  tokens: (): Promise<PatView[]> => account('GET', '/tokens'),
+  createToken: (name: string, scopes: string[], expires_in_days: number): Promise<PatView & { token: string }> =>
+    account('POST', '/tokens', { name, scopes, expires_in_days }),
+  revokeToken: (id: string): Promise<unknown> => account('DELETE', `/tokens/${id}`),
+  identities: (): Promise<LinkedIdentity[]> => account('GET', '/identities'),
+  unlink: (id: string): Promise<unknown> => account('DELETE', `/identities/${id}`),
+}
+
+/** Where the browser goes to sign in upstream (a path on this site); `returnTo` after it. */
+export function federationStart(returnTo: string, link = false): string {
+  const query = new URLSearchParams({ return_to: returnTo })
+  if (link) query.set('link', 'true')
+  return `/v1/account/federation/start?${query}`
 }
 
 // ---- upload-gateway ----

@@ -75,7 +75,7 @@ class LiveFeed {
       this.#setState('connecting')
       try {
         const response = await fetch('/v1/events', {
-          headers: { ...authHeaders(), Accept: 'text/event-stream' },
+          headers: { ...(await authHeaders()), Accept: 'text/event-stream' },
           cache: 'no-store',
           signal,
         })

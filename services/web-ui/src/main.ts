@@ -1,14 +1,18 @@
-// mediaplane web UI: sign-in, upload (Uppy), library and file pages.
+// mediaplane web UI: sign-in, upload (Uppy), library, file and account pages.
 // Hash routes keep the edge's job simple (it serves dist/ as static files):
-//   #/library?q=&tag=&kind=&status=   #/upload   #/files/<id>   (sign-in when no token)
+//   #/library?q=&tag=&kind=&status=   #/upload   #/files/<id>   #/account
+// Signed out: #/ (sign in)  #/signup  #/verify-email?token=  #/forgot-password
+//   #/reset-password?token=   and /callback (the OAuth redirect URI).
 import type { Uppy } from '@uppy/core'
 
-import { ApiError, devToken, onUnauthorized } from './api'
-import { clearToken, expired, getToken, setToken, userName } from './auth'
+import { renderAccount } from './account'
+import { identity, onUnauthorized } from './api'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, signedIn, userName } from './auth'
 import { h } from './dom'
 import { live } from './events'
 import { renderFile } from './filepage'
 import { renderLibrary } from './library'
+import { renderForgotPassword, renderResetPassword, renderSignIn, renderSignUp, renderVerifyEmail } from './signin'
 import './style.css'
 import { createUploader, parseTags } from './upload'
 
@@ -17,67 +21,27 @@ let dispose: (() => void) | null = null
 let uploader: Uppy<any, any> | null = null
 let uploadPanel: HTMLElement | null = null
 let uploadTags: HTMLInputElement | null = null
+let shownName: string | null = null
 
-function signOut(): void {
-  clearToken()
+function leave(): void {
   live.stop()
   uploader?.destroy()
   uploader = null
   uploadPanel = null
+}
+
+async function signOut(): Promise<void> {
+  leave()
+  shownName = null
+  await endSession()
   location.hash = '#/'
-  route()
+  void route()
 }
 
 onUnauthorized(() => {
   live.stop()
-  route()
+  void route()
 })
-
-function renderSignIn(root: HTMLElement, message = ''): void {
-  const name = h('input', { type: 'text', name: 'user', placeholder: 'user name', required: true, autocomplete: 'username', id: 'user-name' })
-  const token = h('textarea', { name: 'token', rows: 3, placeholder: 'eyJhbGciOi…', id: 'token' })
-  const note = h('p', { class: 'error', id: 'signin-error' }, message)
-  root.append(
-    h('section', { class: 'signin' },
-      h('h2', null, 'Sign in'),
-      h('form', {
-        id: 'signin-form',
-        onsubmit: async (e: Event) => {
-          e.preventDefault()
-          note.textContent = ''
-          try {
-            setToken(await devToken(name.value.trim()))
-            route()
-          } catch (error) {
-            note.textContent = error instanceof ApiError && (error.status === 404 || error.status === 405)
-              ? 'Development tokens are not enabled on this server: paste a token below.'
-              : `Sign-in failed: ${error instanceof Error ? error.message : String(error)}`
-          }
-        },
-      },
-        h('label', null, 'User name (development mode)', name),
-        h('button', { type: 'submit' }, 'Sign in'),
-      ),
-      h('form', {
-        id: 'token-form',
-        onsubmit: (e: Event) => {
-          e.preventDefault()
-          const value = token.value.trim().replace(/^Bearer\s+/i, '')
-          if (expired(value)) {
-            note.textContent = 'That token is not a JWT, or it has expired.'
-            return
-          }
-          setToken(value)
-          route()
-        },
-      },
-        h('label', null, 'Or paste a bearer token (JWT)', token),
-        h('button', { type: 'submit', class: 'secondary' }, 'Use token'),
-      ),
-      note,
-    ),
-  )
-}
 
 function ensureUploader(): HTMLElement {
   if (uploadPanel) return uploadPanel
@@ -101,6 +65,16 @@ function shell(active: string): HTMLElement {
     liveDot.dataset.state = state
   })
   const main = h('main', { id: 'view' })
+  const user = h('a', { href: '#/account', class: active === 'account' ? 'user active' : 'user', id: 'user' }, shownName ?? userName())
+  const token = claims()
+  if (shownName === null && token?.client_id === CLIENT_ID) {
+    // Identity's access tokens name the user by id: show the account's email (same user only).
+    identity.me().then((account) => {
+      if (account.user_id !== token.sub) return
+      shownName = account.email
+      user.textContent = account.email
+    }, () => undefined)
+  }
   app.replaceChildren(
     h('header', null,
       h('a', { class: 'brand', href: '#/library' }, 'mediaplane'),
@@ -110,8 +84,8 @@ function shell(active: string): HTMLElement {
       ),
       h('span', { class: 'spacer' }),
       liveDot,
-      h('span', { class: 'user', id: 'user' }, userName()),
-      h('button', { type: 'button', class: 'secondary', onclick: signOut }, 'Sign out'),
+      user,
+      h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: () => void signOut() }, 'Sign out'),
     ),
     main,
   )
@@ -123,46 +97,82 @@ function shell(active: string): HTMLElement {
   return main
 }
 
-function route(): void {
+function signedOutPage(path: string, params: URLSearchParams, message = ''): void {
+  live.stop()
+  const main = h('main', { id: 'view' })
+  app.replaceChildren(h('header', null, h('a', { class: 'brand', href: '#/' }, 'mediaplane')), main)
+  const token = params.get('token')
+  if (path === '/signup') renderSignUp(main)
+  else if (path === '/verify-email') renderVerifyEmail(main, token)
+  else if (path === '/forgot-password') renderForgotPassword(main)
+  else if (path === '/reset-password') renderResetPassword(main, token)
+  else {
+    document.title = 'Sign in · mediaplane'
+    const back = path && path !== '/' && path !== '/signin' ? `#${path}` : '#/library'
+    renderSignIn(main, () => void route(), { message, returnHash: back })
+  }
+}
+
+const PUBLIC_PAGES = new Set(['/signup', '/verify-email', '/forgot-password', '/reset-password'])
+
+async function route(): Promise<void> {
   dispose?.()
   dispose = null
+  if (location.pathname === '/callback') {
+    let message = ''
+    try {
+      // No hashchange event: this call renders the page.
+      history.replaceState(null, '', `/${await finishSignIn()}`)
+      shownName = null
+    } catch (error) {
+      message = `Sign-in failed: ${error instanceof Error ? error.message : String(error)}`
+      clearTokens()
+    }
+    if (message) {
+      signedOutPage('/', new URLSearchParams(), message)
+      return
+    }
+  }
   const [path = '', queryText = ''] = location.hash.replace(/^#/, '').split('?')
   const params = new URLSearchParams(queryText)
 
-  if (!getToken() || expired()) {
-    clearToken()
-    live.stop()
-    const main = h('main', { id: 'view' })
-    app.replaceChildren(h('header', null, h('span', { class: 'brand' }, 'mediaplane')), main)
-    renderSignIn(main)
+  // A refresh that cannot reach identity (offline) signs out rather than leaving a blank page.
+  if (PUBLIC_PAGES.has(path) || !signedIn() || !(await accessToken().catch(() => null))) {
+    if (!PUBLIC_PAGES.has(path)) clearTokens()
+    signedOutPage(path, params)
     return
   }
   live.start()
 
   const fileMatch = /^\/files\/([0-9a-fA-F-]{36})$/.exec(path)
+  let stop: (() => void) | null = null
   if (fileMatch) {
-    const main = shell('library')
-    const stop = renderFile(main, fileMatch[1]!)
-    const previous = dispose as (() => void) | null
-    dispose = () => {
-      stop()
-      previous?.()
-    }
+    stop = renderFile(shell('library'), fileMatch[1]!)
   } else if (path === '/upload') {
     const main = shell('upload')
     document.title = 'Upload · mediaplane'
     main.append(ensureUploader())
+  } else if (path === '/account') {
+    document.title = 'Account · mediaplane'
+    stop = renderAccount(shell('account'), () => {
+      leave()
+      shownName = null
+      clearTokens()
+      location.hash = '#/'
+    })
   } else {
-    const main = shell('library')
     document.title = 'Library · mediaplane'
-    const stop = renderLibrary(main, params)
+    stop = renderLibrary(shell('library'), params)
+  }
+  if (stop) {
     const previous = dispose as (() => void) | null
+    const stopPage = stop
     dispose = () => {
-      stop()
+      stopPage()
       previous?.()
     }
   }
 }
 
-window.addEventListener('hashchange', route)
-route()
+window.addEventListener('hashchange', () => void route())
+void route()

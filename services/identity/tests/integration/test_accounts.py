@@ -199,6 +199,61 @@ async def test_sign_out_ends_this_session_only(server: Server, sign_up: SignUp) 
     assert (await server.http.get("/v1/account/", headers=two)).status_code == 200
 
 
+async def test_sessions_are_listed_and_ended_one_at_a_time(server: Server, sign_up: SignUp) -> None:
+    await sign_up("kim@example.org")
+    laptop = session_cookie(await sign_in(server, "kim@example.org"))
+    phone = session_cookie(await sign_in(server, "kim@example.org"))
+    listed = await server.http.get("/v1/account/sessions", headers=laptop)
+    assert listed.status_code == 200, listed.text
+    sessions = listed.json()
+    assert len(sessions) == 3  # sign_up's own, the laptop's and the phone's
+    [current] = [s for s in sessions if s["current"]]
+    phone_id = next(
+        s["id"]
+        for s in (await server.http.get("/v1/account/sessions", headers=phone)).json()
+        if s["current"]
+    )
+    assert phone_id != current["id"]
+    # Another user cannot end it: the same 404 as an unknown id.
+    await sign_up("lee@example.org")
+    stranger = session_cookie(await sign_in(server, "lee@example.org"))
+    for cookie, session_id in ((stranger, phone_id), (laptop, str(uuid.uuid4()))):
+        assert_problem(
+            await server.http.delete(f"/v1/account/sessions/{session_id}", headers=cookie),
+            404,
+            "session_not_found",
+        )
+    ended = await server.http.delete(f"/v1/account/sessions/{phone_id}", headers=laptop)
+    assert ended.status_code == 204
+    assert_problem(await server.http.get("/v1/account/", headers=phone), 401, "not_signed_in")
+    assert (await server.http.get("/v1/account/", headers=laptop)).status_code == 200
+    remaining = (await server.http.get("/v1/account/sessions", headers=laptop)).json()
+    assert phone_id not in {s["id"] for s in remaining}
+    assert_problem(await server.http.get("/v1/account/sessions"), 401, "not_signed_in")
+    malformed = await server.http.delete("/v1/account/sessions/not-a-uuid", headers=laptop)
+    assert malformed.status_code in (400, 404)
+
+
+async def test_mails_link_to_the_web_ui_when_it_is_configured(
+    make_identity_settings: Callable[..., IdentitySettings],
+) -> None:
+    settings = make_identity_settings(registration="open", web_url="http://127.0.0.1:8080")
+    await apply_migrations(settings)
+    async with running(settings) as started:
+        await started.http.post(
+            "/v1/account/registrations", json={"email": "web@example.org", "password": PASSWORD}
+        )
+        token = started.token_from_mail("web@example.org", "verify")
+        [mail] = started.mails("web@example.org")
+        assert f"http://127.0.0.1:8080/#/verify-email?token={token}" in mail
+        await started.http.post("/v1/account/password-resets", json={"email": "web@example.org"})
+        reset = started.token_from_mail("web@example.org", "reset")
+        assert (
+            f"http://127.0.0.1:8080/#/reset-password?token={reset}"
+            in started.mails("web@example.org")[-1]
+        )
+
+
 async def test_password_reset_by_mail_signs_out_everywhere(server: Server, sign_up: SignUp) -> None:
     await sign_up("kim@example.org")
     before = session_cookie(await sign_in(server, "kim@example.org"))

@@ -201,3 +201,45 @@ async def test_an_unverified_upstream_email_neither_links_nor_registers(pair: Pa
     assert (refused.status_code, refused.json()["code"]) == (403, "upstream_email_unverified")
     with psycopg.connect(pair.downstream.settings.database_url) as conn:
         assert conn.execute("SELECT count(*) FROM linked_identities").fetchone() == (0,)
+
+
+async def test_sign_in_options_name_the_upstream(pair: Pair) -> None:
+    with_upstream = await pair.downstream.http.get("/v1/account/sign-in-options")
+    assert with_upstream.json() == {"registration": "open", "upstream": pair.upstream.url}
+
+
+async def test_sign_in_options_without_an_upstream(server: Server) -> None:
+    without = await server.http.get("/v1/account/sign-in-options")
+    assert without.json() == {"registration": "open", "upstream": None}
+
+
+async def test_linked_identities_are_listed_and_unlinked_by_their_owner_only(pair: Pair) -> None:
+    done = await federate(pair, await upstream_user(pair, "links@example.org"))
+    owner = cookie_of(done)
+    listed = await pair.downstream.http.get("/v1/account/identities", headers=owner)
+    assert listed.status_code == 200, listed.text
+    [linked] = listed.json()
+    assert linked["issuer"] == pair.upstream.url
+    assert linked["subject"]
+    assert linked["linked_at"]
+    # Someone else cannot see or remove it.
+    async with open_resources(pair.downstream.settings, pool_size=1) as resources:
+        await resources.accounts.register(
+            email="other@example.org", password=PASSWORD, via="admin", verified=True
+        )
+    other = await session(pair.downstream, "other@example.org")
+    assert (await pair.downstream.http.get("/v1/account/identities", headers=other)).json() == []
+    refused = await pair.downstream.http.delete(
+        f"/v1/account/identities/{linked['id']}", headers=other
+    )
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "linked_identity_not_found"
+    signed_out = await pair.downstream.http.get("/v1/account/identities")
+    assert signed_out.json()["code"] == "not_signed_in"
+    # The owner unlinks it; a second unlink is 404.
+    path = f"/v1/account/identities/{linked['id']}"
+    assert (await pair.downstream.http.delete(path, headers=owner)).status_code == 204
+    assert (await pair.downstream.http.get("/v1/account/identities", headers=owner)).json() == []
+    again = await pair.downstream.http.delete(path, headers=owner)
+    assert again.status_code == 404
+    assert again.json()["code"] == "linked_identity_not_found"

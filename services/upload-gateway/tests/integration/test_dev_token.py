@@ -24,6 +24,10 @@ async def test_without_dev_mode_the_route_does_not_exist(client: Client) -> None
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_found"
+    # The web UI asks this to decide whether to show its user-name box: absent too.
+    probe = await client.get("/v1/dev")
+    assert probe.status_code == 404
+    assert probe.json()["code"] == "not_found"
     schema = await client.get("/schema/openapi.json")
     assert "/v1/dev/token" not in schema.json()["paths"]
 
@@ -34,6 +38,9 @@ async def test_in_dev_mode_a_token_signs_in_without_any_other_credential(
     settings = make_gateway_settings(dev_mode=True)
     await apply_migrations(settings)
     async with AsyncTestClient(app=create_app(settings)) as client:
+        probe = await client.get("/v1/dev")
+        assert probe.status_code == 200
+        assert probe.json() == {"dev_tokens": True}
         issued = await client.post("/v1/dev/token", json={"sub": "alice"})
         assert issued.status_code == 201, issued.text
         body = issued.json()

@@ -1,7 +1,9 @@
 """The whole platform on this machine: what `just up` runs after `just infra-up`.
 
 `prepare` creates each service's database and runs its `migrate` role, makes
-the buckets, keeps a development JWT secret, and writes a Procfile and an env
+the buckets, keeps a development JWT secret, registers the web UI and the CLI as OAuth
+clients of identity and creates a dev admin (its generated password kept in
+`<data dir>/platform/admin-password`, owner only), and writes a Procfile and an env
 file under `<data dir>/platform/`. `up` then runs that Procfile with honcho:
 every service role, the Caddy edge on one base URL, and a `ready` process that
 waits for every `/health/ready` and prints how to sign in. Ctrl-C (or
@@ -87,6 +89,15 @@ _BUS_VARIABLES = (
 )
 
 
+# The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
+# `mediaplane` command's (public: device flow, refresh, PAT exchange).
+DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
+WEB_UI_CLIENT = "web-ui"
+WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+CLI_CLIENT = "cli"
+CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Process:
     name: str
@@ -105,6 +116,10 @@ class PlatformSettings:
     database_urls: Mapping[str, str]
     buckets: Mapping[str, str]  # originals, renditions, thumbnails -> bucket name
     passthrough: Mapping[str, str]
+    # Dev sign-in (POST /v1/dev/token, the web UI's user-name box): on unless
+    # MEDIAPLANE_DEV_MODE=0, which runs the platform the way production signs in.
+    dev_mode: bool = True
+    admin_email: str = DEV_ADMIN_EMAIL
 
     @classmethod
     def from_env(cls) -> PlatformSettings:
@@ -137,6 +152,8 @@ class PlatformSettings:
                 for kind in ("originals", "renditions", "thumbnails")
             },
             passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
+            dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
+            admin_email=env.get("MEDIAPLANE_DEV_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
         )
 
     @property
@@ -154,6 +171,14 @@ class PlatformSettings:
     @property
     def env_file(self) -> Path:
         return self.dir / "env"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.dir / "admin-password"
+
+    @property
+    def maildir(self) -> Path:
+        return self.dir / "maildir"
 
     @property
     def pid_file(self) -> Path:
@@ -230,9 +255,17 @@ class PlatformSettings:
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
             # Dev sign-in (POST /v1/dev/token), opted in here only: every process
             # binds 127.0.0.1 (the gateway refuses dev mode on any other bind).
-            "MEDIAPLANE_JWT_SECRET": jwt_secret,
+            # The APIs verify both the dev tokens (HS256, this secret) and identity's
+            # (its JWKS, read directly from identity), for the one issuer and audience.
+            # Dev mode off: no HS256 secret at all, only identity's tokens get in.
+            **({"MEDIAPLANE_JWT_SECRET": jwt_secret} if self.dev_mode else {}),
+            "MEDIAPLANE_JWKS_URL": (
+                f"http://127.0.0.1:{self.http_ports['identity']}/.well-known/jwks.json"
+            ),
+            "MEDIAPLANE_JWT_ISSUER": self.edge_url,
+            "MEDIAPLANE_JWT_AUDIENCE": "mediaplane",
             "MEDIAPLANE_CATALOG_PLAYBACK_SECRET": playback_secret,
-            "MEDIAPLANE_DEV_MODE": "1",
+            "MEDIAPLANE_DEV_MODE": "1" if self.dev_mode else "0",
             "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(self.edge_admin_port),
@@ -243,7 +276,12 @@ class PlatformSettings:
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
             "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
-            "MEDIAPLANE_IDENTITY_MAILDIR": str(self.dir / "maildir"),
+            "MEDIAPLANE_IDENTITY_MAILDIR": str(self.maildir),
+            # Anyone on this machine may sign up; a signed-out /oauth/authorize goes to the
+            # web UI's sign-in page, and mails link to its verify and reset pages.
+            "MEDIAPLANE_IDENTITY_REGISTRATION": "open",
+            "MEDIAPLANE_IDENTITY_SIGN_IN_URL": f"{self.edge_url}/",
+            "MEDIAPLANE_IDENTITY_WEB_URL": self.edge_url,
             "MEDIAPLANE_S3_UPSTREAM": s3_host,
             "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
             **identities,
@@ -329,6 +367,59 @@ def _migrate(settings: PlatformSettings, env: Mapping[str, str]) -> None:
         print(f"{service.name}: {summary}")
 
 
+def admin_password(settings: PlatformSettings) -> str:
+    """The dev admin's password: generated once, kept owner-only, never printed."""
+    return _kept_secret(settings, "admin-password")
+
+
+def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
+    """Identity's web UI client (exact redirect URIs), the CLI's client and the dev admin;
+    idempotent."""
+    url = settings.edge_url
+    web_ui = [
+        *("admin", "client", "--id", WEB_UI_CLIENT, "--public"),
+        *("--redirect-uri", f"{url}/callback", "--post-logout-redirect-uri", f"{url}/"),
+        *("--grant", "authorization_code", "--grant", "refresh_token"),
+        *("--scope", WEB_UI_SCOPE),
+    ]
+    cli = [
+        *("admin", "client", "--id", CLI_CLIENT, "--public"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:device_code", "--grant", "refresh_token"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        *("--scope", CLI_SCOPE),
+    ]
+    admin = ["admin", "create", "--email", settings.admin_email]
+    # The password goes in the environment of that one process, never on its command line.
+    secret = {"MEDIAPLANE_ADMIN_PASSWORD": admin_password(settings)}
+
+    def run(args: list[str], extra: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mediaplane.identity", *args],
+            env={**os.environ, **env, **extra},
+            cwd=settings.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        registered = {
+            name: pool.submit(run, args, {}) for name, args in (("web UI", web_ui), ("CLI", cli))
+        }
+        created = pool.submit(run, admin, secret)
+    for name, future in registered.items():
+        done = future.result()
+        if done.returncode != 0:
+            raise StackError(
+                f"identity: registering the {name} failed:\n{done.stdout}{done.stderr}"
+            )
+    done = created.result()
+    if done.returncode == 0:
+        print(f"identity: dev admin {settings.admin_email} created")
+    elif "already has an account" not in done.stderr:
+        raise StackError(f"identity: creating the dev admin failed:\n{done.stderr}")
+
+
 def prepare(settings: PlatformSettings) -> None:
     """Everything the processes need before they start; idempotent."""
     down = [s.name for s in all_servers(settings.stack) if not s.ready()]
@@ -344,6 +435,7 @@ def prepare(settings: PlatformSettings) -> None:
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)
+    _seed_identity(settings, env)
     write_run_files(settings, env)
 
 
@@ -427,18 +519,28 @@ def wait_ready(settings: PlatformSettings, timeout: float) -> list[str]:
 
 def banner(settings: PlatformSettings) -> str:
     url = settings.edge_url
-    token_call = (
-        f"curl -s -X POST {url}/v1/dev/token -H 'Content-Type: application/json' "
-        """-d '{"sub": "alice"}'"""
-    )
-    return "\n".join(
-        [
-            f"mediaplane is up: {url}",
-            f"  web UI     {url}/",
-            f"  API        {url}/v1 (files, uploads, tags, events)",
-            "  sign in    dev mode: any user name, no password. A token for the API:",
+    lines = [
+        f"mediaplane is up: {url}",
+        f"  web UI     {url}/",
+        f"  API        {url}/v1 (files, uploads, tags, events)",
+        f"  sign in    open {url}/ as {settings.admin_email} (admin); the password",
+        f"             is in {settings.admin_password_file} (owner-only file)",
+        "  sign up    any email on the same page: the verification mail is a file in",
+        f"             {settings.maildir}/new (open the link it holds)",
+    ]
+    if settings.dev_mode:
+        token_call = (
+            f"curl -s -X POST {url}/v1/dev/token -H 'Content-Type: application/json' "
+            """-d '{"sub": "alice"}'"""
+        )
+        lines += [
+            "  dev mode   the sign-in page also takes any user name, no password. For the API:",
             f"             {token_call}",
             "             or: just token alice   (add --admin for an admin token)",
+        ]
+    return "\n".join(
+        [
+            *lines,
             f"  logs       below, one prefix per process; data in {settings.stack.data_dir}",
             "  stop       Ctrl-C (`just down` also stops the infrastructure)",
         ]

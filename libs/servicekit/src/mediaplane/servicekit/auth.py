@@ -21,6 +21,10 @@ from mediaplane.servicekit.jwks import JwksKeys, UnknownKey
 class AuthSettings:
     """HS256 with a shared secret (development) or RS256/ES256 keys from a JWKS URL (production).
 
+    Both at once is the local platform: dev tokens (HS256, the shared secret) and
+    the embedded identity provider's (its JWKS), each checked with its own key
+    and algorithm only, both for the same issuer and audience.
+
     With a JWKS the issuer and audience are required: an identity provider signs
     tokens for many applications, and only those it issued for this one count.
     """
@@ -150,8 +154,11 @@ class TokenVerifier:
         """The principal and expiry of a token PyJWT accepts."""
         settings = self._settings
         try:
-            if self._keys is not None:
-                kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
+            if self._keys is not None and not (
+                settings.hs256_secret and header.get("alg") == "HS256"
+            ):
+                kid = header.get("kid")
                 signing = self._keys.key_for(kid if isinstance(kid, str) else None)
                 # The key's own algorithm only: no algorithm confusion.
                 key: Any = signing.key

@@ -5,7 +5,8 @@ providers run on the event loop). A background task (`running`) fetches the
 key set in a worker thread: half-way through its lifetime, so one failed fetch
 does not expire it, and soon after a token names an unknown `kid` (a key the
 provider just added), at most once per `min_refresh_seconds` so that tokens
-with made-up key ids cannot make the service hammer the provider.
+with made-up key ids cannot make the service hammer the provider. Until the
+first set arrives, every poll fetches (a provider starting beside the service).
 
 A key removed from the set stops verifying at the next successful fetch, and
 at the latest `cache_seconds` after the last one: with the provider
@@ -114,9 +115,11 @@ class JwksKeys:
     def due(self) -> bool:
         """Whether `maintain` would fetch now."""
         now = self._clock()
-        if now < self._last_attempt + self._min_refresh_seconds:
-            return False
         current = self._set
+        # Until a first set arrives (a provider starting beside this service), every
+        # poll tries: there is nothing to verify with, so nothing to protect either.
+        if current is not None and now < self._last_attempt + self._min_refresh_seconds:
+            return False
         stale = current is None or now >= current.fetched_at + self.cache_seconds / 2
         return stale or self._wanted
 

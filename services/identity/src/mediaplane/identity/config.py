@@ -149,6 +149,8 @@ class IdentitySettings:
     # page, which comes back to `return_to` after POST /v1/account/sessions); without it,
     # such a request is answered 401 `not_signed_in`.
     sign_in_url: str | None = None
+    # The web UI's base URL: mails link to its verify-email and reset-password pages.
+    web_url: str | None = None
     upstream: Upstream | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8083
@@ -193,6 +195,7 @@ class IdentitySettings:
                 access_seconds=int(env.get("MEDIAPLANE_IDENTITY_ACCESS_TOKEN_SECONDS", 300)),
             ),
             sign_in_url=env.get("MEDIAPLANE_IDENTITY_SIGN_IN_URL") or None,
+            web_url=(env.get("MEDIAPLANE_IDENTITY_WEB_URL") or "").rstrip("/") or None,
             upstream=Upstream(
                 issuer=env["MEDIAPLANE_IDENTITY_UPSTREAM_ISSUER"],
                 client_id=env["MEDIAPLANE_IDENTITY_UPSTREAM_CLIENT_ID"],

@@ -199,6 +199,41 @@ async def revoke_session(conn: Conn, token_sha256: bytes) -> None:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SessionRow:
+    session_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    current: bool
+
+
+async def live_sessions(
+    conn: Conn, user_id: uuid.UUID, current_sha256: bytes, now: datetime
+) -> list[SessionRow]:
+    """The account's sessions that still sign in, newest first; `current` marks the caller's."""
+    async with conn.cursor(row_factory=class_row(SessionRow)) as cur:
+        await cur.execute(
+            "SELECT s.session_id, s.created_at, s.expires_at, s.user_agent,"
+            " s.token_sha256 = %s AS current"
+            " FROM sessions s JOIN users u USING (user_id)"
+            " WHERE s.user_id = %s AND s.revoked_at IS NULL AND s.expires_at > %s"
+            " AND s.created_at >= u.sessions_valid_after ORDER BY s.created_at DESC",
+            (current_sha256, user_id, now),
+        )
+        return await cur.fetchall()
+
+
+async def revoke_session_by_id(conn: Conn, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    """False when the account has no such live session (another user's is not found either)."""
+    cursor = await conn.execute(
+        "UPDATE sessions SET revoked_at = now()"
+        " WHERE session_id = %s AND user_id = %s AND revoked_at IS NULL",
+        (session_id, user_id),
+    )
+    return cursor.rowcount == 1
+
+
 # -- mail links and invites ----------------------------------------------------------------------
 
 

@@ -68,3 +68,29 @@ async def link(conn: Conn, issuer: str, subject: str, user_id: uuid.UUID) -> boo
     )
     row = await cursor.fetchone()
     return row is not None and row[0] == user_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Linked:
+    issuer: str
+    subject: str
+    linked_at: datetime
+
+
+async def linked_identities(conn: Conn, user_id: uuid.UUID) -> list[Linked]:
+    async with conn.cursor(row_factory=class_row(Linked)) as cur:
+        await cur.execute(
+            "SELECT issuer, subject, linked_at FROM linked_identities"
+            " WHERE user_id = %s ORDER BY linked_at",
+            (user_id,),
+        )
+        return await cur.fetchall()
+
+
+async def unlink(conn: Conn, user_id: uuid.UUID, issuer: str, subject: str) -> bool:
+    """False when the account has no such link."""
+    cursor = await conn.execute(
+        "DELETE FROM linked_identities WHERE user_id = %s AND issuer = %s AND subject = %s",
+        (user_id, issuer, subject),
+    )
+    return cursor.rowcount == 1

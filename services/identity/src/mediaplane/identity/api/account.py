@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from mediaplane.identity.app.accounts import AccountService
-from mediaplane.identity.domain.errors import DeviceCodeInvalid
+from mediaplane.identity.domain.errors import DeviceCodeInvalid, LinkedIdentityNotFound
 
 SESSION_COOKIE = "mp_session"
 MAX_BODY = 16 * 1024  # credentials and tokens only: anything larger is refused (413)
@@ -85,6 +86,32 @@ class Accepted(msgspec.Struct):
 class SessionView(msgspec.Struct):
     user_id: str
     expires_at: datetime
+
+
+class SessionEntry(msgspec.Struct):
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    current: bool
+
+
+class LinkedIdentityView(msgspec.Struct):
+    id: str  # derived from (issuer, subject): what DELETE /identities/{id} takes
+    issuer: str
+    subject: str
+    linked_at: datetime
+
+
+class SignInOptions(msgspec.Struct):
+    """What a sign-in page needs to know before anyone signs in (public)."""
+
+    registration: str  # open | invite | closed
+    upstream: str | None  # the upstream provider's issuer, when federation is configured
+
+
+def linked_identity_id(issuer: str, subject: str) -> str:
+    return hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:32]
 
 
 class AccountView(msgspec.Struct):
@@ -166,6 +193,64 @@ class AccountController(Controller):
         account = await service.session(request.cookies.get(SESSION_COOKIE))
         await service.sign_out_everywhere(account.user_id)
         return Response(None, status_code=204, cookies=[session_cookie("", 0)])
+
+    @get("/sessions")
+    async def list_sessions(self, request: Req) -> list[SessionEntry]:
+        """The signed-in account's live sessions, newest first (`current`: this one)."""
+        service = accounts(request)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        account = await service.session(cookie)
+        assert cookie is not None
+        return [
+            SessionEntry(
+                id=str(s.session_id),
+                created_at=s.created_at,
+                expires_at=s.expires_at,
+                user_agent=s.user_agent or None,
+                current=s.current,
+            )
+            for s in await service.sessions(account.user_id, cookie)
+        ]
+
+    @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def end_session(self, request: Req, session_id: FromPath[uuid.UUID]) -> None:
+        """Ends one of the account's sessions; another user's is 404 `session_not_found`."""
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        await service.end_session(account.user_id, session_id)
+
+    @get("/sign-in-options")
+    async def sign_in_options(self, request: Req) -> SignInOptions:
+        settings = accounts(request).settings
+        upstream = settings.upstream.issuer if settings.upstream else None
+        return SignInOptions(registration=settings.registration, upstream=upstream)
+
+    @get("/identities")
+    async def list_identities(self, request: Req) -> list[LinkedIdentityView]:
+        """The upstream accounts that sign in as this one (link one with
+        `GET /v1/account/federation/start?link=true`)."""
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        return [
+            LinkedIdentityView(
+                id=linked_identity_id(i.issuer, i.subject),
+                issuer=i.issuer,
+                subject=i.subject,
+                linked_at=i.linked_at,
+            )
+            for i in await service.linked_identities(account.user_id)
+        ]
+
+    @delete("/identities/{identity_id:str}", status_code=HTTP_204_NO_CONTENT)
+    async def unlink_identity(self, request: Req, identity_id: FromPath[str]) -> None:
+        """404 `linked_identity_not_found` for an unknown id (or another user's)."""
+        service = accounts(request)
+        account = await service.session(request.cookies.get(SESSION_COOKIE))
+        for linked in await service.linked_identities(account.user_id):
+            if linked_identity_id(linked.issuer, linked.subject) == identity_id:
+                await service.unlink(account.user_id, linked.issuer, linked.subject)
+                return
+        raise LinkedIdentityNotFound("this account has no such linked identity")
 
     @get("/")
     async def me(self, request: Req) -> AccountView:

@@ -35,5 +35,7 @@ PROBLEMS = {
     "upstream_email_unverified": Problem(
         403, "The upstream account has no verified email; sign in and link it explicitly"
     ),
+    "session_not_found": Problem(404, "No such session"),
+    "linked_identity_not_found": Problem(404, "No such linked identity"),
     "identity_linked_elsewhere": Problem(409, "That upstream account is linked to another user"),
 }

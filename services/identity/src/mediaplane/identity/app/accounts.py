@@ -183,7 +183,7 @@ class AccountService:
                 subject="mediaplane: verify your email",
                 body=f"Verify your email with this code (valid "
                 f"{self.settings.lifetimes.mail_link_seconds // 60} minutes):\n\n"
-                f"verify-token: {link}\n",
+                f"verify-token: {link}\n{self._web_link('verify-email', link)}",
             )
         _log.info("user.registered", user_id=str(user_id), via=admitted)
         return user_id
@@ -314,6 +314,12 @@ class AccountService:
             return raced.user_id
         return created
 
+    def _web_link(self, page: str, secret: str) -> str:
+        """A line with the web UI's page for a mailed code, when the UI's URL is configured.
+        The code goes in the fragment: browsers never send it to a server or in a Referer."""
+        base = self.settings.web_url
+        return f"\nOr open: {base}/#/{page}?token={secret}\n" if base else ""
+
     async def _count(self, now: datetime, keys: Any) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             for key, backoff in keys:
@@ -345,6 +351,30 @@ class AccountService:
         async with self.pool.connection() as conn, conn.transaction():
             await sql.sign_out_everywhere(conn, user_id)
 
+    async def sessions(self, user_id: uuid.UUID, current: str) -> list[sql.SessionRow]:
+        """The account's live sessions; `current` is the caller's cookie (marked in the list)."""
+        async with self.pool.connection() as conn:
+            return await sql.live_sessions(conn, user_id, digest(current), self.clock())
+
+    async def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        async with self.pool.connection() as conn:
+            if not await sql.revoke_session_by_id(conn, user_id, session_id):
+                raise errors.SessionNotFound("no live session with that id on this account")
+
+    # -- linked identities -----------------------------------------------------------------------
+
+    async def linked_identities(self, user_id: uuid.UUID) -> list[links.Linked]:
+        async with self.pool.connection() as conn:
+            return await links.linked_identities(conn, user_id)
+
+    async def unlink(self, user_id: uuid.UUID, issuer: str, subject: str) -> None:
+        """The upstream account no longer signs in here. An account made by federation has a
+        random password: after unlinking, a password reset gives it one."""
+        async with self.pool.connection() as conn:
+            if not await links.unlink(conn, user_id, issuer, subject):
+                raise errors.LinkedIdentityNotFound("this account has no such linked identity")
+        _log.info("identity.unlinked", user_id=str(user_id))
+
     # -- password reset --------------------------------------------------------------------------
 
     async def request_password_reset(self, email: str, *, ip: str | None = None) -> None:
@@ -370,7 +400,8 @@ class AccountService:
             await self.mailer.send(
                 to=email,
                 subject="mediaplane: reset your password",
-                body=f"Reset your password with this code:\n\nreset-token: {link}\n",
+                body=f"Reset your password with this code:\n\nreset-token: {link}\n"
+                f"{self._web_link('reset-password', link)}",
             )
 
     async def reset_password(self, token: str, password: str) -> None:

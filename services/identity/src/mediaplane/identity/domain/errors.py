@@ -102,3 +102,13 @@ class UpstreamEmailUnverified(DomainError):
 
 class IdentityLinkedElsewhere(DomainError):
     code = "identity_linked_elsewhere"
+
+
+class SessionNotFound(DomainError):
+    """No live session with that id on the caller's account."""
+
+    code = "session_not_found"
+
+
+class LinkedIdentityNotFound(DomainError):
+    code = "linked_identity_not_found"

@@ -10,7 +10,7 @@ from litestar import Litestar
 
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
-from mediaplane.upload_gateway.api.dev import dev_token_route
+from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
 from mediaplane.upload_gateway.app.bootstrap import open_resources
@@ -35,7 +35,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         service=SERVICE,
         route_handlers=[
             *ROUTES,
-            *([dev_token_route(settings.auth)] if settings.dev_mode else []),
+            *(dev_routes(settings.auth) if settings.dev_mode else []),
         ],
         lifespan=lifespan,
         checks=checks,

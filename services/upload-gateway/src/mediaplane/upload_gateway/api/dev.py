@@ -1,5 +1,9 @@
 """`POST /v1/dev/token`: development sign-in, mounted only in dev mode.
 
+`GET /v1/dev` tells a client (the web UI's sign-in page) that dev sign-in is
+on; without dev mode it is a 404 like the token route, so the UI learns it
+from the server, never from how it was built.
+
 The route does not exist unless `MEDIAPLANE_DEV_MODE=1` (see `create_app`),
 and dev mode refuses any bind but loopback (`GatewaySettings`): with it anyone
 who reaches the gateway can mint a token for any owner, which is what a
@@ -11,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import post
+from litestar import get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
@@ -32,8 +36,21 @@ class DevTokenView(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: int
 
 
-def dev_token_route(auth: AuthSettings) -> HTTPRouteHandler:
-    """The route, signing with `auth`'s HS256 secret (and its issuer/audience)."""
+class DevModeView(msgspec.Struct, frozen=True, kw_only=True):
+    dev_tokens: bool
+
+
+def dev_routes(auth: AuthSettings) -> list[HTTPRouteHandler]:
+    """The routes, signing with `auth`'s HS256 secret (and its issuer/audience)."""
+
+    @get(
+        "/v1/dev",
+        tags=["development"],
+        summary="Whether dev sign-in is on (dev mode only)",
+        security=[],
+    )
+    async def dev_mode() -> DevModeView:
+        return DevModeView(dev_tokens=True)
 
     @post(
         "/v1/dev/token",
@@ -52,4 +69,4 @@ def dev_token_route(auth: AuthSettings) -> HTTPRouteHandler:
             expires_at=issued.expires_at,
         )
 
-    return issue_token
+    return [dev_mode, issue_token]
