@@ -9,13 +9,15 @@ setup: system-deps
     uv sync --frozen
     @just web-ui
 
-# Debian packages the stack runs on: Postgres 15 binaries and ffmpeg.
+# Debian packages the stack runs on: Postgres 15 binaries, ffmpeg and clamd (clamav-daemon;
+# its system service is never used: `just infra-up` runs the project's own clamd).
 system-deps:
     #!/usr/bin/env bash
     set -euo pipefail
     missing=()
     command -v ffmpeg >/dev/null || missing+=(ffmpeg)
     ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql-15)
+    command -v clamd >/dev/null || [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
     if [ ${#missing[@]} -gt 0 ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -38,21 +40,24 @@ web-ui:
     npm run build --silent
     echo "$hash" > "$stamp"
 
-# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3); idempotent.
-infra-up: setup
-    {{py}} -m mediaplane.devstack up
+# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, clamd); idempotent.
+# `just infra-up --cluster` (or MEDIAPLANE_NATS_CLUSTER=1): NATS as a three-node cluster.
+infra-up *FLAGS: setup
+    {{py}} -m mediaplane.devstack up {{FLAGS}}
 
 # Stop the local servers (data stays in .local/).
 infra-down:
     {{py}} -m mediaplane.devstack down
 
-# Which local servers answer.
-infra-status:
-    {{py}} -m mediaplane.devstack status
+# Which local servers answer (`--cluster`: every node of the NATS cluster).
+infra-status *FLAGS:
+    {{py}} -m mediaplane.devstack status {{FLAGS}}
 
-# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge. Ctrl-C stops.
-up: infra-up
-    {{py}} -m mediaplane.devstack platform up
+# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge, each
+# restarted when it crashes (supervisord). Ctrl-C stops. `just up --cluster`: NATS as three
+# nodes, streams replicated on all three (R3).
+up *FLAGS: (infra-up FLAGS)
+    {{py}} -m mediaplane.devstack platform up {{FLAGS}}
 
 # Stop the platform (if `just up` runs in another terminal) and the infrastructure.
 down:
@@ -74,6 +79,7 @@ compose-env:
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
+      echo "MEDIAPLANE_ROUTE_NATS_PASSWORD=p$(secret)"  # the NATS nodes' logins to each other
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"
 

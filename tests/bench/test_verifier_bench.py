@@ -4,7 +4,8 @@ the same objects, in the same run.
 Ours is `verify()` as the consumer calls it for one `file.uploaded.v2`: the
 file's verification lock, its stream loaded, the server-side copy of the
 staging object to the original (CopyObject), the original streamed and hashed
-(1 MiB chunks through `ObjectStore.iter_object`), sniffed, the verdict
+(1 MiB chunks through `ObjectStore.iter_object`) and scanned by clamd in the
+same pass (test_scan_bench measures the scan alone), sniffed, the verdict
 appended with its outbox row and projection, the staging object deleted.
 
 The ceiling reads the same staging objects with the least code that can: one
@@ -40,7 +41,12 @@ from mediaplane.devstack.settings import StackSettings
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.adapters import projections
-from mediaplane.upload_gateway.app.bootstrap import Resources, apply_migrations, open_resources
+from mediaplane.upload_gateway.app.bootstrap import (
+    Resources,
+    apply_migrations,
+    clamd_scanner,
+    open_resources,
+)
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.worker.verifier import verify
 
@@ -66,6 +72,7 @@ async def resources(
         storage=stack.storage_settings(),
         auth=AuthSettings(hs256_secret="bench-secret-that-is-long-enough-for-hs256"),
         bucket=s3_bucket,
+        clamd_url=stack.clamd_url,
     )
     await apply_migrations(settings)
     async with open_resources(settings, pool_size=4) as built:
@@ -146,9 +153,10 @@ async def _uploaded(resources: Resources, folder: str, sha256: str) -> FileUploa
 
 
 async def _ours(resources: Resources, events: list[FileUploadedV2]) -> float:
+    scanner = clamd_scanner(resources.settings)
     started = time.perf_counter()
     for event in events:
-        verdict = await verify(resources.service, resources.objects, event)
+        verdict = await verify(resources.service, resources.objects, scanner, event)
         assert verdict is not None
         assert verdict.rejection is None, verdict.rejection
     return time.perf_counter() - started

@@ -50,6 +50,7 @@ from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.api.app import create_app as create_gateway
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
+from mediaplane.upload_gateway.app.bootstrap import clamd_scanner
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
@@ -86,7 +87,7 @@ class Platform:
         for event in uploaded:
             if isinstance(event, FileUploadedV2) and str(event.file_id) not in self._verified:
                 service: UploadService = self.gateway.state.service
-                await verify(service, self.objects, event)
+                await verify(service, self.objects, clamd_scanner(self.gateway_settings), event)
                 self._verified.add(str(event.file_id))
         new, self._position = await self._events(after=self._position)
         if new:
@@ -157,6 +158,7 @@ async def platform(
         limits=UploadLimits(single_put_max=PART, part_size=PART, quota_bytes=500 * MiB),
         rate_limit=rate,
         dev_mode=True,
+        clamd_url=stack.clamd_url,
     )
     catalog_settings = CatalogSettings(
         database_url=pg_url,

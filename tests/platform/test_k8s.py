@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from mediaplane.devstack.platform import HTTP_PORTS, OPS_PORTS, SERVICES
+from mediaplane.devstack.servers import CLAMD_STREAM_MAX, clamd_config
+from mediaplane.upload_gateway.config import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -52,6 +54,23 @@ def test_the_edge_config_is_the_one_just_up_uses() -> None:
     assert copy == (ROOT / "deploy" / "edge" / "Caddyfile").read_text()
 
 
+def test_clamd_limits_are_the_ones_the_verifier_and_the_local_clamd_use() -> None:
+    config = (ROOT / "deploy" / "clamav" / "clamd.conf").read_text()
+    assert (BASE / "clamav" / "clamd.conf").read_text() == config
+    options = dict(
+        line.split(None, 1) for line in config.splitlines() if line and not line.startswith("#")
+    )
+    assert options["AlertExceedsMax"] == "yes"
+    for limit in ("StreamMaxLength", "MaxFileSize", "MaxScanSize"):
+        assert options[limit] == "1000M"
+    # clamd's M is MiB: the verifier's default and the local stack's clamd agree.
+    assert CLAMD_STREAM_MAX == 1000 * 1024 * 1024
+    assert GatewaySettings.__dataclass_fields__["clamd_stream_max"].default == CLAMD_STREAM_MAX
+    local = clamd_config(Path("/x"), 3310, CLAMD_STREAM_MAX)
+    assert f"StreamMaxLength {CLAMD_STREAM_MAX}" in local
+    assert "AlertExceedsMax yes" in local
+
+
 def test_one_deployment_and_service_per_role(documents: list[dict[str, Any]]) -> None:
     deployments = of_kind(documents, "Deployment")
     services = of_kind(documents, "Service")
@@ -75,6 +94,12 @@ def test_one_deployment_and_service_per_role(documents: list[dict[str, Any]]) ->
 def test_every_container_is_probed_and_has_resources(documents: list[dict[str, Any]]) -> None:
     for name, deployment in of_kind(documents, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
+        if name == "clamav":  # the official image: its own readiness script, no migrations
+            (clamd,) = pod["containers"]
+            assert clamd["readinessProbe"]["exec"]["command"] == ["clamdcheck.sh"]
+            assert clamd["livenessProbe"]["tcpSocket"]["port"] == "clamd"
+            assert set(clamd["resources"]["limits"]) == {"cpu", "memory"}
+            continue
         for container in pod["containers"]:
             ports = {p["name"] for p in container["ports"]}
             for probe in ("livenessProbe", "readinessProbe"):
@@ -95,16 +120,21 @@ def test_services_select_pods_and_config_references_resolve(
     documents: list[dict[str, Any]], kustomization: dict[str, Any]
 ) -> None:
     deployments = of_kind(documents, "Deployment")
+    stateful = of_kind(documents, "StatefulSet")
+    workloads = {**deployments, **stateful}
+    # A StatefulSet's headless Service is named by its serviceName.
+    headless = {s["spec"]["serviceName"]: s for s in stateful.values()}
     config_maps = set(of_kind(documents, "ConfigMap")) | {
         g["name"] for g in kustomization["configMapGenerator"]
     }
     for name, service in of_kind(documents, "Service").items():
         selector = service["spec"]["selector"]
-        pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        workload = workloads.get(name) or headless[name]
+        pod_labels = workload["spec"]["template"]["metadata"]["labels"]
         assert selector.items() <= pod_labels.items(), name
-        assert deployments[name]["spec"]["selector"]["matchLabels"] == selector
+        assert workload["spec"]["selector"]["matchLabels"] == selector
     readme = (ROOT / "deploy" / "k8s" / "README.md").read_text()
-    for name, deployment in deployments.items():
+    for name, deployment in workloads.items():
         pod = deployment["spec"]["template"]["spec"]
         for volume in pod.get("volumes", []):
             if "configMap" in volume:
@@ -143,3 +173,28 @@ def test_dev_mode_is_off_and_no_secret_value_is_in_the_manifests(
                 assert variable["name"] not in ("MEDIAPLANE_DEV_MODE", "MEDIAPLANE_JWT_SECRET")
                 if SECRET_NAME.search(variable["name"]):
                     assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)
+
+
+def test_nats_is_a_three_node_statefulset_whose_routes_log_in(
+    documents: list[dict[str, Any]],
+) -> None:
+    nats = of_kind(documents, "StatefulSet")["nats"]
+    spec = nats["spec"]
+    assert spec["replicas"] == 3
+    headless = of_kind(documents, "Service")[spec["serviceName"]]["spec"]
+    assert headless["clusterIP"] == "None"
+    container = spec["template"]["spec"]["containers"][0]
+    args = container["args"]
+    flag = {a: args[i + 1] for i, a in enumerate(args[:-1]) if a.startswith("-")}
+    assert flag["-c"] == "/etc/nats/auth.conf"
+    assert flag["-n"] == "$(POD_NAME)"  # JetStream needs a unique name per node
+    login = "nats://route:$(MEDIAPLANE_ROUTE_NATS_PASSWORD)@"
+    assert flag["--cluster"] == f"{login}0.0.0.0:6222"
+    assert flag["--routes"].split(",") == [
+        f"{login}nats-{i}.{spec['serviceName']}:6222" for i in range(3)
+    ]
+    env = {e["name"]: e["valueFrom"] for e in container["env"]}
+    assert env["MEDIAPLANE_ROUTE_NATS_PASSWORD"]["secretKeyRef"]["key"] == "route-nats-password"
+    config = of_kind(documents, "ConfigMap")["mediaplane-config"]["data"]
+    assert config["MEDIAPLANE_STREAM_REPLICAS"] == "3"
+    assert config["MEDIAPLANE_NATS_URL"] == "nats://nats:4222"

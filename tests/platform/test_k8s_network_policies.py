@@ -34,6 +34,7 @@ def of_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
 # The stores every service talks to (pod name, port), and DNS.
 DATA = {("postgres", 5432), ("nats", 4222), ("seaweedfs", 8333)}
 DNS = {("kube-dns", 53)}
+CLAMD = {("clamav", 3310)}
 SCRAPER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
@@ -116,7 +117,10 @@ def test_workers_reach_only_the_data_stores_and_dns(documents: list[dict[str, An
     for name, labels in workers.items():
         egress = rules_for(documents, labels, "egress")
         assert egress is not None, name
-        assert egress_targets(egress) == DATA | DNS, name
+        # The verifier alone also reaches clamd: every upload is scanned.
+        assert egress_targets(egress) == DATA | DNS | (
+            CLAMD if name == "gateway-verifier" else set()
+        ), name
         ingress = rules_for(documents, labels, "ingress")
         assert ingress is not None, name
         assert all(rule["from"] == [SCRAPER] for rule in ingress), name
@@ -145,6 +149,28 @@ def test_apis_take_client_traffic_only_from_the_edge(documents: list[dict[str, A
         assert egress_targets(closed) == DATA | DNS, name
 
 
+def test_clamd_answers_the_verifier_only_and_reaches_https_for_signatures(
+    documents: list[dict[str, Any]],
+) -> None:
+    labels = pod_labels(documents)["clamav"]
+    ingress = rules_for(documents, labels, "ingress")
+    assert ingress is not None
+    verifier = {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "upload-gateway",
+                "app.kubernetes.io/component": "verifier",
+            }
+        }
+    }
+    assert [peer for rule in ingress for peer in rule["from"]] == [verifier]
+    egress = rules_for(documents, labels, "egress")
+    assert egress is not None
+    open_rules = [rule for rule in egress if not rule.get("to")]
+    assert [rule["ports"] for rule in open_rules] == [[{"protocol": "TCP", "port": 443}]]
+    assert egress_targets([rule for rule in egress if rule.get("to")]) == DNS
+
+
 def test_only_the_edge_accepts_traffic_from_outside(documents: list[dict[str, Any]]) -> None:
     for name, labels in pod_labels(documents).items():
         ingress = rules_for(documents, labels, "ingress")
@@ -165,7 +191,7 @@ def test_only_the_edge_accepts_traffic_from_outside(documents: list[dict[str, An
 
 
 def test_policies_name_ports_the_pods_have(documents: list[dict[str, Any]]) -> None:
-    deployments = of_kind(documents, "Deployment")
+    deployments = of_kind(documents, "Deployment") | of_kind(documents, "StatefulSet")
     for policy in of_kind(documents, "NetworkPolicy").values():
         for rule in policy["spec"].get("ingress", []):
             for port in rule.get("ports", []):

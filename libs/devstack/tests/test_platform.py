@@ -1,16 +1,17 @@
-"""The local platform's settings, Procfile and env file (what `just up` runs)."""
+"""The local platform's settings, supervisord config and env file (what `just up` runs)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
-from honcho.environ import parse, parse_procfile
 
-from mediaplane.devstack import natsauth, platform
+from mediaplane.devstack import logstream, natsauth, platform
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
 from mediaplane.devstack.settings import StackSettings
@@ -116,28 +117,72 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
     assert not (isolated_env / "nats" / "passwords.json").exists()
 
 
-def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: Path) -> None:
+def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     processes = {p.name: p for p in settings.processes()}
     roles = {f"{s.name}-{role}" for s in platform.SERVICES for role in s.roles}
-    assert set(processes) == roles | {"edge", "ready"}
+    assert set(processes) == roles | {"edge"}
     ports = settings.ports()
     for role in roles:
         assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
-        assert processes[role].command.startswith("exec ")
     assert "deploy/edge/Caddyfile" in processes["edge"].command
-    assert processes["ready"].ready_url is None
+    assert processes["edge"].ready_url == "http://127.0.0.1:8080/"
 
 
-def test_the_env_file_survives_honchos_parser(isolated_env: Path) -> None:
+def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'")
+    settings.dir.mkdir(parents=True)
+    platform.write_run_files(settings, env)
+    config = configparser.ConfigParser()  # supervisord's parser expands %(name)s like this
+    config.read_string(settings.supervisor_config.read_text())
+    programs = {
+        name.split(":", 1)[1]: config[name] for name in config if name.startswith("program:")
+    }
+    assert set(programs) == {p.name for p in settings.processes()}
+    for name, program in programs.items():
+        assert program["autorestart"] == "true"
+        assert int(program["startretries"]) >= 3  # backoff: 1 s, 2 s, 3 s, ... then give up
+        assert program["stdout_events_enabled"] == "true"  # to the prefixing listener
+        assert program["stdout_logfile"] == str(settings.logs_dir / f"{name}.log")
+    assert config["eventlistener:logs"]["events"] == "PROCESS_LOG"
+    assert config["unix_http_server"]["chmod"] == "0700"
+    # No secret is in the config: the processes inherit them from supervisord's environment.
+    text = settings.supervisor_config.read_text()
+    secrets = [value for name, value in env.items() if name.endswith(("_SECRET", "_PASSWORD"))]
+    assert secrets
+    assert not any(secret in text for secret in secrets)
+
+
+def test_the_env_file_reads_back_in_the_shell_and_in_python(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     env = settings.environment("s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'")
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
-    assert parse(settings.env_file.read_text()) == env
+    assert platform.read_env_file(settings) == env
     assert settings.env_file.stat().st_mode & 0o077 == 0  # the secrets are in there
-    procfile = parse_procfile(settings.procfile.read_text())
-    assert set(procfile.processes) == {p.name for p in settings.processes()}
+    # `just token` sources it.
+    shell = subprocess.run(
+        ["bash", "-c", f'set -a && . "{settings.env_file}" && printf %s "$MEDIAPLANE_JWT_SECRET"'],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert shell.stdout == env["MEDIAPLANE_JWT_SECRET"]
+
+
+def test_cluster_mode_gives_every_service_three_nodes_and_r3_streams(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_NATS_CLUSTER", "1")
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("x" * 40, "y" * 40)
+    assert env["MEDIAPLANE_NATS_URL"] == (
+        "nats://127.0.0.1:24222,nats://127.0.0.1:24223,nats://127.0.0.1:24224"
+    )
+    assert env["MEDIAPLANE_STREAM_REPLICAS"] == "3"
+    monkeypatch.delenv("MEDIAPLANE_NATS_CLUSTER")
+    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    assert single["MEDIAPLANE_NATS_URL"] == "nats://127.0.0.1:24222"
+    assert single["MEDIAPLANE_STREAM_REPLICAS"] == "1"
 
 
 def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None:
@@ -165,6 +210,19 @@ def test_prepare_refuses_to_start_beside_a_running_platform(
         monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", stack.s3_endpoint)
         with pytest.raises(StackError, match="gateway-api"):
             platform.prepare(platform.PlatformSettings.from_env())
+
+
+def test_the_log_listener_prefixes_whole_lines_and_keeps_a_partial_one() -> None:
+    pending: dict[str, str] = {}
+    assert logstream.lines(pending, "gateway-api", "one\ntw") == ["one"]
+    assert logstream.lines(pending, "edge", "caddy\n") == ["caddy"]
+    assert logstream.lines(pending, "gateway-api", "o\n") == ["two"]
+    assert logstream.get_headers("processname:edge groupname:edge pid:7 channel:stdout") == {
+        "processname": "edge",
+        "groupname": "edge",
+        "pid": "7",
+        "channel": "stdout",
+    }
 
 
 def test_the_apis_verify_identitys_tokens_and_the_dev_ones(isolated_env: Path) -> None:

@@ -43,6 +43,7 @@ def make_settings(
         # Small parts keep multipart tests fast; 5 MiB is S3's minimum.
         "limits": UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_bytes=200 * MiB),
         "rate_limit": RateLimit(per_second=1000, burst=1000),
+        "clamd_url": stack.clamd_url,
     }
     fields.update(overrides)
     return GatewaySettings(**fields)

@@ -111,6 +111,8 @@ export interface FileSummary {
   rejection_code: string | null
   transcode_status: string | null
   transcode_error: string | null
+  /** Percent done while `transcode_status` is `running` (null before the first report). */
+  transcode_progress: number | null
   thumbnail_status: string | null
   thumbnail_error: string | null
   tags: string[]
@@ -155,6 +157,10 @@ export interface FileDetail {
   /** The master playlist with a playback token (`?pt=`) for this file, good until `hls_expires_at`. */
   hls_url: string | null
   hls_expires_at: string | null
+  /** Videos: the progressive MP4 fallback (faststart, at most 720p), presigned; Range works. */
+  mp4?: { url: string; expires_at: string; width: number; height: number; size: number } | null
+  /** Audio: the waveform peaks document `{version, duration, peaks: number[]}`, presigned. */
+  waveform_url?: string | null
 }
 
 export interface HistoryEvent {

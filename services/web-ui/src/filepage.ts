@@ -1,12 +1,14 @@
-// One file: preview (HLS player for videos, the largest thumbnail otherwise),
-// download, tags editor, renditions and the event history; kept live by the
-// catalog's event stream.
+// One file: preview (HLS player for videos, audio player with its waveform,
+// the largest thumbnail otherwise), a transcode progress bar, download (and
+// the MP4 fallback), tags editor, renditions and the event history; kept live
+// by the catalog's event stream.
 import { ApiError, catalog, gateway } from './api'
 import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
 import { clear, formatBytes, formatDate, formatDuration, h } from './dom'
 import { live } from './events'
 import { statusBadges } from './library'
+import { createAudioPlayer } from './audioplayer'
 import { createPlayer } from './player'
 import type { Player } from './player'
 import { parseTags } from './upload'
@@ -42,6 +44,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
 
   const title = h('h2', { id: 'file-title' }, 'Loading…')
   const badges = h('div', { id: 'file-badges' })
+  const progress = h('progress', { id: 'transcode-progress', max: 100, hidden: true, 'aria-label': 'Transcode progress' })
+  const progressLabel = h('span', { class: 'muted small', id: 'transcode-progress-label' })
+  const progressRow = h('div', { class: 'progress-row', hidden: true }, progress, progressLabel)
   const facts = h('dl', { class: 'facts' })
   const preview = h('div', { class: 'preview', id: 'preview' })
   const actions = h('div', { class: 'actions' })
@@ -55,6 +60,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     h('p', null, h('a', { href: '#/library' }, '← Library')),
     title,
     badges,
+    progressRow,
     h('div', { class: 'file-layout' },
       h('div', null, preview, actions),
       h('div', null,
@@ -100,9 +106,23 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     }
   }
 
+  function showProgress(status: string | null, percent: number | null | undefined): void {
+    const running = status === 'running'
+    progressRow.hidden = !running
+    progress.hidden = !running
+    if (percent != null) {
+      progress.value = percent
+      progressLabel.textContent = `transcoding ${percent.toFixed(0)} %`
+    } else {
+      progress.removeAttribute('value') // indeterminate until the first report
+      progressLabel.textContent = 'transcoding…'
+    }
+  }
+
   function render(d: FileDetail): void {
     current = d
     const f = d.file
+    showProgress(f.transcode_status, f.transcode_progress)
     document.title = `${f.filename} · mediaplane`
     title.textContent = f.filename
     badges.replaceChildren(statusBadges(f))
@@ -127,7 +147,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       const playlist = d.hls_url.split('?')[0]
       if (playerUrl !== playlist) {
         player?.destroy()
-        player = createPlayer(d.hls_url, poster?.url)
+        player = f.kind === 'audio'
+          ? createAudioPlayer(d.hls_url, d.waveform_url ?? null)
+          : createPlayer(d.hls_url, poster?.url, d.mp4?.url)
         playerUrl = playlist
         preview.replaceChildren(player.element)
       }
@@ -143,6 +165,11 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     clear(actions)
     if (d.download) {
       actions.append(h('a', { class: 'button', href: d.download.url, download: f.filename, id: 'download' }, '⬇ Download'))
+    }
+    if (d.mp4) {
+      const name = `${f.filename.replace(/\.[^.]*$/, '')}.mp4`
+      actions.append(h('a', { class: 'button secondary', href: d.mp4.url, download: name, id: 'download-mp4', title: formatBytes(d.mp4.size) },
+        `⬇ MP4 ${Math.min(d.mp4.width, d.mp4.height)}p`))
     }
     if (f.status !== 'deleted') {
       actions.append(h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete'))
@@ -198,6 +225,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
 
   const off = live.onChange((change) => {
     if (change.file_id !== fileId) return
+    showProgress(change.transcode_status, change.transcode_progress) // at once, before the reload
     invalidate(fileId)
     void load()
     void loadHistory()

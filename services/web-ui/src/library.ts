@@ -12,12 +12,14 @@ const PAGE_SIZE = 24
 const KINDS = ['image', 'video', 'audio', 'pdf', 'other']
 const STATUSES = ['uploading', 'verifying', 'ready', 'rejected', 'deleted']
 
-export function statusBadges(file: Pick<FileSummary, 'status' | 'transcode_status' | 'thumbnail_status' | 'kind' | 'rejection_code'>): HTMLElement {
+export function statusBadges(file: Pick<FileSummary, 'status' | 'transcode_status' | 'thumbnail_status' | 'kind' | 'rejection_code'> & { transcode_progress?: number | null }): HTMLElement {
   const badges = h('span', { class: 'badges' })
   badges.append(h('span', { class: `badge status-${file.status}`, dataset: { role: 'status' } }, file.status))
   if (file.rejection_code) badges.append(h('span', { class: 'badge status-rejected' }, file.rejection_code))
-  if (file.kind === 'video' && file.transcode_status) {
-    badges.append(h('span', { class: `badge step-${file.transcode_status}`, title: 'HLS transcode', dataset: { role: 'transcode' } }, `HLS ${file.transcode_status}`))
+  if ((file.kind === 'video' || file.kind === 'audio') && file.transcode_status) {
+    const running = file.transcode_status === 'running' && file.transcode_progress != null
+    const label = running ? `HLS ${Math.floor(file.transcode_progress ?? 0)} %` : `HLS ${file.transcode_status}`
+    badges.append(h('span', { class: `badge step-${file.transcode_status}`, title: 'HLS transcode', dataset: { role: 'transcode' } }, label))
   }
   if (file.thumbnail_status) {
     badges.append(h('span', { class: `badge step-${file.thumbnail_status}`, title: 'thumbnail', dataset: { role: 'thumbnail' } }, `thumb ${file.thumbnail_status}`))

@@ -27,11 +27,14 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
+    Waveform,
 )
 from mediaplane.contracts.uploads import (
     UploadMode,
@@ -67,6 +70,7 @@ __all__ = [
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "Mp4Rendition",
     "ObjectReference",
     "Plan",
     "Registry",
@@ -80,6 +84,7 @@ __all__ = [
     "ThumbnailSource",
     "TranscodeCompleted",
     "TranscodeFailed",
+    "TranscodeProgress",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",
@@ -94,6 +99,7 @@ __all__ = [
     "UserRoleChanged",
     "UserSuspended",
     "VideoSource",
+    "Waveform",
     "build_registry",
     "new_event",
     "new_event_id",

@@ -22,7 +22,12 @@ from mediaplane.contracts.janitor import (
 )
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
-from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
+from mediaplane.contracts.transcoding import (
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeProgress,
+    TranscodeStarted,
+)
 from mediaplane.contracts.uploads import (
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -51,6 +56,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
+    TranscodeProgress,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -80,6 +86,7 @@ AnyEvent = (
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted
+    | TranscodeProgress
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated

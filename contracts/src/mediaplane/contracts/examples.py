@@ -29,9 +29,11 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
 )
@@ -207,6 +209,20 @@ def build_examples() -> list[Event]:
             renditions=renditions,
             duration=20.0,
             elapsed=14.2,
+            mp4=Mp4Rendition(
+                key=f"{FILE}/{JOB}/fallback.mp4",
+                width=1280,
+                height=720,
+                size=7_340_032,
+                bandwidth=2_936_012,
+            ),
+        ),
+        TranscodeProgress(
+            **_envelope(18, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            percent=45.0,
+            processed=9.0,
         ),
         TranscodeFailed(
             **_envelope(12, f"transcode-{FILE}", "transcoder"),

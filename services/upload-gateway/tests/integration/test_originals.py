@@ -23,8 +23,14 @@ from litestar.testing import AsyncTestClient
 from mediaplane.contracts import FileRejected, FileUploadedV2, FileVerified
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectNotFound, ObjectStore
+from mediaplane.upload_gateway.adapters.clamd import ClamdScanner
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import Resources, apply_migrations, open_resources
+from mediaplane.upload_gateway.app.bootstrap import (
+    Resources,
+    apply_migrations,
+    clamd_scanner,
+    open_resources,
+)
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 from mediaplane.upload_gateway.worker.verifier import make_original, verify
@@ -47,6 +53,10 @@ def sha(data: bytes) -> str:
 async def resources(settings: GatewaySettings) -> AsyncIterator[Resources]:
     async with open_resources(settings, pool_size=4) as built:
         yield built
+
+
+def scanner(resources: Resources) -> ClamdScanner:
+    return clamd_scanner(resources.settings)
 
 
 async def read(objects: ObjectStore, bucket: str, key: str) -> bytes:
@@ -130,7 +140,7 @@ async def test_a_replayed_single_put_after_ready_changes_nothing_served_or_count
         f"alice/{file_id}/original",
     )
 
-    await verify(resources.service, resources.objects, uploaded)
+    await verify(resources.service, resources.objects, scanner(resources), uploaded)
     verified = (await file_events(resources, file_id))[-1]
     assert isinstance(verified, FileVerified)
     assert (verified.object_key, verified.sha256) == (uploaded.original_key, sha(body))
@@ -143,7 +153,7 @@ async def test_a_replayed_single_put_after_ready_changes_nothing_served_or_count
     html = b"<!DOCTYPE html>" + b"x" * (len(body) - 15)
     assert await put_single(s3, session, html) == 200
     # A redelivered file.uploaded neither copies nor judges again: it cleans up.
-    assert await verify(resources.service, resources.objects, uploaded) is None
+    assert await verify(resources.service, resources.objects, scanner(resources), uploaded) is None
 
     assert await read(resources.objects, settings.bucket, verified.object_key) == body
     assert await keys(resources, settings.bucket, file_id) == [uploaded.original_key]
@@ -181,7 +191,7 @@ async def test_a_part_sent_again_after_complete_is_refused_and_the_original_stay
         etags.append({"number": n, "etag": stored.headers["etag"]})
     await complete(client, auth, session, parts=etags)
     uploaded = await uploaded_event(resources, session["file_id"])
-    await verify(resources.service, resources.objects, uploaded)
+    await verify(resources.service, resources.objects, scanner(resources), uploaded)
 
     again = await s3.put(signed[0]["url"], content=os.urandom(part))
     assert again.status_code == 404  # NoSuchUpload: the upload is completed
@@ -208,7 +218,7 @@ async def test_a_crash_after_the_copy_judges_the_existing_copy_not_the_changed_s
     assert await put_single(s3, session, other) == 200
 
     # Attempt 2 re-reads and judges the copy that exists.
-    verdict = await verify(resources.service, resources.objects, uploaded)
+    verdict = await verify(resources.service, resources.objects, scanner(resources), uploaded)
     assert verdict is not None
     assert (verdict.rejection, verdict.sha256) == (None, sha(body))
     assert await read(resources.objects, settings.bucket, uploaded.original_key) == body
@@ -239,11 +249,11 @@ async def test_a_crash_after_the_verdict_is_finished_by_the_redelivery(
     with monkeypatch.context() as patch:
         patch.setattr(resources.objects, "delete", crash)
         with pytest.raises(Crash):
-            await verify(resources.service, resources.objects, uploaded)
+            await verify(resources.service, resources.objects, scanner(resources), uploaded)
     listed = await keys(resources, settings.bucket, str(uploaded.file_id))
     assert listed == [uploaded.original_key, uploaded.object_key]
 
-    assert await verify(resources.service, resources.objects, uploaded) is None
+    assert await verify(resources.service, resources.objects, scanner(resources), uploaded) is None
     assert await keys(resources, settings.bucket, str(uploaded.file_id)) == [uploaded.original_key]
     types = [e.tag() for e in await file_events(resources, str(uploaded.file_id))]
     assert types == ["file.uploaded.v2", "file.verified.v1"]
@@ -263,7 +273,10 @@ async def test_concurrent_deliveries_copy_and_judge_once(
     uploaded = await uploaded_event(resources, session["file_id"])
 
     verdicts = await asyncio.gather(
-        *(verify(resources.service, resources.objects, uploaded) for _ in range(3))
+        *(
+            verify(resources.service, resources.objects, scanner(resources), uploaded)
+            for _ in range(3)
+        )
     )
     assert sum(v is not None for v in verdicts) == 1
     types = [e.tag() for e in await file_events(resources, session["file_id"])]
@@ -283,7 +296,7 @@ async def test_a_rejected_upload_loses_staging_and_original(
     await complete(client, auth, session)
     uploaded = await uploaded_event(resources, session["file_id"])
 
-    verdict = await verify(resources.service, resources.objects, uploaded)
+    verdict = await verify(resources.service, resources.objects, scanner(resources), uploaded)
     assert verdict is not None
     assert verdict.rejection is not None
     assert verdict.rejection[0] == "type_not_allowed"
@@ -335,7 +348,7 @@ async def test_an_original_above_the_copy_threshold_is_copied_in_parts(
         await complete(client, auth, session, parts=etags)
         uploaded = await uploaded_event(resources, session["file_id"])
 
-        verdict = await verify(resources.service, resources.objects, uploaded)
+        verdict = await verify(resources.service, resources.objects, scanner(resources), uploaded)
 
         assert verdict is not None
         assert (verdict.rejection, verdict.sha256) == (None, sha(body))
@@ -364,7 +377,7 @@ async def test_a_file_deleted_before_its_verdict_keeps_neither_copy(
     deleted = await client.delete(f"/v1/files/{session['file_id']}", headers=auth())
     assert deleted.status_code == 202, deleted.text
 
-    assert await verify(resources.service, resources.objects, uploaded) is None
+    assert await verify(resources.service, resources.objects, scanner(resources), uploaded) is None
 
     assert await keys(resources, settings.bucket, session["file_id"]) == []
     types = [e.tag() for e in await file_events(resources, session["file_id"])]

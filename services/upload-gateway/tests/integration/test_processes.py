@@ -35,6 +35,7 @@ def env(
         "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
         "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
         "MEDIAPLANE_S3_REGION": stack.s3_region,
+        "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
         "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
         "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
         "MEDIAPLANE_GATEWAY_PORT": str(free_ports()),
@@ -99,6 +100,16 @@ async def test_the_api_process_answers_over_http_with_openapi_and_json_logs(
     assert "mediaplane_http_requests_total" in metrics.text
 
 
+def test_the_verifier_refuses_to_start_without_clamd(env: dict[str, str]) -> None:
+    env = {k: v for k, v in env.items() if k != "MEDIAPLANE_CLAMD_URL"}
+    refused = _run("verifier", env)
+    assert refused.returncode == 2, refused.stderr
+    assert "no upload is verified without a malware scan" in refused.stderr
+    bad = _run("verifier", {**env, "MEDIAPLANE_CLAMD_URL": "clamav:3310"})
+    assert bad.returncode == 2, bad.stderr
+    assert "tcp://host:port" in bad.stderr
+
+
 @pytest.mark.parametrize("role", ["verifier", "relay"])
 async def test_worker_processes_serve_health_and_stop_on_sigterm(
     env: dict[str, str], role: str
@@ -117,6 +128,8 @@ async def test_worker_processes_serve_health_and_stop_on_sigterm(
         port = int(env["MEDIAPLANE_GATEWAY_OPS_PORT"]) + (1 if role == "relay" else 0)
         ready = await _ready(f"http://127.0.0.1:{port}/health/ready")
         assert ready.json()["ready"] is True
+        if role == "verifier":  # the verifier is ready only while clamd answers
+            assert ready.json()["checks"]["clamd"] == "up"
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), 30)

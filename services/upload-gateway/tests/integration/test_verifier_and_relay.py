@@ -29,7 +29,11 @@ from mediaplane.contracts import (
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resources
+from mediaplane.upload_gateway.app.bootstrap import (
+    apply_migrations,
+    clamd_scanner,
+    open_resources,
+)
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.policy import MiB
 from mediaplane.upload_gateway.worker.verifier import inspect, register_verifier
@@ -44,7 +48,7 @@ async def workers(settings: GatewaySettings) -> AsyncIterator[None]:
     """The gateway's verifier and relay, as their processes run them."""
     async with open_resources(settings, pool_size=4) as resources:
         bus = Bus(settings.bus, resources.registry, producer="upload-gateway")
-        register_verifier(bus, resources.service, resources.objects)
+        register_verifier(bus, resources.service, resources.objects, clamd_scanner(settings))
         async with (
             bus.running(),
             OutboxRelay(settings.database_url, settings.bus.url, poll_interval=0.2),
@@ -204,9 +208,16 @@ async def test_inspect_reports_empty_and_size_mismatch_and_missing_objects(
                 size=size,
             )
 
-        empty = await inspect(resources.objects, uploaded("alice/empty", 1), settings.limits)
-        short = await inspect(resources.objects, uploaded("alice/short", 100), settings.limits)
-        gone = await inspect(resources.objects, uploaded("alice/missing", 1), settings.limits)
+        scanner = clamd_scanner(settings)
+        empty = await inspect(
+            resources.objects, scanner, uploaded("alice/empty", 1), settings.limits
+        )
+        short = await inspect(
+            resources.objects, scanner, uploaded("alice/short", 100), settings.limits
+        )
+        gone = await inspect(
+            resources.objects, scanner, uploaded("alice/missing", 1), settings.limits
+        )
     assert empty.rejection is not None
     assert empty.rejection[0] == "empty"
     assert short.rejection is not None

@@ -1,13 +1,16 @@
 """The whole platform on this machine: what `just up` runs after `just infra-up`.
 
 `prepare` creates each service's database and runs its `migrate` role, makes
-the buckets, keeps a development JWT secret, registers the web UI and the CLI as OAuth
-clients of identity and creates a dev admin (its generated password kept in
-`<data dir>/platform/admin-password`, owner only), and writes a Procfile and an env
-file under `<data dir>/platform/`. `up` then runs that Procfile with honcho:
-every service role, the Caddy edge on one base URL, and a `ready` process that
-waits for every `/health/ready` and prints how to sign in. Ctrl-C (or
-`platform down` from another terminal) stops them all.
+the buckets, keeps a development JWT secret, registers the web UI and the CLI as
+OAuth clients of identity and creates a dev admin (its generated password kept in
+`<data dir>/platform/admin-password`, owner only), and writes a supervisord
+config and an env file under `<data dir>/platform/`. `up` then runs
+supervisord (supervisor, docs/adr/0006-a-local-platform-that-heals.md) in the
+foreground: every service role and the Caddy edge on one base URL, each
+restarted when it exits (at once after a crash, with a growing delay while it
+keeps failing to start), their output on the terminal with one prefix per
+role. `up` waits for every `/health/ready` and prints how to sign in. Ctrl-C
+(or `platform down` from another terminal) stops them all.
 
 Every address, port and name comes from the variables the services read
 themselves (`MEDIAPLANE_GATEWAY_PORT`, `MEDIAPLANE_CATALOG_DATABASE_URL`,
@@ -18,6 +21,7 @@ developer's on other ports, databases, buckets and streams.
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import shlex
@@ -28,7 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +84,7 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_SUBJECT_ROOT",
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
+    "MEDIAPLANE_STREAM_REPLICAS",
     "MEDIAPLANE_LOG_LEVEL",
     *(
         f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
@@ -102,7 +107,7 @@ CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 class Process:
     name: str
     command: str
-    ready_url: str | None  # polled until it answers 200
+    ready_url: str  # polled until it answers 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,8 +170,13 @@ class PlatformSettings:
         return f"http://127.0.0.1:{self.edge_port}"
 
     @property
-    def procfile(self) -> Path:
-        return self.dir / "Procfile"
+    def supervisor_config(self) -> Path:
+        return self.dir / "supervisord.conf"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Each role's own log file (`<role>.log`), besides the terminal."""
+        return self.dir / "logs"
 
     @property
     def env_file(self) -> Path:
@@ -182,7 +192,7 @@ class PlatformSettings:
 
     @property
     def pid_file(self) -> Path:
-        return self.dir / "honcho.pid"
+        return self.dir / "supervisord.pid"
 
     def ports(self) -> dict[str, int]:
         """Every port the platform listens on, by what listens there."""
@@ -203,26 +213,20 @@ class PlatformSettings:
         found = [
             Process(
                 name=f"{service.name}-{role}",
-                command=f"exec {shlex.quote(python)} -m {service.module} {role}",
+                command=shlex.join([python, "-m", service.module, role]),
                 ready_url=f"http://127.0.0.1:{ports[f'{service.name}-{role}']}/health/ready",
             )
             for service in SERVICES
             for role in service.roles
         ]
-        caddy = shlex.quote(binary("caddy"))
-        caddyfile = shlex.quote(str(self.root / "deploy" / "edge" / "Caddyfile"))
+        caddyfile = str(self.root / "deploy" / "edge" / "Caddyfile")
         found.append(
             Process(
                 name="edge",
-                command=f"exec {caddy} run --adapter caddyfile --config {caddyfile}",
+                command=shlex.join(
+                    [binary("caddy"), "run", "--adapter", "caddyfile", "--config", caddyfile]
+                ),
                 ready_url=f"{self.edge_url}/",
-            )
-        )
-        found.append(
-            Process(
-                name="ready",
-                command=f"exec {shlex.quote(python)} -m mediaplane.devstack platform ready",
-                ready_url=None,
             )
         )
         return found
@@ -247,10 +251,13 @@ class PlatformSettings:
             "MEDIAPLANE_ROOT": str(self.root),
             "MEDIAPLANE_DATA_DIR": str(stack.data_dir),
             "MEDIAPLANE_NATS_URL": stack.nats_url,
+            # R3 streams on a local three-node cluster (`just up --cluster`).
+            "MEDIAPLANE_STREAM_REPLICAS": str(stack.stream_replicas),
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
             "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
             "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
             "MEDIAPLANE_S3_REGION": stack.s3_region,
+            "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
             "MEDIAPLANE_S3_PUBLIC_ENDPOINT": self.edge_url,
             # Dev sign-in (POST /v1/dev/token), opted in here only: every process
@@ -439,43 +446,134 @@ def prepare(settings: PlatformSettings) -> None:
     write_run_files(settings, env)
 
 
+# How supervisord restarts a role (docs/adr/0006): a role that exits after
+# STARTSECS up is started again at once; one that dies sooner is retried after
+# 1 s, 2 s, 3 s, ... and given up on after START_RETRIES such tries in a row.
+STARTSECS = 5
+START_RETRIES = 10
+
+
+def _ini(value: str) -> str:
+    """A value for supervisord's config parser, which expands `%(name)s`."""
+    return value.replace("%", "%%")
+
+
+def supervisor_config(settings: PlatformSettings) -> str:
+    """supervisord in the foreground: every process, restarted when it exits.
+
+    No secret is in here: the processes inherit supervisord's environment,
+    which `up` gives the env file's values. The control socket (for
+    `supervisorctl -c <this file>`) is the owner's only.
+    """
+    here = settings.dir
+    processes = settings.processes()
+    width = max(len(p.name) for p in processes)
+    sections = [
+        f"""[supervisord]
+nodaemon = true
+user = {getpass.getuser()}
+directory = {_ini(str(settings.root))}
+logfile = {_ini(str(settings.logs_dir / "supervisord.log"))}
+logfile_maxbytes = 10MB
+logfile_backups = 2
+pidfile = {_ini(str(here / "supervisord.run.pid"))}
+childlogdir = {_ini(str(settings.logs_dir))}
+
+[unix_http_server]
+file = {_ini(str(here / "supervisor.sock"))}
+chmod = 0700
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://{_ini(str(here / "supervisor.sock"))}
+
+[eventlistener:logs]
+command = {_ini(shlex.join([sys.executable, "-m", "mediaplane.devstack.logstream", str(width)]))}
+events = PROCESS_LOG
+buffer_size = 10000
+autorestart = true
+stdout_logfile = NONE
+stderr_logfile = /dev/stdout
+stderr_logfile_maxbytes = 0
+"""
+    ]
+    for process in processes:
+        log = _ini(str(settings.logs_dir / f"{process.name}.log"))
+        sections.append(
+            f"""[program:{process.name}]
+command = {_ini(process.command)}
+autorestart = true
+startsecs = {STARTSECS}
+startretries = {START_RETRIES}
+stopasgroup = true
+killasgroup = true
+stopwaitsecs = 20
+redirect_stderr = true
+stdout_logfile = {log}
+stdout_logfile_maxbytes = 10MB
+stdout_logfile_backups = 2
+stdout_events_enabled = true
+"""
+        )
+    return "\n".join(sections)
+
+
 def write_run_files(settings: PlatformSettings, env: Mapping[str, str]) -> None:
-    """The Procfile and the env file honcho reads (values quoted for its parser)."""
+    """The supervisord config, and the env file (shell syntax: `just token` sources it)."""
     # The env file holds the JWT and playback secrets and NATS passwords: owner only.
     settings.env_file.touch(mode=0o600)
     settings.env_file.chmod(0o600)
     settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
-    settings.procfile.write_text("".join(f"{p.name}: {p.command}\n" for p in settings.processes()))
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.supervisor_config.write_text(supervisor_config(settings))
 
 
-def up(settings: PlatformSettings) -> int:
-    """Prepare, then run the Procfile with honcho until Ctrl-C or `platform down`."""
+def read_env_file(settings: PlatformSettings) -> dict[str, str]:
+    """The env file's values (written by `write_run_files`, one shell-quoted value a line)."""
+    found = {}
+    for line in settings.env_file.read_text().splitlines():
+        name, _, quoted = line.partition("=")
+        (found[name],) = shlex.split(quoted)
+    return found
+
+
+def up(settings: PlatformSettings, ready_timeout: float) -> int:
+    """Prepare, run supervisord until Ctrl-C or `platform down`; say when all are ready."""
     prepare(settings)
-    honcho = [
-        binary("honcho"),
-        "--procfile",
-        str(settings.procfile),
-        "--env",
-        str(settings.env_file),
-        "--app-root",
-        str(settings.root),
-        "start",
-    ]
+    stopping = False
 
-    def wait_for_honcho(signum: int, frame: FrameType | None) -> None:
-        # Ctrl-C reaches honcho too (same process group): it stops every
-        # process, and this process waits for that instead of dying first.
-        return None
+    def stop_with_supervisord(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-C reaches supervisord too (same process group) and `platform down`
+        # signals it: it stops every role, and this process waits for that.
+        nonlocal stopping
+        stopping = True
 
-    signal.signal(signal.SIGINT, wait_for_honcho)
-    signal.signal(signal.SIGTERM, wait_for_honcho)
-    process = subprocess.Popen(honcho, cwd=settings.root)
+    signal.signal(signal.SIGINT, stop_with_supervisord)
+    signal.signal(signal.SIGTERM, stop_with_supervisord)
+    process = subprocess.Popen(
+        [binary("supervisord"), "--configuration", str(settings.supervisor_config)],
+        cwd=settings.root,
+        env={**os.environ, **read_env_file(settings)},
+    )
     settings.pid_file.write_text(str(process.pid))
     try:
+        not_ready = wait_ready(settings, ready_timeout, alive=lambda: process.poll() is None)
+        if process.poll() is None and not stopping:
+            if not_ready:
+                print(
+                    f"not ready after {ready_timeout:.0f}s: {', '.join(not_ready)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            else:
+                print(banner(settings), flush=True)
         code = process.wait()
     finally:
         settings.pid_file.unlink(missing_ok=True)
-    if code in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+    # 0: supervisord was asked to stop (Ctrl-C here, or `platform down` elsewhere).
+    if stopping or code in (0, -signal.SIGINT, -signal.SIGTERM):
         print("mediaplane stopped (the infrastructure keeps running: `just down` stops it)")
         return 0
     return code
@@ -506,11 +604,13 @@ def _answers(url: str) -> bool:
         return False
 
 
-def wait_ready(settings: PlatformSettings, timeout: float) -> list[str]:
-    """Poll every process's readiness URL; returns the names still not ready."""
-    pending = {p.name: p.ready_url for p in settings.processes() if p.ready_url}
+def wait_ready(
+    settings: PlatformSettings, timeout: float, alive: Callable[[], bool] = lambda: True
+) -> list[str]:
+    """Poll every process's readiness URL while `alive()`; returns the names not ready."""
+    pending = {p.name: p.ready_url for p in settings.processes()}
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
+    while pending and time.monotonic() < deadline and alive():
         pending = {name: url for name, url in pending.items() if not _answers(url)}
         if pending:
             time.sleep(1)
@@ -541,19 +641,10 @@ def banner(settings: PlatformSettings) -> str:
     return "\n".join(
         [
             *lines,
-            f"  logs       below, one prefix per process; data in {settings.stack.data_dir}",
+            "  logs       below, one prefix per process; each also in "
+            f"{settings.logs_dir}/<process>.log",
+            "  healing    a process that exits is started again (supervisord: "
+            f"supervisorctl -c {settings.supervisor_config} status)",
             "  stop       Ctrl-C (`just down` also stops the infrastructure)",
         ]
     )
-
-
-def ready(settings: PlatformSettings, timeout: float) -> int:
-    """The Procfile's `ready` process: wait, print the banner, then stay (honcho
-    stops everything when any process exits)."""
-    not_ready = wait_ready(settings, timeout)
-    if not_ready:
-        print(f"not ready after {timeout:.0f}s: {', '.join(not_ready)}", file=sys.stderr)
-        return 1
-    print(banner(settings), flush=True)
-    while True:
-        signal.pause()

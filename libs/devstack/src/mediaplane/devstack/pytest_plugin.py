@@ -28,7 +28,14 @@ from mediaplane.bus import BusSettings
 from mediaplane.bus.permissions import ADMIN, new_password
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.devstack.servers import StackError, all_servers, binary, nats_auth_argv, servers
+from mediaplane.devstack.servers import (
+    Clamd,
+    StackError,
+    all_servers,
+    binary,
+    nats_auth_argv,
+    servers,
+)
 
 # Tests import these from here.
 from mediaplane.devstack.servers import bucket_admin as bucket_admin
@@ -183,6 +190,22 @@ def free_ports(count: int = 1) -> int:
 def private_nats(tmp_path: Path) -> Iterator[PrivateNats]:
     """A running NATS JetStream server for this test alone (stop/start it at will)."""
     server = PrivateNats(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+# A private clamd refuses streams past 1 MiB: tests of clamd's limit stay small.
+PRIVATE_CLAMD_STREAM_MAX = 1024 * 1024
+
+
+@pytest.fixture
+def private_clamd(stack: StackSettings, tmp_path: Path) -> Iterator[Clamd]:
+    """A clamd for this test alone (stop/start it at will; streams up to 1 MiB), with
+    the repo's signatures, like the stack's."""
+    server = Clamd(
+        stack, home=tmp_path / "clamd", port=free_ports(), stream_max=PRIVATE_CLAMD_STREAM_MAX
+    )
     server.start()
     yield server
     server.stop()

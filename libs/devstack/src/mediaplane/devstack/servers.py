@@ -1,4 +1,4 @@
-"""The pinned local servers: Postgres (Debian binaries), NATS and SeaweedFS.
+"""The pinned local servers: Postgres (Debian binaries), NATS, SeaweedFS and clamd.
 
 Each server is started detached (its own session, so Ctrl-C in a terminal
 that ran `just infra-up` does not kill it), writes a pid file and a log under
@@ -9,6 +9,8 @@ Starting a server that is already up does nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -30,7 +32,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 
 
@@ -95,6 +97,9 @@ def _pid_alive(pid_file: Path) -> int | None:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
+    with contextlib.suppress(ChildProcessError):  # our own child: reap it if it died
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
     return pid
 
 
@@ -123,6 +128,10 @@ def _terminate(pid_file: Path, timeout: float = 15.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(pid_file):
+        # A server this process started (a test's own) must be reaped, or it
+        # stays a zombie that still answers kill(pid, 0).
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
     if _pid_alive(pid_file):
         os.kill(pid, signal.SIGKILL)
@@ -234,7 +243,7 @@ async def _nats_probe(url: str) -> None:
         return None
 
     nc = await nats.connect(
-        url,
+        [server.strip() for server in url.split(",")],
         connect_timeout=1,
         allow_reconnect=False,
         error_cb=quiet,
@@ -252,8 +261,22 @@ def nats_auth_argv(config: Path) -> list[str]:
     return ["-c", str(config)]
 
 
+def _healthy(node: NatsNode) -> bool:
+    """The node's monitoring `/healthz`: up, and (clustered) JetStream caught up with a leader."""
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{node.monitor_port}/healthz", timeout=2
+        ) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @dataclass
 class Nats:
+    """Our NATS: one server, or in cluster mode (`MEDIAPLANE_NATS_CLUSTER=1`, `--cluster`)
+    CLUSTER_SIZE servers routed to each other, each with its own JetStream store."""
+
     settings: StackSettings
     name: str = "nats"
 
@@ -261,13 +284,32 @@ class Nats:
     def dir(self) -> Path:
         return self.settings.data_dir / "nats"
 
+    def node_dir(self, node: NatsNode) -> Path:
+        """The single server keeps the folder it always had; cluster nodes have their own."""
+        return self.dir / "cluster" / node.name if self.settings.nats_cluster else self.dir
+
+    def pid_file(self, node: NatsNode) -> Path:
+        return self.node_dir(node) / "nats.pid"
+
+    def _other_mode_running(self) -> bool:
+        """Is the other mode's server (single, or a cluster node) running on this data folder?"""
+        other = dataclasses.replace(self.settings, nats_cluster=not self.settings.nats_cluster)
+        theirs = Nats(other)
+        return any(_pid_alive(theirs.pid_file(node)) for node in other.nats_nodes)
+
     def ready(self) -> bool:
-        """JetStream answers the admin, AND (for our own server) refuses anonymous clients."""
+        """JetStream answers the admin, AND (for our own server) refuses anonymous clients.
+
+        A cluster is ready when every node's `/healthz` is (JetStream has its leader).
+        """
         url = self.settings.nats_url
-        host, port = url.rsplit("//", 1)[-1].rsplit("@", 1)[-1].rsplit(":", 1)
+        host, port = url.split(",")[0].rsplit("//", 1)[-1].rsplit("@", 1)[-1].rsplit(":", 1)
         try:
             socket.create_connection((host, int(port)), timeout=1).close()
         except OSError:
+            return False
+        clustered = self.settings.managed["nats"] and self.settings.nats_cluster
+        if clustered and not all(_healthy(node) for node in self.settings.nats_nodes):
             return False
         try:
             asyncio.run(asyncio.wait_for(_nats_probe(natsauth.admin_url(self.settings)), 5))
@@ -281,34 +323,104 @@ class Nats:
             )
         return True
 
-    def start(self) -> None:
-        if self.ready():
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def node_config(self, node: NatsNode) -> Path:
+        """A cluster node's config: the identities, and its routes with their login.
+
+        In a file of the owner's only, not on the command line, where any local
+        user could read the route password.
+        """
+        password = natsauth.passwords(self.settings)[natsauth.ROUTE]
+        routes = ", ".join(
+            f'"nats://{natsauth.ROUTE}:{password}@127.0.0.1:{other.route_port}"'
+            for other in self.settings.nats_nodes
+            if other != node
+        )
+        config = self.node_dir(node) / "nats.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(
+            render_auth_config()
+            + f"""
+cluster {{
+  name: mediaplane-dev
+  listen: "127.0.0.1:{node.route_port}"
+  authorization {{ user: {natsauth.ROUTE}, password: "{password}" }}
+  routes: [{routes}]
+}}
+"""
+        )
+        return config
+
+    def node_argv(self, node: NatsNode) -> list[str]:
+        # auth.conf: the rendering `apply_identities` compares with the table.
+        auth = nats_auth_argv(self.dir / "auth.conf")
+        config = ["-c", str(self.node_config(node))] if self.settings.nats_cluster else auth
         argv = [
             binary("nats-server"),
-            *nats_auth_argv(self.dir / "auth.conf"),
+            *config,
             "-js",
             "-sd",
-            str(self.dir / "jetstream"),
+            str(self.node_dir(node) / "jetstream"),
             "-a",
             "127.0.0.1",
             "-p",
-            str(self.settings.nats_port),
+            str(node.port),
             "-m",
-            str(self.settings.nats_monitor_port),
-            "-n",
-            "mediaplane-dev",
+            str(node.monitor_port),
         ]
+        if not self.settings.nats_cluster:
+            return [*argv, "-n", "mediaplane-dev"]
+        # JetStream in a cluster needs a unique name per node.
+        return [*argv, "-n", f"mediaplane-dev-{node.index}"]
+
+    def start_node(self, node: NatsNode) -> None:
+        """Start one node if its process is not running (does not wait for readiness)."""
+        if _pid_alive(self.pid_file(node)):
+            return
+        folder = self.node_dir(node)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
         env = natsauth.server_environment(natsauth.passwords(self.settings))
-        _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir, env)
-        _wait_until(self.ready, 20, "nats")
+        _spawn(self.node_argv(node), folder / "nats.log", self.pid_file(node), folder, env)
+
+    def stop_node(self, node: NatsNode, *, kill: bool = False) -> bool:
+        """Stop one node (SIGKILL with `kill`: a crash); False if it was not running."""
+        pid_file = self.pid_file(node)
+        pid = _pid_alive(pid_file)
+        if kill and pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid_file):
+                time.sleep(0.05)
+            pid_file.unlink(missing_ok=True)
+            return True
+        return _terminate(pid_file)
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        if self.settings.managed["nats"] and self._other_mode_running():
+            mode = "a single server" if self.settings.nats_cluster else "a cluster"
+            raise StackError(
+                f"NATS already runs as {mode} on {self.settings.data_dir}: "
+                "stop it first (`just down`)"
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for node in self.settings.nats_nodes:
+            self.start_node(node)
+        _wait_until(self.ready, 60 if self.settings.nats_cluster else 20, "nats")
 
     def stop(self) -> bool:
-        return _terminate(self.dir / "nats.pid")
+        """Stop our servers, single or clustered, whichever runs."""
+        stopped = False
+        for cluster in (False, True):
+            mode = dataclasses.replace(self.settings, nats_cluster=cluster)
+            theirs = Nats(mode)
+            for node in mode.nats_nodes:
+                stopped = theirs.stop_node(node) or stopped
+        return stopped
 
     def apply_identities(self) -> bool:
-        """Restart our running server if it was started from another permission table.
+        """Restart our running server(s) if started from another permission table.
 
         A service added to `mediaplane.bus.permissions` later (with its new
         password variable) needs the new config AND the new variable in
@@ -317,7 +429,10 @@ class Nats:
         this; the test fixtures never restart a shared server. True if restarted.
         """
         config = self.dir / "auth.conf"
-        if not self.settings.managed["nats"] or _pid_alive(self.dir / "nats.pid") is None:
+        nodes = self.settings.nats_nodes
+        if not self.settings.managed["nats"] or not any(
+            _pid_alive(self.pid_file(node)) for node in nodes
+        ):
             return False
         if config.exists() and config.read_text() == render_auth_config():
             return False
@@ -425,15 +540,142 @@ class SeaweedFS:
         return _terminate(self.dir / "seaweedfs.pid")
 
 
-Server = Postgres | Nats | SeaweedFS
+# The signature databases the local clamd loads: the repo's own (EICAR and a test
+# marker). There is no freshclam here: production images bring the official ones.
+SIGNATURES = Path("deploy") / "clamav"
+# Streams past this many bytes are refused by clamd ("INSTREAM size limit exceeded");
+# the same bound applies to scanning (MaxFileSize/MaxScanSize), so nothing shorter
+# is passed unscanned (AlertExceedsMax flags it instead).
+CLAMD_STREAM_MAX = 1000 * 1024 * 1024
+
+
+def clamd_address(url: str) -> tuple[str, int]:
+    """`tcp://host:port` -> (host, port)."""
+    scheme, _, rest = url.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or not host or not port.isdigit():
+        raise StackError(f"clamd URL must be tcp://host:port, not {url!r}")
+    return host, int(port)
+
+
+def clamd_command(url: str, command: bytes, timeout: float = 2.0) -> bytes:
+    """Send one clamd command (`PING`, `RELOAD`, ...) and return its reply."""
+    with socket.create_connection(clamd_address(url), timeout=timeout) as sock:
+        sock.sendall(b"z" + command + b"\0")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return reply.rstrip(b"\0")
+
+
+def clamd_config(home: Path, port: int, stream_max: int) -> str:
+    """clamd.conf for a project clamd: loopback TCP only, its own database and temp folders."""
+    return "\n".join(
+        [
+            f"TCPSocket {port}",
+            "TCPAddr 127.0.0.1",
+            "Foreground yes",
+            f"DatabaseDirectory {home / 'db'}",
+            f"TemporaryDirectory {home / 'tmp'}",
+            "LogTime yes",
+            "MaxThreads 4",
+            f"StreamMaxLength {stream_max}",
+            f"MaxFileSize {stream_max}",
+            f"MaxScanSize {stream_max}",
+            # What clamd did not read whole is reported as found, never as OK.
+            "AlertExceedsMax yes",
+            # The database is the repo's: nothing to self-check on a timer.
+            "SelfCheck 0",
+            "",
+        ]
+    )
+
+
+@dataclass
+class Clamd:
+    """A clamd of the project's (Debian's clamav-daemon binary) on a project port.
+
+    It loads only the repo's signature database (`deploy/clamav`): the local
+    stack has no freshclam. `home` and `port` default to the stack's; tests
+    that stop clamd or need a small `stream_max` run one of their own.
+    """
+
+    settings: StackSettings
+    name: str = "clamd"
+    home: Path | None = None
+    port: int | None = None
+    stream_max: int = CLAMD_STREAM_MAX
+
+    @property
+    def dir(self) -> Path:
+        return self.home or self.settings.data_dir / "clamav"
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            return self.settings.clamd_url
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def ready(self) -> bool:
+        try:
+            return clamd_command(self.url, b"PING") == b"PONG"
+        except OSError:
+            return False
+
+    def _install_signatures(self) -> bool:
+        """Copy the repo's databases into clamd's folder; True when any changed."""
+        db = self.dir / "db"
+        db.mkdir(parents=True, exist_ok=True)
+        changed = False
+        for source in sorted((repo_root() / SIGNATURES).glob("*.[nh]db")):
+            target = db / source.name
+            if not target.exists() or target.read_bytes() != source.read_bytes():
+                shutil.copyfile(source, target)
+                changed = True
+        return changed
+
+    def start(self) -> None:
+        if self.ready():
+            if self._install_signatures():
+                clamd_command(self.url, b"RELOAD")
+            return
+        self._install_signatures()
+        (self.dir / "tmp").mkdir(exist_ok=True)
+        _, port = clamd_address(self.url)
+        config = self.dir / "clamd.conf"
+        config.write_text(clamd_config(self.dir, port, self.stream_max))
+        _spawn(
+            [_clamd_binary(), "-c", str(config)],
+            self.dir / "clamd.log",
+            self.dir / "clamd.pid",
+            self.dir,
+        )
+        _wait_until(self.ready, 60, "clamd")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "clamd.pid")
+
+
+def _clamd_binary() -> str:
+    # /usr/sbin is not on every user's PATH.
+    found = shutil.which("clamd") or (
+        "/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None
+    )
+    if not found:
+        raise StackError(
+            "clamd not found; run `just setup` (Debian: apt-get install clamav-daemon)"
+        )
+    return found
+
+
+Server = Postgres | Nats | SeaweedFS | Clamd
 
 
 def servers(settings: StackSettings) -> list[Server]:
     """The servers this stack manages itself (external ones are only probed)."""
     managed = settings.managed
-    everything: list[Server] = [Postgres(settings), Nats(settings), SeaweedFS(settings)]
-    return [s for s in everything if managed[s.name]]
+    return [s for s in all_servers(settings) if managed[s.name]]
 
 
 def all_servers(settings: StackSettings) -> list[Server]:
-    return [Postgres(settings), Nats(settings), SeaweedFS(settings)]
+    return [Postgres(settings), Nats(settings), SeaweedFS(settings), Clamd(settings)]

@@ -24,6 +24,7 @@ from mediaplane.contracts import (
     FileVerified,
     JanitorFilePurged,
     JanitorSessionExpired,
+    Mp4Rendition,
     Registry,
     Rendition,
     TagCreated,
@@ -34,11 +35,13 @@ from mediaplane.contracts import (
     ThumbnailSource,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
     VideoSource,
+    Waveform,
 )
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -251,7 +254,53 @@ class FileStory:
     def _job_id(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
+    def transcode_progress(self, job_id: uuid.UUID, percent: float) -> FileStory:
+        return self.add(
+            TranscodeProgress(
+                **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                job_id=job_id,
+                percent=percent,
+                processed=round(percent / 100 * 20.0, 3),
+            )
+        )
+
+    def mp4_key(self, job_id: uuid.UUID) -> str:
+        return f"{self.file_id}/{job_id}/fallback.mp4"
+
+    def waveform_key(self, job_id: uuid.UUID) -> str:
+        return f"{self.file_id}/{job_id}/waveform.json"
+
     def transcode_completed(self, job_id: uuid.UUID, bucket: str = "renditions") -> FileStory:
+        """A video's ladder with its MP4 fallback; an audio file's ladder and waveform."""
+        if self.kind == "audio":
+            return self.add(
+                TranscodeCompleted(
+                    **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                    file_id=self.file_id,
+                    job_id=job_id,
+                    bucket=bucket,
+                    master_playlist_key=f"{self.file_id}/hls/master.m3u8",
+                    renditions=[
+                        Rendition(
+                            name=f"{kbps}k",
+                            width=0,
+                            height=0,
+                            bandwidth=kbps * 1100,
+                            average_bandwidth=kbps * 1000,
+                            codecs="mp4a.40.2",
+                            frame_rate=0.0,
+                            playlist_key=f"{self.file_id}/hls/{kbps}k/index.m3u8",
+                            segment_count=5,
+                        )
+                        for kbps in (128, 64)
+                    ],
+                    duration=20.0,
+                    elapsed=1.5,
+                    kind="audio",
+                    waveform=Waveform(key=self.waveform_key(job_id), peaks=4),
+                )
+            )
         renditions = [
             Rendition(
                 name=f"{h}p",
@@ -276,6 +325,13 @@ class FileStory:
                 renditions=renditions,
                 duration=20.0,
                 elapsed=3.5,
+                mp4=Mp4Rendition(
+                    key=self.mp4_key(job_id),
+                    width=1280,
+                    height=720,
+                    size=4096,
+                    bandwidth=1638,
+                ),
             )
         )
 

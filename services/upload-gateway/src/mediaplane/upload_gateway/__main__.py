@@ -17,7 +17,12 @@ from mediaplane.servicekit.runtime import (
     serve_worker,
 )
 from mediaplane.upload_gateway.api.app import create_app
-from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resources
+from mediaplane.upload_gateway.app.bootstrap import (
+    apply_migrations,
+    clamd_scanner,
+    open_resources,
+    verifier_health,
+)
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 from mediaplane.upload_gateway.worker.verifier import register_verifier
 
@@ -25,13 +30,14 @@ from mediaplane.upload_gateway.worker.verifier import register_verifier
 async def run_verifier(
     settings: GatewaySettings, args: argparse.Namespace, stop: asyncio.Event
 ) -> None:
+    scanner = clamd_scanner(settings)
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
-        register_verifier(bus, resources.service, resources.objects)
+        register_verifier(bus, resources.service, resources.objects, scanner)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-verifier",
-            health=resources.health,
+            health=verifier_health(resources, scanner),
             host=settings.http_host,
             port=settings.ops_port,
         ):
@@ -48,7 +54,14 @@ ROLES = {
 
 def main(argv: list[str] | None = None) -> int:
     args = role_parser("mediaplane.upload_gateway", ROLES).parse_args(argv)
-    return run_roles(SERVICE, ROLES, args, settings=GatewaySettings.from_env)
+
+    def settings() -> GatewaySettings:
+        loaded = GatewaySettings.from_env()
+        if args.role == "verifier":
+            clamd_scanner(loaded)  # no clamd URL: refuse to start (exit 2), never run unscanned
+        return loaded
+
+    return run_roles(SERVICE, ROLES, args, settings=settings)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ class GatewaySettings:
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     ops_port: int = 9101
+    # clamd (`tcp://host:port`): the verifier role refuses to start without it, so no
+    # upload is ever verified unscanned. `clamd_timeout` bounds each step of a scan.
+    clamd_url: str | None = None
+    clamd_timeout: float = 60.0
+    # clamd's StreamMaxLength: longer originals are rejected `scan_limit_exceeded`.
+    clamd_stream_max: int = 1000 * 1024 * 1024
     # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret),
     # and only on a loopback bind.
     dev_mode: bool = False
@@ -70,5 +76,8 @@ class GatewaySettings:
             http_host=env.get("MEDIAPLANE_GATEWAY_HOST", "127.0.0.1"),
             http_port=number("MEDIAPLANE_GATEWAY_PORT", 8081),
             ops_port=number("MEDIAPLANE_GATEWAY_OPS_PORT", 9101),
+            clamd_url=env.get("MEDIAPLANE_CLAMD_URL") or None,
+            clamd_timeout=float(env.get("MEDIAPLANE_CLAMD_TIMEOUT", "60")),
+            clamd_stream_max=number("MEDIAPLANE_CLAMD_STREAM_MAX", 1000 * 1024 * 1024),
             dev_mode=env.get("MEDIAPLANE_DEV_MODE") == "1",
         )

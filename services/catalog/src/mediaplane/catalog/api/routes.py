@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
@@ -136,6 +136,25 @@ class FileController(Controller):
         queries: NamedDependency[CatalogQueries],
     ) -> History:
         return await queries.history(principal, file_id)
+
+    @get(
+        "/{file_id:uuid}/mp4",
+        summary="Redirect (307) to the MP4 fallback: presigned, seekable with Range requests",
+        status_code=307,
+    )
+    async def mp4(
+        self,
+        file_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        media: NamedDependency[MediaService],
+        download: Annotated[
+            bool, QueryParameter(description="as an attachment named after the original")
+        ] = False,
+    ) -> Redirect:
+        """The same read rules as the file: another owner's file is `404 file_not_found`, a
+        file without a fallback (not ready, not a video, not transcoded) `404 mp4_not_found`."""
+        url = await media.mp4_url(principal, file_id, download=download)
+        return Redirect(url, status_code=307, headers={"Cache-Control": "private, no-store"})
 
     @get(
         "/{file_id:uuid}/hls/{playlist:str}",

@@ -44,7 +44,7 @@ class FileNotFound(ProblemError):
 _SUMMARY_COLUMNS = sql.SQL(
     """f.file_id, f.owner, f.filename, f.size, f.content_type, f.media_type, f.kind, f.status,
        f.rejection_code, f.transcode_status, f.transcode_error, f.thumbnail_status,
-       f.thumbnail_error, f.created_at, f.updated_at,
+       f.thumbnail_error, f.transcode_progress, f.created_at, f.updated_at,
        coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM file_tags t
                  WHERE t.file_id = f.file_id), '{}') AS tags"""
 )
@@ -70,6 +70,16 @@ class FileRecord:
     master_playlist_key: str | None
     duration: float | None
     purged: bool
+    mp4: Mp4Record | None = None
+    waveform_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mp4Record:
+    key: str
+    width: int
+    height: int
+    size: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +176,8 @@ class CatalogQueries:
     async def file(self, principal: Principal, file_id: uuid.UUID) -> FileRecord:
         query = sql.SQL(
             "SELECT {}, f.sha256, f.bucket, f.object_key, f.renditions_bucket, "
-            "f.master_playlist_key, f.duration, f.purged "
+            "f.master_playlist_key, f.duration, f.purged, f.mp4_key, f.mp4_width, "
+            "f.mp4_height, f.mp4_size, f.waveform_key "
             "FROM files f WHERE f.file_id = %(id)s AND {}"
         ).format(_SUMMARY_COLUMNS, _owner_scope(principal, "f.owner"))
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -183,6 +194,15 @@ class CatalogQueries:
             master_playlist_key=row["master_playlist_key"],
             duration=row["duration"],
             purged=row["purged"],
+            mp4=Mp4Record(
+                key=row["mp4_key"],
+                width=row["mp4_width"],
+                height=row["mp4_height"],
+                size=row["mp4_size"],
+            )
+            if row["mp4_key"] is not None
+            else None,
+            waveform_key=row["waveform_key"],
         )
 
     async def renditions(self, file_id: uuid.UUID) -> list[RenditionRecord]:

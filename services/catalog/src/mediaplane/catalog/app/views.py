@@ -23,6 +23,8 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     transcode_error: str | None
     thumbnail_status: str | None
     thumbnail_error: str | None
+    # Percent done while `transcode_status` is `running` (and the transcoder reported).
+    transcode_progress: float | None
     tags: list[str]
     created_at: datetime
     updated_at: datetime
@@ -59,6 +61,16 @@ class RenditionView(msgspec.Struct, frozen=True, kw_only=True):
     playlist_url: str
 
 
+class Mp4View(msgspec.Struct, frozen=True, kw_only=True):
+    """The progressive MP4 fallback (faststart, at most 720p): plays and seeks by Range."""
+
+    url: str
+    expires_at: datetime
+    width: int
+    height: int
+    size: int
+
+
 class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     file: FileSummary
     sha256: str | None
@@ -70,6 +82,9 @@ class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     # Playlist URLs carry a playback token (`?pt=`) good for this file until `hls_expires_at`.
     hls_url: str | None
     hls_expires_at: datetime | None
+    mp4: Mp4View | None = None  # videos
+    # Audio: `{"version": 1, "duration": s, "peaks": [0..1, ...]}`, presigned like `download`.
+    waveform_url: str | None = None
 
 
 class HistoryEvent(msgspec.Struct, frozen=True, kw_only=True):

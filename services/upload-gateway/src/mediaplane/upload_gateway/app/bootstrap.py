@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -11,8 +11,10 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
+from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
+from mediaplane.upload_gateway.adapters.clamd import ClamdScanner, parse_address
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
@@ -23,6 +25,24 @@ async def apply_migrations(settings: GatewaySettings) -> list[str]:
     return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, GATEWAY_MIGRATIONS])
 
 
+def clamd_scanner(settings: GatewaySettings) -> ClamdScanner:
+    """The verifier's scanner; scanning is required, so no clamd URL is a startup error."""
+    if not settings.clamd_url:
+        raise ValueError(
+            "the verifier needs MEDIAPLANE_CLAMD_URL (tcp://host:port): "
+            "no upload is verified without a malware scan"
+        )
+    parse_address(settings.clamd_url)
+    return ClamdScanner(
+        settings.clamd_url, timeout=settings.clamd_timeout, stream_max=settings.clamd_stream_max
+    )
+
+
+def verifier_health(resources: Resources, scanner: ClamdScanner) -> HealthChecks:
+    """The verifier's readiness: the process's dependencies and clamd answering PING."""
+    return HealthChecks({**resources.checks, "clamd": scanner.ping})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Resources:
     settings: GatewaySettings
@@ -31,6 +51,7 @@ class Resources:
     store: EventStore
     objects: ObjectStore
     service: UploadService
+    checks: Mapping[str, Check]
     health: HealthChecks
 
 
@@ -48,6 +69,11 @@ async def open_resources(
         await objects.ensure_buckets(settings.bucket)
         store = EventStore(pool, registry)
         service = UploadService(pool=pool, store=store, objects=objects, settings=settings)
+        dependencies: dict[str, Check] = {
+            "postgres": checks.postgres(pool),
+            "nats": checks.nats(settings.bus),
+            "s3": checks.s3(objects, settings.bucket),
+        }
         yield Resources(
             settings=settings,
             registry=registry,
@@ -55,13 +81,8 @@ async def open_resources(
             store=store,
             objects=objects,
             service=service,
-            health=HealthChecks(
-                {
-                    "postgres": checks.postgres(pool),
-                    "nats": checks.nats(settings.bus),
-                    "s3": checks.s3(objects, settings.bucket),
-                }
-            ),
+            checks=dependencies,
+            health=HealthChecks(dependencies),
         )
     finally:
         await pool.close()
