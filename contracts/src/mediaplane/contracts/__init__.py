@@ -53,6 +53,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -98,6 +99,8 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantFailed",
+    "VariantGenerated",
     "VideoSource",
     "Waveform",
     "build_registry",

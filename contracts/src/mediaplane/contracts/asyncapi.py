@@ -24,6 +24,7 @@ PRODUCERS = {
     "tag": "upload-gateway",
     "transcode": "transcoder",
     "thumbnail": "thumbnailer",
+    "variant": "thumbnailer",
     "janitor": "janitor",
     "user": "identity",
 }

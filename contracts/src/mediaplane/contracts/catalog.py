@@ -42,6 +42,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -61,6 +62,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeFailed,
     ThumbnailGenerated,
     ThumbnailFailed,
+    VariantGenerated,
+    VariantFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -91,6 +94,8 @@ AnyEvent = (
     | TranscodeFailed
     | ThumbnailGenerated
     | ThumbnailFailed
+    | VariantGenerated
+    | VariantFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved

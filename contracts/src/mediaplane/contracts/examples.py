@@ -51,6 +51,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -287,4 +288,24 @@ def build_examples() -> list[Event]:
         UserSuspended(**_user(22), user_id=USER, reason="spam uploads", suspended_by=str(ADMIN)),
         UserReinstated(**_user(23), user_id=USER, reinstated_by=str(ADMIN)),
         UserDeleted(**_user(24), user_id=USER, deleted_by="self"),
+        VariantGenerated(
+            **_envelope(25, f"variant-{SHA}-fill-400x300-smart-q80.webp", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fill-400x300-smart-q80.webp",
+            bucket="variants",
+            key=f"{SHA}/fill-400x300-smart-q80.webp",
+            width=400,
+            height=300,
+            format="webp",
+            size=18_344,
+        ),
+        VariantFailed(
+            **_envelope(26, f"variant-{SHA}-fit-800x800-q82-wm.jpeg", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fit-800x800-q82-wm.jpeg",
+            code="watermark_does_not_fit",
+            detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
     ]

@@ -55,7 +55,11 @@ SERVICES = (
     ),
     Identity(name="catalog", families=(), durables=("catalog-ingest",), replays=True),
     Identity(name="transcoder", families=("transcode",), durables=("transcoder-file-verified",)),
-    Identity(name="thumbnailer", families=("thumbnail",), durables=("thumbnailer-file-verified",)),
+    Identity(
+        name="thumbnailer",
+        families=("thumbnail", "variant"),
+        durables=("thumbnailer-file-verified", "thumbnailer-variant-sources"),
+    ),
     Identity(
         name="janitor",
         families=("janitor",),

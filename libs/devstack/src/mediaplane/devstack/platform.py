@@ -57,7 +57,7 @@ SERVICES = (
     Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
     Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
     Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
-    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
+    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
 )
@@ -65,7 +65,7 @@ SERVICES = (
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one;
 # identity has no such role, only its relay on ops + 1).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083}
+HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083, "thumbnailer": 8084}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
@@ -116,7 +116,7 @@ class PlatformSettings:
     http_ports: Mapping[str, int]
     ops_ports: Mapping[str, int]
     database_urls: Mapping[str, str]
-    buckets: Mapping[str, str]  # originals, renditions, thumbnails -> bucket name
+    buckets: Mapping[str, str]  # originals, renditions, thumbnails, variants -> bucket name
     passthrough: Mapping[str, str]
     # Dev sign-in (POST /v1/dev/token, the web UI's user-name box): on unless
     # MEDIAPLANE_DEV_MODE=0, which runs the platform the way production signs in.
@@ -151,7 +151,7 @@ class PlatformSettings:
             },
             buckets={
                 kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
-                for kind in ("originals", "renditions", "thumbnails")
+                for kind in ("originals", "renditions", "thumbnails", "variants")
             },
             passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
@@ -228,7 +228,9 @@ class PlatformSettings:
         )
         return found
 
-    def environment(self, jwt_secret: str, playback_secret: str) -> dict[str, str]:
+    def environment(
+        self, jwt_secret: str, playback_secret: str, variant_secret: str
+    ) -> dict[str, str]:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
@@ -269,6 +271,7 @@ class PlatformSettings:
             "MEDIAPLANE_JWT_ISSUER": self.edge_url,
             "MEDIAPLANE_JWT_AUDIENCE": "mediaplane",
             "MEDIAPLANE_CATALOG_PLAYBACK_SECRET": playback_secret,
+            "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET": variant_secret,
             "MEDIAPLANE_DEV_MODE": "1" if self.dev_mode else "0",
             "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
@@ -277,6 +280,7 @@ class PlatformSettings:
             "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
             "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
             "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{self.http_ports['identity']}",
+            "MEDIAPLANE_THUMBNAILER_UPSTREAM": f"127.0.0.1:{self.http_ports['thumbnailer']}",
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
             "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
@@ -320,6 +324,11 @@ def jwt_secret(settings: PlatformSettings) -> str:
 def playback_secret(settings: PlatformSettings) -> str:
     """The catalog's key for HLS playback tokens (never the JWT secret)."""
     return _kept_secret(settings, "playback-secret")
+
+
+def variant_secret(settings: PlatformSettings) -> str:
+    """The thumbnailer's key for signing variant specs (never the JWT secret)."""
+    return _kept_secret(settings, "variant-secret")
 
 
 def _port_in_use(port: int) -> bool:
@@ -423,7 +432,9 @@ def prepare(settings: PlatformSettings) -> None:
             f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
         )
     settings.dir.mkdir(parents=True, exist_ok=True)
-    env = settings.environment(jwt_secret(settings), playback_secret(settings))
+    env = settings.environment(
+        jwt_secret(settings), playback_secret(settings), variant_secret(settings)
+    )
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)

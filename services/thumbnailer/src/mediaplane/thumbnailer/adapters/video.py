@@ -113,9 +113,17 @@ class Ffmpeg:
         )
 
     async def frame(
-        self, path: Path, video: VideoInfo, position: float, output: Path, longest: int
+        self,
+        path: Path,
+        video: VideoInfo,
+        position: float,
+        output: Path,
+        longest: int,
+        *,
+        representative: bool = True,
     ) -> bool:
-        """Write a representative frame from `position` seconds on to `output` (PNG).
+        """Write a representative frame from `position` seconds on (with `representative`
+        False: the frame at `position`) to `output` (PNG).
 
         False when the video has no frame there (e.g. past a wrong duration).
         The frame is upright (ffmpeg applies the rotation metadata), has
@@ -127,6 +135,8 @@ class Ffmpeg:
             f"scale=w='min(iw,{longest})':h='min(ih,{longest})'"
             ":force_original_aspect_ratio=decrease"
         )
+        # A poster asked for at a time is the frame there; else the most typical of the next few.
+        pick = f",thumbnail={_THUMBNAIL_FRAMES}" if representative else ""
         finished = await run_tool(
             "ffmpeg",
             [
@@ -144,7 +154,7 @@ class Ffmpeg:
                 "-map",
                 "0:v:0",
                 "-vf",
-                f"scale=iw*sar:ih,setsar=1,{fit},thumbnail={_THUMBNAIL_FRAMES}",
+                f"scale=iw*sar:ih,setsar=1,{fit}{pick}",
                 "-frames:v",
                 "1",
                 "-c:v",

@@ -30,3 +30,8 @@ SOURCE_BYTES = Counter(
     "Bytes of originals downloaded",
     ["kind"],
 )
+VARIANTS = Counter(
+    "mediaplane_thumbnailer_variants_total",
+    "Variant requests answered, by path (generated now, or cached) and recorded status",
+    ["path", "status"],
+)
