@@ -98,7 +98,7 @@ _BUS_VARIABLES = (
 # `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
-WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 CLI_CLIENT = "cli"
 CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
