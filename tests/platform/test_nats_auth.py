@@ -28,6 +28,7 @@ from mediaplane.devstack import platform
 from mediaplane.devstack.servers import binary
 from mediaplane.janitor.config import PROJECTION_DURABLE
 from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABLE
+from mediaplane.thumbnailer.worker.metadata import METADATA_DURABLE
 from mediaplane.thumbnailer.worker.sources import DURABLE as VARIANT_SOURCES_DURABLE
 from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
 from mediaplane.upload_gateway.worker.accounts import ACCOUNTS_DURABLE
@@ -57,7 +58,7 @@ def test_the_table_names_the_durables_the_services_run() -> None:
         "gateway": (VERIFIER_DURABLE, ACCOUNTS_DURABLE),
         "catalog": (IngestSettings().durable,),
         "transcoder": (TRANSCODER_DURABLE,),
-        "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE),
+        "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
     }

@@ -22,6 +22,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import (
+    AudioMetadata,
+    GeoLocation,
+    ImageMetadata,
+    MetadataExtracted,
+    MetadataFailed,
+    PdfMetadata,
+    VideoMetadata,
+)
 from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
@@ -63,6 +72,7 @@ __all__ = [
     "ALL_EVENTS",
     "REGISTRY",
     "AnyEvent",
+    "AudioMetadata",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -76,11 +86,16 @@ __all__ = [
     "FileUploaded",
     "FileUploadedV2",
     "FileVerified",
+    "GeoLocation",
+    "ImageMetadata",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "MetadataExtracted",
+    "MetadataFailed",
     "Mp4Rendition",
     "ObjectReference",
+    "PdfMetadata",
     "Plan",
     "Registry",
     "Rendition",
@@ -109,6 +124,7 @@ __all__ = [
     "UserSuspended",
     "VariantFailed",
     "VariantGenerated",
+    "VideoMetadata",
     "VideoSource",
     "Waveform",
     "build_registry",

@@ -25,6 +25,7 @@ PRODUCERS = {
     "transcode": "transcoder",
     "thumbnail": "thumbnailer",
     "variant": "thumbnailer",
+    "metadata": "thumbnailer",
     "janitor": "janitor",
     "user": "identity",
 }

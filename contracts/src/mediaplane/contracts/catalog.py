@@ -24,6 +24,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import (
@@ -72,6 +73,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ThumbnailFailed,
     VariantGenerated,
     VariantFailed,
+    MetadataExtracted,
+    MetadataFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -108,6 +111,8 @@ AnyEvent = (
     | ThumbnailFailed
     | VariantGenerated
     | VariantFailed
+    | MetadataExtracted
+    | MetadataFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved

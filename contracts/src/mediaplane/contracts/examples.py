@@ -26,6 +26,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed, VideoMetadata
 from mediaplane.contracts.thumbnails import (
     Thumbnail,
     ThumbnailFailed,
@@ -291,6 +292,33 @@ def build_examples() -> list[Event]:
             file_id=FILE,
             code="too_large",
             detail="30000x30000 pixels exceeds the 50 MP limit",
+        ),
+        MetadataExtracted(
+            **_envelope(40, f"metadata-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            kind="video",
+            video=VideoMetadata(
+                container="mov,mp4,m4a,3gp,3g2,mj2",
+                duration=12.5,
+                bitrate=4_800_000,
+                width=3840,
+                height=2160,
+                fps=29.97,
+                rotation=90,
+                video_codec="hevc",
+                video_profile="Main 10",
+                pixel_format="yuv420p10le",
+                color_transfer="smpte2084",
+                color_primaries="bt2020",
+                hdr="pq",
+                audio_codec="aac",
+            ),
+        ),
+        MetadataFailed(
+            **_envelope(41, f"metadata-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            code="corrupt_input",
+            detail="ffprobe cannot read the file: moov atom not found",
         ),
         JanitorSessionExpired(
             **_envelope(15, f"janitor-{SESSION}", "janitor"),

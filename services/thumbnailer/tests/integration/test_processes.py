@@ -19,7 +19,7 @@ import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import RecordingHandler, eventually
-from mediaplane.contracts import ThumbnailGenerated, build_registry
+from mediaplane.contracts import MetadataExtracted, ThumbnailGenerated, build_registry
 from mediaplane.devstack.pytest_plugin import free_ports
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.database import open_pool
@@ -134,7 +134,9 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
     relay_ops = f"http://127.0.0.1:{settings.ops_port + 1}"
     bus = Bus(settings.bus, build_registry(settings.bus.subject_root), producer="upload-gateway")
     outcomes = RecordingHandler()
-    bus.consumer("test-thumbnail-outcomes", events=[ThumbnailGenerated])(outcomes)
+    bus.consumer("test-thumbnail-outcomes", events=[ThumbnailGenerated, MetadataExtracted])(
+        outcomes
+    )
     event = await verified(testing.encode(testing.photo(640, 480), "PNG"), "image/png", "image")
 
     async with (
@@ -150,10 +152,15 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
         assert (await client.get(f"{worker_ops}/health/live")).json() == {"status": "live"}
 
         await bus.publish(event)
-        await eventually(lambda: len(outcomes.events) == 1, within=60)
-        [generated] = outcomes.events
+        # Both consumers of the worker role: thumbnails and metadata.
+        await eventually(lambda: len(outcomes.events) == 2, within=60)
+        by_type = {type(e): e for e in outcomes.events}
+        generated, extracted = by_type[ThumbnailGenerated], by_type[MetadataExtracted]
         assert isinstance(generated, ThumbnailGenerated)
         assert generated.file_id == event.file_id
+        assert isinstance(extracted, MetadataExtracted)
+        assert extracted.image is not None
+        assert (extracted.image.width, extracted.image.height) == (640, 480)
 
         worker_metrics = (await client.get(f"{worker_ops}/metrics")).text
         assert (
@@ -161,8 +168,13 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
             in worker_metrics
         )
         assert 'mediaplane_thumbnailer_job_seconds_count{kind="image"} 1.0' in worker_metrics
-        relay_metrics = (await client.get(f"{relay_ops}/metrics")).text
-        assert "eventlog_relay_published_total 1.0" in relay_metrics
+
+        async def relay_published_both() -> bool:
+            # The relay counts after JetStream's ack, which may follow our delivery.
+            metrics = (await client.get(f"{relay_ops}/metrics")).text
+            return "eventlog_relay_published_total 2.0" in metrics
+
+        await eventually(relay_published_both, within=30)
 
 
 async def test_the_api_role_serves_variants_and_refuses_to_start_without_token_settings(

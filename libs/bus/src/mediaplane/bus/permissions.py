@@ -57,8 +57,12 @@ SERVICES = (
     Identity(name="transcoder", families=("transcode",), durables=("transcoder-file-verified",)),
     Identity(
         name="thumbnailer",
-        families=("thumbnail", "variant"),
-        durables=("thumbnailer-file-verified", "thumbnailer-variant-sources"),
+        families=("thumbnail", "variant", "metadata"),
+        durables=(
+            "thumbnailer-file-verified",
+            "thumbnailer-variant-sources",
+            "thumbnailer-metadata",
+        ),
     ),
     Identity(
         name="janitor",

@@ -1,8 +1,8 @@
 """The whole platform on this machine: what `just up` runs after `just infra-up`.
 
 `prepare` creates each service's database and runs its `migrate` role, makes
-the buckets, keeps a development JWT secret, registers the web UI as an OAuth
-client of identity and creates a dev admin (its generated password kept in
+the buckets, keeps a development JWT secret, registers the web UI and the CLI as
+OAuth clients of identity and creates a dev admin (its generated password kept in
 `<data dir>/platform/admin-password`, owner only), and writes a supervisord
 config and an env file under `<data dir>/platform/`. `up` then runs
 supervisord (supervisor, docs/adr/0006-a-local-platform-that-heals.md) in the
@@ -86,6 +86,7 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
     "MEDIAPLANE_STREAM_REPLICAS",
     "MEDIAPLANE_LOG_LEVEL",
+    "MEDIAPLANE_OTEL_EXPORTER",  # `none` turns tracing off
     *(
         f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
         for s in SERVICES
@@ -94,10 +95,13 @@ _BUS_VARIABLES = (
 )
 
 
-# The dev admin `prepare` creates, and the web UI's OAuth client (public: PKCE).
+# The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
+# `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
 WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
+CLI_CLIENT = "cli"
+CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,6 +296,10 @@ class PlatformSettings:
             "MEDIAPLANE_IDENTITY_WEB_URL": self.edge_url,
             "MEDIAPLANE_S3_UPSTREAM": s3_host,
             "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
+            # Every process sends its spans to the stack's trace backend, within a second.
+            "MEDIAPLANE_OTEL_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.traces_url,
+            "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **identities,
             **self.passthrough,
         }
@@ -386,13 +394,20 @@ def admin_password(settings: PlatformSettings) -> str:
 
 
 def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
-    """Identity's web UI client (exact redirect URIs) and the dev admin; idempotent."""
+    """Identity's web UI client (exact redirect URIs), the CLI's client and the dev admin;
+    idempotent."""
     url = settings.edge_url
-    client = [
+    web_ui = [
         *("admin", "client", "--id", WEB_UI_CLIENT, "--public"),
         *("--redirect-uri", f"{url}/callback", "--post-logout-redirect-uri", f"{url}/"),
         *("--grant", "authorization_code", "--grant", "refresh_token"),
         *("--scope", WEB_UI_SCOPE),
+    ]
+    cli = [
+        *("admin", "client", "--id", CLI_CLIENT, "--public"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:device_code", "--grant", "refresh_token"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        *("--scope", CLI_SCOPE),
     ]
     admin = ["admin", "create", "--email", settings.admin_email]
     # The password goes in the environment of that one process, never on its command line.
@@ -409,11 +424,16 @@ def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        registered = pool.submit(run, client, {})
+        registered = {
+            name: pool.submit(run, args, {}) for name, args in (("web UI", web_ui), ("CLI", cli))
+        }
         created = pool.submit(run, admin, secret)
-    if registered.result().returncode != 0:
-        done = registered.result()
-        raise StackError(f"identity: registering the web UI failed:\n{done.stdout}{done.stderr}")
+    for name, future in registered.items():
+        done = future.result()
+        if done.returncode != 0:
+            raise StackError(
+                f"identity: registering the {name} failed:\n{done.stdout}{done.stderr}"
+            )
     done = created.result()
     if done.returncode == 0:
         print(f"identity: dev admin {settings.admin_email} created")
@@ -637,6 +657,8 @@ def banner(settings: PlatformSettings) -> str:
     return "\n".join(
         [
             *lines,
+            f"  traces     {settings.stack.traces_url}/ (an API response's `traceresponse`",
+            "             header holds its trace id: an upload's trace is its `complete`)",
             "  logs       below, one prefix per process; each also in "
             f"{settings.logs_dir}/<process>.log",
             "  healing    a process that exits is started again (supervisord: "

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
+from mediaplane.contracts import ImageMetadata
 from mediaplane.thumbnailer.config import OutputOptions
+from mediaplane.thumbnailer.domain import metadata
 from mediaplane.thumbnailer.domain.errors import CorruptInput, TooLarge, UnsupportedMedia
 from mediaplane.thumbnailer.domain.policy import MediaLimits, check_pixels, unidentified_image
 from mediaplane.thumbnailer.domain.sizing import ThumbnailSize, fit
@@ -325,3 +327,45 @@ def flatten(picture: Image.Image) -> Image.Image:
     background = Image.new(mode, picture.size, _WHITE if mode == "RGB" else 255)
     background.paste(picture.convert(mode), mask=picture.getchannel("A"))
     return background
+
+
+def read_metadata(
+    path: Path, *, media_type: str, limits: MediaLimits, keep_location: bool
+) -> ImageMetadata:
+    """Size, orientation and EXIF from the header alone (no pixel is decoded).
+
+    The GPS IFD is not even read unless the owner opted in; the domain drops
+    it again otherwise. A broken EXIF block is not a broken picture: it gives
+    no EXIF fields.
+    """
+    with open_checked(path, media_type, limits) as image:
+        width, height = image.size
+        exif: dict[int, object] = {}
+        gps: dict[int, object] = {}
+        try:
+            found = image.getexif()
+            exif.update(found)
+            exif.update(found.get_ifd(metadata.EXIF_IFD))
+            if keep_location:
+                gps.update(found.get_ifd(metadata.GPS_IFD))
+        except Exception:  # EXIF is optional metadata; its parser may choke on junk
+            exif.clear()
+            gps.clear()
+        exif.pop(metadata.GPS_IFD, None)
+        return metadata.image_metadata(
+            width=width,
+            height=height,
+            format=image.format or "unknown",
+            exif={tag: _plain(value) for tag, value in exif.items()},
+            gps={tag: _plain(value) for tag, value in gps.items()},
+            keep_location=keep_location,
+        )
+
+
+def _plain(value: object) -> object:
+    """Pillow's rationals as floats (tuples of them as tuples): the domain takes plain values."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, TiffImagePlugin.IFDRational):
+        return float(value) if value.denominator else None
+    return value

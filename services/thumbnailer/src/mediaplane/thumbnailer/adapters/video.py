@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mediaplane.servicekit import children, media
 from mediaplane.thumbnailer.adapters.tools import error_text, run_tool
@@ -111,6 +112,41 @@ class Ffmpeg:
             duration=_seconds(info.get("format", {}).get("duration")),
             demuxer=expected,
         )
+
+    async def describe(self, path: Path, media_type: str) -> dict[str, Any]:
+        """ffprobe's JSON of the container and every stream (for metadata), format checked."""
+        expected = demuxer(path, media_type)
+        finished = await run_tool(
+            "ffprobe",
+            [
+                self.ffprobe,
+                "-v",
+                "error",
+                *media.input_options(expected),
+                "-show_entries",
+                "format=format_name,duration,bit_rate"
+                ":stream=codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate"
+                ",pix_fmt,color_transfer,color_primaries,channels,sample_rate,bit_rate,duration"
+                ":stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation",
+                "-of",
+                "json",
+                str(path),
+            ],
+            self.limits,
+        )
+        if finished.returncode != 0:
+            raise CorruptInput(f"ffprobe cannot read the file: {error_text(finished)}")
+        try:
+            info = json.loads(finished.stdout)
+        except ValueError:
+            raise CorruptInput("ffprobe gave no readable description of the file") from None
+        if not isinstance(info, dict):
+            raise CorruptInput("ffprobe gave no readable description of the file")
+        try:
+            media.check_format_name(str(info.get("format", {}).get("format_name")), expected)
+        except media.ContainerRefused as refused:
+            raise ContainerNotAllowed(refused.detail) from None
+        return info
 
     async def frame(
         self,

@@ -35,3 +35,8 @@ VARIANTS = Counter(
     "Variant requests answered, by path (generated now, or cached) and recorded status",
     ["path", "status"],
 )
+METADATA = Counter(
+    "mediaplane_thumbnailer_metadata_total",
+    "Verified files whose metadata was extracted, by kind and outcome (extracted, failed, ...)",
+    ["kind", "outcome"],
+)

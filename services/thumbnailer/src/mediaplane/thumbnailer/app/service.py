@@ -119,10 +119,11 @@ class ThumbnailService:
         with tempfile.TemporaryDirectory(prefix="thumbnailer-", dir=self.settings.work_dir) as tmp:
             work_dir = Path(tmp)
             async with asyncio.timeout(limits.job_timeout):
-                source = await self._download(event, work_dir / "source")
+                source = await self.download(event, work_dir / "source")
                 return await self.renderer.render(pipeline, source, event.media_type, work_dir)
 
-    async def _download(self, event: FileVerified, path: Path) -> Path:
+    async def download(self, event: FileVerified, path: Path) -> Path:
+        """Stream the original to `path`, hashed on the way (see `download_verified`)."""
         size = await download_verified(
             self.objects,
             bucket=event.bucket,

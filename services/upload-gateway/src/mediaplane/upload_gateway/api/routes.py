@@ -93,6 +93,7 @@ class UploadController(Controller):
                 content_type=data.content_type,
                 sha256=data.sha256,
                 tags=data.tags,
+                keep_location=data.location == "keep",
             ),
             caller.context,
             claimed_plan=caller.plan,
