@@ -6,6 +6,7 @@ ones."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +25,13 @@ MODERATOR = {"roles": ["moderator"]}
 ADMIN = {"roles": ["admin"]}
 
 MODERATION_ROUTES = ["/v1/moderation/reports", "/v1/moderation/offenders"]
-ADMIN_ROUTES = ["/v1/admin/files", "/v1/admin/usage"]
+ADMIN_ROUTES = [
+    "/v1/admin/files",
+    "/v1/admin/usage",
+    "/v1/admin/processing",
+    "/v1/admin/audit",
+    "/v1/admin/storage",
+]
 
 
 async def test_the_role_matrix(client: Client, auth: Any) -> None:
@@ -162,3 +169,49 @@ async def test_admin_files_filters_and_usage(client: Client, auth: Any, ingest_e
             "account_status": None,
         }
     ]
+
+
+async def test_processing_audit_and_storage(client: Client, auth: Any, ingest_events: Any) -> None:
+    owner = f"owner-{uuid.uuid4()}"
+    now = datetime.now(UTC)  # the storage series counts days back from today
+    video = FileStory(owner=owner, size=5000, start=now)
+    video.opened().uploaded().verified().transcode_failed()
+    image = FileStory(owner=owner, kind="image", filename="a.png", size=300, start=now)
+    image.opened().uploaded().verified().deleted()
+    await ingest_events(video.events + image.events)
+    root = auth("root", **ADMIN)
+
+    processing = (await client.get("/v1/admin/processing", headers=root)).json()
+    assert processing["statuses"]["transcoder"]["failed"] >= 1
+    failed = [j for j in processing["failed"] if j["file_id"] == str(video.file_id)]
+    assert [(j["service"], j["owner"]) for j in failed] == [("transcoder", owner)]
+    assert failed[0]["error"]
+
+    async def audit(**params: Any) -> list[tuple[str, str | None]]:
+        answer = await client.get("/v1/admin/audit", params=params, headers=root)
+        assert answer.status_code == 200, answer.text
+        return [(e["type"], e["actor"]) for e in answer.json()["items"]]
+
+    assert await audit(subject=owner, type="file.deleted") == [("file.deleted.v1", owner)]
+    assert await audit(actor=owner) == [("file.deleted.v1", owner)]
+    history = await audit(file_id=str(video.file_id))
+    assert history[-1] == ("upload.session.opened.v1", None)  # newest first
+    page = (
+        await client.get("/v1/admin/audit", params={"subject": owner, "limit": 2}, headers=root)
+    ).json()
+    more = await client.get(
+        "/v1/admin/audit",
+        params={"subject": owner, "limit": 2, "cursor": page["next_cursor"]},
+        headers=root,
+    )
+    assert not {e["event_id"] for e in page["items"]} & {
+        e["event_id"] for e in more.json()["items"]
+    }
+    bad = await client.get("/v1/admin/audit", params={"cursor": "nope"}, headers=root)
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
+
+    storage = (await client.get("/v1/admin/storage", params={"days": 2}, headers=root)).json()
+    assert any(t["kind"] == "video" and t["added_bytes"] >= 5000 for t in storage["totals"])
+    assert {d["kind"] for d in storage["days"]} >= {"video", "image"}
+    too_far = await client.get("/v1/admin/storage", params={"days": 5000}, headers=root)
+    assert too_far.status_code == 400

@@ -8,7 +8,7 @@ moderator on the admin ones.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -18,10 +18,14 @@ from litestar.params import FromQuery, QueryParameter
 from mediaplane.catalog.api.params import Cursor, Limit
 from mediaplane.catalog.app.console import (
     AdminFileFilter,
+    AuditFilter,
+    AuditPage,
     ConsoleQueries,
     Offender,
+    Processing,
     ReportPage,
     ReportStatus,
+    Storage,
     UsagePage,
 )
 from mediaplane.catalog.app.queries import FileKind, FileStatus
@@ -120,6 +124,47 @@ class AdminController(Controller):
         marker: FromQuery[str | None] = None,
     ) -> UsagePage:
         return await console.usage(owner=owner, limit=limit, marker=marker)
+
+    @get("/processing", summary="Jobs by status per service, and the latest failures")
+    async def processing(
+        self,
+        principal: NamedDependency[Principal],
+        console: NamedDependency[ConsoleQueries],
+        limit: Limit = 50,
+    ) -> Processing:
+        return await console.processing(limit=limit)
+
+    @get("/audit", summary="Who did what, when, to which file or user (from the events)")
+    async def audit(
+        self,
+        principal: NamedDependency[Principal],
+        console: NamedDependency[ConsoleQueries],
+        type: Annotated[
+            str | None, QueryParameter(max_length=64, description="event type prefix")
+        ] = None,
+        file_id: FromQuery[uuid.UUID | None] = None,
+        actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        subject: Annotated[
+            str | None, QueryParameter(max_length=255, description="the owner or user concerned")
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> AuditPage:
+        where = AuditFilter(
+            type=type, file_id=file_id, actor=actor, subject=subject, since=since, until=until
+        )
+        return await console.audit(where, limit=limit, cursor=cursor)
+
+    @get("/storage", summary="Bytes per bucket and kind now, and added and freed per day")
+    async def storage(
+        self,
+        principal: NamedDependency[Principal],
+        console: NamedDependency[ConsoleQueries],
+        days: Annotated[int, QueryParameter(ge=1, le=366, description="days back")] = 30,
+    ) -> Storage:
+        return await console.storage(since=datetime.now(UTC) - timedelta(days=days))
 
 
 ROUTES = [ModerationQueueController, AdminController]

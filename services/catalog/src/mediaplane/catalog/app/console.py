@@ -66,6 +66,58 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     account_status: str | None
 
 
+class FailedJob(msgspec.Struct, frozen=True, kw_only=True):
+    file_id: uuid.UUID
+    owner: str
+    filename: str
+    kind: str | None
+    service: str
+    error: str | None
+    updated_at: datetime
+
+
+class Processing(msgspec.Struct, frozen=True, kw_only=True):
+    """Jobs by status per service (one job per file and service, as the read model has
+    it), and the latest failures with their codes."""
+
+    statuses: dict[str, dict[str, int]]
+    failed: list[FailedJob]
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    stream_id: str
+    file_id: uuid.UUID | None
+    producer: str | None
+    # Who did it, when the event names a person (deleted_by, moderator, reporter, ...).
+    actor: str | None
+    # Whose file or account it concerns.
+    subject: str | None
+    data: dict[str, Any]
+
+
+class AuditPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+class StorageDay(msgspec.Struct, frozen=True, kw_only=True):
+    day: str
+    bucket: str
+    kind: str
+    added_bytes: int
+    freed_bytes: int
+
+
+class Storage(msgspec.Struct, frozen=True, kw_only=True):
+    """Bytes now per bucket and kind (live files), and what each day added and freed."""
+
+    totals: list[StorageDay]
+    days: list[StorageDay]
+
+
 class UsagePage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[Usage]
     next_marker: str | None
@@ -113,6 +165,23 @@ class AdminFileFilter:
             checks.append(sql.SQL(exists if self.taken_down else f"NOT {exists}"))
         return checks
 
+
+@dataclass(frozen=True, kw_only=True)
+class AuditFilter:
+    type: str | None = None  # a prefix: `file.` or `user.suspended`
+    file_id: uuid.UUID | None = None
+    actor: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# Who acted, as the events name them; whose file or account it concerns.
+_ACTOR = (
+    "coalesce(l.data->>'deleted_by', l.data->>'moderator', l.data->>'reporter', "
+    "l.data->>'changed_by', l.data->>'suspended_by', l.data->>'reinstated_by')"
+)
+_SUBJECT = "coalesce(l.data->>'owner', l.data->>'user_id')"
 
 _REPORTS = """
 SELECT r.report_id, r.file_id, r.owner, r.reporter, r.reason, r.reported_at, r.status,
@@ -243,3 +312,144 @@ class ConsoleQueries:
             rows = await cur.fetchall()
         items = [msgspec.convert(row, Usage) for row in rows[:limit]]
         return UsagePage(items=items, next_marker=items[-1].owner if len(rows) > limit else None)
+
+    async def processing(self, *, limit: int) -> Processing:
+        """Status counts of transcodes, thumbnails and metadata over live files, and the
+        latest failures."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT 'transcoder' AS service, transcode_status AS status, count(*)::int AS n
+                FROM files WHERE status <> 'deleted' AND transcode_status IS NOT NULL GROUP BY 2
+                UNION ALL
+                SELECT 'thumbnailer', thumbnail_status, count(*)::int
+                FROM files WHERE status <> 'deleted' AND thumbnail_status IS NOT NULL GROUP BY 2
+                UNION ALL
+                SELECT 'metadata', m.status, count(*)::int FROM file_metadata m
+                JOIN files f ON f.file_id = m.file_id WHERE f.status <> 'deleted' GROUP BY 2
+                """
+            )
+            statuses: dict[str, dict[str, int]] = {}
+            for row in await cur.fetchall():
+                statuses.setdefault(row["service"], {})[row["status"]] = row["n"]
+            await cur.execute(
+                """
+                SELECT * FROM (
+                    SELECT file_id, owner, filename, kind, 'transcoder' AS service,
+                           transcode_error AS error, updated_at
+                    FROM files WHERE transcode_status = 'failed'
+                    UNION ALL
+                    SELECT file_id, owner, filename, kind, 'thumbnailer', thumbnail_error,
+                           updated_at
+                    FROM files WHERE thumbnail_status = 'failed'
+                    UNION ALL
+                    SELECT f.file_id, f.owner, f.filename, f.kind, 'metadata', m.error,
+                           f.updated_at
+                    FROM file_metadata m JOIN files f ON f.file_id = m.file_id
+                    WHERE m.status = 'failed'
+                ) failed
+                ORDER BY updated_at DESC, file_id LIMIT %s
+                """,
+                (limit,),
+            )
+            failed = [msgspec.convert(row, FailedJob) for row in await cur.fetchall()]
+        return Processing(statuses=statuses, failed=failed)
+
+    async def audit(self, where: AuditFilter, *, limit: int, cursor: str | None) -> AuditPage:
+        """The ledger, newest first (keyset on `(occurred_at, event_id)`), filtered."""
+        params: dict[str, Any] = {"limit": limit + 1}
+        conditions: list[sql.Composable] = [sql.SQL("l.known")]
+        if where.type:
+            conditions.append(sql.SQL("l.type LIKE %(type)s"))
+            params["type"] = where.type.replace("%", "").replace("_", "\\_") + "%"
+        if where.file_id is not None:
+            conditions.append(sql.SQL("l.file_id = %(file_id)s"))
+            params["file_id"] = where.file_id
+        if where.actor:
+            conditions.append(sql.SQL(f"{_ACTOR} = %(actor)s"))
+            params["actor"] = where.actor
+        if where.subject:
+            conditions.append(sql.SQL(f"{_SUBJECT} = %(subject)s"))
+            params["subject"] = where.subject
+        if where.since is not None:
+            conditions.append(sql.SQL("l.occurred_at >= %(since)s"))
+            params["since"] = where.since
+        if where.until is not None:
+            conditions.append(sql.SQL("l.occurred_at < %(until)s"))
+            params["until"] = where.until
+        if cursor is not None:
+            params["at"], params["id"] = decode_cursor(cursor)
+            conditions.append(sql.SQL("(l.occurred_at, l.event_id) < (%(at)s, %(id)s)"))
+        query = sql.SQL(
+            "SELECT l.event_id, l.type, l.occurred_at, l.stream_id, l.file_id, "
+            "l.data->>'producer' AS producer, {actor} AS actor, {subject} AS subject, l.data "
+            "FROM ledger l WHERE {conditions} "
+            "ORDER BY l.occurred_at DESC, l.event_id DESC LIMIT %(limit)s"
+        ).format(
+            actor=sql.SQL(_ACTOR),
+            subject=sql.SQL(_SUBJECT),
+            conditions=sql.SQL(" AND ").join(conditions),
+        )
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            rows = await cur.fetchall()
+        items = [msgspec.convert(row, AuditEntry) for row in rows[:limit]]
+        last = items[-1] if len(rows) > limit else None
+        return AuditPage(
+            items=items,
+            next_cursor=encode_cursor(last.occurred_at, last.event_id) if last else None,
+        )
+
+    async def storage(self, *, since: datetime) -> Storage:
+        """Totals from the projections; the days from the ledger: bytes added by verified
+        originals (per kind), MP4 fallbacks and thumbnails, and freed by the janitor."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT 'now' AS day, f.bucket, coalesce(f.kind, 'unverified') AS kind,
+                       sum(f.size)::bigint AS added_bytes, 0::bigint AS freed_bytes
+                FROM files f WHERE f.status <> 'deleted' AND NOT f.purged GROUP BY 2, 3
+                UNION ALL
+                SELECT 'now', f.renditions_bucket, 'mp4', sum(f.mp4_size)::bigint, 0
+                FROM files f WHERE f.status <> 'deleted' AND NOT f.purged
+                  AND f.mp4_size IS NOT NULL GROUP BY 2
+                UNION ALL
+                SELECT 'now', t.bucket, 'thumbnail', sum(t.size)::bigint, 0
+                FROM thumbnails t JOIN files f ON f.file_id = t.file_id
+                WHERE f.status <> 'deleted' AND NOT f.purged GROUP BY 2
+                ORDER BY 2, 3
+                """
+            )
+            totals = [msgspec.convert(row, StorageDay) for row in await cur.fetchall()]
+            await cur.execute(
+                """
+                SELECT to_char(date_trunc('day', l.occurred_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')
+                           AS day,
+                       b.bucket, b.kind, sum(b.added)::bigint AS added_bytes,
+                       sum(b.freed)::bigint AS freed_bytes
+                FROM ledger l CROSS JOIN LATERAL (
+                    SELECT l.data->>'bucket' AS bucket, l.data->>'kind' AS kind,
+                           (l.data->>'size')::bigint AS added, 0 AS freed
+                    WHERE l.type = 'file.verified.v1'
+                    UNION ALL
+                    SELECT l.data->>'bucket', 'mp4', (l.data->'mp4'->>'size')::bigint, 0
+                    WHERE l.type = 'transcode.completed.v1' AND l.data->'mp4' IS NOT NULL
+                      AND l.data->'mp4' <> 'null'::jsonb
+                    UNION ALL
+                    SELECT l.data->>'bucket', 'thumbnail', (t->>'size')::bigint, 0
+                    FROM jsonb_array_elements(
+                        CASE WHEN l.type = 'thumbnail.generated.v1' THEN l.data->'thumbnails'
+                             ELSE '[]'::jsonb END) t
+                    UNION ALL
+                    SELECT 'all', 'purged', 0, (l.data->>'bytes_freed')::bigint
+                    WHERE l.type = 'janitor.file.purged.v1'
+                ) b
+                WHERE l.known AND l.occurred_at >= %s
+                  AND l.type IN ('file.verified.v1', 'transcode.completed.v1',
+                                 'thumbnail.generated.v1', 'janitor.file.purged.v1')
+                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                """,
+                (since,),
+            )
+            days = [msgspec.convert(row, StorageDay) for row in await cur.fetchall()]
+        return Storage(totals=totals, days=days)

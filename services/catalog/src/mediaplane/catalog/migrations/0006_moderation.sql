@@ -28,3 +28,6 @@ CREATE TABLE reports (
 -- The moderators' queue: oldest open reports first.
 CREATE INDEX reports_queue ON reports (status, reported_at, report_id);
 CREATE INDEX reports_by_file ON reports (file_id);
+
+-- The admin audit log reads the ledger newest first (keyset on occurred_at, event_id).
+CREATE INDEX ledger_by_time ON ledger (occurred_at DESC, event_id DESC);
