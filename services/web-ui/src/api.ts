@@ -463,7 +463,40 @@ export const moderation = {
   },
 }
 
+export interface Processing {
+  statuses: Record<string, Record<string, number>>
+  failed: { file_id: string; owner: string; filename: string; kind: string | null; service: string; error: string | null; updated_at: string }[]
+}
+
+export interface AuditEntry {
+  event_id: string
+  type: string
+  occurred_at: string
+  stream_id: string
+  file_id: string | null
+  producer: string | null
+  actor: string | null
+  subject: string | null
+}
+
+export interface StorageRow {
+  day: string
+  bucket: string
+  kind: string
+  added_bytes: number
+  freed_bytes: number
+}
+
 export const admin = {
+  processing(): Promise<Processing> {
+    return request('GET', '/v1/admin/processing')
+  },
+  audit(filter: { type?: string; actor?: string; subject?: string }, cursor?: string | null): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
+    return request('GET', `/v1/admin/audit${query({ ...filter, cursor, limit: 50 })}`)
+  },
+  storage(days = 30): Promise<{ totals: StorageRow[]; days: StorageRow[] }> {
+    return request('GET', `/v1/admin/storage${query({ days })}`)
+  },
   files(filter: AdminFileFilter, cursor?: string | null): Promise<FilePage> {
     return request('GET', `/v1/admin/files${query({ ...filter, cursor, limit: 50 })}`)
   },

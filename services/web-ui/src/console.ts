@@ -99,8 +99,17 @@ export function renderAdmin(root: HTMLElement): () => void {
     ...inputs.map(([, input]) => input),
     h('label', null, failed, ' failed processing'), h('label', null, takenDown, ' taken down'),
     h('button', { type: 'submit' }, 'Filter'))
+  const processing = h('div', { id: 'admin-processing' })
+  const storage = h('tbody', { id: 'admin-storage' })
+  const audit = h('tbody', { id: 'admin-audit' })
+  const auditType = h('input', { type: 'text', placeholder: 'type prefix, e.g. file.taken_down', 'aria-label': 'Event type' })
+  const auditWho = h('input', { type: 'text', placeholder: 'actor', 'aria-label': 'Actor' })
+  const auditSubject = h('input', { type: 'text', placeholder: 'owner / user', 'aria-label': 'Owner or user' })
   root.append(
     h('h2', null, 'Admin'), note,
+    h('section', null, h('h3', null, 'Processing'), processing),
+    h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
+      h('table', { class: 'small' }, h('thead', null, h('tr', null, ['bucket', 'kind', 'bytes'].map((c) => h('th', null, c)))), storage)),
     h('section', null, h('h3', null, 'Users: storage, plan and status'),
       h('p', { class: 'muted small' }, 'Plans, quotas and suspension are changed through the identity admin API; the gateway enforces them on the next upload.'),
       h('table', { class: 'small' },
@@ -110,7 +119,46 @@ export function renderAdmin(root: HTMLElement): () => void {
       h('table', { class: 'small' },
         h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing'].map((c) => h('th', null, c)))),
         files)),
+    h('section', null, h('h3', null, 'Audit log'),
+      h('form', { class: 'inline', onsubmit: (e: Event) => { e.preventDefault(); void loadAudit() } },
+        auditType, auditWho, auditSubject, h('button', { type: 'submit' }, 'Filter')),
+      h('table', { class: 'small' },
+        h('thead', null, h('tr', null, ['when', 'event', 'actor', 'concerns', 'file'].map((c) => h('th', null, c)))),
+        audit)),
   )
+
+  async function loadAudit(): Promise<void> {
+    try {
+      const page = await admin.audit({ type: auditType.value || undefined, actor: auditWho.value || undefined, subject: auditSubject.value || undefined })
+      if (!alive) return
+      audit.replaceChildren(...page.items.map((e) => h('tr', null,
+        h('td', null, formatDate(e.occurred_at)), h('td', { class: 'mono' }, e.type),
+        h('td', null, e.actor ?? e.producer ?? ''), h('td', null, e.subject ?? ''),
+        h('td', null, e.file_id ? h('a', { href: `#/files/${e.file_id}` }, e.file_id.slice(0, 8)) : ''))))
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  async function loadOperations(): Promise<void> {
+    try {
+      const [jobs, bytes] = await Promise.all([admin.processing(), admin.storage()])
+      if (!alive) return
+      processing.replaceChildren(
+        h('p', null, Object.entries(jobs.statuses).map(([service, counts]) =>
+          `${service}: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`).join(' · ') || 'no jobs'),
+        h('table', { class: 'small' },
+          h('thead', null, h('tr', null, ['failed', 'file', 'owner', 'reason'].map((c) => h('th', null, c)))),
+          h('tbody', null, jobs.failed.map((j) => h('tr', null,
+            h('td', null, j.service), h('td', null, h('a', { href: `#/files/${j.file_id}` }, j.filename)),
+            h('td', null, j.owner), h('td', { class: 'mono' }, j.error ?? '')))))
+      )
+      storage.replaceChildren(...bytes.totals.map((t) => h('tr', null,
+        h('td', null, t.bucket), h('td', null, t.kind), h('td', null, formatBytes(t.added_bytes)))))
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
 
   async function loadFiles(): Promise<void> {
     const filter: AdminFileFilter = {}
@@ -153,5 +201,7 @@ export function renderAdmin(root: HTMLElement): () => void {
 
   void loadUsage()
   void loadFiles()
+  void loadOperations()
+  void loadAudit()
   return () => { alive = false }
 }
