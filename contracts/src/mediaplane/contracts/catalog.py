@@ -8,6 +8,7 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileReportDismissed,
     FileReported,
+    FileReprocessRequested,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -63,6 +64,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileReportDismissed,
     FileTakenDown,
     FileRestored,
+    FileReprocessRequested,
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
@@ -101,6 +103,7 @@ AnyEvent = (
     | FileReportDismissed
     | FileTakenDown
     | FileRestored
+    | FileReprocessRequested
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted

@@ -12,6 +12,7 @@ from mediaplane.contracts.files import (
     FileRejected,
     FileReportDismissed,
     FileReported,
+    FileReprocessRequested,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -218,6 +219,19 @@ def build_examples() -> list[Event]:
             owner=OWNER,
             moderator=MODERATOR,
             reason="the complaint was withdrawn",
+        ),
+        FileReprocessRequested(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            target="thumbnails",
+            requested_by="admin-1",
+            bucket="originals",
+            object_key=f"{OWNER}/{FILE}/original",
+            sha256=SHA,
+            size=2_345_678,
+            media_type="image/jpeg",
+            kind="image",
         ),
         TagCreated(
             **_envelope(9, "tag-holiday", "upload-gateway"), name="holiday", created_by=OWNER

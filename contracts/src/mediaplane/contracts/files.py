@@ -147,6 +147,26 @@ class FileRestored(Event, tag="file.restored.v1", frozen=True, kw_only=True):
     reason: str
 
 
+ReprocessTarget = Literal["thumbnails", "transcode"]
+
+
+class FileReprocessRequested(Event, tag="file.reprocess_requested.v1", frozen=True, kw_only=True):
+    """An admin asked for a file's derived artifacts to be made again. It names the
+    verified original as `file.verified.v1` does, so the worker that owns `target` redoes
+    its job from it (and removes the artifacts the new run does not replace)."""
+
+    file_id: uuid.UUID
+    owner: str
+    target: ReprocessTarget
+    requested_by: str
+    bucket: str
+    object_key: str
+    sha256: Sha256Hex
+    size: Bytes
+    media_type: str
+    kind: FileKind
+
+
 class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):
     """`name` is normalized (trimmed, lower case)."""
 

@@ -103,3 +103,23 @@ async def test_report_dismiss_takedown_restore(
         "file.taken_down.v1",
         "file.restored.v1",
     ]
+
+
+async def test_reprocess_is_for_admins_and_verified_files(
+    client: AsyncTestClient[Litestar], s3: httpx.AsyncClient, auth: Any
+) -> None:
+    file_id = await _file(client, s3, auth)
+    path = f"/v1/admin/files/{file_id}/reprocess"
+    for who in (auth("bob"), auth("mod", **MODERATOR)):
+        refused = await client.post(path, headers=who, json={"target": "thumbnails"})
+        assert (refused.status_code, refused.json()["code"]) == (403, "role_required")
+    admin = auth("root", roles=["admin"])
+    for body in ({"target": "everything"}, {}, {"target": "thumbnails", "x": 1}):
+        assert (await client.post(path, headers=admin, json=body)).status_code == 400, body
+    # No verifier runs here: the file is only uploaded, so there is nothing to redo yet.
+    early = await client.post(path, headers=admin, json={"target": "thumbnails"})
+    assert (early.status_code, early.json()["code"]) == (409, "file_not_verified")
+    missing = await client.post(
+        f"/v1/admin/files/{uuid.uuid4()}/reprocess", headers=admin, json={"target": "thumbnails"}
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "file_not_found")

@@ -130,3 +130,35 @@ def test_refusals() -> None:
     )
     with pytest.raises(FileGone):
         _run(deleted, moderation.Restore(moderator="m", reason="too late", context=CTX))
+
+
+def test_a_reprocess_request_names_the_verified_original() -> None:
+    from mediaplane.contracts import FileReprocessRequested, FileVerified
+    from mediaplane.upload_gateway.domain.errors import FileNotVerified
+
+    uploaded = decider.evolve(File(), _uploaded())
+    command = file_decider.RequestReprocess(admin="root", target="thumbnails", context=CTX)
+    with pytest.raises(FileNotVerified):
+        decider.decide(command, uploaded)
+    verified = new_event(
+        FileVerified,
+        occurred_at=utc_now(),
+        stream_id=f"file-{FILE}",
+        context=CTX.cause,
+        file_id=FILE,
+        owner="alice",
+        bucket="originals",
+        object_key=f"alice/{FILE}/original",
+        sha256="a" * 64,
+        size=10,
+        media_type="image/jpeg",
+        kind="image",
+    )
+    (event,) = decider.decide(command, decider.evolve(uploaded, verified))
+    assert isinstance(event, FileReprocessRequested)
+    assert (event.object_key, event.sha256, event.kind, event.requested_by) == (
+        f"alice/{FILE}/original",
+        "a" * 64,
+        "image",
+        "root",
+    )

@@ -23,5 +23,6 @@ PROBLEMS = {
     "already_reported": Problem(409, "You already reported this file"),
     "report_not_found": Problem(404, "No such open report"),
     "moderation_conflict": Problem(409, "The file's moderation state does not allow this"),
+    "file_not_verified": Problem(409, "The file has no verified original"),
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
 }

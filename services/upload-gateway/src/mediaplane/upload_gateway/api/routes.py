@@ -18,6 +18,7 @@ from mediaplane.upload_gateway.api.schemas import (
     DismissBody,
     OpenUploadBody,
     ReasonBody,
+    ReprocessBody,
     SetTagsBody,
     SignPartsBody,
 )
@@ -248,5 +249,32 @@ class ModerationController(Controller):
         return await caller.service.moderate(file_id, command)
 
 
+class AdminFileController(Controller):
+    """Admins' commands on files (their queries are the catalog's `/v1/admin/*`)."""
+
+    path = "/v1/admin/files"
+    tags = ["admin"]
+    dependencies = _DEPENDENCIES
+    opt = {"scope": "files:write", "role": "admin"}
+
+    @post("/{file_id:uuid}/reprocess", status_code=202, summary="Run a file's job again")
+    async def reprocess(
+        self,
+        file_id: FromPath[uuid.UUID],
+        data: JSONBody[ReprocessBody],
+        caller: NamedDependency[Caller],
+    ) -> Response[None]:
+        """Appends `file.reprocess_requested.v1`; the worker that owns the target makes the
+        artifacts again from the verified original and removes those it does not replace."""
+        await caller.service.request_reprocess(caller.owner, file_id, data.target, caller.context)
+        return Response(None, status_code=202)
+
+
 # The public routes (the dev-mode token route is added by the app, and is not public API).
-ROUTES = [UploadController, TagController, FileController, ModerationController]
+ROUTES = [
+    UploadController,
+    TagController,
+    FileController,
+    ModerationController,
+    AdminFileController,
+]

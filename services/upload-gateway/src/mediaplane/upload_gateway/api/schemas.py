@@ -73,3 +73,10 @@ class ReasonBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 class DismissBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class ReprocessBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which worker's job to run again (thumbnails only, for now: the transcoder does not
+    consume re-run requests yet)."""
+
+    target: Literal["thumbnails"]

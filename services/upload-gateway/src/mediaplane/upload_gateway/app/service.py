@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 
 import structlog
 
-from mediaplane.contracts import Event, EventContext, UploadSessionOpened, utc_now
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    ReprocessTarget,
+    UploadSessionOpened,
+    utc_now,
+)
 from mediaplane.domain import CommandContext, Decider, DomainError
 from mediaplane.eventlog import (
     AppendGuard,
@@ -463,6 +469,12 @@ class UploadService:
             reason=state.taken_down,
             open_reports=len(state.open_reports),
         )
+
+    async def request_reprocess(
+        self, admin: str, file_id: uuid.UUID, target: ReprocessTarget, context: EventContext
+    ) -> None:
+        command = files.RequestReprocess(admin=admin, target=target, context=self._context(context))
+        await self._handle(sessions.file_stream(file_id), self.files, command)
 
     def command_context(self, context: EventContext) -> CommandContext:
         return self._context(context)

@@ -75,3 +75,7 @@ class ReportNotFound(NotFound):
 
 class ModerationConflict(DomainError):
     code = "moderation_conflict"
+
+
+class FileNotVerified(DomainError):
+    code = "file_not_verified"

@@ -16,15 +16,22 @@ from mediaplane.contracts import (
     FileRejected,
     FileReportDismissed,
     FileReported,
+    FileReprocessRequested,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
     FileUploadedV2,
     FileVerified,
+    ReprocessTarget,
 )
 from mediaplane.domain import CommandContext, Decider
 from mediaplane.upload_gateway.domain import moderation
-from mediaplane.upload_gateway.domain.errors import FileGone, FileNotFound, InvalidTag
+from mediaplane.upload_gateway.domain.errors import (
+    FileGone,
+    FileNotFound,
+    FileNotVerified,
+    InvalidTag,
+)
 from mediaplane.upload_gateway.domain.policy import UploadLimits, normalize_tags
 
 FileStatus = Literal["new", "uploaded", "verified", "rejected", "deleted"]
@@ -39,6 +46,7 @@ class File:
     # Moderation (issue 16): open reports by id (-> reporter), and the takedown's reason.
     open_reports: dict[uuid.UUID, str] = field(default_factory=dict)
     taken_down: str | None = None
+    verified: FileVerified | None = None  # what a reprocess request names
 
 
 def evolve(state: File, event: Event) -> File:
@@ -63,7 +71,7 @@ def _evolve_lifecycle(state: File, event: Event) -> File:
     if isinstance(event, FileUploadedV2):
         return replace(state, status="uploaded", uploaded=event, tags=frozenset(event.tags))
     if isinstance(event, FileVerified):
-        return replace(state, status="verified", kind=event.kind)
+        return replace(state, status="verified", kind=event.kind, verified=event)
     if isinstance(event, FileRejected):
         return replace(state, status="rejected", kind=None)
     if isinstance(event, FileTagsChanged):
@@ -196,7 +204,41 @@ def delete_file(state: File, command: DeleteFile) -> list[Event]:
     ]
 
 
-FileCommand = RecordVerdict | SetTags | DeleteFile | moderation.ModerationCommand
+@dataclass(frozen=True, kw_only=True)
+class RequestReprocess:
+    admin: str
+    target: ReprocessTarget
+    context: CommandContext
+
+
+def request_reprocess(state: File, command: RequestReprocess) -> list[Event]:
+    """An admin's re-run of a worker's job: only for a verified, live file."""
+    verified = state.verified
+    if state.uploaded is None:
+        raise FileNotFound("no such file")
+    if state.status == "deleted":
+        raise FileGone("the file is deleted")
+    if state.status != "verified" or verified is None:
+        raise FileNotVerified(f"the file is {state.status}: nothing to reprocess")
+    return [
+        command.context.event(
+            FileReprocessRequested,
+            stream_id=f"file-{verified.file_id}",
+            file_id=verified.file_id,
+            owner=verified.owner,
+            target=command.target,
+            requested_by=command.admin,
+            bucket=verified.bucket,
+            object_key=verified.object_key,
+            sha256=verified.sha256,
+            size=verified.size,
+            media_type=verified.media_type,
+            kind=verified.kind,
+        )
+    ]
+
+
+FileCommand = RecordVerdict | SetTags | DeleteFile | RequestReprocess | moderation.ModerationCommand
 
 
 def file_decider(limits: UploadLimits) -> Decider[FileCommand, File]:
@@ -209,6 +251,8 @@ def file_decider(limits: UploadLimits) -> Decider[FileCommand, File]:
             return set_tags(state, command, limits)
         if isinstance(command, DeleteFile):
             return delete_file(state, command)
+        if isinstance(command, RequestReprocess):
+            return request_reprocess(state, command)
         return moderation.decide(state, command)
 
     return Decider(initial_state=File(), decide=decide, evolve=evolve)
