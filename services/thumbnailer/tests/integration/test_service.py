@@ -313,3 +313,45 @@ async def test_jpeg_output_when_configured(
         "format": "png",
         "page_count": None,
     }
+
+
+async def test_a_reprocess_request_makes_new_thumbnails_once_and_removes_stale_ones(
+    resources: Resources, verified: Verified, objects: ObjectStore, rows: Rows
+) -> None:
+    from mediaplane.contracts import EventContext, FileReprocessRequested, new_event, utc_now
+
+    data = testing.encode(PHOTO, "PNG")
+    first = await verified(data, "image/png", "image")
+    bucket = resources.settings.bucket
+    assert await resources.service.process(first) == "generated"
+    made = set(await stored(objects, bucket, f"{first.file_id}/"))
+    # A thumbnail of an earlier run in another size or format: the re-run must remove it.
+    stale = f"{first.file_id}/old-size.png"
+    await objects.put_bytes(bucket, stale, b"stale", content_type="image/png")
+
+    request = new_event(
+        FileReprocessRequested,
+        occurred_at=utc_now(),
+        stream_id=f"file-{first.file_id}",
+        context=EventContext(producer="upload-gateway", correlation_id="rerun"),
+        file_id=first.file_id,
+        owner=first.owner,
+        target="thumbnails",
+        requested_by="root",
+        bucket=first.bucket,
+        object_key=first.object_key,
+        sha256=first.sha256,
+        size=first.size,
+        media_type=first.media_type,
+        kind=first.kind,
+    )
+    assert await resources.service.process(request) == "generated"
+    assert await resources.service.process(request) == "duplicate"  # a redelivery
+    assert await resources.service.process(first) == "duplicate"
+
+    log = log_of(rows, first)
+    assert [r["type"] for r in log] == ["thumbnail.generated.v1", "thumbnail.generated.v1"]
+    assert log[1]["metadata"]["causation_id"] == str(request.event_id)
+    assert set(await stored(objects, bucket, f"{first.file_id}/")) == made
+    job = job_of(rows, first)
+    assert (job["status"], job["source_event_id"]) == ("generated", request.event_id)

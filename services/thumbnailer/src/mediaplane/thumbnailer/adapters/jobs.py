@@ -8,7 +8,13 @@ from typing import Any
 
 import psycopg
 
-from mediaplane.contracts import Event, FileVerified, ThumbnailFailed, ThumbnailGenerated
+from mediaplane.contracts import (
+    Event,
+    FileReprocessRequested,
+    FileVerified,
+    ThumbnailFailed,
+    ThumbnailGenerated,
+)
 from mediaplane.eventlog import InlineProjection, Pool
 
 Conn = psycopg.AsyncConnection[Any]
@@ -18,6 +24,21 @@ INSERT INTO thumbnail_jobs (file_id, kind, media_type, source_event_id, status)
 VALUES (%(file_id)s, %(kind)s, %(media_type)s, %(event_id)s, 'running')
 ON CONFLICT (file_id) DO UPDATE SET attempts = thumbnail_jobs.attempts + 1
     WHERE thumbnail_jobs.status = 'running'
+RETURNING attempts
+"""
+
+# A re-run request (a new source event id) starts the job again, once; its redeliveries
+# count attempts while it runs and find it finished afterwards.
+_RESTART = """
+INSERT INTO thumbnail_jobs (file_id, kind, media_type, source_event_id, status)
+VALUES (%(file_id)s, %(kind)s, %(media_type)s, %(event_id)s, 'running')
+ON CONFLICT (file_id) DO UPDATE SET
+    attempts = CASE WHEN thumbnail_jobs.source_event_id = excluded.source_event_id
+                    THEN thumbnail_jobs.attempts + 1 ELSE 1 END,
+    status = 'running', source_event_id = excluded.source_event_id,
+    failure_code = NULL, failure_detail = NULL, finished_at = NULL
+    WHERE thumbnail_jobs.source_event_id <> excluded.source_event_id
+       OR thumbnail_jobs.status = 'running'
 RETURNING attempts
 """
 
@@ -43,11 +64,14 @@ async def finished(pool: Pool, file_id: uuid.UUID) -> bool:
     return bool(row and row[0])
 
 
-async def start(pool: Pool, event: FileVerified) -> int | None:
-    """Count an attempt on the file's job; None when the job finished meanwhile."""
+async def start(
+    pool: Pool, event: FileVerified | FileReprocessRequested, *, rerun: bool = False
+) -> int | None:
+    """Count an attempt on the file's job; None when the job finished meanwhile (for a
+    re-run: when this request's run finished)."""
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            _START,
+            _RESTART if rerun else _START,
             {
                 "file_id": event.file_id,
                 "kind": event.kind,
@@ -59,7 +83,7 @@ async def start(pool: Pool, event: FileVerified) -> int | None:
     return int(row[0]) if row else None
 
 
-def outcome_projection(source: FileVerified) -> InlineProjection:
+def outcome_projection(source: FileVerified | FileReprocessRequested) -> InlineProjection:
     """The inline projection for `handle`: marks the job finished in the event's transaction."""
 
     async def project(conn: Conn, events: Sequence[Event]) -> None:
@@ -74,7 +98,7 @@ def outcome_projection(source: FileVerified) -> InlineProjection:
 
 async def _finish(
     conn: Conn,
-    source: FileVerified,
+    source: FileVerified | FileReprocessRequested,
     event: Event,
     status: str,
     code: str | None,

@@ -24,7 +24,13 @@ from typing import Literal
 
 import structlog
 
-from mediaplane.contracts import EventContext, FileVerified, Thumbnail, utc_now
+from mediaplane.contracts import (
+    EventContext,
+    FileReprocessRequested,
+    FileVerified,
+    Thumbnail,
+    utc_now,
+)
 from mediaplane.domain import CommandContext
 from mediaplane.eventlog import EventStore, Pool, handle
 from mediaplane.storage import ObjectStore
@@ -48,6 +54,8 @@ from mediaplane.thumbnailer.domain.job import (
 from mediaplane.thumbnailer.domain.policy import Pipeline, check_file_size, pipeline_for
 
 Outcome = Literal["generated", "failed", "duplicate", "ignored"]
+# What a job is made from: the verification, or an admin's re-run request naming the same.
+Source = FileVerified | FileReprocessRequested
 _log = structlog.get_logger(__name__)
 
 
@@ -69,15 +77,18 @@ class ThumbnailService:
         self.settings = settings
         self.clock = clock
 
-    async def process(self, event: FileVerified, *, last_attempt: bool = False) -> Outcome:
-        """Handle one delivery of `file.verified.v1`; idempotent per file."""
+    async def process(self, event: Source, *, last_attempt: bool = False) -> Outcome:
+        """Handle one delivery of `file.verified.v1` (idempotent per file) or of a
+        `file.reprocess_requested.v1` for thumbnails (idempotent per request: the job runs
+        again, and thumbnails the new run does not replace are deleted)."""
+        rerun = isinstance(event, FileReprocessRequested)
         pipeline = pipeline_for(event.kind)
         if pipeline is None:
             return "ignored"  # audio and other files get no thumbnails
-        if await jobs.finished(self.pool, event.file_id):
+        if not rerun and await jobs.finished(self.pool, event.file_id):
             JOBS.labels(event.kind, "duplicate").inc()
             return "duplicate"
-        attempt = await jobs.start(self.pool, event)
+        attempt = await jobs.start(self.pool, event, rerun=rerun)
         if attempt is None:  # another replica finished it between the two queries
             JOBS.labels(event.kind, "duplicate").inc()
             return "duplicate"
@@ -107,13 +118,24 @@ class ThumbnailService:
                 thumbnails=thumbnails,
                 source=rendering.source,
                 context=CommandContext(now=self.clock(), cause=cause),
+                rerun=rerun,
             ),
         )
+        if rerun and outcome == "generated":
+            await self._remove_stale(event, thumbnails)
         DURATION.labels(event.kind).observe(time.monotonic() - started)
         log.info("thumbnail.generated", outcome=outcome, count=len(thumbnails))
         return outcome
 
-    async def _render(self, event: FileVerified, pipeline: Pipeline) -> Rendering:
+    async def _remove_stale(self, event: Source, kept: list[Thumbnail]) -> None:
+        """Delete the file's thumbnails the re-run did not write again (other sizes or
+        formats of an earlier run); the same keys were overwritten in place."""
+        keep = {t.key for t in kept}
+        stored = await self.objects.list_objects(self.settings.bucket, f"{event.file_id}/")
+        for stale in (o.key for o in stored if o.key not in keep):
+            await self.objects.delete(self.settings.bucket, stale)
+
+    async def _render(self, event: Source, pipeline: Pipeline) -> Rendering:
         limits = self.settings.limits
         check_file_size(event.size, limits)  # before downloading a byte
         with tempfile.TemporaryDirectory(prefix="thumbnailer-", dir=self.settings.work_dir) as tmp:
@@ -122,7 +144,7 @@ class ThumbnailService:
                 source = await self.download(event, work_dir / "source")
                 return await self.renderer.render(pipeline, source, event.media_type, work_dir)
 
-    async def download(self, event: FileVerified, path: Path) -> Path:
+    async def download(self, event: Source, path: Path) -> Path:
         """Stream the original to `path`, hashed on the way (see `download_verified`)."""
         size = await download_verified(
             self.objects,
@@ -135,7 +157,7 @@ class ThumbnailService:
         SOURCE_BYTES.labels(event.kind).inc(size)
         return path
 
-    async def _upload(self, event: FileVerified, rendering: Rendering) -> list[Thumbnail]:
+    async def _upload(self, event: Source, rendering: Rendering) -> list[Thumbnail]:
         output = self.settings.output
         thumbnails = [
             Thumbnail(
@@ -160,20 +182,21 @@ class ThumbnailService:
 
     async def _fail(
         self,
-        event: FileVerified,
+        event: Source,
         error: MediaError,
         cause: EventContext,
         log: structlog.typing.FilteringBoundLogger,
     ) -> Outcome:
         context = CommandContext(now=self.clock(), cause=cause)
-        command = RecordFailure(file_id=event.file_id, error=error, context=context)
+        rerun = isinstance(event, FileReprocessRequested)
+        command = RecordFailure(file_id=event.file_id, error=error, context=context, rerun=rerun)
         outcome = await self._record(event, command)
         if outcome == "failed":
             FAILURES.labels(error.code).inc()
         log.warning("thumbnail.failed", code=error.code, detail=error.detail, outcome=outcome)
         return outcome
 
-    async def _record(self, event: FileVerified, command: Command) -> Outcome:
+    async def _record(self, event: Source, command: Command) -> Outcome:
         handled = await handle(
             self.store,
             thumbnail_stream(event.file_id),

@@ -37,6 +37,9 @@ def thumbnail_key(file_id: uuid.UUID, name: str, extension: str) -> str:
 @dataclass(frozen=True)
 class ThumbnailJob:
     status: Status = "pending"
+    # The events each outcome answered (their causation ids): a re-run request is
+    # answered once, whatever its redeliveries.
+    causes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +49,7 @@ class RecordThumbnails:
     thumbnails: Sequence[Thumbnail]
     source: ThumbnailSource
     context: CommandContext
+    rerun: bool = False  # answers a `file.reprocess_requested` (the context's cause)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,14 +57,18 @@ class RecordFailure:
     file_id: uuid.UUID
     error: MediaError
     context: CommandContext
+    rerun: bool = False
 
 
 Command = RecordThumbnails | RecordFailure
 
 
 def decide(command: Command, state: ThumbnailJob) -> list[Event]:
-    if state.status != "pending":
-        return []  # one outcome per file: duplicates and racing replicas decide nothing
+    cause = command.context.cause.causation_id
+    if state.status != "pending" and not (command.rerun and cause not in state.causes):
+        # One outcome per file and per re-run request: duplicates and racing replicas
+        # decide nothing.
+        return []
     stream_id = thumbnail_stream(command.file_id)
     if isinstance(command, RecordThumbnails):
         return [
@@ -85,10 +93,11 @@ def decide(command: Command, state: ThumbnailJob) -> list[Event]:
 
 
 def evolve(state: ThumbnailJob, event: Event) -> ThumbnailJob:
+    causes = state.causes | {event.causation_id} if event.causation_id else state.causes
     if isinstance(event, ThumbnailGenerated):
-        return ThumbnailJob(status="generated")
+        return ThumbnailJob(status="generated", causes=causes)
     if isinstance(event, ThumbnailFailed):
-        return ThumbnailJob(status="failed")
+        return ThumbnailJob(status="failed", causes=causes)
     return state
 
 
