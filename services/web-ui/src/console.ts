@@ -25,7 +25,7 @@ export function renderModeration(root: HTMLElement): () => void {
         h('thead', null, h('tr', null, ['reported', 'file', 'owner (takedowns / reports)', 'reporter', 'reason', 'state', ''].map((c) => h('th', null, c)))),
         queue)),
     h('section', null, h('h3', null, 'Repeated offenders'),
-      h('p', { class: 'muted small' }, 'Suspend an account through the identity admin API (`mediaplane admin`/`/v1/admin/users/{id}/suspension`).'),
+      h('p', { class: 'muted small' }, 'Suspend a repeated offender through identity\'s admin API: PUT /v1/admin/users/{id}/suspension with a reason (DELETE reinstates).'),
       h('table', { class: 'small' },
         h('thead', null, h('tr', null, ['owner', 'files taken down', 'reports', 'account'].map((c) => h('th', null, c)))),
         offenders)),
