@@ -112,6 +112,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("watch", help="print live changes of your files (Ctrl-C stops)")
 
+    files_report = file_actions.add_parser("report", help="report a file to the moderators")
+    files_report.add_argument("file_id", type=uuid.UUID)
+    files_report.add_argument("reason")
+
+    moderation = commands.add_parser("moderation", help="the report queue (role moderator)")
+    moderate = moderation.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reports = moderate.add_parser("reports", help="reports, oldest first")
+    reports.add_argument("--status", choices=["open", "dismissed", "actioned"], default="open")
+    reports.add_argument("--file-id", type=uuid.UUID)
+    reports.add_argument("--cursor")
+    moderate.add_parser("offenders", help="owners by files taken down, then reports")
+    for name, text in (("takedown", "take a file down"), ("restore", "restore a file")):
+        decision = moderate.add_parser(name, help=text)
+        decision.add_argument("file_id", type=uuid.UUID)
+        decision.add_argument("reason")
+    dismiss = moderate.add_parser("dismiss", help="dismiss one open report")
+    dismiss.add_argument("file_id", type=uuid.UUID)
+    dismiss.add_argument("report_id", type=uuid.UUID)
+    dismiss.add_argument("--note", default="")
+
+    admin = commands.add_parser("admin", help="the admin console (role admin)")
+    administer = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    admin_files = administer.add_parser("files", help="every owner's files, with filters")
+    for option in ("--owner", "--kind", "--status", "--since", "--until", "--cursor"):
+        admin_files.add_argument(option)
+    admin_files.add_argument("--min-size", type=int)
+    admin_files.add_argument("--max-size", type=int)
+    admin_files.add_argument("--failed", action="store_true", default=None)
+    admin_files.add_argument("--taken-down", action="store_true", default=None)
+    administer.add_parser("usage", help="storage, plan and status per user").add_argument("--owner")
+    administer.add_parser("processing", help="jobs by status per service, failures")
+    audit = administer.add_parser("audit", help="who did what, when (from the events)")
+    for option in ("--type", "--actor", "--subject", "--since", "--until", "--cursor"):
+        audit.add_argument(option)
+    audit.add_argument("--file-id", type=uuid.UUID)
+    administer.add_parser("storage", help="bytes per bucket and kind").add_argument(
+        "--days", type=_positive, default=30
+    )
+    reprocess = administer.add_parser("reprocess", help="make a file's thumbnails again")
+    reprocess.add_argument("file_id", type=uuid.UUID)
+    reprocess.add_argument("--target", choices=["thumbnails"], default="thumbnails")
+
     token = commands.add_parser("token", help="a development token (gateway in dev mode)")
     token.add_argument("--sub", default=_user(), help="owner id (default: %(default)s)")
     token.add_argument("--admin", action="store_true", help="with the admin role")
@@ -280,6 +322,11 @@ async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: 
             else:
                 output.out.print(_uploads_table(page.items))
                 _more(output, "--cursor", page.next_cursor)
+        case "files", "report":
+            report = await client.report_file(args.file_id, args.reason)
+            output.result(report, f"reported: {report['report_id']}")
+        case "moderation" | "admin", _:
+            await _console(args, client, output)
         case "watch", _:
             await _watch(client, output)
         case "token", _:
@@ -291,6 +338,59 @@ async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: 
                 print(token)
         case _:
             raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+async def _console(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:
+    """Moderation and admin commands: queries print their JSON answer."""
+    result: Any
+    match args.command, args.action:
+        case "moderation", "reports":
+            result = await client.console(
+                "moderation/reports", status=args.status, file_id=args.file_id, cursor=args.cursor
+            )
+        case "moderation", "offenders":
+            result = await client.console("moderation/offenders")
+        case "moderation", "takedown" | "restore":
+            result = await client.moderate(args.file_id, args.action, args.reason)
+        case "moderation", "dismiss":
+            result = await client.dismiss_report(args.file_id, args.report_id, args.note)
+        case "admin", "files":
+            result = await client.console(
+                "admin/files",
+                owner=args.owner,
+                kind=args.kind,
+                status=args.status,
+                min_size=args.min_size,
+                max_size=args.max_size,
+                since=args.since,
+                until=args.until,
+                failed=args.failed,
+                taken_down=args.taken_down,
+                cursor=args.cursor,
+            )
+        case "admin", "usage":
+            result = await client.console("admin/usage", owner=args.owner)
+        case "admin", "processing":
+            result = await client.console("admin/processing")
+        case "admin", "audit":
+            result = await client.console(
+                "admin/audit",
+                type=args.type,
+                actor=args.actor,
+                subject=args.subject,
+                file_id=args.file_id,
+                since=args.since,
+                until=args.until,
+                cursor=args.cursor,
+            )
+        case "admin", "storage":
+            result = await client.console("admin/storage", days=args.days)
+        case "admin", "reprocess":
+            await client.reprocess(args.file_id, args.target)
+            result = {"file_id": str(args.file_id), "target": args.target, "requested": True}
+        case _:
+            raise AssertionError(f"unhandled command {args.command} {args.action}")
+    output.result(result, JSON(msgspec.json.encode(result).decode()))
 
 
 async def _account(

@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import msgspec
@@ -66,7 +66,11 @@ class _Unavailable(Exception):
 
 
 def _params(**values: object) -> dict[str, str]:
-    return {key: str(value) for key, value in values.items() if value is not None}
+    return {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in values.items()
+        if value is not None
+    }
 
 
 class MediaplaneClient:
@@ -142,6 +146,8 @@ class MediaplaneClient:
         response = await send_with_retries(self.retry, send, idempotent=idempotent)
         if response.is_error:
             raise api_error(response)
+        if type_ is type(None):
+            return None  # 202/204: nothing to decode
         return msgspec.json.decode(response.content, type=type_)
 
     def _gateway(self, path: str) -> str:
@@ -230,6 +236,54 @@ class MediaplaneClient:
         body = {"sub": subject, "admin": admin}
         issued = await self._call("POST", self._gateway("/v1/dev/token"), _Token, json=body)
         return issued.token
+
+    # --- moderation and the admin console (the APIs check the roles) ---------------------------
+
+    async def report_file(self, file_id: uuid.UUID, reason: str) -> dict[str, Any]:
+        """Reports a file to the moderators (any signed-in user)."""
+        return await self._call(
+            "POST",
+            self._gateway(f"/v1/files/{file_id}/reports"),
+            dict[str, Any],
+            json={"reason": reason},
+            idempotent=False,
+        )
+
+    async def moderate(
+        self, file_id: uuid.UUID, action: Literal["takedown", "restore"], reason: str
+    ) -> dict[str, Any]:
+        """Takes a file down or restores it (role moderator)."""
+        return await self._call(
+            "POST",
+            self._gateway(f"/v1/moderation/files/{file_id}/{action}"),
+            dict[str, Any],
+            json={"reason": reason},
+            idempotent=False,
+        )
+
+    async def dismiss_report(
+        self, file_id: uuid.UUID, report_id: uuid.UUID, note: str = ""
+    ) -> dict[str, Any]:
+        """Dismisses one open report (role moderator)."""
+        path = f"/v1/moderation/files/{file_id}/reports/{report_id}/dismiss"
+        return await self._call(
+            "POST", self._gateway(path), dict[str, Any], json={"note": note}, idempotent=False
+        )
+
+    async def reprocess(self, file_id: uuid.UUID, target: str = "thumbnails") -> None:
+        """Asks the owning worker to make the file's artifacts again (role admin)."""
+        await self._call(
+            "POST",
+            self._gateway(f"/v1/admin/files/{file_id}/reprocess"),
+            type(None),
+            json={"target": target},
+            idempotent=False,
+        )
+
+    async def console(self, path: str, **params: object) -> Any:
+        """A moderation or admin query of the catalog (`moderation/reports`,
+        `admin/files`, ...), as JSON."""
+        return await self._call("GET", self._catalog(f"/v1/{path}"), Any, params=_params(**params))
 
     # --- catalog -------------------------------------------------------------------------------
 
