@@ -28,10 +28,12 @@ from mediaplane.contracts.thumbnails import (
 )
 from mediaplane.contracts.transcoding import (
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
     Waveform,
@@ -73,6 +75,7 @@ __all__ = [
     "Mp4Rendition",
     "ObjectReference",
     "Plan",
+    "ReadyPlaylist",
     "Registry",
     "Rendition",
     "Role",
@@ -85,6 +88,7 @@ __all__ = [
     "TranscodeCompleted",
     "TranscodeFailed",
     "TranscodeProgress",
+    "TranscodeSegmentsReady",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",

@@ -26,6 +26,7 @@ from mediaplane.contracts.transcoding import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
 )
 from mediaplane.contracts.uploads import (
@@ -57,6 +58,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TagCreatedV2,
     TranscodeStarted,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -87,6 +89,7 @@ AnyEvent = (
     | TagCreatedV2
     | TranscodeStarted
     | TranscodeProgress
+    | TranscodeSegmentsReady
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated

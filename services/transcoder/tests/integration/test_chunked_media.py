@@ -9,6 +9,7 @@ at each segment start, end with its audio within 50 ms, and come within
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -20,10 +21,9 @@ import pytest
 
 from mediaplane.transcoder.adapters import ffprobe
 from mediaplane.transcoder.adapters.playlists import parse_media_playlist
-from mediaplane.transcoder.app.chunked import encode_chunked_ladder
+from mediaplane.transcoder.app.chunked import Landed, encode_chunked_ladder
 from mediaplane.transcoder.app.transcode import encode_ladder
 from mediaplane.transcoder.config import ChunkingSettings, EncodingSettings, TranscoderSettings
-from mediaplane.transcoder.domain.chunks import Chunk
 from mediaplane.transcoder.domain.ladder import RungSpec
 
 from ..conftest import MakeClip
@@ -85,16 +85,22 @@ async def test_chunked_matches_the_single_process_ladder(
     )
     landed: list[tuple[int, int, int]] = []
     playlists_while_running: list[str] = []
+    playable_at: list[int] = []
 
-    async def on_chunk(chunk: Chunk, leading: int, planned: int) -> None:
-        landed.append((chunk.index, leading, planned))
-        if leading and leading < planned:
+    async def on_landed(news: Landed) -> None:
+        if news.chunk is None:
+            assert news.audio_ready
+        else:
+            landed.append((news.chunk.index, news.leading, news.planned))
+        if news.playable:
+            playable_at.append(news.done)
+        if news.leading and news.leading < news.planned and news.chunk is not None:
             playlists_while_running.append((chunked_dir / "360p" / "index.m3u8").read_text())
 
     chunked_dir = tmp_path / "chunked"
     chunked_dir.mkdir()
     ladder = await encode_chunked_ladder(
-        settings, media, clip, chunked_dir, "video/mp4", workers=1, on_chunk=on_chunk
+        settings, media, clip, chunked_dir, "video/mp4", workers=1, on_landed=on_landed
     )
     single_dir = tmp_path / "single"
     single_dir.mkdir()
@@ -103,7 +109,9 @@ async def test_chunked_matches_the_single_process_ladder(
     # Two chunks, in order with one worker; the stitched playlist grew as an EVENT playlist.
     assert [(i, lead) for i, lead, _ in landed] == [(0, 1), (1, 2)]
     assert {planned for *_, planned in landed} == {2}
-    assert playlists_while_running and all(
+    assert playable_at[0] == 1  # the first chunk and the audio: playable before the rest
+    assert playlists_while_running
+    assert all(
         "#EXT-X-PLAYLIST-TYPE:EVENT" in text and "#EXT-X-ENDLIST" not in text
         for text in playlists_while_running
     )
@@ -114,7 +122,8 @@ async def test_chunked_matches_the_single_process_ladder(
     names = [r.variant.name for r in ladder.packaged.renditions]
     assert names == ["360p", "180p", "audio_128k", "audio_64k"]
     master = (chunked_dir / "master.m3u8").read_text()
-    assert 'AUDIO="audio_128k"' in master and 'URI="audio_64k/index.m3u8"' in master
+    assert 'AUDIO="audio_128k"' in master
+    assert 'URI="audio_64k/index.m3u8"' in master
     assert all(len(r.segments) == 6 for r in ladder.packaged.renditions[:2])
 
     # Keyframes at every segment start, and the same instants in both rungs.
@@ -127,7 +136,7 @@ async def test_chunked_matches_the_single_process_ladder(
         keys = [float(p["pts_time"]) for p in frames if "K" in p["flags"]]
         starts[rung] = keys
         assert len(keys) == 6, keys
-        steps = [round(b - a, 3) for a, b in zip(keys, keys[1:], strict=False)]
+        steps = [round(b - a, 3) for a, b in itertools.pairwise(keys)]
         assert steps == [2.0] * 5, steps
         pts = sorted(float(p["pts_time"]) for p in frames)
         assert len(pts) == 12 * 15  # every frame once: no chunk dropped or doubled one

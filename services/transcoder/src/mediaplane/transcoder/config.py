@@ -54,10 +54,12 @@ class ChunkingSettings:
 
     threshold: float = 300.0  # seconds of source; shorter videos keep one ffmpeg (0: never)
     chunk_segments: int = 8  # output segments per chunk
+    # ffmpeg processes encoding chunks of one job at once (each uses every core it gets).
+    workers: int = 1
 
     def __post_init__(self) -> None:
-        if self.chunk_segments < 1:
-            raise ValueError("chunk_segments must be at least 1")
+        if self.chunk_segments < 1 or self.workers < 1:
+            raise ValueError("chunk_segments and workers must be at least 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +171,7 @@ class TranscoderSettings:
             chunking=ChunkingSettings(
                 threshold=number("CHUNK_THRESHOLD", 300.0),
                 chunk_segments=int(number("CHUNK_SEGMENTS", 8)),
+                workers=int(number("CHUNK_WORKERS", 1)),
             ),
             progress=ProgressThrottle(
                 step=number("PROGRESS_STEP", 5.0),

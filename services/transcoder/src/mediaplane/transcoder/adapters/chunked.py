@@ -126,7 +126,9 @@ def build_audio_command(
 
 async def _probe(ffprobe: str, argv: Sequence[str], tools: ToolLimits) -> dict[str, Any]:
     budget = children.Limits(
-        cpu_seconds=tools.probe_cpu, memory_bytes=tools.memory_bytes, wall_seconds=tools.probe_timeout
+        cpu_seconds=tools.probe_cpu,
+        memory_bytes=tools.memory_bytes,
+        wall_seconds=tools.probe_timeout,
     )
     try:
         completed = await children.run([ffprobe, "-v", "error", *argv], limits=budget)
@@ -184,7 +186,10 @@ def gather_chunk(
     its first one; these are what other chunks' segments join.
     """
     gathered: dict[str, list[PlaylistEntry]] = {}
-    expected = [SEGMENT_PATTERN % n for n in range(chunk.first_segment, chunk.first_segment + chunk.segments)]
+    expected = [
+        SEGMENT_PATTERN % n
+        for n in range(chunk.first_segment, chunk.first_segment + chunk.segments)
+    ]
     for rendition in renditions:
         source_dir = chunk_dir / rendition.name
         try:

@@ -1,9 +1,9 @@
 """The chunked ladder on this machine: plan chunks, encode the audio once and the chunks on up
 to `workers` ffmpeg processes at a time, stitch, check.
 
-`on_chunk` hears of every chunk as it lands, with the stitched EVENT
-playlists already rewritten, so the leading chunks are playable while the
-rest are still being encoded.
+`on_landed` hears of every chunk and of the audio as they land, with the
+stitched EVENT playlists already rewritten, so the leading chunks are
+playable (once the audio is there too) while the rest are still being encoded.
 """
 
 from __future__ import annotations
@@ -11,16 +11,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mediaplane.transcoder.adapters import chunked, ffmpeg, ffprobe
 from mediaplane.transcoder.adapters.packager import finish_chunked_ladder
-from mediaplane.transcoder.app.transcode import LocalLadder, encode_limits
+from mediaplane.transcoder.app.ladders import LocalLadder, encode_limits
 from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.chunks import Chunk, PlaylistEntry, leading_done, plan_chunks
 from mediaplane.transcoder.domain.ladder import SourceMedia, output_fps, plan_ladder
 
-OnChunk = Callable[[Chunk, int, int], Awaitable[None]]  # chunk, leading chunks done, planned
+
+@dataclass(frozen=True, kw_only=True)
+class Landed:
+    """Where a chunked ladder stands after a chunk or the audio landed."""
+
+    chunk: Chunk | None  # None: the audio
+    leading: int  # chunks done from the start without a gap: what a player may be given
+    done: int
+    planned: int
+    audio_ready: bool
+    leading_seconds: float  # source seconds those leading chunks cover
+
+    @property
+    def playable(self) -> bool:
+        return self.leading > 0 and self.audio_ready
+
+
+OnLanded = Callable[[Landed], Awaitable[None]]
 
 
 async def plan_source_chunks(
@@ -71,7 +89,11 @@ async def encode_chunk(
 
 
 async def encode_audio_once(
-    settings: TranscoderSettings, media: SourceMedia, source_path: Path, out_dir: Path, media_type: str
+    settings: TranscoderSettings,
+    media: SourceMedia,
+    source_path: Path,
+    out_dir: Path,
+    media_type: str,
 ) -> list[tuple[str, int]]:
     """The whole file's audio renditions (name, kbit/s); none for a silent source."""
     if not media.has_audio:
@@ -97,7 +119,7 @@ async def encode_chunked_ladder(
     media_type: str,
     *,
     workers: int = 1,
-    on_chunk: OnChunk | None = None,
+    on_landed: OnLanded | None = None,
 ) -> LocalLadder:
     """The whole chunked ladder in `out_dir`, checked, with its master playlist."""
     chunks = await plan_source_chunks(settings, media, source_path, media_type)
@@ -105,6 +127,21 @@ async def encode_chunked_ladder(
     started = time.monotonic()
     slots = asyncio.Semaphore(workers)
     entries: dict[int, dict[str, list[PlaylistEntry]]] = {}
+    audio_ready = False
+
+    async def landed(chunk: Chunk | None) -> None:
+        leading = leading_done(entries.keys(), len(chunks))
+        if on_landed is not None:
+            await on_landed(
+                Landed(
+                    chunk=chunk,
+                    leading=leading,
+                    done=len(entries),
+                    planned=len(chunks),
+                    audio_ready=audio_ready,
+                    leading_seconds=chunks[leading - 1].end if leading else 0.0,
+                )
+            )
 
     async def one(chunk: Chunk) -> None:
         async with slots:
@@ -119,12 +156,15 @@ async def encode_chunked_ladder(
             segment_seconds=settings.encoding.segment_seconds,
             ended=leading == len(chunks),
         )
-        if on_chunk is not None:
-            await on_chunk(chunk, leading, len(chunks))
+        await landed(chunk)
 
     async def audio() -> list[tuple[str, int]]:
+        nonlocal audio_ready
         async with slots:
-            return await encode_audio_once(settings, media, source_path, out_dir, media_type)
+            tracks = await encode_audio_once(settings, media, source_path, out_dir, media_type)
+        audio_ready = True
+        await landed(None)
+        return tracks
 
     async with asyncio.TaskGroup() as group:
         # The audio is queued behind the first chunk: the first chunk is what playback waits for.

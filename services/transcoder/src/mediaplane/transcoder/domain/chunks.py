@@ -51,9 +51,11 @@ def use_chunks(duration: float, threshold: float) -> bool:
 
 def _decode_lead(boundary: float, keyframes: Sequence[float]) -> float:
     """Seconds a worker starting at `boundary` decodes before it: back to the keyframe
-    at or before it (from the start of the file if none is known)."""
+    at or before it (0 when the keyframes are unknown: then no boundary is better)."""
+    if not keyframes:
+        return 0.0
     at = bisect.bisect_right(keyframes, boundary + _EPSILON)
-    return boundary - keyframes[at - 1] if at else boundary
+    return max(0.0, boundary - keyframes[at - 1]) if at else boundary
 
 
 def plan_chunks(

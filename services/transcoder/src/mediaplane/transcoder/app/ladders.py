@@ -1,0 +1,46 @@
+"""What a local encode produced (checked), and the budget of its ffmpeg."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediaplane.servicekit import children
+from mediaplane.transcoder.adapters.packager import PackagedLadder
+from mediaplane.transcoder.config import TranscoderSettings
+from mediaplane.transcoder.domain.ladder import job_timeout
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalMp4:
+    """The progressive fallback ffmpeg wrote, checked to be faststart."""
+
+    name: str  # relative to the output directory
+    width: int
+    height: int
+    size: int
+    bandwidth: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalLadder:
+    """What ffmpeg produced for a source, checked and with a measured master playlist."""
+
+    packaged: PackagedLadder
+    encode_seconds: float
+    mp4: LocalMp4 | None = None
+    peaks: list[float] | None = None  # audio: the waveform
+
+
+def encode_limits(settings: TranscoderSettings, duration: float) -> children.Limits:
+    """The ladder's ffmpeg may use CPU and wall time in proportion to the source duration."""
+    tools = settings.tools
+    return children.Limits(
+        cpu_seconds=job_timeout(duration, base=tools.cpu_base, per_second=tools.cpu_per_second),
+        memory_bytes=tools.memory_bytes,
+        wall_seconds=job_timeout(
+            duration,
+            base=settings.timeout_base,
+            per_second=settings.timeout_per_second,
+            cap=tools.max_job_seconds,
+        ),
+    )
