@@ -30,7 +30,7 @@ from typing import Any
 from .conftest import machine_description
 
 ROUNDS = 2
-SECONDS = 48
+SECONDS = 36
 CHUNK_SEGMENTS = 3
 
 _COMMON = f"""
@@ -104,7 +104,7 @@ def _make_source(path: Path) -> None:
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={SECONDS}",
             "-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}",
-            "-c:v", "libx264", "-preset", "fast", "-crf", "18", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-ac", "2", str(path),
         ],
         check=True,
