@@ -46,7 +46,8 @@ def _probe(*args: str) -> dict[str, Any]:
         ["ffprobe", "-v", "error", "-print_format", "json", *args],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    return json.loads(out)
+    data: dict[str, Any] = json.loads(out)
+    return data
 
 
 def _psnr(reference: Path, encoded: Path) -> float:

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from mediaplane.transcoder.domain.chunks import (
+    Chunk,
     PlaylistEntry,
     leading_done,
     plan_chunks,
@@ -16,7 +17,7 @@ from mediaplane.transcoder.domain.chunks import (
 )
 
 
-def _bounds(chunks: list) -> list[tuple[float, float, int, int]]:
+def _bounds(chunks: list[Chunk]) -> list[tuple[float, float, int, int]]:
     return [(c.start, c.end, c.first_segment, c.segments) for c in chunks]
 
 

@@ -192,22 +192,22 @@ def finish_chunked_ladder(
         tracks[kbps] = (AudioTrack(group=name, uri=f"{name}/{PLAYLIST_NAME}"), segments, target)
     for rung in planned:
         segments, target, _ = _segments(out_dir, rung.name, source_duration)
-        track = tracks.get(rung.audio_kbps)
+        own = tracks.get(rung.audio_kbps)
         bandwidth = peak_bandwidth(segments, target)
         average = average_bandwidth(segments)
-        if track is not None:
-            bandwidth += peak_bandwidth(track[1], target)
-            average += average_bandwidth(track[1])
+        if own is not None:
+            bandwidth += peak_bandwidth(own[1], target)
+            average += average_bandwidth(own[1])
         variant = Variant(
             name=rung.name,
             uri=f"{rung.name}/{PLAYLIST_NAME}",
             width=rung.width,
             height=rung.height,
-            codecs=f"{video_codecs},{audio_codecs}" if track is not None else video_codecs,
+            codecs=f"{video_codecs},{audio_codecs}" if own is not None else video_codecs,
             frame_rate=fps,
             bandwidth=bandwidth,
             average_bandwidth=average,
-            audio_group=track[0].group if track is not None else None,
+            audio_group=own[0].group if own is not None else None,
         )
         renditions.append(
             PackagedRendition(variant=variant, playlist=variant.uri, segments=segments)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # A chunk may be this share of its target length shorter or longer, to land on a keyframe.
@@ -140,7 +140,7 @@ def render_media_playlist(
     return "\n".join(lines) + "\n"
 
 
-def leading_done(done: Sequence[int] | set[int], planned: int) -> int:
+def leading_done(done: Iterable[int], planned: int) -> int:
     """How many chunks from the start are done without a gap (what a player may be given)."""
     finished = set(done)
     count = 0
