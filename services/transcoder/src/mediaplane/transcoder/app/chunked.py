@@ -31,7 +31,6 @@ class Landed:
     done: int
     planned: int
     audio_ready: bool
-    leading_seconds: float  # source seconds those leading chunks cover
 
     @property
     def playable(self) -> bool:
@@ -139,7 +138,6 @@ async def encode_chunked_ladder(
                     done=len(entries),
                     planned=len(chunks),
                     audio_ready=audio_ready,
-                    leading_seconds=chunks[leading - 1].end if leading else 0.0,
                 )
             )
 

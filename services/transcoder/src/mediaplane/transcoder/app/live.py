@@ -64,19 +64,29 @@ class LiveLadder:
         self.segment_seconds = segment_seconds
         self.job_id, self.file_id, self.context = job_id, file_id, context
         self.reporter = reporter
-        self.published = 0  # leading chunks already published
+        # Landings are published one at a time, in order, from what is on disk by then (a
+        # later landing may already be there): playlists only ever grow.
+        self.lock = asyncio.Lock()
+        self.published = (0, False)  # video segments and `ended` of the last publication
         self.uploaded: set[str] = set()  # segment files (relative) already in the bucket
         self.codecs: str | None = None
 
     async def __call__(self, news: Landed) -> None:
         # Progress is chunks done out of chunks planned (throttled like ffmpeg's positions).
         self.reporter.position(self.duration * news.done / news.planned)
-        if not news.playable or news.leading <= self.published:
+        if not news.playable:
             return
-        self.published = news.leading
-        ended = news.leading == news.planned
+        async with self.lock:
+            await self._publish(news)
+
+    async def _publish(self, news: Landed) -> None:
+        first = self.planned[0].name
+        ended = "#EXT-X-ENDLIST" in self._text(first)
         video = {r.name: self._entries(r.name) for r in self.planned}
-        count = len(video[self.planned[0].name])
+        count = len(video[first])
+        if not count or (count, ended) <= self.published:
+            return
+        self.published = (count, ended)
         audio = {
             name: self._entries(name)[:count] for name in self._audio_names()
         }  # cut to the video's length while it grows
@@ -93,8 +103,8 @@ class LiveLadder:
             if f"{name}/{e.uri}" not in self.uploaded
         ]
         if self.codecs is None:
-            first = self.out_dir / self.planned[0].name / (SEGMENT_PATTERN % 0)
-            self.codecs = await chunked.video_codecs(self.ffprobe, first, self.tools)
+            head = self.out_dir / first / (SEGMENT_PATTERN % 0)
+            self.codecs = await chunked.video_codecs(self.ffprobe, head, self.tools)
         limit = asyncio.Semaphore(_UPLOADS_AT_ONCE)
 
         async def put(relative: str) -> None:
@@ -120,8 +130,8 @@ class LiveLadder:
                 ReadyPlaylist(name=name, playlist_key=f"{self.prefix}/{name}/{PLAYLIST_NAME}")
                 for name in [*video, *audio]
             ],
-            ready=round(news.leading_seconds, 3),
-            chunks_done=news.done,
+            ready=round(sum(e.duration for e in video[first]), 3),
+            chunks_done=news.planned if ended else news.done,
             chunks_planned=news.planned,
             ended=ended,
             context=self.context,
@@ -132,12 +142,15 @@ class LiveLadder:
         names = [chunked.audio_name(k) for k in chunked.audio_bitrates(self.planned)]
         return [n for n in names if (self.out_dir / n / PLAYLIST_NAME).is_file()]
 
+    def _text(self, name: str) -> str:
+        path = self.out_dir / name / PLAYLIST_NAME
+        return path.read_text("utf-8") if path.is_file() else ""
+
     def _entries(self, name: str) -> list[PlaylistEntry]:
         """The segments of `name`'s playlist as written so far (stitched video, whole audio)."""
-        path = self.out_dir / name / PLAYLIST_NAME
-        if not path.is_file():
+        text = self._text(name)
+        if not text:
             return []
-        text = path.read_text("utf-8")
         if "#EXT-X-ENDLIST" not in text:
             text = text.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD")
             text += "#EXT-X-ENDLIST\n"
