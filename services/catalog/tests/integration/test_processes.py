@@ -57,7 +57,7 @@ async def test_ingest_runs_until_sigterm_and_the_commands_report_on_stdout(
 ) -> None:
     migrated = _run(env, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert migrated.stdout.splitlines()[-1].startswith("applied 3 migrations: ")
+    assert migrated.stdout.splitlines()[-1].startswith("applied 4 migrations: ")
 
     bus = BusSettings(
         url=env["MEDIAPLANE_NATS_URL"],

@@ -54,7 +54,15 @@ SERVICES = (
     ),
     Identity(name="catalog", families=(), durables=("catalog-ingest",), replays=True),
     Identity(name="transcoder", families=("transcode",), durables=("transcoder-file-verified",)),
-    Identity(name="thumbnailer", families=("thumbnail",), durables=("thumbnailer-file-verified",)),
+    Identity(
+        name="thumbnailer",
+        families=("thumbnail", "variant", "metadata"),
+        durables=(
+            "thumbnailer-file-verified",
+            "thumbnailer-variant-sources",
+            "thumbnailer-metadata",
+        ),
+    ),
     Identity(
         name="janitor",
         families=("janitor",),

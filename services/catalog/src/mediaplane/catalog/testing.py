@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from mediaplane.catalog.domain.entries import LedgerEntry, ledger_entry
 from mediaplane.contracts import (
+    AudioMetadata,
     Event,
     FileDeleted,
     FileKind,
@@ -22,9 +23,13 @@ from mediaplane.contracts import (
     FileUploaded,
     FileUploadedV2,
     FileVerified,
+    ImageMetadata,
     JanitorFilePurged,
     JanitorSessionExpired,
+    MetadataExtracted,
+    MetadataFailed,
     Mp4Rendition,
+    PdfMetadata,
     Registry,
     Rendition,
     TagCreated,
@@ -40,6 +45,7 @@ from mediaplane.contracts import (
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
+    VideoMetadata,
     VideoSource,
     Waveform,
 )
@@ -378,6 +384,41 @@ class FileStory:
             )
         )
 
+    def metadata(self, *, taken_at: datetime | None = None, duration: float = 20.0) -> FileStory:
+        """metadata.extracted.v1 of the story's kind (a picture taken at `taken_at`)."""
+        sections: dict[str, object] = {
+            "image": ImageMetadata(width=1280, height=720, format="png", taken_at=taken_at),
+            "video": VideoMetadata(
+                container="mov,mp4,m4a,3gp,3g2,mj2",
+                duration=duration,
+                width=1280,
+                height=720,
+                video_codec="h264",
+            ),
+            "audio": AudioMetadata(
+                container="mp3", codec="mp3", channels=2, sample_rate=44_100, duration=duration
+            ),
+            "pdf": PdfMetadata(page_count=3, title="Report"),
+        }
+        return self.add(
+            MetadataExtracted(
+                **self._envelope(f"metadata-{self.file_id}", "thumbnailer"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                kind=self.kind,
+                **{self.kind: sections[self.kind]},  # type: ignore[arg-type]
+            )
+        )
+
+    def metadata_failed(self, code: str = "corrupt_input") -> FileStory:
+        return self.add(
+            MetadataFailed(
+                **self._envelope(f"metadata-{self.file_id}", "thumbnailer"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                code=code,
+                detail="ffprobe cannot read the file",
+            )
+        )
+
 
 def tag_created(name: str, owner: str, at: datetime = EPOCH) -> TagCreatedV2:
     return TagCreatedV2(
@@ -445,6 +486,8 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
                 story.transcoded() if rng.random() < 0.9 else story.transcode_failed()
             if kind in ("image", "video", "pdf"):
                 story.thumbnailed() if rng.random() < 0.95 else story.thumbnail_failed()
+            if kind != "other":
+                story.metadata() if rng.random() < 0.95 else story.metadata_failed()
             if rng.random() < 0.2:
                 story.retagged([rng.choice(_TAGS)], story.tags[:1])
             if rng.random() < 0.05:

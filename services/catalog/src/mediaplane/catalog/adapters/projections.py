@@ -41,6 +41,8 @@ from mediaplane.contracts import (
     FileVerified,
     JanitorFilePurged,
     JanitorSessionExpired,
+    MetadataExtracted,
+    MetadataFailed,
     TagCreated,
     TagCreatedV2,
     ThumbnailFailed,
@@ -200,6 +202,25 @@ FROM (
 ORDER BY g.file_id, t->>'name'
 """
 
+# The latest outcome of the file's metadata extraction (one per file; latest if replayed twice).
+_METADATA = f"""
+SELECT DISTINCT ON (l.file_id)
+       l.file_id,
+       CASE l.type WHEN {tag(MetadataExtracted)} THEN 'extracted' ELSE 'failed' END,
+       l.data->>'code',
+       l.data->>'kind',
+       (l.data->'image'->>'taken_at')::timestamptz,
+       coalesce((l.data->'video'->>'duration')::double precision,
+                (l.data->'audio'->>'duration')::double precision),
+       -- The one section that is set (the others are JSON null, not SQL NULL).
+       coalesce(nullif(l.data->'image', 'null'), nullif(l.data->'video', 'null'),
+                nullif(l.data->'audio', 'null'), nullif(l.data->'pdf', 'null')),
+       l.occurred_at
+FROM ledger l
+WHERE l.known AND l.type {tags_in((MetadataExtracted, MetadataFailed))} AND {{filter}}
+ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+"""
+
 _SESSION_EVENTS = (
     UploadSessionOpened,
     UploadSessionCompleted,
@@ -348,6 +369,14 @@ THUMBNAILS = Projection(
     _THUMBNAILS,
     tag_set((ThumbnailGenerated,)),
 )
+FILE_METADATA = Projection(
+    "file_metadata",
+    "file_id",
+    "uuid",
+    ("file_id", "status", "error", "kind", "taken_at", "duration", "section", "updated_at"),
+    _METADATA,
+    tag_set((MetadataExtracted, MetadataFailed)),
+)
 SESSIONS = Projection(
     "upload_sessions",
     "session_id",
@@ -369,7 +398,7 @@ SESSIONS = Projection(
 )
 
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, SESSIONS)
+    p.name: p for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, FILE_METADATA, SESSIONS)
 }
 
 # The table column holding the key, where it differs from the ledger's column name.

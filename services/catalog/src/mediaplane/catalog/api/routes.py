@@ -26,8 +26,10 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
+from mediaplane.catalog.domain.ranges import checked_range, parse_time
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
+from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -97,7 +99,18 @@ class FileController(Controller):
     tags = ["files"]
     dependencies = _DEPENDENCIES
 
-    @get("/", summary="List files (newest first, keyset pagination)")
+    @get(
+        "/",
+        summary="List files (newest first, keyset pagination)",
+        responses={
+            422: ResponseSpec(
+                data_container=ProblemDetails,
+                media_type=PROBLEM_JSON,
+                description="An empty range (lower bound above upper) or a time without a zone",
+                generate_examples=False,
+            )
+        },
+    )
     async def list_files(
         self,
         principal: NamedDependency[Principal],
@@ -108,12 +121,50 @@ class FileController(Controller):
         q: Annotated[
             str | None, QueryParameter(max_length=255, description="filename contains")
         ] = None,
+        taken_after: Annotated[
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or after (RFC 3339, with a zone)"
+            ),
+        ] = None,
+        taken_before: Annotated[
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or before (RFC 3339, with a zone)"
+            ),
+        ] = None,
+        # `schema_extra`: an optional parameter's own `ge` is lost in its OpenAPI schema.
+        min_duration: Annotated[
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at least this many seconds long"
+            ),
+        ] = None,
+        max_duration: Annotated[
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at most this many seconds long"
+            ),
+        ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> FilePage:
+        """Range filters match only files whose metadata has the field (photos with an
+        EXIF time, videos and audio with a duration); an empty range is 422 `invalid_range`."""
         return await queries.list_files(
             principal,
-            FileFilter(tag=tag, kind=kind, status=status, q=q),
+            FileFilter(
+                tag=tag,
+                kind=kind,
+                status=status,
+                q=q,
+                taken_at=checked_range(
+                    "taken_at",
+                    parse_time("taken_after", taken_after),
+                    parse_time("taken_before", taken_before),
+                ),
+                duration=checked_range("duration", min_duration, max_duration),
+            ),
             limit=limit,
             cursor=cursor,
         )

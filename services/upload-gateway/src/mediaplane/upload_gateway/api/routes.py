@@ -83,6 +83,7 @@ class UploadController(Controller):
                 content_type=data.content_type,
                 sha256=data.sha256,
                 tags=data.tags,
+                keep_location=data.location == "keep",
             ),
             caller.context,
         )

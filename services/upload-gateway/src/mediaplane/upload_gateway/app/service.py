@@ -70,6 +70,7 @@ class OpenRequest:
     content_type: str
     sha256: str | None = None
     tags: Sequence[str] = ()
+    keep_location: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +177,7 @@ class UploadService:
             part_count=opened.part_count,
             expires_at=opened.expires_at,
             tags=list(opened.tags),
+            keep_location=opened.keep_location,
             upload=upload,
         )
 
@@ -207,6 +209,7 @@ class UploadService:
                 content_type=request.content_type,
                 sha256=request.sha256,
                 tags=list(request.tags),
+                keep_location=request.keep_location,
                 bucket=self.settings.bucket,
                 upload_id=upload_id,
                 context=command_context,
