@@ -84,6 +84,8 @@ async def test_a_long_video_is_chunked_and_playable_while_it_grows(
     assert [r["name"] for r in final.data["renditions"]] == [
         "360p", "180p", "audio_128k", "audio_64k",
     ]  # fmt: skip
+    assert final.data["mp4"]["key"] in stored  # the fallback, remuxed from the 360p rung
+    assert (final.data["mp4"]["width"], final.data["mp4"]["height"]) == (640, 360)
     assert 'AUDIO="audio_128k"' in master
     assert "#EXT-X-MEDIA:TYPE=AUDIO" in master
     for name, text in playlists.items():

@@ -153,6 +153,16 @@ async def test_chunked_matches_the_single_process_ladder(
     video_end = max(pts) + 1 / 15
     assert abs(audio_end - video_end) < 0.05, (audio_end, video_end)
 
+    # The MP4 fallback is a remux of the 360p rung and its audio: faststart (checked by the
+    # ladder), both streams, starting together and lasting as long as the source.
+    assert ladder.mp4 is not None
+    assert (ladder.mp4.width, ladder.mp4.height) == (640, 360)
+    streams = _probe("-show_entries", "stream=codec_name,start_time,duration",
+                     str(chunked_dir / "fallback.mp4"))["streams"]  # fmt: skip
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"]
+    assert all(float(s["start_time"]) == pytest.approx(0.0, abs=0.03) for s in streams)
+    assert all(float(s["duration"]) == pytest.approx(12.0, abs=0.05) for s in streams)
+
     # Quality: within 0.3 dB of the single-process encode at the same settings.
     single = _join(single_dir / "360p", tmp_path / "single.ts")
     chunked_psnr = _psnr(clip, tmp_path / "360p.ts")

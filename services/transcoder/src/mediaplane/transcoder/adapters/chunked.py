@@ -124,6 +124,50 @@ def build_audio_command(
     return argv
 
 
+def join_segments(rendition_dir: Path, target: Path) -> None:
+    """A rendition's segments, in playlist order, as one transport stream (they are
+    contiguous: one stream of timestamps, cut at keyframes)."""
+    playlist = parse_media_playlist((rendition_dir / PLAYLIST_NAME).read_text("utf-8"))
+    with target.open("wb") as out:
+        for uri, _ in playlist.segments:
+            with (rendition_dir / uri).open("rb") as segment:
+                shutil.copyfileobj(segment, out, 1024 * 1024)
+
+
+def build_mp4_command(
+    ffmpeg: str, video: Path, audio: Path | None, start: float, target: Path
+) -> list[str]:
+    """The progressive fallback as a remux (no encode) of a rung and its audio rendition.
+
+    Timestamps are kept (`-copyts`) and shifted by the video's first one, so the audio
+    keeps its place against the picture (its encoder priming lands before 0 and is cut
+    by the MP4's edit list).
+    """
+    argv = [ffmpeg, *_HEAD, "-copyts", "-protocol_whitelist", "file", "-f", "mpegts"]
+    argv += ["-i", str(video)]
+    if audio is not None:
+        argv += ["-protocol_whitelist", "file", "-f", "mpegts", "-i", str(audio)]
+    argv += ["-map", "0:v:0", *(["-map", "1:a:0"] if audio is not None else [])]
+    argv += ["-c", "copy", "-output_ts_offset", f"{-start:.6f}"]
+    argv += ["-movflags", "+faststart", "-f", "mp4", str(target)]
+    return argv
+
+
+async def start_time(ffprobe: str, path: Path, tools: ToolLimits) -> float:
+    """The first presentation timestamp of a transport stream we wrote."""
+    data = await _probe(
+        ffprobe,
+        ["-f", "mpegts", "-protocol_whitelist", "file", "-select_streams", "v:0",
+         "-show_entries", "stream=start_time", "-print_format", "json", str(path)],
+        tools,
+    )  # fmt: skip
+    streams = data.get("streams") or []
+    try:
+        return float(streams[0]["start_time"])
+    except (IndexError, KeyError, ValueError):
+        raise ChunkOutputInvalid(f"{path.name} has no video start time") from None
+
+
 async def _probe(ffprobe: str, argv: Sequence[str], tools: ToolLimits) -> dict[str, Any]:
     budget = children.Limits(
         cpu_seconds=tools.probe_cpu,

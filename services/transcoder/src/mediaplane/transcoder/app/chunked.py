@@ -16,10 +16,16 @@ from pathlib import Path
 
 from mediaplane.transcoder.adapters import chunked, ffmpeg, ffprobe
 from mediaplane.transcoder.adapters.packager import finish_chunked_ladder
-from mediaplane.transcoder.app.ladders import LocalLadder, encode_limits
+from mediaplane.transcoder.app.ladders import LocalLadder, LocalMp4, check_mp4, encode_limits
 from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.chunks import Chunk, PlaylistEntry, leading_done, plan_chunks
-from mediaplane.transcoder.domain.ladder import SourceMedia, output_fps, plan_ladder
+from mediaplane.transcoder.domain.ladder import (
+    PlannedRendition,
+    SourceMedia,
+    output_fps,
+    plan_ladder,
+)
+from mediaplane.transcoder.domain.mp4 import plan_mp4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,7 +192,38 @@ async def encode_chunked_ladder(
         video_codecs=codecs,
         audio_codecs=chunked.AAC_CODECS,
     )
-    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds)
+    mp4 = await remux_mp4(settings, media, planned, out_dir, audio_task.result())
+    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds, mp4=mp4)
+
+
+async def remux_mp4(
+    settings: TranscoderSettings,
+    media: SourceMedia,
+    planned: list[PlannedRendition],
+    out_dir: Path,
+    audio: list[tuple[str, int]],
+) -> LocalMp4 | None:
+    """The MP4 fallback of a chunked ladder: the rung the single-process ladder would have
+    encoded it at, with that rung's audio, remuxed (None if no rung has that size)."""
+    size = plan_mp4(media, planned, settings.encoding.mp4_max_short_side)
+    rung = next((r for r in planned if (r.width, r.height) == (size.width, size.height)), None)
+    if rung is None:
+        return None
+    scratch = out_dir.parent
+    video_ts = scratch / "mp4-video.ts"
+    await asyncio.to_thread(chunked.join_segments, out_dir / rung.name, video_ts)
+    audio_ts = None
+    if (name := chunked.audio_name(rung.audio_kbps)) in dict(audio):
+        audio_ts = scratch / "mp4-audio.ts"
+        await asyncio.to_thread(chunked.join_segments, out_dir / name, audio_ts)
+    start = await chunked.start_time(settings.ffprobe, video_ts, settings.tools)
+    target = out_dir / ffmpeg.MP4_NAME
+    argv = chunked.build_mp4_command(settings.ffmpeg, video_ts, audio_ts, start, target)
+    await ffmpeg.encode(argv, encode_limits(settings, media.duration))
+    for path in (video_ts, audio_ts):
+        if path is not None:
+            path.unlink(missing_ok=True)
+    return check_mp4(target, rung.width, rung.height, media.duration)
 
 
 def stitch(chunks: list[dict[str, list[PlaylistEntry]]]) -> dict[str, list[PlaylistEntry]]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mediaplane.servicekit import children
-from mediaplane.transcoder.adapters.packager import PackagedLadder
+from mediaplane.transcoder.adapters.packager import OutputInvalid, PackagedLadder
 from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.ladder import job_timeout
+from mediaplane.transcoder.domain.mp4 import BoxError, is_faststart, top_level_boxes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,4 +45,29 @@ def encode_limits(settings: TranscoderSettings, duration: float) -> children.Lim
             per_second=settings.timeout_per_second,
             cap=tools.max_job_seconds,
         ),
+    )
+
+
+def check_mp4(path: Path, width: int, height: int, duration: float) -> LocalMp4:
+    """The fallback exists, is a sequence of boxes and has `moov` before `mdat`."""
+    if not path.is_file() or (size := path.stat().st_size) == 0:
+        raise OutputInvalid(f"{path.name} is missing or empty")
+    with path.open("rb") as file:
+
+        def read_at(offset: int, n: int) -> bytes:
+            file.seek(offset)
+            return file.read(n)
+
+        try:
+            boxes = top_level_boxes(read_at, size)
+        except BoxError as error:
+            raise OutputInvalid(f"{path.name}: {error}") from None
+    if not is_faststart(boxes):
+        raise OutputInvalid(f"{path.name} is not faststart: its boxes are {boxes}")
+    return LocalMp4(
+        name=path.name,
+        width=width,
+        height=height,
+        size=size,
+        bandwidth=round(size * 8 / duration) if duration > 0 else 0,
     )

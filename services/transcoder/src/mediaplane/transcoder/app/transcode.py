@@ -47,7 +47,7 @@ from mediaplane.transcoder.adapters.packager import (
 from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
 from mediaplane.transcoder.app.chunked import encode_chunked_ladder
-from mediaplane.transcoder.app.ladders import LocalLadder, LocalMp4, encode_limits
+from mediaplane.transcoder.app.ladders import LocalLadder, check_mp4, encode_limits
 from mediaplane.transcoder.app.live import LiveLadder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.progress import reporting
@@ -61,7 +61,7 @@ from mediaplane.transcoder.domain.ladder import (
     output_fps,
     plan_ladder,
 )
-from mediaplane.transcoder.domain.mp4 import BoxError, is_faststart, plan_mp4, top_level_boxes
+from mediaplane.transcoder.domain.mp4 import plan_mp4
 
 _log = structlog.get_logger(__name__)
 _UPLOADS_AT_ONCE = 8
@@ -80,31 +80,6 @@ Attempt = Literal["completed", "failed", "interrupted", "retried"]
 
 class UploadIncomplete(Exception):
     """S3 does not list every file just uploaded (retried)."""
-
-
-def check_mp4(path: Path, width: int, height: int, duration: float) -> LocalMp4:
-    """The fallback exists, is a sequence of boxes and has `moov` before `mdat`."""
-    if not path.is_file() or (size := path.stat().st_size) == 0:
-        raise OutputInvalid(f"{path.name} is missing or empty")
-    with path.open("rb") as file:
-
-        def read_at(offset: int, n: int) -> bytes:
-            file.seek(offset)
-            return file.read(n)
-
-        try:
-            boxes = top_level_boxes(read_at, size)
-        except BoxError as error:
-            raise OutputInvalid(f"{path.name}: {error}") from None
-    if not is_faststart(boxes):
-        raise OutputInvalid(f"{path.name} is not faststart: its boxes are {boxes}")
-    return LocalMp4(
-        name=path.name,
-        width=width,
-        height=height,
-        size=size,
-        bandwidth=round(size * 8 / duration) if duration > 0 else 0,
-    )
 
 
 async def transcode_locally(
