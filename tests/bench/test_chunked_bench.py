@@ -153,7 +153,7 @@ def test_chunked_vs_single_process(tmp_path: Path) -> None:
         f"first playable (x1): {median('chunked1', 'first_playable'):.1f} s = {first:.1%} of wall"
     )
     assert runs["chunked1"][0]["renditions"][:4] == ["1080p", "720p", "480p", "360p"]
-    # Loose bounds (the aims are recorded, not asserted: the machine is shared).
-    assert one_wall < 1.5
+    # Loose bounds on work, not on time (the aims are recorded in docs/benchmarks.md): on
+    # a shared machine the wall clock follows the other tenants' load.
     assert one_cpu < 1.5
     assert first < 0.6
