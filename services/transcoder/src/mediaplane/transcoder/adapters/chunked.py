@@ -168,39 +168,57 @@ async def start_time(ffprobe: str, path: Path, tools: ToolLimits) -> float:
         raise ChunkOutputInvalid(f"{path.name} has no video start time") from None
 
 
-async def _probe(ffprobe: str, argv: Sequence[str], tools: ToolLimits) -> dict[str, Any]:
+# Keyframe lists are one short CSV line per video packet: 6 h at 60 fps is ~20 MiB.
+_PACKET_LIST_LIMIT = 64 * 1024 * 1024
+
+
+async def _run_probe(
+    ffprobe: str, argv: Sequence[str], tools: ToolLimits, stdout_limit: int = 16 * 1024 * 1024
+) -> bytes:
     budget = children.Limits(
         cpu_seconds=tools.probe_cpu,
         memory_bytes=tools.memory_bytes,
         wall_seconds=tools.probe_timeout,
     )
     try:
-        completed = await children.run([ffprobe, "-v", "error", *argv], limits=budget)
+        completed = await children.run(
+            [ffprobe, "-v", "error", *argv], limits=budget, stdout_limit=stdout_limit
+        )
     except children.LimitExceeded as exceeded:
         raise tool_failure(exceeded, "ffprobe") from None
     if completed.returncode != 0:
         reason = completed.stderr.strip().splitlines()[-1:] or ["unreadable"]
         raise CorruptInput(f"ffprobe cannot read the file: {reason[0]}")
-    return msgspec.json.decode(completed.stdout, type=dict[str, Any])
+    return bytes(completed.stdout)
+
+
+async def _probe(ffprobe: str, argv: Sequence[str], tools: ToolLimits) -> dict[str, Any]:
+    out = await _run_probe(ffprobe, argv, tools)
+    try:
+        return msgspec.json.decode(out, type=dict[str, Any])
+    except msgspec.DecodeError as error:
+        raise ChunkOutputInvalid(f"ffprobe's output is not JSON: {error}") from None
 
 
 async def keyframes(
     ffprobe: str, path: Path, demuxer: media.Demuxer, tools: ToolLimits
 ) -> list[float]:
     """The source's video keyframe times, from the packet index (nothing is decoded)."""
-    data = await _probe(
+    out = await _run_probe(
         ffprobe,
         [*media.input_options(demuxer), "-select_streams", "v:0", "-show_entries",
-         "packet=pts_time,flags", "-print_format", "json", str(path)],
+         "packet=pts_time,flags", "-of", "csv=p=0", str(path)],
         tools,
+        stdout_limit=_PACKET_LIST_LIMIT,
     )  # fmt: skip
     times = []
-    for packet in data.get("packets") or []:
-        if "K" in str(packet.get("flags", "")):
+    for line in out.decode("ascii", errors="replace").splitlines():
+        pts, _, flags = line.partition(",")
+        if "K" in flags:
             try:
-                times.append(float(packet["pts_time"]))
-            except (KeyError, ValueError):
-                continue
+                times.append(float(pts))
+            except ValueError:
+                continue  # N/A: a packet without a timestamp
     return sorted(times)
 
 
