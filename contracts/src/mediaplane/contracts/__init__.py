@@ -43,10 +43,12 @@ from mediaplane.contracts.thumbnails import (
 )
 from mediaplane.contracts.transcoding import (
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
     Waveform,
@@ -100,6 +102,7 @@ __all__ = [
     "ObjectReference",
     "PdfMetadata",
     "Plan",
+    "ReadyPlaylist",
     "Registry",
     "Rendition",
     "ReprocessTarget",
@@ -113,6 +116,7 @@ __all__ = [
     "TranscodeCompleted",
     "TranscodeFailed",
     "TranscodeProgress",
+    "TranscodeSegmentsReady",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",

@@ -32,6 +32,7 @@ from mediaplane.contracts.transcoding import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
 )
 from mediaplane.contracts.uploads import (
@@ -69,6 +70,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TagCreatedV2,
     TranscodeStarted,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -108,6 +110,7 @@ AnyEvent = (
     | TagCreatedV2
     | TranscodeStarted
     | TranscodeProgress
+    | TranscodeSegmentsReady
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated
