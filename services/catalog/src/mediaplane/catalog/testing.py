@@ -579,6 +579,15 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
                 story.metadata() if rng.random() < 0.95 else story.metadata_failed()
             if rng.random() < 0.2:
                 story.retagged([rng.choice(_TAGS)], story.tags[:1])
+            if rng.random() < 0.05:  # moderation: reports, dismissals, takedowns, restores
+                report = uuid.UUID(int=rng.getrandbits(128), version=4)
+                story.reported(f"user-{rng.randrange(owners)}", report)
+                if rng.random() < 0.4:
+                    story.report_dismissed(report)
+                else:
+                    story.taken_down("abuse", [report])
+                    if rng.random() < 0.3:
+                        story.restored()
             if rng.random() < 0.05:
                 story.deleted().purged()
         events.extend(story.events)
