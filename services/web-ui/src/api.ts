@@ -277,6 +277,14 @@ export interface Account {
   email_verified: boolean
 }
 
+/** A user code waiting for a decision (`GET /v1/account/device/{user_code}`). */
+export interface PendingDevice {
+  user_code: string
+  client_id: string
+  scopes: string[]
+  expires_at: string
+}
+
 export interface SignInOptions {
   registration: 'open' | 'invite' | 'closed'
   upstream: string | null
@@ -331,6 +339,10 @@ export const identity = {
   revokeToken: (id: string): Promise<unknown> => account('DELETE', `/tokens/${id}`),
   identities: (): Promise<LinkedIdentity[]> => account('GET', '/identities'),
   unlink: (id: string): Promise<unknown> => account('DELETE', `/identities/${id}`),
+  pendingDevice: (userCode: string): Promise<PendingDevice> =>
+    account('GET', `/device/${encodeURIComponent(userCode)}`),
+  decideDevice: (user_code: string, approve: boolean): Promise<unknown> =>
+    account('POST', '/device', { user_code, approve }),
 }
 
 /** Where the browser goes to sign in upstream (a path on this site); `returnTo` after it. */
