@@ -9,14 +9,19 @@ with the authorization code + PKCE through the real identity service, upload an
 image and see it in the library, create a personal access token on the account
 page and revoke it, sign out (refresh token revoked, session ended), reset the
 password from the mailed link and sign in with the new one, and sign in
-as the dev admin `platform up` created with its kept password. A second test is
+as the dev admin `platform up` created with its kept password. The device-flow
+tests run `mediaplane login` as a command against the platform and hand the
+URI and code it prints to `e2e/device.e2e.mjs`, which opens them in a fresh
+chromium (signed out: sign in, back on the device page), then approves (the
+command signs in, `mediaplane whoami` names the admin) or denies (the command
+exits 1 with `access_denied`; the link then says the code was used). A second test is
 the refusal: with dev mode off, the sign-in page has no user-name box and
 `POST /v1/dev/token` is a 404 (tests/platform/test_web_ui.py drives the box with
 dev mode on).
 
 Needs what test_web_ui.py needs (the built UI, node_modules, Node 20+,
 `/usr/bin/chromium`, ffmpeg for the image); skipped with the reason otherwise.
-MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots refreshes signin.png and account.png.
+MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots refreshes signin.png, account.png and device.png.
 """
 
 from __future__ import annotations

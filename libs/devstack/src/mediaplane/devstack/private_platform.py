@@ -35,9 +35,10 @@ if TYPE_CHECKING:
     from mediaplane.devstack.pytest_plugin import PrivateNats
 
 BUCKET_KINDS = ("originals", "renditions", "thumbnails")
-# edge, edge admin, gateway, catalog and identity APIs, then an ops port and a relay
-# port per service
-_PORTS_NEEDED = 5 + 2 * len(SERVICES)
+# edge, edge admin, gateway, catalog, identity and thumbnailer APIs, then an ops port
+# and a relay port per service
+_APIS = 6
+_PORTS_NEEDED = _APIS + 2 * len(SERVICES)
 
 
 class PrivatePlatform:
@@ -74,11 +75,13 @@ class PrivatePlatform:
             "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
             "MEDIAPLANE_CATALOG_PORT": str(base + 3),
             "MEDIAPLANE_IDENTITY_PORT": str(base + 4),
+            # Never the default 8084: a platform on the default ports may be up.
+            "MEDIAPLANE_THUMBNAILER_PORT": str(base + 5),
             **self._bus_environment(run),
         }
         for index, service in enumerate(SERVICES):
             prefix = f"MEDIAPLANE_{service.name.upper()}"
-            env[f"{prefix}_OPS_PORT"] = str(base + 5 + 2 * index)  # its relay: + 1
+            env[f"{prefix}_OPS_PORT"] = str(base + _APIS + 2 * index)  # its relay: + 1
             env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
         for kind in BUCKET_KINDS:
             env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
