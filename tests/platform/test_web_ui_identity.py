@@ -81,14 +81,14 @@ def closed_platform(
         private.stop()
 
 
-def drive(
-    running: Running,
-    artifacts: Path,
-    *,
-    driver: Path = DRIVER,
-    marker: str = "identity-e2e: ok",
-    **extra: str,
+def drive(running: Running, artifacts: Path, **extra: str) -> str:
+    return run_driver(DRIVER, "identity-e2e: ok", running, artifacts, extra)
+
+
+def run_driver(
+    driver: Path, marker: str, running: Running, artifacts: Path, extra: Mapping[str, str]
 ) -> str:
+    """Runs a browser driver in node; its output, which must include `marker`."""
     env = {
         **os.environ,
         "WEBUI_BASE_URL": running.base_url,
@@ -219,17 +219,19 @@ def approve_in_browser(
     uri, user_code = login.printed()
     # identity's verification_uri is the web UI's page (MEDIAPLANE_IDENTITY_WEB_URL).
     assert uri == f"{running.base_url}/device", login.err
-    output = drive(
+    output = run_driver(
+        DEVICE_DRIVER,
+        "device-e2e: ok",
         running,
         artifacts,
-        driver=DEVICE_DRIVER,
-        marker="device-e2e: ok",
-        WEBUI_DEVICE_URL=f"{uri}?user_code={user_code}",
-        WEBUI_DEVICE_CODE=user_code,
-        WEBUI_DEVICE_DECISION=decision,
-        WEBUI_EMAIL=DEV_ADMIN_EMAIL,
-        WEBUI_PASSWORD_FILE=str(running.platform_dir / "admin-password"),
-        **extra,
+        {
+            "WEBUI_DEVICE_URL": f"{uri}?user_code={user_code}",
+            "WEBUI_DEVICE_CODE": user_code,
+            "WEBUI_DEVICE_DECISION": decision,
+            "WEBUI_EMAIL": DEV_ADMIN_EMAIL,
+            "WEBUI_PASSWORD_FILE": str(running.platform_dir / "admin-password"),
+            **extra,
+        },
     )
     return output, user_code
 
@@ -271,6 +273,7 @@ def test_mediaplane_login_denied_in_the_browser(closed_platform: Running, tmp_pa
     finally:
         login.process.kill()
     assert status != 0
+    assert "signed in" not in out
     assert "access_denied" in err, err
     assert not (tmp_path / "home" / "credentials.json").exists()
     who = login.run("whoami")
