@@ -199,8 +199,11 @@ class Login:
         raise AssertionError(f"login printed no code: {self.err}")
 
     def finish(self) -> tuple[int, str, str]:
-        out, rest = self.process.communicate(timeout=120)
-        return self.process.returncode, out, self.err + rest
+        """Its status, stdout and stderr once it ends (a few lines: no pipe fills up).
+        Read through the same text streams as `printed`, which may hold lines already."""
+        assert self.process.stdout is not None and self.process.stderr is not None
+        status = self.process.wait(timeout=120)
+        return status, self.process.stdout.read(), self.err + self.process.stderr.read()
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
