@@ -5,7 +5,7 @@ import { ApiError, identity } from './api'
 import type { PendingDevice } from './api'
 import { h } from './dom'
 
-const INVALID = 'This code is unknown, has expired or was already used. Run `mediaplane login` again for a new one.'
+const INVALID = 'This code is unknown, has expired or was already used. Run “mediaplane login” again for a new one.'
 const NO_SESSION = 'This page needs an account session: sign out and sign in with your email (a dev token has no account).'
 
 function explain(error: unknown): string {
@@ -69,7 +69,7 @@ export function renderDevice(root: HTMLElement, userCode: string | null): () => 
   root.append(
     h('section', { class: 'signin device' },
       h('h2', null, 'Sign in a device'),
-      h('p', { class: 'muted small' }, 'Enter the code your device (e.g. `mediaplane login`) shows.'),
+      h('p', { class: 'muted small' }, 'Enter the code your device (e.g. ', h('code', null, 'mediaplane login'), ') shows.'),
       h('form', {
         id: 'device-form',
         onsubmit: (e: Event) => {
