@@ -201,7 +201,8 @@ class Login:
     def finish(self) -> tuple[int, str, str]:
         """Its status, stdout and stderr once it ends (a few lines: no pipe fills up).
         Read through the same text streams as `printed`, which may hold lines already."""
-        assert self.process.stdout is not None and self.process.stderr is not None
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
         status = self.process.wait(timeout=120)
         return status, self.process.stdout.read(), self.err + self.process.stderr.read()
 
