@@ -1,5 +1,12 @@
 """mediaplane event contracts: versioned msgspec events, the registry and upcasters."""
 
+from mediaplane.contracts.beacons import (
+    BEACON_REGISTRY,
+    Beacon,
+    BeaconKind,
+    PlaybackBeacons,
+    build_beacon_registry,
+)
 from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_registry
 from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
 from mediaplane.contracts.files import (
@@ -52,6 +59,11 @@ from mediaplane.contracts.users import (
 )
 
 __all__ = [
+    "BEACON_REGISTRY",
+    "Beacon",
+    "BeaconKind",
+    "PlaybackBeacons",
+    "build_beacon_registry",
     "ALL_EVENTS",
     "REGISTRY",
     "AnyEvent",
