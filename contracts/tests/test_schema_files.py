@@ -33,11 +33,12 @@ def test_every_registered_version_has_a_committed_schema_and_example() -> None:
     "path", sorted((CONTRACTS_DIR / "examples").glob("*.json")), ids=lambda p: p.stem
 )
 def test_every_committed_example_decodes_to_its_event(path: Path) -> None:
-    event = msgspec.json.decode(path.read_bytes(), type=REGISTRY.class_for(path.stem))
+    registry = BEACON_REGISTRY if path.stem in BEACON_REGISTRY.tags else REGISTRY
+    event = msgspec.json.decode(path.read_bytes(), type=registry.class_for(path.stem))
     assert event.tag() == path.stem
-    assert json.loads(REGISTRY.encode(event)) == json.loads(path.read_bytes())
+    assert json.loads(registry.encode(event)) == json.loads(path.read_bytes())
     # Readers get the newest version: an older one goes through its upcasters.
-    assert REGISTRY.decode(path.read_bytes()).tag() == REGISTRY.latest_tag(path.stem)
+    assert registry.decode(path.read_bytes()).tag() == registry.latest_tag(path.stem)
 
 
 def test_every_tag_maps_to_its_subject() -> None:
