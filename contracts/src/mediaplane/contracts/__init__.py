@@ -2,6 +2,7 @@
 
 from mediaplane.contracts.beacons import (
     BEACON_REGISTRY,
+    MAX_BEACONS,
     Beacon,
     BeaconKind,
     PlaybackBeacons,
@@ -60,6 +61,7 @@ from mediaplane.contracts.users import (
 
 __all__ = [
     "BEACON_REGISTRY",
+    "MAX_BEACONS",
     "Beacon",
     "BeaconKind",
     "PlaybackBeacons",
