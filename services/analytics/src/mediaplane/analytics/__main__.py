@@ -70,9 +70,11 @@ async def _rebuild(settings: AnalyticsSettings, args: argparse.Namespace) -> Non
 
 async def _prune(settings: AnalyticsSettings, args: argparse.Namespace) -> None:
     before = (datetime.now(UTC) - timedelta(days=VIEW_RETENTION_DAYS)).date()
-    async with open_resources(settings, pool_size=1) as resources:
-        async with resources.pool.connection() as conn:
-            removed = await prune_views(conn, before)
+    async with (
+        open_resources(settings, pool_size=1) as resources,
+        resources.pool.connection() as conn,
+    ):
+        removed = await prune_views(conn, before)
     _print({"removed_views": removed, "before": before.isoformat()})
 
 
