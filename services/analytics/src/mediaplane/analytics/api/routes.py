@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
-from litestar.params import QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter
 
 from mediaplane.analytics.api.problems import Flooded
 from mediaplane.analytics.app.ingest import BeaconIngest
@@ -62,7 +62,11 @@ class AnalyticsController(Controller):
 
     @post("/beacons", status_code=202, summary="Send a batch of playback beacons")
     async def beacons(
-        self, request: Req, data: BeaconBatch, principal: Principal, ingest: BeaconIngest
+        self,
+        request: Req,
+        data: BeaconBatch,
+        principal: NamedDependency[Principal],
+        ingest: NamedDependency[BeaconIngest],
     ) -> Accepted:
         try:
             event = await ingest.accept(
@@ -79,13 +83,20 @@ class AnalyticsController(Controller):
 
     @get("/files/{file_id:uuid}", summary="A file's views, watch time, QoE and retention")
     async def file(
-        self, file_id: uuid.UUID, principal: Principal, reports: Reports, days: Days = 30
+        self,
+        file_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        reports: NamedDependency[Reports],
+        days: Days = 30,
     ) -> FileAnalytics:
         return await reports.file(file_id, reader=principal.owner, admin=principal.admin, days=days)
 
     @get("/platform", summary="Platform totals per day (admins)")
     async def platform(
-        self, principal: Principal, reports: Reports, days: Days = 30
+        self,
+        principal: NamedDependency[Principal],
+        reports: NamedDependency[Reports],
+        days: Days = 30,
     ) -> PlatformAnalytics:
         _admin(principal)
         return await reports.platform(days=days)
@@ -93,8 +104,8 @@ class AnalyticsController(Controller):
     @get("/worst-files", summary="The files with the worst quality of experience (admins)")
     async def worst(
         self,
-        principal: Principal,
-        reports: Reports,
+        principal: NamedDependency[Principal],
+        reports: NamedDependency[Reports],
         days: Days = 7,
         min_views: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
