@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mediaplane.analytics.worker.consumers import FILES_DURABLE, ROLLUP_DURABLE
 from mediaplane.bus.permissions import (
     ADMIN,
     SERVICES,
@@ -45,9 +46,14 @@ K8S_FILES = {
 REQUIRED = re.compile(r"^\$\{(MEDIAPLANE_[A-Z]+_NATS_PASSWORD):\?[^}]+\}$")
 
 
+# Has its NATS identity, not yet its place in `just up`, compose and k8s (issue 16).
+NOT_DEPLOYED_YET = {"analytics"}
+
+
 def test_every_service_of_the_platform_has_an_identity() -> None:
-    assert [s.name for s in platform.SERVICES] == [s.name for s in SERVICES]
-    assert set(K8S_FILES) == {s.name for s in SERVICES}
+    deployed = [s.name for s in SERVICES if s.name not in NOT_DEPLOYED_YET]
+    assert [s.name for s in platform.SERVICES] == deployed
+    assert set(K8S_FILES) == set(deployed)
 
 
 def test_the_table_names_the_durables_the_services_run() -> None:
@@ -58,7 +64,9 @@ def test_the_table_names_the_durables_the_services_run() -> None:
         "thumbnailer": (THUMBNAILER_DURABLE,),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
+        "analytics": (FILES_DURABLE,),  # and ROLLUP_DURABLE on its own stream
     }
+    assert identity("analytics").side_durables == (ROLLUP_DURABLE,)
     assert identity("janitor").reads_by_sequence  # its progress reads the stream by sequence
     assert identity("catalog").replays  # `python -m mediaplane.catalog replay`
 

@@ -2,8 +2,9 @@
 
 One channel per registered event version (its JetStream subject `media.<tag>`,
 or `beacon.<tag>` for the beacon stream's), its message with the payload's JSON
-Schema (from msgspec, as in contracts/schemas) and the committed example, and one `send` operation per
-channel for the service that produces it. Committed as contracts/asyncapi.json.
+Schema (from msgspec, as in contracts/schemas) and the committed example, and one
+`send` operation per channel for the service that produces it. Committed as
+contracts/asyncapi.json.
 """
 
 from __future__ import annotations
