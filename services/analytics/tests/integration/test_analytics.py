@@ -14,10 +14,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.analytics.adapters.files import file_duration, file_owner
-from mediaplane.analytics.app.rollup import rebuild
+from mediaplane.analytics.app.rollup import rebuild, roll_up
 from mediaplane.analytics.config import AnalyticsSettings
 from mediaplane.analytics.worker.consumers import register_rollup
 from mediaplane.bus import Bus
+from mediaplane.bus.replay import read_stream
 from mediaplane.contracts import build_beacon_registry
 from mediaplane.eventlog.database import Pool
 
@@ -172,8 +173,6 @@ async def test_a_redelivered_batch_is_folded_once(
     await _settled(pool, 4)
     before = await _rollups(pool)
     registry = build_beacon_registry(settings.beacons.subject_root)
-    from mediaplane.analytics.app.rollup import roll_up
-    from mediaplane.bus.replay import read_stream
 
     async for stored in read_stream(settings.beacons, name="again", from_seq=1):
         assert await roll_up(pool, [registry.decode(m.data) for m in stored]) == 0  # type: ignore[misc]

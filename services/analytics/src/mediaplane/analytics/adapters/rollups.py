@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
@@ -63,7 +64,7 @@ OWNER_DAY = _rollup_sql("owner_day", ("owner", "day"), ("text", "date"))
 PLATFORM_DAY = _rollup_sql("platform_day", ("day",), ("date",))
 
 
-async def apply_batches(conn: AsyncConnection[object], batches: Sequence[PlaybackBeacons]) -> int:
+async def apply_batches(conn: AsyncConnection[Any], batches: Sequence[PlaybackBeacons]) -> int:
     """Fold the batches not applied before, in order; returns how many were new.
 
     The caller holds the transaction. One writer at a time folds (the consumer's
@@ -76,7 +77,7 @@ async def apply_batches(conn: AsyncConnection[object], batches: Sequence[Playbac
         " ON CONFLICT DO NOTHING RETURNING event_id",
         ([b.event_id for b in batches],),
     )
-    new_ids = {row[0] for row in await cur.fetchall()}  # type: ignore[index]
+    new_ids = {row[0] for row in await cur.fetchall()}
     fresh = [b for b in batches if b.event_id in new_ids]
     if not fresh:
         return 0
@@ -96,7 +97,7 @@ async def apply_batches(conn: AsyncConnection[object], batches: Sequence[Playbac
 
 
 async def _load_views(
-    conn: AsyncConnection[object], view_ids: list[uuid.UUID]
+    conn: AsyncConnection[Any], view_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, ViewState]:
     cur = await conn.execute(
         f"SELECT view_id, {_VIEW_COLUMNS} FROM views WHERE view_id = ANY(%s) FOR UPDATE",
@@ -117,7 +118,7 @@ async def _load_views(
             errors,
             max_position,
             renditions,
-        ) = row  # type: ignore[misc]
+        ) = row
         loaded[view_id] = ViewState(
             started_at=started,
             last_at=last,
@@ -135,7 +136,7 @@ async def _load_views(
 
 
 async def _store_views(
-    conn: AsyncConnection[object],
+    conn: AsyncConnection[Any],
     views: dict[uuid.UUID, ViewState],
     first: dict[uuid.UUID, PlaybackBeacons],
 ) -> None:
@@ -170,7 +171,7 @@ async def _store_views(
         )
 
 
-async def reset_from(conn: AsyncConnection[object], day: date) -> None:
+async def reset_from(conn: AsyncConnection[Any], day: date) -> None:
     """Forget views and rollups from `day` on, and every applied batch: before a replay."""
     await conn.execute("TRUNCATE applied_batches")
     await conn.execute("DELETE FROM views WHERE day >= %s", (day,))
@@ -178,7 +179,7 @@ async def reset_from(conn: AsyncConnection[object], day: date) -> None:
         await conn.execute(f"DELETE FROM {table} WHERE day >= %s", (day,))
 
 
-async def prune_views(conn: AsyncConnection[object], before: date) -> int:
+async def prune_views(conn: AsyncConnection[Any], before: date) -> int:
     """Drop per-view rows older than `before` (their day rollups stay)."""
     cur = await conn.execute("DELETE FROM views WHERE day < %s", (before,))
     return cur.rowcount
