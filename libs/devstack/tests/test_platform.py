@@ -45,6 +45,8 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "janitor-relay": 9142,
         "identity-api": 8083,
         "identity-relay": 9152,
+        "analytics-api": 8084,
+        "analytics-worker": 9161,
     }
     for service in platform.SERVICES:
         url = settings.database_urls[service.name]

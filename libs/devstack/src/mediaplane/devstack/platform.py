@@ -56,12 +56,13 @@ SERVICES = (
     Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
+    Service(name="analytics", module="mediaplane.analytics", roles=("api", "worker")),
 )
 
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one;
 # identity has no such role, only its relay on ops + 1).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083}
+HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083, "analytics": 8084}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
@@ -69,6 +70,7 @@ OPS_PORTS = {
     "thumbnailer": 9131,
     "janitor": 9141,
     "identity": 9151,
+    "analytics": 9161,
 }
 
 # The bus variables are passed through when set; the services default to the
@@ -80,6 +82,8 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_SUBJECT_ROOT",
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
+    "MEDIAPLANE_BEACON_STREAM",
+    "MEDIAPLANE_BEACON_SUBJECT_ROOT",
     "MEDIAPLANE_LOG_LEVEL",
     *(
         f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
@@ -271,6 +275,7 @@ class PlatformSettings:
             "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
             "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
             "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{self.http_ports['identity']}",
+            "MEDIAPLANE_ANALYTICS_UPSTREAM": f"127.0.0.1:{self.http_ports['analytics']}",
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
             "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
