@@ -42,18 +42,14 @@ K8S_FILES = {
     "thumbnailer": "thumbnailer.yaml",
     "janitor": "janitor.yaml",
     "identity": "identity.yaml",
+    "analytics": "analytics.yaml",
 }
 REQUIRED = re.compile(r"^\$\{(MEDIAPLANE_[A-Z]+_NATS_PASSWORD):\?[^}]+\}$")
 
 
-# Has its NATS identity, not yet its place in `just up`, compose and k8s (issue 16).
-NOT_DEPLOYED_YET = {"analytics"}
-
-
 def test_every_service_of_the_platform_has_an_identity() -> None:
-    deployed = [s.name for s in SERVICES if s.name not in NOT_DEPLOYED_YET]
-    assert [s.name for s in platform.SERVICES] == deployed
-    assert set(K8S_FILES) == set(deployed)
+    assert [s.name for s in platform.SERVICES] == [s.name for s in SERVICES]
+    assert set(K8S_FILES) == {s.name for s in SERVICES}
 
 
 def test_the_table_names_the_durables_the_services_run() -> None:
