@@ -1,6 +1,7 @@
 // One file: preview (HLS player for videos, the largest thumbnail otherwise),
 // download, tags editor, renditions and the event history; kept live by the
 // catalog's event stream.
+import { fileAnalytics } from './analytics'
 import { ApiError, catalog, gateway } from './api'
 import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
@@ -50,6 +51,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
   const tagMessage = h('span', { class: 'muted small', id: 'tag-message' })
   const renditions = h('div', { id: 'renditions' })
   const history = h('ol', { class: 'history', id: 'history' })
+  const analyticsBox = h('div', { id: 'analytics' })
+  const stats = fileAnalytics(analyticsBox, fileId)
+  let statsShown = false
 
   root.append(
     h('p', null, h('a', { href: '#/library' }, '← Library')),
@@ -65,6 +69,8 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
         renditions,
       ),
     ),
+    h('section', { class: 'analytics' }, analyticsBox,
+      h('button', { type: 'button', class: 'secondary small', id: 'analytics-refresh', onclick: () => void stats.refresh() }, 'Refresh analytics')),
     h('section', null, h('h3', null, 'History'), history),
   )
 
@@ -121,13 +127,18 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     if (d.purged) rows.push(['Purged', 'the stored objects are gone'])
     for (const [k, v] of rows) facts.append(h('dt', null, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v))
 
+    if (f.kind === 'video' && !statsShown) {
+      statsShown = true
+      void stats.refresh()
+    }
+
     const poster = pickThumbnail(d.thumbnails, 1280)
     if (d.hls_url) {
       // Every detail carries a fresh playback token: keep playing unless the playlist changed.
       const playlist = d.hls_url.split('?')[0]
       if (playerUrl !== playlist) {
         player?.destroy()
-        player = createPlayer(d.hls_url, poster?.url)
+        player = createPlayer(d.hls_url, poster?.url, fileId)
         playerUrl = playlist
         preview.replaceChildren(player.element)
       }
@@ -214,5 +225,6 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     off()
     offResync()
     player?.destroy()
+    stats.destroy()
   }
 }
