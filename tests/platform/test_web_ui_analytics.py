@@ -46,15 +46,15 @@ def chromium(require_browser: Callable[[str, Mapping[str, bool]], str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_url(
+def platform(
     chromium: str, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[PrivatePlatform]:
     private = PrivatePlatform(
         stack, tmp_path_factory.mktemp("platform"), name="analytics", extra_env=PLATFORM_ENV
     )
     try:
         private.start(timeout=300.0)
-        yield private.base_url + "/"
+        yield private
     finally:
         private.stop()
 
@@ -77,11 +77,11 @@ def _clip(folder: Path) -> Path:
 
 @pytest.mark.timeout(900)
 def test_hls_playback_in_chromium_becomes_one_view_in_the_file_analytics(
-    chromium: str, base_url: str, tmp_path: Path
+    chromium: str, platform: PrivatePlatform, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
-        "WEBUI_BASE_URL": base_url,
+        "WEBUI_BASE_URL": platform.base_url + "/",
         "WEBUI_VIDEO": str(_clip(tmp_path)),
         "WEBUI_ARTIFACTS": str(tmp_path / "artifacts"),
         "WEBUI_TIMEOUT_S": "300",
@@ -100,6 +100,10 @@ def test_hls_playback_in_chromium_becomes_one_view_in_the_file_analytics(
         check=False,
     )
     output = done.stdout + done.stderr
+    if done.returncode != 0:
+        # What analytics said meanwhile (its API and worker), to see why.
+        log = platform.log_path.read_text(errors="replace").splitlines()
+        output += "\n" + "\n".join(line for line in log if "analytics-" in line)[-20_000:]
     assert done.returncode == 0, output
     assert "analytics-e2e: ok" in output, output
     assert "analytics: views=1 viewers=1" in output, output

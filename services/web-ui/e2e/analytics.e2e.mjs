@@ -86,11 +86,14 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('#player').ended)
 
   step('the view in the file analytics (refresh until the rollup has it)')
-  await page.waitForFunction(async () => {
-    document.querySelector('#analytics-refresh').click()
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    return document.querySelector('[data-measure="Views"]')?.textContent === '1'
-  }, undefined, { polling: 1000 })
+  const deadline = Date.now() + timeout
+  for (;;) {
+    await page.click('#analytics-refresh')
+    await page.waitForTimeout(1000)
+    const views = await page.$eval('#analytics', (el) => el.querySelector('[data-measure="Views"]')?.textContent ?? '')
+    if (views === '1') break
+    if (Date.now() > deadline) throw new Error(`the view never showed up (views: ${views})`)
+  }
   await page.waitForSelector('#views-chart')
   await page.waitForSelector('#retention-chart')
   const { status, body } = await api(`/v1/analytics/files/${fileId}`)

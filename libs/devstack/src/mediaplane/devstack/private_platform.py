@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 BUCKET_KINDS = ("originals", "renditions", "thumbnails")
 # edge, edge admin, gateway, catalog and identity APIs, then an ops port and a relay
 # port per service
-_PORTS_NEEDED = 5 + 2 * len(SERVICES)
+_PORTS_NEEDED = 6 + 2 * len(SERVICES)
 
 
 class PrivatePlatform:
@@ -74,6 +74,7 @@ class PrivatePlatform:
             "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
             "MEDIAPLANE_CATALOG_PORT": str(base + 3),
             "MEDIAPLANE_IDENTITY_PORT": str(base + 4),
+            "MEDIAPLANE_ANALYTICS_PORT": str(base + 5 + 2 * len(SERVICES)),
             **self._bus_environment(run),
         }
         for index, service in enumerate(SERVICES):
@@ -108,6 +109,8 @@ class PrivatePlatform:
             "MEDIAPLANE_SUBJECT_ROOT": f"{run}.media",
             "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
             "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
+            "MEDIAPLANE_BEACON_STREAM": f"{run.upper()}_BEACONS",
+            "MEDIAPLANE_BEACON_SUBJECT_ROOT": f"{run}.beacon",
         }
         if self.stack.managed["nats"]:
             admin_password = natsauth.passwords(self.stack)[ADMIN]
