@@ -41,20 +41,23 @@ web-ui:
     echo "$hash" > "$stamp"
 
 # Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, clamd); idempotent.
-infra-up: setup
-    {{py}} -m mediaplane.devstack up
+# `just infra-up --cluster` (or MEDIAPLANE_NATS_CLUSTER=1): NATS as a three-node cluster.
+infra-up *FLAGS: setup
+    {{py}} -m mediaplane.devstack up {{FLAGS}}
 
 # Stop the local servers (data stays in .local/).
 infra-down:
     {{py}} -m mediaplane.devstack down
 
-# Which local servers answer.
-infra-status:
-    {{py}} -m mediaplane.devstack status
+# Which local servers answer (`--cluster`: every node of the NATS cluster).
+infra-status *FLAGS:
+    {{py}} -m mediaplane.devstack status {{FLAGS}}
 
-# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge. Ctrl-C stops.
-up: infra-up
-    {{py}} -m mediaplane.devstack platform up
+# Run the platform on http://127.0.0.1:8080: infrastructure, every service, the edge, each
+# restarted when it crashes (supervisord). Ctrl-C stops. `just up --cluster`: NATS as three
+# nodes, streams replicated on all three (R3).
+up *FLAGS: (infra-up FLAGS)
+    {{py}} -m mediaplane.devstack platform up {{FLAGS}}
 
 # Stop the platform (if `just up` runs in another terminal) and the infrastructure.
 down:
@@ -75,7 +78,9 @@ compose-env:
       echo "MEDIAPLANE_S3_SECRET_KEY=$(secret)"
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
+      echo "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
+      echo "MEDIAPLANE_ROUTE_NATS_PASSWORD=p$(secret)"  # the NATS nodes' logins to each other
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"
 
@@ -114,7 +119,7 @@ schemas:
     {{py}} -m mediaplane.contracts schemas --write
 
 # The public APIs' routes, merged into the one OpenAPI document the edge serves.
-openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES"
+openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES thumbnailer=mediaplane.thumbnailer.api.routes:ROUTES identity=mediaplane.identity.api.routes:DOCUMENTED_ROUTES"
 
 # Regenerate services/web-ui/public/openapi.json (served at /v1/openapi.json, viewed at /v1/docs).
 openapi:

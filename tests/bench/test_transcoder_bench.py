@@ -76,10 +76,12 @@ import subprocess
 from mediaplane.transcoder.adapters.ffmpeg import build_command
 from mediaplane.transcoder.adapters.ffprobe import demuxer, probe
 from mediaplane.transcoder.domain.ladder import plan_ladder
-# The same command line ours runs, built before the clock starts.
+from mediaplane.transcoder.domain.mp4 import plan_mp4
+# The same command line ours runs (ladder and MP4 fallback), built before the clock starts.
 media = asyncio.run(probe(settings.ffprobe, source, "video/mp4", settings.limits, settings.tools))
-argv = build_command(settings.ffmpeg, demuxer("video/mp4"), source, out, media,
-                     plan_ladder(media, settings.encoding.ladder), settings.encoding)
+ladder = plan_ladder(media, settings.encoding.ladder)
+argv = build_command(settings.ffmpeg, demuxer("video/mp4"), source, out, media, ladder,
+                     settings.encoding, mp4=plan_mp4(media, ladder))
 cpu0, t0 = cpu(), time.perf_counter()
 subprocess.run(argv, check=True)
 report(time.perf_counter() - t0, cpu() - cpu0)

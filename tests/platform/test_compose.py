@@ -27,6 +27,7 @@ DOCKERFILES = {
     "identity": "services/identity/Dockerfile",
     "analytics": "services/analytics/Dockerfile",
 }
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
@@ -52,11 +53,14 @@ def test_every_role_runs_from_its_services_dockerfile(
     assert container["command"] == [role]
     env = container["environment"]
     assert env[f"MEDIAPLANE_{service.upper()}_DATABASE_URL"].endswith(f"/{service}")
-    assert env["MEDIAPLANE_NATS_URL"] == "nats://nats:4222"
+    # Every node of the NATS cluster, and streams kept on all three.
+    assert env["MEDIAPLANE_NATS_URL"].split(",") == [f"nats://{n}:4222" for n in NATS_NODES]
+    assert env["MEDIAPLANE_STREAM_REPLICAS"] == str(len(NATS_NODES))
     # Started only after its own migrations ran, and with its dependencies healthy.
     depends = container["depends_on"]
     assert depends[f"{service}-migrate"]["condition"] == "service_completed_successfully"
-    assert depends["nats"]["condition"] == "service_healthy"
+    for node in NATS_NODES:
+        assert depends[node]["condition"] == "service_healthy"
 
 
 @pytest.mark.parametrize(("service", "role"), role_services())
@@ -209,3 +213,30 @@ def test_grafana_has_no_anonymous_access_and_no_committed_admin_password(
     assert grafana.get("GF_AUTH_ANONYMOUS_ENABLED", "false") == "false"
     assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in grafana
     assert REQUIRED.fullmatch(grafana["GF_SECURITY_ADMIN_PASSWORD"])
+
+
+def test_nats_is_a_three_node_cluster_whose_routes_log_in(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    volumes = set(compose["volumes"])
+    host_ports = set()
+    for node in NATS_NODES:
+        nats = services[node]
+        env = nats["environment"]
+        assert env["NATS_NODE"] == node
+        assert set(env["NATS_PEERS"].split()) == set(NATS_NODES) - {node}
+        assert env["MEDIAPLANE_ROUTE_NATS_PASSWORD"].startswith(
+            "${MEDIAPLANE_ROUTE_NATS_PASSWORD:?"
+        )
+        script = nats["command"][0]
+        # The route listener and every route carry the login; the shell expands it.
+        assert '--cluster "nats://route:$$MEDIAPLANE_ROUTE_NATS_PASSWORD@0.0.0.0:6222"' in script
+        assert "nats://route:$$MEDIAPLANE_ROUTE_NATS_PASSWORD@$$peer:6222" in script
+        assert '-n "$$NATS_NODE"' in script
+        assert "-c /etc/nats/auth.conf -js -sd /data" in script
+        assert f"{node}:/data" in nats["volumes"]
+        assert node in volumes
+        assert "js-enabled-only=true" in nats["healthcheck"]["test"][-1]
+        host_ports |= {p.split(":")[1] for p in nats["ports"]}
+        assert all(p.startswith("127.0.0.1:") for p in nats["ports"])
+    assert host_ports == {"24222", "24223", "24224", "28222", "28223", "28224"}
+    assert "nats" not in services

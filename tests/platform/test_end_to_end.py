@@ -2,10 +2,12 @@
 
 A private platform (`mediaplane.devstack.private_platform`: `platform up` on
 free ports with its own databases, buckets and streams, beside any developer's
-`just up`) takes a video, an image and a PDF uploaded with the `mediaplane`
-command through the Caddy edge. Then the catalog, read through the edge too,
-must show the renditions and thumbnails: the HLS master playlist is checked
-with ffprobe, the thumbnails are decoded at the sizes the thumbnailer promises.
+`just up`) takes a video, an image, a PDF and an MP3 uploaded with the
+`mediaplane` command through the Caddy edge. Then the catalog, read through
+the edge too, must show the renditions and thumbnails: the HLS master
+playlists (video and audio-only) are checked with ffprobe, the thumbnails are
+decoded at the sizes the thumbnailer promises, the video's MP4 fallback is
+faststart and answers a Range request, the audio's waveform is served.
 Nothing here measures time; the only deadline is a generous one for the work.
 """
 
@@ -95,6 +97,15 @@ def make_video(path: Path) -> None:
     )  # fmt: skip
 
 
+def make_audio(path: Path) -> None:
+    """3 s of MP3 (a tone)."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:duration=3",
+         "-c:a", "libmp3lame", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
 def make_image(path: Path) -> None:
     Image.new("RGB", (1600, 900), (30, 120, 200)).save(path, "JPEG", quality=90)
 
@@ -113,8 +124,13 @@ def wait_until_processed(http: httpx.Client, file_id: str, kind: str) -> dict[st
         if response.status_code == 200:
             detail = response.json()
             summary = detail["file"]
-            done = summary["thumbnail_status"] in ("ready", "failed") and (
-                kind != "video" or summary["transcode_status"] in ("ready", "failed")
+            done = (
+                summary["status"] == "ready"
+                and (kind == "audio" or summary["thumbnail_status"] in ("ready", "failed"))
+                and (
+                    kind not in ("video", "audio")
+                    or summary["transcode_status"] in ("ready", "failed")
+                )
             )
             if summary["status"] == "rejected" or done:
                 return detail
@@ -149,10 +165,14 @@ def check_thumbnails(
         assert abs(picture.height - height) <= 1, (name, picture.size, width, height)
 
 
-def test_a_video_an_image_and_a_pdf_end_to_end(platform: PrivatePlatform, tmp_path: Path) -> None:
+def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
+    platform: PrivatePlatform, tmp_path: Path
+) -> None:
     base_url = platform.base_url
     video, image, pdf = tmp_path / "clip.mp4", tmp_path / "photo.jpg", tmp_path / "page.pdf"
+    audio = tmp_path / "tone.mp3"
     make_video(video)
+    make_audio(audio)
     make_image(image)
     make_pdf(pdf)
     assert video.stat().st_size > 5 * MIB  # multipart through the edge
@@ -161,7 +181,7 @@ def test_a_video_an_image_and_a_pdf_end_to_end(platform: PrivatePlatform, tmp_pa
     token = cli(base_url, "token", "--sub", "e2e-user")["token"]
     uploaded = {
         kind: cli(base_url, "upload", str(path), "--tag", "e2e", token=token)
-        for kind, path in (("video", video), ("image", image), ("pdf", pdf))
+        for kind, path in (("video", video), ("image", image), ("pdf", pdf), ("audio", audio))
     }
     for completion in uploaded.values():
         assert completion["status"] == "completed"
@@ -181,12 +201,33 @@ def test_a_video_an_image_and_a_pdf_end_to_end(platform: PrivatePlatform, tmp_pa
         # PDF pages are vectors: rendered at each size, never limited by the page's points.
         check_thumbnails(http, details["pdf"], (595, 842), upscale=True)
         check_thumbnails(http, details["video"], (640, 360), upscale=False)
+        check_variant(http, details["image"]["file"]["file_id"])
 
         listed = cli(base_url, "files", "list", "--tag", "e2e", token=token)
         assert {f["file_id"] for f in listed["items"]} == {c["file_id"] for c in uploaded.values()}
 
+        check_mp4_fallback(http, details["video"])
+        check_audio(http, base_url, details["audio"])
+
     check_hls(base_url, details["video"])
     check_no_token_logged(platform, details["video"], token)
+
+
+def check_variant(http: httpx.Client, file_id: str) -> None:
+    """A preset variant through the edge: the thumbnailer's projection of the file events
+    (its own durable, under its own NATS identity) knows the file, the API redirects to
+    the variant's presigned URL on the edge, and the bytes are the variant, cacheable."""
+    path = f"/v1/files/{file_id}/variants/card"
+    deadline = time.monotonic() + 60
+    answer = http.get(path, follow_redirects=False)
+    while answer.status_code == 404 and time.monotonic() < deadline:  # the projection lags
+        time.sleep(0.5)
+        answer = http.get(path, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    served = httpx.get(answer.headers["location"], timeout=30)
+    assert served.status_code == 200
+    assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert Image.open(io.BytesIO(served.content)).size == (400, 300)
 
 
 def check_hls(base_url: str, detail: dict[str, Any]) -> None:
@@ -215,6 +256,56 @@ def check_hls(base_url: str, detail: dict[str, Any]) -> None:
     assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "video"} == {"h264"}
     assert {s["codec_name"] for s in report["streams"] if s["codec_type"] == "audio"} == {"aac"}
     assert len(report["programs"]) == 2  # one variant stream per rendition
+
+
+def top_level_boxes(data: bytes) -> list[str]:
+    boxes, offset = [], 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        boxes.append(data[offset + 4 : offset + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        if size < 8:
+            break
+        offset += size
+    return boxes
+
+
+def check_mp4_fallback(http: httpx.Client, detail: dict[str, Any]) -> None:
+    """At most 720p (here the 640x360 source), faststart, seekable through the edge."""
+    mp4 = detail["mp4"]
+    assert (mp4["width"], mp4["height"]) == (640, 360)
+    redirect = http.get(f"/v1/files/{detail['file']['file_id']}/mp4", follow_redirects=False)
+    assert redirect.status_code == 307, redirect.text
+    location = redirect.headers["location"]
+    assert location.startswith(str(http.base_url).rstrip("/") + "/")  # signed for the edge
+    whole = httpx.get(location, timeout=30)
+    assert whole.status_code == 200
+    assert len(whole.content) == mp4["size"]
+    boxes = top_level_boxes(whole.content)
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+    ranged = httpx.get(location, headers={"Range": "bytes=100-199"}, timeout=30)
+    assert ranged.status_code == 206
+    assert ranged.content == whole.content[100:200]
+
+
+def check_audio(http: httpx.Client, base_url: str, detail: dict[str, Any]) -> None:
+    assert detail["file"]["transcode_status"] == "ready", detail["file"]
+    assert [r["name"] for r in detail["renditions"]] == ["128k", "64k"]
+    waveform = httpx.get(detail["waveform_url"], timeout=30)
+    assert waveform.status_code == 200
+    peaks = waveform.json()["peaks"]
+    assert len(peaks) == 1000
+    assert max(peaks) == 1.0
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams",
+         f"{base_url}{detail['hls_url']}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    streams = json.loads(probe.stdout)["streams"]
+    assert {s["codec_type"] for s in streams} == {"audio"}
+    assert {s["codec_name"] for s in streams} == {"aac"}
 
 
 def check_no_token_logged(platform: PrivatePlatform, detail: dict[str, Any], token: str) -> None:

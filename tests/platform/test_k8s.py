@@ -120,16 +120,21 @@ def test_services_select_pods_and_config_references_resolve(
     documents: list[dict[str, Any]], kustomization: dict[str, Any]
 ) -> None:
     deployments = of_kind(documents, "Deployment")
+    stateful = of_kind(documents, "StatefulSet")
+    workloads = {**deployments, **stateful}
+    # A StatefulSet's headless Service is named by its serviceName.
+    headless = {s["spec"]["serviceName"]: s for s in stateful.values()}
     config_maps = set(of_kind(documents, "ConfigMap")) | {
         g["name"] for g in kustomization["configMapGenerator"]
     }
     for name, service in of_kind(documents, "Service").items():
         selector = service["spec"]["selector"]
-        pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        workload = workloads.get(name) or headless[name]
+        pod_labels = workload["spec"]["template"]["metadata"]["labels"]
         assert selector.items() <= pod_labels.items(), name
-        assert deployments[name]["spec"]["selector"]["matchLabels"] == selector
+        assert workload["spec"]["selector"]["matchLabels"] == selector
     readme = (ROOT / "deploy" / "k8s" / "README.md").read_text()
-    for name, deployment in deployments.items():
+    for name, deployment in workloads.items():
         pod = deployment["spec"]["template"]["spec"]
         for volume in pod.get("volumes", []):
             if "configMap" in volume:
@@ -168,3 +173,28 @@ def test_dev_mode_is_off_and_no_secret_value_is_in_the_manifests(
                 assert variable["name"] not in ("MEDIAPLANE_DEV_MODE", "MEDIAPLANE_JWT_SECRET")
                 if SECRET_NAME.search(variable["name"]):
                     assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)
+
+
+def test_nats_is_a_three_node_statefulset_whose_routes_log_in(
+    documents: list[dict[str, Any]],
+) -> None:
+    nats = of_kind(documents, "StatefulSet")["nats"]
+    spec = nats["spec"]
+    assert spec["replicas"] == 3
+    headless = of_kind(documents, "Service")[spec["serviceName"]]["spec"]
+    assert headless["clusterIP"] == "None"
+    container = spec["template"]["spec"]["containers"][0]
+    args = container["args"]
+    flag = {a: args[i + 1] for i, a in enumerate(args[:-1]) if a.startswith("-")}
+    assert flag["-c"] == "/etc/nats/auth.conf"
+    assert flag["-n"] == "$(POD_NAME)"  # JetStream needs a unique name per node
+    login = "nats://route:$(MEDIAPLANE_ROUTE_NATS_PASSWORD)@"
+    assert flag["--cluster"] == f"{login}0.0.0.0:6222"
+    assert flag["--routes"].split(",") == [
+        f"{login}nats-{i}.{spec['serviceName']}:6222" for i in range(3)
+    ]
+    env = {e["name"]: e["valueFrom"] for e in container["env"]}
+    assert env["MEDIAPLANE_ROUTE_NATS_PASSWORD"]["secretKeyRef"]["key"] == "route-nats-password"
+    config = of_kind(documents, "ConfigMap")["mediaplane-config"]["data"]
+    assert config["MEDIAPLANE_STREAM_REPLICAS"] == "3"
+    assert config["MEDIAPLANE_NATS_URL"] == "nats://nats:4222"

@@ -29,7 +29,10 @@ from mediaplane.devstack import platform
 from mediaplane.devstack.servers import binary
 from mediaplane.janitor.config import PROJECTION_DURABLE
 from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABLE
+from mediaplane.thumbnailer.worker.metadata import METADATA_DURABLE
+from mediaplane.thumbnailer.worker.sources import DURABLE as VARIANT_SOURCES_DURABLE
 from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+from mediaplane.upload_gateway.worker.accounts import ACCOUNTS_DURABLE
 from mediaplane.upload_gateway.worker.verifier import VERIFIER_DURABLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,10 +57,10 @@ def test_every_service_of_the_platform_has_an_identity() -> None:
 
 def test_the_table_names_the_durables_the_services_run() -> None:
     assert {s.name: s.durables for s in SERVICES} == {
-        "gateway": (VERIFIER_DURABLE,),
+        "gateway": (VERIFIER_DURABLE, ACCOUNTS_DURABLE),
         "catalog": (IngestSettings().durable,),
         "transcoder": (TRANSCODER_DURABLE,),
-        "thumbnailer": (THUMBNAILER_DURABLE,),
+        "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
         "analytics": (FILES_DURABLE,),  # and ROLLUP_DURABLE on its own stream
@@ -108,15 +111,19 @@ def compose() -> dict[str, Any]:
 def test_compose_nats_runs_with_the_config_and_every_password_is_required(
     compose: dict[str, Any],
 ) -> None:
-    nats = compose["services"]["nats"]
-    assert nats["command"][:2] == ["-c", "/etc/nats/auth.conf"]
-    assert "./deploy/nats/auth.conf:/etc/nats/auth.conf:ro" in nats["volumes"]
     names = (ADMIN, *(s.name for s in SERVICES))
-    assert set(nats["environment"]) == {password_variable(n) for n in names}
-    for variable, value in nats["environment"].items():
-        match = REQUIRED.match(value)  # required: no default
-        assert match is not None, value
-        assert match.group(1) == variable
+    for node in ("nats-1", "nats-2", "nats-3"):
+        nats = compose["services"][node]
+        assert "exec nats-server -c /etc/nats/auth.conf " in nats["command"][0]
+        assert "./deploy/nats/auth.conf:/etc/nats/auth.conf:ro" in nats["volumes"]
+        passwords = {k: v for k, v in nats["environment"].items() if k.endswith("_PASSWORD")}
+        assert set(passwords) == {password_variable(n) for n in names} | {
+            "MEDIAPLANE_ROUTE_NATS_PASSWORD"
+        }
+        for variable, value in passwords.items():
+            match = REQUIRED.match(value)  # required: no default
+            assert match is not None, value
+            assert match.group(1) == variable
 
 
 def test_every_compose_service_gets_its_own_nats_password_and_no_other(

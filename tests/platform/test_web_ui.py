@@ -10,7 +10,8 @@ small video (multipart: the gateway's single-PUT limit is lowered to 5 MiB) and
 an image through the Uppy dashboard, see both thumbnails appear in the library
 over the live event stream, play the video's HLS stream with hls.js (every
 playlist request with the file's playback token, none with the bearer token),
-switch quality, download, edit tags and read the history.
+switch quality, fetch a Range of the MP4 fallback, download, edit tags and read
+the history; and play an MP3 with its waveform, seeking by a click on it.
 
 Needs: the built UI and its node_modules (`npm ci --prefix services/web-ui &&
 npm run build --prefix services/web-ui`), Node 20+, `/usr/bin/chromium`
@@ -81,8 +82,15 @@ def base_url(
         private.stop()
 
 
-def _make_media(folder: Path) -> tuple[Path, Path]:
-    """A 5 s 640x360 H.264/AAC video of about 7 MiB (noise keeps it large) and a JPEG."""
+def _make_media(folder: Path) -> tuple[Path, Path, Path]:
+    """A 5 s 640x360 H.264/AAC video of about 7 MiB (noise keeps it large), a JPEG and
+    4 s of MP3."""
+    audio = folder / "e2e-tone.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:duration=4",
+         "-c:a", "libmp3lame", str(audio)],
+        check=True,
+    )  # fmt: skip
     video = folder / "e2e-clip.mp4"
     image = folder / "e2e-photo.jpg"
     lavfi = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi"]
@@ -120,14 +128,14 @@ def _make_media(folder: Path) -> tuple[Path, Path]:
         [*lavfi, "-i", "testsrc=size=800x600:rate=1:duration=1", "-frames:v", "1", str(image)],
         check=True,
     )
-    return video, image
+    return video, image, audio
 
 
 @pytest.mark.timeout(1200)
 def test_upload_library_and_playback_in_the_browser(
     prerequisites: str, base_url: str, tmp_path: Path
 ) -> None:
-    video, image = _make_media(tmp_path)
+    video, image, audio = _make_media(tmp_path)
     assert video.stat().st_size > 5 * MIB  # multipart on the private platform
     screenshots = os.environ.get("MEDIAPLANE_WEB_UI_SCREENSHOTS")
     env = {
@@ -135,6 +143,7 @@ def test_upload_library_and_playback_in_the_browser(
         "WEBUI_BASE_URL": base_url,
         "WEBUI_VIDEO": str(video),
         "WEBUI_IMAGE": str(image),
+        "WEBUI_AUDIO": str(audio),
         "WEBUI_ARTIFACTS": str(tmp_path / "artifacts"),
         "WEBUI_TIMEOUT_S": "300",
         "CHROMIUM": prerequisites,
@@ -155,6 +164,8 @@ def test_upload_library_and_playback_in_the_browser(
     assert "webui-e2e: ok" in output
     assert "qualities: Auto | 360p" in output, output
     assert "each with a playback token and no bearer token" in output, output
+    assert "mp4 fallback: ⬇ MP4 360p, Range 206" in output, output
+    assert "audio: waveform of 1000 peaks" in output, output
     if not os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL"):
         # The private platform's two-rung ladder: the player switched to 240p.
         assert "switched to level" in output, output

@@ -62,6 +62,24 @@ def test_settings_refuse_dead_letters_on_the_event_subjects() -> None:
         BusSettings(dlq_subject_root="media")
 
 
+def test_settings_take_a_clusters_nodes_and_its_stream_replicas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://a:4222, nats://b:4222,nats://c:4222")
+    monkeypatch.setenv("MEDIAPLANE_STREAM_REPLICAS", "3")
+    settings = BusSettings.from_env("gateway")
+    assert settings.servers == ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+    assert settings.replicas == 3
+    assert BusSettings().replicas == 1
+    assert BusSettings(url="nats://one:4222").servers == ["nats://one:4222"]
+
+
+@pytest.mark.parametrize("replicas", [0, 6, -1])
+def test_settings_refuse_replicas_jetstream_cannot_keep(replicas: int) -> None:
+    with pytest.raises(ValueError, match="replicas must be 1 to 5"):
+        BusSettings(replicas=replicas)
+
+
 def delivery(**headers: str) -> Delivery:
     return Delivery(
         consumer="thumbs",

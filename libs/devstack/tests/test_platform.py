@@ -1,16 +1,17 @@
-"""The local platform's settings, Procfile and env file (what `just up` runs)."""
+"""The local platform's settings, supervisord config and env file (what `just up` runs)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
-from honcho.environ import parse, parse_procfile
 
-from mediaplane.devstack import natsauth, platform
+from mediaplane.devstack import logstream, natsauth, platform
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
 from mediaplane.devstack.settings import StackSettings
@@ -39,13 +40,14 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "catalog-ingest": 9111,
         "transcoder-worker": 9121,
         "transcoder-relay": 9122,
+        "thumbnailer-api": 8084,
         "thumbnailer-worker": 9131,
         "thumbnailer-relay": 9132,
         "janitor-worker": 9141,
         "janitor-relay": 9142,
         "identity-api": 8083,
         "identity-relay": 9152,
-        "analytics-api": 8084,
+        "analytics-api": 8085,
         "analytics-worker": 9161,
     }
     for service in platform.SERVICES:
@@ -55,6 +57,7 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "originals": "originals",
         "renditions": "renditions",
         "thumbnails": "thumbnails",
+        "variants": "variants",
     }
     assert settings.dir == isolated_env / "platform"
 
@@ -69,7 +72,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     monkeypatch.setenv("MEDIAPLANE_STREAM", "MINE_MEDIA")
     settings = platform.PlatformSettings.from_env()
     env = settings.environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     assert settings.ports()["janitor-relay"] == 18142
     assert env["MEDIAPLANE_S3_PUBLIC_ENDPOINT"] == "http://127.0.0.1:18080"
@@ -84,7 +89,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
     env = platform.PlatformSettings.from_env().environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     binds = {name: value for name, value in env.items() if name.endswith(("_HOST", "_BIND"))}
     assert set(binds.values()) == {"127.0.0.1"}
@@ -96,7 +103,9 @@ def test_the_services_variables_override_ports_names_and_streams(
 
 def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("secret-for-this-test-0123456789abcdef", "playback-secret")
+    env = settings.environment(
+        "secret-for-this-test-0123456789abcdef", "playback-secret", "variant-secret"
+    )
     known = natsauth.passwords(settings.stack)
     assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
@@ -111,35 +120,83 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://nats.example:4222")
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgiven")
-    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
         "MEDIAPLANE_GATEWAY_NATS_PASSWORD": "pgiven"
     }
     assert not (isolated_env / "nats" / "passwords.json").exists()
 
 
-def test_every_role_the_edge_and_the_readiness_wait_are_processes(isolated_env: Path) -> None:
+def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     processes = {p.name: p for p in settings.processes()}
     roles = {f"{s.name}-{role}" for s in platform.SERVICES for role in s.roles}
-    assert set(processes) == roles | {"edge", "ready"}
+    assert set(processes) == roles | {"edge"}
     ports = settings.ports()
     for role in roles:
         assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
-        assert processes[role].command.startswith("exec ")
     assert "deploy/edge/Caddyfile" in processes["edge"].command
-    assert processes["ready"].ready_url is None
+    assert processes["edge"].ready_url == "http://127.0.0.1:8080/"
 
 
-def test_the_env_file_survives_honchos_parser(isolated_env: Path) -> None:
+def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'")
+    env = settings.environment(
+        "s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r%14nt"
+    )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
-    assert parse(settings.env_file.read_text()) == env
+    config = configparser.ConfigParser()  # supervisord's parser expands %(name)s like this
+    config.read_string(settings.supervisor_config.read_text())
+    programs = {
+        name.split(":", 1)[1]: config[name] for name in config if name.startswith("program:")
+    }
+    assert set(programs) == {p.name for p in settings.processes()}
+    for name, program in programs.items():
+        assert program["autorestart"] == "true"
+        assert int(program["startretries"]) >= 3  # backoff: 1 s, 2 s, 3 s, ... then give up
+        assert program["stdout_events_enabled"] == "true"  # to the prefixing listener
+        assert program["stdout_logfile"] == str(settings.logs_dir / f"{name}.log")
+    assert config["eventlistener:logs"]["events"] == "PROCESS_LOG"
+    assert config["unix_http_server"]["chmod"] == "0700"
+    # No secret is in the config: the processes inherit them from supervisord's environment.
+    text = settings.supervisor_config.read_text()
+    secrets = [value for name, value in env.items() if name.endswith(("_SECRET", "_PASSWORD"))]
+    assert secrets
+    assert not any(secret in text for secret in secrets)
+
+
+def test_the_env_file_reads_back_in_the_shell_and_in_python(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment(
+        "s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r14nt-with=signs"
+    )
+    settings.dir.mkdir(parents=True)
+    platform.write_run_files(settings, env)
+    assert platform.read_env_file(settings) == env
     assert settings.env_file.stat().st_mode & 0o077 == 0  # the secrets are in there
-    procfile = parse_procfile(settings.procfile.read_text())
-    assert set(procfile.processes) == {p.name for p in settings.processes()}
+    # `just token` sources it.
+    shell = subprocess.run(
+        ["bash", "-c", f'set -a && . "{settings.env_file}" && printf %s "$MEDIAPLANE_JWT_SECRET"'],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert shell.stdout == env["MEDIAPLANE_JWT_SECRET"]
+
+
+def test_cluster_mode_gives_every_service_three_nodes_and_r3_streams(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_NATS_CLUSTER", "1")
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
+    assert env["MEDIAPLANE_NATS_URL"] == (
+        "nats://127.0.0.1:24222,nats://127.0.0.1:24223,nats://127.0.0.1:24224"
+    )
+    assert env["MEDIAPLANE_STREAM_REPLICAS"] == "3"
+    monkeypatch.delenv("MEDIAPLANE_NATS_CLUSTER")
+    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
+    assert single["MEDIAPLANE_NATS_URL"] == "nats://127.0.0.1:24222"
+    assert single["MEDIAPLANE_STREAM_REPLICAS"] == "1"
 
 
 def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None:
@@ -147,10 +204,12 @@ def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None
     settings.dir.mkdir(parents=True)
     first = platform.jwt_secret(settings)
     playback = platform.playback_secret(settings)
-    assert min(len(first), len(playback)) >= 32
-    assert playback != first
+    variant = platform.variant_secret(settings)
+    assert min(len(first), len(playback), len(variant)) >= 32
+    assert len({first, playback, variant}) == 3
     assert platform.jwt_secret(settings) == first
     assert platform.playback_secret(settings) == playback
+    assert platform.variant_secret(settings) == variant
     assert (settings.dir / "playback-secret").stat().st_mode & 0o077 == 0
 
 
@@ -169,9 +228,22 @@ def test_prepare_refuses_to_start_beside_a_running_platform(
             platform.prepare(platform.PlatformSettings.from_env())
 
 
+def test_the_log_listener_prefixes_whole_lines_and_keeps_a_partial_one() -> None:
+    pending: dict[str, str] = {}
+    assert logstream.lines(pending, "gateway-api", "one\ntw") == ["one"]
+    assert logstream.lines(pending, "edge", "caddy\n") == ["caddy"]
+    assert logstream.lines(pending, "gateway-api", "o\n") == ["two"]
+    assert logstream.get_headers("processname:edge groupname:edge pid:7 channel:stdout") == {
+        "processname": "edge",
+        "groupname": "edge",
+        "pid": "7",
+        "channel": "stdout",
+    }
+
+
 def test_the_apis_verify_identitys_tokens_and_the_dev_ones(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t", "pl4yb4ck")
+    env = settings.environment("s3cr3t", "pl4yb4ck", "v4r14nt")
     assert env["MEDIAPLANE_JWKS_URL"] == "http://127.0.0.1:8083/.well-known/jwks.json"
     assert env["MEDIAPLANE_JWT_ISSUER"] == env["MEDIAPLANE_IDENTITY_ISSUER"] == settings.edge_url
     assert env["MEDIAPLANE_JWT_AUDIENCE"] == "mediaplane"
@@ -199,6 +271,6 @@ def test_the_banner_says_how_a_person_signs_in_without_printing_a_secret(
     monkeypatch.setenv("MEDIAPLANE_DEV_MODE", "0")
     closed = platform.PlatformSettings.from_env()
     assert "/v1/dev/token" not in platform.banner(closed)
-    closed_env = closed.environment("s3cr3t", "pl4yb4ck")
+    closed_env = closed.environment("s3cr3t", "pl4yb4ck", "v4r14nt")
     assert closed_env["MEDIAPLANE_DEV_MODE"] == "0"
     assert "MEDIAPLANE_JWT_SECRET" not in closed_env  # only identity's tokens get in

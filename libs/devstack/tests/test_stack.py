@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,7 +21,15 @@ from mediaplane.devstack import natsauth
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import PrivateNats, bucket_admin
-from mediaplane.devstack.servers import SIGNATURES, Clamd, Nats, all_servers, clamd_command
+from mediaplane.devstack.servers import (
+    SIGNATURES,
+    Clamd,
+    Nats,
+    StackError,
+    all_servers,
+    binary,
+    clamd_command,
+)
 from mediaplane.devstack.settings import StackSettings, repo_root
 from mediaplane.storage import AccessDenied, BucketAdmin
 
@@ -153,3 +163,73 @@ def test_infra_up_restarts_a_nats_started_before_a_service_was_added(
         assert not server.apply_identities()  # current already: no second restart
     finally:
         server.stop()
+
+
+def test_a_cluster_of_three_keeps_r3_streams_and_its_routes_need_the_login(
+    tmp_path: Path,
+) -> None:
+    """`just infra-up --cluster` on free ports: three nodes, R3 streams, the identities as
+    for one server; the route password in an owner-only file, never on a command line."""
+    base = free_port_block(9)
+    settings = StackSettings(
+        data_dir=tmp_path,
+        nats_port=base,
+        nats_monitor_port=base + 3,
+        nats_route_port=base + 6,
+        nats_cluster=True,
+    )
+    cluster = Nats(settings)
+
+    async def r3_stream_copies() -> int:
+        nc = await nats.connect(admin_url(settings).split(","))
+        try:
+            js = nc.jetstream()
+            await js.add_stream(name="R3", subjects=["r3.>"], num_replicas=3)
+            info = await js.stream_info("R3")
+        finally:
+            await nc.close()
+        assert info.cluster is not None
+        return 1 + len(info.cluster.replicas or [])  # the leader and its followers
+
+    cluster.start()
+    try:
+        assert len(settings.nats_url.split(",")) == 3
+        assert asyncio.run(r3_stream_copies()) == 3
+        assert not _connects(settings.nats_url.split(",")[1])  # anonymous: refused
+
+        route_password = natsauth.passwords(settings)[natsauth.ROUTE]
+        for node in settings.nats_nodes:
+            config = cluster.node_dir(node) / "nats.conf"
+            assert config.stat().st_mode & 0o077 == 0
+            pid = int(cluster.pid_file(node).read_text())
+            assert route_password not in Path(f"/proc/{pid}/cmdline").read_text()
+
+        # A server routing to the cluster without the login is turned away.
+        intruder_port = free_port_block(2)
+        node = settings.nats_nodes[0]
+        intruder = subprocess.Popen(
+            [binary("nats-server"), "-a", "127.0.0.1", "-p", str(intruder_port),
+             "--cluster_name", "mediaplane-dev",
+             "--cluster", f"nats://127.0.0.1:{intruder_port + 1}",
+             "--routes", f"nats://127.0.0.1:{node.route_port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        log = cluster.node_dir(node) / "nats.log"
+        try:
+            refused = "Router connection closed: Authentication Failure"
+            for _ in range(600):  # the server gives a route its auth timeout first
+                if refused in log.read_text():
+                    break
+                time.sleep(0.1)
+            assert refused in log.read_text()
+        finally:
+            intruder.terminate()
+            intruder.wait()
+
+        # The single server cannot start over a running cluster's data folder.
+        single = Nats(dataclasses.replace(settings, nats_cluster=False, nats_port=base + 8))
+        with pytest.raises(StackError, match="already runs as a cluster"):
+            single.start()
+    finally:
+        assert cluster.stop()
+    assert not any(cluster.pid_file(node).exists() for node in settings.nats_nodes)

@@ -23,6 +23,11 @@ from mediaplane.servicekit.media import (
         ("video/x-matroska", "matroska"),
         ("video/x-msvideo", "avi"),
         ("video/mp2t", "mpegts"),
+        ("audio/mpeg", "mp3"),
+        ("audio/wave", "wav"),
+        ("audio/flac", "flac"),
+        ("audio/ogg", "ogg"),
+        ("audio/mp4", "mov"),
     ],
 )
 def test_each_verified_video_type_has_one_demuxer(media_type: str, demuxer: str) -> None:
@@ -33,7 +38,7 @@ def test_each_verified_video_type_has_one_demuxer(media_type: str, demuxer: str)
     "media_type", ["application/vnd.apple.mpegurl", "application/dash+xml", "image/png", ""]
 )
 def test_types_without_a_trusted_demuxer_are_refused(media_type: str) -> None:
-    with pytest.raises(ContainerRefused, match="not a video container"):
+    with pytest.raises(ContainerRefused, match="not a media container"):
         demuxer_for(media_type)
 
 

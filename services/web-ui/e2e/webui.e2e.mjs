@@ -6,9 +6,12 @@
 // larger than the gateway's single-PUT limit) and an image through the Uppy
 // dashboard, waits for both thumbnails to appear in the library over the live
 // event stream (no reload), pausing and resuming on the way, then opens the video, plays its HLS stream,
-// switches quality, edits tags and reads the history.
+// switches quality, checks the MP4 fallback, edits tags and reads the history.
+// With WEBUI_AUDIO, also an audio file: played with its waveform, seeked by a
+// click on the waveform.
 //
 // Environment: WEBUI_BASE_URL (required), WEBUI_VIDEO, WEBUI_IMAGE (required),
+// WEBUI_AUDIO (optional),
 // WEBUI_USER, WEBUI_SCREENSHOTS (folder for library.png and file.png),
 // WEBUI_ARTIFACTS (folder for a failure screenshot), WEBUI_TIMEOUT_S (per
 // wait, default 240), CHROMIUM (default /usr/bin/chromium).
@@ -20,6 +23,7 @@ const env = process.env
 const base = env.WEBUI_BASE_URL
 const video = env.WEBUI_VIDEO
 const image = env.WEBUI_IMAGE
+const audio = env.WEBUI_AUDIO
 if (!base || !video || !image) {
   console.error('set WEBUI_BASE_URL, WEBUI_VIDEO and WEBUI_IMAGE')
   process.exit(2)
@@ -31,6 +35,8 @@ const artifacts = env.WEBUI_ARTIFACTS
 const runTag = `run-${Date.now().toString(36)}` // this run's files, whatever the user already has
 const videoName = basename(video)
 const imageName = basename(image)
+const audioName = audio ? basename(audio) : null
+const uploads = audio ? [video, image, audio] : [video, image]
 
 const step = (text) => console.log(`step: ${text}`)
 
@@ -81,7 +87,7 @@ async function main() {
   await page.click('header nav a[href="#/upload"]')
   await page.waitForSelector('.uppy-Dashboard')
   await page.fill('#upload-tags', `e2e, holiday, ${runTag}`)
-  await page.setInputFiles('.uppy-Dashboard-input[type=file] >> nth=0', [video, image])
+  await page.setInputFiles('.uppy-Dashboard-input[type=file] >> nth=0', uploads)
   await page.waitForSelector('.uppy-StatusBar-actionBtn--upload')
   // Slow uploads down (devtools throttling) so that pausing surely lands mid-upload.
   const cdp = await context.newCDPSession(page)
@@ -98,9 +104,10 @@ async function main() {
   await page.waitForSelector('.uppy-StatusBar-statusPrimary:has-text("Paused")')
   await throttle(-1)
   await page.click('[data-cy=togglePauseResume]')
-  await page.waitForSelector('.uppy-StatusBar.is-complete')
-  const failed = await page.$$('.uppy-Dashboard-Item.is-error')
-  if (failed.length) throw new Error(`${failed.length} uploads failed`)
+  await page.waitForSelector('.uppy-StatusBar.is-complete, .uppy-StatusBar.is-error')
+  const failed = await page.$$eval('.uppy-Dashboard-Item.is-error', (items) =>
+    items.map((item) => `${item.querySelector('.uppy-Dashboard-Item-name')?.textContent}: ${item.querySelector('.uppy-Dashboard-Item-errorDetails')?.getAttribute('aria-label') ?? '?'}`))
+  if (failed.length) throw new Error(`${failed.length} uploads failed: ${failed.join('; ')}`)
 
   step('library: both files, thumbnails appear live (no reload)')
   await page.evaluate((tag) => { location.hash = `#/library?tag=${tag}` }, runTag)
@@ -124,7 +131,7 @@ async function main() {
   await page.waitForFunction(() => document.querySelectorAll('#library-grid a.card').length === 1)
   await page.fill('input[name=q]', '')
   await page.press('input[name=q]', 'Enter')
-  await page.waitForFunction(() => document.querySelectorAll('#library-grid a.card').length === 2)
+  await page.waitForFunction((n) => document.querySelectorAll('#library-grid a.card').length === n, uploads.length)
   await page.goto(`${base}#/library`)
   await page.waitForSelector(`${card(videoName)} .thumb img`)
   await page.waitForSelector(`${card(imageName)} .thumb img`)
@@ -164,6 +171,19 @@ async function main() {
     console.log('one quality only: nothing to switch')
   }
 
+  step('file page: metadata the extractor found')
+  await page.waitForSelector('#metadata-list dt:has-text("Video")')
+  const metadata = await page.$$eval('#metadata-list dt', (terms) => terms.map((t) => t.textContent))
+  console.log(`metadata: ${metadata.join(' | ')}`)
+  step('file page: the MP4 fallback answers a Range request')
+  const mp4 = await page.$eval('#download-mp4', (a) => ({ href: a.href, label: a.textContent }))
+  const ranged = await page.evaluate(async (url) => {
+    const r = await fetch(url, { headers: { Range: 'bytes=4-11' } })
+    return { status: r.status, box: new TextDecoder().decode(await r.arrayBuffer()) }
+  }, mp4.href)
+  if (ranged.status !== 206 || !ranged.box.startsWith('ftyp')) throw new Error(`mp4: ${JSON.stringify(ranged)}`)
+  console.log(`mp4 fallback: ${mp4.label}, Range 206`)
+
   step('file page: download link, tags, history')
   const href = await page.$eval('#download', (a) => a.href)
   const download = await page.evaluate(async (url) => {
@@ -184,6 +204,23 @@ async function main() {
   await page.click(card(imageName))
   await page.waitForSelector('#preview-image')
   await page.waitForSelector('#download')
+
+  if (audio) {
+    step('audio file page: HLS audio with its waveform, click to seek')
+    await page.goto(`${base}#/library?tag=${runTag}&q=${encodeURIComponent(audioName)}`)
+    await page.waitForSelector(`${card(audioName)} [data-role=transcode]:text-is("HLS ready")`)
+    await page.click(card(audioName))
+    await page.waitForSelector('#waveform[data-peaks]')
+    const peaks = await page.$eval('#waveform', (c) => c.dataset.peaks)
+    await page.evaluate(() => document.querySelector('#audio-player').play())
+    await page.waitForFunction(() => document.querySelector('#audio-player').currentTime > 0.3)
+    const box = await page.$eval('#waveform', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height } })
+    await page.mouse.click(box.x + box.w * 0.75, box.y + box.h / 2)
+    const position = await page.$eval('#audio-player', (a) => a.currentTime / a.duration)
+    if (!(position > 0.6)) throw new Error(`a click at 75 % of the waveform seeked to ${position}`)
+    await page.evaluate(() => document.querySelector('#audio-player').pause())
+    console.log(`audio: waveform of ${peaks} peaks, seeked to ${Math.round(position * 100)} %`)
+  }
 }
 
 try {

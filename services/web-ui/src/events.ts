@@ -13,6 +13,7 @@ export interface FileChange {
   transcode_status: string | null
   thumbnail_status: string | null
   updated_at: string
+  transcode_progress?: number | null
 }
 
 export type LiveState = 'connecting' | 'live' | 'offline'

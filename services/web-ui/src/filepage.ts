@@ -1,13 +1,16 @@
-// One file: preview (HLS player for videos, the largest thumbnail otherwise),
-// download, tags editor, renditions and the event history; kept live by the
-// catalog's event stream.
+// One file: preview (HLS player for videos, audio player with its waveform,
+// the largest thumbnail otherwise), a transcode progress bar, download (and
+// the MP4 fallback), tags editor, renditions and the event history; kept live
+// by the catalog's event stream.
 import { fileAnalytics } from './analytics'
 import { ApiError, catalog, gateway } from './api'
 import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
 import { clear, formatBytes, formatDate, formatDuration, h } from './dom'
 import { live } from './events'
+import { metadataRows } from './metadata'
 import { statusBadges } from './library'
+import { createAudioPlayer } from './audioplayer'
 import { createPlayer } from './player'
 import type { Player } from './player'
 import { parseTags } from './upload'
@@ -43,7 +46,11 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
 
   const title = h('h2', { id: 'file-title' }, 'Loading…')
   const badges = h('div', { id: 'file-badges' })
+  const progress = h('progress', { id: 'transcode-progress', max: 100, hidden: true, 'aria-label': 'Transcode progress' })
+  const progressLabel = h('span', { class: 'muted small', id: 'transcode-progress-label' })
+  const progressRow = h('div', { class: 'progress-row', hidden: true }, progress, progressLabel)
   const facts = h('dl', { class: 'facts' })
+  const metadata = h('section', { id: 'metadata', hidden: true })
   const preview = h('div', { class: 'preview', id: 'preview' })
   const actions = h('div', { class: 'actions' })
   const tagList = h('div', { class: 'tags', id: 'file-tags' })
@@ -59,10 +66,12 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     h('p', null, h('a', { href: '#/library' }, '← Library')),
     title,
     badges,
+    progressRow,
     h('div', { class: 'file-layout' },
       h('div', null, preview, actions),
       h('div', null,
         facts,
+        metadata,
         h('section', null, h('h3', null, 'Tags'), tagList,
           h('form', { class: 'inline', id: 'tag-form', onsubmit: (e: Event) => { e.preventDefault(); void addTags() } },
             tagInput, h('button', { type: 'submit' }, 'Add'), tagMessage)),
@@ -106,9 +115,23 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     }
   }
 
+  function showProgress(status: string | null, percent: number | null | undefined): void {
+    const running = status === 'running'
+    progressRow.hidden = !running
+    progress.hidden = !running
+    if (percent != null) {
+      progress.value = percent
+      progressLabel.textContent = `transcoding ${percent.toFixed(0)} %`
+    } else {
+      progress.removeAttribute('value') // indeterminate until the first report
+      progressLabel.textContent = 'transcoding…'
+    }
+  }
+
   function render(d: FileDetail): void {
     current = d
     const f = d.file
+    showProgress(f.transcode_status, f.transcode_progress)
     document.title = `${f.filename} · mediaplane`
     title.textContent = f.filename
     badges.replaceChildren(statusBadges(f))
@@ -126,6 +149,12 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     if (f.thumbnail_error) rows.push(['Thumbnail error', f.thumbnail_error])
     if (d.purged) rows.push(['Purged', 'the stored objects are gone'])
     for (const [k, v] of rows) facts.append(h('dt', null, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v))
+    const found = d.metadata ? metadataRows(d.metadata) : []
+    metadata.hidden = found.length === 0
+    metadata.replaceChildren(
+      h('h3', null, 'Metadata'),
+      h('dl', { class: 'facts', id: 'metadata-list' }, found.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+    )
 
     if (f.kind === 'video' && !statsShown) {
       statsShown = true
@@ -138,7 +167,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       const playlist = d.hls_url.split('?')[0]
       if (playerUrl !== playlist) {
         player?.destroy()
-        player = createPlayer(d.hls_url, poster?.url, fileId)
+        player = f.kind === 'audio'
+          ? createAudioPlayer(d.hls_url, d.waveform_url ?? null)
+          : createPlayer(d.hls_url, poster?.url, d.mp4?.url, fileId)
         playerUrl = playlist
         preview.replaceChildren(player.element)
       }
@@ -154,6 +185,11 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     clear(actions)
     if (d.download) {
       actions.append(h('a', { class: 'button', href: d.download.url, download: f.filename, id: 'download' }, '⬇ Download'))
+    }
+    if (d.mp4) {
+      const name = `${f.filename.replace(/\.[^.]*$/, '')}.mp4`
+      actions.append(h('a', { class: 'button secondary', href: d.mp4.url, download: name, id: 'download-mp4', title: formatBytes(d.mp4.size) },
+        `⬇ MP4 ${Math.min(d.mp4.width, d.mp4.height)}p`))
     }
     if (f.status !== 'deleted') {
       actions.append(h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete'))
@@ -209,6 +245,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
 
   const off = live.onChange((change) => {
     if (change.file_id !== fileId) return
+    showProgress(change.transcode_status, change.transcode_progress) // at once, before the reload
     invalidate(fileId)
     void load()
     void loadHistory()

@@ -3,7 +3,8 @@
 // URL with a short-lived playback token for this file only (`?pt=`); the
 // catalog puts the same token on the rendition playlist URLs and presigns the
 // segments, so no request of a playback carries the API's bearer token, and
-// hls.js and native HLS (Safari) load the same URL.
+// hls.js and native HLS (Safari) load the same URL. A browser with neither
+// plays the progressive MP4 fallback (presigned; seeks by Range requests).
 import Hls from 'hls.js/light'
 
 import { reportPlayback } from './beacons'
@@ -21,7 +22,7 @@ function levelLabel(level: { height: number; width: number; bitrate: number; nam
   return `${size} · ${kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${kbps} kb/s`}`
 }
 
-export function createPlayer(hlsUrl: string, poster?: string, fileId?: string): Player {
+export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string, fileId?: string): Player {
   const video = h('video', { controls: true, playsInline: true, preload: 'metadata', id: 'player', poster })
   video.muted = true // autoplay policies: let the user unmute
   const quality = h('select', { id: 'quality', 'aria-label': 'Quality', disabled: true }, h('option', { value: '-1' }, 'Auto'))
@@ -67,6 +68,9 @@ export function createPlayer(hlsUrl: string, poster?: string, fileId?: string): 
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
     video.src = hlsUrl
     state.textContent = 'native HLS (quality chosen by the browser)'
+  } else if (mp4Url) {
+    video.src = mp4Url
+    state.textContent = 'MP4 fallback (no HLS in this browser)'
   } else {
     state.textContent = 'this browser cannot play HLS'
   }

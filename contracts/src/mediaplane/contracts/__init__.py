@@ -26,6 +26,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import (
+    AudioMetadata,
+    GeoLocation,
+    ImageMetadata,
+    MetadataExtracted,
+    MetadataFailed,
+    PdfMetadata,
+    VideoMetadata,
+)
 from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
@@ -35,11 +44,14 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
+    Waveform,
 )
 from mediaplane.contracts.uploads import (
     UploadMode,
@@ -58,6 +70,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -67,6 +80,7 @@ __all__ = [
     "AnyEvent",
     "Beacon",
     "BeaconKind",
+    "AudioMetadata",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -76,10 +90,16 @@ __all__ = [
     "FileUploaded",
     "FileUploadedV2",
     "FileVerified",
+    "GeoLocation",
+    "ImageMetadata",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "MetadataExtracted",
+    "MetadataFailed",
+    "Mp4Rendition",
     "ObjectReference",
+    "PdfMetadata",
     "Plan",
     "PlaybackBeacons",
     "Registry",
@@ -93,6 +113,7 @@ __all__ = [
     "ThumbnailSource",
     "TranscodeCompleted",
     "TranscodeFailed",
+    "TranscodeProgress",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",
@@ -106,8 +127,12 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantFailed",
+    "VariantGenerated",
+    "VideoMetadata",
     "VideoSource",
     "build_beacon_registry",
+    "Waveform",
     "build_registry",
     "new_event",
     "new_event_id",

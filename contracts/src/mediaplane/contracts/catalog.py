@@ -20,9 +20,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
-from mediaplane.contracts.transcoding import TranscodeCompleted, TranscodeFailed, TranscodeStarted
+from mediaplane.contracts.transcoding import (
+    TranscodeCompleted,
+    TranscodeFailed,
+    TranscodeProgress,
+    TranscodeStarted,
+)
 from mediaplane.contracts.uploads import (
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -37,6 +43,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -51,10 +58,15 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
+    TranscodeProgress,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
     ThumbnailFailed,
+    VariantGenerated,
+    VariantFailed,
+    MetadataExtracted,
+    MetadataFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -80,10 +92,15 @@ AnyEvent = (
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted
+    | TranscodeProgress
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated
     | ThumbnailFailed
+    | VariantGenerated
+    | VariantFailed
+    | MetadataExtracted
+    | MetadataFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved

@@ -31,11 +31,31 @@ class Rendition(msgspec.Struct, frozen=True, kw_only=True):
     segment_count: int
 
 
+class Mp4Rendition(msgspec.Struct, frozen=True, kw_only=True):
+    """The progressive download: H.264 + AAC, `moov` before `mdat` (faststart)."""
+
+    key: str
+    width: int
+    height: int
+    size: int
+    bandwidth: int  # bits per second over the whole file
+
+
+class Waveform(msgspec.Struct, frozen=True, kw_only=True):
+    """A JSON document `{"version": 1, "duration": s, "peaks": [0..1, ...]}` of `peaks` values."""
+
+    key: str
+    peaks: int
+
+
 class TranscodeStarted(Event, tag="transcode.started.v1", frozen=True, kw_only=True):
     file_id: uuid.UUID
     job_id: uuid.UUID
     source: VideoSource
     ladder: list[str]
+    # "audio" jobs make an audio-only ladder; their `source` has no picture
+    # (width, height and fps 0, video_codec "none").
+    kind: str = "video"
 
 
 class TranscodeCompleted(Event, tag="transcode.completed.v1", frozen=True, kw_only=True):
@@ -46,6 +66,20 @@ class TranscodeCompleted(Event, tag="transcode.completed.v1", frozen=True, kw_on
     renditions: list[Rendition]
     duration: Seconds
     elapsed: Seconds
+    # Audio renditions have width, height and frame_rate 0.
+    kind: str = "video"
+    mp4: Mp4Rendition | None = None  # videos: the progressive fallback
+    waveform: Waveform | None = None  # audio: the peaks document
+
+
+class TranscodeProgress(Event, tag="transcode.progress.v1", frozen=True, kw_only=True):
+    """How far the encode of a started job is. Throttled by the producer (at most one per
+    `step` percent, and never more often than its interval), so a job has a bounded number."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    percent: float  # 0..100
+    processed: Seconds  # of the source encoded so far
 
 
 class TranscodeFailed(Event, tag="transcode.failed.v1", frozen=True, kw_only=True):

@@ -63,7 +63,7 @@ def test_a_rejection_or_deletion_wins_whenever_it_arrives() -> None:
     )
 
 
-def test_only_videos_are_transcoded_and_only_some_kinds_thumbnailed() -> None:
+def test_videos_and_audio_are_transcoded_and_only_some_kinds_thumbnailed() -> None:
     kinds = {
         kind: statuses(FileStory(owner="a", kind=kind).opened().uploaded().verified())
         for kind in ("video", "image", "pdf", "audio", "other")
@@ -73,7 +73,7 @@ def test_only_videos_are_transcoded_and_only_some_kinds_thumbnailed() -> None:
         "video": ("ready", "pending", "pending"),
         "image": ("ready", None, "pending"),
         "pdf": ("ready", None, "pending"),
-        "audio": ("ready", None, None),
+        "audio": ("ready", "pending", None),
         "other": ("ready", None, None),
     }
 

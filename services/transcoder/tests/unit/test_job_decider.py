@@ -12,6 +12,7 @@ from mediaplane.contracts import (
     EventContext,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
 )
@@ -125,3 +126,26 @@ def test_a_very_long_failure_detail_is_cut() -> None:
     )  # fmt: skip
     assert isinstance(event, TranscodeFailed)
     assert len(event.detail) == 2000
+
+
+def progress(state: job.Job, percent: float = 25.0) -> list[Event]:
+    return job.report_progress(
+        state,
+        job.ReportProgress(
+            file_id=FILE, job_id=JOB, percent=percent, processed=0.5, context=CONTEXT
+        ),
+    )
+
+
+def test_a_started_job_reports_progress() -> None:
+    [event] = progress(given(*started()))
+    assert isinstance(event, TranscodeProgress)
+    assert (event.job_id, event.percent, event.processed) == (JOB, 25.0, 0.5)
+    assert event.stream_id == f"transcode-{FILE}"
+
+
+def test_progress_before_the_start_or_after_the_end_is_dropped() -> None:
+    assert progress(job.Job()) == []
+    done = given(*started())
+    done = given(*started(), *completed(done))
+    assert progress(done) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import msgspec
 import pytest
 
 from mediaplane.contracts import EventContext, FileUploadedV2, new_event, utc_now
@@ -91,3 +92,14 @@ def test_clamds_findings_come_before_every_other_check(
     # A file that also lies about its size and type: the malware is what is named.
     verdict = judge(uploaded(len(PNG) + 99), measured(b"<html>" + PNG, scan), UploadLimits())
     assert verdict.rejection == rejection
+
+
+def test_text_declared_as_audio_is_rejected_as_type_not_allowed() -> None:
+    text = b"la la la, this song is only words\n" * 50
+    declared = msgspec.structs.replace(
+        uploaded(len(text)), filename="song.mp3", content_type="audio/mpeg"
+    )
+    verdict = judge(declared, measured(text), UploadLimits())
+    assert verdict.rejection is not None
+    assert verdict.rejection[0] == "type_not_allowed"
+    assert "declared audio/mpeg" in verdict.rejection[1]

@@ -69,3 +69,42 @@ def test_iso_bmff_only_with_ftyp_as_the_first_box() -> None:
 
 def test_an_mp3_with_id3_tags_is_still_audio() -> None:
     assert sniff(id3(b"\xff\xfb\x90\x64" + b"\x00" * 64)) == Sniffed("audio/mpeg")
+
+
+AUDIO_SAMPLES = {
+    # ffmpeg -f lavfi -i sine -c:a <codec> <file>: the first bytes of each.
+    "m4a": b"\x00\x00\x00\x1cftypM4A \x00\x00\x02\x00M4A isomiso2",
+    "ogg-vorbis": b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x1e\x01vorbis\x00\x00\x00\x00",
+    "ogg-opus": b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x13OpusHead\x01\x01",
+    "flac": b"fLaC\x00\x00\x00\x22\x10\x00\x10\x00",
+    "wav": b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("m4a", "audio/mp4"),
+        ("ogg-vorbis", "audio/ogg"),
+        ("ogg-opus", "audio/ogg"),
+        ("flac", "audio/flac"),
+        ("wav", "audio/wave"),
+    ],
+)
+def test_common_audio_formats_are_audio(name: str, media_type: str) -> None:
+    assert sniff(AUDIO_SAMPLES[name]) == Sniffed(media_type)
+    assert kind_of(media_type) == "audio"
+
+
+def test_ogg_video_is_video_and_an_unknown_ogg_codec_stays_unallowed() -> None:
+    theora = b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x2a\x80theora\x03\x02"
+    assert sniff(theora) == Sniffed("video/ogg")
+    other = b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x08unknown!"
+    assert sniff(other).media_type == "application/ogg"
+
+
+def test_text_named_like_audio_is_not_audio() -> None:
+    assert (
+        kind_of(sniff(b"these are not the samples you are looking for\n" * 100).media_type)
+        == "other"
+    )

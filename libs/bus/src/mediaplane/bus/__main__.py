@@ -32,7 +32,7 @@ from mediaplane.bus.settings import BusSettings
 
 async def _dlq(args: argparse.Namespace) -> int:
     settings = BusSettings.from_env()
-    nc = await nats.connect(settings.url, **settings.connect_options())
+    nc = await nats.connect(settings.servers, **settings.connect_options())
     try:
         js = nc.jetstream()
         letters = await read_dead_letters(js, settings, limit=args.limit)

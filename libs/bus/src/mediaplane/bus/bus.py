@@ -187,7 +187,7 @@ class Bus:
         """Connect, provision streams and consumers, consume until the block exits."""
         # Reconnect forever: while NATS is away, producers' events wait in their outboxes.
         nc = await nats.connect(
-            self.settings.url,
+            self.settings.servers,
             name=self.producer,
             max_reconnect_attempts=-1,
             **self.settings.connect_options(),

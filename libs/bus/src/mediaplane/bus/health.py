@@ -10,6 +10,6 @@ from mediaplane.bus.settings import BusSettings
 async def ping(settings: BusSettings) -> None:
     """The NATS server accepts this identity's connection within a second (raises otherwise)."""
     nc = await nats.connect(
-        settings.url, allow_reconnect=False, connect_timeout=1, **settings.connect_options()
+        settings.servers, allow_reconnect=False, connect_timeout=1, **settings.connect_options()
     )
     await nc.close()

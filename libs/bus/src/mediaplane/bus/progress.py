@@ -47,7 +47,7 @@ class ConsumerProgress:
 
     async def __aenter__(self) -> ConsumerProgress:
         self._nc = await nats.connect(
-            self._settings.url,
+            self._settings.servers,
             name=self._name,
             max_reconnect_attempts=-1,
             **self._settings.connect_options(),

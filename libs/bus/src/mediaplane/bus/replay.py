@@ -52,7 +52,7 @@ async def read_stream(
         inactive_threshold=60.0,
         mem_storage=True,
     )
-    nc = await nats.connect(settings.url, name=name, **settings.connect_options())
+    nc = await nats.connect(settings.servers, name=name, **settings.connect_options())
     try:
         info = await nc.jetstream().add_consumer(settings.stream, config)
         if info.name is None:

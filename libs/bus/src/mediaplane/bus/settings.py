@@ -7,6 +7,7 @@ from typing import TypedDict
 
 import msgspec
 
+MAX_REPLICAS = 5  # JetStream keeps a stream on at most five servers
 MIN_DUPLICATE_WINDOW = (
     120.0  # seconds: outbox relays may republish after a crash; keep dedup that long
 )
@@ -31,6 +32,8 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
     Events go to `<subject_root>.<tag>` in `stream`; dead letters to
     `<dlq_subject_root>.<consumer>.<original subject>` in `dlq_stream`.
     `max_age` 0 keeps events forever: the stream is the replayable log.
+    `url` may name several servers of one cluster, comma-separated; `replicas`
+    is how many of them keep each stream (1, or 3 on a three-node cluster).
     """
 
     url: str = "nats://127.0.0.1:4222"
@@ -61,15 +64,18 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("max_age must be >= 0 (0 = no age limit)")
         if self.subject_root == self.dlq_subject_root:
             raise ValueError("events and dead letters need different subject roots")
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise ValueError(f"replicas must be 1 to {MAX_REPLICAS} (JetStream's limit)")
         if (self.user is None) != (self.password is None):
             raise ValueError("a NATS user needs a password, and a password a user")
 
     @classmethod
     def from_env(cls, service: str | None = None) -> BusSettings:
         """Settings from `MEDIAPLANE_NATS_URL` and `MEDIAPLANE_` + `STREAM`, `SUBJECT_ROOT`,
-        `DLQ_STREAM`, `DLQ_SUBJECT_ROOT`; the identity from `MEDIAPLANE_<SERVICE>_NATS_USER`
-        (default: the service's name) and `MEDIAPLANE_<SERVICE>_NATS_PASSWORD`, or, with no
-        `service` (operators' tools), `MEDIAPLANE_NATS_USER` and `MEDIAPLANE_NATS_PASSWORD`.
+        `DLQ_STREAM`, `DLQ_SUBJECT_ROOT`, `STREAM_REPLICAS`; the identity from
+        `MEDIAPLANE_<SERVICE>_NATS_USER` (default: the service's name) and
+        `MEDIAPLANE_<SERVICE>_NATS_PASSWORD`, or, with no `service` (operators' tools),
+        `MEDIAPLANE_NATS_USER` and `MEDIAPLANE_NATS_PASSWORD`.
 
         Per-service names because one environment (`just up`'s env file, compose's
         shared block) may hold several services' settings, as with their database URLs.
@@ -88,6 +94,7 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
             subject_root=env.get("MEDIAPLANE_SUBJECT_ROOT", "media"),
             dlq_stream=env.get("MEDIAPLANE_DLQ_STREAM", "DLQ"),
             dlq_subject_root=env.get("MEDIAPLANE_DLQ_SUBJECT_ROOT", "dlq"),
+            replicas=int(env.get("MEDIAPLANE_STREAM_REPLICAS", "1")),
             user=user,
             password=password,
         )
@@ -106,6 +113,11 @@ class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
             "password": self.password,
             "inbox_prefix": inbox_prefix(self.user),
         }
+
+    @property
+    def servers(self) -> list[str]:
+        """The servers `url` names (`nats.connect` tries them all, and learns the rest)."""
+        return [server.strip() for server in self.url.split(",") if server.strip()]
 
     @property
     def subjects(self) -> str:

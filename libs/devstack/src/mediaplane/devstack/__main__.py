@@ -1,12 +1,14 @@
-"""`python -m mediaplane.devstack up|down|status|env`: the local infrastructure.
+"""`python -m mediaplane.devstack up|down|status|env [--cluster]`: the local
+infrastructure (`--cluster`: NATS as three nodes, streams kept on all three).
 
-`python -m mediaplane.devstack platform prepare|up|down|ready`: the services
+`python -m mediaplane.devstack platform prepare|up|down`: the services
 on top of it (see `platform.py`; `just up` and `just down`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -23,14 +25,12 @@ def platform_main(command: str) -> int:
     try:
         if command == "prepare":
             platform.prepare(settings)
-            print(f"prepared: {settings.procfile} and {settings.env_file}")
+            print(f"prepared: {settings.supervisor_config} and {settings.env_file}")
             return 0
         if command == "up":
-            return platform.up(settings)
-        if command == "down":
-            print(f"platform: {'stopped' if platform.down(settings) else 'was not running'}")
-            return 0
-        return platform.ready(settings, READY_TIMEOUT)
+            return platform.up(settings, READY_TIMEOUT)
+        print(f"platform: {'stopped' if platform.down(settings) else 'was not running'}")
+        return 0
     except StackError as exc:
         print(f"platform: {exc}", file=sys.stderr)
         return 1
@@ -40,12 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "env", "platform"])
     parser.add_argument(
-        "action", nargs="?", choices=["prepare", "up", "down", "ready"], help="platform only"
+        "action", nargs="?", choices=["prepare", "up", "down"], help="platform only"
+    )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="NATS as a three-node cluster with R3 streams (= MEDIAPLANE_NATS_CLUSTER=1)",
     )
     args = parser.parse_args(argv)
+    if args.cluster:
+        os.environ["MEDIAPLANE_NATS_CLUSTER"] = "1"
     if args.command == "platform":
         if args.action is None:
-            parser.error("platform needs an action: prepare, up, down or ready")
+            parser.error("platform needs an action: prepare, up or down")
         return platform_main(args.action)
     if args.action is not None:
         parser.error(f"{args.command} takes no action")

@@ -20,6 +20,9 @@ from mediaplane.bus.permissions import ADMIN, SERVICES, new_password, password_v
 from mediaplane.devstack.settings import StackSettings
 
 IDENTITIES = (ADMIN, *(service.name for service in SERVICES))
+# The login of a cluster's nodes on each other's route port (`just up --cluster`):
+# without one, anyone reaching a route port would bypass every permission.
+ROUTE = "route"
 
 
 def passwords_file(settings: StackSettings) -> Path:
@@ -30,13 +33,13 @@ def passwords(settings: StackSettings) -> dict[str, str]:
     """Every identity's password; generated with `secrets` the first time."""
     path = passwords_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    made = {name: new_password() for name in IDENTITIES}
+    made = {name: new_password() for name in (*IDENTITIES, ROUTE)}
     try:
         # O_EXCL: parallel first starts (several test runs) agree on one file.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         kept: dict[str, str] = json.loads(path.read_text())
-        missing = {name: made[name] for name in IDENTITIES if name not in kept}
+        missing = {name: made[name] for name in made if name not in kept}
         if missing:
             # A service added since: its password joins the others. Names this
             # table lacks are kept (another checkout's server may still use them).
@@ -54,10 +57,17 @@ def server_environment(known: dict[str, str]) -> dict[str, str]:
 
 
 def url_with_identity(url: str, user: str, password: str) -> str:
-    """`nats://user:password@host:port` (nats-py reads the identity from the URL)."""
-    parts = urlsplit(url)
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc.rsplit('@', 1)[-1]}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """`nats://user:password@host:port` (nats-py reads the identity from the URL), for
+    each server of a comma-separated list."""
+
+    def one(server: str) -> str:
+        parts = urlsplit(server.strip())
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(
+            parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+        )
+
+    return ",".join(one(server) for server in url.split(","))
 
 
 def admin_url(settings: StackSettings) -> str:

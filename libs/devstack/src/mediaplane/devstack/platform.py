@@ -1,13 +1,16 @@
 """The whole platform on this machine: what `just up` runs after `just infra-up`.
 
 `prepare` creates each service's database and runs its `migrate` role, makes
-the buckets, keeps a development JWT secret, registers the web UI as an OAuth
-client of identity and creates a dev admin (its generated password kept in
-`<data dir>/platform/admin-password`, owner only), and writes a Procfile and an env
-file under `<data dir>/platform/`. `up` then runs that Procfile with honcho:
-every service role, the Caddy edge on one base URL, and a `ready` process that
-waits for every `/health/ready` and prints how to sign in. Ctrl-C (or
-`platform down` from another terminal) stops them all.
+the buckets, keeps a development JWT secret, registers the web UI and the CLI as
+OAuth clients of identity and creates a dev admin (its generated password kept in
+`<data dir>/platform/admin-password`, owner only), and writes a supervisord
+config and an env file under `<data dir>/platform/`. `up` then runs
+supervisord (supervisor, docs/adr/0006-a-local-platform-that-heals.md) in the
+foreground: every service role and the Caddy edge on one base URL, each
+restarted when it exits (at once after a crash, with a growing delay while it
+keeps failing to start), their output on the terminal with one prefix per
+role. `up` waits for every `/health/ready` and prints how to sign in. Ctrl-C
+(or `platform down` from another terminal) stops them all.
 
 Every address, port and name comes from the variables the services read
 themselves (`MEDIAPLANE_GATEWAY_PORT`, `MEDIAPLANE_CATALOG_DATABASE_URL`,
@@ -18,6 +21,7 @@ developer's on other ports, databases, buckets and streams.
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import shlex
@@ -28,7 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +57,7 @@ SERVICES = (
     Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
     Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
     Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
-    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
+    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
     Service(name="analytics", module="mediaplane.analytics", roles=("api", "worker")),
@@ -62,7 +66,13 @@ SERVICES = (
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one;
 # identity has no such role, only its relay on ops + 1).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083, "analytics": 8084}
+HTTP_PORTS = {
+    "gateway": 8081,
+    "catalog": 8082,
+    "identity": 8083,
+    "thumbnailer": 8084,
+    "analytics": 8085,
+}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
@@ -82,6 +92,7 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_SUBJECT_ROOT",
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
+    "MEDIAPLANE_STREAM_REPLICAS",
     "MEDIAPLANE_BEACON_STREAM",
     "MEDIAPLANE_BEACON_SUBJECT_ROOT",
     "MEDIAPLANE_LOG_LEVEL",
@@ -93,17 +104,20 @@ _BUS_VARIABLES = (
 )
 
 
-# The dev admin `prepare` creates, and the web UI's OAuth client (public: PKCE).
+# The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
+# `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
-WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
+CLI_CLIENT = "cli"
+CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Process:
     name: str
     command: str
-    ready_url: str | None  # polled until it answers 200
+    ready_url: str  # polled until it answers 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +129,7 @@ class PlatformSettings:
     http_ports: Mapping[str, int]
     ops_ports: Mapping[str, int]
     database_urls: Mapping[str, str]
-    buckets: Mapping[str, str]  # originals, renditions, thumbnails -> bucket name
+    buckets: Mapping[str, str]  # originals, renditions, thumbnails, variants -> bucket name
     passthrough: Mapping[str, str]
     # Dev sign-in (POST /v1/dev/token, the web UI's user-name box): on unless
     # MEDIAPLANE_DEV_MODE=0, which runs the platform the way production signs in.
@@ -150,7 +164,7 @@ class PlatformSettings:
             },
             buckets={
                 kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
-                for kind in ("originals", "renditions", "thumbnails")
+                for kind in ("originals", "renditions", "thumbnails", "variants")
             },
             passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
@@ -166,8 +180,13 @@ class PlatformSettings:
         return f"http://127.0.0.1:{self.edge_port}"
 
     @property
-    def procfile(self) -> Path:
-        return self.dir / "Procfile"
+    def supervisor_config(self) -> Path:
+        return self.dir / "supervisord.conf"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Each role's own log file (`<role>.log`), besides the terminal."""
+        return self.dir / "logs"
 
     @property
     def env_file(self) -> Path:
@@ -183,7 +202,7 @@ class PlatformSettings:
 
     @property
     def pid_file(self) -> Path:
-        return self.dir / "honcho.pid"
+        return self.dir / "supervisord.pid"
 
     def ports(self) -> dict[str, int]:
         """Every port the platform listens on, by what listens there."""
@@ -204,31 +223,27 @@ class PlatformSettings:
         found = [
             Process(
                 name=f"{service.name}-{role}",
-                command=f"exec {shlex.quote(python)} -m {service.module} {role}",
+                command=shlex.join([python, "-m", service.module, role]),
                 ready_url=f"http://127.0.0.1:{ports[f'{service.name}-{role}']}/health/ready",
             )
             for service in SERVICES
             for role in service.roles
         ]
-        caddy = shlex.quote(binary("caddy"))
-        caddyfile = shlex.quote(str(self.root / "deploy" / "edge" / "Caddyfile"))
+        caddyfile = str(self.root / "deploy" / "edge" / "Caddyfile")
         found.append(
             Process(
                 name="edge",
-                command=f"exec {caddy} run --adapter caddyfile --config {caddyfile}",
+                command=shlex.join(
+                    [binary("caddy"), "run", "--adapter", "caddyfile", "--config", caddyfile]
+                ),
                 ready_url=f"{self.edge_url}/",
-            )
-        )
-        found.append(
-            Process(
-                name="ready",
-                command=f"exec {shlex.quote(python)} -m mediaplane.devstack platform ready",
-                ready_url=None,
             )
         )
         return found
 
-    def environment(self, jwt_secret: str, playback_secret: str) -> dict[str, str]:
+    def environment(
+        self, jwt_secret: str, playback_secret: str, variant_secret: str
+    ) -> dict[str, str]:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
@@ -248,6 +263,8 @@ class PlatformSettings:
             "MEDIAPLANE_ROOT": str(self.root),
             "MEDIAPLANE_DATA_DIR": str(stack.data_dir),
             "MEDIAPLANE_NATS_URL": stack.nats_url,
+            # R3 streams on a local three-node cluster (`just up --cluster`).
+            "MEDIAPLANE_STREAM_REPLICAS": str(stack.stream_replicas),
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
             "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
             "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
@@ -267,6 +284,7 @@ class PlatformSettings:
             "MEDIAPLANE_JWT_ISSUER": self.edge_url,
             "MEDIAPLANE_JWT_AUDIENCE": "mediaplane",
             "MEDIAPLANE_CATALOG_PLAYBACK_SECRET": playback_secret,
+            "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET": variant_secret,
             "MEDIAPLANE_DEV_MODE": "1" if self.dev_mode else "0",
             "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
@@ -275,6 +293,7 @@ class PlatformSettings:
             "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
             "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
             "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{self.http_ports['identity']}",
+            "MEDIAPLANE_THUMBNAILER_UPSTREAM": f"127.0.0.1:{self.http_ports['thumbnailer']}",
             "MEDIAPLANE_ANALYTICS_UPSTREAM": f"127.0.0.1:{self.http_ports['analytics']}",
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
@@ -319,6 +338,11 @@ def jwt_secret(settings: PlatformSettings) -> str:
 def playback_secret(settings: PlatformSettings) -> str:
     """The catalog's key for HLS playback tokens (never the JWT secret)."""
     return _kept_secret(settings, "playback-secret")
+
+
+def variant_secret(settings: PlatformSettings) -> str:
+    """The thumbnailer's key for signing variant specs (never the JWT secret)."""
+    return _kept_secret(settings, "variant-secret")
 
 
 def _port_in_use(port: int) -> bool:
@@ -376,13 +400,20 @@ def admin_password(settings: PlatformSettings) -> str:
 
 
 def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
-    """Identity's web UI client (exact redirect URIs) and the dev admin; idempotent."""
+    """Identity's web UI client (exact redirect URIs), the CLI's client and the dev admin;
+    idempotent."""
     url = settings.edge_url
-    client = [
+    web_ui = [
         *("admin", "client", "--id", WEB_UI_CLIENT, "--public"),
         *("--redirect-uri", f"{url}/callback", "--post-logout-redirect-uri", f"{url}/"),
         *("--grant", "authorization_code", "--grant", "refresh_token"),
         *("--scope", WEB_UI_SCOPE),
+    ]
+    cli = [
+        *("admin", "client", "--id", CLI_CLIENT, "--public"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:device_code", "--grant", "refresh_token"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        *("--scope", CLI_SCOPE),
     ]
     admin = ["admin", "create", "--email", settings.admin_email]
     # The password goes in the environment of that one process, never on its command line.
@@ -399,11 +430,16 @@ def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        registered = pool.submit(run, client, {})
+        registered = {
+            name: pool.submit(run, args, {}) for name, args in (("web UI", web_ui), ("CLI", cli))
+        }
         created = pool.submit(run, admin, secret)
-    if registered.result().returncode != 0:
-        done = registered.result()
-        raise StackError(f"identity: registering the web UI failed:\n{done.stdout}{done.stderr}")
+    for name, future in registered.items():
+        done = future.result()
+        if done.returncode != 0:
+            raise StackError(
+                f"identity: registering the {name} failed:\n{done.stdout}{done.stderr}"
+            )
     done = created.result()
     if done.returncode == 0:
         print(f"identity: dev admin {settings.admin_email} created")
@@ -422,7 +458,9 @@ def prepare(settings: PlatformSettings) -> None:
             f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
         )
     settings.dir.mkdir(parents=True, exist_ok=True)
-    env = settings.environment(jwt_secret(settings), playback_secret(settings))
+    env = settings.environment(
+        jwt_secret(settings), playback_secret(settings), variant_secret(settings)
+    )
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)
@@ -430,43 +468,134 @@ def prepare(settings: PlatformSettings) -> None:
     write_run_files(settings, env)
 
 
+# How supervisord restarts a role (docs/adr/0006): a role that exits after
+# STARTSECS up is started again at once; one that dies sooner is retried after
+# 1 s, 2 s, 3 s, ... and given up on after START_RETRIES such tries in a row.
+STARTSECS = 5
+START_RETRIES = 10
+
+
+def _ini(value: str) -> str:
+    """A value for supervisord's config parser, which expands `%(name)s`."""
+    return value.replace("%", "%%")
+
+
+def supervisor_config(settings: PlatformSettings) -> str:
+    """supervisord in the foreground: every process, restarted when it exits.
+
+    No secret is in here: the processes inherit supervisord's environment,
+    which `up` gives the env file's values. The control socket (for
+    `supervisorctl -c <this file>`) is the owner's only.
+    """
+    here = settings.dir
+    processes = settings.processes()
+    width = max(len(p.name) for p in processes)
+    sections = [
+        f"""[supervisord]
+nodaemon = true
+user = {getpass.getuser()}
+directory = {_ini(str(settings.root))}
+logfile = {_ini(str(settings.logs_dir / "supervisord.log"))}
+logfile_maxbytes = 10MB
+logfile_backups = 2
+pidfile = {_ini(str(here / "supervisord.run.pid"))}
+childlogdir = {_ini(str(settings.logs_dir))}
+
+[unix_http_server]
+file = {_ini(str(here / "supervisor.sock"))}
+chmod = 0700
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://{_ini(str(here / "supervisor.sock"))}
+
+[eventlistener:logs]
+command = {_ini(shlex.join([sys.executable, "-m", "mediaplane.devstack.logstream", str(width)]))}
+events = PROCESS_LOG
+buffer_size = 10000
+autorestart = true
+stdout_logfile = NONE
+stderr_logfile = /dev/stdout
+stderr_logfile_maxbytes = 0
+"""
+    ]
+    for process in processes:
+        log = _ini(str(settings.logs_dir / f"{process.name}.log"))
+        sections.append(
+            f"""[program:{process.name}]
+command = {_ini(process.command)}
+autorestart = true
+startsecs = {STARTSECS}
+startretries = {START_RETRIES}
+stopasgroup = true
+killasgroup = true
+stopwaitsecs = 20
+redirect_stderr = true
+stdout_logfile = {log}
+stdout_logfile_maxbytes = 10MB
+stdout_logfile_backups = 2
+stdout_events_enabled = true
+"""
+        )
+    return "\n".join(sections)
+
+
 def write_run_files(settings: PlatformSettings, env: Mapping[str, str]) -> None:
-    """The Procfile and the env file honcho reads (values quoted for its parser)."""
+    """The supervisord config, and the env file (shell syntax: `just token` sources it)."""
     # The env file holds the JWT and playback secrets and NATS passwords: owner only.
     settings.env_file.touch(mode=0o600)
     settings.env_file.chmod(0o600)
     settings.env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
-    settings.procfile.write_text("".join(f"{p.name}: {p.command}\n" for p in settings.processes()))
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.supervisor_config.write_text(supervisor_config(settings))
 
 
-def up(settings: PlatformSettings) -> int:
-    """Prepare, then run the Procfile with honcho until Ctrl-C or `platform down`."""
+def read_env_file(settings: PlatformSettings) -> dict[str, str]:
+    """The env file's values (written by `write_run_files`, one shell-quoted value a line)."""
+    found = {}
+    for line in settings.env_file.read_text().splitlines():
+        name, _, quoted = line.partition("=")
+        (found[name],) = shlex.split(quoted)
+    return found
+
+
+def up(settings: PlatformSettings, ready_timeout: float) -> int:
+    """Prepare, run supervisord until Ctrl-C or `platform down`; say when all are ready."""
     prepare(settings)
-    honcho = [
-        binary("honcho"),
-        "--procfile",
-        str(settings.procfile),
-        "--env",
-        str(settings.env_file),
-        "--app-root",
-        str(settings.root),
-        "start",
-    ]
+    stopping = False
 
-    def wait_for_honcho(signum: int, frame: FrameType | None) -> None:
-        # Ctrl-C reaches honcho too (same process group): it stops every
-        # process, and this process waits for that instead of dying first.
-        return None
+    def stop_with_supervisord(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-C reaches supervisord too (same process group) and `platform down`
+        # signals it: it stops every role, and this process waits for that.
+        nonlocal stopping
+        stopping = True
 
-    signal.signal(signal.SIGINT, wait_for_honcho)
-    signal.signal(signal.SIGTERM, wait_for_honcho)
-    process = subprocess.Popen(honcho, cwd=settings.root)
+    signal.signal(signal.SIGINT, stop_with_supervisord)
+    signal.signal(signal.SIGTERM, stop_with_supervisord)
+    process = subprocess.Popen(
+        [binary("supervisord"), "--configuration", str(settings.supervisor_config)],
+        cwd=settings.root,
+        env={**os.environ, **read_env_file(settings)},
+    )
     settings.pid_file.write_text(str(process.pid))
     try:
+        not_ready = wait_ready(settings, ready_timeout, alive=lambda: process.poll() is None)
+        if process.poll() is None and not stopping:
+            if not_ready:
+                print(
+                    f"not ready after {ready_timeout:.0f}s: {', '.join(not_ready)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            else:
+                print(banner(settings), flush=True)
         code = process.wait()
     finally:
         settings.pid_file.unlink(missing_ok=True)
-    if code in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+    # 0: supervisord was asked to stop (Ctrl-C here, or `platform down` elsewhere).
+    if stopping or code in (0, -signal.SIGINT, -signal.SIGTERM):
         print("mediaplane stopped (the infrastructure keeps running: `just down` stops it)")
         return 0
     return code
@@ -497,11 +626,13 @@ def _answers(url: str) -> bool:
         return False
 
 
-def wait_ready(settings: PlatformSettings, timeout: float) -> list[str]:
-    """Poll every process's readiness URL; returns the names still not ready."""
-    pending = {p.name: p.ready_url for p in settings.processes() if p.ready_url}
+def wait_ready(
+    settings: PlatformSettings, timeout: float, alive: Callable[[], bool] = lambda: True
+) -> list[str]:
+    """Poll every process's readiness URL while `alive()`; returns the names not ready."""
+    pending = {p.name: p.ready_url for p in settings.processes()}
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
+    while pending and time.monotonic() < deadline and alive():
         pending = {name: url for name, url in pending.items() if not _answers(url)}
         if pending:
             time.sleep(1)
@@ -532,19 +663,10 @@ def banner(settings: PlatformSettings) -> str:
     return "\n".join(
         [
             *lines,
-            f"  logs       below, one prefix per process; data in {settings.stack.data_dir}",
+            "  logs       below, one prefix per process; each also in "
+            f"{settings.logs_dir}/<process>.log",
+            "  healing    a process that exits is started again (supervisord: "
+            f"supervisorctl -c {settings.supervisor_config} status)",
             "  stop       Ctrl-C (`just down` also stops the infrastructure)",
         ]
     )
-
-
-def ready(settings: PlatformSettings, timeout: float) -> int:
-    """The Procfile's `ready` process: wait, print the banner, then stay (honcho
-    stops everything when any process exits)."""
-    not_ready = wait_ready(settings, timeout)
-    if not_ready:
-        print(f"not ready after {timeout:.0f}s: {', '.join(not_ready)}", file=sys.stderr)
-        return 1
-    print(banner(settings), flush=True)
-    while True:
-        signal.pause()

@@ -28,7 +28,7 @@ from mediaplane.bus.permissions import ADMIN
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.platform import SERVICES
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.devstack.servers import StackError, bucket_admin
+from mediaplane.devstack.servers import StackError, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class PrivatePlatform:
     def start(self, timeout: float = 300.0) -> None:
         """Boot and wait for the readiness banner (every /health/ready answered)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # A file, not a pipe: honcho must never find its output closed under it.
+        # A file, not a pipe: supervisord must never find its output closed under it.
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "mediaplane.devstack", "platform", "up"],
@@ -145,12 +145,26 @@ class PrivatePlatform:
                 raise StackError(f"the platform was not up after {timeout:.0f}s")
             time.sleep(0.5)
 
+    def exit_code(self) -> int | None:
+        """The `platform up` process's exit code; None while it runs."""
+        return None if self._process is None else self._process.poll()
+
+    def pid(self, process: str) -> int:
+        """The pid of one running role (or `edge`), as supervisord knows it; 0 if none."""
+        done = subprocess.run(
+            [binary("supervisorctl"), "-c", str(self.data_dir / "platform" / "supervisord.conf"),
+             "pid", process],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        answer = done.stdout.strip()
+        return int(answer) if answer.isdigit() else 0
+
     def stop(self) -> None:
-        """Stop every process (honcho forwards the signal), then drop what it made."""
+        """Stop every process (supervisord stops its roles), then drop what it made."""
         process = self._process
         if process is not None and process.poll() is None:
-            # The wrapper and honcho share this group; the services have their
-            # own sessions and get SIGTERM from honcho.
+            # The wrapper and supervisord share this group; the roles have
+            # their own groups and get SIGTERM from supervisord.
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -31,7 +32,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.settings import StackSettings, repo_root
+from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 
 
@@ -96,6 +97,9 @@ def _pid_alive(pid_file: Path) -> int | None:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
+    with contextlib.suppress(ChildProcessError):  # our own child: reap it if it died
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
     return pid
 
 
@@ -239,7 +243,7 @@ async def _nats_probe(url: str) -> None:
         return None
 
     nc = await nats.connect(
-        url,
+        [server.strip() for server in url.split(",")],
         connect_timeout=1,
         allow_reconnect=False,
         error_cb=quiet,
@@ -257,8 +261,22 @@ def nats_auth_argv(config: Path) -> list[str]:
     return ["-c", str(config)]
 
 
+def _healthy(node: NatsNode) -> bool:
+    """The node's monitoring `/healthz`: up, and (clustered) JetStream caught up with a leader."""
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{node.monitor_port}/healthz", timeout=2
+        ) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @dataclass
 class Nats:
+    """Our NATS: one server, or in cluster mode (`MEDIAPLANE_NATS_CLUSTER=1`, `--cluster`)
+    CLUSTER_SIZE servers routed to each other, each with its own JetStream store."""
+
     settings: StackSettings
     name: str = "nats"
 
@@ -266,13 +284,32 @@ class Nats:
     def dir(self) -> Path:
         return self.settings.data_dir / "nats"
 
+    def node_dir(self, node: NatsNode) -> Path:
+        """The single server keeps the folder it always had; cluster nodes have their own."""
+        return self.dir / "cluster" / node.name if self.settings.nats_cluster else self.dir
+
+    def pid_file(self, node: NatsNode) -> Path:
+        return self.node_dir(node) / "nats.pid"
+
+    def _other_mode_running(self) -> bool:
+        """Is the other mode's server (single, or a cluster node) running on this data folder?"""
+        other = dataclasses.replace(self.settings, nats_cluster=not self.settings.nats_cluster)
+        theirs = Nats(other)
+        return any(_pid_alive(theirs.pid_file(node)) for node in other.nats_nodes)
+
     def ready(self) -> bool:
-        """JetStream answers the admin, AND (for our own server) refuses anonymous clients."""
+        """JetStream answers the admin, AND (for our own server) refuses anonymous clients.
+
+        A cluster is ready when every node's `/healthz` is (JetStream has its leader).
+        """
         url = self.settings.nats_url
-        host, port = url.rsplit("//", 1)[-1].rsplit("@", 1)[-1].rsplit(":", 1)
+        host, port = url.split(",")[0].rsplit("//", 1)[-1].rsplit("@", 1)[-1].rsplit(":", 1)
         try:
             socket.create_connection((host, int(port)), timeout=1).close()
         except OSError:
+            return False
+        clustered = self.settings.managed["nats"] and self.settings.nats_cluster
+        if clustered and not all(_healthy(node) for node in self.settings.nats_nodes):
             return False
         try:
             asyncio.run(asyncio.wait_for(_nats_probe(natsauth.admin_url(self.settings)), 5))
@@ -286,34 +323,104 @@ class Nats:
             )
         return True
 
-    def start(self) -> None:
-        if self.ready():
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def node_config(self, node: NatsNode) -> Path:
+        """A cluster node's config: the identities, and its routes with their login.
+
+        In a file of the owner's only, not on the command line, where any local
+        user could read the route password.
+        """
+        password = natsauth.passwords(self.settings)[natsauth.ROUTE]
+        routes = ", ".join(
+            f'"nats://{natsauth.ROUTE}:{password}@127.0.0.1:{other.route_port}"'
+            for other in self.settings.nats_nodes
+            if other != node
+        )
+        config = self.node_dir(node) / "nats.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(
+            render_auth_config()
+            + f"""
+cluster {{
+  name: mediaplane-dev
+  listen: "127.0.0.1:{node.route_port}"
+  authorization {{ user: {natsauth.ROUTE}, password: "{password}" }}
+  routes: [{routes}]
+}}
+"""
+        )
+        return config
+
+    def node_argv(self, node: NatsNode) -> list[str]:
+        # auth.conf: the rendering `apply_identities` compares with the table.
+        auth = nats_auth_argv(self.dir / "auth.conf")
+        config = ["-c", str(self.node_config(node))] if self.settings.nats_cluster else auth
         argv = [
             binary("nats-server"),
-            *nats_auth_argv(self.dir / "auth.conf"),
+            *config,
             "-js",
             "-sd",
-            str(self.dir / "jetstream"),
+            str(self.node_dir(node) / "jetstream"),
             "-a",
             "127.0.0.1",
             "-p",
-            str(self.settings.nats_port),
+            str(node.port),
             "-m",
-            str(self.settings.nats_monitor_port),
-            "-n",
-            "mediaplane-dev",
+            str(node.monitor_port),
         ]
+        if not self.settings.nats_cluster:
+            return [*argv, "-n", "mediaplane-dev"]
+        # JetStream in a cluster needs a unique name per node.
+        return [*argv, "-n", f"mediaplane-dev-{node.index}"]
+
+    def start_node(self, node: NatsNode) -> None:
+        """Start one node if its process is not running (does not wait for readiness)."""
+        if _pid_alive(self.pid_file(node)):
+            return
+        folder = self.node_dir(node)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
         env = natsauth.server_environment(natsauth.passwords(self.settings))
-        _spawn(argv, self.dir / "nats.log", self.dir / "nats.pid", self.dir, env)
-        _wait_until(self.ready, 20, "nats")
+        _spawn(self.node_argv(node), folder / "nats.log", self.pid_file(node), folder, env)
+
+    def stop_node(self, node: NatsNode, *, kill: bool = False) -> bool:
+        """Stop one node (SIGKILL with `kill`: a crash); False if it was not running."""
+        pid_file = self.pid_file(node)
+        pid = _pid_alive(pid_file)
+        if kill and pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid_file):
+                time.sleep(0.05)
+            pid_file.unlink(missing_ok=True)
+            return True
+        return _terminate(pid_file)
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        if self.settings.managed["nats"] and self._other_mode_running():
+            mode = "a single server" if self.settings.nats_cluster else "a cluster"
+            raise StackError(
+                f"NATS already runs as {mode} on {self.settings.data_dir}: "
+                "stop it first (`just down`)"
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for node in self.settings.nats_nodes:
+            self.start_node(node)
+        _wait_until(self.ready, 60 if self.settings.nats_cluster else 20, "nats")
 
     def stop(self) -> bool:
-        return _terminate(self.dir / "nats.pid")
+        """Stop our servers, single or clustered, whichever runs."""
+        stopped = False
+        for cluster in (False, True):
+            mode = dataclasses.replace(self.settings, nats_cluster=cluster)
+            theirs = Nats(mode)
+            for node in mode.nats_nodes:
+                stopped = theirs.stop_node(node) or stopped
+        return stopped
 
     def apply_identities(self) -> bool:
-        """Restart our running server if it was started from another permission table.
+        """Restart our running server(s) if started from another permission table.
 
         A service added to `mediaplane.bus.permissions` later (with its new
         password variable) needs the new config AND the new variable in
@@ -322,7 +429,10 @@ class Nats:
         this; the test fixtures never restart a shared server. True if restarted.
         """
         config = self.dir / "auth.conf"
-        if not self.settings.managed["nats"] or _pid_alive(self.dir / "nats.pid") is None:
+        nodes = self.settings.nats_nodes
+        if not self.settings.managed["nats"] or not any(
+            _pid_alive(self.pid_file(node)) for node in nodes
+        ):
             return False
         if config.exists() and config.read_text() == render_auth_config():
             return False

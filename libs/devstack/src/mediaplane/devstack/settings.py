@@ -35,6 +35,23 @@ class S3Identity:
     secret_key: str
 
 
+CLUSTER_SIZE = 3  # NATS nodes in cluster mode: R3 streams survive one node's loss
+
+
+@dataclass(frozen=True, kw_only=True)
+class NatsNode:
+    """One nats-server of the local stack: client, monitoring and cluster route ports."""
+
+    index: int
+    port: int
+    monitor_port: int
+    route_port: int
+
+    @property
+    def name(self) -> str:
+        return f"nats-{self.index}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """Addresses and local ports of the infrastructure."""
@@ -43,6 +60,9 @@ class StackSettings:
     pg_port: int = 25432
     nats_port: int = 24222
     nats_monitor_port: int = 28222
+    # Cluster mode: CLUSTER_SIZE nodes on consecutive client, monitor and route ports.
+    nats_cluster: bool = False
+    nats_route_port: int = 26222
     s3_port: int = 28333
     weed_base_port: int = 29330
     clamd_port: int = 23310
@@ -66,8 +86,29 @@ class StackSettings:
         return self.pg_url_override or f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres"
 
     @property
+    def nats_nodes(self) -> list[NatsNode]:
+        """The managed nats-servers: one, or CLUSTER_SIZE in cluster mode."""
+        return [
+            NatsNode(
+                index=i,
+                port=self.nats_port + i,
+                monitor_port=self.nats_monitor_port + i,
+                route_port=self.nats_route_port + i,
+            )
+            for i in range(CLUSTER_SIZE if self.nats_cluster else 1)
+        ]
+
+    @property
     def nats_url(self) -> str:
-        return self.nats_url_override or f"nats://127.0.0.1:{self.nats_port}"
+        """The server, or every node of the cluster, comma-separated (`BusSettings.servers`)."""
+        return self.nats_url_override or ",".join(
+            f"nats://127.0.0.1:{node.port}" for node in self.nats_nodes
+        )
+
+    @property
+    def stream_replicas(self) -> int:
+        """How many servers keep each stream: all three of a local cluster."""
+        return CLUSTER_SIZE if self.nats_cluster else 1
 
     @property
     def s3_endpoint(self) -> str:
@@ -110,6 +151,8 @@ class StackSettings:
             # NATS runs); the other servers have fixed ports.
             nats_port=int(env.get("MEDIAPLANE_NATS_PORT", "24222")),
             nats_monitor_port=int(env.get("MEDIAPLANE_NATS_MONITOR_PORT", "28222")),
+            nats_cluster=env.get("MEDIAPLANE_NATS_CLUSTER", "") == "1",
+            nats_route_port=int(env.get("MEDIAPLANE_NATS_ROUTE_PORT", "26222")),
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),

@@ -88,7 +88,10 @@ class AckedPublisher:
         if future is None or future.done():
             return
         if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
-            future.set_exception(PublishRefused(f"no stream takes {msg.subject!r}"))
+            # No stream takes the subject, or (in a cluster) its leader is being elected.
+            future.set_exception(
+                PublishRefused("no stream answered (none takes the subject, or none leads it yet)")
+            )
             return
         try:
             ack = _decode_ack(msg.data)

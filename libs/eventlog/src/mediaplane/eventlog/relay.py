@@ -152,7 +152,8 @@ class OutboxRelay:
 
     async def _connect_nats(self) -> NatsClient:
         return await nats.connect(
-            self._nats_url,
+            # A cluster's nodes, comma-separated (as `BusSettings.servers` reads them).
+            [url.strip() for url in self._nats_url.split(",")],
             name=self._name,
             max_reconnect_attempts=-1,  # never give up: the outbox keeps the events meanwhile
             reconnect_time_wait=0.5,

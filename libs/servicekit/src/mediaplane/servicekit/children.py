@@ -68,10 +68,14 @@ class LimitExceeded(Exception):
         self.detail = detail
 
 
-async def _tail(stream: asyncio.StreamReader, limit: int) -> bytes:
+async def _tail(
+    stream: asyncio.StreamReader, limit: int, on_chunk: Callable[[bytes], None] | None = None
+) -> bytes:
     """Read a pipe to its end, keeping at most the last `limit` bytes."""
     kept = bytearray()
     while chunk := await stream.read(65536):
+        if on_chunk is not None:
+            on_chunk(chunk)
         kept += chunk
         if len(kept) > limit:
             del kept[: len(kept) - limit]
@@ -131,12 +135,17 @@ def _limit_hit(returncode: int, stderr: str, limits: Limits) -> LimitExceeded | 
 
 
 async def run(
-    argv: Sequence[str], *, limits: Limits = Limits(), stdout_limit: int = 16 * 1024 * 1024
+    argv: Sequence[str],
+    *,
+    limits: Limits = Limits(),
+    stdout_limit: int = 16 * 1024 * 1024,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> Completed:
     """Run `argv` to completion under `limits`; cancelling the caller kills it (and its children).
 
     Raises `LimitExceeded` when a limit stopped it. stdout is for small
     structured output (ffprobe's JSON): at most `stdout_limit` bytes are kept.
+    `on_stdout` sees every chunk as it arrives (ffmpeg's `-progress` reports).
     """
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -149,7 +158,7 @@ async def run(
     assert process.stdout is not None
     assert process.stderr is not None
     readers = asyncio.gather(
-        _tail(process.stdout, stdout_limit), _tail(process.stderr, STDERR_LIMIT)
+        _tail(process.stdout, stdout_limit, on_stdout), _tail(process.stderr, STDERR_LIMIT)
     )
     try:
         async with asyncio.timeout(limits.wall_seconds):

@@ -47,6 +47,20 @@ _DEMUXERS: dict[str, Demuxer] = {
     "video/ogg": Demuxer("ogg", "ogg"),
     "video/x-ms-asf": Demuxer("asf", "asf"),
     "video/x-ms-wmv": Demuxer("asf", "asf"),
+    # Audio (the transcoder's audio-only ladder).
+    "audio/mpeg": Demuxer("mp3", "mp3"),
+    "audio/aac": Demuxer("aac", "aac"),
+    "audio/aacp": Demuxer("aac", "aac"),
+    "audio/mp4": _MOV,
+    "audio/x-m4a": _MOV,
+    "audio/ogg": Demuxer("ogg", "ogg"),
+    "audio/opus": Demuxer("ogg", "ogg"),
+    "audio/flac": Demuxer("flac", "flac"),
+    "audio/x-flac": Demuxer("flac", "flac"),
+    "audio/wav": Demuxer("wav", "wav"),
+    "audio/wave": Demuxer("wav", "wav"),
+    "audio/x-wav": Demuxer("wav", "wav"),
+    "audio/webm": _MATROSKA,
 }
 
 # Demuxers that open other files or URLs named in their input, or that read no
@@ -98,7 +112,7 @@ def demuxer_for(media_type: str) -> Demuxer:
     """The demuxer for a verified media type; refused when there is none we trust."""
     demuxer = _DEMUXERS.get(media_type.split(";", 1)[0].strip().lower())
     if demuxer is None:
-        raise ContainerRefused(f"{media_type} is not a video container the media tools read")
+        raise ContainerRefused(f"{media_type} is not a media container the media tools read")
     return demuxer
 
 

@@ -48,7 +48,7 @@ class AnalyticsSettings:
     beacon_budget: BeaconBudget = field(default_factory=BeaconBudget)
     rollup_batch_size: int = 500
     http_host: str = "127.0.0.1"
-    http_port: int = 8084
+    http_port: int = 8085
     ops_port: int = 9161
 
     @classmethod
@@ -71,6 +71,6 @@ class AnalyticsSettings:
             ),
             rollup_batch_size=int(env.get("MEDIAPLANE_ANALYTICS_BATCH_SIZE", 500)),
             http_host=env.get("MEDIAPLANE_ANALYTICS_HOST", "127.0.0.1"),
-            http_port=int(env.get("MEDIAPLANE_ANALYTICS_PORT", 8084)),
+            http_port=int(env.get("MEDIAPLANE_ANALYTICS_PORT", 8085)),
             ops_port=int(env.get("MEDIAPLANE_ANALYTICS_OPS_PORT", 9161)),
         )

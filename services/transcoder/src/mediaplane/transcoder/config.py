@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
 from mediaplane.storage import StorageSettings
+from mediaplane.transcoder.domain.audio import (
+    DEFAULT_AUDIO_LADDER,
+    DEFAULT_PEAKS,
+    parse_audio_ladder,
+)
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec, parse_ladder
+from mediaplane.transcoder.domain.mp4 import MAX_SHORT_SIDE
 from mediaplane.transcoder.domain.owners import OwnerLimit
+from mediaplane.transcoder.domain.progress import ProgressThrottle
 
 SERVICE = "transcoder"
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 300.0)
@@ -28,8 +35,13 @@ class EncodingSettings:
     segment_seconds: float = 4.0
     preset: str = "veryfast"
     max_fps: float = 60.0
+    mp4_max_short_side: int = MAX_SHORT_SIDE  # the progressive fallback: at most 720p
+    audio_ladder: tuple[int, ...] = DEFAULT_AUDIO_LADDER  # AAC kbit/s of audio files
+    waveform_peaks: int = DEFAULT_PEAKS
 
     def __post_init__(self) -> None:
+        if self.mp4_max_short_side < 2 or self.waveform_peaks < 1:
+            raise ValueError("mp4_max_short_side must be >= 2 and waveform_peaks >= 1")
         if self.segment_seconds <= 0:
             raise ValueError("segment_seconds must be positive")
         if self.max_fps <= 0:
@@ -83,6 +95,7 @@ class TranscoderSettings:
     encoding: EncodingSettings = field(default_factory=EncodingSettings)
     limits: SourceLimits = field(default_factory=SourceLimits)
     tools: ToolLimits = field(default_factory=ToolLimits)
+    progress: ProgressThrottle = field(default_factory=ProgressThrottle)
     # Job budget: timeout_base + timeout_per_second * source duration.
     timeout_base: float = 120.0
     timeout_per_second: float = 10.0
@@ -121,6 +134,7 @@ class TranscoderSettings:
             return float(env.get(prefix + name, default))
 
         ladder = env.get(prefix + "LADDER")
+        audio_ladder = env.get(prefix + "AUDIO_LADDER")
         backoff = env.get(prefix + "BACKOFF")
         return cls(
             database_url=env[prefix + "DATABASE_URL"],
@@ -133,6 +147,15 @@ class TranscoderSettings:
                 segment_seconds=number("SEGMENT_SECONDS", 4.0),
                 preset=text("PRESET", "veryfast"),
                 max_fps=number("MAX_FPS", 60.0),
+                mp4_max_short_side=int(number("MP4_MAX_HEIGHT", MAX_SHORT_SIDE)),
+                audio_ladder=parse_audio_ladder(audio_ladder)
+                if audio_ladder
+                else DEFAULT_AUDIO_LADDER,
+                waveform_peaks=int(number("WAVEFORM_PEAKS", DEFAULT_PEAKS)),
+            ),
+            progress=ProgressThrottle(
+                step=number("PROGRESS_STEP", 5.0),
+                min_interval=number("PROGRESS_INTERVAL", 3.0),
             ),
             limits=SourceLimits(
                 max_duration=number("MAX_DURATION", 6 * 3600.0),

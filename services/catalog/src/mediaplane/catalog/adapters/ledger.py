@@ -46,11 +46,12 @@ FROM (
     OFFSET 0
 ) u
 ON CONFLICT (event_id) DO NOTHING
-RETURNING type, known, file_id, session_id, tag
+RETURNING type, known, file_id, session_id, tag, stream_id
 """
 
 _CHANGED_FILES = """
-SELECT file_id, owner, status, transcode_status, thumbnail_status, updated_at
+SELECT file_id, owner, status, transcode_status, thumbnail_status, updated_at,
+       transcode_progress
 FROM files WHERE file_id = ANY(%b::uuid[])
 """
 
@@ -71,6 +72,7 @@ class FileChange(msgspec.Struct, frozen=True, kw_only=True):
     transcode_status: str | None
     thumbnail_status: str | None
     updated_at: str
+    transcode_progress: float | None = None  # percent, while the transcode runs
 
 
 def _unique(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
@@ -145,6 +147,7 @@ async def _notify(conn: AsyncConnection[Any], file_ids: Sequence[object]) -> Non
             transcode_status=row[3],
             thumbnail_status=row[4],
             updated_at=row[5].isoformat(),
+            transcode_progress=row[6],
         )
         for row in await cursor.fetchall()
     ]

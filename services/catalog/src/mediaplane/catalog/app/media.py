@@ -1,4 +1,5 @@
-"""File details with download and thumbnail URLs, and HLS playlists rewritten for playback.
+"""File details with download, thumbnail, MP4 and waveform URLs, and HLS playlists rewritten
+for playback.
 
 The catalog presigns GETs only for keys that arrived in events (the
 original's key, renditions and thumbnails), which docs/architecture.md allows: it reads
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
 from mediaplane.catalog.app.queries import CatalogQueries, FileNotFound
-from mediaplane.catalog.app.views import FileDetail, Link, RenditionView, ThumbnailView
+from mediaplane.catalog.app.views import FileDetail, Link, Mp4View, RenditionView, ThumbnailView
 from mediaplane.catalog.domain.hls import rewrite
 from mediaplane.servicekit.auth import Principal
 from mediaplane.storage import ObjectNotFound, ObjectStore
@@ -26,6 +27,11 @@ MAX_PLAYLIST_BYTES = 4 * 1024 * 1024  # a VOD playlist of a few hours is well be
 class PlaybackNotReady(FileNotFound):
     code = "playback_not_found"
     title = "No HLS playback for this file"
+
+
+class Mp4NotReady(FileNotFound):
+    code = "mp4_not_found"
+    title = "No MP4 fallback for this file"
 
 
 def files_path(file_id: uuid.UUID) -> str:
@@ -97,17 +103,60 @@ class MediaService:
             )
             for r in (await self._queries.renditions(file_id) if playable else [])
         ]
+        mp4 = None
+        if live and record.mp4 is not None and record.renditions_bucket is not None:
+            mp4 = Mp4View(
+                url=self._mp4_url(
+                    record.renditions_bucket, record.mp4.key, summary.filename, download=False
+                ),
+                expires_at=now + self._download_ttl,
+                width=record.mp4.width,
+                height=record.mp4.height,
+                size=record.mp4.size,
+            )
+        waveform_url = None
+        if live and record.waveform_key is not None and record.renditions_bucket is not None:
+            waveform_url = self._objects.presign_get(
+                record.renditions_bucket,
+                record.waveform_key,
+                expires=self._download_ttl,
+                content_type="application/json",
+                inline=True,
+            ).url
         return FileDetail(
             file=summary,
             sha256=record.sha256,
             duration=record.duration,
             purged=record.purged,
+            metadata=record.metadata,
             download=download,
             thumbnails=thumbnails,
             renditions=renditions,
             hls_url=f"{base}/hls/master.m3u8{query}" if grant else None,
             hls_expires_at=grant.expires_at if grant else None,
+            mp4=mp4,
+            waveform_url=waveform_url,
         )
+
+    async def mp4_url(self, principal: Principal, file_id: uuid.UUID, *, download: bool) -> str:
+        """A presigned GET of the file's MP4 fallback (Range requests work on it): inline for
+        players, or an attachment named after the original."""
+        record = await self._queries.file(principal, file_id)
+        bucket = record.renditions_bucket
+        if record.summary.status != "ready" or record.mp4 is None or bucket is None:
+            raise Mp4NotReady(f"file {file_id} has no MP4 fallback")
+        return self._mp4_url(bucket, record.mp4.key, record.summary.filename, download=download)
+
+    def _mp4_url(self, bucket: str, key: str, filename: str, *, download: bool) -> str:
+        stem = filename.rsplit(".", 1)[0] or "video"
+        return self._objects.presign_get(
+            bucket,
+            key,
+            expires=self._download_ttl,
+            filename=f"{stem}.mp4",
+            content_type="video/mp4",
+            inline=not download,
+        ).url
 
     async def master_playlist(self, principal: Principal, file_id: uuid.UUID, token: str) -> str:
         """The master playlist; its rendition playlists point back at this API with `token`.

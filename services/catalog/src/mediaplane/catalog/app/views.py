@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from mediaplane.contracts import AudioMetadata, ImageMetadata, PdfMetadata, VideoMetadata
+
 
 class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     file_id: uuid.UUID
@@ -23,6 +25,8 @@ class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     transcode_error: str | None
     thumbnail_status: str | None
     thumbnail_error: str | None
+    # Percent done while `transcode_status` is `running` (and the transcoder reported).
+    transcode_progress: float | None
     tags: list[str]
     created_at: datetime
     updated_at: datetime
@@ -59,17 +63,48 @@ class RenditionView(msgspec.Struct, frozen=True, kw_only=True):
     playlist_url: str
 
 
+class FileMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """What the metadata extractor found: one section, of `kind` (`pdf` for PDFs).
+
+    `status` is `extracted`, or `failed` with `error` (a metadata.failed code).
+    Image `location` is present only if the owner uploaded with `keep_location`.
+    """
+
+    status: str
+    error: str | None = None
+    kind: str | None = None
+    image: ImageMetadata | None = None
+    video: VideoMetadata | None = None
+    audio: AudioMetadata | None = None
+    pdf: PdfMetadata | None = None
+
+
+class Mp4View(msgspec.Struct, frozen=True, kw_only=True):
+    """The progressive MP4 fallback (faststart, at most 720p): plays and seeks by Range."""
+
+    url: str
+    expires_at: datetime
+    width: int
+    height: int
+    size: int
+
+
 class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     file: FileSummary
     sha256: str | None
     duration: float | None
     purged: bool
+    # None until the extractor has handled the file (or for kinds it does not read).
+    metadata: FileMetadata | None = None
     download: Link | None
     thumbnails: list[ThumbnailView]
     renditions: list[RenditionView]
     # Playlist URLs carry a playback token (`?pt=`) good for this file until `hls_expires_at`.
     hls_url: str | None
     hls_expires_at: datetime | None
+    mp4: Mp4View | None = None  # videos
+    # Audio: `{"version": 1, "duration": s, "peaks": [0..1, ...]}`, presigned like `download`.
+    waveform_url: str | None = None
 
 
 class HistoryEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -172,13 +172,13 @@ LIFECYCLE = StatusTable(
 # The latest rejection's code is kept whatever the status (a rejected file may be deleted).
 REJECTION = FileRejected
 
-# Only videos are transcoded: None for other files. A retry after a failure runs again.
+# Videos and audio are transcoded: None for other files. A retry after a failure runs again.
 TRANSCODE = StatusTable(
     (
         Rule("ready", Seen((TranscodeCompleted,))),
         Rule("failed", LatestIs(_TRANSCODE, TranscodeFailed)),
         Rule("running", LatestIs(_TRANSCODE, TranscodeStarted)),
-        Rule("pending", VerifiedKind(("video",))),
+        Rule("pending", VerifiedKind(("video", "audio"))),
     ),
     failure=TranscodeFailed,
 )

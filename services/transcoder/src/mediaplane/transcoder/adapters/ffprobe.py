@@ -15,9 +15,11 @@ import msgspec
 
 from mediaplane.servicekit import children, media
 from mediaplane.transcoder.config import SourceLimits, ToolLimits
+from mediaplane.transcoder.domain.audio import AudioMedia
 from mediaplane.transcoder.domain.errors import (
     ContainerNotAllowed,
     CorruptInput,
+    EmptyMedia,
     JobTimedOut,
     ResourceLimit,
     UnsupportedMedia,
@@ -85,6 +87,42 @@ def tool_failure(exceeded: children.LimitExceeded, tool: str) -> JobTimedOut | R
     return JobTimedOut(detail) if exceeded.kind == "wall" else ResourceLimit(detail)
 
 
+def _check_container(data: dict[str, Any], expected: media.Demuxer | None) -> None:
+    """With `expected`, what ffprobe read the file as must be exactly that demuxer."""
+    if expected is not None:
+        try:
+            media.check_format_name(str((data.get("format") or {}).get("format_name")), expected)
+        except media.ContainerRefused as refused:
+            raise ContainerNotAllowed(refused.detail) from None
+
+
+def parse_audio_probe(
+    data: dict[str, Any], limits: SourceLimits, expected: media.Demuxer | None = None
+) -> AudioMedia:
+    """Judge ffprobe's JSON for an audio file: an `AudioMedia` or a permanent error.
+
+    A file that parses but lasts 0 s (a header without samples) is `empty_media`.
+    """
+    _check_container(data, expected)
+    audio = next((s for s in data.get("streams") or [] if s.get("codec_type") == "audio"), None)
+    if audio is None:
+        raise UnsupportedMedia("the file has no audio stream")
+    codec = audio.get("codec_name")
+    if not codec or codec == "none":
+        raise UnsupportedMedia("the audio codec is not recognised")
+    duration = _duration(data, audio)
+    if duration is None:
+        raise EmptyMedia("the audio lasts 0 s: it has no samples to play")
+    if duration > limits.max_duration:
+        raise UnsupportedMedia(f"{duration:.0f} s exceeds {limits.max_duration:.0f} s")
+    return AudioMedia(
+        duration=duration,
+        codec=str(codec),
+        channels=int(audio.get("channels") or 0),
+        sample_rate=int(audio.get("sample_rate") or 0),
+    )
+
+
 def parse_probe(
     data: dict[str, Any], limits: SourceLimits, expected: media.Demuxer | None = None
 ) -> SourceMedia:
@@ -92,11 +130,7 @@ def parse_probe(
 
     With `expected`, what ffprobe read the file as must be exactly that demuxer.
     """
-    if expected is not None:
-        try:
-            media.check_format_name(str((data.get("format") or {}).get("format_name")), expected)
-        except media.ContainerRefused as refused:
-            raise ContainerNotAllowed(refused.detail) from None
+    _check_container(data, expected)
     streams = data.get("streams") or []
     videos = [
         s
@@ -146,6 +180,21 @@ def parse_probe(
 async def probe(
     ffprobe: str, path: Path, media_type: str, limits: SourceLimits, tools: ToolLimits
 ) -> SourceMedia:
+    data, expected = await _probe_json(ffprobe, path, media_type, tools)
+    return parse_probe(data, limits, expected)
+
+
+async def probe_audio(
+    ffprobe: str, path: Path, media_type: str, limits: SourceLimits, tools: ToolLimits
+) -> AudioMedia:
+    data, expected = await _probe_json(ffprobe, path, media_type, tools)
+    return parse_audio_probe(data, limits, expected)
+
+
+async def _probe_json(
+    ffprobe: str, path: Path, media_type: str, tools: ToolLimits
+) -> tuple[dict[str, Any], media.Demuxer]:
+    """ffprobe's JSON for the file, read as its media type's demuxer (local files only)."""
     expected = demuxer(media_type)
     check_head(path)
     argv = [ffprobe, "-v", "error", *media.input_options(expected)]
@@ -167,4 +216,4 @@ async def probe(
         data = msgspec.json.decode(completed.stdout, type=dict[str, Any])
     except msgspec.DecodeError as error:
         raise CorruptInput(f"ffprobe output is not JSON: {error}") from None
-    return parse_probe(data, limits, expected)
+    return data, expected

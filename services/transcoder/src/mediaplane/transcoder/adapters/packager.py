@@ -18,6 +18,7 @@ from mediaplane.transcoder.adapters.playlists import (
     parse_master_playlist,
     parse_media_playlist,
 )
+from mediaplane.transcoder.domain.audio import AudioRendition
 from mediaplane.transcoder.domain.hls import (
     Segment,
     Variant,
@@ -28,6 +29,8 @@ from mediaplane.transcoder.domain.hls import (
 from mediaplane.transcoder.domain.ladder import PlannedRendition
 
 DURATION_TOLERANCE = 1.0  # seconds
+# Audio renditions cut segments at AAC frame boundaries (1024 samples: 128 ms at 8 kHz).
+AUDIO_FRAME = 0.15  # seconds
 
 
 class OutputInvalid(Exception):
@@ -104,31 +107,51 @@ def finish_ladder(
     fps: float,
 ) -> PackagedLadder:
     """Check ffmpeg's output in `out_dir` and replace its master with a measured one."""
+    sizes = [(r.name, r.width, r.height) for r in planned]
+    return _finish(out_dir, sizes, source_duration=source_duration, fps=fps, frame=1 / fps)
+
+
+def finish_audio_ladder(
+    out_dir: Path, planned: Sequence[AudioRendition], *, source_duration: float
+) -> PackagedLadder:
+    """The same checks for an audio-only ladder (no picture: width, height and fps 0)."""
+    sizes = [(r.name, 0, 0) for r in planned]
+    return _finish(out_dir, sizes, source_duration=source_duration, fps=0.0, frame=AUDIO_FRAME)
+
+
+def _finish(
+    out_dir: Path,
+    planned: Sequence[tuple[str, int, int]],
+    *,
+    source_duration: float,
+    fps: float,
+    frame: float,
+) -> PackagedLadder:
     try:
         written = {v.uri: v for v in parse_master_playlist(_read(out_dir / MASTER_NAME))}
     except PlaylistError as error:
         raise OutputInvalid(f"ffmpeg's master playlist: {error}") from None
     renditions = []
     version = 3
-    for rendition in planned:
-        uri = f"{rendition.name}/{PLAYLIST_NAME}"
+    for name, width, height in planned:
+        uri = f"{name}/{PLAYLIST_NAME}"
         stream = written.get(uri)
         if stream is None or not stream.codecs:
             raise OutputInvalid(f"ffmpeg's master playlist lacks {uri} or its CODECS")
-        segments, target, playlist_version = _segments(out_dir, rendition.name, source_duration)
+        segments, target, playlist_version = _segments(out_dir, name, source_duration)
         version = max(version, playlist_version)
         variant = Variant(
-            name=rendition.name,
+            name=name,
             uri=uri,
-            width=rendition.width,
-            height=rendition.height,
+            width=width,
+            height=height,
             codecs=stream.codecs,
             frame_rate=fps,
             bandwidth=peak_bandwidth(segments, target),
             average_bandwidth=average_bandwidth(segments),
         )
         renditions.append(PackagedRendition(variant=variant, playlist=uri, segments=segments))
-    _check_alignment(renditions, 1 / fps)
+    _check_alignment(renditions, frame)
 
     master = render_master([r.variant for r in renditions], version=version)
     try:

@@ -13,7 +13,16 @@ from typing import Any
 
 import psycopg
 
-from mediaplane.contracts import Event, EventContext, Rendition, VideoSource, new_event_id, utc_now
+from mediaplane.contracts import (
+    Event,
+    EventContext,
+    Mp4Rendition,
+    Rendition,
+    VideoSource,
+    Waveform,
+    new_event_id,
+    utc_now,
+)
 from mediaplane.domain import CommandContext
 from mediaplane.eventlog import EventStore, InlineProjection, Pool, handle
 from mediaplane.transcoder.adapters import jobs
@@ -106,12 +115,32 @@ class TranscodeService:
         source: VideoSource,
         ladder: Sequence[str],
         context: EventContext,
+        kind: str = "video",
     ) -> list[Event]:
         command = decider.Start(
             file_id=file_id,
             job_id=job_id,
             source=source,
             ladder=ladder,
+            context=self._context(context),
+            kind=kind,
+        )
+        return await self._record(job_id, command)
+
+    async def record_progress(
+        self,
+        *,
+        job_id: uuid.UUID,
+        file_id: uuid.UUID,
+        percent: float,
+        processed: float,
+        context: EventContext,
+    ) -> list[Event]:
+        command = decider.ReportProgress(
+            file_id=file_id,
+            job_id=job_id,
+            percent=percent,
+            processed=processed,
             context=self._context(context),
         )
         return await self._record(job_id, command)
@@ -127,6 +156,9 @@ class TranscodeService:
         duration: float,
         elapsed: float,
         context: EventContext,
+        kind: str = "video",
+        mp4: Mp4Rendition | None = None,
+        waveform: Waveform | None = None,
     ) -> list[Event]:
         async def finish(conn: Conn, _: Sequence[Event]) -> None:
             await jobs.finish(
@@ -142,6 +174,9 @@ class TranscodeService:
             duration=duration,
             elapsed=elapsed,
             context=self._context(context),
+            kind=kind,
+            mp4=mp4,
+            waveform=waveform,
         )
         return await self._record(job_id, command, finish)
 

@@ -1,8 +1,10 @@
 """One transcode job, from a `file.verified` event to `transcode.completed` or `.failed`.
 
 claim (idempotency + lease) -> download (streamed, hash-checked) -> probe ->
-plan the ladder -> `transcode.started` -> one ffmpeg for every rung ->
-check the output -> upload -> check the upload -> `transcode.completed`.
+plan the ladder -> `transcode.started` -> one ffmpeg for every rung (videos:
+and the MP4 fallback; audio: and the waveform's PCM), reporting throttled
+`transcode.progress` -> check the output -> upload -> check the upload ->
+`transcode.completed`.
 
 Permanent failures (the input's fault, or the job's time budget) become
 `transcode.failed` and the message is acknowledged; other errors hand the
@@ -17,35 +19,59 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 import structlog
 
 from mediaplane.bus import Defer
-from mediaplane.contracts import EventContext, FileVerified, Rendition, VideoSource
+from mediaplane.contracts import (
+    EventContext,
+    FileVerified,
+    Mp4Rendition,
+    Rendition,
+    VideoSource,
+    Waveform,
+)
 from mediaplane.servicekit import children
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters import ffmpeg, ffprobe, source
 from mediaplane.transcoder.adapters.jobs import Claimed
-from mediaplane.transcoder.adapters.packager import OutputInvalid, PackagedLadder, finish_ladder
+from mediaplane.transcoder.adapters.packager import (
+    OutputInvalid,
+    PackagedLadder,
+    finish_audio_ladder,
+    finish_ladder,
+)
+from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
+from mediaplane.transcoder.app.progress import reporting
 from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
-from mediaplane.transcoder.domain.errors import JobBusy, PermanentFailure
+from mediaplane.transcoder.domain.audio import AudioMedia, plan_audio_ladder
+from mediaplane.transcoder.domain.errors import EmptyMedia, JobBusy, PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
     SourceMedia,
     job_timeout,
     output_fps,
     plan_ladder,
 )
+from mediaplane.transcoder.domain.mp4 import BoxError, is_faststart, plan_mp4, top_level_boxes
 
 _log = structlog.get_logger(__name__)
 _UPLOADS_AT_ONCE = 8
-_CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
+_CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+    ".json": "application/json",
+}
+WAVEFORM_NAME = "waveform.json"
+_KINDS = ("video", "audio")
 
 Outcome = Literal["completed", "failed", "skipped"]
 Attempt = Literal["completed", "failed", "interrupted", "retried"]
@@ -56,11 +82,49 @@ class UploadIncomplete(Exception):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocalMp4:
+    """The progressive fallback ffmpeg wrote, checked to be faststart."""
+
+    name: str  # relative to the output directory
+    width: int
+    height: int
+    size: int
+    bandwidth: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class LocalLadder:
     """What ffmpeg produced for a source, checked and with a measured master playlist."""
 
     packaged: PackagedLadder
     encode_seconds: float
+    mp4: LocalMp4 | None = None
+    peaks: list[float] | None = None  # audio: the waveform
+
+
+def check_mp4(path: Path, width: int, height: int, duration: float) -> LocalMp4:
+    """The fallback exists, is a sequence of boxes and has `moov` before `mdat`."""
+    if not path.is_file() or (size := path.stat().st_size) == 0:
+        raise OutputInvalid(f"{path.name} is missing or empty")
+    with path.open("rb") as file:
+
+        def read_at(offset: int, n: int) -> bytes:
+            file.seek(offset)
+            return file.read(n)
+
+        try:
+            boxes = top_level_boxes(read_at, size)
+        except BoxError as error:
+            raise OutputInvalid(f"{path.name}: {error}") from None
+    if not is_faststart(boxes):
+        raise OutputInvalid(f"{path.name} is not faststart: its boxes are {boxes}")
+    return LocalMp4(
+        name=path.name,
+        width=width,
+        height=height,
+        size=size,
+        bandwidth=round(size * 8 / duration) if duration > 0 else 0,
+    )
 
 
 async def transcode_locally(
@@ -97,9 +161,11 @@ async def encode_ladder(
     source_path: Path,
     out_dir: Path,
     media_type: str,
+    on_position: Callable[[float], None] | None = None,
 ) -> LocalLadder:
     encoding = settings.encoding
     planned = plan_ladder(media, encoding.ladder)
+    mp4 = plan_mp4(media, planned, encoding.mp4_max_short_side)
     fps = output_fps(media, encoding.max_fps)
     argv = ffmpeg.build_command(
         settings.ffmpeg,
@@ -109,9 +175,10 @@ async def encode_ladder(
         media,
         planned,
         encoding,
+        mp4=mp4,
     )
     started = time.monotonic()
-    stderr = await ffmpeg.encode(argv, encode_limits(settings, media.duration))
+    stderr = await ffmpeg.encode(argv, encode_limits(settings, media.duration), on_position)
     encode_seconds = time.monotonic() - started
     try:
         # Thousands of files for a long video: off the event loop, which keeps the
@@ -125,7 +192,58 @@ async def encode_ladder(
         if (permanent := ffmpeg.classify(stderr)) is not None:
             raise permanent from None
         raise
-    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds)
+    fallback = check_mp4(out_dir / ffmpeg.MP4_NAME, mp4.width, mp4.height, media.duration)
+    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds, mp4=fallback)
+
+
+async def encode_audio(
+    settings: TranscoderSettings,
+    media: AudioMedia,
+    source_path: Path,
+    out_dir: Path,
+    media_type: str,
+    on_position: Callable[[float], None] | None = None,
+) -> LocalLadder:
+    """The audio-only ladder and the waveform peaks, from one ffmpeg."""
+    encoding = settings.encoding
+    planned = plan_audio_ladder(encoding.audio_ladder)
+    pcm_path = out_dir.parent / "waveform.pcm"  # scratch, never uploaded
+    argv = ffmpeg.build_audio_command(
+        settings.ffmpeg,
+        ffprobe.demuxer(media_type),
+        source_path,
+        out_dir,
+        planned,
+        encoding.segment_seconds,
+        pcm_path,
+    )
+    started = time.monotonic()
+    stderr = await ffmpeg.encode(argv, encode_limits(settings, media.duration), on_position)
+    encode_seconds = time.monotonic() - started
+    try:
+        packaged = await asyncio.to_thread(
+            finish_audio_ladder, out_dir, planned, source_duration=media.duration
+        )
+    except OutputInvalid:
+        if (permanent := ffmpeg.classify(stderr)) is not None:
+            raise permanent from None
+        raise
+    peaks = await asyncio.to_thread(read_peaks, pcm_path, encoding.waveform_peaks)
+    if not peaks:
+        raise EmptyMedia("ffmpeg decoded no samples from the audio")
+    return LocalLadder(packaged=packaged, encode_seconds=encode_seconds, peaks=peaks)
+
+
+def audio_source(media: AudioMedia) -> VideoSource:
+    """transcode.started's source for an audio file: no picture."""
+    return VideoSource(
+        width=0,
+        height=0,
+        duration=media.duration,
+        fps=0.0,
+        video_codec="none",
+        audio_codec=media.codec,
+    )
 
 
 def video_source(media: SourceMedia) -> VideoSource:
@@ -157,7 +275,7 @@ class Transcoder:
     async def handle(self, event: FileVerified, *, last_attempt: bool) -> Outcome:
         """Run the job `event` asks for, once. Raises to have the message redelivered."""
         log = _log.bind(file_id=str(event.file_id))
-        if event.kind != "video":
+        if event.kind not in _KINDS:
             return "skipped"
         claim = await self.service.claim(
             file_id=event.file_id, sha256=event.sha256, event_id=event.event_id, owner=event.owner
@@ -292,35 +410,77 @@ class Transcoder:
         log: structlog.stdlib.BoundLogger,
     ) -> None:
         started = time.monotonic()
-        with job_directory(self.settings.work_dir) as scratch:
+        settings = self.settings
+        with job_directory(settings.work_dir) as scratch:
             source_path = scratch / "source"
             size = await source.download(
                 self.objects, event.bucket, event.object_key, event.sha256, source_path
             )
-            media = await ffprobe.probe(
-                self.settings.ffprobe,
-                source_path,
-                event.media_type,
-                self.settings.limits,
-                self.settings.tools,
-            )
-            planned = plan_ladder(media, self.settings.encoding.ladder)
+            media: SourceMedia | AudioMedia
+            if event.kind == "audio":
+                media = await ffprobe.probe_audio(
+                    settings.ffprobe, source_path, event.media_type, settings.limits, settings.tools
+                )
+                found, ladder_names = (
+                    audio_source(media),
+                    [r.name for r in plan_audio_ladder(settings.encoding.audio_ladder)],
+                )
+            else:
+                media = await ffprobe.probe(
+                    settings.ffprobe, source_path, event.media_type, settings.limits, settings.tools
+                )
+                found = video_source(media)
+                ladder_names = [r.name for r in plan_ladder(media, settings.encoding.ladder)]
             await self.service.record_started(
                 job_id=claim.job_id,
                 file_id=event.file_id,
-                source=video_source(media),
-                ladder=[r.name for r in planned],
+                source=found,
+                ladder=ladder_names,
                 context=context,
+                kind=event.kind,
             )
-            log.info("transcode.started", size=size, duration=media.duration)
+            log.info("transcode.started", size=size, duration=media.duration, kind=event.kind)
             out_dir = scratch / "hls"
             out_dir.mkdir()
-            ladder = await encode_ladder(
-                self.settings, media, source_path, out_dir, event.media_type
-            )
+
+            async def emit(percent: float, processed: float) -> None:
+                await self.service.record_progress(
+                    job_id=claim.job_id,
+                    file_id=event.file_id,
+                    percent=percent,
+                    processed=processed,
+                    context=context,
+                )
+
+            async with reporting(settings.progress, media.duration, emit) as reporter:
+                if isinstance(media, AudioMedia):
+                    ladder = await encode_audio(
+                        settings, media, source_path, out_dir, event.media_type, reporter.position
+                    )
+                else:
+                    ladder = await encode_ladder(
+                        settings, media, source_path, out_dir, event.media_type, reporter.position
+                    )
             self.metrics.encode_seconds.observe(ladder.encode_seconds)
             prefix = f"{event.file_id}/{claim.job_id}"
-            await self._upload(out_dir, ladder.packaged, prefix)
+            mp4 = waveform = None
+            if ladder.peaks is not None:
+                document = {"version": 1, "duration": media.duration, "peaks": ladder.peaks}
+                (out_dir / WAVEFORM_NAME).write_bytes(msgspec.json.encode(document))
+                waveform = Waveform(key=f"{prefix}/{WAVEFORM_NAME}", peaks=len(ladder.peaks))
+            if ladder.mp4 is not None:
+                mp4 = Mp4Rendition(
+                    key=f"{prefix}/{ladder.mp4.name}",
+                    width=ladder.mp4.width,
+                    height=ladder.mp4.height,
+                    size=ladder.mp4.size,
+                    bandwidth=ladder.mp4.bandwidth,
+                )
+            extras = [
+                *([ladder.mp4.name] if ladder.mp4 is not None else []),
+                *([WAVEFORM_NAME] if ladder.peaks is not None else []),
+            ]
+            await self._upload(out_dir, ladder.packaged, prefix, extras)
         renditions = [
             Rendition(
                 name=r.variant.name,
@@ -339,19 +499,24 @@ class Transcoder:
         await self.service.record_completed(
             job_id=claim.job_id,
             file_id=event.file_id,
-            bucket=self.settings.bucket,
+            bucket=settings.bucket,
             master_playlist_key=f"{prefix}/{ladder.packaged.master}",
             renditions=renditions,
             duration=media.duration,
             elapsed=round(elapsed, 3),
             context=context,
+            kind=event.kind,
+            mp4=mp4,
+            waveform=waveform,
         )
         self.metrics.media_seconds.inc(media.duration)
         log.info("transcode.completed", renditions=len(renditions), elapsed=round(elapsed, 2))
 
-    async def _upload(self, out_dir: Path, ladder: PackagedLadder, prefix: str) -> None:
-        """Upload every file (master last), then check S3 has each at its size."""
-        files = ladder.files()
+    async def _upload(
+        self, out_dir: Path, ladder: PackagedLadder, prefix: str, extras: list[str]
+    ) -> None:
+        """Upload every file (`extras` first, master last), then check S3 has each at its size."""
+        files = [*extras, *ladder.files()]
         bucket = self.settings.bucket
         limit = asyncio.Semaphore(_UPLOADS_AT_ONCE)
 

@@ -63,3 +63,9 @@ class ResourceLimit(PermanentFailure):
 
 class JobBusy(Exception):
     """Another live worker holds the job's lease: retry later (transient)."""
+
+
+class EmptyMedia(PermanentFailure):
+    """A well-formed file with nothing to play: an audio file that lasts 0 s."""
+
+    code = "empty_media"

@@ -21,7 +21,7 @@ class Segment:
 
 @dataclass(frozen=True, kw_only=True)
 class Variant:
-    """One rendition as it will be announced."""
+    """One rendition as it will be announced (audio-only: width, height and frame rate 0)."""
 
     name: str
     uri: str
@@ -66,14 +66,14 @@ def render_master(variants: Sequence[Variant], *, version: int) -> str:
     """The master playlist: one EXT-X-STREAM-INF per variant, highest bandwidth first."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{version}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in sorted(variants, key=lambda v: v.bandwidth, reverse=True):
-        attributes = ",".join(
-            [
-                f"BANDWIDTH={variant.bandwidth}",
-                f"AVERAGE-BANDWIDTH={variant.average_bandwidth}",
-                f"RESOLUTION={variant.width}x{variant.height}",
-                f'CODECS="{variant.codecs}"',
-                f"FRAME-RATE={variant.frame_rate:.3f}",
-            ]
-        )
-        lines += [f"#EXT-X-STREAM-INF:{attributes}", variant.uri]
+        attributes = [
+            f"BANDWIDTH={variant.bandwidth}",
+            f"AVERAGE-BANDWIDTH={variant.average_bandwidth}",
+        ]
+        if variant.width and variant.height:
+            attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
+        attributes.append(f'CODECS="{variant.codecs}"')
+        if variant.frame_rate:
+            attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", variant.uri]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""The transcode job decider (stream `transcode-<file_id>`): started, then completed or failed.
+"""The transcode job decider (stream `transcode-<file_id>`): started, progress, then completed
+or failed.
 
 One job per file and source hash. Redeliveries and retries decide nothing
 new: starting a started job, or finishing a finished one, yields no events.
@@ -14,11 +15,14 @@ from typing import Literal
 
 from mediaplane.contracts import (
     Event,
+    Mp4Rendition,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
+    TranscodeProgress,
     TranscodeStarted,
     VideoSource,
+    Waveform,
 )
 from mediaplane.domain import CommandContext, Decider
 
@@ -61,6 +65,16 @@ class Start:
     source: VideoSource
     ladder: Sequence[str]
     context: CommandContext
+    kind: str = "video"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportProgress:
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    percent: float
+    processed: float
+    context: CommandContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +87,9 @@ class Complete:
     duration: float
     elapsed: float
     context: CommandContext
+    kind: str = "video"
+    mp4: Mp4Rendition | None = None
+    waveform: Waveform | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +102,7 @@ class Fail:
     context: CommandContext
 
 
-Command = Start | Complete | Fail
+Command = Start | ReportProgress | Complete | Fail
 
 
 def start(state: Job, command: Start) -> list[Event]:
@@ -100,6 +117,23 @@ def start(state: Job, command: Start) -> list[Event]:
             job_id=command.job_id,
             source=command.source,
             ladder=list(command.ladder),
+            kind=command.kind,
+        )
+    ]
+
+
+def report_progress(state: Job, command: ReportProgress) -> list[Event]:
+    """Only a started, unfinished job reports progress; a late report after the end is dropped."""
+    if state.job_id != command.job_id or state.status != "started":
+        return []
+    return [
+        command.context.event(
+            TranscodeProgress,
+            stream_id=transcode_stream(command.file_id),
+            file_id=command.file_id,
+            job_id=command.job_id,
+            percent=command.percent,
+            processed=command.processed,
         )
     ]
 
@@ -120,6 +154,9 @@ def complete(state: Job, command: Complete) -> list[Event]:
             renditions=list(command.renditions),
             duration=command.duration,
             elapsed=command.elapsed,
+            kind=command.kind,
+            mp4=command.mp4,
+            waveform=command.waveform,
         )
     ]
 
@@ -144,6 +181,8 @@ def fail(state: Job, command: Fail) -> list[Event]:
 def decide(command: Command, state: Job) -> list[Event]:
     if isinstance(command, Start):
         return start(state, command)
+    if isinstance(command, ReportProgress):
+        return report_progress(state, command)
     if isinstance(command, Complete):
         return complete(state, command)
     return fail(state, command)

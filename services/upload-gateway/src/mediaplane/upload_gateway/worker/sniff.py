@@ -28,6 +28,18 @@ _IMAGE_BRANDS = {
     b"avif": "image/avif",
     b"avis": "image/avif",
 }
+# ...and audio-only MPEG-4 (iTunes' .m4a/.m4b) from video.
+_AUDIO_BRANDS = {b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"F4A ": "audio/mp4"}
+# Ogg is a container: the codec of the first logical stream (its first packet, right
+# after the first page's header and lacing table) tells audio from video. puremagic
+# calls every Ogg file application/ogg, which the upload policy would not allow.
+_OGG_CODECS: tuple[tuple[bytes, str], ...] = (
+    (b"\x01vorbis", "audio/ogg"),
+    (b"OpusHead", "audio/ogg"),
+    (b"\x7fFLAC", "audio/ogg"),
+    (b"Speex   ", "audio/ogg"),
+    (b"\x80theora", "video/ogg"),
+)
 # What puremagic calls ISO-BMFF. Some of its rules match brand names deeper in
 # the file (`iso2avc1mp4` at offset 20), which a playlist can carry in a
 # comment line: only a file whose first box is `ftyp` (offset 4) is one.
@@ -49,6 +61,13 @@ def sniff(head: bytes) -> Sniffed:
         return Sniffed(PLAYLIST, f"the bytes are {script}, which names other files")
     if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
         return Sniffed(_IMAGE_BRANDS[head[8:12]])
+    if head[4:8] == b"ftyp" and head[8:12] in _AUDIO_BRANDS:
+        return Sniffed(_AUDIO_BRANDS[head[8:12]])
+    if head[:4] == b"OggS" and len(head) > 27:
+        packet = head[27 + head[26] :]
+        for prefix, media_type in _OGG_CODECS:
+            if packet.startswith(prefix):
+                return Sniffed(media_type)
     try:
         guesses = puremagic.magic_string(head)
     except puremagic.PureError:
