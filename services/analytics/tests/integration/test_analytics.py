@@ -246,10 +246,15 @@ async def test_refusals_of_the_reports(client: Client, auth: Any, files: None) -
     assert (other.status_code, other.json()["code"]) == (404, "unknown_file")
     for path in ("/v1/analytics/platform", "/v1/analytics/worst-files"):
         refused = await client.get(path, headers=auth("alice"))
-        assert (refused.status_code, refused.json()["code"]) == (403, "admin_only")
+        assert (refused.status_code, refused.json()["code"]) == (403, "role_required")
         moderator = await client.get(path, headers=auth("mo", roles=["moderator"]))
         assert moderator.status_code == 403
         assert (await client.get(path, headers=auth("root", roles=["admin"]))).status_code == 200
+    # A provider's token without the files:read scope reaches no analytics route.
+    narrow = await client.get(
+        f"/v1/analytics/files/{FILE}", headers=auth("alice", scope="uploads:write")
+    )
+    assert (narrow.status_code, narrow.json()["code"]) == (403, "scope_insufficient")
     admin = await client.get(f"/v1/analytics/files/{FILE}", headers=auth("root", roles=["admin"]))
     assert admin.status_code == 200
     assert admin.json()["totals"]["views"] == 0

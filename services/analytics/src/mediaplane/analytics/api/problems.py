@@ -11,7 +11,6 @@ PROBLEMS = {
     "future_timestamp": Problem(422, "Beacon timestamp in the future"),
     "stale_timestamp": Problem(422, "Beacon timestamp too old"),
     "beacon_flood": Problem(429, "Too many beacons"),
-    "admin_only": Problem(403, "Admins only"),
 }
 
 

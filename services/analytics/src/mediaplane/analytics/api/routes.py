@@ -14,7 +14,7 @@ from litestar.params import FromPath, QueryParameter
 from mediaplane.analytics.api.problems import Flooded
 from mediaplane.analytics.app.ingest import BeaconIngest
 from mediaplane.analytics.app.reports import FileAnalytics, PlatformAnalytics, Reports, WorstFiles
-from mediaplane.analytics.domain.errors import BeaconFlood, NotAdmin
+from mediaplane.analytics.domain.errors import BeaconFlood
 from mediaplane.contracts import MAX_BEACONS, Beacon
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import provide_principal
@@ -46,9 +46,10 @@ def provide_reports(request: Req) -> Reports:
     return reports
 
 
-def _admin(principal: Principal) -> None:
-    if not principal.admin:
-        raise NotAdmin("platform analytics are for admins")
+# Checked by servicekit's `admit` before the handler runs (403 `role_required` /
+# `scope_insufficient`): watching and reading analytics need `files:read`.
+READ = {"scope": "files:read"}
+ADMIN = {"scope": "files:read", "role": "admin"}
 
 
 class AnalyticsController(Controller):
@@ -60,7 +61,7 @@ class AnalyticsController(Controller):
         "reports": Provide(provide_reports, sync_to_thread=False),
     }
 
-    @post("/beacons", status_code=202, summary="Send a batch of playback beacons")
+    @post("/beacons", status_code=202, summary="Send a batch of playback beacons", opt=READ)
     async def beacons(
         self,
         request: Req,
@@ -81,7 +82,11 @@ class AnalyticsController(Controller):
             raise Flooded(flood.detail, retry_after=flood.retry_after) from None
         return Accepted(accepted=len(data.beacons), batch_id=event.event_id)
 
-    @get("/files/{file_id:uuid}", summary="A file's views, watch time, QoE and retention")
+    @get(
+        "/files/{file_id:uuid}",
+        summary="A file's views, watch time, QoE and retention",
+        opt=READ,
+    )
     async def file(
         self,
         file_id: FromPath[uuid.UUID],
@@ -91,17 +96,20 @@ class AnalyticsController(Controller):
     ) -> FileAnalytics:
         return await reports.file(file_id, reader=principal.owner, admin=principal.admin, days=days)
 
-    @get("/platform", summary="Platform totals per day (admins)")
+    @get("/platform", summary="Platform totals per day (admins)", opt=ADMIN)
     async def platform(
         self,
         principal: NamedDependency[Principal],
         reports: NamedDependency[Reports],
         days: Days = 30,
     ) -> PlatformAnalytics:
-        _admin(principal)
         return await reports.platform(days=days)
 
-    @get("/worst-files", summary="The files with the worst quality of experience (admins)")
+    @get(
+        "/worst-files",
+        summary="The files with the worst quality of experience (admins)",
+        opt=ADMIN,
+    )
     async def worst(
         self,
         principal: NamedDependency[Principal],
@@ -110,7 +118,6 @@ class AnalyticsController(Controller):
         min_views: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
     ) -> WorstFiles:
-        _admin(principal)
         return await reports.worst(days=days, min_views=min_views, limit=limit)
 
 

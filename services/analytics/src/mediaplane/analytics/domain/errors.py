@@ -37,7 +37,3 @@ class BeaconFlood(DomainError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
-
-
-class NotAdmin(DomainError):
-    code = "admin_only"
