@@ -58,7 +58,7 @@ export function retentionCurve(id: string, points: { fraction: number; percent: 
   const chart = new Chart(canvas, {
     type: 'line',
     data: {
-      labels: points.map((p) => `${Math.round(p.fraction * duration)}s`),
+      labels: points.map((p) => `${(p.fraction * duration).toFixed(duration < 60 ? 1 : 0)} s`),
       datasets: [{ label: '% still watching', data: points.map((p) => p.percent), fill: true, borderColor: '#2e9d5b', backgroundColor: 'rgba(46,157,91,0.15)', stepped: true }],
     },
     options: {
