@@ -45,10 +45,12 @@ from mediaplane.contracts.thumbnails import (
 )
 from mediaplane.contracts.transcoding import (
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
     Waveform,
@@ -102,6 +104,7 @@ __all__ = [
     "PdfMetadata",
     "Plan",
     "PlaybackBeacons",
+    "ReadyPlaylist",
     "Registry",
     "Rendition",
     "Role",
@@ -114,6 +117,7 @@ __all__ = [
     "TranscodeCompleted",
     "TranscodeFailed",
     "TranscodeProgress",
+    "TranscodeSegmentsReady",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",
