@@ -191,7 +191,8 @@ def test_two_replicas_of_every_role_process_each_upload_once_without_drift(
     # Nothing done twice: one outcome per file and kind of work, in the ledger ...
     ledger = per_file(
         env["MEDIAPLANE_CATALOG_DATABASE_URL"],
-        "SELECT file_id, regexp_replace(type, '[.]v[0-9]+$', '') FROM ledger WHERE file_id IS NOT NULL",
+        "SELECT file_id, regexp_replace(type, '[.]v[0-9]+$', '') FROM ledger "
+        "WHERE file_id IS NOT NULL",
     )
     outcomes = {
         "file.verified": set(kinds),

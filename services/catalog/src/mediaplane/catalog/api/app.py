@@ -16,6 +16,7 @@ from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 
 
 def _now() -> datetime:
@@ -48,6 +49,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
             app.state.media = resources.media
             app.state.changes = resources.changes
             app.state.playback = playback
+            limit_with(app, resources.pool)
             checks.target = resources.health
             yield
             checks.target = None

@@ -20,8 +20,8 @@ from mediaplane.servicekit.principal import provide_principal
 Req = Request[Any, Any, Any]
 
 
-def provide_admin(request: Req) -> Principal:
-    principal = provide_principal(request)
+async def provide_admin(request: Req) -> Principal:
+    principal = await provide_principal(request)
     if not principal.admin:
         raise AdminOnly("this needs the admin role")
     return principal
@@ -47,7 +47,7 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     request_max_body_size = MAX_BODY
-    dependencies = {"admin": Provide(provide_admin, sync_to_thread=False)}
+    dependencies = {"admin": Provide(provide_admin)}
 
     @put("/users/{user_id:uuid}/role", status_code=HTTP_204_NO_CONTENT)
     async def role(

@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
@@ -24,6 +25,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.service = resources.service
+            limit_with(app, resources.pool)
             checks.target = resources.health
             # What exists now (imports, app, pool) lives as long as the process:
             # frozen, full collections no longer walk it on every request burst.
