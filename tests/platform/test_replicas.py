@@ -15,6 +15,15 @@ once through the edge. Then:
 - no projection drift: the catalog's projections checksum the same before
   and after `catalog projections rebuild` from the ledger.
 
+Nothing is lost either: every event of the gateway's, thumbnailer's and
+transcoder's own event logs is in the ledger (whose event ids are unique).
+
+The same load runs again on a three-node NATS cluster of the test's own (R3
+streams, as `just up --cluster --replicas 2`), and once the ledger holds
+`KILL_AFTER` events the node leading the stream is killed with SIGKILL: the
+same checks must hold. The time to a new stream leader and to the next event
+ingested are printed for docs/benchmarks.md.
+
 No wall-clock bound: the only deadline is a generous one for the work.
 """
 
@@ -27,21 +36,26 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import psycopg
 import pytest
 from PIL import Image
 
+from mediaplane.bus.permissions import ADMIN
 from mediaplane.client import MediaplaneClient
 from mediaplane.client.upload import upload_file
+from mediaplane.devstack import natsauth
 from mediaplane.devstack import platform as local_platform
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.pytest_plugin import PrivateNats
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.servers import Nats
+from mediaplane.devstack.settings import CLUSTER_SIZE, StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -53,7 +67,7 @@ PROCESSING_DEADLINE = 900.0  # ~30 processes on a busy 2-core machine; normally 
 PLATFORM_ENV = {"MEDIAPLANE_TRANSCODER_LADDER": "240:300:64"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def platform(
     stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PrivatePlatform]:
@@ -156,10 +170,10 @@ def catalog(env: dict[str, str], *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_two_replicas_of_every_role_process_each_upload_once_without_drift(
-    platform: PrivatePlatform, tmp_path: Path
-) -> None:
-    env = _platform_env(platform)
+Disruption = Callable[[dict[str, str]], Awaitable[dict[str, float]]]
+
+
+def make_files(tmp_path: Path) -> dict[str, list[Path]]:
     files: dict[str, list[Path]] = {}
     for o, owner in enumerate(OWNERS):
         paths = []
@@ -172,9 +186,28 @@ def test_two_replicas_of_every_role_process_each_upload_once_without_drift(
             make_audio(path, 220 + 110 * o + 55 * i)
             paths.append(path)
         files[owner] = paths
+    return files
 
+
+async def load(
+    base_url: str, files: dict[str, list[Path]], env: dict[str, str], during: Disruption | None
+) -> tuple[dict[str, str], dict[str, float]]:
+    """The uploads, and `during` (e.g. a NATS node's death) run beside them."""
+    if during is None:
+        return await upload_all(base_url, files), {}
+    kinds, measured = await asyncio.gather(upload_all(base_url, files), during(env))
+    return kinds, measured
+
+
+def load_and_check(
+    platform: PrivatePlatform, tmp_path: Path, during: Disruption | None = None
+) -> dict[str, float]:
+    """Upload, wait for every file, check nothing was done twice or lost and that the
+    projections equal a rebuild; what `during` measured, with the run's numbers."""
+    env = _platform_env(platform)
+    files = make_files(tmp_path)
     started = time.monotonic()
-    kinds = asyncio.run(upload_all(platform.base_url, files))
+    kinds, measured = asyncio.run(load(platform.base_url, files, env, during))
     total = len(OWNERS) * (IMAGES_PER_OWNER + AUDIO_PER_OWNER)
     assert len(kinds) == total  # every upload was accepted and completed
 
@@ -231,10 +264,35 @@ def test_two_replicas_of_every_role_process_each_upload_once_without_drift(
     catalog(env, "projections", "rebuild")
     after = catalog(env, "projections", "checksum")
     assert after == before
-    print(
-        f"replicas={REPLICAS} uploads={total} all finished in {elapsed:.0f}s; "
-        f"ledger events={sum(ledger.values())}; projections={before}"
-    )
+    # Nothing lost: every event of every producer's own log is in the ledger (once: the
+    # ledger's event ids are unique).
+    in_ledger = event_ids(env["MEDIAPLANE_CATALOG_DATABASE_URL"], "ledger")
+    lost = {
+        service: len(
+            event_ids(env[f"MEDIAPLANE_{service.upper()}_DATABASE_URL"], "event_log") - in_ledger
+        )
+        for service in ("gateway", "thumbnailer", "transcoder")
+    }
+    assert lost == {"gateway": 0, "thumbnailer": 0, "transcoder": 0}
+    numbers = {
+        **measured,
+        "uploads": float(total),
+        "seconds_to_all_finished": elapsed,
+        "ledger_events": float(len(in_ledger)),
+    }
+    print(f"replicas={REPLICAS}: {numbers}; projections={before}")
+    return numbers
+
+
+def event_ids(database_url: str, table: str) -> set[str]:
+    with psycopg.connect(database_url) as conn:
+        return {str(i) for (i,) in conn.execute(f"SELECT event_id FROM {table}").fetchall()}
+
+
+def test_two_replicas_of_every_role_process_each_upload_once_without_drift(
+    platform: PrivatePlatform, tmp_path: Path
+) -> None:
+    load_and_check(platform, tmp_path)
 
 
 def _platform_env(platform: PrivatePlatform) -> dict[str, str]:
@@ -258,3 +316,118 @@ def _owners(env: dict[str, str], kinds: dict[str, str]) -> dict[str, str]:
             (list(kinds),),
         ).fetchall()
     return {str(f): str(o) for f, o in rows}
+
+
+KILL_AFTER = 40  # ledger events before the stream's leader node dies (~150 in all)
+POLL = 0.25
+POLLS = 2400  # of POLL: generous for ~30 processes on a busy 2-core machine
+
+
+@pytest.fixture
+def clustered(
+    stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PrivatePlatform, Nats]]:
+    """Two replicas of every role on a three-node NATS cluster of this test, R3 streams."""
+    base = free_port_block(3 * CLUSTER_SIZE)
+    nats_stack = StackSettings(
+        data_dir=tmp_path_factory.mktemp("cluster"),
+        nats_port=base,
+        nats_monitor_port=base + CLUSTER_SIZE,
+        nats_route_port=base + 2 * CLUSTER_SIZE,
+        nats_cluster=True,
+    )
+    cluster = Nats(nats_stack)
+    cluster.start()
+    admin = natsauth.passwords(nats_stack)[ADMIN]
+    # Every service as the admin: the stream names are this run's, not production's.
+    identities = {
+        f"MEDIAPLANE_{s.name.upper()}_NATS_{part}": value
+        for s in local_platform.SERVICES
+        for part, value in (("USER", ADMIN), ("PASSWORD", admin))
+    }
+    private = PrivatePlatform(
+        stack,
+        tmp_path_factory.mktemp("replicas-cluster"),
+        name="repk",
+        extra_env={
+            **PLATFORM_ENV,
+            "MEDIAPLANE_NATS_URL": nats_stack.nats_url,
+            "MEDIAPLANE_STREAM_REPLICAS": "3",
+            "MEDIAPLANE_NATS_USER": ADMIN,
+            "MEDIAPLANE_NATS_PASSWORD": admin,
+            **identities,
+        },
+        replicas=REPLICAS,
+    )
+    try:
+        private.start(timeout=900)
+        yield private, cluster
+    finally:
+        private.stop()
+        cluster.stop()
+
+
+async def poll(what: str, check: Callable[[], Awaitable[bool]]) -> float:
+    for _ in range(POLLS):
+        if await check():
+            return time.monotonic()
+        await asyncio.sleep(POLL)
+    raise AssertionError(f"{what}: not after {POLLS} polls")
+
+
+def ledger_size(env: dict[str, str]) -> int:
+    with psycopg.connect(env["MEDIAPLANE_CATALOG_DATABASE_URL"]) as conn:
+        row = conn.execute("SELECT count(*) FROM ledger").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_nats_node_killed_mid_load_loses_and_doubles_nothing(
+    clustered: tuple[PrivatePlatform, Nats], tmp_path: Path
+) -> None:
+    private, cluster = clustered
+    stack = cluster.settings
+    admin = natsauth.passwords(stack)[ADMIN]
+
+    async def kill_the_stream_leader(env: dict[str, str]) -> dict[str, float]:
+        stream = env["MEDIAPLANE_STREAM"]
+        nc = await nats.connect(stack.nats_url.split(","), user=ADMIN, password=admin)
+        js = nc.jetstream()
+        try:
+            assert (await js.stream_info(stream)).config.num_replicas == 3
+
+            async def filled() -> bool:
+                return await asyncio.to_thread(ledger_size, env) >= KILL_AFTER
+
+            await poll("the ledger filling", filled)
+            at_kill = await js.stream_info(stream)
+            assert at_kill.cluster is not None
+            leader = at_kill.cluster.leader
+            node = next(n for n in stack.nats_nodes if f"mediaplane-dev-{n.index}" == leader)
+            size_at_kill = await asyncio.to_thread(ledger_size, env)
+            killed_at = time.monotonic()
+            assert await asyncio.to_thread(cluster.stop_node, node, kill=True)
+
+            async def new_leader() -> bool:
+                try:
+                    now = await js.stream_info(stream)
+                except Exception:  # no leader yet: the API times out or says so
+                    return False
+                return now.cluster is not None and now.cluster.leader not in (None, leader)
+
+            async def flowing() -> bool:
+                return await asyncio.to_thread(ledger_size, env) > size_at_kill
+
+            led_at, flowing_at = await asyncio.gather(
+                poll("a new stream leader", new_leader), poll("ingest after the kill", flowing)
+            )
+            await asyncio.to_thread(cluster.start_node, node)  # back; catches up from peers
+            return {
+                "ledger_events_at_kill": float(size_at_kill),
+                "seconds_to_new_leader": led_at - killed_at,
+                "seconds_to_next_ingested_event": flowing_at - killed_at,
+            }
+        finally:
+            await nc.close()
+
+    numbers = load_and_check(private, tmp_path, during=kill_the_stream_leader)
+    assert numbers["ledger_events"] > numbers["ledger_events_at_kill"]
