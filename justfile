@@ -78,6 +78,7 @@ compose-env:
       echo "MEDIAPLANE_S3_SECRET_KEY=$(secret)"
       echo "MEDIAPLANE_GRAFANA_ADMIN_PASSWORD=$(secret)"
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
+      echo "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
       echo "MEDIAPLANE_ROUTE_NATS_PASSWORD=p$(secret)"  # the NATS nodes' logins to each other
     } > .env
@@ -118,7 +119,7 @@ schemas:
     {{py}} -m mediaplane.contracts schemas --write
 
 # The public APIs' routes, merged into the one OpenAPI document the edge serves.
-openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES"
+openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES thumbnailer=mediaplane.thumbnailer.api.routes:ROUTES identity=mediaplane.identity.api.routes:DOCUMENTED_ROUTES"
 
 # Regenerate services/web-ui/public/openapi.json (served at /v1/openapi.json, viewed at /v1/docs).
 openapi:

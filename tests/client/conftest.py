@@ -27,6 +27,7 @@ import structlog
 from litestar import Litestar
 
 from mediaplane.bus import BusSettings
+from mediaplane.bus.testing import namespaced_settings
 from mediaplane.catalog.adapters.ledger import ingest
 from mediaplane.catalog.api.app import create_app as create_catalog
 from mediaplane.catalog.app.bootstrap import apply_migrations as migrate_catalog
@@ -38,6 +39,11 @@ from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.codec import decode_event
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.identity.app.bootstrap import apply_migrations as migrate_identity
+from mediaplane.identity.testing import Server as IdentityServer
+from mediaplane.identity.testing import make_settings as make_identity_settings
+from mediaplane.identity.testing import register_clients
+from mediaplane.identity.testing import running as running_identity
 from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
@@ -47,7 +53,7 @@ from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_
 from mediaplane.upload_gateway.app.bootstrap import clamd_scanner
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
 from mediaplane.upload_gateway.worker.verifier import verify
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -149,7 +155,8 @@ async def platform(
         storage=storage,
         auth=auth,
         bucket=s3_bucket,
-        limits=UploadLimits(single_put_max=PART, part_size=PART, quota_bytes=500 * MiB),
+        limits=UploadLimits(single_put_max=PART, part_size=PART),
+        plans=Plans.only(Quota(bytes=500 * MiB)),
         rate_limit=rate,
         dev_mode=True,
         clamd_url=stack.clamd_url,
@@ -248,3 +255,29 @@ def cli_env(platform: Platform) -> Callable[..., dict[str, str]]:
         return env
 
     return build
+
+
+@pytest.fixture
+async def identity(
+    pg_url: str, nats_namespace: NatsNamespace, tmp_path: Path
+) -> AsyncIterator[IdentityServer]:
+    """The identity service (OpenID provider) on a real port, with its `cli` client."""
+    settings = make_identity_settings(
+        pg_url, namespaced_settings(nats_namespace), tmp_path / "mail", free_ports()
+    )
+    await migrate_identity(settings)
+    await register_clients(settings)
+    with structlog.testing.capture_logs():
+        async with running_identity(settings) as server:
+            yield server
+
+
+@pytest.fixture
+def login_env(identity: IdentityServer, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `mediaplane` command that signs in at `identity`, keeping its
+    tokens in this test's own credentials file."""
+    return {
+        "MEDIAPLANE_URL": identity.url,
+        "MEDIAPLANE_ISSUER": identity.url,
+        "MEDIAPLANE_CREDENTIALS": str(tmp_path / "config" / "credentials.json"),
+    }

@@ -98,8 +98,8 @@ class StubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stubs() -> Iterator[dict[str, Stub]]:
-    base = free_port_block(4)
-    names = ("gateway", "catalog", "identity", "s3")
+    base = free_port_block(5)
+    names = ("gateway", "catalog", "identity", "s3", "thumbnailer")
     servers = {name: Stub(name, base + i) for i, name in enumerate(names)}
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
     for thread in threads:
@@ -122,6 +122,7 @@ def start_edge(
         "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{upstreams['catalog']}",
         "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{upstreams['identity']}",
         "MEDIAPLANE_S3_UPSTREAM": f"127.0.0.1:{upstreams['s3']}",
+        "MEDIAPLANE_THUMBNAILER_UPSTREAM": f"127.0.0.1:{upstreams['thumbnailer']}",
         "MEDIAPLANE_WEB_UI_DIR": str(web_ui),
         "HOME": str(log.parent),  # Caddy keeps its (unused) storage under $HOME
         **extra_env,
@@ -184,6 +185,9 @@ ROUTES = [
     ("GET", f"/v1/files/{FILE}", "catalog"),
     ("GET", f"/v1/files/{FILE}/history", "catalog"),
     ("GET", f"/v1/files/{FILE}/hls/master.m3u8", "catalog"),
+    ("GET", f"/v1/files/{FILE}/variants/card", "thumbnailer"),
+    ("GET", f"/v1/files/{FILE}/variants/fill-400x300-smart.webp?sig=abc", "thumbnailer"),
+    ("POST", "/v1/variants/signatures", "thumbnailer"),
     ("PUT", f"/v1/files/{FILE}/tags", "gateway"),
     ("DELETE", f"/v1/files/{FILE}", "gateway"),
     ("GET", "/v1/dev", "gateway"),
@@ -202,6 +206,7 @@ ROUTES = [
     ("PUT", "/originals/alice/f1?X-Amz-Signature=abc", "s3"),
     ("GET", "/renditions/f1/j1/master.m3u8?X-Amz-Signature=abc", "s3"),
     ("GET", "/thumbnails/f1/small.webp", "s3"),
+    ("GET", "/variants/0a1b/fit-320x320-q80.webp?X-Amz-Signature=abc", "s3"),
 ]
 
 
@@ -361,6 +366,7 @@ async def test_an_uploaded_web_page_downloads_from_real_s3_as_a_sandboxed_attach
         "gateway": closed_port(),
         "catalog": closed_port(),
         "identity": closed_port(),
+        "thumbnailer": closed_port(),
         "s3": int(s3_host.split(":")[1]),
     }
     url, process = start_edge(

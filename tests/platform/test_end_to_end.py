@@ -201,6 +201,7 @@ def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
         # PDF pages are vectors: rendered at each size, never limited by the page's points.
         check_thumbnails(http, details["pdf"], (595, 842), upscale=True)
         check_thumbnails(http, details["video"], (640, 360), upscale=False)
+        check_variant(http, details["image"]["file"]["file_id"])
 
         listed = cli(base_url, "files", "list", "--tag", "e2e", token=token)
         assert {f["file_id"] for f in listed["items"]} == {c["file_id"] for c in uploaded.values()}
@@ -210,6 +211,23 @@ def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
 
     check_hls(base_url, details["video"])
     check_no_token_logged(platform, details["video"], token)
+
+
+def check_variant(http: httpx.Client, file_id: str) -> None:
+    """A preset variant through the edge: the thumbnailer's projection of the file events
+    (its own durable, under its own NATS identity) knows the file, the API redirects to
+    the variant's presigned URL on the edge, and the bytes are the variant, cacheable."""
+    path = f"/v1/files/{file_id}/variants/card"
+    deadline = time.monotonic() + 60
+    answer = http.get(path, follow_redirects=False)
+    while answer.status_code == 404 and time.monotonic() < deadline:  # the projection lags
+        time.sleep(0.5)
+        answer = http.get(path, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    served = httpx.get(answer.headers["location"], timeout=30)
+    assert served.status_code == 200
+    assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert Image.open(io.BytesIO(served.content)).size == (400, 300)
 
 
 def check_hls(base_url: str, detail: dict[str, Any]) -> None:

@@ -132,7 +132,7 @@ def test_apis_take_client_traffic_only_from_the_edge(documents: list[dict[str, A
         for name, labels in pod_labels(documents).items()
         if labels["app.kubernetes.io/component"] == "api"
     }
-    assert set(apis) == {"gateway-api", "catalog-api", "identity-api"}
+    assert set(apis) == {"gateway-api", "catalog-api", "identity-api", "thumbnailer-api"}
     edge = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "edge"}}}
     for name, labels in apis.items():
         ingress = rules_for(documents, labels, "ingress")
@@ -183,7 +183,8 @@ def test_only_the_edge_accepts_traffic_from_outside(documents: list[dict[str, An
             egress = rules_for(documents, labels, "egress")
             assert egress is not None
             assert egress_targets(egress) == {
-                ("api", 8081), ("api", 8082), ("api", 8083), ("seaweedfs", 8333),
+                ("api", 8081), ("api", 8082), ("api", 8083), ("api", 8084),
+                ("seaweedfs", 8333),
                 ("kube-dns", 53),
             }  # fmt: skip
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,12 @@ import pytest
 
 from mediaplane.client import FileChange, MediaplaneClient, Overflow
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
+from mediaplane.client.credentials import (
+    CredentialStore,
+    SignIn,
+    Tokens,
+    default_credentials_path,
+)
 from mediaplane.client.errors import MediaplaneError, api_error, storage_error
 from mediaplane.client.retry import RetryPolicy, send_with_retries
 from mediaplane.client.sse import ServerEvent, parse_events
@@ -191,3 +198,35 @@ async def test_watch_reconnects_and_says_changes_may_have_been_missed() -> None:
     assert isinstance(received[2], FileChange)
     assert (received[0].status, received[2].status) == ("verifying", "ready")
     assert seen == ["Bearer t"] * 3
+
+
+def test_credentials_are_written_0600_kept_per_issuer_and_forgotten(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "credentials.json"
+    store = CredentialStore(path)
+    assert store.get("https://a.example") is None
+    store.put("https://a.example", SignIn(client_id="cli", tokens=Tokens(access_token="at1")))
+    store.put("https://b.example", SignIn(client_id="cli", personal_access_token="mppat_x"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert store.get("https://a.example") == SignIn(
+        client_id="cli", tokens=Tokens(access_token="at1")
+    )
+    assert store.forget("https://a.example") is True
+    assert store.forget("https://a.example") is False
+    assert store.get("https://b.example") is not None
+    path.write_text("{torn")
+    assert store.get("https://b.example") is None  # as if signed out
+
+
+def test_credentials_path_and_issuer_come_from_the_environment(tmp_path: Path) -> None:
+    assert default_credentials_path({"XDG_CONFIG_HOME": str(tmp_path)}) == (
+        tmp_path / "mediaplane" / "credentials.json"
+    )
+    explicit = str(tmp_path / "c.json")
+    assert default_credentials_path({"MEDIAPLANE_CREDENTIALS": explicit}) == Path(explicit)
+    config = ClientConfig.from_env({"MEDIAPLANE_URL": "http://edge:8080/"})
+    assert (config.issuer_url, config.client_id) == ("http://edge:8080", "cli")
+    apart = ClientConfig.from_env(
+        {"MEDIAPLANE_ISSUER": "https://id.example", "MEDIAPLANE_CLIENT_ID": "x"}
+    )
+    assert (apart.issuer_url, apart.client_id) == ("https://id.example", "x")

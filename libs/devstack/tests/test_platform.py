@@ -40,6 +40,7 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "catalog-ingest": 9111,
         "transcoder-worker": 9121,
         "transcoder-relay": 9122,
+        "thumbnailer-api": 8084,
         "thumbnailer-worker": 9131,
         "thumbnailer-relay": 9132,
         "janitor-worker": 9141,
@@ -54,6 +55,7 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "originals": "originals",
         "renditions": "renditions",
         "thumbnails": "thumbnails",
+        "variants": "variants",
     }
     assert settings.dir == isolated_env / "platform"
 
@@ -68,7 +70,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     monkeypatch.setenv("MEDIAPLANE_STREAM", "MINE_MEDIA")
     settings = platform.PlatformSettings.from_env()
     env = settings.environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     assert settings.ports()["janitor-relay"] == 18142
     assert env["MEDIAPLANE_S3_PUBLIC_ENDPOINT"] == "http://127.0.0.1:18080"
@@ -83,7 +87,9 @@ def test_the_services_variables_override_ports_names_and_streams(
     # Dev mode only on loopback: a shell's MEDIAPLANE_*_HOST does not leak in.
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_HOST", "0.0.0.0")
     env = platform.PlatformSettings.from_env().environment(
-        "secret-for-this-test-0123456789abcdef", "playback-secret-for-this-test-0123456789"
+        "secret-for-this-test-0123456789abcdef",
+        "playback-secret-for-this-test-0123456789",
+        "variant-secret-for-this-test-0123456789",
     )
     binds = {name: value for name, value in env.items() if name.endswith(("_HOST", "_BIND"))}
     assert set(binds.values()) == {"127.0.0.1"}
@@ -95,7 +101,9 @@ def test_the_services_variables_override_ports_names_and_streams(
 
 def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("secret-for-this-test-0123456789abcdef", "playback-secret")
+    env = settings.environment(
+        "secret-for-this-test-0123456789abcdef", "playback-secret", "variant-secret"
+    )
     known = natsauth.passwords(settings.stack)
     assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
@@ -110,7 +118,7 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_URL", "nats://nats.example:4222")
     monkeypatch.setenv("MEDIAPLANE_GATEWAY_NATS_PASSWORD", "pgiven")
-    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
         "MEDIAPLANE_GATEWAY_NATS_PASSWORD": "pgiven"
     }
@@ -131,7 +139,9 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
 
 def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'")
+    env = settings.environment(
+        "s3cr3t-with%percent=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r%14nt"
+    )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
     config = configparser.ConfigParser()  # supervisord's parser expands %(name)s like this
@@ -156,7 +166,9 @@ def test_supervisord_restarts_every_process_and_streams_its_output(isolated_env:
 
 def test_the_env_file_reads_back_in_the_shell_and_in_python(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'")
+    env = settings.environment(
+        "s3cr3t-with_symbols-and=signs", "pl4yb4ck-with=signs 'and quotes'", "v4r14nt-with=signs"
+    )
     settings.dir.mkdir(parents=True)
     platform.write_run_files(settings, env)
     assert platform.read_env_file(settings) == env
@@ -174,13 +186,13 @@ def test_cluster_mode_gives_every_service_three_nodes_and_r3_streams(
 ) -> None:
     monkeypatch.setenv("MEDIAPLANE_NATS_CLUSTER", "1")
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("x" * 40, "y" * 40)
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
     assert env["MEDIAPLANE_NATS_URL"] == (
         "nats://127.0.0.1:24222,nats://127.0.0.1:24223,nats://127.0.0.1:24224"
     )
     assert env["MEDIAPLANE_STREAM_REPLICAS"] == "3"
     monkeypatch.delenv("MEDIAPLANE_NATS_CLUSTER")
-    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40)
+    single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert single["MEDIAPLANE_NATS_URL"] == "nats://127.0.0.1:24222"
     assert single["MEDIAPLANE_STREAM_REPLICAS"] == "1"
 
@@ -206,7 +218,7 @@ def test_replicas_run_every_role_twice_on_ports_of_their_own_behind_the_edge(
     }
     transcoder = processes["transcoder-worker-2"]
     assert transcoder.environment == {"MEDIAPLANE_TRANSCODER_OPS_PORT": "9123"}
-    env = settings.environment("x" * 40, "y" * 40)
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
     assert env["MEDIAPLANE_GATEWAY_UPSTREAM"] == "127.0.0.1:8081 127.0.0.1:8091"
     assert env["MEDIAPLANE_IDENTITY_UPSTREAM"] == "127.0.0.1:8083 127.0.0.1:8093"
     settings.dir.mkdir(parents=True)
@@ -233,10 +245,12 @@ def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None
     settings.dir.mkdir(parents=True)
     first = platform.jwt_secret(settings)
     playback = platform.playback_secret(settings)
-    assert min(len(first), len(playback)) >= 32
-    assert playback != first
+    variant = platform.variant_secret(settings)
+    assert min(len(first), len(playback), len(variant)) >= 32
+    assert len({first, playback, variant}) == 3
     assert platform.jwt_secret(settings) == first
     assert platform.playback_secret(settings) == playback
+    assert platform.variant_secret(settings) == variant
     assert (settings.dir / "playback-secret").stat().st_mode & 0o077 == 0
 
 
@@ -270,7 +284,7 @@ def test_the_log_listener_prefixes_whole_lines_and_keeps_a_partial_one() -> None
 
 def test_the_apis_verify_identitys_tokens_and_the_dev_ones(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
-    env = settings.environment("s3cr3t", "pl4yb4ck")
+    env = settings.environment("s3cr3t", "pl4yb4ck", "v4r14nt")
     assert env["MEDIAPLANE_JWKS_URL"] == "http://127.0.0.1:8083/.well-known/jwks.json"
     assert env["MEDIAPLANE_JWT_ISSUER"] == env["MEDIAPLANE_IDENTITY_ISSUER"] == settings.edge_url
     assert env["MEDIAPLANE_JWT_AUDIENCE"] == "mediaplane"
@@ -298,6 +312,6 @@ def test_the_banner_says_how_a_person_signs_in_without_printing_a_secret(
     monkeypatch.setenv("MEDIAPLANE_DEV_MODE", "0")
     closed = platform.PlatformSettings.from_env()
     assert "/v1/dev/token" not in platform.banner(closed)
-    closed_env = closed.environment("s3cr3t", "pl4yb4ck")
+    closed_env = closed.environment("s3cr3t", "pl4yb4ck", "v4r14nt")
     assert closed_env["MEDIAPLANE_DEV_MODE"] == "0"
     assert "MEDIAPLANE_JWT_SECRET" not in closed_env  # only identity's tokens get in

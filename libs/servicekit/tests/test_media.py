@@ -23,6 +23,11 @@ from mediaplane.servicekit.media import (
         ("video/x-matroska", "matroska"),
         ("video/x-msvideo", "avi"),
         ("video/mp2t", "mpegts"),
+        ("audio/mpeg", "mp3"),
+        ("audio/wave", "wav"),
+        ("audio/flac", "flac"),
+        ("audio/ogg", "ogg"),
+        ("audio/mp4", "mov"),
     ],
 )
 def test_each_verified_video_type_has_one_demuxer(media_type: str, demuxer: str) -> None:

@@ -171,6 +171,10 @@ async function main() {
     console.log('one quality only: nothing to switch')
   }
 
+  step('file page: metadata the extractor found')
+  await page.waitForSelector('#metadata-list dt:has-text("Video")')
+  const metadata = await page.$$eval('#metadata-list dt', (terms) => terms.map((t) => t.textContent))
+  console.log(`metadata: ${metadata.join(' | ')}`)
   step('file page: the MP4 fallback answers a Range request')
   const mp4 = await page.$eval('#download-mp4', (a) => ({ href: a.href, label: a.textContent }))
   const ranged = await page.evaluate(async (url) => {

@@ -146,11 +146,62 @@ export interface Rendition {
   playlist_url: string
 }
 
+export interface ImageMetadata {
+  width: number
+  height: number
+  orientation: number
+  format: string
+  camera_make: string | null
+  camera_model: string | null
+  lens: string | null
+  taken_at: string | null
+  /** Only when the owner uploaded with `keep_location`. */
+  location: { latitude: number; longitude: number; altitude: number | null } | null
+}
+
+export interface VideoMetadata {
+  container: string
+  duration: number | null
+  bitrate: number | null
+  width: number
+  height: number
+  fps: number | null
+  rotation: number
+  video_codec: string
+  video_profile: string | null
+  pixel_format: string | null
+  color_transfer: string | null
+  color_primaries: string | null
+  hdr: 'pq' | 'hlg' | null
+  audio_codec: string | null
+}
+
+export interface AudioMetadata {
+  container: string
+  codec: string
+  channels: number
+  sample_rate: number
+  duration: number | null
+  bitrate: number | null
+}
+
+export interface FileMetadata {
+  status: 'extracted' | 'failed'
+  error: string | null
+  kind: string | null
+  image: ImageMetadata | null
+  video: VideoMetadata | null
+  audio: AudioMetadata | null
+  pdf: { page_count: number; title: string | null } | null
+}
+
 export interface FileDetail {
   file: FileSummary
   sha256: string | null
   duration: number | null
   purged: boolean
+  /** What the metadata extractor found; null until it has handled the file. */
+  metadata: FileMetadata | null
   download: { url: string; expires_at: string } | null
   thumbnails: Thumbnail[]
   renditions: Rendition[]
@@ -182,6 +233,9 @@ export interface FileFilter {
   kind?: string
   status?: string
   q?: string
+  /** RFC 3339 with a zone: photos taken in this range (EXIF time). */
+  taken_after?: string
+  taken_before?: string
 }
 
 function query(params: Record<string, string | number | undefined | null>): string {
@@ -295,6 +349,8 @@ export const gateway = {
     content_type: string
     sha256?: string
     tags?: string[]
+    /** `keep`: the photo's GPS location stays in its metadata; `strip` (default) drops it. */
+    location?: 'keep' | 'strip'
   }): Promise<UploadSession> {
     return request('POST', '/v1/uploads', body)
   },

@@ -7,6 +7,7 @@ import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
 import { clear, formatBytes, formatDate, formatDuration, h } from './dom'
 import { live } from './events'
+import { metadataRows } from './metadata'
 import { statusBadges } from './library'
 import { createAudioPlayer } from './audioplayer'
 import { createPlayer } from './player'
@@ -48,6 +49,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
   const progressLabel = h('span', { class: 'muted small', id: 'transcode-progress-label' })
   const progressRow = h('div', { class: 'progress-row', hidden: true }, progress, progressLabel)
   const facts = h('dl', { class: 'facts' })
+  const metadata = h('section', { id: 'metadata', hidden: true })
   const preview = h('div', { class: 'preview', id: 'preview' })
   const actions = h('div', { class: 'actions' })
   const tagList = h('div', { class: 'tags', id: 'file-tags' })
@@ -65,6 +67,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       h('div', null, preview, actions),
       h('div', null,
         facts,
+        metadata,
         h('section', null, h('h3', null, 'Tags'), tagList,
           h('form', { class: 'inline', id: 'tag-form', onsubmit: (e: Event) => { e.preventDefault(); void addTags() } },
             tagInput, h('button', { type: 'submit' }, 'Add'), tagMessage)),
@@ -140,6 +143,12 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     if (f.thumbnail_error) rows.push(['Thumbnail error', f.thumbnail_error])
     if (d.purged) rows.push(['Purged', 'the stored objects are gone'])
     for (const [k, v] of rows) facts.append(h('dt', null, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v))
+    const found = d.metadata ? metadataRows(d.metadata) : []
+    metadata.hidden = found.length === 0
+    metadata.replaceChildren(
+      h('h3', null, 'Metadata'),
+      h('dl', { class: 'facts', id: 'metadata-list' }, found.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+    )
 
     const poster = pickThumbnail(d.thumbnails, 1280)
     if (d.hls_url) {

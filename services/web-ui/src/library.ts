@@ -48,6 +48,11 @@ export function readFilter(params: URLSearchParams): FileFilter {
     const value = params.get(key)
     if (value) filter[key] = value
   }
+  // The hash holds calendar days; the API takes the day's first and last second (UTC).
+  const after = params.get('taken_after')
+  const before = params.get('taken_before')
+  if (after && /^\d{4}-\d{2}-\d{2}$/.test(after)) filter.taken_after = `${after}T00:00:00Z`
+  if (before && /^\d{4}-\d{2}-\d{2}$/.test(before)) filter.taken_before = `${before}T23:59:59Z`
   return filter
 }
 
@@ -74,6 +79,8 @@ export function renderLibrary(root: HTMLElement, params: URLSearchParams): () =>
   statusSelect.value = filter.status ?? ''
   if (filter.tag) tagSelect.append(h('option', { value: filter.tag }, filter.tag))
   tagSelect.value = filter.tag ?? ''
+  const takenAfter = h('input', { type: 'date', name: 'taken_after', 'aria-label': 'Taken on or after', title: 'Taken on or after', value: filter.taken_after?.slice(0, 10) ?? '' })
+  const takenBefore = h('input', { type: 'date', name: 'taken_before', 'aria-label': 'Taken on or before', title: 'Taken on or before', value: filter.taken_before?.slice(0, 10) ?? '' })
 
   const grid = h('div', { class: 'grid', id: 'library-grid' })
   const info = h('p', { class: 'muted', id: 'library-info' })
@@ -83,7 +90,7 @@ export function renderLibrary(root: HTMLElement, params: URLSearchParams): () =>
 
   root.append(
     h('section', { class: 'toolbar' },
-      search, tagSelect, kindSelect, statusSelect,
+      search, tagSelect, kindSelect, statusSelect, takenAfter, takenBefore,
       h('a', { class: 'button', href: '#/upload' }, '⬆ Upload'),
     ),
     info,
@@ -97,6 +104,8 @@ export function renderLibrary(root: HTMLElement, params: URLSearchParams): () =>
     if (tagSelect.value) out.set('tag', tagSelect.value)
     if (kindSelect.value) out.set('kind', kindSelect.value)
     if (statusSelect.value) out.set('status', statusSelect.value)
+    if (takenAfter.value) out.set('taken_after', takenAfter.value)
+    if (takenBefore.value) out.set('taken_before', takenBefore.value)
     const text = out.toString()
     location.hash = `#/library${text ? `?${text}` : ''}`
   }
@@ -112,7 +121,7 @@ export function renderLibrary(root: HTMLElement, params: URLSearchParams): () =>
       applyFilter()
     }
   })
-  for (const select of [tagSelect, kindSelect, statusSelect]) select.addEventListener('change', applyFilter)
+  for (const select of [tagSelect, kindSelect, statusSelect, takenAfter, takenBefore]) select.addEventListener('change', applyFilter)
   prev.addEventListener('click', () => {
     if (page > 0) {
       page -= 1

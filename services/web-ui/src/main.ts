@@ -46,14 +46,19 @@ onUnauthorized(() => {
 function ensureUploader(): HTMLElement {
   if (uploadPanel) return uploadPanel
   uploadTags = h('input', { type: 'text', id: 'upload-tags', placeholder: 'e.g. holiday, 2026', 'aria-label': 'Tags for new uploads' })
+  const keepLocation = h('input', { type: 'checkbox', id: 'upload-keep-location' })
   const target = h('div', { id: 'uppy' })
   uploadPanel = h('section', { class: 'upload-panel' },
     h('h2', null, 'Upload'),
     h('label', { class: 'inline' }, 'Tags for new uploads ', uploadTags),
+    h('label', { class: 'inline' }, keepLocation, ' Keep photo locations (GPS); off: stripped from the metadata'),
     target,
     h('p', { class: 'muted small' }, 'Uploaded files appear in the ', h('a', { href: '#/library' }, 'library'), ' as they are verified and processed.'),
   )
-  uploader = createUploader(target, { defaultTags: () => parseTags(uploadTags?.value) })
+  uploader = createUploader(target, {
+    defaultTags: () => parseTags(uploadTags?.value),
+    keepLocation: () => keepLocation.checked,
+  })
   return uploadPanel
 }
 

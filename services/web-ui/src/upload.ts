@@ -6,7 +6,7 @@
 // session is opened, so sessions are opened in a pre-processor, before
 // @uppy/aws-s3 splits the file: `shouldUseMultipart` and `getChunkSize` then
 // just read the session. Mapping:
-//   pre-processor            -> POST /v1/uploads  {filename, size, content_type, sha256?, tags}
+//   pre-processor            -> POST /v1/uploads  {filename, size, content_type, sha256?, tags, location}
 //   getUploadParameters      -> the session's presigned PUT (single mode)
 //   createMultipartUpload    -> the session (re-opened after an abort)
 //   signPart                 -> POST /v1/uploads/{id}/parts  {parts: [{number, sha256}]}
@@ -65,6 +65,8 @@ function blobOf(file: MpFile): Blob {
 export interface UploaderOptions {
   /** Tags added to every new upload (besides each file's own `tags` meta). */
   defaultTags: () => string[]
+  /** The owner's opt-in to keep GPS locations of the photos uploaded next (default: stripped). */
+  keepLocation?: () => boolean
   onUploaded?: (fileId: string) => void
 }
 
@@ -99,6 +101,7 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
       content_type: contentType(file),
       ...(sha256 ? { sha256 } : {}),
       ...(tags.length ? { tags } : {}),
+      location: options.keepLocation?.() ? 'keep' : 'strip',
     })
     sessions.set(file.id, session)
     partSizes.set(data, session.part_size || DEFAULT_PART_SIZE)

@@ -18,6 +18,15 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import (
+    AudioMetadata,
+    GeoLocation,
+    ImageMetadata,
+    MetadataExtracted,
+    MetadataFailed,
+    PdfMetadata,
+    VideoMetadata,
+)
 from mediaplane.contracts.objects import ObjectReference, object_reference_problem
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
@@ -53,11 +62,13 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
     "REGISTRY",
     "AnyEvent",
+    "AudioMetadata",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -67,11 +78,16 @@ __all__ = [
     "FileUploaded",
     "FileUploadedV2",
     "FileVerified",
+    "GeoLocation",
+    "ImageMetadata",
     "JanitorFilePurged",
     "JanitorOrphanRemoved",
     "JanitorSessionExpired",
+    "MetadataExtracted",
+    "MetadataFailed",
     "Mp4Rendition",
     "ObjectReference",
+    "PdfMetadata",
     "Plan",
     "Registry",
     "Rendition",
@@ -98,6 +114,9 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantFailed",
+    "VariantGenerated",
+    "VideoMetadata",
     "VideoSource",
     "Waveform",
     "build_registry",

@@ -24,6 +24,8 @@ PRODUCERS = {
     "tag": "upload-gateway",
     "transcode": "transcoder",
     "thumbnail": "thumbnailer",
+    "variant": "thumbnailer",
+    "metadata": "thumbnailer",
     "janitor": "janitor",
     "user": "identity",
 }

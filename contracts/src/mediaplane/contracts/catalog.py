@@ -20,6 +20,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import (
@@ -42,6 +43,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -61,6 +63,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeFailed,
     ThumbnailGenerated,
     ThumbnailFailed,
+    VariantGenerated,
+    VariantFailed,
+    MetadataExtracted,
+    MetadataFailed,
     JanitorSessionExpired,
     JanitorFilePurged,
     JanitorOrphanRemoved,
@@ -91,6 +97,10 @@ AnyEvent = (
     | TranscodeFailed
     | ThumbnailGenerated
     | ThumbnailFailed
+    | VariantGenerated
+    | VariantFailed
+    | MetadataExtracted
+    | MetadataFailed
     | JanitorSessionExpired
     | JanitorFilePurged
     | JanitorOrphanRemoved

@@ -22,6 +22,7 @@ from mediaplane.contracts.janitor import (
     JanitorOrphanRemoved,
     JanitorSessionExpired,
 )
+from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed, VideoMetadata
 from mediaplane.contracts.thumbnails import (
     Thumbnail,
     ThumbnailFailed,
@@ -51,6 +52,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
+from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -254,6 +256,33 @@ def build_examples() -> list[Event]:
             code="too_large",
             detail="30000x30000 pixels exceeds the 50 MP limit",
         ),
+        MetadataExtracted(
+            **_envelope(40, f"metadata-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            kind="video",
+            video=VideoMetadata(
+                container="mov,mp4,m4a,3gp,3g2,mj2",
+                duration=12.5,
+                bitrate=4_800_000,
+                width=3840,
+                height=2160,
+                fps=29.97,
+                rotation=90,
+                video_codec="hevc",
+                video_profile="Main 10",
+                pixel_format="yuv420p10le",
+                color_transfer="smpte2084",
+                color_primaries="bt2020",
+                hdr="pq",
+                audio_codec="aac",
+            ),
+        ),
+        MetadataFailed(
+            **_envelope(41, f"metadata-{FILE}", "thumbnailer"),
+            file_id=FILE,
+            code="corrupt_input",
+            detail="ffprobe cannot read the file: moov atom not found",
+        ),
         JanitorSessionExpired(
             **_envelope(15, f"janitor-{SESSION}", "janitor"),
             session_id=SESSION,
@@ -287,4 +316,24 @@ def build_examples() -> list[Event]:
         UserSuspended(**_user(22), user_id=USER, reason="spam uploads", suspended_by=str(ADMIN)),
         UserReinstated(**_user(23), user_id=USER, reinstated_by=str(ADMIN)),
         UserDeleted(**_user(24), user_id=USER, deleted_by="self"),
+        VariantGenerated(
+            **_envelope(25, f"variant-{SHA}-fill-400x300-smart-q80.webp", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fill-400x300-smart-q80.webp",
+            bucket="variants",
+            key=f"{SHA}/fill-400x300-smart-q80.webp",
+            width=400,
+            height=300,
+            format="webp",
+            size=18_344,
+        ),
+        VariantFailed(
+            **_envelope(26, f"variant-{SHA}-fit-800x800-q82-wm.jpeg", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fit-800x800-q82-wm.jpeg",
+            code="watermark_does_not_fit",
+            detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
     ]

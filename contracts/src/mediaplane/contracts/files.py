@@ -48,6 +48,9 @@ class FileUploadedV2(Event, tag="file.uploaded.v2", frozen=True, kw_only=True):
     size: Bytes
     sha256: Sha256Hex | None = None
     tags: list[str] = msgspec.field(default_factory=list)
+    # The owner opted in to keep the picture's GPS location in its metadata (added
+    # within v2 as an optional field: older events read as False, location dropped).
+    keep_location: bool = False
 
 
 def upcast_file_uploaded_v1(payload: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +77,8 @@ class FileVerified(Event, tag="file.verified.v1", frozen=True, kw_only=True):
     size: Bytes
     media_type: str
     kind: FileKind
+    # Copied from file.uploaded.v2: the metadata extractor keeps GPS only when True.
+    keep_location: bool = False
 
 
 class FileRejected(Event, tag="file.rejected.v1", frozen=True, kw_only=True):

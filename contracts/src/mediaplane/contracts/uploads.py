@@ -29,6 +29,8 @@ class UploadSessionOpened(Event, tag="upload.session.opened.v1", frozen=True, kw
     expires_at: datetime
     upload_id: str | None = None
     tags: list[str] = msgspec.field(default_factory=list)
+    # The owner's opt-in to keep GPS location in the file's metadata (default: stripped).
+    keep_location: bool = False
 
 
 class UploadSessionCompleted(Event, tag="upload.session.completed.v1", frozen=True, kw_only=True):

@@ -250,3 +250,80 @@ async def test_health_and_metrics(client: Client) -> None:
     ready = await client.get("/health/ready")
     assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "up", "changes": "up"})
     assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_the_detail_has_typed_metadata_and_the_list_filters_by_its_ranges(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    july = EPOCH.replace(month=7, day=14)
+    photo = FileStory(owner="alice", filename="beach.jpg", kind="image")
+    old_photo = FileStory(owner="alice", filename="old.jpg", kind="image")
+    clip = FileStory(owner="alice", filename="clip.mp4")
+    song = FileStory(owner="alice", filename="song.mp3", kind="audio")
+    broken = FileStory(owner="alice", filename="broken.mp4")
+    await ingest_events(
+        photo.opened().uploaded().verified().metadata(taken_at=july).events
+        + old_photo.opened().uploaded().verified().metadata(taken_at=july.replace(year=2001)).events
+        + clip.opened().uploaded().verified().metadata(duration=12.5).events
+        + song.opened().uploaded().verified().metadata(duration=215.0).events
+        + broken.opened().uploaded().verified().metadata_failed().events
+    )
+
+    detail = (await client.get(f"/v1/files/{photo.file_id}", headers=auth("alice"))).json()
+    assert detail["metadata"]["status"] == "extracted"
+    assert detail["metadata"]["kind"] == "image"
+    assert detail["metadata"]["image"]["taken_at"] == july.isoformat().replace("+00:00", "Z")
+    assert detail["metadata"]["video"] is None
+    assert detail["metadata"]["image"]["width"] == 1280
+    video = (await client.get(f"/v1/files/{clip.file_id}", headers=auth("alice"))).json()
+    assert video["metadata"]["kind"] == "video"
+    assert (video["metadata"]["video"]["video_codec"], video["metadata"]["video"]["duration"]) == (
+        "h264",
+        12.5,
+    )
+    failed = (await client.get(f"/v1/files/{broken.file_id}", headers=auth("alice"))).json()
+    assert (failed["metadata"]["status"], failed["metadata"]["error"]) == (
+        "failed",
+        "corrupt_input",
+    )
+
+    async def names(**params: Any) -> list[str]:
+        response = await client.get("/v1/files", headers=auth("alice"), params=params)
+        assert response.status_code == 200, response.text
+        return sorted(i["filename"] for i in response.json()["items"])
+
+    after = july.replace(day=1).isoformat()
+    assert await names(taken_after=after) == ["beach.jpg"]
+    assert await names(taken_before=after) == ["old.jpg"]
+    assert await names(min_duration=10, max_duration=100) == ["clip.mp4"]
+    assert await names(min_duration=100) == ["song.mp3"]
+    assert await names(kind="audio", max_duration=1000) == ["song.mp3"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_duration": 30, "max_duration": 10},
+        {"taken_after": "2024-02-01T00:00:00Z", "taken_before": "2024-01-01T00:00:00Z"},
+        {"taken_after": "2024-02-01T00:00:00"},  # no time zone
+        {"taken_after": "yesterday"},
+        {"taken_before": "1721000000"},  # not read as a Unix time
+    ],
+)
+async def test_empty_or_naive_ranges_are_invalid_range_problems(
+    client: Client, auth: Any, params: dict[str, Any]
+) -> None:
+    response = await client.get("/v1/files", headers=auth("alice"), params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid_range"
+
+
+@pytest.mark.parametrize("params", [{"min_duration": -1}, {"max_duration": "long"}])
+async def test_malformed_range_bounds_are_refused(
+    client: Client, auth: Any, params: dict[str, Any]
+) -> None:
+    response = await client.get("/v1/files", headers=auth("alice"), params=params)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid_request"

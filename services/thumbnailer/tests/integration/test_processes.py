@@ -8,23 +8,28 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import RecordingHandler, eventually
-from mediaplane.contracts import ThumbnailGenerated, build_registry
+from mediaplane.contracts import MetadataExtracted, ThumbnailGenerated, build_registry
 from mediaplane.devstack.pytest_plugin import free_ports
 from mediaplane.devstack.settings import StackSettings
+from mediaplane.eventlog.database import open_pool
 from mediaplane.thumbnailer import testing
+from mediaplane.thumbnailer.adapters import variant_store
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations
 from mediaplane.thumbnailer.config import ThumbnailerSettings
 
 pytestmark = pytest.mark.integration
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 Verified = Callable[..., Any]
 
@@ -33,7 +38,9 @@ Verified = Callable[..., Any]
 def settings_for_processes(
     make_settings: Callable[..., ThumbnailerSettings],
 ) -> ThumbnailerSettings:
-    return make_settings(ops_port=free_ports(2))
+    # One block: the worker on P, the relay on P + 1, the api on P + 2.
+    base = free_ports(3)
+    return make_settings(ops_port=base, http_port=base + 2)
 
 
 @pytest.fixture
@@ -55,6 +62,10 @@ def env(stack: StackSettings, settings_for_processes: ThumbnailerSettings) -> di
         "MEDIAPLANE_ORIGINALS_BUCKET": s.originals_bucket,
         "MEDIAPLANE_THUMBNAILER_OPS_PORT": str(s.ops_port),
         "MEDIAPLANE_THUMBNAILER_CONCURRENCY": "2",
+        # The test's own bucket (removed after it) also holds its variants.
+        "MEDIAPLANE_VARIANTS_BUCKET": s.bucket,
+        "MEDIAPLANE_THUMBNAILER_PORT": str(s.http_port),
+        "MEDIAPLANE_JWT_SECRET": JWT_SECRET,
     }
 
 
@@ -70,8 +81,11 @@ def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @asynccontextmanager
-async def _role(name: str, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    """The role running; on exit SIGTERM, and it must stop by itself with status 0."""
+async def _role(
+    name: str, env: dict[str, str], *, stopped: tuple[int, ...] = (0,)
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The role running; on exit SIGTERM, and it must stop by itself with a `stopped` status
+    (uvicorn shuts down cleanly, then re-raises the signal: -15 for the api role)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -87,7 +101,7 @@ async def _role(name: str, env: dict[str, str]) -> AsyncIterator[asyncio.subproc
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 40)
-    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+    assert process.returncode in stopped, output.decode(errors="replace")[-3000:]
 
 
 async def _ready(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -105,7 +119,7 @@ async def _ready(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:
     first, second = _migrate(env), _migrate(env)
     assert first.returncode == 0, first.stderr
-    assert "applied 5 migrations" in first.stdout  # eventlog 4 + thumbnailer 1
+    assert "applied 6 migrations" in first.stdout  # eventlog 4 + thumbnailer 2
     assert "0001_thumbnail_jobs.sql" in first.stdout
     assert second.returncode == 0, second.stderr
     assert "applied 0 migrations" in second.stdout
@@ -120,7 +134,9 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
     relay_ops = f"http://127.0.0.1:{settings.ops_port + 1}"
     bus = Bus(settings.bus, build_registry(settings.bus.subject_root), producer="upload-gateway")
     outcomes = RecordingHandler()
-    bus.consumer("test-thumbnail-outcomes", events=[ThumbnailGenerated])(outcomes)
+    bus.consumer("test-thumbnail-outcomes", events=[ThumbnailGenerated, MetadataExtracted])(
+        outcomes
+    )
     event = await verified(testing.encode(testing.photo(640, 480), "PNG"), "image/png", "image")
 
     async with (
@@ -136,10 +152,15 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
         assert (await client.get(f"{worker_ops}/health/live")).json() == {"status": "live"}
 
         await bus.publish(event)
-        await eventually(lambda: len(outcomes.events) == 1, within=60)
-        [generated] = outcomes.events
+        # Both consumers of the worker role: thumbnails and metadata.
+        await eventually(lambda: len(outcomes.events) == 2, within=60)
+        by_type = {type(e): e for e in outcomes.events}
+        generated, extracted = by_type[ThumbnailGenerated], by_type[MetadataExtracted]
         assert isinstance(generated, ThumbnailGenerated)
         assert generated.file_id == event.file_id
+        assert isinstance(extracted, MetadataExtracted)
+        assert extracted.image is not None
+        assert (extracted.image.width, extracted.image.height) == (640, 480)
 
         worker_metrics = (await client.get(f"{worker_ops}/metrics")).text
         assert (
@@ -147,5 +168,48 @@ async def test_worker_and_relay_processes_thumbnail_a_file(
             in worker_metrics
         )
         assert 'mediaplane_thumbnailer_job_seconds_count{kind="image"} 1.0' in worker_metrics
-        relay_metrics = (await client.get(f"{relay_ops}/metrics")).text
-        assert "eventlog_relay_published_total 1.0" in relay_metrics
+
+        async def relay_published_both() -> bool:
+            # The relay counts after JetStream's ack, which may follow our delivery.
+            metrics = (await client.get(f"{relay_ops}/metrics")).text
+            return "eventlog_relay_published_total 2.0" in metrics
+
+        await eventually(relay_published_both, within=30)
+
+
+async def test_the_api_role_serves_variants_and_refuses_to_start_without_token_settings(
+    env: dict[str, str], settings_for_processes: ThumbnailerSettings, verified: Verified
+) -> None:
+    settings = settings_for_processes
+    await apply_migrations(settings)
+    event = await verified(testing.encode(testing.photo(640, 480), "PNG"), "image/png", "image")
+    async with await open_pool(settings.database_url, min_size=1, max_size=1) as pool:
+        await variant_store.project_source(pool, event)
+    base = f"http://127.0.0.1:{settings.http_port}"
+    token = jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, JWT_SECRET, "HS256")
+    async with (
+        _role("api", env, stopped=(0, -signal.SIGTERM)),
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        ready = await _ready(client, f"{base}/health/ready")
+        assert ready["checks"] == {"postgres": "up", "nats": "up", "s3": "up", "ffmpeg": "up"}
+        answer = await client.get(
+            f"{base}/v1/files/{event.file_id}/variants/small",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 302, answer.text
+        assert answer.headers["variant-spec"] == "fit-320x320-q80.webp"
+
+    without = {k: v for k, v in env.items() if k != "MEDIAPLANE_JWT_SECRET"}
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mediaplane.thumbnailer",
+        "api",
+        env=without,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(refused.communicate(), 60)
+    assert refused.returncode == 2
+    assert b"refusing to start" in stderr
+    assert b"MEDIAPLANE_JWT_SECRET" in stderr

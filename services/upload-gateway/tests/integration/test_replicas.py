@@ -22,7 +22,7 @@ from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
 
 pytestmark = pytest.mark.integration
 
@@ -79,9 +79,8 @@ async def test_concurrent_opens_on_two_replicas_never_overshoot_the_quota(
     exits: AsyncExitStack,
 ) -> None:
     settings = make_gateway_settings(
-        limits=UploadLimits(
-            single_put_max=5 * MiB, part_size=5 * MiB, quota_files=100, quota_bytes=10 * MiB
-        ),
+        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
+        plans=Plans.only(Quota(files=100, bytes=10 * MiB)),
     )
     first, second = await replicas(settings, exits)
     body = {"filename": "a.png", "size": 3 * MiB, "content_type": "image/png"}

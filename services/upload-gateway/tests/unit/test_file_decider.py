@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 import mediaplane.upload_gateway.domain.file as file_decider
@@ -204,3 +205,19 @@ def test_a_global_v1_tag_counts_for_its_creator_only() -> None:
         )
         == 1
     )
+
+
+def test_the_verdict_carries_the_location_opt_in_and_old_uploads_default_to_stripped() -> None:
+    verdict = Verdict(sha256=SHA, size=10, media_type="image/jpeg", kind="image")
+    opted_in = msgspec.structs.replace(_uploaded(), keep_location=True)
+    (verified,) = file_decider.record_verdict(
+        _given(opted_in), RecordVerdict(verdict=verdict, context=CTX)
+    )
+    assert isinstance(verified, FileVerified)
+    assert verified.keep_location is True
+    # An event written before the field existed reads as "no location".
+    payload = msgspec.json.decode(msgspec.json.encode(_uploaded()))
+    del payload["keep_location"]
+    old = REGISTRY.decode(msgspec.json.encode(payload))
+    assert isinstance(old, FileUploadedV2)
+    assert old.keep_location is False

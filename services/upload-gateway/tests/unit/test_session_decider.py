@@ -13,6 +13,7 @@ from mediaplane.contracts import (
     FileUploadedV2,
     UploadSessionAborted,
     UploadSessionCompleted,
+    UploadSessionOpened,
 )
 from mediaplane.domain import CommandContext
 from mediaplane.upload_gateway.domain.errors import (
@@ -202,3 +203,13 @@ def test_the_original_sits_next_to_the_staging_object_and_old_keys_keep_their_on
     assert original_key(f"alice/{FILE}/upload") == f"alice/{FILE}/original"
     # A session opened before staging keys existed: judged in place.
     assert original_key(f"alice/{FILE}") == f"alice/{FILE}"
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_location_opt_in_travels_from_the_session_to_the_uploaded_file(keep: bool) -> None:
+    (opened,) = open_upload(UploadSession(), _open(8 * MiB, keep_location=keep), LIMITS)
+    assert isinstance(opened, UploadSessionOpened)
+    assert opened.keep_location is keep
+    _, uploaded = complete_upload(_given(opened), _complete(8 * MiB))
+    assert isinstance(uploaded, FileUploadedV2)
+    assert uploaded.keep_location is keep

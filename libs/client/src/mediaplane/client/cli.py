@@ -1,9 +1,10 @@
-"""`mediaplane`: upload, download, list, tag and watch files from a terminal."""
+"""`mediaplane`: sign in, upload, download, list, tag and watch files from a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -29,9 +30,11 @@ from rich.table import Column, Table
 
 from mediaplane.client.client import MediaplaneClient
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
+from mediaplane.client.credentials import CredentialStore
 from mediaplane.client.download import download_file
 from mediaplane.client.errors import MediaplaneError
 from mediaplane.client.models import FileChange, FileSummary, TagView, UploadSummary
+from mediaplane.client.signin import DeviceCode, Identity, UserInfo
 from mediaplane.client.upload import default_state_path, upload_file
 
 EXIT_ERROR = 1
@@ -44,9 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--url", help=f"platform URL (env MEDIAPLANE_URL, default {DEFAULT_URL})")
     parser.add_argument("--catalog-url", help="catalog URL when apart (MEDIAPLANE_CATALOG_URL)")
-    parser.add_argument("--token", help="bearer JWT (env MEDIAPLANE_TOKEN)")
+    parser.add_argument(
+        "--token", help="bearer JWT or personal access token mppat_... (env MEDIAPLANE_TOKEN)"
+    )
+    parser.add_argument(
+        "--issuer", help="OpenID provider when not at --url (env MEDIAPLANE_ISSUER)"
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    login = commands.add_parser("login", help="sign in (device flow: approve in a browser)")
+    login.add_argument(
+        "--with-token",
+        action="store_true",
+        help="read a personal access token (mppat_...) from stdin instead, for scripts",
+    )
+    commands.add_parser("logout", help="revoke and forget this machine's sign-in")
+    commands.add_parser("whoami", help="who the platform takes you for")
 
     upload = commands.add_parser("upload", help="upload a file (resumes an interrupted upload)")
     upload.add_argument("path", type=Path)
@@ -169,10 +186,12 @@ def _progress(console: Console) -> Progress:
 
 def _config(args: argparse.Namespace, env: Mapping[str, str]) -> ClientConfig:
     base = ClientConfig.from_env(env)
-    return ClientConfig(
+    return dataclasses.replace(
+        base,
         url=args.url or base.url,
         catalog_url=args.catalog_url or base.catalog_url,
         token=args.token or base.token,
+        issuer=args.issuer or base.issuer,
     )
 
 
@@ -185,10 +204,16 @@ async def run(argv: Sequence[str] | None = None, env: Mapping[str, str] = os.env
 async def execute(args: argparse.Namespace, config: ClientConfig) -> int:
     output = _Output(args.json)
     try:
-        async with MediaplaneClient(
-            config.url, config.token, catalog_url=config.catalog_url
-        ) as client:
-            await _dispatch(args, client, output)
+        async with Identity(
+            config.issuer_url, config.client_id, CredentialStore(config.credentials_path)
+        ) as identity:
+            if args.command in ("login", "logout", "whoami"):
+                await _account(args, identity, config, output)
+                return 0
+            async with MediaplaneClient(
+                config.url, identity.source(config.token), catalog_url=config.catalog_url
+            ) as client:
+                await _dispatch(args, client, output)
     except MediaplaneError as error:
         output.err.print(f"[red]error:[/] {escape(str(error))}", markup=True)
         for hint in _hints(args, config, error):
@@ -199,10 +224,15 @@ async def execute(args: argparse.Namespace, config: ClientConfig) -> int:
 
 def _hints(args: argparse.Namespace, config: ClientConfig, error: MediaplaneError) -> list[str]:
     hints = []
-    if error.code == "connection_failed":
+    if error.code == "connection_failed" and args.command in ("login", "logout", "whoami"):
+        hints.append(f"is the identity provider up at {config.issuer_url}? (MEDIAPLANE_ISSUER)")
+    elif error.code == "connection_failed":
         hints.append(f"is the platform up at {config.url}? (`just up`, or set MEDIAPLANE_URL)")
     if error.code == "unauthorized":
-        hints.append("set MEDIAPLANE_TOKEN to a bearer JWT (`mediaplane token` in development)")
+        hints.append(
+            "sign in with `mediaplane login`, or set MEDIAPLANE_TOKEN to a bearer JWT or a"
+            " personal access token (`mediaplane token` in development)"
+        )
     if args.command == "upload" and _state_path(args, config).exists():
         hints.append("the upload can resume: rerun the same command")
     if args.command == "token" and error.status in (404, 405):
@@ -261,6 +291,67 @@ async def _dispatch(args: argparse.Namespace, client: MediaplaneClient, output: 
                 print(token)
         case _:
             raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+async def _account(
+    args: argparse.Namespace, identity: Identity, config: ClientConfig, output: _Output
+) -> None:
+    """login, logout, whoami. Tokens are never printed: they go to the credential store."""
+    match args.command:
+        case "login" if args.with_token:
+            secret = sys.stdin.readline().strip()
+            if not secret:
+                raise MediaplaneError("invalid_request", 0, "no token on stdin")
+            await identity.sign_in_with_personal_access_token(secret)
+            _signed_in(output, identity.issuer, await identity.userinfo())
+        case "login":
+            code = await identity.start_device_flow()
+            _show_device_code(output, code)
+            await identity.finish_device_flow(code)
+            _signed_in(output, identity.issuer, await identity.userinfo())
+        case "logout":
+            forgot = await identity.logout()
+            message = "signed out" if forgot else "was not signed in"
+            output.result({"signed_out": forgot}, f"{message} of {identity.issuer}")
+        case "whoami":
+            info = await identity.userinfo(config.token)
+            output.result(info, _who(info))
+
+
+def _show_device_code(output: _Output, code: DeviceCode) -> None:
+    if output.as_json:
+        output.json(
+            {
+                "verification_uri": code.verification_uri,
+                "verification_uri_complete": code.verification_uri_complete,
+                "user_code": code.user_code,
+                "expires_in": code.expires_in,
+            }
+        )
+    output.err.print(
+        f"To sign in, open {code.verification_uri}\nand enter the code: {code.user_code}",
+        markup=False,
+    )
+    if code.verification_uri_complete:
+        output.err.print(f"(or open {code.verification_uri_complete})", markup=False)
+    output.err.print(
+        f"Waiting for approval (the code expires in {code.expires_in // 60} minutes)...",
+        markup=False,
+    )
+
+
+def _signed_in(output: _Output, issuer: str, info: UserInfo) -> None:
+    output.result(info, f"signed in to {issuer}\n{_who(info)}")
+
+
+def _who(info: UserInfo) -> str:
+    lines = [f"sub    {info.sub}"]
+    if info.email:
+        verified = "" if info.email_verified else " (not verified)"
+        lines.append(f"email  {info.email}{verified}")
+    lines.append(f"roles  {', '.join(info.roles) or '-'}")
+    lines.append(f"plan   {info.plan or '-'}")
+    return "\n".join(lines)
 
 
 async def _upload(args: argparse.Namespace, client: MediaplaneClient, output: _Output) -> None:

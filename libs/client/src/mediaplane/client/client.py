@@ -33,6 +33,7 @@ from mediaplane.client.models import (
     UploadSession,
 )
 from mediaplane.client.retry import TRANSIENT_STATUS, RetryPolicy, send_with_retries
+from mediaplane.client.signin import TokenSource
 from mediaplane.client.sse import parse_events
 
 T = TypeVar("T")
@@ -79,7 +80,7 @@ class MediaplaneClient:
     def __init__(
         self,
         base_url: str,
-        token: str | None = None,
+        token: str | TokenSource | None = None,
         *,
         catalog_url: str | None = None,
         retry: RetryPolicy | None = None,
@@ -88,6 +89,8 @@ class MediaplaneClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.catalog_url = (catalog_url or base_url).rstrip("/")
+        # A string as it is; a source is asked before each request (a signed-in CLI's
+        # token is refreshed when it expires, even in the middle of a long upload).
         self.token = token
         self.retry = retry or RetryPolicy()
         # No default Authorization header: presigned requests go to object storage with
@@ -110,8 +113,11 @@ class MediaplaneClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    async def _auth(self) -> dict[str, str]:
+        token = self.token
+        if token is not None and not isinstance(token, str):
+            token = await token.access_token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _call(
         self,
@@ -124,7 +130,7 @@ class MediaplaneClient:
         idempotent: bool = True,
     ) -> T:
         body = None if json is None else msgspec.json.encode(json)
-        headers = self._auth()
+        headers = await self._auth()
         if body is not None:
             headers["Content-Type"] = "application/json"
 
@@ -300,7 +306,7 @@ class MediaplaneClient:
         while True:
             try:
                 async with self.http.stream(
-                    "GET", self._catalog("/v1/events"), headers=self._auth(), timeout=timeout
+                    "GET", self._catalog("/v1/events"), headers=await self._auth(), timeout=timeout
                 ) as response:
                     if response.is_error:
                         await response.aread()

@@ -1,8 +1,8 @@
 """The whole platform on this machine: what `just up` runs after `just infra-up`.
 
 `prepare` creates each service's database and runs its `migrate` role, makes
-the buckets, keeps a development JWT secret, registers the web UI as an OAuth
-client of identity and creates a dev admin (its generated password kept in
+the buckets, keeps a development JWT secret, registers the web UI and the CLI as
+OAuth clients of identity and creates a dev admin (its generated password kept in
 `<data dir>/platform/admin-password`, owner only), and writes a supervisord
 config and an env file under `<data dir>/platform/`. `up` then runs
 supervisord (supervisor, docs/adr/0006-a-local-platform-that-heals.md) in the
@@ -62,7 +62,7 @@ SERVICES = (
     Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
     Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
     Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
-    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("worker", "relay")),
+    Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
 )
@@ -70,7 +70,7 @@ SERVICES = (
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one;
 # identity has no such role, only its relay on ops + 1).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083}
+HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083, "thumbnailer": 8084}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
@@ -117,10 +117,13 @@ _BUS_VARIABLES = (
 )
 
 
-# The dev admin `prepare` creates, and the web UI's OAuth client (public: PKCE).
+# The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
+# `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
-WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
+CLI_CLIENT = "cli"
+CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +144,7 @@ class PlatformSettings:
     http_ports: Mapping[str, int]
     ops_ports: Mapping[str, int]
     database_urls: Mapping[str, str]
-    buckets: Mapping[str, str]  # originals, renditions, thumbnails -> bucket name
+    buckets: Mapping[str, str]  # originals, renditions, thumbnails, variants -> bucket name
     passthrough: Mapping[str, str]
     # Dev sign-in (POST /v1/dev/token, the web UI's user-name box): on unless
     # MEDIAPLANE_DEV_MODE=0, which runs the platform the way production signs in.
@@ -177,7 +180,7 @@ class PlatformSettings:
             },
             buckets={
                 kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
-                for kind in ("originals", "renditions", "thumbnails")
+                for kind in ("originals", "renditions", "thumbnails", "variants")
             },
             passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
@@ -285,7 +288,9 @@ class PlatformSettings:
         )
         return found
 
-    def environment(self, jwt_secret: str, playback_secret: str) -> dict[str, str]:
+    def environment(
+        self, jwt_secret: str, playback_secret: str, variant_secret: str
+    ) -> dict[str, str]:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
@@ -326,6 +331,7 @@ class PlatformSettings:
             "MEDIAPLANE_JWT_ISSUER": self.edge_url,
             "MEDIAPLANE_JWT_AUDIENCE": "mediaplane",
             "MEDIAPLANE_CATALOG_PLAYBACK_SECRET": playback_secret,
+            "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET": variant_secret,
             "MEDIAPLANE_DEV_MODE": "1" if self.dev_mode else "0",
             "MEDIAPLANE_EDGE_BIND": "127.0.0.1",
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
@@ -334,6 +340,7 @@ class PlatformSettings:
             "MEDIAPLANE_GATEWAY_UPSTREAM": self.upstream("gateway"),
             "MEDIAPLANE_CATALOG_UPSTREAM": self.upstream("catalog"),
             "MEDIAPLANE_IDENTITY_UPSTREAM": self.upstream("identity"),
+            "MEDIAPLANE_THUMBNAILER_UPSTREAM": self.upstream("thumbnailer"),
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
             "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
@@ -388,6 +395,11 @@ def jwt_secret(settings: PlatformSettings) -> str:
 def playback_secret(settings: PlatformSettings) -> str:
     """The catalog's key for HLS playback tokens (never the JWT secret)."""
     return _kept_secret(settings, "playback-secret")
+
+
+def variant_secret(settings: PlatformSettings) -> str:
+    """The thumbnailer's key for signing variant specs (never the JWT secret)."""
+    return _kept_secret(settings, "variant-secret")
 
 
 def _port_in_use(port: int) -> bool:
@@ -445,13 +457,20 @@ def admin_password(settings: PlatformSettings) -> str:
 
 
 def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
-    """Identity's web UI client (exact redirect URIs) and the dev admin; idempotent."""
+    """Identity's web UI client (exact redirect URIs), the CLI's client and the dev admin;
+    idempotent."""
     url = settings.edge_url
-    client = [
+    web_ui = [
         *("admin", "client", "--id", WEB_UI_CLIENT, "--public"),
         *("--redirect-uri", f"{url}/callback", "--post-logout-redirect-uri", f"{url}/"),
         *("--grant", "authorization_code", "--grant", "refresh_token"),
         *("--scope", WEB_UI_SCOPE),
+    ]
+    cli = [
+        *("admin", "client", "--id", CLI_CLIENT, "--public"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:device_code", "--grant", "refresh_token"),
+        *("--grant", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        *("--scope", CLI_SCOPE),
     ]
     admin = ["admin", "create", "--email", settings.admin_email]
     # The password goes in the environment of that one process, never on its command line.
@@ -468,11 +487,16 @@ def _seed_identity(settings: PlatformSettings, env: Mapping[str, str]) -> None:
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        registered = pool.submit(run, client, {})
+        registered = {
+            name: pool.submit(run, args, {}) for name, args in (("web UI", web_ui), ("CLI", cli))
+        }
         created = pool.submit(run, admin, secret)
-    if registered.result().returncode != 0:
-        done = registered.result()
-        raise StackError(f"identity: registering the web UI failed:\n{done.stdout}{done.stderr}")
+    for name, future in registered.items():
+        done = future.result()
+        if done.returncode != 0:
+            raise StackError(
+                f"identity: registering the {name} failed:\n{done.stdout}{done.stderr}"
+            )
     done = created.result()
     if done.returncode == 0:
         print(f"identity: dev admin {settings.admin_email} created")
@@ -491,7 +515,9 @@ def prepare(settings: PlatformSettings) -> None:
             f"ports in use: {', '.join(busy)}; is the platform already running? (`just down`)"
         )
     settings.dir.mkdir(parents=True, exist_ok=True)
-    env = settings.environment(jwt_secret(settings), playback_secret(settings))
+    env = settings.environment(
+        jwt_secret(settings), playback_secret(settings), variant_secret(settings)
+    )
     _create_databases(settings)
     _ensure_buckets(settings)
     _migrate(settings, env)

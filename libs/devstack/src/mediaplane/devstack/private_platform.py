@@ -26,7 +26,12 @@ from psycopg import sql
 
 from mediaplane.bus.permissions import ADMIN
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.platform import HTTP_REPLICA_STRIDE, OPS_REPLICA_STRIDE, SERVICES
+from mediaplane.devstack.platform import (
+    HTTP_PORTS,
+    HTTP_REPLICA_STRIDE,
+    OPS_REPLICA_STRIDE,
+    SERVICES,
+)
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
@@ -34,12 +39,12 @@ from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 if TYPE_CHECKING:
     from mediaplane.devstack.pytest_plugin import PrivateNats
 
-BUCKET_KINDS = ("originals", "renditions", "thumbnails")
-_APIS = ("gateway", "catalog", "identity")
+BUCKET_KINDS = ("originals", "renditions", "thumbnails", "variants")
 
 
 def ports_needed(replicas: int) -> int:
-    """Edge and edge admin; the APIs (each replica `HTTP_REPLICA_STRIDE` further); then
+    """Edge and edge admin; the APIs (each replica `HTTP_REPLICA_STRIDE` further, so at
+    most that many APIs); then
     an ops port and a relay port per service and replica."""
     return 2 + HTTP_REPLICA_STRIDE * replicas + OPS_REPLICA_STRIDE * replicas * len(SERVICES)
 
@@ -79,7 +84,10 @@ class PrivatePlatform:
             "MEDIAPLANE_EDGE_PORT": str(base),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
             "MEDIAPLANE_REPLICAS": str(replicas),
-            **{f"MEDIAPLANE_{api.upper()}_PORT": str(base + 2 + i) for i, api in enumerate(_APIS)},
+            **{
+                f"MEDIAPLANE_{api.upper()}_PORT": str(base + 2 + i)
+                for i, api in enumerate(HTTP_PORTS)
+            },
             **self._bus_environment(run),
         }
         for index, service in enumerate(SERVICES):

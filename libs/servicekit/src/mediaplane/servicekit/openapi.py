@@ -129,9 +129,10 @@ def merge(by_service: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
             "title": TITLE,
             "version": VERSION,
             "description": (
-                "The public API of mediaplane behind its edge: commands (upload-gateway) and"
-                " queries (catalog) at one base URL. Every error is RFC 9457"
-                " application/problem+json with a stable `code`."
+                "The public API of mediaplane behind its edge: commands (upload-gateway),"
+                " queries (catalog) and accounts (identity) at one base URL. Every error is"
+                " RFC 9457 application/problem+json with a stable `code`. Sign-in itself is"
+                " OAuth 2 / OpenID Connect, described by /.well-known/openid-configuration."
             ),
         },
         "servers": [{"url": "/"}],

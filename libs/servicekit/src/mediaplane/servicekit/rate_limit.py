@@ -65,10 +65,15 @@ class RateLimited(ProblemError):
 
 
 class OwnerRateLimiter:
-    """`check(owner)` per request; `use(pool)` once the API's database pool is open."""
+    """`check(owner)` per request; `use(pool)` once the API's database pool is open.
 
-    def __init__(self, limit: RateLimit) -> None:
+    `purpose` keeps the buckets of different limits of one database apart (the
+    thumbnailer limits requests, and new variants per owner besides).
+    """
+
+    def __init__(self, limit: RateLimit, *, purpose: str = "requests") -> None:
         self._limit = limit
+        self._purpose = purpose
         self._pool: Pool | None = None
 
     def use(self, pool: Pool) -> None:
@@ -78,7 +83,8 @@ class OwnerRateLimiter:
         """Take one token for `owner` or raise RateLimited with the seconds to wait."""
         if self._pool is None:
             raise RuntimeError("the rate limiter has no database: call use(pool) at start-up")
-        params = {"owner": owner, "burst": self._limit.burst, "rate": self._limit.per_second}
+        key = f"{self._purpose}/{owner}"
+        params = {"owner": key, "burst": self._limit.burst, "rate": self._limit.per_second}
         async with self._pool.connection() as conn:
             taken = await (await conn.execute(_TAKE, params)).fetchone()
             if taken is not None:

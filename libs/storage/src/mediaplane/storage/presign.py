@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlunsplit
 
 from minio import Minio, signer
@@ -150,10 +150,14 @@ def presign_get(
     filename: str | None = None,
     content_type: str | None = None,
     inline: bool = False,
+    cache_control: str | None = None,
+    signed_at: datetime | None = None,
 ) -> PresignedRequest:
-    """A download URL; the server answers with the given filename and type.
+    """A download URL; the server answers with the given filename, type and cache policy.
 
     Range requests work on it as on any GET: the Range header is not signed.
+    `signed_at` (default: now) fixes the signing time, so equal calls within
+    one period give one URL that caches can keep.
     """
     response_headers: DictType = {}
     if filename is not None:
@@ -162,7 +166,14 @@ def presign_get(
         )
     if content_type is not None:
         response_headers["response-content-type"] = content_type
+    if cache_control is not None:
+        response_headers["response-cache-control"] = cache_control
     url = client.get_presigned_url(
-        "GET", bucket, key, expires=expires, response_headers=response_headers
+        "GET",
+        bucket,
+        key,
+        expires=expires,
+        response_headers=response_headers,
+        request_date=signed_at,
     )
     return PresignedRequest(method="GET", url=url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -100,6 +100,8 @@ class ObjectStore:
         filename: str | None = None,
         content_type: str | None = None,
         inline: bool = False,
+        cache_control: str | None = None,
+        signed_at: datetime | None = None,
     ) -> PresignedRequest:
         return presign.presign_get(
             self._presigner,
@@ -109,6 +111,8 @@ class ObjectStore:
             filename=filename,
             content_type=content_type,
             inline=inline,
+            cache_control=cache_control,
+            signed_at=signed_at,
         )
 
     # Multipart uploads

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
-from urllib.parse import urlsplit
+from typing import Literal, cast
+from urllib.parse import unquote, urlsplit
 
 from mediaplane.bus import BusSettings
 from mediaplane.identity.domain.policy import Backoff, PasswordPolicy, RegistrationMode
 
 SERVICE = "identity"
 _MODES = ("open", "invite", "closed")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_SENDER = "mediaplane <no-reply@mediaplane.invalid>"
+# URL scheme -> how the connection is protected, and the port when the URL names none.
+_SMTP_SCHEMES: dict[str, tuple[Literal["tls", "starttls", "none"], int]] = {
+    "smtps": ("tls", 465),
+    "smtp": ("starttls", 587),
+    "smtp+insecure": ("none", 25),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +54,80 @@ class Upstream:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    """An SMTP server to send mail through. `security`: `tls` (implicit, `smtps://`),
+    `starttls` (`smtp://`, refused when the server offers no TLS) or `none`
+    (`smtp+insecure://`, loopback only: a local relay, or tests)."""
+
+    host: str
+    port: int
+    security: Literal["tls", "starttls", "none"]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = DEFAULT_SENDER
+    ca_file: str | None = None  # verify the server against this CA instead of the system's
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.security == "none" and self.host not in _LOOPBACK:
+            raise ValueError("SMTP without TLS only to a loopback server (smtp+insecure://)")
+        if self.username is not None and self.password is None:
+            raise ValueError(
+                "MEDIAPLANE_IDENTITY_SMTP_URL names a user: set MEDIAPLANE_IDENTITY_SMTP_PASSWORD"
+                " or MEDIAPLANE_IDENTITY_SMTP_PASSWORD_FILE"
+            )
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        password: str | None = None,
+        sender: str = DEFAULT_SENDER,
+        ca_file: str | None = None,
+    ) -> SmtpSettings:
+        """`smtps://user@host[:465]`, `smtp://user@host[:587]` or
+        `smtp+insecure://127.0.0.1[:25]`; the password never in the URL."""
+        parts = urlsplit(url)
+        if parts.scheme not in _SMTP_SCHEMES or not parts.hostname:
+            raise ValueError(
+                "MEDIAPLANE_IDENTITY_SMTP_URL: smtps://host, smtp://host (STARTTLS) or"
+                " smtp+insecure://127.0.0.1"
+            )
+        if parts.password is not None:
+            raise ValueError(
+                "MEDIAPLANE_IDENTITY_SMTP_URL must not carry the password: set"
+                " MEDIAPLANE_IDENTITY_SMTP_PASSWORD or _PASSWORD_FILE"
+            )
+        security, default_port = _SMTP_SCHEMES[parts.scheme]
+        return cls(
+            host=parts.hostname,
+            port=parts.port or default_port,
+            security=security,
+            username=unquote(parts.username) if parts.username else None,
+            password=password,
+            sender=sender,
+            ca_file=ca_file,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings | None:
+        url = env.get("MEDIAPLANE_IDENTITY_SMTP_URL")
+        if not url:
+            return None
+        password = env.get("MEDIAPLANE_IDENTITY_SMTP_PASSWORD") or None
+        password_file = env.get("MEDIAPLANE_IDENTITY_SMTP_PASSWORD_FILE")
+        if password is None and password_file:
+            password = Path(password_file).read_text().strip()
+        return cls.from_url(
+            url,
+            password=password,
+            sender=env.get("MEDIAPLANE_IDENTITY_MAIL_FROM") or DEFAULT_SENDER,
+            ca_file=env.get("MEDIAPLANE_IDENTITY_SMTP_CA_FILE") or None,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class IdentitySettings:
     database_url: str
     bus: BusSettings
@@ -55,7 +138,9 @@ class IdentitySettings:
     registration: RegistrationMode = "closed"
     plans: tuple[str, ...] = ("free", "pro")
     default_plan: str = "free"
-    maildir: Path
+    # Where mail goes: an SMTP server when set, else this Maildir (local runs, tests).
+    maildir: Path | None = None
+    smtp: SmtpSettings | None = None
     lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
     rotation: KeyRotation = field(default_factory=KeyRotation)
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
@@ -76,8 +161,10 @@ class IdentitySettings:
             raise ValueError(f"MEDIAPLANE_IDENTITY_REGISTRATION must be one of {_MODES}")
         if self.default_plan not in self.plans:
             raise ValueError("MEDIAPLANE_IDENTITY_DEFAULT_PLAN must be one of the plans")
+        if self.maildir is None and self.smtp is None:
+            raise ValueError("set MEDIAPLANE_IDENTITY_SMTP_URL or MEDIAPLANE_IDENTITY_MAILDIR")
         parts = urlsplit(self.issuer)
-        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        local = parts.hostname in _LOOPBACK
         if parts.scheme != "https" and not (parts.scheme == "http" and local):
             raise ValueError("MEDIAPLANE_IDENTITY_ISSUER must be https (http only on loopback)")
         if parts.query or parts.fragment or self.issuer.endswith("/"):
@@ -100,7 +187,10 @@ class IdentitySettings:
             registration=cast(RegistrationMode, mode),
             plans=plans,
             default_plan=env.get("MEDIAPLANE_IDENTITY_DEFAULT_PLAN", plans[0]),
-            maildir=Path(env["MEDIAPLANE_IDENTITY_MAILDIR"]),
+            maildir=Path(env["MEDIAPLANE_IDENTITY_MAILDIR"])
+            if env.get("MEDIAPLANE_IDENTITY_MAILDIR")
+            else None,
+            smtp=SmtpSettings.from_env(env),
             lifetimes=TokenLifetimes(
                 access_seconds=int(env.get("MEDIAPLANE_IDENTITY_ACCESS_TOKEN_SECONDS", 300)),
             ),

@@ -22,6 +22,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Litestar
 
 from mediaplane.identity.api.app import create_app
+from mediaplane.identity.app.bootstrap import open_resources
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.observability.serve import serve
 
@@ -48,6 +49,7 @@ class Server:
 
     def mails(self, to: str) -> list[str]:
         """Bodies of the mails sent to `to`, oldest first."""
+        assert self.settings.maildir is not None, "this server sends mail over SMTP"
         box = mailbox.Maildir(self.settings.maildir, create=False)
         found = [(_delivery_order(key), m) for key, m in box.items() if m["To"] == to]
         bodies = []
@@ -67,7 +69,7 @@ class Server:
 
 
 def make_settings(
-    pg_url: str, bus: Any, maildir: Path, port: int, **overrides: Any
+    pg_url: str, bus: Any, maildir: Path | None, port: int, **overrides: Any
 ) -> IdentitySettings:
     fields: dict[str, Any] = {
         "database_url": pg_url,
@@ -100,6 +102,62 @@ async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
 
 
 SignUp = Callable[..., Awaitable[str]]
+
+
+async def sign_up(server: Server, email: str, password: str = PASSWORD) -> str:
+    """Registers, verifies from the mail, signs in once; the user id."""
+    response = await server.http.post(
+        "/v1/account/registrations", json={"email": email, "password": password}
+    )
+    assert response.status_code == 202, response.text
+    token = server.token_from_mail(email.lower(), "verify")
+    verified = await server.http.post("/v1/account/email-verifications", json={"token": token})
+    assert verified.status_code == 204, verified.text
+    signed_in = await server.http.post(
+        "/v1/account/sessions", json={"email": email, "password": password}
+    )
+    assert signed_in.status_code == 201, signed_in.text
+    user_id: str = signed_in.json()["user_id"]
+    return user_id
+
+
+async def register_clients(settings: IdentitySettings) -> None:
+    """`web` (public: code + PKCE, refresh), `cli` (public: device flow, PAT exchange,
+    refresh; registered as the README says) and `svc` (confidential: client credentials)."""
+    async with open_resources(settings, pool_size=1) as resources:
+        store = resources.provider.store
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="web",
+                secret=None,
+                redirect_uris=[WEB_REDIRECT],
+                grant_types=["authorization_code", "refresh_token"],
+                scope="openid email offline_access files:read uploads:write",
+                post_logout_redirect_uris=[SIGNED_OUT],
+            )
+        )
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="cli",
+                secret=None,
+                redirect_uris=[],
+                grant_types=[
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "refresh_token",
+                ],
+                scope="openid email offline_access files:read files:write uploads:write",
+            )
+        )
+        await asyncio.to_thread(
+            lambda: store.register_client(
+                client_id="svc",
+                secret=SERVICE_SECRET,
+                redirect_uris=[],
+                grant_types=["client_credentials"],
+                scope="files:read",
+            )
+        )
 
 
 # -- the code flow, as a client drives it ------------------------------------------------------

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from functools import partial
 
 from mediaplane.bus import Bus
 from mediaplane.servicekit.runtime import (
+    api,
     migrate,
     relay,
     role_parser,
@@ -15,9 +17,13 @@ from mediaplane.servicekit.runtime import (
     serve,
     serve_worker,
 )
+from mediaplane.thumbnailer.api.app import create_app
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
+from mediaplane.thumbnailer.app.metadata import MetadataExtractor
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
+from mediaplane.thumbnailer.worker.metadata import register_metadata
+from mediaplane.thumbnailer.worker.sources import register_variant_sources
 
 
 async def run_worker(
@@ -26,6 +32,8 @@ async def run_worker(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
+        register_variant_sources(bus, resources.pool, originals_bucket=settings.originals_bucket)
+        register_metadata(bus, MetadataExtractor(resources.service))
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",
@@ -36,7 +44,18 @@ async def run_worker(
             await stop.wait()
 
 
+def run_api(settings: ThumbnailerSettings, args: argparse.Namespace) -> int:
+    """The variants API; refuses to start without token settings or with a bad secret."""
+    try:
+        app = create_app(settings)
+    except ValueError as error:
+        print(f"{SERVICE}: refusing to start: {error}", file=sys.stderr)
+        return 2
+    return api(lambda _: app)(settings, args)
+
+
 ROLES = {
+    "api": run_api,
     "worker": serve(run_worker),
     "relay": relay(SERVICE, partial(open_resources, pool_size=2, media_tools=False)),
     "migrate": migrate(apply_migrations),

@@ -155,3 +155,18 @@ def video(
         capture_output=True,
     )
     return path
+
+
+def exif_jpeg(width: int = 400, height: int = 300) -> bytes:
+    """A camera JPEG: make, model, lens, DateTimeOriginal (+02:00), orientation 6, and GPS
+    (48.8582 N, 2.2945 E, 35 m): what a phone writes."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", "Canon EOS R5", 6
+    details = exif.get_ifd(0x8769)
+    details[0x9003], details[0x9011] = "2024:07:14 18:30:05", "+02:00"
+    details[0xA434] = "RF24-105mm F4 L IS USM"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 29.6)
+    gps[3], gps[4] = "E", (2.0, 17.0, 40.2)
+    gps[5], gps[6] = b"\x00", 35.0
+    return encode(photo(width, height), "JPEG", exif=exif)

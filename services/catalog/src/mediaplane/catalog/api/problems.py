@@ -6,4 +6,5 @@ from mediaplane.servicekit.errors import Problem
 
 PROBLEMS = {
     "invalid_cursor": Problem(400, "Invalid cursor"),
+    "invalid_range": Problem(422, "Invalid range"),
 }

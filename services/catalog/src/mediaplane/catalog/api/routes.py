@@ -26,8 +26,11 @@ from mediaplane.catalog.app.queries import (
     SessionStatus,
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
+from mediaplane.catalog.domain.ranges import checked_range, parse_time
+from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
+from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
 
 Req = Request[Any, Any, Any]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -41,6 +44,9 @@ HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 KEEPALIVE_SECONDS = 15.0
+# How often an open stream checks that its reader's account is still active (suspended or
+# deleted: the stream ends, and reconnecting is refused).
+ACCOUNT_CHECK_SECONDS = 1.0
 
 
 def provide_queries(request: Req) -> CatalogQueries:
@@ -94,10 +100,22 @@ _DEPENDENCIES = {
 
 class FileController(Controller):
     path = "/v1/files"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["files"]
     dependencies = _DEPENDENCIES
 
-    @get("/", summary="List files (newest first, keyset pagination)")
+    @get(
+        "/",
+        summary="List files (newest first, keyset pagination)",
+        responses={
+            422: ResponseSpec(
+                data_container=ProblemDetails,
+                media_type=PROBLEM_JSON,
+                description="An empty range (lower bound above upper) or a time without a zone",
+                generate_examples=False,
+            )
+        },
+    )
     async def list_files(
         self,
         principal: NamedDependency[Principal],
@@ -108,12 +126,50 @@ class FileController(Controller):
         q: Annotated[
             str | None, QueryParameter(max_length=255, description="filename contains")
         ] = None,
+        taken_after: Annotated[
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or after (RFC 3339, with a zone)"
+            ),
+        ] = None,
+        taken_before: Annotated[
+            str | None,
+            QueryParameter(
+                format="date-time", description="taken at or before (RFC 3339, with a zone)"
+            ),
+        ] = None,
+        # `schema_extra`: an optional parameter's own `ge` is lost in its OpenAPI schema.
+        min_duration: Annotated[
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at least this many seconds long"
+            ),
+        ] = None,
+        max_duration: Annotated[
+            float | None,
+            QueryParameter(
+                ge=0, schema_extra={"minimum": 0}, description="at most this many seconds long"
+            ),
+        ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> FilePage:
+        """Range filters match only files whose metadata has the field (photos with an
+        EXIF time, videos and audio with a duration); an empty range is 422 `invalid_range`."""
         return await queries.list_files(
             principal,
-            FileFilter(tag=tag, kind=kind, status=status, q=q),
+            FileFilter(
+                tag=tag,
+                kind=kind,
+                status=status,
+                q=q,
+                taken_at=checked_range(
+                    "taken_at",
+                    parse_time("taken_after", taken_after),
+                    parse_time("taken_before", taken_before),
+                ),
+                duration=checked_range("duration", min_duration, max_duration),
+            ),
             limit=limit,
             cursor=cursor,
         )
@@ -181,6 +237,7 @@ class FileController(Controller):
 
 class TagController(Controller):
     path = "/v1/tags"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["tags"]
     dependencies = _DEPENDENCIES
 
@@ -197,6 +254,7 @@ class TagController(Controller):
 
 class UploadController(Controller):
     path = "/v1/uploads"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["uploads"]
     dependencies = _DEPENDENCIES
 
@@ -219,6 +277,7 @@ def provide_feed(request: Req) -> ChangeFeed:
 
 class EventController(Controller):
     path = "/v1/events"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["events"]
     dependencies = {
         "principal": Provide(provide_principal),
@@ -238,25 +297,39 @@ class EventController(Controller):
         },
     )
     async def stream(
-        self, principal: NamedDependency[Principal], feed: NamedDependency[ChangeFeed]
+        self,
+        request: Req,
+        principal: NamedDependency[Principal],
+        feed: NamedDependency[ChangeFeed],
     ) -> ServerSentEvent:
         """`event: file.changed` with the file's new status; a comment every 15 s keeps
         proxies from closing an idle stream; `event: overflow` when changes were dropped
-        because the client read too slowly (re-read the list to resynchronize)."""
-        return ServerSentEvent(_changes(principal, feed), headers={"Cache-Control": "no-store"})
+        because the client read too slowly (re-read the list to resynchronize). The stream
+        ends when the reader's account is suspended or deleted."""
+        accounts: BlockedAccounts = request.app.state.blocked_accounts
+        return ServerSentEvent(
+            _changes(principal, feed, accounts), headers={"Cache-Control": "no-store"}
+        )
 
 
-async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[ServerSentEventMessage]:
+async def _changes(
+    principal: Principal, feed: ChangeFeed, accounts: BlockedAccounts
+) -> AsyncIterator[ServerSentEventMessage]:
     async with feed.subscribe() as subscription:
         yield ServerSentEventMessage(comment="connected")
-        while True:
+        idle = 0.0
+        while not accounts.blocked(principal.owner):
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation.
-                async with asyncio.timeout(KEEPALIVE_SECONDS):
+                async with asyncio.timeout(ACCOUNT_CHECK_SECONDS):
                     change = await subscription.queue.get()
             except TimeoutError:
-                yield ServerSentEventMessage(comment="keep-alive")
+                idle += ACCOUNT_CHECK_SECONDS
+                if idle >= KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield ServerSentEventMessage(comment="keep-alive")
                 continue
+            idle = 0.0
             if subscription.overflowed:
                 subscription.overflowed = False
                 yield ServerSentEventMessage(event="overflow", data="{}")

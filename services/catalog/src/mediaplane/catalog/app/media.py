@@ -128,6 +128,7 @@ class MediaService:
             sha256=record.sha256,
             duration=record.duration,
             purged=record.purged,
+            metadata=record.metadata,
             download=download,
             thumbnails=thumbnails,
             renditions=renditions,

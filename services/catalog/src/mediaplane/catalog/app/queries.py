@@ -8,7 +8,8 @@ admins see all.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -16,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from mediaplane.catalog.app.views import (
+    FileMetadata,
     FilePage,
     FileSummary,
     History,
@@ -26,6 +28,7 @@ from mediaplane.catalog.app.views import (
     TagView,
 )
 from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
+from mediaplane.catalog.domain.ranges import Range
 from mediaplane.eventlog.database import Pool
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
@@ -56,6 +59,9 @@ class FileFilter:
     kind: FileKind | None = None
     status: FileStatus | None = None
     q: str | None = None
+    # From the extracted metadata: files without it never match a bounded range.
+    taken_at: Range[datetime] = field(default_factory=Range)
+    duration: Range[float] = field(default_factory=Range)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +76,7 @@ class FileRecord:
     master_playlist_key: str | None
     duration: float | None
     purged: bool
+    metadata: FileMetadata | None = None
     mp4: Mp4Record | None = None
     waveform_key: str | None = None
 
@@ -122,9 +129,46 @@ def _summary(row: dict[str, Any]) -> FileSummary:
     return msgspec.convert(row, FileSummary, from_attributes=False)
 
 
+def _metadata(row: dict[str, Any]) -> FileMetadata | None:
+    if row["metadata_status"] is None:
+        return None
+    kind, section = row["metadata_kind"], row["metadata_section"]
+    sections = {kind: section} if kind in ("image", "video", "audio", "pdf") and section else {}
+    return msgspec.convert(
+        {
+            "status": row["metadata_status"],
+            "error": row["metadata_error"],
+            "kind": kind,
+            **sections,
+        },
+        FileMetadata,
+    )
+
+
+def _range(
+    column: str, name: str, bounds: Range[Any], params: dict[str, Any]
+) -> list[sql.Composable]:
+    """Conditions on an `m.` column of file_metadata for the set bounds of `bounds`."""
+    found: list[sql.Composable] = []
+    for op, suffix, bound in ((">=", "low", bounds.low), ("<=", "high", bounds.high)):
+        if bound is not None:
+            key = f"{name}_{suffix}"
+            found.append(sql.SQL(f"m.{column} {op} %({key})s"))
+            params[key] = bound
+    return found
+
+
 class CatalogQueries:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+
+    async def blocked_accounts(self) -> dict[str, str]:
+        """Every suspended or deleted account (the accounts projection): owner -> status."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT owner, status FROM accounts WHERE status <> 'active'"
+            )
+            return dict(await cursor.fetchall())
 
     async def list_files(
         self, principal: Principal, where: FileFilter, *, limit: int, cursor: str | None
@@ -155,6 +199,16 @@ class CatalogQueries:
         if where.q:
             conditions.append(sql.SQL("f.filename ILIKE %(q)s"))
             params["q"] = _like_pattern(where.q)
+        ranges = [
+            *_range("taken_at", "taken", where.taken_at, params),
+            *_range("duration", "duration", where.duration, params),
+        ]
+        if ranges:
+            conditions.append(
+                sql.SQL(
+                    "EXISTS (SELECT 1 FROM file_metadata m WHERE m.file_id = f.file_id AND {})"
+                ).format(sql.SQL(" AND ").join(ranges))
+            )
         if cursor is not None:
             params["at"], params["id"] = decode_cursor(cursor)
             conditions.append(sql.SQL("(f.created_at, f.file_id) < (%(at)s, %(id)s)"))
@@ -177,8 +231,10 @@ class CatalogQueries:
         query = sql.SQL(
             "SELECT {}, f.sha256, f.bucket, f.object_key, f.renditions_bucket, "
             "f.master_playlist_key, f.duration, f.purged, f.mp4_key, f.mp4_width, "
-            "f.mp4_height, f.mp4_size, f.waveform_key "
-            "FROM files f WHERE f.file_id = %(id)s AND {}"
+            "f.mp4_height, f.mp4_size, f.waveform_key, m.status AS metadata_status, "
+            "m.error AS metadata_error, m.kind AS metadata_kind, m.section AS metadata_section "
+            "FROM files f LEFT JOIN file_metadata m ON m.file_id = f.file_id "
+            "WHERE f.file_id = %(id)s AND {}"
         ).format(_SUMMARY_COLUMNS, _owner_scope(principal, "f.owner"))
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, {"id": file_id})
@@ -194,6 +250,7 @@ class CatalogQueries:
             master_playlist_key=row["master_playlist_key"],
             duration=row["duration"],
             purged=row["purged"],
+            metadata=_metadata(row),
             mp4=Mp4Record(
                 key=row["mp4_key"],
                 width=row["mp4_width"],

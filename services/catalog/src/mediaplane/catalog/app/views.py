@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from mediaplane.contracts import AudioMetadata, ImageMetadata, PdfMetadata, VideoMetadata
+
 
 class FileSummary(msgspec.Struct, frozen=True, kw_only=True):
     file_id: uuid.UUID
@@ -61,6 +63,22 @@ class RenditionView(msgspec.Struct, frozen=True, kw_only=True):
     playlist_url: str
 
 
+class FileMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """What the metadata extractor found: one section, of `kind` (`pdf` for PDFs).
+
+    `status` is `extracted`, or `failed` with `error` (a metadata.failed code).
+    Image `location` is present only if the owner uploaded with `keep_location`.
+    """
+
+    status: str
+    error: str | None = None
+    kind: str | None = None
+    image: ImageMetadata | None = None
+    video: VideoMetadata | None = None
+    audio: AudioMetadata | None = None
+    pdf: PdfMetadata | None = None
+
+
 class Mp4View(msgspec.Struct, frozen=True, kw_only=True):
     """The progressive MP4 fallback (faststart, at most 720p): plays and seeks by Range."""
 
@@ -76,6 +94,8 @@ class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str | None
     duration: float | None
     purged: bool
+    # None until the extractor has handled the file (or for kinds it does not read).
+    metadata: FileMetadata | None = None
     download: Link | None
     thumbnails: list[ThumbnailView]
     renditions: list[RenditionView]

@@ -110,7 +110,9 @@ async def revoke_refresh_tokens(conn: Conn, user_id: uuid.UUID) -> None:
 
 
 async def sign_out_everywhere(conn: Conn, user_id: uuid.UUID) -> None:
-    """Every session and refresh token of the user stops working."""
+    """Every session and refresh token of the user stops working. The user row is updated
+    first: its lock, held to the end of the caller's transaction, makes a refresh racing
+    this one wait, then see the revocation (`OAuthStore.save_refresh_token`)."""
     await conn.execute(
         "UPDATE users SET sessions_valid_after = now() WHERE user_id = %s", (user_id,)
     )

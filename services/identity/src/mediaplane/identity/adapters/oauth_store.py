@@ -144,6 +144,7 @@ class RefreshToken(TokenMixin):  # type: ignore[misc]
     client_id: str
     user_id: uuid.UUID | None
     scope: str
+    issued_at: datetime
     expires_at: datetime
 
     def check_client(self, client: Client) -> bool:
@@ -326,14 +327,31 @@ class OAuthStore:
         user_id: uuid.UUID | None,
         scope: str,
         lifetime: timedelta,
-    ) -> None:
-        # Not into a family revoked meanwhile (a reuse racing this refresh): the token
-        # handed out then is never stored, so it cannot be used. The family's lock
-        # orders this insert and a revocation of the family: without it each could
-        # miss the other's uncommitted write (READ COMMITTED) and a token would live.
+        granted_at: datetime,
+    ) -> bool:
+        """Stores the token; False (nothing stored) when its grant was revoked meanwhile.
+
+        `granted_at` is when the user granted what this token continues: the code's sign-in,
+        the device approval, or the refresh token it replaces. Refused when
+        - the family was revoked (a reuse racing this refresh). The family's lock orders
+          this insert and a revocation of the family;
+        - the account signed out everywhere (or was suspended, or had its password reset)
+          since `granted_at`, or is gone. The user row, read FOR SHARE, orders this insert
+          and `sessions_valid_after`'s update, which holds the row until its transaction has
+          also revoked every refresh token of the user.
+        Without the locks each side could miss the other's uncommitted write (READ
+        COMMITTED) and a token would outlive its revocation.
+        """
         with self.pool.connection() as conn, conn.transaction():
             _lock_family(conn, family_id)
-            conn.execute(
+            if user_id is not None:
+                row = conn.execute(
+                    "SELECT sessions_valid_after FROM users WHERE user_id = %s FOR SHARE",
+                    (user_id,),
+                ).fetchone()
+                if row is None or row[0] > granted_at:
+                    return False
+            cursor = conn.execute(
                 "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, user_id, scope,"
                 " issued_at, expires_at) SELECT %(t)s, %(f)s, %(c)s, %(u)s, %(s)s, now(),"
                 " now() + %(l)s WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens"
@@ -347,6 +365,7 @@ class OAuthStore:
                     "l": lifetime,
                 },
             )
+            return cursor.rowcount == 1
 
     def rotate_refresh_token(self, token: str) -> RefreshToken | None:
         """The live token, marked replaced (its successor is issued next). A token that was
@@ -358,7 +377,7 @@ class OAuthStore:
                     "UPDATE refresh_tokens SET replaced_at = now()"
                     " WHERE token_sha256 = %s AND replaced_at IS NULL AND revoked_at IS NULL"
                     " AND expires_at > now()"
-                    " RETURNING family_id, client_id, user_id, scope, expires_at",
+                    " RETURNING family_id, client_id, user_id, scope, issued_at, expires_at",
                     (digest(token),),
                 )
                 found = cur.fetchone()
@@ -378,7 +397,8 @@ class OAuthStore:
             conn.cursor(row_factory=class_row(RefreshToken)) as cur,
         ):
             cur.execute(
-                "SELECT family_id, client_id, user_id, scope, expires_at FROM refresh_tokens"
+                "SELECT family_id, client_id, user_id, scope, issued_at, expires_at"
+                " FROM refresh_tokens"
                 " WHERE token_sha256 = %s AND revoked_at IS NULL",
                 (digest(token),),
             )
@@ -479,21 +499,24 @@ class OAuthStore:
             ).fetchone()
             return bool(row and row[0])
 
-    def take_device_decision(self, user_code: str) -> tuple[uuid.UUID, bool] | None:
-        """The user's decision, once (the code is used up by reading it)."""
+    def take_device_decision(self, user_code: str) -> tuple[uuid.UUID, bool, datetime] | None:
+        """The user's decision and when it was made, once (the code is used up by reading
+        it)."""
         with self.pool.connection() as conn:
             row = conn.execute(
                 "UPDATE device_codes SET used_at = now() WHERE user_code = %s"
-                " AND approved IS NOT NULL AND used_at IS NULL RETURNING user_id, approved",
+                " AND approved IS NOT NULL AND used_at IS NULL"
+                " RETURNING user_id, approved, decided_at",
                 (user_code,),
             ).fetchone()
-            return (row[0], bool(row[1])) if row else None
+            return (row[0], bool(row[1]), row[2]) if row else None
 
     def decide_device_code(self, user_code: str, user_id: uuid.UUID, approved: bool) -> bool:
         """The signed-in user approves or denies; False for an unknown, decided or expired code."""
         with self.pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE device_codes SET user_id = %s, approved = %s WHERE user_code = %s"
+                "UPDATE device_codes SET user_id = %s, approved = %s, decided_at = now()"
+                " WHERE user_code = %s"
                 " AND approved IS NULL AND used_at IS NULL AND expires_at > now()",
                 (user_id, approved, user_code.strip().upper()),
             )

@@ -25,7 +25,7 @@ from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters import accounts as sql
 from mediaplane.identity.adapters import links, pats
-from mediaplane.identity.adapters.mail import MaildirMailer
+from mediaplane.identity.adapters.mail import Mailer
 from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from mediaplane.identity.adapters.secrets import digest, new_secret
 from mediaplane.identity.adapters.upstream import UpstreamClaims
@@ -63,7 +63,7 @@ class AccountService:
         *,
         pool: Pool,
         store: EventStore,
-        mailer: MaildirMailer,
+        mailer: Mailer,
         settings: IdentitySettings,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:

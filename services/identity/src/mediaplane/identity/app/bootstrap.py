@@ -15,7 +15,7 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters.keys import rotate
-from mediaplane.identity.adapters.mail import MaildirMailer
+from mediaplane.identity.adapters.mail import mailer_for
 from mediaplane.identity.adapters.oauth_store import OAuthStore, open_sync_pool
 from mediaplane.identity.app.accounts import AccountService
 from mediaplane.identity.app.federation import Federation
@@ -73,7 +73,10 @@ async def open_resources(
     try:
         store = EventStore(pool, registry)
         accounts = AccountService(
-            pool=pool, store=store, mailer=MaildirMailer(settings.maildir), settings=settings
+            pool=pool,
+            store=store,
+            mailer=mailer_for(settings.smtp, settings.maildir),
+            settings=settings,
         )
         keys = await rotate(pool, settings.rotation, settings.lifetimes.access_seconds)
         sync_pool = await asyncio.to_thread(open_sync_pool, settings.database_url)

@@ -81,6 +81,8 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         form: Mapping[str, str],
     ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
+        # When the user granted what a device-code token continues (set by DeviceGrant).
+        self.granted_at: datetime | None = None
         self._query = dict(query)
         self._form = dict(form)
         self.payload = BasicOAuth2Payload({**self._query, **self._form})
@@ -128,18 +130,26 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             return
         if request.refresh_token is not None:
             family = request.refresh_token.family_id
+            granted_at = request.refresh_token.issued_at
         elif request.authorization_code is not None:
             family = request.authorization_code.family_id
+            granted_at = request.authorization_code.auth_time
         else:
             family = uuid.uuid4()
-        self.store.save_refresh_token(
+            granted_at = request.granted_at or datetime.now(UTC)
+        stored = self.store.save_refresh_token(
             refresh,
             family_id=family,
             client_id=request.client.client_id,
             user_id=request.user.user_id if request.user else None,
             scope=token.get("scope", ""),
             lifetime=timedelta(seconds=self.settings.lifetimes.refresh_seconds),
+            granted_at=granted_at,
         )
+        if not stored:
+            # Signed out everywhere, suspended, or the family revoked while this request
+            # ran: nothing is handed out (Authlib answers the error instead of the tokens).
+            raise InvalidGrantError("the grant was revoked: sign in again")
 
     def create_oauth2_request(self, request: FormRequest) -> FormRequest:
         return request
@@ -456,7 +466,7 @@ class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
         decision = self.server.store.take_device_decision(user_code)
         if decision is None:
             return None
-        user_id, approved = decision
+        user_id, approved, self.request.granted_at = decision
         user = self.server.store.user(user_id)
         return user, approved and user is not None
 

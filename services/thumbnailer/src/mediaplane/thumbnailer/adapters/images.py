@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
+from mediaplane.contracts import ImageMetadata
 from mediaplane.thumbnailer.config import OutputOptions
+from mediaplane.thumbnailer.domain import metadata
 from mediaplane.thumbnailer.domain.errors import CorruptInput, TooLarge, UnsupportedMedia
 from mediaplane.thumbnailer.domain.policy import MediaLimits, check_pixels, unidentified_image
 from mediaplane.thumbnailer.domain.sizing import ThumbnailSize, fit
@@ -50,7 +52,7 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_SWAPS_SIDES = frozenset({5, 6, 7, 8})
+SWAPS_SIDES = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
@@ -84,21 +86,19 @@ def render_thumbnails(
     limits: MediaLimits,
 ) -> tuple[SourceImage, list[EncodedThumbnail]]:
     """Every size of `sizes` (in that order) from the picture at `path`, encoded per `output`."""
-    with _open_checked(path, media_type, limits) as image:
-        orientation = _orientation(image)
+    with open_checked(path, media_type, limits) as image:
+        orientation = exif_orientation(image)
         width, height = image.size
-        if orientation in _SWAPS_SIDES:
+        if orientation in SWAPS_SIDES:
             width, height = height, width
         source = SourceImage(width=width, height=height, format=(image.format or "").lower())
         largest = fit(width, height, max(size.longest for size in sizes))
         # Sizes below are in the stored orientation until the picture is turned upright.
-        stored = (largest[1], largest[0]) if orientation in _SWAPS_SIDES else largest
+        stored = (largest[1], largest[0]) if orientation in SWAPS_SIDES else largest
         icc_profile = image.info.get("icc_profile")
         # Closing the file also discards its pixels: finish with them inside the block.
-        picture = _resize(_decode(image, stored), stored)
-        if orientation in _UPRIGHT:
-            picture = picture.transpose(_UPRIGHT[orientation])
-        picture = _to_srgb(picture, icc_profile)
+        picture = upright(resize(decode(image, stored), stored), orientation)
+        picture = to_srgb(picture, icc_profile)
         return source, _encode_sizes(picture, width, height, sizes, output)
 
 
@@ -109,7 +109,7 @@ def luminance_histogram(path: Path) -> list[int]:
     return gray.reduce(max(1, min(gray.size) // 64)).histogram()
 
 
-def _open_checked(path: Path, media_type: str, limits: MediaLimits) -> Image.Image:
+def open_checked(path: Path, media_type: str, limits: MediaLimits) -> Image.Image:
     """The picture with only its header read, refused when its pixel count is over the limit."""
     try:
         image = Image.open(path, formats=ALLOWED_FORMATS)
@@ -130,7 +130,7 @@ def _open_checked(path: Path, media_type: str, limits: MediaLimits) -> Image.Ima
     return image
 
 
-def _orientation(image: Image.Image) -> int:
+def exif_orientation(image: Image.Image) -> int:
     """The EXIF orientation (1 when absent or unreadable: a broken EXIF is not a broken picture)."""
     try:
         value = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -139,7 +139,12 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+def upright(picture: Image.Image, orientation: int) -> Image.Image:
+    """`picture` turned as its EXIF orientation says a viewer sees it."""
+    return picture.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else picture
+
+
+def decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     """Decode the first frame (reduced for JPEG) into a mode that resizes well."""
     try:
         if image.format in _JPEG_FORMATS:
@@ -243,7 +248,7 @@ def _normalize_mode(image: Image.Image) -> Image.Image:
         raise UnsupportedMedia(f"pictures in mode {mode} are not supported: {error}") from None
 
 
-def _resize(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
+def resize(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
     if picture.size == size:
         return picture
     # Pillow's own thumbnail() defaults: a cheap box reduction down to twice the
@@ -253,7 +258,7 @@ def _resize(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
     return picture.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
-def _to_srgb(picture: Image.Image, icc_profile: bytes | None) -> Image.Image:
+def to_srgb(picture: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """Convert from an embedded ICC profile to sRGB; CMYK without a profile naively to RGB."""
     if icc_profile and picture.mode in ("RGB", "RGBA", "CMYK"):
         try:
@@ -287,7 +292,7 @@ def _encode_sizes(
     thumbnails: list[EncodedThumbnail] = []
     for size in sorted(sizes, key=lambda s: s.longest, reverse=True):
         target = fit(width, height, size.longest)
-        picture = _resize(picture, target)
+        picture = resize(picture, target)
         if target not in encoded:
             encoded[target] = _encode(picture, output)
         thumbnails.append(EncodedThumbnail(size.name, target[0], target[1], encoded[target]))
@@ -311,14 +316,56 @@ def _encode(picture: Image.Image, output: OutputOptions) -> bytes:
         )
     else:
         if picture.mode in ("RGBA", "LA"):
-            picture = _flatten(picture)
+            picture = flatten(picture)
         picture.save(buffer, "JPEG", quality=output.quality, optimize=True, exif=b"")
     return buffer.getvalue()
 
 
-def _flatten(picture: Image.Image) -> Image.Image:
+def flatten(picture: Image.Image) -> Image.Image:
     """JPEG has no alpha: composite onto white, as browsers show transparent pictures."""
     mode = "RGB" if picture.mode == "RGBA" else "L"
     background = Image.new(mode, picture.size, _WHITE if mode == "RGB" else 255)
     background.paste(picture.convert(mode), mask=picture.getchannel("A"))
     return background
+
+
+def read_metadata(
+    path: Path, *, media_type: str, limits: MediaLimits, keep_location: bool
+) -> ImageMetadata:
+    """Size, orientation and EXIF from the header alone (no pixel is decoded).
+
+    The GPS IFD is not even read unless the owner opted in; the domain drops
+    it again otherwise. A broken EXIF block is not a broken picture: it gives
+    no EXIF fields.
+    """
+    with open_checked(path, media_type, limits) as image:
+        width, height = image.size
+        exif: dict[int, object] = {}
+        gps: dict[int, object] = {}
+        try:
+            found = image.getexif()
+            exif.update(found)
+            exif.update(found.get_ifd(metadata.EXIF_IFD))
+            if keep_location:
+                gps.update(found.get_ifd(metadata.GPS_IFD))
+        except Exception:  # EXIF is optional metadata; its parser may choke on junk
+            exif.clear()
+            gps.clear()
+        exif.pop(metadata.GPS_IFD, None)
+        return metadata.image_metadata(
+            width=width,
+            height=height,
+            format=image.format or "unknown",
+            exif={tag: _plain(value) for tag, value in exif.items()},
+            gps={tag: _plain(value) for tag, value in gps.items()},
+            keep_location=keep_location,
+        )
+
+
+def _plain(value: object) -> object:
+    """Pillow's rationals as floats (tuples of them as tuples): the domain takes plain values."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, TiffImagePlugin.IFDRational):
+        return float(value) if value.denominator else None
+    return value

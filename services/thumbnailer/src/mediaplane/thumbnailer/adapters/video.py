@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mediaplane.servicekit import children, media
 from mediaplane.thumbnailer.adapters.tools import error_text, run_tool
@@ -112,10 +113,53 @@ class Ffmpeg:
             demuxer=expected,
         )
 
+    async def describe(self, path: Path, media_type: str) -> dict[str, Any]:
+        """ffprobe's JSON of the container and every stream (for metadata), format checked."""
+        expected = demuxer(path, media_type)
+        finished = await run_tool(
+            "ffprobe",
+            [
+                self.ffprobe,
+                "-v",
+                "error",
+                *media.input_options(expected),
+                "-show_entries",
+                "format=format_name,duration,bit_rate"
+                ":stream=codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate"
+                ",pix_fmt,color_transfer,color_primaries,channels,sample_rate,bit_rate,duration"
+                ":stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation",
+                "-of",
+                "json",
+                str(path),
+            ],
+            self.limits,
+        )
+        if finished.returncode != 0:
+            raise CorruptInput(f"ffprobe cannot read the file: {error_text(finished)}")
+        try:
+            info = json.loads(finished.stdout)
+        except ValueError:
+            raise CorruptInput("ffprobe gave no readable description of the file") from None
+        if not isinstance(info, dict):
+            raise CorruptInput("ffprobe gave no readable description of the file")
+        try:
+            media.check_format_name(str(info.get("format", {}).get("format_name")), expected)
+        except media.ContainerRefused as refused:
+            raise ContainerNotAllowed(refused.detail) from None
+        return info
+
     async def frame(
-        self, path: Path, video: VideoInfo, position: float, output: Path, longest: int
+        self,
+        path: Path,
+        video: VideoInfo,
+        position: float,
+        output: Path,
+        longest: int,
+        *,
+        representative: bool = True,
     ) -> bool:
-        """Write a representative frame from `position` seconds on to `output` (PNG).
+        """Write a representative frame from `position` seconds on (with `representative`
+        False: the frame at `position`) to `output` (PNG).
 
         False when the video has no frame there (e.g. past a wrong duration).
         The frame is upright (ffmpeg applies the rotation metadata), has
@@ -127,6 +171,8 @@ class Ffmpeg:
             f"scale=w='min(iw,{longest})':h='min(ih,{longest})'"
             ":force_original_aspect_ratio=decrease"
         )
+        # A poster asked for at a time is the frame there; else the most typical of the next few.
+        pick = f",thumbnail={_THUMBNAIL_FRAMES}" if representative else ""
         finished = await run_tool(
             "ffmpeg",
             [
@@ -144,7 +190,7 @@ class Ffmpeg:
                 "-map",
                 "0:v:0",
                 "-vf",
-                f"scale=iw*sar:ih,setsar=1,{fit},thumbnail={_THUMBNAIL_FRAMES}",
+                f"scale=iw*sar:ih,setsar=1,{fit}{pick}",
                 "-frames:v",
                 "1",
                 "-c:v",

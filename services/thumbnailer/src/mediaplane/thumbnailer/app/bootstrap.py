@@ -12,12 +12,14 @@ from mediaplane.eventlog.database import open_pool
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer.adapters import images
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
 from mediaplane.thumbnailer.adapters.video import Ffmpeg
 from mediaplane.thumbnailer.app.render import Renderer
 from mediaplane.thumbnailer.app.service import ThumbnailService
+from mediaplane.thumbnailer.app.variants import VariantService
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 
 THUMBNAILER_MIGRATIONS = MigrationSource.from_package(
@@ -26,7 +28,9 @@ THUMBNAILER_MIGRATIONS = MigrationSource.from_package(
 
 
 async def apply_migrations(settings: ThumbnailerSettings) -> list[str]:
-    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, THUMBNAILER_MIGRATIONS])
+    return await migrate(
+        settings.database_url, [EVENTLOG_MIGRATIONS, RATE_LIMIT_MIGRATIONS, THUMBNAILER_MIGRATIONS]
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +41,7 @@ class Resources:
     store: EventStore
     objects: ObjectStore
     service: ThumbnailService
+    variants: VariantService
     health: HealthChecks
 
 
@@ -70,11 +75,10 @@ async def open_resources(
     cpu = CpuPool(settings.concurrency)
     try:
         objects = ObjectStore(settings.storage)
-        await objects.ensure_buckets(settings.bucket)
+        await objects.ensure_buckets(settings.bucket, settings.variants.bucket)
         store = EventStore(pool, registry)
-        renderer = Renderer(
-            settings, cpu, Ffmpeg(settings.ffmpeg, settings.ffprobe, settings.tool_limits)
-        )
+        ffmpeg = Ffmpeg(settings.ffmpeg, settings.ffprobe, settings.tool_limits)
+        renderer = Renderer(settings, cpu, ffmpeg)
         service = ThumbnailService(
             pool=pool, store=store, objects=objects, renderer=renderer, settings=settings
         )
@@ -85,6 +89,14 @@ async def open_resources(
             store=store,
             objects=objects,
             service=service,
+            variants=VariantService(
+                pool=pool,
+                store=store,
+                objects=objects,
+                cpu=cpu,
+                ffmpeg=ffmpeg,
+                settings=settings,
+            ),
             health=health_checks(settings, pool, objects, media_tools=media_tools),
         )
     finally:

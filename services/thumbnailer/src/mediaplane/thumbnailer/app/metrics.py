@@ -30,3 +30,13 @@ SOURCE_BYTES = Counter(
     "Bytes of originals downloaded",
     ["kind"],
 )
+VARIANTS = Counter(
+    "mediaplane_thumbnailer_variants_total",
+    "Variant requests answered, by path (generated now, or cached) and recorded status",
+    ["path", "status"],
+)
+METADATA = Counter(
+    "mediaplane_thumbnailer_metadata_total",
+    "Verified files whose metadata was extracted, by kind and outcome (extracted, failed, ...)",
+    ["kind", "outcome"],
+)

@@ -15,32 +15,27 @@ recorded as `timeout` on its last attempt.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import structlog
 
 from mediaplane.contracts import EventContext, FileVerified, Thumbnail, utc_now
 from mediaplane.domain import CommandContext
 from mediaplane.eventlog import EventStore, Pool, handle
-from mediaplane.storage import ObjectNotFound, ObjectStore
+from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer.adapters import jobs
+from mediaplane.thumbnailer.app.download import download_verified
 from mediaplane.thumbnailer.app.metrics import DURATION, FAILURES, JOBS, RETRIES, SOURCE_BYTES
 from mediaplane.thumbnailer.app.render import Renderer, Rendering
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.domain.errors import (
-    CorruptInput,
     JobTimeout,
     MediaError,
-    OriginalChanged,
-    SourceMissing,
-    TooLarge,
 )
 from mediaplane.thumbnailer.domain.job import (
     DECIDER,
@@ -124,40 +119,20 @@ class ThumbnailService:
         with tempfile.TemporaryDirectory(prefix="thumbnailer-", dir=self.settings.work_dir) as tmp:
             work_dir = Path(tmp)
             async with asyncio.timeout(limits.job_timeout):
-                source = await self._download(event, work_dir / "source")
+                source = await self.download(event, work_dir / "source")
                 return await self.renderer.render(pipeline, source, event.media_type, work_dir)
 
-    async def _download(self, event: FileVerified, path: Path) -> Path:
-        """Stream the original to `path`, never whole in memory, stopping at the size limit.
-
-        The bytes are hashed on the way: if they are not the ones the verifier
-        approved, nothing is rendered from them.
-        """
-        limit = self.settings.limits.max_file_size
-        size = 0
-        digest = hashlib.sha256()
-        target: BinaryIO = await asyncio.to_thread(path.open, "wb")
-        try:
-            async with aclosing(self.objects.iter_object(event.bucket, event.object_key)) as chunks:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"the stored file exceeds the limit of {limit} bytes")
-                    digest.update(chunk)
-                    # Off the loop: a write can block when the disk is under pressure.
-                    await asyncio.to_thread(target.write, chunk)
-        except ObjectNotFound:
-            raise SourceMissing(f"{event.bucket}/{event.object_key} is not in storage") from None
-        finally:
-            await asyncio.to_thread(target.close)
+    async def download(self, event: FileVerified, path: Path) -> Path:
+        """Stream the original to `path`, hashed on the way (see `download_verified`)."""
+        size = await download_verified(
+            self.objects,
+            bucket=event.bucket,
+            key=event.object_key,
+            sha256=event.sha256,
+            limit=self.settings.limits.max_file_size,
+            path=path,
+        )
         SOURCE_BYTES.labels(event.kind).inc(size)
-        if digest.hexdigest() != event.sha256:
-            raise OriginalChanged(
-                f"{event.bucket}/{event.object_key} has SHA-256 {digest.hexdigest()},"
-                f" verified as {event.sha256}"
-            )
-        if size == 0:
-            raise CorruptInput("the file is empty")
         return path
 
     async def _upload(self, event: FileVerified, rendering: Rendering) -> list[Thumbnail]:

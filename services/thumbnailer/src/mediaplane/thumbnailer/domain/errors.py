@@ -67,3 +67,9 @@ class ResourceLimit(MediaError):
     """ffprobe, ffmpeg or the PDF renderer hit its CPU-time or memory limit."""
 
     code = "resource_limit"
+
+
+class WatermarkDoesNotFit(MediaError):
+    """A variant asked for the watermark is too small to carry it legibly."""
+
+    code = "watermark_does_not_fit"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -27,6 +27,14 @@ class OpenUploadBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     tags: Annotated[list[TagName], msgspec.Meta(max_length=32)] = msgspec.field(
         default_factory=list
     )
+    # A word, not a boolean: the request decoder would read 0 or "false" as a bool.
+    location: Annotated[
+        Literal["strip", "keep"],
+        msgspec.Meta(
+            description="`keep`: keep a picture's GPS location in its metadata (opt-in);"
+            " `strip` (default): it never reaches an event or the API"
+        ),
+    ] = "strip"
 
 
 class PartToSign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -42,6 +42,8 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     part_count: int
     expires_at: datetime
     tags: list[str]
+    # The owner's opt-in to keep GPS location in the file's metadata.
+    keep_location: bool = False
     upload: PresignedUrl | None = None
 
 

@@ -108,6 +108,7 @@ def record_verdict(state: File, command: RecordVerdict) -> list[Event]:
             size=verdict.size,
             media_type=verdict.media_type,
             kind=verdict.kind,
+            keep_location=uploaded.keep_location,
         )
     ]
 

@@ -82,6 +82,7 @@ class OpenUpload:
     content_type: str
     sha256: str | None
     tags: list[str] = field(default_factory=list)
+    keep_location: bool = False
     bucket: str
     upload_id: str | None = None
     """The S3 multipart upload, created before the session is opened (None: single PUT)."""
@@ -159,6 +160,7 @@ def open_upload(state: UploadSession, command: OpenUpload, limits: UploadLimits)
             expires_at=command.context.now + timedelta(seconds=limits.session_ttl_seconds),
             upload_id=command.upload_id,
             tags=tags,
+            keep_location=command.keep_location,
         )
     ]
 
@@ -265,6 +267,7 @@ def complete_upload(state: UploadSession, command: CompleteUpload) -> list[Event
             size=command.stored_size,
             sha256=opened.sha256,
             tags=opened.tags,
+            keep_location=opened.keep_location,
         ),
     ]
 

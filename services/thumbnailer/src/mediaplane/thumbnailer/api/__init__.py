@@ -1,0 +1,1 @@
+"""The variants API (the `api` role)."""
