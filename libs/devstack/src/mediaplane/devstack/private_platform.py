@@ -144,7 +144,7 @@ class PrivatePlatform:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "mediaplane.devstack", "platform", "up"],
                 cwd=repo_root(),
-                env={**os.environ, **self.env},
+                env={**os.environ, **self.env, "MEDIAPLANE_READY_TIMEOUT": str(timeout)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
