@@ -37,10 +37,12 @@ from mediaplane.contracts.thumbnails import (
 )
 from mediaplane.contracts.transcoding import (
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
     Waveform,
@@ -89,6 +91,7 @@ __all__ = [
     "ObjectReference",
     "PdfMetadata",
     "Plan",
+    "ReadyPlaylist",
     "Registry",
     "Rendition",
     "Role",
@@ -101,6 +104,7 @@ __all__ = [
     "TranscodeCompleted",
     "TranscodeFailed",
     "TranscodeProgress",
+    "TranscodeSegmentsReady",
     "TranscodeStarted",
     "UnknownEventType",
     "UploadMode",

@@ -31,10 +31,12 @@ from mediaplane.contracts.thumbnails import (
 )
 from mediaplane.contracts.transcoding import (
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
 )
@@ -225,6 +227,22 @@ def build_examples() -> list[Event]:
             job_id=JOB,
             percent=45.0,
             processed=9.0,
+        ),
+        TranscodeSegmentsReady(
+            **_envelope(19, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            bucket="renditions",
+            master_playlist_key=f"{FILE}/{JOB}/master.m3u8",
+            playlists=[
+                ReadyPlaylist(name="1080p", playlist_key=f"{FILE}/{JOB}/1080p/index.m3u8"),
+                ReadyPlaylist(
+                    name="audio_128k", playlist_key=f"{FILE}/{JOB}/audio_128k/index.m3u8"
+                ),
+            ],
+            ready=32.0,
+            chunks_done=1,
+            chunks_planned=19,
         ),
         TranscodeFailed(
             **_envelope(12, f"transcode-{FILE}", "transcoder"),
