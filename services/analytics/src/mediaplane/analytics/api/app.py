@@ -20,6 +20,7 @@ from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit import checks
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 
 
 def _now() -> datetime:
@@ -42,6 +43,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Callable[[], datetime] = _
                     clock=clock,
                 )
                 app.state.reports = Reports(resources.pool, clock)
+                limit_with(app, resources.pool)
                 health.target = HealthChecks(
                     {
                         "postgres": checks.postgres(resources.pool),

@@ -56,7 +56,7 @@ class AnalyticsController(Controller):
     path = "/v1/analytics"
     tags = ["analytics"]
     dependencies = {
-        "principal": Provide(provide_principal, sync_to_thread=False),
+        "principal": Provide(provide_principal),
         "ingest": Provide(provide_ingest, sync_to_thread=False),
         "reports": Provide(provide_reports, sync_to_thread=False),
     }

@@ -10,13 +10,14 @@ from mediaplane.analytics.config import SERVICE, AnalyticsSettings
 from mediaplane.contracts import Registry, build_beacon_registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.migrator import MigrationSource, migrate
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 
 # analytics produces no platform events: no event_log/outbox, only its own schema.
 ANALYTICS_MIGRATIONS = MigrationSource.from_package("analytics", "mediaplane.analytics.migrations")
 
 
 async def apply_migrations(settings: AnalyticsSettings) -> list[str]:
-    return await migrate(settings.database_url, [ANALYTICS_MIGRATIONS])
+    return await migrate(settings.database_url, [RATE_LIMIT_MIGRATIONS, ANALYTICS_MIGRATIONS])
 
 
 @dataclass(frozen=True, kw_only=True)
