@@ -7,8 +7,9 @@
 import type { Uppy } from '@uppy/core'
 
 import { renderAccount } from './account'
+import { renderAdminAnalytics } from './analytics'
 import { identity, onUnauthorized } from './api'
-import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, signedIn, userName } from './auth'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, isAdmin, signedIn, userName } from './auth'
 import { renderDevice } from './device'
 import { h } from './dom'
 import { live } from './events'
@@ -88,6 +89,7 @@ function shell(active: string): HTMLElement {
       h('nav', null,
         h('a', { href: '#/library', class: active === 'library' ? 'active' : undefined }, 'Library'),
         h('a', { href: '#/upload', class: active === 'upload' ? 'active' : undefined }, 'Upload'),
+        isAdmin() ? h('a', { href: '#/admin/analytics', id: 'nav-analytics', class: active === 'analytics' ? 'active' : undefined }, 'Analytics') : null,
       ),
       h('span', { class: 'spacer' }),
       liveDot,
@@ -170,6 +172,9 @@ async function route(): Promise<void> {
   } else if (path === '/device') {
     document.title = 'Sign in a device · mediaplane'
     stop = renderDevice(shell('device'), params.get('user_code'))
+  } else if (path === '/admin/analytics') {
+    document.title = 'Analytics · mediaplane'
+    stop = renderAdminAnalytics(shell('analytics'))
   } else if (path === '/account') {
     document.title = 'Account · mediaplane'
     stop = renderAccount(shell('account'), () => {
