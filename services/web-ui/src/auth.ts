@@ -71,6 +71,11 @@ export function clearTokens(): void {
   sessionStorage.removeItem(ID_TOKEN_KEY)
 }
 
+/** Whether the token claims the admin role (display only: the APIs decide). */
+export function isAdmin(): boolean {
+  return hasRole('admin')
+}
+
 export function userName(): string {
   const c = claims()
   const email = c?.email

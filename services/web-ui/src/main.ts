@@ -2,14 +2,17 @@
 // Hash routes keep the edge's job simple (it serves dist/ as static files):
 //   #/library?q=&tag=&kind=&status=   #/upload   #/files/<id>   #/account
 //   #/moderation (moderators)   #/admin (admins)
+//   #/device?user_code= (also reached as /device?user_code=, identity's verification_uri)
 // Signed out: #/ (sign in)  #/signup  #/verify-email?token=  #/forgot-password
 //   #/reset-password?token=   and /callback (the OAuth redirect URI).
 import type { Uppy } from '@uppy/core'
 
 import { renderAccount } from './account'
+import { renderAdminAnalytics } from './analytics'
 import { identity, onUnauthorized } from './api'
-import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, hasRole, signedIn, userName } from './auth'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, hasRole, isAdmin, signedIn, userName } from './auth'
 import { renderAdmin, renderModeration } from './console'
+import { renderDevice } from './device'
 import { h } from './dom'
 import { live } from './events'
 import { renderFile } from './filepage'
@@ -90,6 +93,7 @@ function shell(active: string): HTMLElement {
         h('a', { href: '#/upload', class: active === 'upload' ? 'active' : undefined }, 'Upload'),
         hasRole('moderator') ? h('a', { href: '#/moderation', id: 'nav-moderation', class: active === 'moderation' ? 'active' : undefined }, 'Moderation') : null,
         hasRole('admin') ? h('a', { href: '#/admin', id: 'nav-admin', class: active === 'admin' ? 'active' : undefined }, 'Admin') : null,
+        isAdmin() ? h('a', { href: '#/admin/analytics', id: 'nav-analytics', class: active === 'analytics' ? 'active' : undefined }, 'Analytics') : null,
       ),
       h('span', { class: 'spacer' }),
       liveDot,
@@ -117,7 +121,9 @@ function signedOutPage(path: string, params: URLSearchParams, message = ''): voi
   else if (path === '/reset-password') renderResetPassword(main, token)
   else {
     document.title = 'Sign in · mediaplane'
-    const back = path && path !== '/' && path !== '/signin' ? `#${path}` : '#/library'
+    // Back to the page asked for, with its query (e.g. the device page's user code).
+    const query = params.toString()
+    const back = path && path !== '/' && path !== '/signin' ? `#${path}${query ? `?${query}` : ''}` : '#/library'
     renderSignIn(main, () => void route(), { message, returnHash: back })
   }
 }
@@ -141,6 +147,12 @@ async function route(): Promise<void> {
       signedOutPage('/', new URLSearchParams(), message)
       return
     }
+  }
+  if (location.pathname === '/device') {
+    // Identity's verification_uri(_complete): the same page as a hash route. Only the
+    // user code is kept (RFC 8628 puts it in the URL; it is no bearer credential).
+    const userCode = new URLSearchParams(location.search).get('user_code')
+    history.replaceState(null, '', `/#/device${userCode ? `?${new URLSearchParams({ user_code: userCode })}` : ''}`)
   }
   const [path = '', queryText = ''] = location.hash.replace(/^#/, '').split('?')
   const params = new URLSearchParams(queryText)
@@ -167,6 +179,12 @@ async function route(): Promise<void> {
   } else if (path === '/admin') {
     document.title = 'Admin · mediaplane'
     stop = renderAdmin(shell('admin'))
+  } else if (path === '/device') {
+    document.title = 'Sign in a device · mediaplane'
+    stop = renderDevice(shell('device'), params.get('user_code'))
+  } else if (path === '/admin/analytics') {
+    document.title = 'Analytics · mediaplane'
+    stop = renderAdminAnalytics(shell('analytics'))
   } else if (path === '/account') {
     document.title = 'Account · mediaplane'
     stop = renderAccount(shell('account'), () => {
