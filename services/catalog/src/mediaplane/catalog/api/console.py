@@ -43,7 +43,7 @@ def provide_console(request: Req) -> ConsoleQueries:
 
 
 _DEPENDENCIES = {
-    "principal": Provide(provide_principal, sync_to_thread=False),
+    "principal": Provide(provide_principal),
     "console": Provide(provide_console, sync_to_thread=False),
 }
 
