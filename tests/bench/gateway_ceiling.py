@@ -11,6 +11,7 @@ beyond this is what its ratio measures. Served by uvicorn like the gateway.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.config import GatewaySettings
 
+APPLICATION_NAME = "bench-ceiling"  # how the benchmark finds its Postgres backends
 TABLE = """
 CREATE TABLE IF NOT EXISTS bench_ceiling_uploads (
     session_id uuid PRIMARY KEY,
@@ -43,11 +45,16 @@ _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
 
 
+@dataclass(frozen=True)
+class _Resources:
+    bucket: str
+    pool: Pool
+    objects: ObjectStore
+
+
 class Ceiling:
     def __init__(self) -> None:
-        self.settings = GatewaySettings.from_env()
-        self.pool: Pool | None = None
-        self.objects = ObjectStore(self.settings.storage)
+        self.resources: _Resources | None = None  # from the gateway's settings at startup
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -66,8 +73,9 @@ class Ceiling:
         request = _decode(body)
         session_id, file_id = uuid.uuid4(), uuid.uuid4()
         key = f"staging/bench/{file_id}"
-        assert self.pool is not None
-        async with self.pool.connection() as conn:
+        resources = self.resources
+        assert resources is not None
+        async with resources.pool.connection() as conn:
             await conn.execute(
                 _INSERT,
                 (
@@ -80,8 +88,8 @@ class Ceiling:
                     key,
                 ),
             )
-        signed = self.objects.presign_put(
-            self.settings.bucket,
+        signed = resources.objects.presign_put(
+            resources.bucket,
             key,
             expires=_TTL,
             content_type=request["content_type"],
@@ -95,14 +103,23 @@ class Ceiling:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                settings = GatewaySettings.from_env()
                 # The gateway's pool, sized as the gateway sizes it.
-                self.pool = await open_pool(self.settings.database_url, min_size=2, max_size=20)
-                async with self.pool.connection() as conn:
+                pool = await open_pool(
+                    settings.database_url,
+                    min_size=2,
+                    max_size=20,
+                    application_name=APPLICATION_NAME,
+                )
+                async with pool.connection() as conn:
                     await conn.execute(TABLE)
+                self.resources = _Resources(
+                    bucket=settings.bucket, pool=pool, objects=ObjectStore(settings.storage)
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.pool is not None:
-                    await self.pool.close()
+                if self.resources is not None:
+                    await self.resources.pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
