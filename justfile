@@ -4,9 +4,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 py := ".venv/bin/python"
 
-# Install what `just up` needs: Debian packages, locked Python deps (uv), the built web UI.
+# Install what `just up` needs: Debian packages, locked Python deps (uv), the trace backend
+# (its own locked environment), the built web UI.
 setup: system-deps
     uv sync --frozen
+    uv sync --frozen --project tools/trace-backend
     @just web-ui
 
 # Debian packages the stack runs on: Postgres 15 binaries, ffmpeg and clamd (clamav-daemon;
@@ -40,7 +42,8 @@ web-ui:
     npm run build --silent
     echo "$hash" > "$stamp"
 
-# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, clamd); idempotent.
+# Start the pinned local servers (Postgres, NATS JetStream, SeaweedFS S3, clamd, the trace
+# backend); idempotent.
 # `just infra-up --cluster` (or MEDIAPLANE_NATS_CLUSTER=1): NATS as a three-node cluster.
 infra-up *FLAGS: setup
     {{py}} -m mediaplane.devstack up {{FLAGS}}

@@ -9,6 +9,7 @@ per-owner quota lock.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -139,8 +140,7 @@ def test_open_upload_throughput_vs_io_ceiling(
         "MEDIAPLANE_S3_REGION": stack.s3_region,
         "MEDIAPLANE_JWT_SECRET": SECRET,
         "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,
-        "MEDIAPLANE_QUOTA_FILES": str(10**9),
-        "MEDIAPLANE_QUOTA_BYTES": str(10**18),
+        "MEDIAPLANE_PLANS": json.dumps({"free": {"files": 10**9, "bytes": 10**18}}),
         "MEDIAPLANE_RATE_PER_SECOND": "1000000",
         "MEDIAPLANE_RATE_BURST": "1000000",
         "MEDIAPLANE_LOG_LEVEL": "WARNING",

@@ -192,7 +192,7 @@ async def test_variant_generation_vs_bare_pillow_and_cached_p99(
     await apply_migrations(settings)
     data = photos[0].read_bytes()
     file = await _known_file(settings, data)
-    alice = Principal(owner="alice", admin=False)
+    alice = Principal(owner="alice", scopes=frozenset({"files:read"}))
     miss_seconds: list[float] = []
     bare_seconds: list[float] = []
     try:

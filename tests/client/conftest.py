@@ -53,7 +53,7 @@ from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_
 from mediaplane.upload_gateway.app.bootstrap import clamd_scanner
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
 from mediaplane.upload_gateway.worker.verifier import verify
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -155,7 +155,8 @@ async def platform(
         storage=storage,
         auth=auth,
         bucket=s3_bucket,
-        limits=UploadLimits(single_put_max=PART, part_size=PART, quota_bytes=500 * MiB),
+        limits=UploadLimits(single_put_max=PART, part_size=PART),
+        plans=Plans.only(Quota(bytes=500 * MiB)),
         rate_limit=rate,
         dev_mode=True,
         clamd_url=stack.clamd_url,

@@ -31,6 +31,7 @@ from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABL
 from mediaplane.thumbnailer.worker.metadata import METADATA_DURABLE
 from mediaplane.thumbnailer.worker.sources import DURABLE as VARIANT_SOURCES_DURABLE
 from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+from mediaplane.upload_gateway.worker.accounts import ACCOUNTS_DURABLE
 from mediaplane.upload_gateway.worker.verifier import VERIFIER_DURABLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ def test_every_service_of_the_platform_has_an_identity() -> None:
 
 def test_the_table_names_the_durables_the_services_run() -> None:
     assert {s.name: s.durables for s in SERVICES} == {
-        "gateway": (VERIFIER_DURABLE,),
+        "gateway": (VERIFIER_DURABLE, ACCOUNTS_DURABLE),
         "catalog": (IngestSettings().durable,),
         "transcoder": (TRANSCODER_DURABLE,),
         "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),

@@ -7,6 +7,10 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from nats.js import JetStreamContext
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from mediaplane.bus import (
     Bus,
@@ -164,3 +168,32 @@ async def test_a_batch_outlasting_the_graceful_timeout_is_handed_back(
         await eventually(lambda: len(attempts) == 1)
 
     assert attempts == [2]
+
+
+async def test_each_message_of_a_batch_continues_its_own_trace(
+    settings: BusSettings, registry: Registry, js: JetStreamContext, verified: Verified
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    publisher = Publisher(js, registry, stream=settings.stream, tracer_provider=provider)
+    requests = []
+    for n in range(3):
+        with provider.get_tracer("test").start_as_current_span(f"request {n}") as request:
+            await publisher.publish(verified(n))
+        requests.append(request.get_span_context().trace_id)
+    bus = Bus(settings, registry, producer="catalog", tracer_provider=provider)
+    seen: list[int] = []
+
+    @bus.batch_consumer("ledger", decode=sizes, events=[FileVerified], batch_size=50)
+    async def write(items: Sequence[int]) -> None:
+        seen.extend(items)
+
+    async with bus.running():
+        await eventually(lambda: len(seen) == 3)
+
+    consumed = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CONSUMER]
+    assert sorted(s.context.trace_id for s in consumed) == sorted(requests)
+    assert {dict(s.attributes or {})["messaging.consumer.group.name"] for s in consumed} == {
+        "ledger"
+    }

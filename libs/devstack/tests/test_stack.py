@@ -42,6 +42,7 @@ def test_every_server_reports_ready(stack: StackSettings) -> None:
         "nats": True,
         "seaweedfs": True,
         "clamd": True,
+        "traces": True,
     }
 
 

@@ -13,6 +13,10 @@ from collections.abc import Awaitable, Callable
 
 import nats
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from mediaplane.contracts import Registry, TagCreated
 from mediaplane.devstack.pytest_plugin import NatsNamespace, PrivateNats
@@ -109,6 +113,44 @@ async def test_published_messages_carry_subject_headers_and_event(
     assert message.headers["Mp-Stream-Id"] == "tag-a"
     assert message.headers["Mp-Correlation-Id"] == event.correlation_id
     assert message.headers["traceparent"] == "00-aa-bb-01"
+
+
+async def test_the_relay_continues_the_stored_trace_from_when_the_event_was_recorded(
+    store: EventStore,
+    pool: Pool,
+    database_url: str,
+    nats_namespace: NatsNamespace,
+    media_stream: str,
+    make_event: MakeEvent,
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    with provider.get_tracer("test").start_as_current_span("POST /tags") as request:
+        await store.append("tag-a", 0, [make_event("tag-a", 1)])
+    async with OutboxRelay(
+        database_url, nats_namespace.url, poll_interval=0.2, tracer_provider=provider
+    ):
+        await _wait_for_empty_outbox(pool, 30)
+    nc = await nats.connect(nats_namespace.url)
+    try:
+        message = await nc.jetstream().get_msg(media_stream, seq=1)
+    finally:
+        await nc.close()
+
+    (relayed,) = [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+    assert relayed.name == f"{message.subject} relay"
+    assert relayed.context is not None
+    assert relayed.parent is not None
+    assert relayed.context.trace_id == request.get_span_context().trace_id
+    assert relayed.parent.span_id == request.get_span_context().span_id
+    (requested,) = [s for s in spans.get_finished_spans() if s.name == "POST /tags"]
+    assert relayed.start_time is not None
+    assert requested.end_time is not None
+    assert relayed.start_time <= requested.end_time  # from the recording, not the claim
+    # Consumers become children of the relay's span.
+    assert message.headers is not None
+    assert message.headers["traceparent"].split("-")[2] == f"{relayed.context.span_id:016x}"
 
 
 async def test_a_relay_wakes_on_append_without_waiting_for_the_poll(

@@ -22,7 +22,7 @@ from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
@@ -41,7 +41,8 @@ def make_settings(
         "auth": AuthSettings(hs256_secret=SECRET),
         "bucket": bucket,
         # Small parts keep multipart tests fast; 5 MiB is S3's minimum.
-        "limits": UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_bytes=200 * MiB),
+        "limits": UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
+        "plans": Plans.only(Quota(bytes=200 * MiB)),
         "rate_limit": RateLimit(per_second=1000, burst=1000),
         "clamd_url": stack.clamd_url,
     }

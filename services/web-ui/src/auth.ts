@@ -7,7 +7,7 @@
 // presented twice revokes its whole family); it dies with the tab. A dev token
 // (POST /v1/dev/token, dev mode only) has no refresh token: a reload signs out.
 export const CLIENT_ID = 'web-ui'
-const SCOPE = 'openid email offline_access files:read uploads:write'
+const SCOPE = 'openid email offline_access files:read files:write uploads:write'
 const REFRESH_KEY = 'mediaplane.refresh'
 const ID_TOKEN_KEY = 'mediaplane.id_token'
 const PENDING_KEY = 'mediaplane.pkce'

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import pytest
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
+from mediaplane.contracts import EventContext, UserSuspended, new_event
 from mediaplane.devstack.pytest_plugin import wait_until_ok
 from mediaplane.observability.serve import serve
 
@@ -79,3 +82,35 @@ async def test_owners_get_live_changes_of_their_own_files_only(
         (str(mine.file_id), "ready"),
     ]
     assert [c["owner"] for c in bob_changes] == ["bob"]
+
+
+async def test_a_stream_ends_when_its_readers_account_is_suspended(
+    settings: CatalogSettings, auth: Any, ingest_events: Any
+) -> None:
+    user = uuid.uuid4()
+    suspended = new_event(
+        UserSuspended,
+        stream_id=f"user-{user}",
+        context=EventContext(producer="identity", correlation_id="sse-suspension"),
+        occurred_at=datetime.now(UTC),
+        user_id=user,
+        reason="spam",
+        suspended_by="admin",
+    )
+    port = free_port()
+    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
+            async with http.stream("GET", "/v1/events", headers=auth(str(user))) as stream:
+                lines = stream.aiter_lines()
+                await asyncio.wait_for(subscribed(lines), 30)
+                await ingest_events([suspended])
+                # The server ends the stream: reading runs out instead of waiting forever.
+                rest = await asyncio.wait_for(read_changes(lines, 1), 30)
+            again = await http.get("/v1/events", headers=auth(str(user)))
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+    assert rest == []
+    assert (again.status_code, again.json()["code"]) == (403, "account_suspended")

@@ -10,6 +10,7 @@ import pytest
 
 from mediaplane.catalog.app.playback import (
     AUDIENCE,
+    READ_ONLY,
     PlaybackTokenExpired,
     PlaybackTokenInvalid,
     PlaybackTokens,
@@ -19,7 +20,7 @@ from mediaplane.servicekit.auth import Principal
 SECRET = "unit-test-playback-secret-0123456789abcdef"
 START = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 FILE = uuid.UUID("0193a6f2-0000-7000-8000-000000000001")
-ALICE = Principal(owner="alice", admin=False)
+ALICE = Principal(owner="alice", scopes=READ_ONLY)
 
 
 class Clock:
@@ -54,7 +55,7 @@ def test_a_token_names_its_reader_until_it_expires() -> None:
 
 def test_an_admins_token_keeps_the_role() -> None:
     clock = Clock()
-    root = Principal(owner="root", admin=True)
+    root = Principal(owner="root", roles=frozenset({"user", "admin"}), scopes=READ_ONLY)
     assert tokens(clock).verify(tokens(clock).issue(root, FILE).token, FILE) == root
 
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import httpx
 import jwt as pyjwt
 import psycopg
 import pytest
 
 from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
+from mediaplane.identity.app.provider import PAT_TOKEN_TYPE, TOKEN_EXCHANGE
 from mediaplane.identity.config import IdentitySettings
-from mediaplane.identity.testing import PASSWORD, Server, SignUp, running, session, tokens_for
+from mediaplane.identity.testing import (
+    PASSWORD,
+    Server,
+    SignUp,
+    refresh,
+    running,
+    session,
+    tokens_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clients")]
 
@@ -90,7 +100,7 @@ async def test_refusals(server: Server, sign_up: SignUp) -> None:
     user = await bearer(server, "wes@example.org")
     base = f"/v1/admin/users/{user_id}"
     not_admin = await server.http.put(f"{base}/role", json={"role": "admin"}, headers=user)
-    assert (not_admin.status_code, not_admin.json()["code"]) == (403, "admin_only")
+    assert (not_admin.status_code, not_admin.json()["code"]) == (403, "role_required")
     anonymous = await server.http.put(f"{base}/role", json={"role": "admin"})
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthorized")
     bad_role = await server.http.put(f"{base}/role", json={"role": "god"}, headers=admin)
@@ -129,3 +139,41 @@ async def test_an_admin_invites(
             },
         )
         assert registered.status_code == 202
+
+
+async def test_a_suspended_user_gets_no_token_until_reinstated(
+    server: Server, sign_up: SignUp
+) -> None:
+    """Refresh and PAT exchange are refused while suspended (issuance checks the account is
+    active); sessions and refresh tokens are revoked by the suspension itself."""
+    admin = await make_admin(server, "admin@example.org")
+    user_id = await sign_up("sal@example.org")
+    cookie = await session(server, "sal@example.org")
+    tokens = await tokens_for(server, cookie)
+    pat = await server.http.post(
+        "/v1/account/tokens",
+        json={"name": "script", "scopes": ["files:read"], "expires_in_days": 1},
+        headers=cookie,
+    )
+    assert pat.status_code == 201, pat.text
+    base = f"/v1/admin/users/{user_id}/suspension"
+
+    async def exchange() -> httpx.Response:
+        return await server.http.post(
+            "/oauth/token",
+            data={
+                "grant_type": TOKEN_EXCHANGE,
+                "subject_token": pat.json()["token"],
+                "subject_token_type": PAT_TOKEN_TYPE,
+                "client_id": "cli",
+            },
+        )
+
+    assert (await exchange()).status_code == 200
+    assert (await server.http.put(base, json={"reason": "spam"}, headers=admin)).status_code == 204
+    assert (await refresh(server, tokens["refresh_token"])).json()["error"] == "invalid_grant"
+    assert (await exchange()).json()["error"] == "invalid_grant"
+    assert (await server.http.delete(base, headers=admin)).status_code == 204
+    # Reinstated: the PAT works again; the revoked refresh token does not come back.
+    assert (await exchange()).status_code == 200
+    assert (await refresh(server, tokens["refresh_token"])).json()["error"] == "invalid_grant"

@@ -21,7 +21,7 @@ from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resou
 from mediaplane.upload_gateway.app.service import OpenRequest
 from mediaplane.upload_gateway.config import GatewaySettings
 from mediaplane.upload_gateway.domain.errors import QuotaExceeded
-from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
 
 pytestmark = pytest.mark.integration
 
@@ -250,9 +250,8 @@ async def test_the_quota_admits_up_to_its_limits_exactly(
     make_gateway_settings: Callable[..., GatewaySettings], auth: Any
 ) -> None:
     settings = make_gateway_settings(
-        limits=UploadLimits(
-            single_put_max=5 * MiB, part_size=5 * MiB, quota_files=3, quota_bytes=4 * MiB
-        ),
+        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
+        plans=Plans.only(Quota(files=3, bytes=4 * MiB)),
     )
     await apply_migrations(settings)
     small = {"filename": "a.png", "content_type": "image/png"}
@@ -285,7 +284,8 @@ async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
     make_gateway_settings: Callable[..., GatewaySettings], event_types: Any
 ) -> None:
     settings = make_gateway_settings(
-        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_files=5),
+        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
+        plans=Plans.only(Quota(files=5)),
     )
     await apply_migrations(settings)
     request = OpenRequest(filename="a.png", size=1, content_type="image/png")
@@ -326,7 +326,8 @@ async def test_quota_and_rate_limit(
     make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
 ) -> None:
     settings = make_gateway_settings(
-        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB, quota_bytes=20 * MiB),
+        limits=UploadLimits(single_put_max=5 * MiB, part_size=5 * MiB),
+        plans=Plans.only(Quota(bytes=20 * MiB)),
         rate_limit=RateLimit(per_second=0.5, burst=3),
     )
     await apply_migrations(settings)

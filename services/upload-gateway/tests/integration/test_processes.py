@@ -76,7 +76,7 @@ async def _ready(url: str) -> httpx.Response:
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:
     first, second = _run("migrate", env), _run("migrate", env)
     assert first.returncode == 0, first.stderr
-    assert "applied 6 migrations" in first.stdout
+    assert "applied 7 migrations" in first.stdout
     assert second.returncode == 0
     assert "applied 0 migrations" in second.stdout
 

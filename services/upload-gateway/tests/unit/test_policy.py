@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mediaplane.upload_gateway.config import plans_from_env
 from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidFilename,
@@ -17,6 +18,8 @@ from mediaplane.upload_gateway.domain.policy import (
     GiB,
     MiB,
     OwnerUsage,
+    Plans,
+    Quota,
     UploadLimits,
     check_content_type,
     check_quota,
@@ -111,13 +114,39 @@ def test_tags_are_trimmed_lowercased_deduplicated_and_sorted() -> None:
 
 
 def test_quota_counts_live_files_and_bytes_reserved_by_open_sessions() -> None:
-    limits = UploadLimits(quota_files=3, quota_bytes=100 * MiB)
+    quota = Quota(files=3, bytes=100 * MiB)
     check_quota(
         OwnerUsage(files=1, open_sessions=1, bytes=50 * MiB, reserved_bytes=40 * MiB),
         10 * MiB,
-        limits,
+        quota,
     )
     with pytest.raises(QuotaExceeded, match="byte quota"):
-        check_quota(OwnerUsage(bytes=50 * MiB, reserved_bytes=40 * MiB), 10 * MiB + 1, limits)
+        check_quota(OwnerUsage(bytes=50 * MiB, reserved_bytes=40 * MiB), 10 * MiB + 1, quota)
     with pytest.raises(QuotaExceeded, match="at most 3 files"):
-        check_quota(OwnerUsage(files=2, open_sessions=1), 1, limits)
+        check_quota(OwnerUsage(files=2, open_sessions=1), 1, quota)
+
+
+def test_the_plan_comes_from_the_projection_then_the_token_then_the_default() -> None:
+    plans = Plans.standard()
+    assert plans.plan_of("pro", "free") == "pro"  # the identity service's record wins
+    assert plans.plan_of(None, "pro") == "pro"  # no event yet: the token's claim
+    assert plans.plan_of(None, None) == "free"
+    assert plans.plan_of("gold", "pro") == "free"  # a plan this table lacks: the default
+    assert plans.quota("pro").files > plans.quota("free").files
+    assert plans.quota("gold") == plans.quota("free")
+    with pytest.raises(ValueError, match="default plan"):
+        Plans(quotas={"free": Quota()}, default="pro")
+    with pytest.raises(ValueError, match="negative"):
+        Quota(files=-1)
+
+
+def test_the_plan_table_comes_from_the_environment() -> None:
+    plans = plans_from_env(
+        '{"basic": {"files": 2, "bytes": 10}, "team": {"files": 9, "bytes": 99}}', None
+    )
+    assert plans.default == "basic"
+    assert plans.quota("team") == Quota(files=9, bytes=99)
+    assert plans_from_env(None, "pro").default == "pro"
+    for bad in ["[]", "{}", '{"x": {"files": 1}}', "not json"]:
+        with pytest.raises(ValueError, match="MEDIAPLANE_PLANS"):
+            plans_from_env(bad, None)

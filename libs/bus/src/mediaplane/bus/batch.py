@@ -18,7 +18,7 @@ delivery rules are the per-message ones, applied to the batch:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -27,12 +27,14 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from opentelemetry.trace import TracerProvider
 
 from mediaplane.bus.dead_letter import dead_letter
 from mediaplane.bus.delivery import Delivery
 from mediaplane.bus.retry import PoisonEvent, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import check_durable, consumer_config
+from mediaplane.bus.tracing import batch_spans
 
 T = TypeVar("T")
 Decoder = Callable[[bytes, Delivery], T]
@@ -90,10 +92,18 @@ class Decoded(Generic[T]):
 class BatchProcessor(Generic[T]):
     """Applies one batch consumer's spec to each fetch."""
 
-    def __init__(self, spec: BatchSpec[T], *, settings: BusSettings, js: JetStreamContext) -> None:
+    def __init__(
+        self,
+        spec: BatchSpec[T],
+        *,
+        settings: BusSettings,
+        js: JetStreamContext,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.spec = spec
         self._settings = settings
         self._js = js
+        self._tracer_provider = tracer_provider
 
     async def decode(self, msgs: Sequence[Msg]) -> list[Decoded[T]]:
         """Decode a fetch; dead-letters what can never be handled, returns the rest."""
@@ -121,7 +131,7 @@ class BatchProcessor(Generic[T]):
         if not batch:
             return
         try:
-            await self.spec.handler([d.item for d in batch])
+            await self._call(batch)
         except asyncio.CancelledError:
             # Stopping overran the graceful timeout: hand the batch back now
             # instead of letting it wait out ack_wait.
@@ -141,7 +151,7 @@ class BatchProcessor(Generic[T]):
 
     async def _alone(self, one: Decoded[Any]) -> None:
         try:
-            await self.spec.handler([one.item])
+            await self._call([one])
         except Exception as exc:
             count, retry = one.delivery.delivery_count, self.spec.retry
             if retry.exhausted(count):
@@ -162,6 +172,26 @@ class BatchProcessor(Generic[T]):
             await one.msg.nak(delay=delay)
             return
         await one.msg.ack()
+
+    async def _call(self, batch: Sequence[Decoded[T]]) -> None:
+        """The handler, with a span per message that continues the message's trace."""
+        traced: list[tuple[str, Mapping[str, str], Mapping[str, str | int]]] = [
+            (
+                d.delivery.subject,
+                d.delivery.headers,
+                {
+                    "messaging.system": "nats",
+                    "messaging.destination.name": d.delivery.subject,
+                    "messaging.message.id": d.delivery.event_id or "",
+                    "messaging.nats.stream_sequence": d.delivery.stream_sequence,
+                    "messaging.nats.delivery_count": d.delivery.delivery_count,
+                    "messaging.batch.message_count": len(batch),
+                },
+            )
+            for d in batch
+        ]
+        with batch_spans(self._tracer_provider, self.spec.durable, traced):
+            await self.spec.handler([d.item for d in batch])
 
     async def _dead_letter(self, msg: Msg, delivery: Delivery, reason: str) -> None:
         log.error(

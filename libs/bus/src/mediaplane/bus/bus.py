@@ -212,7 +212,12 @@ class Bus:
                 )
                 loops.append(_watched(self._each(nc, processor, stopping), spec.durable))
             for batch_spec in self._batch_specs.values():
-                batches = BatchProcessor(batch_spec, settings=self.settings, js=js)
+                batches = BatchProcessor(
+                    batch_spec,
+                    settings=self.settings,
+                    js=js,
+                    tracer_provider=self._tracer_provider,
+                )
                 loops.append(_watched(self._batches(nc, batches, stopping), batch_spec.durable))
             self._nc = nc
             self._publisher = Publisher(
@@ -279,13 +284,18 @@ class Bus:
     ) -> None:
         """Batch mode: the next fetch is received and decoded while up to `concurrency`
         batches are handled. Every fetched batch is handled, also after stopping
-        begins, so no message waits for ack_wait."""
+        begins, so no message waits for ack_wait.
+
+        A fetch takes what is there at once (a backlog comes in full batches) and
+        otherwise starts on the first message: waiting for a batch to fill made
+        every event of a quiet stream wait out the whole pull request (a second).
+        """
         spec = processor.spec
         puller = BatchPuller(nc, self.settings.stream, spec.durable)
         await puller.start()
 
         async def next_batch() -> list[Decoded[Any]]:
-            msgs = await self._fetch(puller, spec.batch_size, stopping)
+            msgs = await self._fetch(puller, spec.batch_size, stopping, wait_for=1)
             try:
                 return await processor.decode(msgs)
             except Exception:

@@ -50,7 +50,8 @@ SERVICES = (
     Identity(
         name="gateway",
         families=("upload", "file", "tag"),
-        durables=("upload-gateway-verifier",),
+        # The verifier, and the projection of accounts (`user.*`: status and plan).
+        durables=("upload-gateway-verifier", "upload-gateway-accounts"),
     ),
     Identity(name="catalog", families=(), durables=("catalog-ingest",), replays=True),
     Identity(name="transcoder", families=("transcode",), durables=("transcoder-file-verified",)),

@@ -66,9 +66,9 @@ class BatchPuller:
         """Up to `batch` messages; an empty list when none came within `expires` seconds.
 
         What the server has comes at once. When it has nothing, the waiting
-        request asks for `wait_for` messages (default: the whole batch, for
-        batch writers; 1 for handlers, which should start on the first message
-        rather than wait for company).
+        request asks for `wait_for` messages (default: the whole batch; the
+        bus's consumers ask for 1: they start on the first message rather than
+        wait for company, and a backlog still comes in whole batches).
         """
         msgs = await self._request({"no_wait": True}, batch, batch, expires)
         if msgs:

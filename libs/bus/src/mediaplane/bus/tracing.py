@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 TRACER_NAME = "mediaplane.bus"
 
@@ -42,3 +42,38 @@ def consumer_span(
         f"{subject} process", context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)
     ) as span:
         yield span
+
+
+@contextmanager
+def batch_spans(
+    provider: TracerProvider | None,
+    consumer: str,
+    messages: Sequence[tuple[str, Mapping[str, str], Mapping[str, str | int]]],
+) -> Iterator[None]:
+    """One CONSUMER span per message of a batch, each continuing its message's trace.
+
+    The batch is handled by one call, so no span can be the current one: each
+    covers the whole call and records its outcome. Messages without trace
+    headers get none (a batch of unrelated events would start a trace each).
+    """
+    bus_tracer = tracer(provider)
+    spans = [
+        bus_tracer.start_span(
+            f"{subject} process",
+            context=propagate.extract(dict(headers)),
+            kind=SpanKind.CONSUMER,
+            attributes={**attributes, "messaging.consumer.group.name": consumer},
+        )
+        for subject, headers, attributes in messages
+        if "traceparent" in headers
+    ]
+    try:
+        yield
+    except BaseException as exc:
+        for span in spans:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        for span in spans:
+            span.end()

@@ -86,6 +86,7 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
     "MEDIAPLANE_STREAM_REPLICAS",
     "MEDIAPLANE_LOG_LEVEL",
+    "MEDIAPLANE_OTEL_EXPORTER",  # `none` turns tracing off
     *(
         f"MEDIAPLANE_{s.name.upper()}_NATS_{part}"
         for s in SERVICES
@@ -98,7 +99,7 @@ _BUS_VARIABLES = (
 # `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
 WEB_UI_CLIENT = "web-ui"
-WEB_UI_SCOPE = "openid email offline_access files:read uploads:write"
+WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 CLI_CLIENT = "cli"
 CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
@@ -295,6 +296,10 @@ class PlatformSettings:
             "MEDIAPLANE_IDENTITY_WEB_URL": self.edge_url,
             "MEDIAPLANE_S3_UPSTREAM": s3_host,
             "MEDIAPLANE_WEB_UI_DIR": str(self.root / "services" / "web-ui" / "dist"),
+            # Every process sends its spans to the stack's trace backend, within a second.
+            "MEDIAPLANE_OTEL_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.traces_url,
+            "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **identities,
             **self.passthrough,
         }
@@ -652,6 +657,8 @@ def banner(settings: PlatformSettings) -> str:
     return "\n".join(
         [
             *lines,
+            f"  traces     {settings.stack.traces_url}/ (an API response's `traceresponse`",
+            "             header holds its trace id: an upload's trace is its `complete`)",
             "  logs       below, one prefix per process; each also in "
             f"{settings.logs_dir}/<process>.log",
             "  healing    a process that exits is started again (supervisord: "

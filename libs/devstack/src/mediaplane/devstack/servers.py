@@ -1,4 +1,5 @@
-"""The pinned local servers: Postgres (Debian binaries), NATS, SeaweedFS and clamd.
+"""The pinned local servers: Postgres (Debian binaries), NATS, SeaweedFS, clamd and the trace
+backend.
 
 Each server is started detached (its own session, so Ctrl-C in a terminal
 that ran `just infra-up` does not kill it), writes a pid file and a log under
@@ -540,6 +541,59 @@ class SeaweedFS:
         return _terminate(self.dir / "seaweedfs.pid")
 
 
+def trace_backend_binary() -> Path:
+    """Phoenix, from its own locked environment (`tools/trace-backend`, `just setup`): its
+    ~150 packages stay out of the platform's environment and cannot constrain it."""
+    return repo_root() / "tools" / "trace-backend" / ".venv" / "bin" / "phoenix"
+
+
+@dataclass
+class Traces:
+    """The trace backend (Arize Phoenix): OTLP/HTTP on `/v1/traces`, a UI and a query API
+    (`/v1/projects/default/spans?trace_id=...`) on one port, spans in SQLite."""
+
+    settings: StackSettings
+    name: str = "traces"
+
+    @property
+    def dir(self) -> Path:
+        return self.settings.data_dir / "traces"
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.settings.traces_url}/healthz", timeout=2) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start(self) -> None:
+        if self.ready():
+            return
+        phoenix = trace_backend_binary()
+        if not phoenix.exists():
+            raise StackError(f"{phoenix} missing; run `just setup`")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            "PHOENIX_WORKING_DIR": str(self.dir),
+            "PHOENIX_HOST": "127.0.0.1",
+            "PHOENIX_PORT": str(self.settings.traces_port),
+            "PHOENIX_GRPC_PORT": str(self.settings.traces_grpc_port),
+            # Local only: no usage reports, no fonts or scripts from elsewhere.
+            "PHOENIX_TELEMETRY_ENABLED": "false",
+            "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+            # Traces are for looking at now: a week is plenty, and keeps the file small.
+            "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "7",
+        }
+        _spawn(
+            [str(phoenix), "serve"], self.dir / "traces.log", self.dir / "traces.pid", self.dir, env
+        )
+        # Its first start creates its database: minutes on a busy 2-core machine.
+        _wait_until(self.ready, 300, "traces")
+
+    def stop(self) -> bool:
+        return _terminate(self.dir / "traces.pid")
+
+
 # The signature databases the local clamd loads: the repo's own (EICAR and a test
 # marker). There is no freshclam here: production images bring the official ones.
 SIGNATURES = Path("deploy") / "clamav"
@@ -668,7 +722,7 @@ def _clamd_binary() -> str:
     return found
 
 
-Server = Postgres | Nats | SeaweedFS | Clamd
+Server = Postgres | Nats | SeaweedFS | Clamd | Traces
 
 
 def servers(settings: StackSettings) -> list[Server]:
@@ -678,4 +732,10 @@ def servers(settings: StackSettings) -> list[Server]:
 
 
 def all_servers(settings: StackSettings) -> list[Server]:
-    return [Postgres(settings), Nats(settings), SeaweedFS(settings), Clamd(settings)]
+    return [
+        Postgres(settings),
+        Nats(settings),
+        SeaweedFS(settings),
+        Clamd(settings),
+        Traces(settings),
+    ]

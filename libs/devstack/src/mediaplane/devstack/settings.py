@@ -65,6 +65,11 @@ class StackSettings:
     nats_route_port: int = 26222
     s3_port: int = 28333
     weed_base_port: int = 29330
+    # The trace backend: OTLP/HTTP in, UI and query API on the same port (its gRPC
+    # receiver, unused, needs a port of its own).
+    traces_port: int = 26006
+    traces_grpc_port: int = 26007
+    traces_url_override: str | None = None
     clamd_port: int = 23310
     pg_url_override: str | None = None
     nats_url_override: str | None = None
@@ -115,6 +120,10 @@ class StackSettings:
         return self.s3_endpoint_override or f"http://127.0.0.1:{self.s3_port}"
 
     @property
+    def traces_url(self) -> str:
+        return self.traces_url_override or f"http://127.0.0.1:{self.traces_port}"
+
+    @property
     def clamd_url(self) -> str:
         return self.clamd_url_override or f"tcp://127.0.0.1:{self.clamd_port}"
 
@@ -134,6 +143,7 @@ class StackSettings:
             "postgres": self.pg_url_override is None,
             "nats": self.nats_url_override is None,
             "seaweedfs": self.s3_endpoint_override is None,
+            "traces": self.traces_url_override is None,
             "clamd": self.clamd_url_override is None,
         }
 
@@ -156,6 +166,7 @@ class StackSettings:
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),
+            traces_url_override=env.get("MEDIAPLANE_TRACES_URL"),
             clamd_url_override=env.get("MEDIAPLANE_CLAMD_URL"),
             s3_admin=admin,
             s3_region=env.get("MEDIAPLANE_S3_REGION", "us-east-1"),

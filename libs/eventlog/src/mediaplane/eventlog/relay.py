@@ -29,6 +29,7 @@ import nats.errors
 import psycopg
 import structlog
 from nats.aio.client import Client as NatsClient
+from opentelemetry.trace import TracerProvider
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from mediaplane.eventlog import outbox
@@ -36,6 +37,7 @@ from mediaplane.eventlog.acked_publish import AckedPublisher
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.metrics import RelayMetrics
 from mediaplane.eventlog.outbox import OutboxMessage
+from mediaplane.eventlog.tracing import RelaySpan, relay_tracer
 from mediaplane.eventlog.wakeup import OUTBOX_CHANNEL, Wakeup, cancel_and_wait
 
 _log = structlog.get_logger(__name__)
@@ -75,6 +77,7 @@ class OutboxRelay:
         metrics: RelayMetrics | None = None,
         name: str = "eventlog-relay",
         nats_options: NatsIdentity | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._database_url = database_url
         self._nats_url = nats_url
@@ -89,6 +92,7 @@ class OutboxRelay:
         self._ack_timeout = ack_timeout
         self._max_backoff = max_backoff
         self._name = name
+        self._tracer = relay_tracer(tracer_provider)
         self.metrics = metrics if metrics is not None else RelayMetrics()
         self._wakeup = Wakeup(database_url, OUTBOX_CHANNEL)
         self._task: asyncio.Task[None] | None = None
@@ -225,20 +229,23 @@ class OutboxRelay:
         acked: list[OutboxMessage] = []
         for wave in outbox.waves(messages):
             futures: list[asyncio.Future[int]] = []
+            spans = [RelaySpan(message, self._name, self._tracer) for message in wave]
             try:
-                for message in wave:
+                for message, span in zip(wave, spans, strict=True):
                     futures.append(
-                        await publisher.publish(message.subject, message.body, message.headers)
+                        await publisher.publish(message.subject, message.body, span.headers)
                     )
                 done, pending = await asyncio.wait(futures, timeout=self._ack_timeout)
             except nats.errors.Error as error:
                 for future in futures:
                     future.cancel()  # forgets it: a late acknowledgement is ignored
+                for span in spans:
+                    span.end(type(error).__name__)
                 return acked, error
             for future in pending:
                 future.cancel()
             failure: Exception | None = None
-            for message, future in zip(wave, futures, strict=True):
+            for message, future, span in zip(wave, futures, spans, strict=True):
                 if future not in done:
                     failure = PublishFailed(f"no ack within {self._ack_timeout}s")
                 elif (refusal := future.exception()) is not None:
@@ -246,6 +253,7 @@ class OutboxRelay:
                 else:
                     # A wave holds one message per stream: acked ones stay in order.
                     acked.append(message)
+                span.end(None if future in done and future.exception() is None else "not acked")
             if failure is not None:
                 return acked, failure
         return acked, None

@@ -22,6 +22,10 @@ from mediaplane.observability.redact import redact
 
 REQUEST_ID_HEADER = "x-request-id"
 CORRELATION_ID_HEADER = "x-correlation-id"
+# W3C Trace Context level 2: the trace a request joined, so a caller can open it
+# in the trace backend (an upload's whole processing continues the trace of its
+# `complete` request).
+TRACE_RESPONSE_HEADER = "traceresponse"
 _UNINSTRUMENTED = ["/metrics", "/health"]
 # Server span attributes that hold the request's query string.
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
@@ -51,17 +55,19 @@ class RequestContextMiddleware(ASGIMiddleware):
 
         template = scope.get("path_template")
         span = trace.get_current_span()
-        if span.is_recording() and template:
-            span.update_name(f"{scope.get('method', '')} {template}")
-            span.set_attribute("http.route", template)
+        added = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+        if span.is_recording():
+            if template:
+                span.update_name(f"{scope.get('method', '')} {template}")
+                span.set_attribute("http.route", template)
+            context = span.get_span_context()
+            traced = f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+            added.append((TRACE_RESPONSE_HEADER.encode(), traced.encode()))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
+                message["headers"] = [*message["headers"], *added]
             await send(message)
 
         await next_app(scope, receive, send_with_id)
@@ -139,6 +145,7 @@ def ops_app(service: str, checks: HealthChecks) -> Litestar:
 __all__ = [
     "CORRELATION_ID_HEADER",
     "REQUEST_ID_HEADER",
+    "TRACE_RESPONSE_HEADER",
     "PrometheusController",
     "RequestContextMiddleware",
     "health_handlers",

@@ -1,4 +1,4 @@
-"""Bearer JWT authentication: the `sub` claim is the owner, a role claim grants admin."""
+"""Bearer JWT authentication: `sub` is the owner; roles, plan, scopes and client from claims."""
 
 from __future__ import annotations
 
@@ -68,10 +68,27 @@ class Unauthorized(ProblemError):
     title = "Authentication required"
 
 
+# The roles a token can carry, each granting what the ones before it grant.
+ROLES = ("user", "moderator", "admin")
+# The API scopes the services check (access.py says which route needs which).
+API_SCOPES = frozenset({"files:read", "files:write", "uploads:write"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Principal:
+    """Who calls: `owner` (the token's `sub`), its `roles`, `plan` (None when the token has
+    none), the API `scopes` it holds (none unless given: closed by default) and the OAuth
+    `client_id` it was issued to."""
+
     owner: str
-    admin: bool
+    roles: frozenset[str] = frozenset({"user"})
+    plan: str | None = None
+    scopes: frozenset[str] = frozenset()
+    client_id: str | None = None
+
+    @property
+    def admin(self) -> bool:
+        return "admin" in self.roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +199,13 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject or "/" in subject:
             raise Unauthorized("the token's subject is not a usable owner id")
-        roles = claims.get("roles", [])
-        role = claims.get("role")
-        granted = set(roles if isinstance(roles, list) else []) | (
-            {role} if isinstance(role, str) else set()
+        principal = Principal(
+            owner=subject,
+            roles=_roles(claims, settings.admin_role),
+            plan=_text(claims.get("plan")),
+            scopes=scopes_of(claims, dev=algorithms == ["HS256"]),
+            client_id=_text(claims.get("client_id")),
         )
-        principal = Principal(owner=subject, admin=settings.admin_role in granted)
         return principal, float(claims["exp"])
 
     def from_request(self, request: Request[Any, Any, Any]) -> Principal:
@@ -196,3 +214,37 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send `Authorization: Bearer <token>`")
         return self.verify(token.strip())
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _roles(claims: dict[str, Any], admin_role: str) -> frozenset[str]:
+    """`roles` (a list) and `role` (a string) among `ROLES`; the provider's admin role name
+    counts as `admin`. Everyone holds `user`."""
+    roles = claims.get("roles", [])
+    role = claims.get("role")
+    granted = {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
+    if isinstance(role, str):
+        granted.add(role)
+    if admin_role in granted:
+        granted.add("admin")
+    return frozenset({"user"} | (granted & set(ROLES)))
+
+
+def scopes_of(claims: dict[str, Any], *, dev: bool) -> frozenset[str]:
+    """The API scopes in the `scope` claim (RFC 9068: space separated; `scp` as a list).
+
+    A token without either holds every API scope only when it was signed with the HS256
+    development secret (`dev`: dev tokens, test tokens); a provider's token holds exactly
+    what it names, so one without scopes reaches no API (closed by default).
+    """
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if isinstance(scope, str):
+        named = set(scope.split())
+    elif isinstance(scp, list):
+        named = {s for s in scp if isinstance(s, str)}
+    else:
+        return API_SCOPES if dev else frozenset()
+    return frozenset(named & API_SCOPES)

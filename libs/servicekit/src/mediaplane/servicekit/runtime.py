@@ -112,7 +112,7 @@ def run_roles(
         level=os.environ.get("MEDIAPLANE_LOG_LEVEL", "INFO"),
         stream=sys.stderr if role in stdout_roles else None,
     )
-    configure_tracing(service)
+    configure_tracing(service, role=role)
     try:
         loaded = settings()
     except ValueError as error:

@@ -11,11 +11,13 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mediaplane.catalog.domain.entries import LedgerEntry, ledger_entry
 from mediaplane.contracts import (
     AudioMetadata,
     Event,
+    EventContext,
     FileDeleted,
     FileKind,
     FileRejected,
@@ -45,9 +47,15 @@ from mediaplane.contracts import (
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
+    UserDeleted,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserSuspended,
     VideoMetadata,
     VideoSource,
     Waveform,
+    new_event,
 )
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -449,11 +457,42 @@ _KINDS: tuple[FileKind, ...] = ("image", "video", "pdf", "audio", "image", "vide
 _TAGS = ("holiday", "work", "family", "beach", "cats", "music", "receipts", "drafts")
 
 
+def account_story(user_id: uuid.UUID, rng: random.Random) -> list[Event]:
+    """An account's `user.*` events as the identity service emits them: registered, and by
+    chance re-planned, suspended (and maybe reinstated) or deleted."""
+    context = EventContext(producer="identity", correlation_id="req-account")
+    at = iter(EPOCH + timedelta(minutes=m) for m in range(10))
+
+    def event(cls: type[Event], **fields: Any) -> Event:
+        return new_event(
+            cls, stream_id=f"user-{user_id}", context=context, occurred_at=next(at),
+            user_id=user_id, **fields,
+        )  # fmt: skip
+
+    events = [event(UserRegistered, role="user", plan="free", via="open")]
+    if rng.random() < 0.3:
+        events.append(event(UserPlanChanged, plan="pro", previous="free", changed_by="admin"))
+    fate = rng.random()
+    if fate < 0.2:
+        events.append(event(UserSuspended, reason="spam", suspended_by="admin"))
+        if fate < 0.1:
+            events.append(event(UserReinstated, reinstated_by="admin"))
+    elif fate < 0.3:
+        events.append(event(UserDeleted, deleted_by="admin"))
+    return events
+
+
 def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[Event]:
-    """About `n_events` events of whole file lives (every lifecycle path), file by file."""
+    """About `n_events` events: each owner's account, then whole file lives (every lifecycle
+    path), file by file."""
     rng = random.Random(seed)
-    # Tags as v1 (global) and v2 (per owner) recorded them: a replay reads both.
     events: list[Event] = [
+        e
+        for _ in range(owners)
+        for e in account_story(uuid.UUID(int=rng.getrandbits(128), version=4), rng)
+    ]
+    # Tags as v1 (global) and v2 (per owner) recorded them: a replay reads both.
+    events += [
         (global_tag_created if i % 2 else tag_created)(name, f"user-{i % owners}")
         for i, name in enumerate(_TAGS)
     ]

@@ -1,4 +1,7 @@
-"""`python -m mediaplane.upload_gateway api|verifier|relay|migrate`: one process role each."""
+"""`python -m mediaplane.upload_gateway api|verifier|relay|migrate`: one process role each.
+
+The verifier role also runs the accounts consumer (`user.*` -> the accounts projection):
+a second small consumer, not a role of its own to deploy."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from mediaplane.upload_gateway.app.bootstrap import (
     verifier_health,
 )
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
+from mediaplane.upload_gateway.worker.accounts import register_accounts
 from mediaplane.upload_gateway.worker.verifier import register_verifier
 
 
@@ -34,6 +38,7 @@ async def run_verifier(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_verifier(bus, resources.service, resources.objects, scanner)
+        register_accounts(bus, resources.service)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-verifier",

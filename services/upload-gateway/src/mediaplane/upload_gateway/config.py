@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -10,9 +11,31 @@ from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.devtoken import require_loopback
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
-from mediaplane.upload_gateway.domain.policy import UploadLimits
+from mediaplane.upload_gateway.domain.policy import Plans, Quota, UploadLimits
 
 SERVICE = "upload-gateway"
+
+
+def plans_from_env(table: str | None, default: str | None) -> Plans:
+    """`MEDIAPLANE_PLANS` (JSON: plan -> {"files": n, "bytes": n}) and `_DEFAULT_PLAN`;
+    without a table, `free` and `pro` (Plans.standard)."""
+    if not table:
+        standard = Plans.standard()
+        return Plans(quotas=standard.quotas, default=default or standard.default)
+    try:
+        raw = json.loads(table)
+        quotas = {
+            str(name): Quota(files=int(q["files"]), bytes=int(q["bytes"]))
+            for name, q in raw.items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(
+            'MEDIAPLANE_PLANS must be JSON like {"free": {"files": 1000, "bytes": 10737418240}}'
+            f": {error}"
+        ) from None
+    if not quotas:
+        raise ValueError("MEDIAPLANE_PLANS names no plan")
+    return Plans(quotas=quotas, default=default or next(iter(quotas)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +46,7 @@ class GatewaySettings:
     auth: AuthSettings
     bucket: str = "originals"
     limits: UploadLimits = field(default_factory=UploadLimits)
+    plans: Plans = field(default_factory=Plans.standard)
     rate_limit: RateLimit = field(default_factory=RateLimit)
     presign_ttl_seconds: int = 3600
     http_host: str = "127.0.0.1"
@@ -61,8 +85,6 @@ class GatewaySettings:
             allowed_content_types=tuple(t.strip() for t in types.split(","))
             if types
             else defaults.allowed_content_types,
-            quota_files=number("MEDIAPLANE_QUOTA_FILES", defaults.quota_files),
-            quota_bytes=number("MEDIAPLANE_QUOTA_BYTES", defaults.quota_bytes),
         )
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
@@ -71,6 +93,7 @@ class GatewaySettings:
             auth=AuthSettings.from_env(),
             bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             limits=limits,
+            plans=plans_from_env(env.get("MEDIAPLANE_PLANS"), env.get("MEDIAPLANE_DEFAULT_PLAN")),
             rate_limit=RateLimit.from_env(),
             presign_ttl_seconds=number("MEDIAPLANE_PRESIGN_TTL", 3600),
             http_host=env.get("MEDIAPLANE_GATEWAY_HOST", "127.0.0.1"),

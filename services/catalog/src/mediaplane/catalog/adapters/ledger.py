@@ -46,7 +46,7 @@ FROM (
     OFFSET 0
 ) u
 ON CONFLICT (event_id) DO NOTHING
-RETURNING type, known, file_id, session_id, tag
+RETURNING type, known, file_id, session_id, tag, stream_id
 """
 
 _CHANGED_FILES = """

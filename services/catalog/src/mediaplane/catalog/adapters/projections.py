@@ -54,6 +54,11 @@ from mediaplane.contracts import (
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
+    UserDeleted,
+    UserPlanChanged,
+    UserRegistered,
+    UserReinstated,
+    UserSuspended,
 )
 
 # The latest body of each of these types, per file: the fields and the status rules read them.
@@ -252,9 +257,35 @@ FROM (
 WHERE s.so IS NOT NULL
 """
 
+# Accounts (issue 14): the status refuses a suspended or deleted user's calls. Keyed by
+# the user's stream (`user-<id>`); each field is the latest fact, `deleted` is final.
+_STATUS_EVENTS = (UserRegistered, UserSuspended, UserReinstated, UserDeleted)
+_PLAN_EVENTS = (UserRegistered, UserPlanChanged)
+_ACCOUNTS = f"""
+SELECT a.stream_id, a.owner,
+       CASE WHEN a.deleted THEN 'deleted'
+            WHEN a.latest_status = {tag(UserSuspended)} THEN 'suspended'
+            ELSE 'active' END,
+       a.plan, a.updated_at
+FROM (
+    SELECT l.stream_id,
+           (array_agg(l.data->>'user_id' {LATEST}))[1] AS owner,
+           bool_or(l.type = {tag(UserDeleted)}) AS deleted,
+           (array_agg(l.type {LATEST})
+               FILTER (WHERE l.type {tags_in(_STATUS_EVENTS)}))[1] AS latest_status,
+           (array_agg(l.data->>'plan' {LATEST})
+               FILTER (WHERE l.type {tags_in(_PLAN_EVENTS)}))[1] AS plan,
+           max(l.occurred_at) AS updated_at
+    FROM ledger l
+    WHERE l.known AND l.type LIKE 'user.%%' AND {{filter}}
+      AND l.type {tags_in((*_STATUS_EVENTS, *_PLAN_EVENTS))}
+    GROUP BY l.stream_id
+) a
+"""
 
-# Where each key sits in a `(type, known, file_id, session_id, tag)` ledger row.
-_ROW_KEY = {"file_id": 2, "session_id": 3, "tag": 4}
+
+# Where each key sits in a `(type, known, file_id, session_id, tag, stream_id)` ledger row.
+_ROW_KEY = {"file_id": 2, "session_id": 3, "tag": 4, "stream_id": 5}
 
 
 @dataclass(frozen=True)
@@ -269,7 +300,8 @@ class Projection:
     types: frozenset[str]  # the event types its rows depend on: others never refresh it
 
     def keys_in(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        """Keys to refresh for new ledger rows `(type, known, file_id, session_id, tag)`."""
+        """Keys to refresh for new ledger rows `(type, known, file_id, session_id, tag,
+        stream_id)`."""
         at = _ROW_KEY[self.key]
         return sorted(
             {row[at] for row in rows if row[1] and row[0] in self.types and row[at] is not None},
@@ -397,8 +429,18 @@ SESSIONS = Projection(
     tag_set(_SESSION_EVENTS),
 )
 
+ACCOUNTS = Projection(
+    "accounts",
+    "stream_id",
+    "text",
+    ("stream_id", "owner", "status", "plan", "updated_at"),
+    _ACCOUNTS,
+    tag_set((*_STATUS_EVENTS, *_PLAN_EVENTS)),
+)
+
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, FILE_METADATA, SESSIONS)
+    p.name: p
+    for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, FILE_METADATA, SESSIONS, ACCOUNTS)
 }
 
 # The table column holding the key, where it differs from the ledger's column name.

@@ -146,7 +146,7 @@ async def _rebuild(
         missed = await (
             await conn.execute(
                 """
-                SELECT type, known, file_id, session_id, tag FROM ledger
+                SELECT type, known, file_id, session_id, tag, stream_id FROM ledger
                 WHERE tx >= pg_snapshot_xmin(%(s)s::pg_snapshot)
                   AND NOT pg_visible_in_snapshot(tx, %(s)s::pg_snapshot)
                 """,

@@ -15,6 +15,7 @@ from mediaplane.catalog.app.bootstrap import open_resources
 from mediaplane.catalog.app.playback import PlaybackTokens
 from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
+from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
 
 
@@ -44,12 +45,16 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources, resources.changes.running():
+            # Suspended and deleted accounts, refused by servicekit's `admit`.
+            blocked = BlockedAccounts(resources.queries.blocked_accounts)
+            app.state.blocked_accounts = blocked
             app.state.queries = resources.queries
             app.state.media = resources.media
             app.state.changes = resources.changes
             app.state.playback = playback
             checks.target = resources.health
-            yield
+            async with blocked.running():
+                yield
             checks.target = None
 
     return public_api(

@@ -27,6 +27,7 @@ from mediaplane.catalog.app.queries import (
 )
 from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionPage, TagPage
 from mediaplane.catalog.domain.ranges import checked_range, parse_time
+from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.principal import admit, provide_principal
 from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
@@ -43,6 +44,9 @@ HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 # Playlists hold presigned URLs: never cache them in shared caches.
 _PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 KEEPALIVE_SECONDS = 15.0
+# How often an open stream checks that its reader's account is still active (suspended or
+# deleted: the stream ends, and reconnecting is refused).
+ACCOUNT_CHECK_SECONDS = 1.0
 
 
 def provide_queries(request: Req) -> CatalogQueries:
@@ -96,6 +100,7 @@ _DEPENDENCIES = {
 
 class FileController(Controller):
     path = "/v1/files"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["files"]
     dependencies = _DEPENDENCIES
 
@@ -232,6 +237,7 @@ class FileController(Controller):
 
 class TagController(Controller):
     path = "/v1/tags"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["tags"]
     dependencies = _DEPENDENCIES
 
@@ -248,6 +254,7 @@ class TagController(Controller):
 
 class UploadController(Controller):
     path = "/v1/uploads"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["uploads"]
     dependencies = _DEPENDENCIES
 
@@ -270,6 +277,7 @@ def provide_feed(request: Req) -> ChangeFeed:
 
 class EventController(Controller):
     path = "/v1/events"
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["events"]
     dependencies = {
         "principal": Provide(provide_principal, sync_to_thread=False),
@@ -289,25 +297,39 @@ class EventController(Controller):
         },
     )
     async def stream(
-        self, principal: NamedDependency[Principal], feed: NamedDependency[ChangeFeed]
+        self,
+        request: Req,
+        principal: NamedDependency[Principal],
+        feed: NamedDependency[ChangeFeed],
     ) -> ServerSentEvent:
         """`event: file.changed` with the file's new status; a comment every 15 s keeps
         proxies from closing an idle stream; `event: overflow` when changes were dropped
-        because the client read too slowly (re-read the list to resynchronize)."""
-        return ServerSentEvent(_changes(principal, feed), headers={"Cache-Control": "no-store"})
+        because the client read too slowly (re-read the list to resynchronize). The stream
+        ends when the reader's account is suspended or deleted."""
+        accounts: BlockedAccounts = request.app.state.blocked_accounts
+        return ServerSentEvent(
+            _changes(principal, feed, accounts), headers={"Cache-Control": "no-store"}
+        )
 
 
-async def _changes(principal: Principal, feed: ChangeFeed) -> AsyncIterator[ServerSentEventMessage]:
+async def _changes(
+    principal: Principal, feed: ChangeFeed, accounts: BlockedAccounts
+) -> AsyncIterator[ServerSentEventMessage]:
     async with feed.subscribe() as subscription:
         yield ServerSentEventMessage(comment="connected")
-        while True:
+        idle = 0.0
+        while not accounts.blocked(principal.owner):
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation.
-                async with asyncio.timeout(KEEPALIVE_SECONDS):
+                async with asyncio.timeout(ACCOUNT_CHECK_SECONDS):
                     change = await subscription.queue.get()
             except TimeoutError:
-                yield ServerSentEventMessage(comment="keep-alive")
+                idle += ACCOUNT_CHECK_SECONDS
+                if idle >= KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield ServerSentEventMessage(comment="keep-alive")
                 continue
+            idle = 0.0
             if subscription.overflowed:
                 subscription.overflowed = False
                 yield ServerSentEventMessage(event="overflow", data="{}")

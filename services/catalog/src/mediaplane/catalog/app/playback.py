@@ -27,6 +27,9 @@ AUDIENCE = "mediaplane:playback"
 _ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32  # HS256 wants at least the hash's 256 bits of key
 
+# What a playback token holds: reading, whatever the bearer token it was issued for held.
+READ_ONLY = frozenset({"files:read"})
+
 
 class PlaybackTokenInvalid(ProblemError):
     code = "playback_token_invalid"
@@ -96,4 +99,5 @@ class PlaybackTokens:
         owner, admin = claims["sub"], claims.get("adm", False)
         if not isinstance(owner, str) or not owner or not isinstance(admin, bool):
             raise PlaybackTokenInvalid("invalid playback token: bad reader claims")
-        return Principal(owner=owner, admin=admin)
+        roles = frozenset({"user", "admin"} if admin else {"user"})
+        return Principal(owner=owner, roles=roles, scopes=READ_ONLY)

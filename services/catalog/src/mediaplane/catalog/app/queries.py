@@ -162,6 +162,14 @@ class CatalogQueries:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
+    async def blocked_accounts(self) -> dict[str, str]:
+        """Every suspended or deleted account (the accounts projection): owner -> status."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT owner, status FROM accounts WHERE status <> 'active'"
+            )
+            return dict(await cursor.fetchall())
+
     async def list_files(
         self, principal: Principal, where: FileFilter, *, limit: int, cursor: str | None
     ) -> FilePage:

@@ -22,7 +22,6 @@ PROBLEMS = {
     "not_signed_in": Problem(401, "Sign in first"),
     "unknown_plan": Problem(422, "No such plan"),
     "email_not_verified": Problem(403, "Verify the email address first"),
-    "admin_only": Problem(403, "Only an admin may do this"),
     "device_code_invalid": Problem(404, "No pending device code like this"),
     "invalid_scope": Problem(422, "Unknown or missing scopes"),
     "invalid_expiry": Problem(422, "The expiry is out of range"),

@@ -64,10 +64,6 @@ class EmailNotVerified(DomainError):
     code = "email_not_verified"
 
 
-class AdminOnly(DomainError):
-    code = "admin_only"
-
-
 class DeviceCodeInvalid(DomainError):
     code = "device_code_invalid"
 

@@ -82,6 +82,7 @@ class VariantController(Controller):
     path = "/v1"
     tags = ["variants"]
     dependencies = _DEPENDENCIES
+    opt = {"scope": "files:read"}  # checked by servicekit `admit`, as the catalog's reads
 
     @get(
         "/files/{file_id:uuid}/variants/{spec:str}",

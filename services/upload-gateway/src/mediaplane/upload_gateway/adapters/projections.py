@@ -18,7 +18,7 @@ from mediaplane.contracts import (
     UploadSessionOpened,
 )
 from mediaplane.eventlog import AppendGuard
-from mediaplane.upload_gateway.domain.policy import OwnerUsage, UploadLimits
+from mediaplane.upload_gateway.domain.policy import OwnerUsage, Quota
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -49,7 +49,7 @@ _USAGE_COLUMNS = ", ".join(
 )
 
 
-def open_session_guard(opened: UploadSessionOpened, limits: UploadLimits) -> AppendGuard:
+def open_session_guard(opened: UploadSessionOpened, quota: Quota) -> AppendGuard:
     """Append `opened` only within the owner's quota, with its projection row."""
     return AppendGuard(
         before=_OPEN_BEFORE,
@@ -58,8 +58,8 @@ def open_session_guard(opened: UploadSessionOpened, limits: UploadLimits) -> App
         params={
             "q_owner": opened.owner,
             "q_now": opened.occurred_at,
-            "q_max_files": limits.quota_files,
-            "q_max_bytes": limits.quota_bytes,
+            "q_max_files": quota.files,
+            "q_max_bytes": quota.bytes,
             "q_size": opened.size,
             "q_session_id": opened.session_id,
             "q_file_id": opened.file_id,

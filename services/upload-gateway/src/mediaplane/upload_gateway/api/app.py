@@ -5,11 +5,14 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from litestar import Litestar
 
 from mediaplane.observability.health import DeferredHealthChecks
+from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
+from mediaplane.upload_gateway.adapters import accounts
 from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
@@ -23,12 +26,16 @@ def create_app(settings: GatewaySettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
+            # Suspended and deleted accounts, refused by servicekit's `admit`.
+            blocked = BlockedAccounts(partial(accounts.blocked, resources.pool))
+            app.state.blocked_accounts = blocked
             app.state.service = resources.service
             checks.target = resources.health
             # What exists now (imports, app, pool) lives as long as the process:
             # frozen, full collections no longer walk it on every request burst.
             gc.freeze()
-            yield
+            async with blocked.running():
+                yield
             checks.target = None
 
     return public_api(

@@ -42,6 +42,7 @@ class Caller:
 
     owner: str
     admin: bool
+    plan: str | None  # the token's claim; the accounts projection wins over it
     service: UploadService
     context: EventContext
 
@@ -52,6 +53,7 @@ def provide_caller(request: Req) -> Caller:
     return Caller(
         owner=principal.owner,
         admin=principal.admin,
+        plan=principal.plan,
         service=request.app.state.service,
         context=EventContext(
             producer=SERVICE,
@@ -64,10 +66,13 @@ def provide_caller(request: Req) -> Caller:
 _DEPENDENCIES = {"caller": Provide(provide_caller, sync_to_thread=False)}
 
 
+# Each controller names the scope its routes need (servicekit `admit` checks it): uploads
+# need `uploads:write`; tags and changes to files need `files:write`.
 class UploadController(Controller):
     path = "/v1/uploads"
     tags = ["uploads"]
     dependencies = _DEPENDENCIES
+    opt = {"scope": "uploads:write"}
 
     @post("/", status_code=201, summary="Open an upload session")
     async def open_upload(
@@ -86,6 +91,7 @@ class UploadController(Controller):
                 keep_location=data.location == "keep",
             ),
             caller.context,
+            claimed_plan=caller.plan,
         )
 
     @get("/{session_id:uuid}", summary="An upload session's state")
@@ -137,6 +143,7 @@ class TagController(Controller):
     path = "/v1/tags"
     tags = ["tags"]
     dependencies = _DEPENDENCIES
+    opt = {"scope": "files:write"}
 
     @post("/", status_code=200, summary="Create tags (idempotent)")
     async def create_tags(
@@ -151,6 +158,7 @@ class FileController(Controller):
     path = "/v1/files"
     tags = ["files"]
     dependencies = _DEPENDENCIES
+    opt = {"scope": "files:write"}
 
     @put("/{file_id:uuid}/tags", summary="Replace a file's tags")
     async def set_tags(

@@ -30,7 +30,7 @@ from mediaplane.eventlog import (
     handle,
 )
 from mediaplane.storage import CompletedPart, ObjectNotFound, ObjectStore, UploadNotFound
-from mediaplane.upload_gateway.adapters import projections
+from mediaplane.upload_gateway.adapters import accounts, projections
 from mediaplane.upload_gateway.app.views import (
     CompletionView,
     FileTagsView,
@@ -46,6 +46,7 @@ from mediaplane.upload_gateway.domain import session as sessions
 from mediaplane.upload_gateway.domain import tag as tags
 from mediaplane.upload_gateway.domain.errors import PartsMissing, QuotaExceeded, SessionNotOpen
 from mediaplane.upload_gateway.domain.policy import (
+    Quota,
     check_content_type,
     check_quota,
     normalize_tags,
@@ -183,12 +184,23 @@ class UploadService:
 
     # -- upload sessions ---------------------------------------------------------------------
 
-    async def open(self, owner: str, request: OpenRequest, context: EventContext) -> SessionView:
+    async def open(
+        self,
+        owner: str,
+        request: OpenRequest,
+        context: EventContext,
+        *,
+        claimed_plan: str | None = None,
+    ) -> SessionView:
+        """Open a session within the owner's quota: that of their plan in the accounts
+        projection, else of `claimed_plan` (the token's), else of the default plan."""
         # Cheap validation first, so a bad request never creates an S3 upload.
         sanitize_filename(request.filename)
         content_type = check_content_type(request.content_type, self.limits)
         plan = plan_upload(request.size, self.limits)
         normalize_tags(list(request.tags), self.limits)
+        plans = self.settings.plans
+        quota = plans.quota(plans.plan_of(await accounts.plan(self.pool, owner), claimed_plan))
 
         command_context = self._context(context)
         session_id, file_id = command_context.new_id(), command_context.new_id()
@@ -223,12 +235,12 @@ class UploadService:
                 self.sessions,
                 command,
                 new_stream=True,
-                guard=self._open_guard,
+                guard=lambda events: self._open_guard(events, quota),
             )
             if not handled.admitted:
                 # The guard applies check_quota's rule in SQL; check_quota says what is exceeded.
                 usage = projections.owner_usage(handled.guard_result)
-                check_quota(usage, request.size, self.limits)
+                check_quota(usage, request.size, quota)
                 raise QuotaExceeded("the quota is exceeded")
         except BaseException:
             if upload_id is not None:
@@ -237,10 +249,10 @@ class UploadService:
         _log.info("upload.opened", session_id=str(session_id), mode=plan.mode, size=request.size)
         return self._view(handled.state, with_upload=True)
 
-    def _open_guard(self, events: Sequence[Event]) -> AppendGuard:
+    def _open_guard(self, events: Sequence[Event], quota: Quota) -> AppendGuard:
         (opened,) = events
         assert isinstance(opened, UploadSessionOpened)
-        return projections.open_session_guard(opened, self.limits)
+        return projections.open_session_guard(opened, quota)
 
     async def get(self, owner: str, session_id: uuid.UUID) -> SessionView:
         state = await self._session(session_id)
@@ -415,6 +427,14 @@ class UploadService:
         await self._handle(
             sessions.file_stream(file_id), self.files, command, inline=projections.apply
         )
+
+    async def delete_files_of(self, owner: str, context: EventContext) -> int:
+        """Delete every live file of a deleted account (the janitor then purges the objects,
+        as after any deletion); returns how many. Deleting twice changes nothing."""
+        file_ids = await accounts.live_files(self.pool, owner)
+        for file_id in file_ids:
+            await self.delete_file(owner, file_id, admin=False, context=context)
+        return len(file_ids)
 
     async def file_status(self, file_id: uuid.UUID) -> files.FileStatus:
         state, _ = await current_state(self.store, sessions.file_stream(file_id), self.files)
