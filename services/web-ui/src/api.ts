@@ -400,3 +400,54 @@ export const catalog = {
     return request('GET', `/v1/tags${query({ limit })}`)
   },
 }
+
+// ---- analytics (services/analytics README) ----
+
+export interface Measures {
+  views: number
+  viewers: number
+  watch_seconds: number
+  average_view_seconds: number
+  average_startup_ms: number | null
+  rebuffer_ratio: number
+  error_rate: number
+  rendition_seconds: Record<string, number>
+}
+
+export interface AnalyticsDay {
+  day: string
+  measures: Measures
+}
+
+export interface FileAnalytics {
+  file_id: string
+  owner: string
+  duration: number | null
+  since: string
+  totals: Measures
+  days: AnalyticsDay[]
+  retention: { fraction: number; percent: number }[]
+}
+
+export interface PlatformAnalytics {
+  since: string
+  totals: Measures
+  days: AnalyticsDay[]
+}
+
+export interface WorstFiles {
+  since: string
+  files: { file_id: string; owner: string; measures: Measures }[]
+}
+
+export const analytics = {
+  file(id: string, days = 30): Promise<FileAnalytics> {
+    return request('GET', `/v1/analytics/files/${id}${query({ days })}`)
+  },
+  platform(days = 30): Promise<PlatformAnalytics> {
+    return request('GET', `/v1/analytics/platform${query({ days })}`)
+  },
+  worstFiles(days = 7, limit = 10): Promise<WorstFiles> {
+    return request('GET', `/v1/analytics/worst-files${query({ days, limit })}`)
+  },
+}

@@ -6,8 +6,9 @@
 import type { Uppy } from '@uppy/core'
 
 import { renderAccount } from './account'
+import { renderAdminAnalytics } from './analytics'
 import { identity, onUnauthorized } from './api'
-import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, signedIn, userName } from './auth'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, isAdmin, signedIn, userName } from './auth'
 import { h } from './dom'
 import { live } from './events'
 import { renderFile } from './filepage'
@@ -86,6 +87,7 @@ function shell(active: string): HTMLElement {
       h('nav', null,
         h('a', { href: '#/library', class: active === 'library' ? 'active' : undefined }, 'Library'),
         h('a', { href: '#/upload', class: active === 'upload' ? 'active' : undefined }, 'Upload'),
+        isAdmin() ? h('a', { href: '#/admin/analytics', id: 'nav-analytics', class: active === 'analytics' ? 'active' : undefined }, 'Analytics') : null,
       ),
       h('span', { class: 'spacer' }),
       liveDot,
@@ -157,6 +159,9 @@ async function route(): Promise<void> {
     const main = shell('upload')
     document.title = 'Upload · mediaplane'
     main.append(ensureUploader())
+  } else if (path === '/admin/analytics') {
+    document.title = 'Analytics · mediaplane'
+    stop = renderAdminAnalytics(shell('analytics'))
   } else if (path === '/account') {
     document.title = 'Account · mediaplane'
     stop = renderAccount(shell('account'), () => {

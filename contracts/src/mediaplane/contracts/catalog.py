@@ -27,6 +27,7 @@ from mediaplane.contracts.transcoding import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
 )
 from mediaplane.contracts.uploads import (
@@ -59,6 +60,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TagCreatedV2,
     TranscodeStarted,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -93,6 +95,7 @@ AnyEvent = (
     | TagCreatedV2
     | TranscodeStarted
     | TranscodeProgress
+    | TranscodeSegmentsReady
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated

@@ -82,6 +82,30 @@ class TranscodeProgress(Event, tag="transcode.progress.v1", frozen=True, kw_only
     processed: Seconds  # of the source encoded so far
 
 
+class ReadyPlaylist(msgspec.Struct, frozen=True, kw_only=True):
+    """One media playlist of a ladder still being encoded (video rung or audio rendition)."""
+
+    name: str
+    playlist_key: str
+
+
+class TranscodeSegmentsReady(Event, tag="transcode.segments_ready.v1", frozen=True, kw_only=True):
+    """A chunked ladder (long videos) grew: the leading `ready` seconds of every rendition are
+    in the bucket, behind EVENT media playlists and a master that a player can already
+    open. The last one of a job has `ended` (the playlists are VOD); `transcode.completed`
+    follows it."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    bucket: str
+    master_playlist_key: str
+    playlists: list[ReadyPlaylist]
+    ready: Seconds  # source seconds playable from the start
+    chunks_done: int
+    chunks_planned: int
+    ended: bool = False
+
+
 class TranscodeFailed(Event, tag="transcode.failed.v1", frozen=True, kw_only=True):
     """`code`: unsupported_media, corrupt_input, source_missing, timeout, internal."""
 

@@ -134,7 +134,10 @@ async def test_ffmpeg_over_its_cpu_time_is_killed_and_the_job_fails_as_resource_
 
     assert await starved.handle(verified, last_attempt=False) == "failed"
 
-    started, failed = transcode_events(verified.file_id)
+    # A loaded machine stretches the starved encode past the progress throttle's interval.
+    started, failed = [
+        e for e in transcode_events(verified.file_id) if e.type != "transcode.progress.v1"
+    ]
     assert started.type == "transcode.started.v1"
     assert (failed.type, failed.data["code"]) == ("transcode.failed.v1", "resource_limit")
     assert "ffmpeg killed at its CPU-time limit of 1 s" in failed.data["detail"]

@@ -49,6 +49,20 @@ class EncodingSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChunkingSettings:
+    """When a video is cut into chunks encoded apart (domain/chunks.py), and how long they are."""
+
+    threshold: float = 300.0  # seconds of source; shorter videos keep one ffmpeg (0: never)
+    chunk_segments: int = 8  # output segments per chunk
+    # ffmpeg processes encoding chunks of one job at once (each uses every core it gets).
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.chunk_segments < 1 or self.workers < 1:
+            raise ValueError("chunk_segments and workers must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourceLimits:
     """Inputs beyond these are `unsupported_media` (they would tie a worker up for hours)."""
 
@@ -93,6 +107,7 @@ class TranscoderSettings:
     # Where sources may come from: a file.verified naming another bucket is refused.
     originals_bucket: str = "originals"
     encoding: EncodingSettings = field(default_factory=EncodingSettings)
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     limits: SourceLimits = field(default_factory=SourceLimits)
     tools: ToolLimits = field(default_factory=ToolLimits)
     progress: ProgressThrottle = field(default_factory=ProgressThrottle)
@@ -152,6 +167,11 @@ class TranscoderSettings:
                 if audio_ladder
                 else DEFAULT_AUDIO_LADDER,
                 waveform_peaks=int(number("WAVEFORM_PEAKS", DEFAULT_PEAKS)),
+            ),
+            chunking=ChunkingSettings(
+                threshold=number("CHUNK_THRESHOLD", 300.0),
+                chunk_segments=int(number("CHUNK_SEGMENTS", 8)),
+                workers=int(number("CHUNK_WORKERS", 1)),
             ),
             progress=ProgressThrottle(
                 step=number("PROGRESS_STEP", 5.0),

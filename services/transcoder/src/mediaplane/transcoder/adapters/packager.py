@@ -20,6 +20,7 @@ from mediaplane.transcoder.adapters.playlists import (
 )
 from mediaplane.transcoder.domain.audio import AudioRendition
 from mediaplane.transcoder.domain.hls import (
+    AudioTrack,
     Segment,
     Variant,
     average_bandwidth,
@@ -29,6 +30,8 @@ from mediaplane.transcoder.domain.hls import (
 from mediaplane.transcoder.domain.ladder import PlannedRendition
 
 DURATION_TOLERANCE = 1.0  # seconds
+# A chunked ladder's audio is a rendition of its own: it must end with the picture.
+AV_TOLERANCE = 0.05  # seconds
 # Audio renditions cut segments at AAC frame boundaries (1024 samples: 128 ms at 8 kHz).
 AUDIO_FRAME = 0.15  # seconds
 
@@ -160,5 +163,86 @@ def _finish(
         raise OutputInvalid(f"the rewritten master playlist: {error}") from None
     if sorted(v.uri for v in announced) != sorted(written):
         raise OutputInvalid("the rewritten master playlist lost a variant")
+    (out_dir / MASTER_NAME).write_text(master, encoding="utf-8")
+    return PackagedLadder(master=MASTER_NAME, renditions=renditions)
+
+
+def finish_chunked_ladder(
+    out_dir: Path,
+    planned: Sequence[PlannedRendition],
+    audio: Sequence[tuple[str, int]],
+    *,
+    source_duration: float,
+    fps: float,
+    video_codecs: str,
+    audio_codecs: str,
+) -> PackagedLadder:
+    """The checks of `finish_ladder` for a ladder stitched from chunks, and its master.
+
+    Video rungs (`planned`) and the audio renditions (`audio`: name and the
+    kbit/s rungs of that audio bitrate use) are separate media playlists; each
+    video rung names the audio rendition of its own audio bitrate. Besides the
+    single-process checks, every audio rendition must last as long as the
+    video, within AV_TOLERANCE.
+    """
+    renditions: list[PackagedRendition] = []
+    tracks: dict[int, tuple[AudioTrack, list[Segment], float]] = {}
+    for name, kbps in audio:
+        segments, target, _ = _segments(out_dir, name, source_duration)
+        tracks[kbps] = (AudioTrack(group=name, uri=f"{name}/{PLAYLIST_NAME}"), segments, target)
+    for rung in planned:
+        segments, target, _ = _segments(out_dir, rung.name, source_duration)
+        own = tracks.get(rung.audio_kbps)
+        bandwidth = peak_bandwidth(segments, target)
+        average = average_bandwidth(segments)
+        if own is not None:
+            bandwidth += peak_bandwidth(own[1], target)
+            average += average_bandwidth(own[1])
+        variant = Variant(
+            name=rung.name,
+            uri=f"{rung.name}/{PLAYLIST_NAME}",
+            width=rung.width,
+            height=rung.height,
+            codecs=f"{video_codecs},{audio_codecs}" if own is not None else video_codecs,
+            frame_rate=fps,
+            bandwidth=bandwidth,
+            average_bandwidth=average,
+            audio_group=own[0].group if own is not None else None,
+        )
+        renditions.append(
+            PackagedRendition(variant=variant, playlist=variant.uri, segments=segments)
+        )
+    _check_alignment(renditions, 1 / fps)
+    video_seconds = sum(s.duration for s in renditions[0].segments)
+    for track, segments, target in tracks.values():
+        audio_seconds = sum(s.duration for s in segments)
+        if abs(audio_seconds - video_seconds) >= AV_TOLERANCE:
+            raise OutputInvalid(
+                f"{track.group} lasts {audio_seconds:.3f} s, the video {video_seconds:.3f} s"
+            )
+        renditions.append(
+            PackagedRendition(
+                variant=Variant(
+                    name=track.group,
+                    uri=track.uri,
+                    width=0,
+                    height=0,
+                    codecs=audio_codecs,
+                    frame_rate=0.0,
+                    bandwidth=peak_bandwidth(segments, target),
+                    average_bandwidth=average_bandwidth(segments),
+                ),
+                playlist=track.uri,
+                segments=segments,
+            )
+        )
+    videos = [r.variant for r in renditions if r.variant.width]
+    master = render_master(videos, version=3, audio=[t for t, _, _ in tracks.values()])
+    try:
+        announced = parse_master_playlist(master)
+    except PlaylistError as error:
+        raise OutputInvalid(f"the chunked master playlist: {error}") from None
+    if len(announced) != len(videos):
+        raise OutputInvalid("the chunked master playlist lost a variant")
     (out_dir / MASTER_NAME).write_text(master, encoding="utf-8")
     return PackagedLadder(master=MASTER_NAME, renditions=renditions)

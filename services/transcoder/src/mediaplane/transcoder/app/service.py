@@ -17,6 +17,7 @@ from mediaplane.contracts import (
     Event,
     EventContext,
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     VideoSource,
     Waveform,
@@ -141,6 +142,34 @@ class TranscodeService:
             job_id=job_id,
             percent=percent,
             processed=processed,
+            context=self._context(context),
+        )
+        return await self._record(job_id, command)
+
+    async def record_segments(
+        self,
+        *,
+        job_id: uuid.UUID,
+        file_id: uuid.UUID,
+        bucket: str,
+        master_playlist_key: str,
+        playlists: Sequence[ReadyPlaylist],
+        ready: float,
+        chunks_done: int,
+        chunks_planned: int,
+        ended: bool,
+        context: EventContext,
+    ) -> list[Event]:
+        command = decider.ReportSegments(
+            file_id=file_id,
+            job_id=job_id,
+            bucket=bucket,
+            master_playlist_key=master_playlist_key,
+            playlists=playlists,
+            ready=ready,
+            chunks_done=chunks_done,
+            chunks_planned=chunks_planned,
+            ended=ended,
             context=self._context(context),
         )
         return await self._record(job_id, command)

@@ -20,7 +20,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +35,6 @@ from mediaplane.contracts import (
     VideoSource,
     Waveform,
 )
-from mediaplane.servicekit import children
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters import ffmpeg, ffprobe, source
 from mediaplane.transcoder.adapters.jobs import Claimed
@@ -48,19 +46,22 @@ from mediaplane.transcoder.adapters.packager import (
 )
 from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
+from mediaplane.transcoder.app.chunked import encode_chunked_ladder
+from mediaplane.transcoder.app.ladders import LocalLadder, check_mp4, encode_limits
+from mediaplane.transcoder.app.live import LiveLadder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.progress import reporting
 from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.domain.audio import AudioMedia, plan_audio_ladder
+from mediaplane.transcoder.domain.chunks import use_chunks
 from mediaplane.transcoder.domain.errors import EmptyMedia, JobBusy, PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
     SourceMedia,
-    job_timeout,
     output_fps,
     plan_ladder,
 )
-from mediaplane.transcoder.domain.mp4 import BoxError, is_faststart, plan_mp4, top_level_boxes
+from mediaplane.transcoder.domain.mp4 import plan_mp4
 
 _log = structlog.get_logger(__name__)
 _UPLOADS_AT_ONCE = 8
@@ -81,52 +82,6 @@ class UploadIncomplete(Exception):
     """S3 does not list every file just uploaded (retried)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class LocalMp4:
-    """The progressive fallback ffmpeg wrote, checked to be faststart."""
-
-    name: str  # relative to the output directory
-    width: int
-    height: int
-    size: int
-    bandwidth: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class LocalLadder:
-    """What ffmpeg produced for a source, checked and with a measured master playlist."""
-
-    packaged: PackagedLadder
-    encode_seconds: float
-    mp4: LocalMp4 | None = None
-    peaks: list[float] | None = None  # audio: the waveform
-
-
-def check_mp4(path: Path, width: int, height: int, duration: float) -> LocalMp4:
-    """The fallback exists, is a sequence of boxes and has `moov` before `mdat`."""
-    if not path.is_file() or (size := path.stat().st_size) == 0:
-        raise OutputInvalid(f"{path.name} is missing or empty")
-    with path.open("rb") as file:
-
-        def read_at(offset: int, n: int) -> bytes:
-            file.seek(offset)
-            return file.read(n)
-
-        try:
-            boxes = top_level_boxes(read_at, size)
-        except BoxError as error:
-            raise OutputInvalid(f"{path.name}: {error}") from None
-    if not is_faststart(boxes):
-        raise OutputInvalid(f"{path.name} is not faststart: its boxes are {boxes}")
-    return LocalMp4(
-        name=path.name,
-        width=width,
-        height=height,
-        size=size,
-        bandwidth=round(size * 8 / duration) if duration > 0 else 0,
-    )
-
-
 async def transcode_locally(
     settings: TranscoderSettings, source_path: Path, out_dir: Path, media_type: str
 ) -> LocalLadder:
@@ -138,21 +93,6 @@ async def transcode_locally(
         settings.ffprobe, source_path, media_type, settings.limits, settings.tools
     )
     return await encode_ladder(settings, media, source_path, out_dir, media_type)
-
-
-def encode_limits(settings: TranscoderSettings, duration: float) -> children.Limits:
-    """The ladder's ffmpeg may use CPU and wall time in proportion to the source duration."""
-    tools = settings.tools
-    return children.Limits(
-        cpu_seconds=job_timeout(duration, base=tools.cpu_base, per_second=tools.cpu_per_second),
-        memory_bytes=tools.memory_bytes,
-        wall_seconds=job_timeout(
-            duration,
-            base=settings.timeout_base,
-            per_second=settings.timeout_per_second,
-            cap=tools.max_job_seconds,
-        ),
-    )
 
 
 async def encode_ladder(
@@ -452,8 +392,41 @@ class Transcoder:
                     context=context,
                 )
 
+            prefix = f"{event.file_id}/{claim.job_id}"
+            already: set[str] = set()
             async with reporting(settings.progress, media.duration, emit) as reporter:
-                if isinstance(media, AudioMedia):
+                if isinstance(media, SourceMedia) and use_chunks(
+                    media.duration, settings.chunking.threshold
+                ):
+                    live = LiveLadder(
+                        service=self.service,
+                        objects=self.objects,
+                        ffprobe=settings.ffprobe,
+                        tools=settings.tools,
+                        bucket=settings.bucket,
+                        prefix=prefix,
+                        out_dir=out_dir,
+                        planned=plan_ladder(media, settings.encoding.ladder),
+                        duration=media.duration,
+                        fps=output_fps(media, settings.encoding.max_fps),
+                        segment_seconds=settings.encoding.segment_seconds,
+                        job_id=claim.job_id,
+                        file_id=event.file_id,
+                        context=context,
+                        reporter=reporter,
+                    )
+                    ladder = await encode_chunked_ladder(
+                        settings,
+                        media,
+                        source_path,
+                        out_dir,
+                        event.media_type,
+                        workers=settings.chunking.workers,
+                        on_landed=live,
+                    )
+                    already = live.uploaded
+                    log.info("transcode.chunked", chunks=live.published)
+                elif isinstance(media, AudioMedia):
                     ladder = await encode_audio(
                         settings, media, source_path, out_dir, event.media_type, reporter.position
                     )
@@ -462,7 +435,6 @@ class Transcoder:
                         settings, media, source_path, out_dir, event.media_type, reporter.position
                     )
             self.metrics.encode_seconds.observe(ladder.encode_seconds)
-            prefix = f"{event.file_id}/{claim.job_id}"
             mp4 = waveform = None
             if ladder.peaks is not None:
                 document = {"version": 1, "duration": media.duration, "peaks": ladder.peaks}
@@ -480,7 +452,7 @@ class Transcoder:
                 *([ladder.mp4.name] if ladder.mp4 is not None else []),
                 *([WAVEFORM_NAME] if ladder.peaks is not None else []),
             ]
-            await self._upload(out_dir, ladder.packaged, prefix, extras)
+            await self._upload(out_dir, ladder.packaged, prefix, extras, already)
         renditions = [
             Rendition(
                 name=r.variant.name,
@@ -513,9 +485,15 @@ class Transcoder:
         log.info("transcode.completed", renditions=len(renditions), elapsed=round(elapsed, 2))
 
     async def _upload(
-        self, out_dir: Path, ladder: PackagedLadder, prefix: str, extras: list[str]
+        self,
+        out_dir: Path,
+        ladder: PackagedLadder,
+        prefix: str,
+        extras: list[str],
+        already: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> None:
-        """Upload every file (`extras` first, master last), then check S3 has each at its size."""
+        """Upload every file (`extras` first, master last) but those `already` there (a chunked
+        ladder's published segments), then check S3 has each at its size."""
         files = [*extras, *ladder.files()]
         bucket = self.settings.bucket
         limit = asyncio.Semaphore(_UPLOADS_AT_ONCE)
@@ -532,7 +510,8 @@ class Transcoder:
 
         async with asyncio.TaskGroup() as group:
             for relative in files[:-1]:
-                group.create_task(put(relative))
+                if relative not in already:
+                    group.create_task(put(relative))
         await put(files[-1])
 
         stored = {o.key: o.size for o in await self.objects.list_objects(bucket, f"{prefix}/")}

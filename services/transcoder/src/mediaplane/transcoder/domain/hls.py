@@ -31,6 +31,15 @@ class Variant:
     frame_rate: float
     bandwidth: int
     average_bandwidth: int
+    audio_group: str | None = None  # a chunked ladder's video rung plays this audio rendition
+
+
+@dataclass(frozen=True, kw_only=True)
+class AudioTrack:
+    """An audio rendition of a chunked ladder (`EXT-X-MEDIA`), encoded once for every rung."""
+
+    group: str
+    uri: str
 
 
 def average_bandwidth(segments: Sequence[Segment]) -> int:
@@ -62,9 +71,17 @@ def peak_bandwidth(segments: Sequence[Segment], target_duration: float) -> int:
     return max(round(peak), average_bandwidth(segments))
 
 
-def render_master(variants: Sequence[Variant], *, version: int) -> str:
-    """The master playlist: one EXT-X-STREAM-INF per variant, highest bandwidth first."""
+def render_master(
+    variants: Sequence[Variant], *, version: int, audio: Sequence[AudioTrack] = ()
+) -> str:
+    """The master playlist: one EXT-X-STREAM-INF per variant, highest bandwidth first, after
+    the `EXT-X-MEDIA` audio renditions the variants name."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{version}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    lines += [
+        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{track.group}",NAME="{track.group}",'
+        f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{track.uri}"'
+        for track in audio
+    ]
     for variant in sorted(variants, key=lambda v: v.bandwidth, reverse=True):
         attributes = [
             f"BANDWIDTH={variant.bandwidth}",
@@ -75,5 +92,7 @@ def render_master(variants: Sequence[Variant], *, version: int) -> str:
         attributes.append(f'CODECS="{variant.codecs}"')
         if variant.frame_rate:
             attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
+        if variant.audio_group:
+            attributes.append(f'AUDIO="{variant.audio_group}"')
         lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", variant.uri]
     return "\n".join(lines) + "\n"

@@ -16,10 +16,12 @@ from typing import Literal
 from mediaplane.contracts import (
     Event,
     Mp4Rendition,
+    ReadyPlaylist,
     Rendition,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     VideoSource,
     Waveform,
@@ -78,6 +80,22 @@ class ReportProgress:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReportSegments:
+    """A chunked ladder's leading chunks are in the bucket, behind EVENT playlists."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    bucket: str
+    master_playlist_key: str
+    playlists: Sequence[ReadyPlaylist]
+    ready: float
+    chunks_done: int
+    chunks_planned: int
+    ended: bool
+    context: CommandContext
+
+
+@dataclass(frozen=True, kw_only=True)
 class Complete:
     file_id: uuid.UUID
     job_id: uuid.UUID
@@ -102,7 +120,7 @@ class Fail:
     context: CommandContext
 
 
-Command = Start | ReportProgress | Complete | Fail
+Command = Start | ReportProgress | ReportSegments | Complete | Fail
 
 
 def start(state: Job, command: Start) -> list[Event]:
@@ -134,6 +152,27 @@ def report_progress(state: Job, command: ReportProgress) -> list[Event]:
             job_id=command.job_id,
             percent=command.percent,
             processed=command.processed,
+        )
+    ]
+
+
+def report_segments(state: Job, command: ReportSegments) -> list[Event]:
+    """Like progress: only while the job runs (a late report after the end is dropped)."""
+    if state.job_id != command.job_id or state.status != "started":
+        return []
+    return [
+        command.context.event(
+            TranscodeSegmentsReady,
+            stream_id=transcode_stream(command.file_id),
+            file_id=command.file_id,
+            job_id=command.job_id,
+            bucket=command.bucket,
+            master_playlist_key=command.master_playlist_key,
+            playlists=list(command.playlists),
+            ready=command.ready,
+            chunks_done=command.chunks_done,
+            chunks_planned=command.chunks_planned,
+            ended=command.ended,
         )
     ]
 
@@ -183,6 +222,8 @@ def decide(command: Command, state: Job) -> list[Event]:
         return start(state, command)
     if isinstance(command, ReportProgress):
         return report_progress(state, command)
+    if isinstance(command, ReportSegments):
+        return report_segments(state, command)
     if isinstance(command, Complete):
         return complete(state, command)
     return fail(state, command)

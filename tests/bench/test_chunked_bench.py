@@ -1,0 +1,159 @@
+"""Chunk-parallel ladder vs the single-process ladder, on one machine.
+
+Source: SECONDS of 1080p30 with a stereo tone (testsrc2 + sine), the default
+4-rung ladder, 4 s segments, chunks of CHUNK_SEGMENTS segments. Each variant
+runs in a fresh Python process that measures itself (wall clock, CPU of
+itself and its ffmpeg children):
+
+- single: today's ladder, ONE ffmpeg for every rung (HLS only: the chunked
+  ladder makes no MP4 fallback, so the baseline makes none either), its checks.
+- chunked x1: `encode_chunked_ladder` with one ffmpeg at a time (one worker).
+- chunked x2: two at a time (two workers on this machine).
+
+Also measured: time to first playable (the first chunk of every rung and the
+audio are written, with EVENT playlists), as a fraction of the chunked x1 wall.
+Shorter than the issue's 2-minute and 10-minute sources to fit a shared
+2-core machine (docs/benchmarks.md says so). The ceiling is the single
+process measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from .conftest import machine_description
+
+ROUNDS = 2
+SECONDS = 36
+CHUNK_SEGMENTS = 3
+
+_COMMON = f"""
+import asyncio, json, resource, sys, time
+from pathlib import Path
+from mediaplane.bus import BusSettings
+from mediaplane.storage import StorageSettings
+from mediaplane.transcoder.adapters import ffprobe
+from mediaplane.transcoder.config import ChunkingSettings, TranscoderSettings
+
+settings = TranscoderSettings(
+    database_url="unused",
+    bus=BusSettings(),
+    storage=StorageSettings.from_urls(
+        "http://127.0.0.1:1", access_key="unused", secret_key="unused", region="us-east-1"
+    ),
+    chunking=ChunkingSettings(threshold=1.0, chunk_segments={CHUNK_SEGMENTS}),
+)
+source, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+media = asyncio.run(
+    ffprobe.probe(settings.ffprobe, source, "video/mp4", settings.limits, settings.tools)
+)
+
+def cpu():
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+"""
+
+SINGLE = (
+    _COMMON
+    + """
+from mediaplane.transcoder.adapters import ffmpeg
+from mediaplane.transcoder.adapters.packager import finish_ladder
+from mediaplane.transcoder.app.transcode import encode_limits
+from mediaplane.transcoder.domain.ladder import output_fps, plan_ladder
+ladder = plan_ladder(media, settings.encoding.ladder)
+argv = ffmpeg.build_command(settings.ffmpeg, ffprobe.demuxer("video/mp4"), source, out, media,
+                            ladder, settings.encoding)
+cpu0, t0 = cpu(), time.perf_counter()
+asyncio.run(ffmpeg.encode(argv, encode_limits(settings, media.duration)))
+finish_ladder(out, ladder, source_duration=media.duration, fps=output_fps(media, 60))
+print(json.dumps({"wall": time.perf_counter() - t0, "cpu": cpu() - cpu0}))
+"""
+)
+
+CHUNKED = (
+    _COMMON
+    + """
+from mediaplane.transcoder.app.chunked import encode_chunked_ladder
+playable = []
+async def main():
+    t0 = time.perf_counter()
+    async def landed(news):
+        if news.playable and not playable:
+            playable.append(time.perf_counter() - t0)
+    ladder = await encode_chunked_ladder(settings, media, source, out, "video/mp4",
+                                         workers=workers, on_landed=landed)
+    return ladder, time.perf_counter() - t0
+cpu0 = cpu()
+ladder, wall = asyncio.run(main())
+print(json.dumps({"wall": wall, "cpu": cpu() - cpu0, "first_playable": playable[0],
+                  "renditions": [r.variant.name for r in ladder.packaged.renditions]}))
+"""
+)
+
+
+def _make_source(path: Path) -> None:
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={SECONDS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-ac", "2", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def _run(script: str, source: Path, out: Path, workers: int) -> dict[str, Any]:
+    out.mkdir()
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), str(source), str(out), str(workers)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_chunked_vs_single_process(tmp_path: Path) -> None:
+    source = tmp_path / "source.mp4"
+    _make_source(source)
+    runs: dict[str, list[dict[str, Any]]] = {"single": [], "chunked1": [], "chunked2": []}
+    variants = [("single", SINGLE, 1), ("chunked1", CHUNKED, 1), ("chunked2", CHUNKED, 2)]
+    for round_ in range(ROUNDS):
+        # Alternate the order: load on the shared machine drifts.
+        for name, script, workers in variants if round_ % 2 == 0 else reversed(variants):
+            runs[name].append(_run(script, source, tmp_path / f"{name}-{round_}", workers))
+
+    def median(name: str, key: str) -> float:
+        return float(statistics.median(float(r[key]) for r in runs[name]))
+
+    def ratio(name: str, base: str, key: str) -> float:
+        pairs = zip(runs[name], runs[base], strict=True)
+        return float(statistics.median(a[key] / b[key] for a, b in pairs))
+
+    print(f"\nmachine: {machine_description()}")
+    print(f"source: {SECONDS} s 1080p30 + stereo AAC; chunks of {CHUNK_SEGMENTS} x 4 s segments")
+    for name in runs:
+        print(f"{name}: wall {median(name, 'wall'):.1f} s, cpu {median(name, 'cpu'):.1f} s")
+    one_wall, one_cpu = ratio("chunked1", "single", "wall"), ratio("chunked1", "single", "cpu")
+    speedup = 1 / ratio("chunked2", "chunked1", "wall")
+    first = float(statistics.median(r["first_playable"] / r["wall"] for r in runs["chunked1"]))
+    print(f"chunked x1 / single: wall {one_wall:.3f}, cpu {one_cpu:.3f}")
+    print(f"chunked x2 vs x1: speedup {speedup:.2f}")
+    print(
+        f"first playable (x1): {median('chunked1', 'first_playable'):.1f} s = {first:.1%} of wall"
+    )
+    assert runs["chunked1"][0]["renditions"][:4] == ["1080p", "720p", "480p", "360p"]
+    # Loose bounds on work, not on time (the aims are recorded in docs/benchmarks.md): on
+    # a shared machine the wall clock follows the other tenants' load.
+    assert one_cpu < 1.5
+    assert first < 0.6
