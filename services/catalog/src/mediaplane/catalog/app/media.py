@@ -240,7 +240,9 @@ class MediaService:
         if bucket is not None and key is not None:
             renditions = await self._queries.renditions(summary.file_id)
             return _Playback(
-                bucket=bucket, master_key=key, playlists={r.name: r.playlist_key for r in renditions}
+                bucket=bucket,
+                master_key=key,
+                playlists={r.name: r.playlist_key for r in renditions},
             )
         if summary.transcode_status != "running":
             return None
