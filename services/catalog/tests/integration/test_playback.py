@@ -289,7 +289,8 @@ async def test_a_ladder_still_encoding_plays_its_growing_event_playlists_then_vo
     # The last chunk lands (`ended`, VOD playlists), then `transcode.completed`: VOD.
     seen = len(story.events)
     story.segments_ready(job_id, 2, 2, bucket=s3_bucket)
-    await ingest_events(story.events[seen:])
+    # A step changes no files row, yet it is announced: the file page reloads and plays.
+    assert (await ingest_events(story.events[seen:])).changed_files == 1
     ended = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
     assert ended["live"]["ended"] is True
     await put("720p/index.m3u8", MEDIA)
