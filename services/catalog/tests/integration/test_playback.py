@@ -251,7 +251,9 @@ async def test_a_ladder_still_encoding_plays_its_growing_event_playlists_then_vo
     async def put(key: str, text: str) -> None:
         await store.put_bytes(s3_bucket, f"{base}/{key}", text.encode(), content_type="text/plain")
 
-    await put("master.m3u8", MASTER)
+    # The provisional master names the audio rendition in an attribute, the rungs on lines.
+    audio = '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="audio_128k",URI="audio_128k/index.m3u8"\n'
+    await put("master.m3u8", MASTER.replace("#EXT-X-VERSION:7\n", f"#EXT-X-VERSION:7\n{audio}"))
     await put("720p/index.m3u8", EVENT_MEDIA)
     await store.put_bytes(
         s3_bucket, f"{base}/720p/seg_00000.ts", b"CHUNK0", content_type="video/mp2t"
@@ -265,7 +267,9 @@ async def test_a_ladder_still_encoding_plays_its_growing_event_playlists_then_vo
     token = playback_token(detail["hls_url"])
     master = await client.get(detail["hls_url"])
     assert master.status_code == 200, master.text
-    assert master.text.splitlines()[3:6:2] == [f"720p.m3u8?pt={token}", f"360p.m3u8?pt={token}"]
+    lines = master.text.splitlines()
+    assert f'URI="audio_128k.m3u8?pt={token}"' in lines[2]
+    assert lines[4:7:2] == [f"720p.m3u8?pt={token}", f"360p.m3u8?pt={token}"]
     playlist = f"/v1/files/{story.file_id}/hls/720p.m3u8"
     media = await client.get(playlist, params={"pt": token})
     assert media.status_code == 200, media.text

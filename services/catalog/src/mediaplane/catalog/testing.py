@@ -305,7 +305,7 @@ class FileStory:
                 master_playlist_key=f"{self.file_id}/hls/master.m3u8",
                 playlists=[
                     ReadyPlaylist(name=name, playlist_key=f"{self.file_id}/hls/{name}/index.m3u8")
-                    for name in ("720p", "360p")
+                    for name in ("720p", "360p", "audio_128k")
                 ],
                 ready=round(20.0 * done / planned, 3),
                 chunks_done=done,
