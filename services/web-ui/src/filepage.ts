@@ -165,6 +165,8 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
           : createPlayer(d.hls_url, poster?.url, d.mp4?.url)
         playerUrl = playlist
         preview.replaceChildren(player.element)
+      } else {
+        player?.renew?.(d.hls_url)
       }
     } else if (!player) {
       if (poster) {
