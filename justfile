@@ -122,7 +122,7 @@ schemas:
     {{py}} -m mediaplane.contracts schemas --write
 
 # The public APIs' routes, merged into the one OpenAPI document the edge serves.
-openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES thumbnailer=mediaplane.thumbnailer.api.routes:ROUTES identity=mediaplane.identity.api.routes:DOCUMENTED_ROUTES"
+openapi_sources := "upload-gateway=mediaplane.upload_gateway.api.routes:ROUTES catalog=mediaplane.catalog.api.routes:ROUTES thumbnailer=mediaplane.thumbnailer.api.routes:ROUTES identity=mediaplane.identity.api.routes:DOCUMENTED_ROUTES analytics=mediaplane.analytics.api.routes:ROUTES"
 
 # Regenerate services/web-ui/public/openapi.json (served at /v1/openapi.json, viewed at /v1/docs).
 openapi:

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from mediaplane.contracts import REGISTRY, FileUploaded, FileVerified, build_registry
+from mediaplane.contracts import (
+    BEACON_REGISTRY,
+    REGISTRY,
+    FileUploaded,
+    FileVerified,
+    build_registry,
+)
 from mediaplane.contracts.asyncapi import asyncapi_document, producer_of
 from mediaplane.contracts.schema_files import CONTRACTS_DIR, schema_of
 
@@ -20,7 +26,9 @@ def test_the_committed_document_is_what_the_registry_generates() -> None:
 def test_every_event_version_has_a_channel_on_its_subject_and_one_producer() -> None:
     document = asyncapi_document(REGISTRY)
     assert document["asyncapi"] == "3.0.0"
-    assert sorted(document["channels"]) == REGISTRY.tags
+    assert sorted(document["channels"]) == sorted(REGISTRY.tags + BEACON_REGISTRY.tags)
+    # Beacons have their own stream and subject root, never `media.>`.
+    assert document["channels"]["playback.beacons.v1"]["address"] == "beacon.playback.beacons.v1"
     for tag in REGISTRY.tags:
         assert document["channels"][tag]["address"] == f"media.{tag}"
         sends = [

@@ -25,6 +25,7 @@ DOCKERFILES = {
     "thumbnailer": "services/thumbnailer/Dockerfile",
     "janitor": "services/janitor/Dockerfile",
     "identity": "services/identity/Dockerfile",
+    "analytics": "services/analytics/Dockerfile",
 }
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}

@@ -243,6 +243,11 @@ def test_the_web_ui_is_served_once_built(edge: str, web_ui: Path) -> None:
     assert httpx.get(edge + "/app.js", timeout=10).text == "console.log('ui')"
     # A single-page app: its own paths come back as index.html.
     assert "mediaplane ui" in httpx.get(edge + "/library/some-file", timeout=10).text
+    # The OAuth redirect URI and the device-approval page (`mediaplane login` prints it).
+    for page in ("/callback?code=x&state=y", "/device", "/device?user_code=BCDF-GHJK"):
+        answer = httpx.get(edge + page, timeout=10)
+        assert answer.status_code == 200
+        assert "mediaplane ui" in answer.text
 
 
 def is_problem(response: httpx.Response, status: int, code: str) -> bool:

@@ -132,7 +132,13 @@ def test_apis_take_client_traffic_only_from_the_edge(documents: list[dict[str, A
         for name, labels in pod_labels(documents).items()
         if labels["app.kubernetes.io/component"] == "api"
     }
-    assert set(apis) == {"gateway-api", "catalog-api", "identity-api", "thumbnailer-api"}
+    assert set(apis) == {
+        "gateway-api",
+        "catalog-api",
+        "identity-api",
+        "thumbnailer-api",
+        "analytics-api",
+    }
     edge = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "edge"}}}
     for name, labels in apis.items():
         ingress = rules_for(documents, labels, "ingress")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mediaplane.analytics.worker.consumers import FILES_DURABLE, ROLLUP_DURABLE
 from mediaplane.bus.permissions import (
     ADMIN,
     SERVICES,
@@ -44,6 +45,7 @@ K8S_FILES = {
     "thumbnailer": "thumbnailer.yaml",
     "janitor": "janitor.yaml",
     "identity": "identity.yaml",
+    "analytics": "analytics.yaml",
 }
 REQUIRED = re.compile(r"^\$\{(MEDIAPLANE_[A-Z]+_NATS_PASSWORD):\?[^}]+\}$")
 
@@ -61,7 +63,9 @@ def test_the_table_names_the_durables_the_services_run() -> None:
         "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
+        "analytics": (FILES_DURABLE,),  # and ROLLUP_DURABLE on its own stream
     }
+    assert identity("analytics").side_durables == (ROLLUP_DURABLE,)
     assert identity("janitor").reads_by_sequence  # its progress reads the stream by sequence
     assert identity("catalog").replays  # `python -m mediaplane.catalog replay`
 

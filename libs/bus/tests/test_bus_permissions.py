@@ -15,7 +15,7 @@ from nats.aio.client import Client
 from mediaplane.bus import Bus, BusSettings, Delivery, PoisonEvent, provision, read_dead_letters
 from mediaplane.bus.permissions import SERVICES, identity, publish_allowed
 from mediaplane.bus.testing import eventually
-from mediaplane.contracts import REGISTRY, Event, FileVerified
+from mediaplane.contracts import BEACON_REGISTRY, REGISTRY, Event, FileVerified
 from mediaplane.contracts.asyncapi import PRODUCERS
 from mediaplane.contracts.examples import build_examples
 from mediaplane.devstack.pytest_plugin import PrivateNats
@@ -33,11 +33,16 @@ def test_every_event_family_is_published_by_exactly_one_service() -> None:
 def test_the_asyncapi_producers_are_the_services_allowed_to_publish() -> None:
     # contracts/asyncapi.json names a producing service per family (contracts cannot
     # import the bus): the same grouping of families as the NATS permissions.
+    # Beacon families live on the producer's own stream (`side_stream`), not `media.>`.
+    beacons = {tag.split(".", 1)[0] for tag in BEACON_REGISTRY.tags}
     documented: dict[str, set[str]] = {}
     for family, service in PRODUCERS.items():
-        documented.setdefault(service, set()).add(family)
+        if family not in beacons:
+            documented.setdefault(service, set()).add(family)
     allowed = [set(s.families) for s in SERVICES if s.families]
     assert sorted(map(sorted, documented.values())) == sorted(map(sorted, allowed))
+    for family in beacons:
+        assert identity(PRODUCERS[family]).side_stream == "BEACONS"
 
 
 def test_no_service_may_delete_or_purge() -> None:

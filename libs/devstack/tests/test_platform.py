@@ -47,6 +47,8 @@ def test_defaults_are_the_services_own(isolated_env: Path) -> None:
         "janitor-relay": 9142,
         "identity-api": 8083,
         "identity-relay": 9152,
+        "analytics-api": 8085,
+        "analytics-worker": 9161,
     }
     for service in platform.SERVICES:
         url = settings.database_urls[service.name]
@@ -195,6 +197,49 @@ def test_cluster_mode_gives_every_service_three_nodes_and_r3_streams(
     single = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
     assert single["MEDIAPLANE_NATS_URL"] == "nats://127.0.0.1:24222"
     assert single["MEDIAPLANE_STREAM_REPLICAS"] == "1"
+
+
+def test_replicas_run_every_role_twice_on_ports_of_their_own_behind_the_edge(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_REPLICAS", "2")
+    settings = platform.PlatformSettings.from_env()
+    ports = settings.ports()
+    roles = {f"{s.name}-{role}" for s in platform.SERVICES for role in s.roles}
+    assert set(ports) == {"edge", "edge admin"} | roles | {f"{role}-2" for role in roles}
+    assert len(set(ports.values())) == len(ports)  # no two listen on one port
+    assert ports["gateway-api-2"] == 8091
+    assert (ports["gateway-verifier-2"], ports["gateway-relay-2"]) == (9103, 9104)
+    assert (ports["identity-api-2"], ports["identity-relay-2"]) == (8093, 9154)
+    processes = {p.name: p for p in settings.processes()}
+    # The second replica reads its own ports from its own variables; the first, the env file's.
+    assert processes["catalog-ingest"].environment == {}
+    assert processes["catalog-ingest-2"].environment == {
+        "MEDIAPLANE_CATALOG_PORT": "8092",
+        "MEDIAPLANE_CATALOG_OPS_PORT": "9113",
+    }
+    transcoder = processes["transcoder-worker-2"]
+    assert transcoder.environment == {"MEDIAPLANE_TRANSCODER_OPS_PORT": "9123"}
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
+    assert env["MEDIAPLANE_GATEWAY_UPSTREAM"] == "127.0.0.1:8081 127.0.0.1:8091"
+    assert env["MEDIAPLANE_IDENTITY_UPSTREAM"] == "127.0.0.1:8083 127.0.0.1:8093"
+    settings.dir.mkdir(parents=True)
+    platform.write_run_files(settings, env)
+    config = configparser.ConfigParser()
+    config.read_string(settings.supervisor_config.read_text())
+    assert config["program:gateway-api-2"]["environment"] == (
+        "MEDIAPLANE_GATEWAY_OPS_PORT=9103,MEDIAPLANE_GATEWAY_PORT=8091"
+    )
+    assert "environment" not in config["program:gateway-api"]
+
+
+@pytest.mark.parametrize("value", ["0", "6", "two"])
+def test_a_replica_count_out_of_range_is_refused(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_REPLICAS", value)
+    with pytest.raises(StackError, match="MEDIAPLANE_REPLICAS must be 1 to 5"):
+        platform.PlatformSettings.from_env()
 
 
 def test_the_secrets_are_made_once_kept_and_distinct(isolated_env: Path) -> None:

@@ -7,10 +7,12 @@ from typing import Any
 
 import jwt
 import pytest
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
 from litestar.testing import AsyncTestClient
 
+from mediaplane.eventlog.database import open_pool
+from mediaplane.eventlog.migrator import migrate
 from mediaplane.servicekit.access import (
     AccountDeleted,
     AccountSuspended,
@@ -23,9 +25,9 @@ from mediaplane.servicekit.access import (
 )
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.auth import API_SCOPES, AuthSettings, Principal, TokenVerifier, scopes_of
-from mediaplane.servicekit.principal import attach_auth, provide_principal
+from mediaplane.servicekit.principal import attach_auth, limit_with, provide_principal
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
-from mediaplane.servicekit.rate_limit import RateLimit
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS, RateLimit
 
 SECRET = "unit-test-secret-that-is-long-enough"
 
@@ -147,18 +149,17 @@ def admin_only(principal: NamedDependency[Principal]) -> str:
     return principal.owner
 
 
-def _provide(request: Request[Any, Any, Any]) -> Principal:
-    return provide_principal(request)
-
-
-async def test_routes_refuse_with_problem_codes() -> None:
+async def test_routes_refuse_with_problem_codes(pg_url: str) -> None:
     app = Litestar(
         [files, admin_only],
-        dependencies={"principal": Provide(_provide, sync_to_thread=False)},
+        dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,
     )
     attach_auth(app, AuthSettings(hs256_secret=SECRET), RateLimit())
+    await migrate(pg_url, [RATE_LIMIT_MIGRATIONS])
+    pool = await open_pool(pg_url)
+    limit_with(app, pool)
 
     async def blocked() -> dict[str, str]:
         return {"mallory": "suspended", "gone": "deleted"}
@@ -178,6 +179,7 @@ async def test_routes_refuse_with_problem_codes() -> None:
             "account_suspended": await client.get("/files", headers=auth(sub="mallory")),
             "account_deleted": await client.get("/files", headers=auth(sub="gone")),
         }
+    await pool.close()
     for code, answer in answers.items():
         assert answer.status_code == 403, code
         assert answer.headers["content-type"] == "application/problem+json"

@@ -13,7 +13,6 @@ from litestar.testing import AsyncTestClient
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier, Unauthorized
 from mediaplane.servicekit.errors import ProblemError
 from mediaplane.servicekit.problems import EXCEPTION_HANDLERS
-from mediaplane.servicekit.rate_limit import OwnerRateLimiter, RateLimit, RateLimited
 
 SECRET = "unit-test-secret-that-is-long-enough"
 
@@ -124,19 +123,6 @@ def test_the_memory_is_bounded_and_a_forged_copy_is_never_a_hit(
 def test_auth_settings_need_a_key_source() -> None:
     with pytest.raises(ValueError, match="MEDIAPLANE_JWT_SECRET"):
         AuthSettings()
-
-
-def test_the_rate_limiter_allows_a_burst_then_refills() -> None:
-    now = [100.0]
-    limiter = OwnerRateLimiter(RateLimit(per_second=2, burst=3), clock=lambda: now[0])
-    for _ in range(3):
-        limiter.check("alice")
-    with pytest.raises(RateLimited) as refused:
-        limiter.check("alice")
-    assert refused.value.retry_after == 1
-    limiter.check("bob")  # owners have buckets of their own
-    now[0] += 0.5
-    limiter.check("alice")
 
 
 class Teapot(ProblemError):

@@ -279,6 +279,14 @@ export interface Account {
   email_verified: boolean
 }
 
+/** A user code waiting for a decision (`GET /v1/account/device/{user_code}`). */
+export interface PendingDevice {
+  user_code: string
+  client_id: string
+  scopes: string[]
+  expires_at: string
+}
+
 export interface SignInOptions {
   registration: 'open' | 'invite' | 'closed'
   upstream: string | null
@@ -333,6 +341,10 @@ export const identity = {
   revokeToken: (id: string): Promise<unknown> => account('DELETE', `/tokens/${id}`),
   identities: (): Promise<LinkedIdentity[]> => account('GET', '/identities'),
   unlink: (id: string): Promise<unknown> => account('DELETE', `/identities/${id}`),
+  pendingDevice: (userCode: string): Promise<PendingDevice> =>
+    account('GET', `/device/${encodeURIComponent(userCode)}`),
+  decideDevice: (user_code: string, approve: boolean): Promise<unknown> =>
+    account('POST', '/device', { user_code, approve }),
 }
 
 /** Where the browser goes to sign in upstream (a path on this site); `returnTo` after it. */
@@ -400,5 +412,56 @@ export const catalog = {
   },
   tags(limit = 200): Promise<{ items: TagView[]; next_marker: string | null }> {
     return request('GET', `/v1/tags${query({ limit })}`)
+  },
+}
+
+// ---- analytics (services/analytics README) ----
+
+export interface Measures {
+  views: number
+  viewers: number
+  watch_seconds: number
+  average_view_seconds: number
+  average_startup_ms: number | null
+  rebuffer_ratio: number
+  error_rate: number
+  rendition_seconds: Record<string, number>
+}
+
+export interface AnalyticsDay {
+  day: string
+  measures: Measures
+}
+
+export interface FileAnalytics {
+  file_id: string
+  owner: string
+  duration: number | null
+  since: string
+  totals: Measures
+  days: AnalyticsDay[]
+  retention: { fraction: number; percent: number }[]
+}
+
+export interface PlatformAnalytics {
+  since: string
+  totals: Measures
+  days: AnalyticsDay[]
+}
+
+export interface WorstFiles {
+  since: string
+  files: { file_id: string; owner: string; measures: Measures }[]
+}
+
+export const analytics = {
+  file(id: string, days = 30): Promise<FileAnalytics> {
+    return request('GET', `/v1/analytics/files/${id}${query({ days })}`)
+  },
+  platform(days = 30): Promise<PlatformAnalytics> {
+    return request('GET', `/v1/analytics/platform${query({ days })}`)
+  },
+  worstFiles(days = 7, limit = 10): Promise<WorstFiles> {
+    return request('GET', `/v1/analytics/worst-files${query({ days, limit })}`)
   },
 }

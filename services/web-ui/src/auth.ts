@@ -71,6 +71,13 @@ export function clearTokens(): void {
   sessionStorage.removeItem(ID_TOKEN_KEY)
 }
 
+/** Whether the token claims the admin role (display only: the APIs decide). */
+export function isAdmin(): boolean {
+  const c = claims()
+  const roles = Array.isArray(c?.roles) ? (c.roles as unknown[]) : []
+  return roles.includes('admin') || c?.role === 'admin'
+}
+
 export function userName(): string {
   const c = claims()
   const email = c?.email

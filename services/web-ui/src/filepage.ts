@@ -2,6 +2,7 @@
 // the largest thumbnail otherwise), a transcode progress bar, download (and
 // the MP4 fallback), tags editor, renditions and the event history; kept live
 // by the catalog's event stream.
+import { fileAnalytics } from './analytics'
 import { ApiError, catalog, gateway } from './api'
 import type { FileDetail, HistoryEvent } from './api'
 import { invalidate, pickThumbnail } from './details'
@@ -57,6 +58,9 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
   const tagMessage = h('span', { class: 'muted small', id: 'tag-message' })
   const renditions = h('div', { id: 'renditions' })
   const history = h('ol', { class: 'history', id: 'history' })
+  const analyticsBox = h('div', { id: 'analytics' })
+  const stats = fileAnalytics(analyticsBox, fileId)
+  let statsShown = false
 
   root.append(
     h('p', null, h('a', { href: '#/library' }, '← Library')),
@@ -74,6 +78,8 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
         renditions,
       ),
     ),
+    h('section', { class: 'analytics' }, analyticsBox,
+      h('button', { type: 'button', class: 'secondary small', id: 'analytics-refresh', onclick: () => void stats.refresh() }, 'Refresh analytics')),
     h('section', null, h('h3', null, 'History'), history),
   )
 
@@ -154,6 +160,11 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       h('dl', { class: 'facts', id: 'metadata-list' }, found.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
     )
 
+    if (f.kind === 'video' && !statsShown) {
+      statsShown = true
+      void stats.refresh()
+    }
+
     const poster = pickThumbnail(d.thumbnails, 1280)
     if (d.hls_url) {
       // Every detail carries a fresh playback token: keep playing unless the playlist changed.
@@ -162,7 +173,7 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
         player?.destroy()
         player = f.kind === 'audio'
           ? createAudioPlayer(d.hls_url, d.waveform_url ?? null)
-          : createPlayer(d.hls_url, poster?.url, d.mp4?.url)
+          : createPlayer(d.hls_url, poster?.url, d.mp4?.url, fileId)
         playerUrl = playlist
         preview.replaceChildren(player.element)
       } else {
@@ -257,5 +268,6 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
     off()
     offResync()
     player?.destroy()
+    stats.destroy()
   }
 }

@@ -1,13 +1,16 @@
 // mediaplane web UI: sign-in, upload (Uppy), library, file and account pages.
 // Hash routes keep the edge's job simple (it serves dist/ as static files):
 //   #/library?q=&tag=&kind=&status=   #/upload   #/files/<id>   #/account
+//   #/device?user_code= (also reached as /device?user_code=, identity's verification_uri)
 // Signed out: #/ (sign in)  #/signup  #/verify-email?token=  #/forgot-password
 //   #/reset-password?token=   and /callback (the OAuth redirect URI).
 import type { Uppy } from '@uppy/core'
 
 import { renderAccount } from './account'
+import { renderAdminAnalytics } from './analytics'
 import { identity, onUnauthorized } from './api'
-import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, signedIn, userName } from './auth'
+import { accessToken, claims, CLIENT_ID, clearTokens, endSession, finishSignIn, isAdmin, signedIn, userName } from './auth'
+import { renderDevice } from './device'
 import { h } from './dom'
 import { live } from './events'
 import { renderFile } from './filepage'
@@ -86,6 +89,7 @@ function shell(active: string): HTMLElement {
       h('nav', null,
         h('a', { href: '#/library', class: active === 'library' ? 'active' : undefined }, 'Library'),
         h('a', { href: '#/upload', class: active === 'upload' ? 'active' : undefined }, 'Upload'),
+        isAdmin() ? h('a', { href: '#/admin/analytics', id: 'nav-analytics', class: active === 'analytics' ? 'active' : undefined }, 'Analytics') : null,
       ),
       h('span', { class: 'spacer' }),
       liveDot,
@@ -113,7 +117,9 @@ function signedOutPage(path: string, params: URLSearchParams, message = ''): voi
   else if (path === '/reset-password') renderResetPassword(main, token)
   else {
     document.title = 'Sign in · mediaplane'
-    const back = path && path !== '/' && path !== '/signin' ? `#${path}` : '#/library'
+    // Back to the page asked for, with its query (e.g. the device page's user code).
+    const query = params.toString()
+    const back = path && path !== '/' && path !== '/signin' ? `#${path}${query ? `?${query}` : ''}` : '#/library'
     renderSignIn(main, () => void route(), { message, returnHash: back })
   }
 }
@@ -138,6 +144,12 @@ async function route(): Promise<void> {
       return
     }
   }
+  if (location.pathname === '/device') {
+    // Identity's verification_uri(_complete): the same page as a hash route. Only the
+    // user code is kept (RFC 8628 puts it in the URL; it is no bearer credential).
+    const userCode = new URLSearchParams(location.search).get('user_code')
+    history.replaceState(null, '', `/#/device${userCode ? `?${new URLSearchParams({ user_code: userCode })}` : ''}`)
+  }
   const [path = '', queryText = ''] = location.hash.replace(/^#/, '').split('?')
   const params = new URLSearchParams(queryText)
 
@@ -157,6 +169,12 @@ async function route(): Promise<void> {
     const main = shell('upload')
     document.title = 'Upload · mediaplane'
     main.append(ensureUploader())
+  } else if (path === '/device') {
+    document.title = 'Sign in a device · mediaplane'
+    stop = renderDevice(shell('device'), params.get('user_code'))
+  } else if (path === '/admin/analytics') {
+    document.title = 'Analytics · mediaplane'
+    stop = renderAdminAnalytics(shell('analytics'))
   } else if (path === '/account') {
     document.title = 'Account · mediaplane'
     stop = renderAccount(shell('account'), () => {

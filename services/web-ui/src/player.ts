@@ -7,6 +7,8 @@
 // plays the progressive MP4 fallback (presigned; seeks by Range requests).
 import Hls from 'hls.js/light'
 
+import { reportPlayback } from './beacons'
+import type { BeaconReporter } from './beacons'
 import { h } from './dom'
 
 export interface Player {
@@ -31,7 +33,7 @@ function levelLabel(level: { height: number; width: number; bitrate: number; nam
   return `${size} · ${kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${kbps} kb/s`}`
 }
 
-export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string): Player {
+export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string, fileId?: string): Player {
   const video = h('video', { controls: true, playsInline: true, preload: 'metadata', id: 'player', poster })
   video.muted = true // autoplay policies: let the user unmute
   const quality = h('select', { id: 'quality', 'aria-label': 'Quality', disabled: true }, h('option', { value: '-1' }, 'Auto'))
@@ -87,12 +89,16 @@ export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string): 
     state.textContent = 'this browser cannot play HLS'
   }
 
+  // Playback analytics: one view per player (none for a player without a file).
+  const beacons: BeaconReporter | null = fileId ? reportPlayback(fileId, video, hls) : null
+
   return {
     element,
     renew(url: string) {
       latest = url
     },
     destroy() {
+      beacons?.stop()
       hls?.destroy()
       video.removeAttribute('src')
       video.load()

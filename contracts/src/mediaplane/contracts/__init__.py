@@ -1,5 +1,13 @@
 """mediaplane event contracts: versioned msgspec events, the registry and upcasters."""
 
+from mediaplane.contracts.beacons import (
+    BEACON_REGISTRY,
+    MAX_BEACONS,
+    Beacon,
+    BeaconKind,
+    PlaybackBeacons,
+    build_beacon_registry,
+)
 from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_registry
 from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
 from mediaplane.contracts.files import (
@@ -68,9 +76,13 @@ from mediaplane.contracts.variants import VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
+    "BEACON_REGISTRY",
+    "MAX_BEACONS",
     "REGISTRY",
     "AnyEvent",
     "AudioMetadata",
+    "Beacon",
+    "BeaconKind",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -91,6 +103,7 @@ __all__ = [
     "ObjectReference",
     "PdfMetadata",
     "Plan",
+    "PlaybackBeacons",
     "ReadyPlaylist",
     "Registry",
     "Rendition",
@@ -123,6 +136,7 @@ __all__ = [
     "VideoMetadata",
     "VideoSource",
     "Waveform",
+    "build_beacon_registry",
     "build_registry",
     "new_event",
     "new_event_id",

@@ -1,18 +1,21 @@
 """The events as an AsyncAPI 3 document, generated from the registry (`just schemas`).
 
-One channel per registered event version (its JetStream subject
-`media.<tag>`), its message with the payload's JSON Schema (from msgspec, as in
-contracts/schemas) and the committed example, and one `send` operation per
-channel for the service that produces it. Committed as contracts/asyncapi.json.
+One channel per registered event version (its JetStream subject `media.<tag>`,
+or `beacon.<tag>` for the beacon stream's), its message with the payload's JSON
+Schema (from msgspec, as in contracts/schemas) and the committed example, and one
+`send` operation per channel for the service that produces it. Committed as
+contracts/asyncapi.json.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from mediaplane.contracts import headers
+from mediaplane.contracts.beacons import BEACON_REGISTRY
 from mediaplane.contracts.examples import build_examples
 from mediaplane.contracts.registry import Registry
 
@@ -28,6 +31,7 @@ PRODUCERS = {
     "metadata": "thumbnailer",
     "janitor": "janitor",
     "user": "identity",
+    "playback": "analytics",
 }
 
 _HEADERS = {
@@ -57,9 +61,13 @@ def producer_of(tag: str) -> str:
         raise ValueError(f"no producing service for event family {family!r} ({tag})") from None
 
 
-def asyncapi_document(registry: Registry) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of every event version in `registry`."""
-    classes = registry.classes
+def asyncapi_document(
+    registry: Registry, side: Sequence[Registry] = (BEACON_REGISTRY,)
+) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every event version in `registry` and in the `side`
+    streams' registries (the beacons: their own stream and subject root)."""
+    owner_of = {tag: r for r in (registry, *side) for tag in r.tags}
+    classes = {tag: r.class_for(tag) for tag, r in owner_of.items()}
     tags = sorted(classes)
     _, schemas = msgspec.json.schema_components(
         [classes[tag] for tag in tags], ref_template="#/components/schemas/{name}"
@@ -70,7 +78,7 @@ def asyncapi_document(registry: Registry) -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for tag in tags:
         cls = classes[tag]
-        latest = registry.latest_tag(tag)
+        latest = owner_of[tag].latest_tag(tag)
         summary = (cls.__doc__ or tag).strip().splitlines()[0]
         description = (
             f"Superseded by {latest}: readers receive it upcast to that version."
@@ -91,7 +99,7 @@ def asyncapi_document(registry: Registry) -> dict[str, Any]:
             message["examples"] = [{"name": tag, "payload": examples[tag]}]
         messages[tag] = message
         channels[tag] = {
-            "address": registry.subject(tag),
+            "address": owner_of[tag].subject(tag),
             "title": tag,
             "messages": {tag: {"$ref": f"#/components/messages/{tag}"}},
         }

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mediaplane.contracts.beacons import Beacon, PlaybackBeacons
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -67,6 +68,7 @@ STAGING_KEY = f"{OWNER}/{FILE}/upload"
 ORIGINAL_KEY = f"{OWNER}/{FILE}/original"
 USER = uuid.UUID("0192f0a4-0000-7000-8000-000000000042")
 ADMIN = uuid.UUID("0192f0a4-0000-7000-8000-000000000001")
+VIEW = uuid.UUID("0192f0a5-0000-7000-8000-000000000007")
 
 
 def _envelope(n: int, stream_id: str, producer: str) -> dict[str, Any]:
@@ -353,5 +355,27 @@ def build_examples() -> list[Event]:
             spec="fit-800x800-q82-wm.jpeg",
             code="watermark_does_not_fit",
             detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
+        PlaybackBeacons(
+            **_envelope(27, f"view-{VIEW}", "analytics"),
+            view_id=VIEW,
+            file_id=FILE,
+            owner=OWNER,
+            viewer="user-7",
+            beacons=[
+                Beacon(kind="view_start", at=AT, position=0.0, rendition="360p", startup_ms=850),
+                Beacon(
+                    kind="rendition_change",
+                    at=AT + timedelta(seconds=4),
+                    position=3.2,
+                    rendition="720p",
+                ),
+                Beacon(
+                    kind="heartbeat", at=AT + timedelta(seconds=5), position=4.2, rendition="720p"
+                ),
+                Beacon(kind="rebuffer_start", at=AT + timedelta(seconds=6), position=5.1),
+                Beacon(kind="rebuffer_end", at=AT + timedelta(seconds=7), position=5.1),
+                Beacon(kind="view_end", at=AT + timedelta(seconds=10), position=8.0),
+            ],
         ),
     ]

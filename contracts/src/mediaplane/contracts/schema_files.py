@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from mediaplane.contracts.asyncapi import asyncapi_document
+from mediaplane.contracts.beacons import BEACON_REGISTRY
 from mediaplane.contracts.compatibility import breaking_changes
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.examples import build_examples
@@ -30,9 +31,8 @@ def schema_of(cls: type[Event]) -> dict[str, Any]:
 def expected_files(registry: Registry) -> dict[str, str]:
     """Relative path -> content of every schema and example file the code implies, and
     the AsyncAPI document of them all."""
-    files = {
-        f"schemas/{tag}.json": render_json(schema_of(cls)) for tag, cls in registry.classes.items()
-    }
+    classes = {**registry.classes, **BEACON_REGISTRY.classes}
+    files = {f"schemas/{tag}.json": render_json(schema_of(cls)) for tag, cls in classes.items()}
     for example in build_examples():
         files[f"examples/{example.tag()}.json"] = render_json(registry.to_builtins(example))
     files["asyncapi.json"] = render_json(asyncapi_document(registry))

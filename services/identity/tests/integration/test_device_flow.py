@@ -3,6 +3,7 @@ signed in, then tokens; pending, slow down, denied, expired and used codes are r
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -126,3 +127,47 @@ async def test_approving_needs_a_session_and_a_real_code(server: Server, sign_up
     )
     assert wrong_client.status_code == 400
     assert wrong_client.json()["error"] == "unauthorized_client"
+
+
+async def test_the_approval_page_reads_a_pending_code_until_it_is_decided(
+    server: Server, sign_up: SignUp
+) -> None:
+    await sign_up("look@example.org")
+    cookie = await session(server, "look@example.org")
+    started = await start(server)
+    user_code = started["user_code"]
+    assert started["verification_uri_complete"] == f"{server.url}/device?user_code={user_code}"
+    anonymous = await server.http.get(f"/v1/account/device/{user_code}")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_signed_in")
+
+    # Typed by a person: lower case is the same code.
+    found = await server.http.get(f"/v1/account/device/{user_code.lower()}", headers=cookie)
+    assert found.status_code == 200, found.text
+    pending = found.json()
+    assert pending["user_code"] == user_code
+    assert pending["client_id"] == "cli"
+    assert pending["scopes"] == ["openid", "offline_access", "files:read"]
+
+    for unknown in ("BCDF-GHJK", "X" * 40):
+        made_up = await server.http.get(f"/v1/account/device/{unknown}", headers=cookie)
+        assert (made_up.status_code, made_up.json()["code"]) == (404, "device_code_invalid")
+    decided = await server.http.post(
+        "/v1/account/device", json={"user_code": user_code, "approve": False}, headers=cookie
+    )
+    assert decided.status_code == 204
+    gone = await server.http.get(f"/v1/account/device/{user_code}", headers=cookie)
+    assert (gone.status_code, gone.json()["code"]) == (404, "device_code_invalid")
+
+
+async def test_with_a_web_ui_the_verification_uri_is_its_device_page(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = server.app.state.provider
+    monkeypatch.setattr(
+        provider, "settings", dataclasses.replace(provider.settings, web_url="https://ui.test")
+    )
+    started = await start(server)
+    assert started["verification_uri"] == "https://ui.test/device"
+    assert started["verification_uri_complete"] == (
+        f"https://ui.test/device?user_code={started['user_code']}"
+    )

@@ -44,6 +44,11 @@ class Identity:
     durables: tuple[str, ...]  # its durable consumers on the event stream
     reads_by_sequence: bool = False  # gets single messages of the event stream by sequence
     replays: bool = False  # creates short-lived (ephemeral) consumers to replay the log
+    # A stream of its own besides the event log (analytics: `BEACONS` on `beacon.>`): it
+    # provisions it, publishes to it, consumes it with these durables and replays it.
+    side_stream: str | None = None
+    side_subject_root: str | None = None
+    side_durables: tuple[str, ...] = ()
 
 
 SERVICES = (
@@ -72,6 +77,15 @@ SERVICES = (
     ),
     # Accounts: publishes its outbox only, consumes nothing.
     Identity(name="identity", families=("user",), durables=()),
+    # Playback analytics: reads file facts, owns the beacon stream (not part of `MEDIA`).
+    Identity(
+        name="analytics",
+        families=(),
+        durables=("analytics-files",),
+        side_stream="BEACONS",
+        side_subject_root="beacon",
+        side_durables=("analytics-rollup",),
+    ),
 )
 
 
@@ -130,6 +144,23 @@ def publish_allowed(who: Identity, settings: BusSettings) -> list[str]:
         ]
     if who.reads_by_sequence:
         allowed.append(f"{api}.STREAM.MSG.GET.{events}")
+    if who.side_stream and who.side_subject_root:
+        side = who.side_stream
+        allowed += [
+            f"{who.side_subject_root}.>",
+            *(f"{api}.STREAM.{verb}.{side}" for verb in ("INFO", "CREATE", "UPDATE")),
+            # Its replay (`analytics rebuild`): ephemeral consumers of its own stream only.
+            f"{api}.CONSUMER.CREATE.{side}",
+            f"{api}.CONSUMER.CREATE.{side}.>",
+            f"{api}.CONSUMER.INFO.{side}.*",
+            f"{api}.CONSUMER.MSG.NEXT.{side}.*",
+        ]
+        for durable in who.side_durables:
+            allowed += [
+                f"{api}.CONSUMER.DURABLE.CREATE.{side}.{durable}",
+                f"$JS.ACK.{side}.{durable}.>",
+                f"{settings.dlq_subject_root}.{durable}.>",
+            ]
     return allowed
 
 

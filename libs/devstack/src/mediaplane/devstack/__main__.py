@@ -1,8 +1,9 @@
 """`python -m mediaplane.devstack up|down|status|env [--cluster]`: the local
 infrastructure (`--cluster`: NATS as three nodes, streams kept on all three).
 
-`python -m mediaplane.devstack platform prepare|up|down`: the services
-on top of it (see `platform.py`; `just up` and `just down`).
+`python -m mediaplane.devstack platform prepare|up|down [--replicas N]`: the
+services on top of it (see `platform.py`; `just up` and `just down`), every role
+N times with `--replicas N`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from mediaplane.devstack import platform
 from mediaplane.devstack.servers import Nats, StackError, all_servers, servers
 from mediaplane.devstack.settings import StackSettings
 
-# The first start on a fresh 2-core machine imports every service at once.
-READY_TIMEOUT = 300.0
+# The first start on a fresh 2-core machine imports every service at once (a test
+# platform of several replicas on a busy machine gives itself longer).
+READY_TIMEOUT = float(os.environ.get("MEDIAPLANE_READY_TIMEOUT", 300.0))
 
 
 def platform_main(command: str) -> int:
-    settings = platform.PlatformSettings.from_env()
     try:
+        settings = platform.PlatformSettings.from_env()
         if command == "prepare":
             platform.prepare(settings)
             print(f"prepared: {settings.supervisor_config} and {settings.env_file}")
@@ -47,9 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="NATS as a three-node cluster with R3 streams (= MEDIAPLANE_NATS_CLUSTER=1)",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        help="platform: run every role this many times (= MEDIAPLANE_REPLICAS)",
+    )
     args = parser.parse_args(argv)
     if args.cluster:
         os.environ["MEDIAPLANE_NATS_CLUSTER"] = "1"
+    if args.replicas is not None:
+        os.environ["MEDIAPLANE_REPLICAS"] = str(args.replicas)
     if args.command == "platform":
         if args.action is None:
             parser.error("platform needs an action: prepare, up or down")

@@ -12,6 +12,11 @@ keeps failing to start), their output on the terminal with one prefix per
 role. `up` waits for every `/health/ready` and prints how to sign in. Ctrl-C
 (or `platform down` from another terminal) stops them all.
 
+`MEDIAPLANE_REPLICAS=N` (`just up --replicas N`) runs every role N times,
+each replica on ports of its own (`replica_port`), and the edge balances the
+API replicas. The roles are written for that: work is shared through durable
+consumers and Postgres locks, never through process memory.
+
 Every address, port and name comes from the variables the services read
 themselves (`MEDIAPLANE_GATEWAY_PORT`, `MEDIAPLANE_CATALOG_DATABASE_URL`,
 `MEDIAPLANE_STREAM`, `MEDIAPLANE_ORIGINALS_BUCKET`, ...) with the local
@@ -34,7 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -60,12 +65,19 @@ SERVICES = (
     Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
+    Service(name="analytics", module="mediaplane.analytics", roles=("api", "worker")),
 )
 
 # Defaults of the services' own settings: HTTP APIs, and ops ports (the
 # worker, verifier or ingest role on the ops port, the relay on the next one;
 # identity has no such role, only its relay on ops + 1).
-HTTP_PORTS = {"gateway": 8081, "catalog": 8082, "identity": 8083, "thumbnailer": 8084}
+HTTP_PORTS = {
+    "gateway": 8081,
+    "catalog": 8082,
+    "identity": 8083,
+    "thumbnailer": 8084,
+    "analytics": 8085,
+}
 OPS_PORTS = {
     "gateway": 9101,
     "catalog": 9111,
@@ -73,7 +85,26 @@ OPS_PORTS = {
     "thumbnailer": 9131,
     "janitor": 9141,
     "identity": 9151,
+    "analytics": 9161,
 }
+
+# Replica r (0 for the first) of a role listens on `replica_port(port, r)`:
+# the APIs 10 ports further per replica (8081, 8091, ...), the ops ports 2
+# further (a worker and its relay: 9101-9102, 9103-9104, ...), so up to 5
+# replicas fit in the defaults' gaps.
+HTTP_REPLICA_STRIDE = 10
+OPS_REPLICA_STRIDE = 2
+MAX_REPLICAS = 5
+
+
+def replica_port(port: int, replica: int, *, http: bool) -> int:
+    return port + replica * (HTTP_REPLICA_STRIDE if http else OPS_REPLICA_STRIDE)
+
+
+def replica_name(name: str, replica: int) -> str:
+    """`gateway-api` for the first replica, `gateway-api-2` for the second, ..."""
+    return name if replica == 0 else f"{name}-{replica + 1}"
+
 
 # The bus variables are passed through when set; the services default to the
 # production names (MEDIA, media, DLQ, dlq) otherwise. So are the services' NATS
@@ -85,6 +116,8 @@ _BUS_VARIABLES = (
     "MEDIAPLANE_DLQ_STREAM",
     "MEDIAPLANE_DLQ_SUBJECT_ROOT",
     "MEDIAPLANE_STREAM_REPLICAS",
+    "MEDIAPLANE_BEACON_STREAM",
+    "MEDIAPLANE_BEACON_SUBJECT_ROOT",
     "MEDIAPLANE_LOG_LEVEL",
     "MEDIAPLANE_OTEL_EXPORTER",  # `none` turns tracing off
     *(
@@ -109,6 +142,8 @@ class Process:
     name: str
     command: str
     ready_url: str  # polled until it answers 200
+    # What this process gets besides the env file: a replica's own ports.
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +161,7 @@ class PlatformSettings:
     # MEDIAPLANE_DEV_MODE=0, which runs the platform the way production signs in.
     dev_mode: bool = True
     admin_email: str = DEV_ADMIN_EMAIL
+    replicas: int = 1  # of every role (MEDIAPLANE_REPLICAS)
 
     @classmethod
     def from_env(cls) -> PlatformSettings:
@@ -160,6 +196,7 @@ class PlatformSettings:
             passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
             admin_email=env.get("MEDIAPLANE_DEV_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
+            replicas=replica_count(env.get("MEDIAPLANE_REPLICAS", "1")),
         )
 
     @property
@@ -195,31 +232,61 @@ class PlatformSettings:
     def pid_file(self) -> Path:
         return self.dir / "supervisord.pid"
 
+    def http_port(self, service: str, replica: int) -> int:
+        return replica_port(self.http_ports[service], replica, http=True)
+
+    def ops_port(self, service: str, replica: int) -> int:
+        return replica_port(self.ops_ports[service], replica, http=False)
+
+    def upstream(self, service: str) -> str:
+        """The edge's upstream of one API: every replica's address, space-separated."""
+        return " ".join(f"127.0.0.1:{self.http_port(service, r)}" for r in range(self.replicas))
+
     def ports(self) -> dict[str, int]:
         """Every port the platform listens on, by what listens there."""
         ports = {"edge": self.edge_port, "edge admin": self.edge_admin_port}
-        for service in SERVICES:
-            name = service.name
-            if name in self.http_ports:
-                ports[f"{name}-api"] = self.http_ports[name]
-            for worker in (r for r in service.roles if r not in ("api", "relay")):
-                ports[f"{name}-{worker}"] = self.ops_ports[name]
-            if "relay" in service.roles:
-                ports[f"{name}-relay"] = self.ops_ports[name] + 1
+        for replica in range(self.replicas):
+            for service in SERVICES:
+                name = service.name
+                if name in self.http_ports:
+                    ports[replica_name(f"{name}-api", replica)] = self.http_port(name, replica)
+                ops = self.ops_port(name, replica)
+                for worker in (r for r in service.roles if r not in ("api", "relay")):
+                    ports[replica_name(f"{name}-{worker}", replica)] = ops
+                if "relay" in service.roles:
+                    ports[replica_name(f"{name}-relay", replica)] = ops + 1
         return ports
 
     def processes(self) -> list[Process]:
         python = sys.executable
         ports = self.ports()
-        found = [
-            Process(
-                name=f"{service.name}-{role}",
-                command=shlex.join([python, "-m", service.module, role]),
-                ready_url=f"http://127.0.0.1:{ports[f'{service.name}-{role}']}/health/ready",
-            )
-            for service in SERVICES
-            for role in service.roles
-        ]
+        found = []
+        for replica in range(self.replicas):
+            for service in SERVICES:
+                prefix = f"MEDIAPLANE_{service.name.upper()}"
+                # The first replica's ports are the env file's; others get their own.
+                own = (
+                    {}
+                    if replica == 0
+                    else {
+                        f"{prefix}_OPS_PORT": str(self.ops_port(service.name, replica)),
+                        **(
+                            {f"{prefix}_PORT": str(self.http_port(service.name, replica))}
+                            if service.name in self.http_ports
+                            else {}
+                        ),
+                    }
+                )
+                for role in service.roles:
+                    name = replica_name(f"{service.name}-{role}", replica)
+                    found.append(
+                        Process(
+                            name=name,
+                            command=shlex.join([python, "-m", service.module, role]),
+                            ready_url=f"http://127.0.0.1:{ports[name]}/health/ready",
+                            environment=own,
+                        )
+                    )
         caddyfile = str(self.root / "deploy" / "edge" / "Caddyfile")
         found.append(
             Process(
@@ -281,10 +348,11 @@ class PlatformSettings:
             "MEDIAPLANE_EDGE_PORT": str(self.edge_port),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(self.edge_admin_port),
             "MEDIAPLANE_EDGE_ADMIN": f"127.0.0.1:{self.edge_admin_port}",
-            "MEDIAPLANE_GATEWAY_UPSTREAM": f"127.0.0.1:{self.http_ports['gateway']}",
-            "MEDIAPLANE_CATALOG_UPSTREAM": f"127.0.0.1:{self.http_ports['catalog']}",
-            "MEDIAPLANE_IDENTITY_UPSTREAM": f"127.0.0.1:{self.http_ports['identity']}",
-            "MEDIAPLANE_THUMBNAILER_UPSTREAM": f"127.0.0.1:{self.http_ports['thumbnailer']}",
+            "MEDIAPLANE_GATEWAY_UPSTREAM": self.upstream("gateway"),
+            "MEDIAPLANE_CATALOG_UPSTREAM": self.upstream("catalog"),
+            "MEDIAPLANE_IDENTITY_UPSTREAM": self.upstream("identity"),
+            "MEDIAPLANE_THUMBNAILER_UPSTREAM": self.upstream("thumbnailer"),
+            "MEDIAPLANE_ANALYTICS_UPSTREAM": self.upstream("analytics"),
             # Identity issues its tokens for the one base URL (http: loopback only);
             # its mails (verification links, resets) go to a Maildir to read locally.
             "MEDIAPLANE_IDENTITY_ISSUER": self.edge_url,
@@ -313,6 +381,17 @@ class PlatformSettings:
         for kind, bucket in self.buckets.items():
             env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = bucket
         return env
+
+
+def replica_count(value: str) -> int:
+    """MEDIAPLANE_REPLICAS, checked: 1 to MAX_REPLICAS."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_REPLICAS:
+        raise StackError(f"MEDIAPLANE_REPLICAS must be 1 to {MAX_REPLICAS}, not {value!r}")
+    return count
 
 
 def _kept_secret(settings: PlatformSettings, name: str) -> str:
@@ -517,10 +596,12 @@ stderr_logfile_maxbytes = 0
     ]
     for process in processes:
         log = _ini(str(settings.logs_dir / f"{process.name}.log"))
+        pairs = ",".join(f"{k}={v}" for k, v in sorted(process.environment.items()))
+        environment = f"environment = {_ini(pairs)}\n" if pairs else ""
         sections.append(
             f"""[program:{process.name}]
 command = {_ini(process.command)}
-autorestart = true
+{environment}autorestart = true
 startsecs = {STARTSECS}
 startretries = {START_RETRIES}
 stopasgroup = true
@@ -636,7 +717,8 @@ def wait_ready(
 def banner(settings: PlatformSettings) -> str:
     url = settings.edge_url
     lines = [
-        f"mediaplane is up: {url}",
+        f"mediaplane is up: {url}"
+        + (f" ({settings.replicas} replicas of every role)" if settings.replicas > 1 else ""),
         f"  web UI     {url}/",
         f"  API        {url}/v1 (files, uploads, tags, events)",
         f"  sign in    open {url}/ as {settings.admin_email} (admin); the password",

@@ -26,7 +26,12 @@ from psycopg import sql
 
 from mediaplane.bus.permissions import ADMIN
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.platform import SERVICES
+from mediaplane.devstack.platform import (
+    HTTP_PORTS,
+    HTTP_REPLICA_STRIDE,
+    OPS_REPLICA_STRIDE,
+    SERVICES,
+)
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
@@ -34,10 +39,14 @@ from mediaplane.devstack.settings import StackSettings, database_url, repo_root
 if TYPE_CHECKING:
     from mediaplane.devstack.pytest_plugin import PrivateNats
 
-BUCKET_KINDS = ("originals", "renditions", "thumbnails")
-# edge, edge admin, gateway, catalog and identity APIs, then an ops port and a relay
-# port per service
-_PORTS_NEEDED = 5 + 2 * len(SERVICES)
+BUCKET_KINDS = ("originals", "renditions", "thumbnails", "variants")
+
+
+def ports_needed(replicas: int) -> int:
+    """Edge and edge admin; the APIs (each replica `HTTP_REPLICA_STRIDE` further, so at
+    most that many APIs); then
+    an ops port and a relay port per service and replica."""
+    return 2 + HTTP_REPLICA_STRIDE * replicas + OPS_REPLICA_STRIDE * replicas * len(SERVICES)
 
 
 class PrivatePlatform:
@@ -45,6 +54,7 @@ class PrivatePlatform:
 
     With `nats` (a `PrivateNats`), on that server with the production stream
     names and every service connecting as itself; else on the shared one.
+    `replicas`: every role that many times (MEDIAPLANE_REPLICAS).
     """
 
     def __init__(
@@ -55,13 +65,15 @@ class PrivatePlatform:
         name: str = "e2e",
         extra_env: Mapping[str, str] | None = None,
         nats: PrivateNats | None = None,
+        replicas: int = 1,
     ) -> None:
         self.stack = stack
         self.nats = nats
         self.data_dir = data_dir
         self.log_path = data_dir / "platform.log"
         run = f"{name}{uuid.uuid4().hex[:8]}"
-        base = free_port_block(_PORTS_NEEDED)
+        base = free_port_block(ports_needed(replicas))
+        ops_base = base + 2 + HTTP_REPLICA_STRIDE * replicas
         env = {
             "MEDIAPLANE_ROOT": str(repo_root()),
             "MEDIAPLANE_DATA_DIR": str(data_dir),
@@ -71,14 +83,17 @@ class PrivatePlatform:
             "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             "MEDIAPLANE_EDGE_PORT": str(base),
             "MEDIAPLANE_EDGE_ADMIN_PORT": str(base + 1),
-            "MEDIAPLANE_GATEWAY_PORT": str(base + 2),
-            "MEDIAPLANE_CATALOG_PORT": str(base + 3),
-            "MEDIAPLANE_IDENTITY_PORT": str(base + 4),
+            "MEDIAPLANE_REPLICAS": str(replicas),
+            **{
+                f"MEDIAPLANE_{api.upper()}_PORT": str(base + 2 + i)
+                for i, api in enumerate(HTTP_PORTS)
+            },
             **self._bus_environment(run),
         }
         for index, service in enumerate(SERVICES):
             prefix = f"MEDIAPLANE_{service.name.upper()}"
-            env[f"{prefix}_OPS_PORT"] = str(base + 5 + 2 * index)  # its relay: + 1
+            # Its relay: + 1; its replicas: OPS_REPLICA_STRIDE further each.
+            env[f"{prefix}_OPS_PORT"] = str(ops_base + OPS_REPLICA_STRIDE * replicas * index)
             env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
         for kind in BUCKET_KINDS:
             env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
@@ -108,6 +123,8 @@ class PrivatePlatform:
             "MEDIAPLANE_SUBJECT_ROOT": f"{run}.media",
             "MEDIAPLANE_DLQ_STREAM": f"{run.upper()}_DLQ",
             "MEDIAPLANE_DLQ_SUBJECT_ROOT": f"{run}.dlq",
+            "MEDIAPLANE_BEACON_STREAM": f"{run.upper()}_BEACONS",
+            "MEDIAPLANE_BEACON_SUBJECT_ROOT": f"{run}.beacon",
         }
         if self.stack.managed["nats"]:
             admin_password = natsauth.passwords(self.stack)[ADMIN]
@@ -129,7 +146,7 @@ class PrivatePlatform:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "mediaplane.devstack", "platform", "up"],
                 cwd=repo_root(),
-                env={**os.environ, **self.env},
+                env={**os.environ, **self.env, "MEDIAPLANE_READY_TIMEOUT": str(timeout)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -1,9 +1,10 @@
 """Litestar wiring of authentication: who is asking, checked and rate limited per request.
 
-The providers are plain functions (no I/O): declare them with
-`Provide(..., sync_to_thread=False)`. Litestar resolves several async
-dependencies of one handler in an anyio task group, a task each, which cost
-more than the work they did.
+The rate limit is shared by the API's replicas (a bucket per owner in its
+Postgres, `rate_limit.py`), so taking a token is a query and the providers are
+async. Litestar resolves several async dependencies of one handler in an anyio
+task group, a task each, which cost more than the work they did: a handler
+gets one async dependency that does it all (the gateway's `Caller`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 
+from mediaplane.eventlog.database import Pool
 from mediaplane.servicekit.access import require_role, require_scope
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.auth import AuthSettings, Principal, TokenVerifier
@@ -28,7 +30,14 @@ def attach_auth(app: Litestar, auth: AuthSettings, rate_limit: RateLimit) -> Non
     app.state.blocked_accounts = BlockedAccounts()
 
 
-def admit(request: Req, principal: Principal) -> Principal:
+def limit_with(app: Litestar, pool: Pool) -> None:
+    """Keep the rate limit's buckets in `pool`'s database (the service's own; its
+    migrations include `RATE_LIMIT_MIGRATIONS`). Called in the app's lifespan."""
+    limiter: OwnerRateLimiter = app.state.rate_limiter
+    limiter.use(pool)
+
+
+async def admit(request: Req, principal: Principal) -> Principal:
     """`principal`, unless its account is suspended or deleted, the route's role or scope
     (`opt` keys `role`, `scope`) is missing, or its owner's rate limit is spent."""
     accounts: BlockedAccounts = request.app.state.blocked_accounts
@@ -39,14 +48,14 @@ def admit(request: Req, principal: Principal) -> Principal:
     if (scope := opt.get("scope")) is not None:
         require_scope(principal, scope)
     limiter: OwnerRateLimiter = request.app.state.rate_limiter
-    limiter.check(principal.owner)
+    await limiter.check(principal.owner)
     return principal
 
 
-def provide_principal(request: Req) -> Principal:
+async def provide_principal(request: Req) -> Principal:
     """The caller, from `Authorization: Bearer <jwt>` only: a bearer token never goes in a
     URL, where access logs, browser history and Referer headers would keep it. Routes a
     player must reach by URL take a capability of their own (the catalog's playback token)
     and `admit` its holder."""
     verifier: TokenVerifier = request.app.state.verifier
-    return admit(request, verifier.from_request(request))
+    return await admit(request, verifier.from_request(request))

@@ -1,17 +1,46 @@
-"""Per-owner token buckets (in this process: a replica limits its own share)."""
+"""Per-owner token buckets in the API's own Postgres, so every replica takes from one bucket.
+
+A bucket is one row of `rate_buckets` (migration `RATE_LIMIT_MIGRATIONS`, which
+each API applies with its own). Taking a token is one upsert: its row lock
+serialises an owner's concurrent requests across replicas, and the refill is
+computed from the row's last refill, so no process keeps any of it in memory.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from mediaplane.eventlog.database import Pool
+from mediaplane.eventlog.migrator import MigrationSource
 from mediaplane.servicekit.errors import ProblemError
 
-_MAX_OWNERS = 100_000
+RATE_LIMIT_MIGRATIONS = MigrationSource.from_package(
+    "servicekit", "mediaplane.servicekit.migrations"
+)
+
+# A new owner starts with a full bucket less this request's token. An old one
+# is refilled for the time since its last refill (never negative: another
+# transaction may have stamped a later time), capped at the burst, and takes
+# a token only when a whole one is there; otherwise no row comes back.
+_TAKE = """
+INSERT INTO rate_buckets AS b (owner, tokens, refilled_at)
+VALUES (%(owner)s, %(burst)s - 1, now())
+ON CONFLICT (owner) DO UPDATE
+SET tokens = least(%(burst)s, b.tokens
+        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) - 1,
+    refilled_at = greatest(now(), b.refilled_at)
+WHERE least(%(burst)s, b.tokens
+        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) >= 1
+RETURNING tokens
+"""
+
+_LEFT = """
+SELECT least(%(burst)s, tokens
+        + greatest(0, extract(epoch FROM now() - refilled_at)) * %(rate)s)
+FROM rate_buckets WHERE owner = %(owner)s
+"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,23 +65,33 @@ class RateLimited(ProblemError):
 
 
 class OwnerRateLimiter:
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit = limit
-        self._clock = clock
-        # owner -> (tokens, last refill); least recently used owners are forgotten first.
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+    """`check(owner)` per request; `use(pool)` once the API's database pool is open.
 
-    def check(self, owner: str) -> None:
+    `purpose` keeps the buckets of different limits of one database apart (the
+    thumbnailer limits requests, and new variants per owner besides).
+    """
+
+    def __init__(self, limit: RateLimit, *, purpose: str = "requests") -> None:
+        self._limit = limit
+        self._purpose = purpose
+        self._pool: Pool | None = None
+
+    def use(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def check(self, owner: str) -> None:
         """Take one token for `owner` or raise RateLimited with the seconds to wait."""
-        now = self._clock()
-        tokens, last = self._buckets.pop(owner, (float(self._limit.burst), now))
-        tokens = min(float(self._limit.burst), tokens + (now - last) * self._limit.per_second)
-        if tokens < 1:
-            self._buckets[owner] = (tokens, now)
-            wait = math.ceil((1 - tokens) / self._limit.per_second)
-            raise RateLimited(
-                f"at most {self._limit.per_second:g} requests/s per owner", retry_after=max(wait, 1)
-            )
-        self._buckets[owner] = (tokens - 1, now)
-        if len(self._buckets) > _MAX_OWNERS:
-            self._buckets.popitem(last=False)
+        if self._pool is None:
+            raise RuntimeError("the rate limiter has no database: call use(pool) at start-up")
+        key = f"{self._purpose}/{owner}"
+        params = {"owner": key, "burst": self._limit.burst, "rate": self._limit.per_second}
+        async with self._pool.connection() as conn:
+            taken = await (await conn.execute(_TAKE, params)).fetchone()
+            if taken is not None:
+                return
+            row = await (await conn.execute(_LEFT, params)).fetchone()
+        tokens = float(row[0]) if row is not None else 0.0
+        wait = math.ceil((1 - tokens) / self._limit.per_second)
+        raise RateLimited(
+            f"at most {self._limit.per_second:g} requests/s per owner", retry_after=max(wait, 1)
+        )

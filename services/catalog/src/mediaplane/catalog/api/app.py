@@ -17,6 +17,7 @@ from mediaplane.catalog.config import SERVICE, CatalogSettings
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 
 
 def _now() -> datetime:
@@ -52,6 +53,7 @@ def create_app(settings: CatalogSettings, *, clock: Callable[[], datetime] = _no
             app.state.media = resources.media
             app.state.changes = resources.changes
             app.state.playback = playback
+            limit_with(app, resources.pool)
             checks.target = resources.health
             async with blocked.running():
                 yield

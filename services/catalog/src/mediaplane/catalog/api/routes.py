@@ -72,7 +72,7 @@ class Viewer:
     token: str
 
 
-def provide_viewer(
+async def provide_viewer(
     request: Req,
     token: Annotated[
         str | None,
@@ -87,11 +87,11 @@ def provide_viewer(
     playback: PlaybackTokens = request.app.state.playback
     token = token or ""
     reader = playback.verify(token, request.path_params["file_id"])
-    return Viewer(reader=admit(request, reader), token=token)
+    return Viewer(reader=await admit(request, reader), token=token)
 
 
 _DEPENDENCIES = {
-    "principal": Provide(provide_principal, sync_to_thread=False),
+    "principal": Provide(provide_principal),
     "queries": Provide(provide_queries, sync_to_thread=False),
     "media": Provide(provide_media, sync_to_thread=False),
     "playback": Provide(provide_playback, sync_to_thread=False),
@@ -215,7 +215,7 @@ class FileController(Controller):
     @get(
         "/{file_id:uuid}/hls/{playlist:str}",
         summary="HLS playlists: master.m3u8 and <rendition>.m3u8 (`?pt=<playback token>`)",
-        dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
+        dependencies={"viewer": Provide(provide_viewer)},
         media_type=HLS_MEDIA_TYPE,
     )
     async def playlist(
@@ -280,7 +280,7 @@ class EventController(Controller):
     opt = {"scope": "files:read"}  # checked by servicekit `admit`
     tags = ["events"]
     dependencies = {
-        "principal": Provide(provide_principal, sync_to_thread=False),
+        "principal": Provide(provide_principal),
         "feed": Provide(provide_feed, sync_to_thread=False),
     }
 

@@ -15,6 +15,7 @@ from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.eventlog.migrator import MigrationSource, migrate
 from mediaplane.observability import HealthChecks
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 from mediaplane.storage import ObjectStore
 
 # The catalog produces no events: no event_log/outbox, only its own schema.
@@ -22,7 +23,7 @@ CATALOG_MIGRATIONS = MigrationSource.from_package("catalog", "mediaplane.catalog
 
 
 async def apply_migrations(settings: CatalogSettings) -> list[str]:
-    return await migrate(settings.database_url, [CATALOG_MIGRATIONS])
+    return await migrate(settings.database_url, [RATE_LIMIT_MIGRATIONS, CATALOG_MIGRATIONS])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -203,6 +203,16 @@ class UserClaims:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PendingDevice:
+    """A user code waiting for the signed-in user's decision: what the approval page shows."""
+
+    user_code: str
+    client_id: str
+    scope: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeviceCredential(DeviceCredentialMixin):  # type: ignore[misc]
     client_id: str
     scope: str
@@ -510,6 +520,20 @@ class OAuthStore:
                 (user_code,),
             ).fetchone()
             return (row[0], bool(row[1]), row[2]) if row else None
+
+    def pending_device_code(self, user_code: str) -> PendingDevice | None:
+        """The client and scope a still undecided, unexpired user code asks for."""
+        with (
+            self.pool.connection() as conn,
+            conn.cursor(row_factory=class_row(PendingDevice)) as cur,
+        ):
+            cur.execute(
+                "SELECT user_code, client_id, scope, expires_at FROM device_codes"
+                " WHERE user_code = %s"
+                " AND approved IS NULL AND used_at IS NULL AND expires_at > now()",
+                (user_code.strip().upper(),),
+            )
+            return cur.fetchone()
 
     def decide_device_code(self, user_code: str, user_id: uuid.UUID, approved: bool) -> bool:
         """The signed-in user approves or denies; False for an unknown, decided or expired code."""

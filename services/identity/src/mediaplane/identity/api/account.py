@@ -50,9 +50,19 @@ class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+MAX_USER_CODE = 16
+
+
 class DeviceDecision(msgspec.Struct, forbid_unknown_fields=True):
-    user_code: Annotated[str, msgspec.Meta(min_length=4, max_length=16)]
+    user_code: Annotated[str, msgspec.Meta(min_length=4, max_length=MAX_USER_CODE)]
     approve: bool
+
+
+class PendingDeviceView(msgspec.Struct):
+    user_code: str
+    client_id: str
+    scopes: list[str]
+    expires_at: datetime
 
 
 class NewToken(msgspec.Struct, forbid_unknown_fields=True):
@@ -272,6 +282,26 @@ class AccountController(Controller):
     @post("/password-resets/confirm", status_code=HTTP_204_NO_CONTENT)
     async def reset(self, request: Req, data: JSONBody[NewPassword]) -> None:
         await accounts(request).reset_password(data.token, data.password)
+
+    @get("/device/{user_code:str}")
+    async def pending_device(self, request: Req, user_code: FromPath[str]) -> PendingDeviceView:
+        """What a pending user code asks for (the client and its scopes), for the signed-in
+        user to decide on; 404 `device_code_invalid` once decided, expired or unknown."""
+        await accounts(request).session(request.cookies.get(SESSION_COOKIE))
+        store = request.app.state.provider.store
+        pending = (
+            await anyio.to_thread.run_sync(store.pending_device_code, user_code)
+            if len(user_code) <= MAX_USER_CODE
+            else None
+        )
+        if pending is None:
+            raise DeviceCodeInvalid("the code is unknown, already used or expired")
+        return PendingDeviceView(
+            user_code=pending.user_code,
+            client_id=pending.client_id,
+            scopes=pending.scope.split(),
+            expires_at=pending.expires_at,
+        )
 
     @post("/device", status_code=HTTP_204_NO_CONTENT)
     async def device(self, request: Req, data: JSONBody[DeviceDecision]) -> None:

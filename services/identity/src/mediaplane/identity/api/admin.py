@@ -19,10 +19,10 @@ from mediaplane.servicekit.principal import provide_principal
 Req = Request[Any, Any, Any]
 
 
-def provide_admin(request: Req) -> Principal:
+async def provide_admin(request: Req) -> Principal:
     """The caller; servicekit's `admit` refuses anyone without the controller's role (403
     `role_required`), as every API of the platform checks roles."""
-    return provide_principal(request)
+    return await provide_principal(request)
 
 
 class RoleBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,7 +45,7 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     request_max_body_size = MAX_BODY
-    dependencies = {"admin": Provide(provide_admin, sync_to_thread=False)}
+    dependencies = {"admin": Provide(provide_admin)}
     opt = {"role": "admin"}
 
     @put("/users/{user_id:uuid}/role", status_code=HTTP_204_NO_CONTENT)

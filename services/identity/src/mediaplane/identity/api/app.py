@@ -19,6 +19,7 @@ from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
+from mediaplane.servicekit.principal import limit_with
 from mediaplane.servicekit.rate_limit import RateLimit
 
 
@@ -43,6 +44,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
         async with open_resources(settings) as resources:
             app.state.accounts = resources.accounts
             app.state.federation = resources.federation
+            limit_with(app, resources.pool)
             app.state.provider = ring["provider"] = resources.provider
             await own_keys.refresh()
             checks.target = resources.health

@@ -23,13 +23,16 @@ from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability import HealthChecks
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 
 _log = structlog.get_logger(__name__)
 IDENTITY_MIGRATIONS = MigrationSource.from_package("identity", "mediaplane.identity.migrations")
 
 
 async def apply_migrations(settings: IdentitySettings) -> list[str]:
-    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, IDENTITY_MIGRATIONS])
+    return await migrate(
+        settings.database_url, [EVENTLOG_MIGRATIONS, RATE_LIMIT_MIGRATIONS, IDENTITY_MIGRATIONS]
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

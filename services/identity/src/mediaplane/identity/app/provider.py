@@ -439,7 +439,10 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):  # type: ignore[misc]
         return client
 
     def get_verification_uri(self) -> str:
-        return f"{self.provider.settings.issuer}/device"
+        # The page that approves the code is the web UI's when there is one (the user
+        # signs in there); Authlib adds `?user_code=` for `verification_uri_complete`.
+        settings = self.provider.settings
+        return f"{settings.web_url or settings.issuer}/device"
 
     def save_device_credential(
         self, client_id: str, scope: str | None, data: dict[str, Any]

@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 from mediaplane.thumbnailer.api.problems import PROBLEMS
 from mediaplane.thumbnailer.api.routes import ROUTES
 from mediaplane.thumbnailer.app.bootstrap import open_resources
@@ -42,6 +43,7 @@ def create_app(settings: ThumbnailerSettings) -> Litestar:
         async with open_resources(settings) as resources:
             app.state.variants = resources.variants
             app.state.spec_policy = policy
+            limit_with(app, resources.pool)
             checks.target = resources.health
             yield
             checks.target = None

@@ -72,7 +72,7 @@ def _cause(request: Req) -> EventContext:
 
 
 _DEPENDENCIES = {
-    "principal": Provide(provide_principal, sync_to_thread=False),
+    "principal": Provide(provide_principal),
     "variants": Provide(provide_variants, sync_to_thread=False),
     "policy": Provide(provide_policy, sync_to_thread=False),
 }

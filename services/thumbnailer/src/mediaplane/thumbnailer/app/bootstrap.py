@@ -12,6 +12,7 @@ from mediaplane.eventlog.database import open_pool
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer.adapters import images
 from mediaplane.thumbnailer.adapters.cpu import CpuPool
@@ -27,7 +28,9 @@ THUMBNAILER_MIGRATIONS = MigrationSource.from_package(
 
 
 async def apply_migrations(settings: ThumbnailerSettings) -> list[str]:
-    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, THUMBNAILER_MIGRATIONS])
+    return await migrate(
+        settings.database_url, [EVENTLOG_MIGRATIONS, RATE_LIMIT_MIGRATIONS, THUMBNAILER_MIGRATIONS]
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

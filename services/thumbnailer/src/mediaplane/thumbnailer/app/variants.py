@@ -134,7 +134,9 @@ class VariantService:
         self.settings = settings
         self.clock = clock
         self.watermark = Watermark(settings.variants.watermark)
-        self.limiter = OwnerRateLimiter(settings.variants.rate)
+        # New variants per owner, over every API replica: buckets in this database.
+        self.limiter = OwnerRateLimiter(settings.variants.rate, purpose="new-variants")
+        self.limiter.use(pool)
 
     async def variant(
         self, principal: Principal, file_id: uuid.UUID, spec: VariantSpec, *, cause: EventContext
@@ -161,7 +163,7 @@ class VariantService:
         generated = record is None
         if record is None:
             try:
-                self.limiter.check(principal.owner)
+                await self.limiter.check(principal.owner)
             except RateLimited as limited:
                 rate = self.settings.variants.rate
                 raise VariantRateLimited(

@@ -12,6 +12,7 @@ from litestar import Litestar
 from mediaplane.observability.health import DeferredHealthChecks
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
+from mediaplane.servicekit.principal import limit_with
 from mediaplane.upload_gateway.adapters import accounts
 from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
@@ -30,6 +31,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             blocked = BlockedAccounts(partial(accounts.blocked, resources.pool))
             app.state.blocked_accounts = blocked
             app.state.service = resources.service
+            limit_with(app, resources.pool)
             checks.target = resources.health
             # What exists now (imports, app, pool) lives as long as the process:
             # frozen, full collections no longer walk it on every request burst.

@@ -47,8 +47,8 @@ class Caller:
     context: EventContext
 
 
-def provide_caller(request: Req) -> Caller:
-    principal = provide_principal(request)
+async def provide_caller(request: Req) -> Caller:
+    principal = await provide_principal(request)
     state = request.scope["state"]
     return Caller(
         owner=principal.owner,
@@ -63,7 +63,7 @@ def provide_caller(request: Req) -> Caller:
     )
 
 
-_DEPENDENCIES = {"caller": Provide(provide_caller, sync_to_thread=False)}
+_DEPENDENCIES = {"caller": Provide(provide_caller)}
 
 
 # Each controller names the scope its routes need (servicekit `admit` checks it): uploads

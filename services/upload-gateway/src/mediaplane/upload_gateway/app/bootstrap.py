@@ -13,6 +13,7 @@ from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 from mediaplane.storage import ObjectStore
 from mediaplane.upload_gateway.adapters.clamd import ClamdScanner, parse_address
 from mediaplane.upload_gateway.app.service import UploadService
@@ -22,7 +23,9 @@ GATEWAY_MIGRATIONS = MigrationSource.from_package("gateway", "mediaplane.upload_
 
 
 async def apply_migrations(settings: GatewaySettings) -> list[str]:
-    return await migrate(settings.database_url, [EVENTLOG_MIGRATIONS, GATEWAY_MIGRATIONS])
+    return await migrate(
+        settings.database_url, [EVENTLOG_MIGRATIONS, RATE_LIMIT_MIGRATIONS, GATEWAY_MIGRATIONS]
+    )
 
 
 def clamd_scanner(settings: GatewaySettings) -> ClamdScanner:

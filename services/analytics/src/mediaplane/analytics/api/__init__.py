@@ -1,0 +1,1 @@
+"""The HTTP API of analytics: beacon ingest and the reports."""

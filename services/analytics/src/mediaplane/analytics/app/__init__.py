@@ -1,0 +1,1 @@
+"""Command and job handlers of analytics, and its composition root."""

@@ -1,0 +1,1 @@
+"""The consumers of analytics: file facts from MEDIA, beacon batches from BEACONS."""
