@@ -50,6 +50,7 @@ from mediaplane.contracts import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -283,6 +284,26 @@ FROM (
 ) a
 """
 
+# A chunked ladder playable while it is encoded: the latest `transcode.segments_ready` of the
+# job the latest `transcode.started` began (a retried job's steps never stand for the new one).
+# Whether it is served is the reader's call: only until `transcode.completed` or a failure.
+_LIVE_LADDERS = f"""
+SELECT DISTINCT ON (l.file_id)
+       l.file_id, (l.data->>'job_id')::uuid, l.data->>'bucket', l.data->>'master_playlist_key',
+       l.data->'playlists', (l.data->>'ready')::double precision,
+       (l.data->>'chunks_done')::int, (l.data->>'chunks_planned')::int,
+       coalesce((l.data->>'ended')::boolean, false), l.occurred_at
+FROM ledger l
+JOIN (
+    SELECT DISTINCT ON (l.file_id) l.file_id, l.data->>'job_id' AS job_id
+    FROM ledger l
+    WHERE l.known AND l.type = {tag(TranscodeStarted)} AND {{filter}}
+    ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+) started ON started.file_id = l.file_id AND started.job_id = l.data->>'job_id'
+WHERE l.known AND l.type = {tag(TranscodeSegmentsReady)} AND {{filter}}
+ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+"""
+
 
 # Where each key sits in a `(type, known, file_id, session_id, tag, stream_id)` ledger row.
 _ROW_KEY = {"file_id": 2, "session_id": 3, "tag": 4, "stream_id": 5}
@@ -438,9 +459,39 @@ ACCOUNTS = Projection(
     tag_set((*_STATUS_EVENTS, *_PLAN_EVENTS)),
 )
 
+LIVE_LADDERS = Projection(
+    "live_ladders",
+    "file_id",
+    "uuid",
+    (
+        "file_id",
+        "job_id",
+        "bucket",
+        "master_playlist_key",
+        "playlists",
+        "ready",
+        "chunks_done",
+        "chunks_planned",
+        "ended",
+        "updated_at",
+    ),
+    _LIVE_LADDERS,
+    tag_set((TranscodeStarted, TranscodeSegmentsReady)),
+)
+
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
-    for p in (FILES, FILE_TAGS, TAGS, RENDITIONS, THUMBNAILS, FILE_METADATA, SESSIONS, ACCOUNTS)
+    for p in (
+        FILES,
+        FILE_TAGS,
+        TAGS,
+        RENDITIONS,
+        THUMBNAILS,
+        FILE_METADATA,
+        SESSIONS,
+        ACCOUNTS,
+        LIVE_LADDERS,
+    )
 }
 
 # The table column holding the key, where it differs from the ledger's column name.
