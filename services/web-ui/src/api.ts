@@ -214,6 +214,8 @@ export interface FileDetail {
   mp4?: { url: string; expires_at: string; width: number; height: number; size: number } | null
   /** Audio: the waveform peaks document `{version, duration, peaks: number[]}`, presigned. */
   waveform_url?: string | null
+  /** A long video still transcoding but already playable: `hls_url` serves growing EVENT playlists. */
+  live?: { ready: number; chunks_done: number; chunks_planned: number; ended: boolean } | null
 }
 
 export interface HistoryEvent {

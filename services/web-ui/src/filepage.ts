@@ -145,6 +145,10 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
       ['Updated', formatDate(f.updated_at)],
     ]
     if (d.duration !== null) rows.push(['Duration', formatDuration(d.duration)])
+    if (d.live) {
+      // hls.js reloads the EVENT playlists as they grow; the page reloads on every step.
+      rows.push(['Playable while processing', `${formatDuration(d.live.ready)} ready · chunks ${d.live.chunks_done}/${d.live.chunks_planned}`])
+    }
     if (d.sha256) rows.push(['SHA-256', d.sha256])
     if (f.transcode_error) rows.push(['Transcode error', f.transcode_error])
     if (f.thumbnail_error) rows.push(['Thumbnail error', f.thumbnail_error])
@@ -174,6 +178,8 @@ export function renderFile(root: HTMLElement, fileId: string): () => void {
           : createPlayer(d.hls_url, poster?.url, d.mp4?.url, fileId)
         playerUrl = playlist
         preview.replaceChildren(player.element)
+      } else {
+        player?.renew?.(d.hls_url)
       }
     } else if (!player) {
       if (poster) {

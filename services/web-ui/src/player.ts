@@ -14,6 +14,17 @@ import { h } from './dom'
 export interface Player {
   element: HTMLElement
   destroy(): void
+  /** A fresh detail's playlist URL: later playlist loads use its playback token. */
+  renew?(hlsUrl: string): void
+}
+
+/** `url` with the playback token of `latest`, if `url` carries one (segments are presigned). */
+function withToken(url: string, latest: string): string {
+  const target = new URL(url, location.href)
+  const token = new URL(latest, location.href).searchParams.get('pt')
+  if (!token || !target.searchParams.has('pt')) return url
+  target.searchParams.set('pt', token)
+  return target.toString()
 }
 
 function levelLabel(level: { height: number; width: number; bitrate: number; name?: string }): string {
@@ -30,8 +41,11 @@ export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string, f
   const element = h('div', { class: 'player' }, video, h('div', { class: 'player-bar' }, h('label', null, 'Quality ', quality), state))
 
   let hls: Hls | null = null
+  let latest = hlsUrl
   if (Hls.isSupported()) {
-    hls = new Hls()
+    // A ladder still encoding is an EVENT playlist hls.js reloads for as long as it grows,
+    // longer than one playback token lives: every load takes the newest token the page got.
+    hls = new Hls({ xhrSetup: (xhr, url) => xhr.open('GET', withToken(url, latest), true) })
     const instance = hls
     instance.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       quality.replaceChildren(h('option', { value: '-1' }, 'Auto'))
@@ -80,6 +94,9 @@ export function createPlayer(hlsUrl: string, poster?: string, mp4Url?: string, f
 
   return {
     element,
+    renew(url: string) {
+      latest = url
+    },
     destroy() {
       beacons?.stop()
       hls?.destroy()

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -226,3 +227,103 @@ def test_the_api_refuses_to_start_without_a_playback_secret_of_its_own(
         create_app(replace(settings, playback_secret=None))
     with pytest.raises(ValueError, match="must differ from the JWT secret"):
         create_app(replace(settings, playback_secret=settings.auth.hs256_secret))
+
+
+EVENT_MEDIA = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-TARGETDURATION:4
+#EXT-X-PLAYLIST-TYPE:EVENT
+#EXTINF:4.0,
+seg_00000.ts
+"""
+
+
+async def test_a_ladder_still_encoding_plays_its_growing_event_playlists_then_vod(
+    client: Client, auth: Any, ingest_events: Any, settings: CatalogSettings, s3_bucket: str
+) -> None:
+    story = FileStory(owner="alice").opened().uploaded().verified()
+    story.transcoded_in_chunks(steps=1, completed=False, bucket=s3_bucket)
+    job_id = story.events[-1].job_id  # type: ignore[attr-defined]
+    await ingest_events(story.events)
+    store = ObjectStore(settings.storage)
+    base = f"{story.file_id}/hls"
+
+    async def put(key: str, text: str) -> None:
+        await store.put_bytes(s3_bucket, f"{base}/{key}", text.encode(), content_type="text/plain")
+
+    # The provisional master names the audio rendition in an attribute, the rungs on lines.
+    audio = '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="audio_128k",URI="audio_128k/index.m3u8"\n'
+    await put("master.m3u8", MASTER.replace("#EXT-X-VERSION:7\n", f"#EXT-X-VERSION:7\n{audio}"))
+    await put("720p/index.m3u8", EVENT_MEDIA)
+    await store.put_bytes(
+        s3_bucket, f"{base}/720p/seg_00000.ts", b"CHUNK0", content_type="video/mp2t"
+    )
+
+    # No `transcode.completed` yet: the detail says how far the ladder is, and it plays.
+    detail = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
+    assert detail["file"]["transcode_status"] == "running"
+    assert detail["live"] == {"ready": 10.0, "chunks_done": 1, "chunks_planned": 2, "ended": False}
+    assert detail["renditions"] == []
+    token = playback_token(detail["hls_url"])
+    master = await client.get(detail["hls_url"])
+    assert master.status_code == 200, master.text
+    lines = master.text.splitlines()
+    assert f'URI="audio_128k.m3u8?pt={token}"' in lines[2]
+    assert lines[4:7:2] == [f"720p.m3u8?pt={token}", f"360p.m3u8?pt={token}"]
+    playlist = f"/v1/files/{story.file_id}/hls/720p.m3u8"
+    media = await client.get(playlist, params={"pt": token})
+    assert media.status_code == 200, media.text
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in media.text
+    assert "#EXT-X-ENDLIST" not in media.text
+    segment_url = media.text.splitlines()[5]
+    assert "X-Amz-Signature" in segment_url
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(segment_url)).content == b"CHUNK0"
+    # The playback token still opens nothing else; a rendition the step did not name is 404.
+    refused = await client.get(playlist, params={"pt": "x"})
+    assert (refused.status_code, refused.json()["code"]) == (401, "playback_token_invalid")
+    missing = await client.get(f"/v1/files/{story.file_id}/hls/1080p.m3u8", params={"pt": token})
+    assert (missing.status_code, missing.json()["code"]) == (404, "playback_not_found")
+
+    # The playlist grows: every request reads what the transcoder last uploaded.
+    await put("720p/index.m3u8", EVENT_MEDIA + "#EXTINF:4.0,\nseg_00001.ts\n")
+    grown = await client.get(playlist, params={"pt": token})
+    assert grown.text.count("#EXTINF") == 2
+
+    # The last chunk lands (`ended`, VOD playlists), then `transcode.completed`: VOD.
+    seen = len(story.events)
+    story.segments_ready(job_id, 2, 2, bucket=s3_bucket)
+    # A step changes no files row, yet it is announced: the file page reloads and plays.
+    assert (await ingest_events(story.events[seen:])).changed_files == 1
+    ended = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
+    assert ended["live"]["ended"] is True
+    await put("720p/index.m3u8", MEDIA)
+    story.transcode_completed(job_id, s3_bucket)
+    await ingest_events(story.events[-1:])
+    done = (await client.get(f"/v1/files/{story.file_id}", headers=auth("alice"))).json()
+    assert done["file"]["transcode_status"] == "ready"
+    assert done["live"] is None
+    assert [r["name"] for r in done["renditions"]] == ["720p", "360p"]
+    vod = await client.get(playlist, params={"pt": playback_token(done["hls_url"])})
+    assert vod.status_code == 200, vod.text
+    assert "#EXT-X-ENDLIST" in vod.text
+
+
+async def test_a_failed_chunked_job_plays_nothing_and_a_retry_does_not_play_the_old_job(
+    client: Client, auth: Any, ingest_events: Any, s3_bucket: str
+) -> None:
+    story = FileStory(owner="alice").opened().uploaded().verified()
+    story.transcoded_in_chunks(steps=1, completed=False, bucket=s3_bucket)
+    job_id = story.events[-1].job_id  # type: ignore[attr-defined]
+    story.transcode_failure(job_id)
+    await ingest_events(story.events)
+    path = f"/v1/files/{story.file_id}"
+    failed = (await client.get(path, headers=auth("alice"))).json()
+    assert (failed["hls_url"], failed["live"]) == (None, None)
+
+    # A new job starts: the old job's step is not the new job's ladder.
+    story.transcode_started(uuid.uuid4())
+    await ingest_events(story.events[-1:])
+    retried = (await client.get(path, headers=auth("alice"))).json()
+    assert retried["file"]["transcode_status"] == "running"
+    assert (retried["hls_url"], retried["live"]) == (None, None)

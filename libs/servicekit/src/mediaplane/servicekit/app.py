@@ -75,13 +75,16 @@ class _StrictStructSchemas(StructSchemaPlugin):
 
 
 class _BeforeEveryRoute:
-    """What every public route checks before its handler runs."""
+    """What every public route checks before its handler runs.
+
+    A coroutine although it does no I/O: Litestar runs a synchronous
+    `before_request` in a worker thread, a thread hop on every request."""
 
     def __init__(self) -> None:
         # Route path -> `Allow` value, filled in once the app and its routes exist.
         self.allow: dict[str, str] = {}
 
-    def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+    async def __call__(self, request: Request[Any, Any, Any]) -> Response[None] | None:
         if request.method == "OPTIONS":
             # Litestar's own answer lists only the methods of the first handler registered
             # on a path (the route it was made for was merged into another since).

@@ -36,6 +36,7 @@ from mediaplane.contracts import (
     MetadataFailed,
     Mp4Rendition,
     PdfMetadata,
+    ReadyPlaylist,
     Registry,
     Rendition,
     TagCreated,
@@ -47,6 +48,7 @@ from mediaplane.contracts import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -329,6 +331,39 @@ class FileStory:
             )
         )
 
+    def transcoded_in_chunks(
+        self, *, steps: int = 2, completed: bool = True, bucket: str = "renditions"
+    ) -> FileStory:
+        """A chunked ladder: `steps` growing `transcode.segments_ready` (the last `ended` if
+        `completed`), then `transcode.completed`; without `completed`, still encoding."""
+        job_id = self._job_id()
+        self.transcode_started(job_id)
+        for step in range(1, steps + 1):
+            self.segments_ready(job_id, step, steps + (0 if completed else 1), bucket=bucket)
+        return self.transcode_completed(job_id, bucket) if completed else self
+
+    def segments_ready(
+        self, job_id: uuid.UUID, done: int, planned: int, *, bucket: str = "renditions"
+    ) -> FileStory:
+        """Chunks `done` of `planned` landed (`ended` when all did), at the completed keys."""
+        return self.add(
+            TranscodeSegmentsReady(
+                **self._envelope(f"transcode-{self.file_id}", "transcoder"),  # type: ignore[arg-type]
+                file_id=self.file_id,
+                job_id=job_id,
+                bucket=bucket,
+                master_playlist_key=f"{self.file_id}/hls/master.m3u8",
+                playlists=[
+                    ReadyPlaylist(name=name, playlist_key=f"{self.file_id}/hls/{name}/index.m3u8")
+                    for name in ("720p", "360p", "audio_128k")
+                ],
+                ready=round(20.0 * done / planned, 3),
+                chunks_done=done,
+                chunks_planned=planned,
+                ended=done == planned,
+            )
+        )
+
     def mp4_key(self, job_id: uuid.UUID) -> str:
         return f"{self.file_id}/{job_id}/fallback.mp4"
 
@@ -572,7 +607,12 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
         else:
             story.uploaded().verified()
             if kind == "video":
-                story.transcoded() if rng.random() < 0.9 else story.transcode_failed()
+                if rng.random() >= 0.9:
+                    story.transcode_failed()
+                elif index % 5 == 0:  # long videos: chunked, some still encoding
+                    story.transcoded_in_chunks(completed=index % 3 != 0)
+                else:
+                    story.transcoded()
             if kind in ("image", "video", "pdf"):
                 story.thumbnailed() if rng.random() < 0.95 else story.thumbnail_failed()
             if kind != "other":

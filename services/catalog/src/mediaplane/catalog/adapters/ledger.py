@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 
-from mediaplane.catalog.adapters.projections import FILES, PROJECTIONS, refresh
+from mediaplane.catalog.adapters.projections import FILES, LIVE_LADDERS, PROJECTIONS, refresh
 from mediaplane.catalog.adapters.status_sql import tags_in
 from mediaplane.catalog.domain.entries import LedgerEntry
 from mediaplane.contracts import TagCreated, TagCreatedV2
@@ -111,7 +111,8 @@ async def ingest(conn: AsyncConnection[Any], entries: Sequence[LedgerEntry]) -> 
         await _lock_keys(conn, (k for ks in keys.values() for k in ks))
         for name, projection in PROJECTIONS.items():
             await refresh(conn, projection, keys[name])
-        changed = keys[FILES.name]
+        # A grown ladder changes no files row, but the file page must learn it plays now.
+        changed = sorted({*keys[FILES.name], *keys[LIVE_LADDERS.name]}, key=str)
         await _notify(conn, changed)
     return IngestResult(
         inserted=len(inserted), duplicates=len(entries) - len(inserted), changed_files=len(changed)

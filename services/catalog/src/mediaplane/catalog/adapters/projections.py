@@ -54,6 +54,7 @@ from mediaplane.contracts import (
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
+    TranscodeSegmentsReady,
     TranscodeStarted,
     UploadSessionAborted,
     UploadSessionCompleted,
@@ -287,6 +288,27 @@ FROM (
 ) a
 """
 
+# A chunked ladder playable while it is encoded: the latest `transcode.segments_ready` of the
+# job the latest `transcode.started` began (a retried job's steps never stand for the new one).
+# Whether it is served is the reader's call: only until `transcode.completed` or a failure.
+_LIVE_LADDERS = f"""
+SELECT DISTINCT ON (l.file_id)
+       l.file_id, (l.data->>'job_id')::uuid, l.data->>'bucket', l.data->>'master_playlist_key',
+       l.data->'playlists', (l.data->>'ready')::double precision,
+       (l.data->>'chunks_done')::int, (l.data->>'chunks_planned')::int,
+       coalesce((l.data->>'ended')::boolean, false), l.occurred_at
+FROM ledger l
+JOIN (
+    SELECT DISTINCT ON (l.file_id) l.file_id, l.data->>'job_id' AS job_id
+    FROM ledger l
+    WHERE l.known AND l.type = {tag(TranscodeStarted)} AND {{filter}}
+    ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+) started ON started.file_id = l.file_id AND started.job_id = l.data->>'job_id'
+WHERE l.known AND l.type = {tag(TranscodeSegmentsReady)} AND {{filter}}
+ORDER BY l.file_id, l.occurred_at DESC, l.event_id DESC
+"""
+
+
 # Moderation (issue 16): the latest takedown or restore decides, per file.
 _DECISIONS = (FileTakenDown, FileRestored)
 _MODERATION_EVENTS = (FileReported, FileReportDismissed, *_DECISIONS)
@@ -491,6 +513,26 @@ ACCOUNTS = Projection(
     tag_set((*_STATUS_EVENTS, *_PLAN_EVENTS)),
 )
 
+LIVE_LADDERS = Projection(
+    "live_ladders",
+    "file_id",
+    "uuid",
+    (
+        "file_id",
+        "job_id",
+        "bucket",
+        "master_playlist_key",
+        "playlists",
+        "ready",
+        "chunks_done",
+        "chunks_planned",
+        "ended",
+        "updated_at",
+    ),
+    _LIVE_LADDERS,
+    tag_set((TranscodeStarted, TranscodeSegmentsReady)),
+)
+
 FILE_MODERATION = Projection(
     "file_moderation",
     "file_id",
@@ -538,6 +580,7 @@ PROJECTIONS: dict[str, Projection] = {
         FILE_METADATA,
         SESSIONS,
         ACCOUNTS,
+        LIVE_LADDERS,
         FILE_MODERATION,
         REPORTS,
     )

@@ -12,11 +12,24 @@ from __future__ import annotations
 
 import uuid
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
-from mediaplane.catalog.app.queries import CatalogQueries, FileNotFound
-from mediaplane.catalog.app.views import FileDetail, Link, Mp4View, RenditionView, ThumbnailView
+from mediaplane.catalog.app.queries import (
+    CatalogQueries,
+    FileNotFound,
+    FileRecord,
+    LiveLadderRecord,
+)
+from mediaplane.catalog.app.views import (
+    FileDetail,
+    Link,
+    LiveView,
+    Mp4View,
+    RenditionView,
+    ThumbnailView,
+)
 from mediaplane.catalog.domain.hls import rewrite
 from mediaplane.servicekit.auth import Principal
 from mediaplane.storage import ObjectNotFound, ObjectStore
@@ -32,6 +45,16 @@ class PlaybackNotReady(FileNotFound):
 class Mp4NotReady(FileNotFound):
     code = "mp4_not_found"
     title = "No MP4 fallback for this file"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Playback:
+    """Where a file's HLS ladder is: the finished one, or the one still growing (`live`)."""
+
+    bucket: str
+    master_key: str
+    playlists: dict[str, str]  # rendition name -> media playlist key
+    live: LiveLadderRecord | None = None
 
 
 def files_path(file_id: uuid.UUID) -> str:
@@ -86,8 +109,9 @@ class MediaService:
             for t in (await self._queries.thumbnails(file_id) if live else [])
         ]
         base = files_path(file_id)
-        playable = live and record.master_playlist_key is not None
-        grant = playback.issue(principal, file_id) if playable else None
+        source = await self._playback(record)
+        finished = source is not None and source.live is None
+        grant = playback.issue(principal, file_id) if source is not None else None
         query = f"?{PARAMETER}={grant.token}" if grant else ""
         renditions = [
             RenditionView(
@@ -101,7 +125,7 @@ class MediaService:
                 segment_count=r.segment_count,
                 playlist_url=f"{base}/hls/{r.name}.m3u8{query}",
             )
-            for r in (await self._queries.renditions(file_id) if playable else [])
+            for r in (await self._queries.renditions(file_id) if finished else [])
         ]
         mp4 = None
         if live and record.mp4 is not None and record.renditions_bucket is not None:
@@ -136,6 +160,14 @@ class MediaService:
             hls_expires_at=grant.expires_at if grant else None,
             mp4=mp4,
             waveform_url=waveform_url,
+            live=LiveView(
+                ready=source.live.ready,
+                chunks_done=source.live.chunks_done,
+                chunks_planned=source.live.chunks_planned,
+                ended=source.live.ended,
+            )
+            if source is not None and source.live is not None
+            else None,
         )
 
     async def mp4_url(self, principal: Principal, file_id: uuid.UUID, *, download: bool) -> str:
@@ -165,8 +197,9 @@ class MediaService:
         that every one is authorized and its segment URLs are signed fresh.
         """
         query = f"?{PARAMETER}={token}"
-        bucket, master_key = await self._playable(principal, file_id)
-        names = {r.playlist_key: r.name for r in await self._queries.renditions(file_id)}
+        source = await self._playable(principal, file_id)
+        bucket, master_key = source.bucket, source.master_key
+        names = {key: name for name, key in source.playlists.items()}
         text = await self._read(bucket, master_key)
 
         def replace(key: str) -> str:
@@ -178,23 +211,50 @@ class MediaService:
         return rewrite(text, master_key, replace)
 
     async def rendition_playlist(self, principal: Principal, file_id: uuid.UUID, name: str) -> str:
-        """A rendition's media playlist with every segment (and init section) presigned."""
-        await self._playable(principal, file_id)
-        rendition = next(
-            (r for r in await self._queries.renditions(file_id) if r.name == name), None
-        )
-        if rendition is None:
-            raise PlaybackNotReady(f"file {file_id} has no rendition {name!r}")
-        text = await self._read(rendition.bucket, rendition.playlist_key)
-        return rewrite(text, rendition.playlist_key, lambda key: self._sign(rendition.bucket, key))
+        """A rendition's media playlist with every segment (and init section) presigned.
 
-    async def _playable(self, principal: Principal, file_id: uuid.UUID) -> tuple[str, str]:
-        """The bucket and key of the master playlist of a visible, ready, transcoded file."""
+        While the ladder grows it is the EVENT playlist as the transcoder last uploaded it
+        (each request reads it again, so it grows); once ended, the same key holds VOD.
+        """
+        source = await self._playable(principal, file_id)
+        key = source.playlists.get(name)
+        if key is None:
+            raise PlaybackNotReady(f"file {file_id} has no rendition {name!r}")
+        text = await self._read(source.bucket, key)
+        return rewrite(text, key, lambda k: self._sign(source.bucket, k))
+
+    async def _playable(self, principal: Principal, file_id: uuid.UUID) -> _Playback:
         record = await self._queries.file(principal, file_id)
-        bucket, key = record.renditions_bucket, record.master_playlist_key
-        if record.summary.status != "ready" or bucket is None or key is None:
+        source = await self._playback(record)
+        if source is None:
             raise PlaybackNotReady(f"file {file_id} has no HLS renditions")
-        return bucket, key
+        return source
+
+    async def _playback(self, record: FileRecord) -> _Playback | None:
+        """The ladder of a visible, ready file: the finished one once `transcode.completed`
+        is in, else the growing one while the transcode runs (a failed job plays nothing)."""
+        summary = record.summary
+        if summary.status != "ready":
+            return None
+        bucket, key = record.renditions_bucket, record.master_playlist_key
+        if bucket is not None and key is not None:
+            renditions = await self._queries.renditions(summary.file_id)
+            return _Playback(
+                bucket=bucket,
+                master_key=key,
+                playlists={r.name: r.playlist_key for r in renditions},
+            )
+        if summary.transcode_status != "running":
+            return None
+        live = await self._queries.live_ladder(summary.file_id)
+        if live is None:
+            return None
+        return _Playback(
+            bucket=live.bucket,
+            master_key=live.master_playlist_key,
+            playlists=live.playlists,
+            live=live,
+        )
 
     def _sign(self, bucket: str, key: str) -> str:
         return self._objects.presign_get(bucket, key, expires=self._hls_ttl).url

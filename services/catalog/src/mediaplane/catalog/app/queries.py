@@ -119,6 +119,19 @@ class RenditionRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LiveLadderRecord:
+    """The latest `transcode.segments_ready` of a file's running job."""
+
+    bucket: str
+    master_playlist_key: str
+    playlists: dict[str, str]  # rendition name -> media playlist key
+    ready: float
+    chunks_done: int
+    chunks_planned: int
+    ended: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ThumbnailRecord:
     name: str
     width: int
@@ -297,6 +310,20 @@ class CatalogQueries:
                 (file_id,),
             )
             return [RenditionRecord(**row) for row in await cur.fetchall()]
+
+    async def live_ladder(self, file_id: uuid.UUID) -> LiveLadderRecord | None:
+        """The growing ladder of a file the caller was already allowed to see (`file()` first)."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT bucket, master_playlist_key, playlists, ready, chunks_done, "
+                "chunks_planned, ended FROM live_ladders WHERE file_id = %s",
+                (file_id,),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        playlists = {p["name"]: p["playlist_key"] for p in row.pop("playlists")}
+        return LiveLadderRecord(playlists=playlists, **row)
 
     async def thumbnails(self, file_id: uuid.UUID) -> list[ThumbnailRecord]:
         """Thumbnails of a file the caller was already allowed to see (`file()` first)."""

@@ -91,6 +91,15 @@ class Mp4View(msgspec.Struct, frozen=True, kw_only=True):
     size: int
 
 
+class LiveView(msgspec.Struct, frozen=True, kw_only=True):
+    """A chunked ladder still being encoded but already playable from the start."""
+
+    ready: float  # source seconds playable from the start
+    chunks_done: int
+    chunks_planned: int
+    ended: bool  # the playlists are complete (VOD); `transcode.completed` is on its way
+
+
 class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     file: FileSummary
     sha256: str | None
@@ -107,6 +116,9 @@ class FileDetail(msgspec.Struct, frozen=True, kw_only=True):
     mp4: Mp4View | None = None  # videos
     # Audio: `{"version": 1, "duration": s, "peaks": [0..1, ...]}`, presigned like `download`.
     waveform_url: str | None = None
+    # Set while a long video is still transcoding but playable: `hls_url` then serves EVENT
+    # playlists that grow (and `renditions` is empty until `transcode.completed`).
+    live: LiveView | None = None
 
 
 class HistoryEvent(msgspec.Struct, frozen=True, kw_only=True):

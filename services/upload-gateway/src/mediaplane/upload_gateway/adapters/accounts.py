@@ -1,5 +1,6 @@
 """The accounts projection (`gateway_accounts`, migration 0003): written by the accounts
-consumer, read for quotas (the plan) and by the API's blocked-account set."""
+consumer, read for quotas (the plan, inside the open statement, see projections.py) and
+by the API's blocked-account set."""
 
 from __future__ import annotations
 
@@ -53,14 +54,6 @@ async def record(conn: Conn, changes: Sequence[AccountChange]) -> None:
                 await conn.execute(_STATUS, params)
             if change.plan is not None:
                 await conn.execute(_PLAN, params)
-
-
-async def plan(pool: Pool, owner: str) -> str | None:
-    """The owner's plan as the identity service last recorded it (None: no event yet)."""
-    async with pool.connection() as conn:
-        cursor = await conn.execute("SELECT plan FROM gateway_accounts WHERE owner = %s", (owner,))
-        row = await cursor.fetchone()
-    return row[0] if row else None
 
 
 async def live_files(pool: Pool, owner: str) -> list[UUID]:

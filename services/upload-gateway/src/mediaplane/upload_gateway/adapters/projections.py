@@ -18,7 +18,7 @@ from mediaplane.contracts import (
     UploadSessionOpened,
 )
 from mediaplane.eventlog import AppendGuard
-from mediaplane.upload_gateway.domain.policy import OwnerUsage, Quota
+from mediaplane.upload_gateway.domain.policy import OwnerUsage, Plans
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -27,12 +27,21 @@ Conn = psycopg.AsyncConnection[Any]
 # a fresh snapshot after the lock is granted, see migration 0002), the event is
 # appended only when the session fits the quota (the rule of policy.check_quota),
 # and the projection row is written only together with the event.
-_OPEN_BEFORE = """usage AS MATERIALIZED (
+_OPEN_BEFORE = """projected AS MATERIALIZED (
+    SELECT (SELECT plan FROM gateway_accounts WHERE owner = %(q_owner)s) AS plan
+), quota AS MATERIALIZED (
+    SELECT COALESCE(known.files, %(q_default_files)s) AS files,
+           COALESCE(known.bytes, %(q_default_bytes)s) AS bytes
+    FROM projected
+    LEFT JOIN unnest(%(q_plans)s::text[], %(q_plan_files)s::bigint[], %(q_plan_bytes)s::bigint[])
+         AS known (plan, files, bytes)
+      ON known.plan = COALESCE(projected.plan, %(q_claimed_plan)s)
+), usage AS MATERIALIZED (
     SELECT * FROM gateway_lock_owner_usage(%(q_owner)s, %(q_now)s)
 ), admitted AS (
-    SELECT FROM usage
-    WHERE usage.files + usage.open_sessions + 1 <= %(q_max_files)s
-      AND usage.bytes + usage.reserved_bytes + %(q_size)s <= %(q_max_bytes)s
+    SELECT FROM usage, quota
+    WHERE usage.files + usage.open_sessions + 1 <= quota.files
+      AND usage.bytes + usage.reserved_bytes + %(q_size)s <= quota.bytes
 )"""
 
 _OPEN_AFTER = """session_row AS (
@@ -43,23 +52,39 @@ _OPEN_AFTER = """session_row AS (
     FROM appended
 )"""
 
-_USAGE_COLUMNS = ", ".join(
-    f"(SELECT {column} FROM usage)"
-    for column in ("files", "bytes", "open_sessions", "reserved_bytes")
+_RESULT_COLUMNS = ", ".join(
+    [
+        *(
+            f"(SELECT {column} FROM usage)"
+            for column in ("files", "bytes", "open_sessions", "reserved_bytes")
+        ),
+        "(SELECT plan FROM projected)",
+    ]
 )
 
 
-def open_session_guard(opened: UploadSessionOpened, quota: Quota) -> AppendGuard:
-    """Append `opened` only within the owner's quota, with its projection row."""
+def open_session_guard(
+    opened: UploadSessionOpened, plans: Plans, claimed_plan: str | None
+) -> AppendGuard:
+    """Append `opened` only within the owner's quota, with its projection row.
+
+    The quota is that of `Plans.plan_of(projected, claimed_plan)`, applied in SQL:
+    the owner's plan is read from the accounts projection in the same statement,
+    not in a round trip of its own before it."""
+    default = plans.quota(plans.default)
     return AppendGuard(
         before=_OPEN_BEFORE,
         after=_OPEN_AFTER,
-        result=_USAGE_COLUMNS,
+        result=_RESULT_COLUMNS,
         params={
             "q_owner": opened.owner,
             "q_now": opened.occurred_at,
-            "q_max_files": quota.files,
-            "q_max_bytes": quota.bytes,
+            "q_plans": list(plans.quotas),
+            "q_plan_files": [quota.files for quota in plans.quotas.values()],
+            "q_plan_bytes": [quota.bytes for quota in plans.quotas.values()],
+            "q_default_files": default.files,
+            "q_default_bytes": default.bytes,
+            "q_claimed_plan": claimed_plan,
             "q_size": opened.size,
             "q_session_id": opened.session_id,
             "q_file_id": opened.file_id,
@@ -70,12 +95,13 @@ def open_session_guard(opened: UploadSessionOpened, quota: Quota) -> AppendGuard
     )
 
 
-def owner_usage(result: tuple[Any, ...]) -> OwnerUsage:
-    """The usage a refused `open_session_guard` read (its result columns)."""
-    files, size, sessions, reserved = result
-    return OwnerUsage(
+def refused_open(result: tuple[Any, ...]) -> tuple[OwnerUsage, str | None]:
+    """The usage and projected plan a refused `open_session_guard` read (its result columns)."""
+    files, size, sessions, reserved, projected_plan = result
+    usage = OwnerUsage(
         files=files, bytes=int(size), open_sessions=sessions, reserved_bytes=int(reserved)
     )
+    return usage, projected_plan
 
 
 async def apply(conn: Conn, events: Sequence[Event]) -> None:

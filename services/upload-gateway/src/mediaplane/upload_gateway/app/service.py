@@ -55,7 +55,6 @@ from mediaplane.upload_gateway.domain import session as sessions
 from mediaplane.upload_gateway.domain import tag as tags
 from mediaplane.upload_gateway.domain.errors import PartsMissing, QuotaExceeded, SessionNotOpen
 from mediaplane.upload_gateway.domain.policy import (
-    Quota,
     check_content_type,
     check_quota,
     normalize_tags,
@@ -208,8 +207,6 @@ class UploadService:
         content_type = check_content_type(request.content_type, self.limits)
         plan = plan_upload(request.size, self.limits)
         normalize_tags(list(request.tags), self.limits)
-        plans = self.settings.plans
-        quota = plans.quota(plans.plan_of(await accounts.plan(self.pool, owner), claimed_plan))
 
         command_context = self._context(context)
         session_id, file_id = command_context.new_id(), command_context.new_id()
@@ -236,19 +233,22 @@ class UploadService:
                 context=command_context,
             )
             # A fresh session id: its stream is known to be empty, no need to load it.
-            # One statement: quota admission under the owner's lock, the event with
-            # its outbox row, the projection row.
+            # One statement: the owner's plan, quota admission under the owner's lock,
+            # the event with its outbox row, the projection row.
             handled = await handle(
                 self.store,
                 sessions.session_stream(session_id),
                 self.sessions,
                 command,
                 new_stream=True,
-                guard=lambda events: self._open_guard(events, quota),
+                guard=lambda events: self._open_guard(events, claimed_plan),
             )
             if not handled.admitted:
-                # The guard applies check_quota's rule in SQL; check_quota says what is exceeded.
-                usage = projections.owner_usage(handled.guard_result)
+                # The guard applies plan_of's and check_quota's rules in SQL; check_quota
+                # says what is exceeded.
+                usage, projected_plan = projections.refused_open(handled.guard_result)
+                plans = self.settings.plans
+                quota = plans.quota(plans.plan_of(projected_plan, claimed_plan))
                 check_quota(usage, request.size, quota)
                 raise QuotaExceeded("the quota is exceeded")
         except BaseException:
@@ -258,10 +258,10 @@ class UploadService:
         _log.info("upload.opened", session_id=str(session_id), mode=plan.mode, size=request.size)
         return self._view(handled.state, with_upload=True)
 
-    def _open_guard(self, events: Sequence[Event], quota: Quota) -> AppendGuard:
+    def _open_guard(self, events: Sequence[Event], claimed_plan: str | None) -> AppendGuard:
         (opened,) = events
         assert isinstance(opened, UploadSessionOpened)
-        return projections.open_session_guard(opened, quota)
+        return projections.open_session_guard(opened, self.settings.plans, claimed_plan)
 
     async def get(self, owner: str, session_id: uuid.UUID) -> SessionView:
         state = await self._session(session_id)
