@@ -111,6 +111,12 @@ test *ARGS: lint infra-up
 test-unit *ARGS:
     {{py}} -m pytest -m "not integration" {{ARGS}}
 
+# Whole-platform soak tests (self-healing, two replicas, a NATS node killed, one trace
+# per upload): each boots private platforms of up to 30 processes, so `just test` (CI)
+# leaves them out; run them before changing the devstack, the bus or the relays.
+soak *ARGS: infra-up
+    {{py}} -m pytest -m soak -p no:cacheprovider --timeout=1800 {{ARGS}}
+
 # Benchmarks (tests/bench); results go to docs/benchmarks.md by hand.
 bench *ARGS: infra-up
     @command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

@@ -24,7 +24,7 @@ from mediaplane.devstack import platform as local_platform
 from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.settings import StackSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(1800)]
 
 POLL_INTERVAL = 0.5
 # A restarted role is a cold Python start on a busy 2-core machine; far more than enough.

@@ -34,7 +34,7 @@ from mediaplane.devstack.servers import Nats
 from mediaplane.devstack.settings import CLUSTER_SIZE, StackSettings
 from mediaplane.eventlog import ANY, EventStore, OutboxRelay, migrate, open_pool
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(900)]
 
 STREAMS, PER_STREAM = 20, 40  # 800 events, written over several seconds
 KILL_AFTER = 250  # events in the ledger before the leader dies

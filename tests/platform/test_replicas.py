@@ -57,7 +57,7 @@ from mediaplane.devstack.pytest_plugin import PrivateNats
 from mediaplane.devstack.servers import Nats
 from mediaplane.devstack.settings import CLUSTER_SIZE, StackSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(1800)]
 
 REPLICAS = 2
 OWNERS = ("ann", "ben", "cy")

@@ -23,7 +23,7 @@ from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.servers import Traces
 from mediaplane.devstack.settings import StackSettings
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(600)]
 
 PROCESSING_DEADLINE = 300.0
 # Every process an image passes through, as `service.name-role`.

@@ -139,27 +139,29 @@ def _connects(url: str) -> bool:
 def test_infra_up_restarts_a_nats_started_before_a_service_was_added(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A server (and passwords file) from before `identity` existed: `apply_identities`
-    restarts it with the new identity's password, keeping JetStream data; then nothing."""
+    """A server (and passwords file) from before the newest service existed:
+    `apply_identities` restarts it with the new identity's password, keeping JetStream
+    data; then nothing."""
+    newest = natsauth.IDENTITIES[-1]
     port = free_port_block(2)
     settings = StackSettings(data_dir=tmp_path, nats_port=port, nats_monitor_port=port + 1)
     server = Nats(settings)
     with monkeypatch.context() as before:
         before.setattr(permissions, "SERVICES", permissions.SERVICES[:-1])
         before.setattr(natsauth, "IDENTITIES", natsauth.IDENTITIES[:-1])
-        assert "identity" not in natsauth.IDENTITIES
+        assert newest not in natsauth.IDENTITIES
         server.start()
     try:
-        assert "identity" not in json.loads(natsauth.passwords_file(settings).read_text())
-        known = natsauth.passwords(settings)  # now adds identity's password to the file
-        as_identity = natsauth.url_with_identity(settings.nats_url, "identity", known["identity"])
-        assert not _connects(as_identity)  # the running server does not know it yet
+        assert newest not in json.loads(natsauth.passwords_file(settings).read_text())
+        known = natsauth.passwords(settings)  # now adds its password to the file
+        as_newest = natsauth.url_with_identity(settings.nats_url, newest, known[newest])
+        assert not _connects(as_newest)  # the running server does not know it yet
         pid = (tmp_path / "nats" / "nats.pid").read_text()
 
         assert server.apply_identities()
 
         assert (tmp_path / "nats" / "nats.pid").read_text() != pid
-        assert _connects(as_identity)
+        assert _connects(as_newest)
         assert natsauth.passwords(settings) == known  # nobody else's password changed
         assert not server.apply_identities()  # current already: no second restart
     finally:
