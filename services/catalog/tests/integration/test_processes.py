@@ -8,17 +8,18 @@ import os
 import signal
 import subprocess
 import sys
-from importlib.resources import files
 
 import nats
 import pytest
 
 from mediaplane.bus import BusSettings, provision
 from mediaplane.bus.testing import eventually
+from mediaplane.catalog.app.bootstrap import CATALOG_MIGRATIONS
 from mediaplane.catalog.testing import FileStory
 from mediaplane.contracts import build_registry
 from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports, wait_until_ok
 from mediaplane.devstack.settings import StackSettings
+from mediaplane.servicekit.rate_limit import RATE_LIMIT_MIGRATIONS
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +59,13 @@ async def test_ingest_runs_until_sigterm_and_the_commands_report_on_stdout(
 ) -> None:
     migrated = _run(env, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    # The catalog's own migrations only: its eventlog tables live in the same files.
-    migrations = files("mediaplane.catalog.migrations").iterdir()
-    shipped = sorted(f"catalog/{m.name}" for m in migrations if m.name.endswith(".sql"))
+    # The shared rate-limit table first, then the catalog's own (its eventlog tables live
+    # in the same files), each set in number order.
+    shipped = [
+        f"{m.namespace}/{m.name}"
+        for source in (RATE_LIMIT_MIGRATIONS, CATALOG_MIGRATIONS)
+        for m in source.migrations()
+    ]
     assert migrated.stdout.splitlines()[-1] == f"applied {len(shipped)} migrations: " + ", ".join(
         shipped
     )
