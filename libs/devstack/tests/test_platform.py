@@ -136,6 +136,11 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
     for role in roles:
         assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
     assert "deploy/edge/Caddyfile" in processes["edge"].command
+    # Request-serving processes first; the pipeline's roles yield the cores to them.
+    for role in roles:
+        niced = processes[role].command.startswith(f"nice -n {platform.BACKGROUND_NICENESS} ")
+        assert niced == (not role.endswith("-api")), processes[role].command
+    assert not processes["edge"].command.startswith("nice")
     assert processes["edge"].ready_url == "http://127.0.0.1:8080/"
 
 

@@ -137,6 +137,15 @@ CLI_CLIENT = "cli"
 CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 
 
+# On one machine every role shares the cores. The request-serving ones (the
+# APIs, the edge) come first; consumers, workers and relays run this much
+# nicer and take what is left. Without it a catalog ingest at 1,000 events/s
+# holds a core a `GET /v1/files` then waits for (docs/benchmarks.md, Latency
+# (f)); on an idle machine it changes nothing. In a cluster each role has its
+# own CPU requests instead.
+BACKGROUND_NICENESS = 10
+
+
 @dataclass(frozen=True, kw_only=True)
 class Process:
     name: str
@@ -279,10 +288,13 @@ class PlatformSettings:
                 )
                 for role in service.roles:
                     name = replica_name(f"{service.name}-{role}", replica)
+                    command = [python, "-m", service.module, role]
+                    if role != "api":
+                        command = ["nice", "-n", str(BACKGROUND_NICENESS), *command]
                     found.append(
                         Process(
                             name=name,
-                            command=shlex.join([python, "-m", service.module, role]),
+                            command=shlex.join(command),
                             ready_url=f"http://127.0.0.1:{ports[name]}/health/ready",
                             environment=own,
                         )

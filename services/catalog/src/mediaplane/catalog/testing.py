@@ -90,6 +90,8 @@ class FileStory:
     events: list[Event] = field(default_factory=list)
     # The layout before immutable originals: one client-written key, `file.uploaded.v1`.
     legacy: bool = False
+    # The bucket of the originals (an ingest refuses events naming another as poison).
+    originals_bucket: str = "originals"
 
     def _envelope(self, stream: str, producer: str) -> dict[str, object]:
         at = self.start + timedelta(seconds=len(self.events))
@@ -125,7 +127,7 @@ class FileStory:
                 file_id=self.file_id,
                 owner=self.owner,
                 mode="single",
-                bucket="originals",
+                bucket=self.originals_bucket,
                 object_key=self.staging_key,
                 filename=self.filename,
                 content_type=_MEDIA_TYPES[self.kind],
@@ -182,7 +184,7 @@ class FileStory:
             "file_id": self.file_id,
             "session_id": self.session_id,
             "owner": self.owner,
-            "bucket": "originals",
+            "bucket": self.originals_bucket,
             "object_key": self.staging_key,
             "filename": self.filename,
             "content_type": _MEDIA_TYPES[self.kind],
@@ -199,7 +201,7 @@ class FileStory:
                 **self._envelope(f"file-{self.file_id}", "upload-gateway"),  # type: ignore[arg-type]
                 file_id=self.file_id,
                 owner=self.owner,
-                bucket="originals",
+                bucket=self.originals_bucket,
                 object_key=self.key,
                 sha256="0" * 64,
                 size=self.size,
@@ -567,9 +569,11 @@ def account_story(user_id: uuid.UUID, rng: random.Random) -> list[Event]:
     return events
 
 
-def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[Event]:
+def synthetic_events(
+    n_events: int, *, owners: int = 50, seed: int = 7, originals_bucket: str = "originals"
+) -> list[Event]:
     """About `n_events` events: each owner's account, then whole file lives (every lifecycle
-    path), file by file."""
+    path), file by file, their originals in `originals_bucket`."""
     rng = random.Random(seed)
     events: list[Event] = [
         e
@@ -595,6 +599,7 @@ def synthetic_events(n_events: int, *, owners: int = 50, seed: int = 7) -> list[
             legacy=index % 3 == 0,  # logs hold both versions of file.uploaded
             file_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             session_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            originals_bucket=originals_bucket,
         )
         fate = rng.random()
         story.opened()

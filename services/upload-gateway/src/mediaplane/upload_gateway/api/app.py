@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -33,9 +32,6 @@ def create_app(settings: GatewaySettings) -> Litestar:
             app.state.service = resources.service
             limit_with(app, resources.pool)
             checks.target = resources.health
-            # What exists now (imports, app, pool) lives as long as the process:
-            # frozen, full collections no longer walk it on every request burst.
-            gc.freeze()
             async with blocked.running():
                 yield
             checks.target = None
