@@ -6,7 +6,7 @@ serialises an owner's concurrent requests across replicas, and the refill is
 computed from the row's last refill, so no process keeps any of it in memory.
 
 A token's commit does not wait for the WAL to reach the disk
-(`synchronous_commit = off` for that transaction only): a crash may forget
+(`synchronous_commit` off for that one statement's transaction): a crash may forget
 the last few hundred milliseconds of takes, which only leaves an owner more
 tokens, and every request no longer waits for an fsync that, while another
 writer fills the WAL (a catalog ingest), costs more than the query itself.
@@ -29,10 +29,13 @@ RATE_LIMIT_MIGRATIONS = MigrationSource.from_package(
 # A new owner starts with a full bucket less this request's token. An old one
 # is refilled for the time since its last refill (never negative: another
 # transaction may have stamped a later time), capped at the burst, and takes
-# a token only when a whole one is there; otherwise no row comes back.
+# a token only when a whole one is there; otherwise no row comes back. The
+# statement is its own transaction, and `set_config(..., true)` lasts until its
+# commit: that commit does not wait for the WAL's fsync (see the module's doc).
 _TAKE = """
 INSERT INTO rate_buckets AS b (owner, tokens, refilled_at)
-VALUES (%(owner)s, %(burst)s - 1, now())
+SELECT %(owner)s, %(burst)s - 1, now()
+FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_fsync_wait
 ON CONFLICT (owner) DO UPDATE
 SET tokens = least(%(burst)s, b.tokens
         + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) - 1,
@@ -41,8 +44,6 @@ WHERE least(%(burst)s, b.tokens
         + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) >= 1
 RETURNING tokens
 """
-
-_NO_FSYNC_WAIT = "SET LOCAL synchronous_commit = off"
 
 _LEFT = """
 SELECT least(%(burst)s, tokens
@@ -94,11 +95,8 @@ class OwnerRateLimiter:
         key = f"{self._purpose}/{owner}"
         params = {"owner": key, "burst": self._limit.burst, "rate": self._limit.per_second}
         async with self._pool.connection() as conn:
-            # BEGIN, SET LOCAL, the upsert and COMMIT in one round trip.
-            async with conn.pipeline(), conn.transaction():
-                await conn.execute(_NO_FSYNC_WAIT)
-                cursor = await conn.execute(_TAKE, params)
-            if await cursor.fetchone() is not None:
+            taken = await (await conn.execute(_TAKE, params)).fetchone()
+            if taken is not None:
                 return
             row = await (await conn.execute(_LEFT, params)).fetchone()
         tokens = float(row[0]) if row is not None else 0.0
