@@ -229,5 +229,7 @@ async def test_the_dead_letter_api_identity_reads_deletes_and_redrives_only(
     await nc.close()
     await admin.close()
     publishes = [e for e in errors.seen if "permissions violation for publish" in e.lower()]
-    subscriptions = [e for e in errors.seen if "permissions violation for subscription" in e.lower()]
+    subscriptions = [
+        e for e in errors.seen if "permissions violation for subscription" in e.lower()
+    ]
     assert (len(publishes), len(subscriptions)) == (3, 1), errors.seen

@@ -17,8 +17,8 @@ from mediaplane.upload_gateway.adapters import accounts
 from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
-from mediaplane.upload_gateway.app.dead_letters import DeadLetterAdmin
 from mediaplane.upload_gateway.app.bootstrap import open_resources
+from mediaplane.upload_gateway.app.dead_letters import DeadLetterAdmin
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
 

@@ -9,7 +9,7 @@ dead letter is refused: once redriven or discarded, it is no longer in the DLQ.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mediaplane.contracts import DeadLetterDiscarded, DeadLetterRedriven, Event
 from mediaplane.domain import CommandContext, Decider, DomainError
@@ -73,8 +73,7 @@ def decide(command: DeadLetterCommand, state: DeadLetterState) -> list[Event]:
     if state.resolved is not None:
         raise DeadLetterResolved(f"dead letter {letter.dlq_sequence} was {state.resolved}")
     stream_id = dead_letter_stream(letter.dlq_stream, letter.dlq_sequence)
-    common = {
-        "stream_id": stream_id,
+    common: dict[str, Any] = {
         "dlq_sequence": letter.dlq_sequence,
         "consumer": letter.consumer,
         "original_subject": letter.original_subject,
@@ -85,6 +84,7 @@ def decide(command: DeadLetterCommand, state: DeadLetterState) -> list[Event]:
         return [
             command.context.event(
                 DeadLetterRedriven,
+                stream_id=stream_id,
                 **common,
                 redriven_by=command.admin,
                 redrive_msg_id=command.redrive_msg_id,
@@ -93,7 +93,11 @@ def decide(command: DeadLetterCommand, state: DeadLetterState) -> list[Event]:
         ]
     return [
         command.context.event(
-            DeadLetterDiscarded, **common, discarded_by=command.admin, note=command.note
+            DeadLetterDiscarded,
+            stream_id=stream_id,
+            **common,
+            discarded_by=command.admin,
+            note=command.note,
         )
     ]
 
