@@ -13,8 +13,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mediaplane.bus.dead_letter import DeadLetterFilter
 from mediaplane.contracts import EventContext
-from mediaplane.domain import DomainError
 from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.errors import ProblemError
 from mediaplane.servicekit.principal import provide_principal
 from mediaplane.upload_gateway.api.schemas import DiscardBody, RedriveMatchingBody
 from mediaplane.upload_gateway.app.dead_letters import (
@@ -31,11 +31,16 @@ Sequence = FromPath[int]  # the DLQ sequence: the dead letter's id
 Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=255)]
 
 
-class DeadLettersUnavailable(DomainError):
+class DeadLettersUnavailable(ProblemError):
+    """The deployment gave the gateway's api no `deadletters` identity (a server fault)."""
+
     code = "dead_letters_unavailable"
+    status = 503
+    title = "The dead-letter API has no NATS identity"
 
 
-def provide_dead_letters(request: Req) -> DeadLetterAdmin:
+def provide_dead_letters(request: Req, principal: Principal) -> DeadLetterAdmin:
+    """After `principal` (admission: only an admin learns whether the API is configured)."""
     admin: DeadLetterAdmin | None = request.app.state.dead_letters
     if admin is None:
         raise DeadLettersUnavailable("MEDIAPLANE_DEADLETTERS_NATS_PASSWORD is not set")

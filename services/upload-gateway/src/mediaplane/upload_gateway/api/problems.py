@@ -27,5 +27,4 @@ PROBLEMS = {
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
     "dead_letter_not_found": Problem(404, "No such dead letter"),
     "dead_letter_resolved": Problem(409, "The dead letter was already redriven or discarded"),
-    "dead_letters_unavailable": Problem(503, "The dead-letter API has no NATS identity"),
 }
