@@ -12,7 +12,6 @@ from litestar.testing import AsyncTestClient
 from mediaplane.analytics.api.app import create_app
 from mediaplane.analytics.app.bootstrap import apply_migrations
 from mediaplane.analytics.config import AnalyticsSettings, beacon_bus
-from mediaplane.analytics.domain.admission import BeaconBudget
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.eventlog.database import Pool, open_pool
@@ -35,7 +34,7 @@ async def settings(pg_url: str, nats_namespace: NatsNamespace) -> AnalyticsSetti
         ),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=10_000, burst=10_000),
-        beacon_budget=BeaconBudget(per_second=5, burst=300),
+        beacon_budget=RateLimit(per_second=5, burst=300),
     )
     await apply_migrations(built)
     return built
