@@ -51,6 +51,7 @@ class AnalyticsSettings:
     # Counted in beacons, not requests, so big batches cannot get around it.
     beacon_budget: RateLimit = field(default_factory=lambda: BEACON_BUDGET)
     rollup_batch_size: int = 500
+    prune_interval: float = 3600.0  # seconds between the worker's retention prunes
     http_host: str = "127.0.0.1"
     http_port: int = 8085
     ops_port: int = 9161
@@ -76,6 +77,7 @@ class AnalyticsSettings:
                 burst=int(env.get("MEDIAPLANE_ANALYTICS_BEACON_BURST", BEACON_BUDGET.burst)),
             ),
             rollup_batch_size=int(env.get("MEDIAPLANE_ANALYTICS_BATCH_SIZE", 500)),
+            prune_interval=float(env.get("MEDIAPLANE_ANALYTICS_PRUNE_INTERVAL", 3600.0)),
             http_host=env.get("MEDIAPLANE_ANALYTICS_HOST", "127.0.0.1"),
             http_port=int(env.get("MEDIAPLANE_ANALYTICS_PORT", 8085)),
             ops_port=int(env.get("MEDIAPLANE_ANALYTICS_OPS_PORT", 9161)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -182,4 +182,10 @@ async def reset_from(conn: AsyncConnection[Any], day: date) -> None:
 async def prune_views(conn: AsyncConnection[Any], before: date) -> int:
     """Drop per-view rows older than `before` (their day rollups stay)."""
     cur = await conn.execute("DELETE FROM views WHERE day < %s", (before,))
+    return cur.rowcount
+
+
+async def prune_applied(conn: AsyncConnection[Any], before: datetime) -> int:
+    """Forget the ids of batches applied before `before` (older than the stream keeps)."""
+    cur = await conn.execute("DELETE FROM applied_batches WHERE applied_at < %s", (before,))
     return cur.rowcount

@@ -11,9 +11,9 @@ stream rebuilds the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import chain
 from typing import Literal
 
 from mediaplane.contracts import Beacon
