@@ -86,13 +86,16 @@ async def apply_batches(conn: AsyncConnection[Any], batches: Sequence[PlaybackBe
     for batch in fresh:
         first.setdefault(batch.view_id, batch)
         views[batch.view_id] = fold(views.get(batch.view_id), batch.beacons)
-    await _store_views(conn, views, first)
     file_days = {(first[v].file_id, s.day) for v, s in views.items()}
     owner_days = {(first[v].owner, s.day) for v, s in views.items()}
     days = {s.day for s in views.values()}
-    await conn.execute(FILE_DAY, ([f for f, _ in file_days], [d for _, d in file_days]))
-    await conn.execute(OWNER_DAY, ([o for o, _ in owner_days], [d for _, d in owner_days]))
-    await conn.execute(PLATFORM_DAY, (sorted(days),))
+    # One round trip for the writes: nothing below reads a result, and the server
+    # runs them in order (the rollups see the views just stored).
+    async with conn.pipeline():
+        await _store_views(conn, views, first)
+        await conn.execute(FILE_DAY, ([f for f, _ in file_days], [d for _, d in file_days]))
+        await conn.execute(OWNER_DAY, ([o for o, _ in owner_days], [d for _, d in owner_days]))
+        await conn.execute(PLATFORM_DAY, (sorted(days),))
     return len(fresh)
 
 
