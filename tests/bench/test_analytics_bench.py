@@ -6,7 +6,8 @@ view, 100 files) with JetStream acks, 500 in flight. The ceiling then pulls them
 with a bare nats-py pull subscription and acks each; the rollup runs the analytics
 worker's consumer (`register_rollup`: decode, fold, upsert views, recompute the day
 rollups of the touched keys, one transaction per fetch of 500) until every batch is
-folded (the clock stops there, before the consumer stops). Aim: >= 30 % of the ceiling (asserted) and >= 10,000 beacons/s (reported).
+folded (the clock stops there, before the consumer stops). Aim: >= 30 % of the
+ceiling (asserted) and >= 10,000 beacons/s (reported).
 """
 
 from __future__ import annotations
