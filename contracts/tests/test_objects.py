@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from mediaplane.contracts import object_reference_problem
+from mediaplane.contracts import ObjectReference, names_object, object_reference_problem
+from mediaplane.contracts.examples import build_examples
 
 BUCKETS = {"originals"}
 
@@ -58,3 +59,12 @@ def test_the_original_key_of_an_upload_is_checked_too() -> None:
     assert object_reference_problem(stolen, BUCKETS) == (
         "object key 'bob/f/original' is not under its owner's prefix 'alice/'"
     )
+
+
+def test_names_object_answers_as_the_protocol_does_for_every_event_class() -> None:
+    """Decided once per class: the same answer as `isinstance`, for each registered event."""
+    examples = build_examples()
+    assert any(names_object(event) for event in examples)
+    for event in examples:
+        assert names_object(event) == isinstance(event, ObjectReference), type(event)
+    assert not names_object(object())

@@ -42,7 +42,11 @@ from mediaplane.contracts.metadata import (
     PdfMetadata,
     VideoMetadata,
 )
-from mediaplane.contracts.objects import ObjectReference, object_reference_problem
+from mediaplane.contracts.objects import (
+    ObjectReference,
+    names_object,
+    object_reference_problem,
+)
 from mediaplane.contracts.registry import Registry, UnknownEventType
 from mediaplane.contracts.thumbnails import (
     Thumbnail,
@@ -153,6 +157,7 @@ __all__ = [
     "Waveform",
     "build_beacon_registry",
     "build_registry",
+    "names_object",
     "new_event",
     "new_event_id",
     "object_reference_problem",

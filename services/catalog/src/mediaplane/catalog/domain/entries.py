@@ -11,11 +11,11 @@ import msgspec
 
 from mediaplane.contracts import (
     Event,
-    ObjectReference,
     Registry,
     TagCreated,
     TagCreatedV2,
     UnknownEventType,
+    names_object,
     object_reference_problem,
 )
 
@@ -94,9 +94,7 @@ def trusted_ledger_entry(
     """`ledger_entry` for what comes off the bus: an event naming an object must name
     one in `originals`, under its owner's prefix (raises UntrustedReference)."""
     entry, event = _read(registry, subject, data, stream_sequence)
-    if isinstance(event, ObjectReference) and (
-        problem := object_reference_problem(event, originals)
-    ):
+    if names_object(event) and (problem := object_reference_problem(event, originals)):
         raise UntrustedReference(problem)
     return entry
 

@@ -22,12 +22,12 @@ from mediaplane.contracts import (
     FileTakenDown,
     FileUploadedV2,
     FileVerified,
-    ObjectReference,
     ThumbnailGenerated,
     TranscodeCompleted,
     UploadSessionAborted,
     UploadSessionCompleted,
     UploadSessionOpened,
+    names_object,
     object_reference_problem,
 )
 from mediaplane.janitor.app.service import JanitorService
@@ -60,7 +60,7 @@ def register_projection(bus: Bus, service: JanitorService, purge_wanted: asyncio
     async def on_event(event: Event, delivery: Delivery) -> None:
         # The janitor deletes what these name: a key outside its owner's prefix
         # (forged or broken) must never become something to purge.
-        if isinstance(event, ObjectReference) and (
+        if names_object(event) and (
             problem := object_reference_problem(event, {service.settings.originals_bucket})
         ):
             raise PoisonEvent(problem)
