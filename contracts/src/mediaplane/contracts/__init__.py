@@ -17,6 +17,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -24,6 +25,7 @@ from mediaplane.contracts.files import (
     FileUploadedV2,
     FileVerified,
     ReprocessTarget,
+    ReprocessTargetV2,
     TagCreated,
     TagCreatedV2,
 )
@@ -78,7 +80,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -97,6 +99,7 @@ __all__ = [
     "FileReportDismissed",
     "FileReported",
     "FileReprocessRequested",
+    "FileReprocessRequestedV2",
     "FileRestored",
     "FileTagsChanged",
     "FileTakenDown",
@@ -119,6 +122,7 @@ __all__ = [
     "Registry",
     "Rendition",
     "ReprocessTarget",
+    "ReprocessTargetV2",
     "Role",
     "TagCreated",
     "TagCreatedV2",
@@ -143,6 +147,7 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantDropped",
     "VariantFailed",
     "VariantGenerated",
     "VideoMetadata",

@@ -9,6 +9,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -17,6 +18,7 @@ from mediaplane.contracts.files import (
     FileVerified,
     TagCreated,
     TagCreatedV2,
+    upcast_file_reprocess_requested_v1,
     upcast_file_uploaded_v1,
     upcast_tag_created_v1,
 )
@@ -49,7 +51,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -66,6 +68,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileTakenDown,
     FileRestored,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
@@ -77,6 +80,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ThumbnailFailed,
     VariantGenerated,
     VariantFailed,
+    VariantDropped,
     MetadataExtracted,
     MetadataFailed,
     JanitorSessionExpired,
@@ -106,6 +110,7 @@ AnyEvent = (
     | FileTakenDown
     | FileRestored
     | FileReprocessRequested
+    | FileReprocessRequestedV2
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted
@@ -117,6 +122,7 @@ AnyEvent = (
     | ThumbnailFailed
     | VariantGenerated
     | VariantFailed
+    | VariantDropped
     | MetadataExtracted
     | MetadataFailed
     | JanitorSessionExpired
@@ -140,6 +146,11 @@ def build_registry(subject_root: str = "media") -> Registry:
     registry = Registry(ALL_EVENTS, subject_root=subject_root)
     registry.register_upcaster("tag.created.v1", "tag.created.v2", upcast_tag_created_v1)
     registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
+    registry.register_upcaster(
+        "file.reprocess_requested.v1",
+        "file.reprocess_requested.v2",
+        upcast_file_reprocess_requested_v1,
+    )
     return registry
 
 
