@@ -171,9 +171,7 @@ class FileReprocessRequested(Event, tag="file.reprocess_requested.v1", frozen=Tr
 ReprocessTargetV2 = Literal["thumbnails", "transcode", "variants"]
 
 
-class FileReprocessRequestedV2(
-    Event, tag="file.reprocess_requested.v2", frozen=True, kw_only=True
-):
+class FileReprocessRequestedV2(Event, tag="file.reprocess_requested.v2", frozen=True, kw_only=True):
     """An admin asked for a file's derived artifacts to be made again. It names the
     verified original as `file.verified.v1` does, so the worker that owns `target` redoes
     its job from it (and removes the artifacts the new run does not replace).

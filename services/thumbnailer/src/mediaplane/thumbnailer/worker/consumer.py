@@ -26,7 +26,9 @@ def register_thumbnailer(bus: Bus, service: ThumbnailService) -> None:
         # One fetch feeds every core: its messages are handled concurrently.
         batch_size=settings.concurrency,
     )
-    async def on_verified(event: FileVerified | FileReprocessRequestedV2, delivery: Delivery) -> None:
+    async def on_verified(
+        event: FileVerified | FileReprocessRequestedV2, delivery: Delivery
+    ) -> None:
         if isinstance(event, FileReprocessRequestedV2) and event.target != "thumbnails":
             return  # another worker's job
         # A forged or broken event must not make us read another owner's object.

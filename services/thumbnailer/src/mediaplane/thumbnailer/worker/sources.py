@@ -31,7 +31,7 @@ def register_variant_sources(
             FileUploadedV2,
             FileVerified,
             FileRejected,
-    FileReprocessRequestedV2,
+            FileReprocessRequestedV2,
             FileDeleted,
             FileTakenDown,
             FileRestored,
