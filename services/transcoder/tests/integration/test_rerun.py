@@ -38,7 +38,7 @@ def rerun(file: FileVerified, target: str = "transcode") -> FileReprocessRequest
         context=EventContext(producer="upload-gateway", correlation_id="rerun"),
         file_id=file.file_id,
         owner=file.owner,
-        target=target,  # type: ignore[arg-type]
+        target=target,
         requested_by="root",
         bucket=file.bucket,
         object_key=file.object_key,
