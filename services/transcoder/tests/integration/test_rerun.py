@@ -123,3 +123,28 @@ async def test_a_rerun_waits_while_another_job_of_the_file_runs(resources: Resou
     await service.release(verified.job_id)  # the first job's lease ends: the re-run runs
     taken = await claim(request, request)
     assert (type(taken).__name__, taken.job_id) == ("Claimed", waiting.job_id)
+
+
+async def test_a_failed_rerun_leaves_the_served_generation_in_place(
+    worker: Bus,
+    resources: Resources,
+    make_clip: MakeClip,
+    upload: Upload,
+    transcode_events: ReadEvents,
+) -> None:
+    file = await upload(make_clip(width=320, height=180, seconds=2.0))
+    await worker.publish(file)
+    [first] = await completions(transcode_events, file.file_id, 1)
+    served = await keys(resources, file.file_id)
+    # The original's bytes no longer match the verified hash: the re-run must fail.
+    await resources.objects.put_bytes(file.bucket, file.object_key, b"not the verified bytes")
+    await worker.publish(rerun(file))
+
+    deadline = asyncio.get_running_loop().time() + 120
+    while not [e for e in transcode_events(file.file_id) if e.type == "transcode.failed.v1"]:
+        assert asyncio.get_running_loop().time() < deadline, "the re-run did not fail in 120 s"
+        await asyncio.sleep(0.2)
+    [failed] = [e for e in transcode_events(file.file_id) if e.type == "transcode.failed.v1"]
+    assert failed.data["code"] == "original_changed"
+    assert failed.data["job_id"] != first.data["job_id"]
+    assert await keys(resources, file.file_id) == served
