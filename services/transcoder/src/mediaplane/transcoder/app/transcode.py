@@ -320,12 +320,21 @@ class Transcoder:
         self, file_id: uuid.UUID, doomed: Callable[[str], bool]
     ) -> list[str]:
         """Delete the objects of the file's job folders `<file_id>/<job_id>/` whose job id
-        `doomed` names; returns the keys deleted."""
+        `doomed` names; returns the keys deleted.
+
+        Best effort: the job's outcome is recorded already, and a redelivery would find it
+        finished, so an S3 error is logged (`transcode.cleanup_failed`), not retried. What
+        it leaves is never served (the README says what then removes it).
+        """
         bucket = self.settings.bucket
-        stored = await self.objects.list_objects(bucket, f"{file_id}/")
-        keys = [o.key for o in stored if doomed(o.key.split("/", 2)[1])]
-        if keys:
-            await self.objects.delete_many(bucket, keys)
+        try:
+            stored = await self.objects.list_objects(bucket, f"{file_id}/")
+            keys = [o.key for o in stored if doomed(o.key.split("/", 2)[1])]
+            if keys:
+                await self.objects.delete_many(bucket, keys)
+        except Exception as error:
+            _log.warning("transcode.cleanup_failed", file_id=str(file_id), error=str(error))
+            return []
         return keys
 
     async def _hand_back(self, job_id: uuid.UUID) -> None:
