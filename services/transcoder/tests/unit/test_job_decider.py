@@ -158,6 +158,7 @@ def test_a_rerun_is_a_second_job_on_the_stream_that_completes_after_the_first() 
         first,
         job.Start(file_id=FILE, job_id=rerun, source=SOURCE, ladder=["1080p"], context=CONTEXT),
     )
+    assert isinstance(again, TranscodeStarted)
     assert (again.job_id, job.evolve(first, again).status) == (rerun, "started")
     [done] = job.complete(
         job.evolve(first, again),
