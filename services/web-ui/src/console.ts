@@ -5,6 +5,7 @@
 // links are only hidden from others.
 import { admin, ApiError, moderation, REPROCESS_KINDS } from './api'
 import type { AdminFileFilter, FileSummary, ReprocessTarget, Report } from './api'
+import { deadLetterSection } from './deadletters'
 import { formatBytes, formatDate, h } from './dom'
 
 function problem(error: unknown): string {
@@ -110,6 +111,7 @@ export function renderAdmin(root: HTMLElement): () => void {
   root.append(
     h('h2', null, 'Admin'), note, notice,
     h('section', null, h('h3', null, 'Processing'), processing),
+    deadLetterSection(() => alive),
     h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
       h('table', { class: 'small' }, h('thead', null, h('tr', null, ['bucket', 'kind', 'bytes'].map((c) => h('th', null, c)))), storage)),
     h('section', null, h('h3', null, 'Users: storage, plan and status'),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -93,6 +94,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserSuspended,
     UserReinstated,
     UserDeleted,
+    DeadLetterRedriven,
+    DeadLetterDiscarded,
 )
 
 AnyEvent = (
@@ -135,6 +138,8 @@ AnyEvent = (
     | UserSuspended
     | UserReinstated
     | UserDeleted
+    | DeadLetterRedriven
+    | DeadLetterDiscarded
 )
 
 

@@ -28,4 +28,6 @@ PROBLEMS = {
     "invalid_reprocess_target": Problem(422, "Unknown re-run target"),
     "reprocess_not_applicable": Problem(422, "The file has no such artifacts to make again"),
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
+    "dead_letter_not_found": Problem(404, "No such dead letter"),
+    "dead_letter_resolved": Problem(409, "The dead letter was already redriven or discarded"),
 }
