@@ -66,10 +66,26 @@ async def test_report_takedown_and_console_from_the_command_line(
     for query in (["admin", "usage"], ["admin", "processing"], ["admin", "storage"]):
         assert await run(["--json", *query], admin) == 0, query
         json.loads(capsys.readouterr().out)
-    assert await run(["--json", "admin", "reprocess", file_id], admin) == 0
-    assert json.loads(capsys.readouterr().out)["requested"] is True
+    reprocess = ["--json", "admin", "reprocess", file_id, "--target"]
+    for who in (cli_env("bob"), moderator):
+        assert await run([*reprocess, "variants"], who) == 1
+        assert "error: role_required (403)" in capsys.readouterr().err
+    assert await run([*reprocess, "variants"], admin) == 1
+    assert "error: file_taken_down (409)" in capsys.readouterr().err
     assert await run(["--json", "moderation", "restore", file_id, "appeal"], moderator) == 0
     assert json.loads(capsys.readouterr().out)["taken_down"] is False
+    for target in ("thumbnails", "variants"):
+        assert await run([*reprocess, target], admin) == 0, target
+        assert json.loads(capsys.readouterr().out) == {
+            "file_id": file_id,
+            "target": target,
+            "requested": True,
+        }
+    assert await run([*reprocess, "transcode"], admin) == 1  # a picture has no renditions
+    assert "error: reprocess_not_applicable (422)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # not a target: refused before any request
+        await run([*reprocess, "everything"], admin)
+    capsys.readouterr()
 
 
 async def _park_dead_letters(platform: Any, n: int) -> None:

@@ -3,8 +3,9 @@
 //
 // Through the API: an owner uploads an image (single PUT) and waits until it is
 // ready; another user reports it. In the browser: an admin (a dev token with
-// the admin role, pasted) opens #/moderation, sees the report, takes the file
-// down with a reason; opens #/admin (users, files, processing, audit). The
+// the admin role, pasted) re-runs its thumbnails from #/admin (the file's history
+// then has a second thumbnail.generated), opens #/moderation, sees the report, takes
+// the file down with a reason; opens #/admin (users, files, processing, audit). The
 // owner then sees the file as taken down, with the reason.
 //
 // Environment: WEBUI_BASE_URL, WEBUI_IMAGE (required), WEBUI_SCREENSHOTS
@@ -83,8 +84,18 @@ async function main() {
   step('another user reports it')
   await api('POST', `/v1/files/${fileId}/reports`, await token(`reporter-${run}`), { reason: 'not theirs to share' })
 
-  step('an admin takes it down from the moderation queue')
+  step('an admin re-runs its thumbnails from the admin console')
   await signIn(await token(`admin-${run}`, true))
+  await page.click('#nav-admin')
+  await page.fill('#admin-filters input[name=owner]', owner)
+  await page.click('#admin-filters button[type=submit]')
+  await page.locator(`#admin-files tr[data-file="${fileId}"] button.rerun-thumbnails`).click()
+  await page.locator('#admin-notice', { hasText: 'requested' }).waitFor()
+  const generated = async () => (await api('GET', `/v1/files/${fileId}/history`, ownerToken)).events
+    .filter((e) => e.type === 'thumbnail.generated.v1').length
+  await until('the thumbnails are made again', async () => (await generated()) === 2)
+
+  step('an admin takes it down from the moderation queue')
   await page.click('#nav-moderation')
   const row = page.locator(`#report-queue tr[data-report]`, { hasText: owner })
   await row.waitFor()

@@ -501,7 +501,19 @@ export interface StorageRow {
   freed_bytes: number
 }
 
+// What an admin may have made again (services/upload-gateway README, "Admin"), and which
+// kinds of file have such artifacts: the gateway refuses the others (422).
+export type ReprocessTarget = 'transcode' | 'thumbnails' | 'variants'
+export const REPROCESS_KINDS: Record<ReprocessTarget, readonly string[]> = {
+  transcode: ['video', 'audio'],
+  thumbnails: ['image', 'video', 'pdf'],
+  variants: ['image', 'video'],
+}
+
 export const admin = {
+  reprocess(fileId: string, target: ReprocessTarget): Promise<void> {
+    return request('POST', `/v1/admin/files/${fileId}/reprocess`, { target })
+  },
   processing(): Promise<Processing> {
     return request('GET', '/v1/admin/processing')
   },

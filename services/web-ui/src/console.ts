@@ -1,9 +1,10 @@
 // Moderation (`#/moderation`, role moderator) and the admin console (`#/admin`,
 // role admin): the report queue with dismiss / take down, repeated offenders,
-// every file with filters, and storage per user. The APIs check the roles; the
+// every file with filters (each ready file with re-run buttons for what its kind has:
+// transcode, thumbnails, variants), and storage per user. The APIs check the roles; the
 // links are only hidden from others.
-import { admin, ApiError, moderation } from './api'
-import type { AdminFileFilter, Report } from './api'
+import { admin, ApiError, moderation, REPROCESS_KINDS } from './api'
+import type { AdminFileFilter, FileSummary, ReprocessTarget, Report } from './api'
 import { deadLetterSection } from './deadletters'
 import { formatBytes, formatDate, h } from './dom'
 
@@ -91,6 +92,7 @@ const FILTERS: [keyof AdminFileFilter, string, string][] = [
 export function renderAdmin(root: HTMLElement): () => void {
   let alive = true
   const note = h('p', { class: 'error', id: 'admin-error', role: 'alert' })
+  const notice = h('p', { class: 'muted', id: 'admin-notice', role: 'status' })
   const inputs = FILTERS.map(([name, label, type]) => [name, h('input', { type, name, 'aria-label': label, placeholder: label })] as const)
   const failed = h('input', { type: 'checkbox', name: 'failed' })
   const takenDown = h('input', { type: 'checkbox', name: 'taken_down' })
@@ -107,7 +109,7 @@ export function renderAdmin(root: HTMLElement): () => void {
   const auditWho = h('input', { type: 'text', placeholder: 'actor', 'aria-label': 'Actor' })
   const auditSubject = h('input', { type: 'text', placeholder: 'owner / user', 'aria-label': 'Owner or user' })
   root.append(
-    h('h2', null, 'Admin'), note,
+    h('h2', null, 'Admin'), note, notice,
     h('section', null, h('h3', null, 'Processing'), processing),
     deadLetterSection(() => alive),
     h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
@@ -119,7 +121,7 @@ export function renderAdmin(root: HTMLElement): () => void {
         usage)),
     h('section', null, h('h3', null, 'Files'), form,
       h('table', { class: 'small' },
-        h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing'].map((c) => h('th', null, c)))),
+        h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing', 're-run'].map((c) => h('th', null, c)))),
         files)),
     h('section', null, h('h3', null, 'Audit log'),
       h('form', { class: 'inline', onsubmit: (e: Event) => { e.preventDefault(); void loadAudit() } },
@@ -162,6 +164,30 @@ export function renderAdmin(root: HTMLElement): () => void {
     }
   }
 
+  // A re-run is a command: the gateway appends it and the owning worker acts on it, so the
+  // answer is only "requested"; the file's processing column shows the outcome later.
+  async function rerun(file: FileSummary, target: ReprocessTarget): Promise<void> {
+    note.textContent = ''
+    notice.textContent = ''
+    if (!confirm(`Make the ${target} of ${file.filename} again? The current ones are replaced.`)) return
+    try {
+      await admin.reprocess(file.file_id, target)
+      if (alive) notice.textContent = `Re-run of ${target} requested for ${file.filename}.`
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  function rerunButtons(file: FileSummary): (HTMLElement | string)[] {
+    if (file.status !== 'ready' || file.taken_down_reason) return []
+    const targets = (Object.keys(REPROCESS_KINDS) as ReprocessTarget[])
+      .filter((target) => file.kind !== null && REPROCESS_KINDS[target].includes(file.kind))
+    return targets.flatMap((target, i) => [
+      ...(i ? [' '] : []),
+      h('button', { type: 'button', class: `secondary small rerun-${target}`, onclick: () => void rerun(file, target) }, target),
+    ])
+  }
+
   async function loadFiles(): Promise<void> {
     const filter: AdminFileFilter = {}
     for (const [name, input] of inputs) {
@@ -181,6 +207,7 @@ export function renderAdmin(root: HTMLElement): () => void {
         h('td', null, f.owner), h('td', null, f.kind ?? '—'), h('td', null, formatBytes(f.size)),
         h('td', null, f.taken_down_reason ? `taken down: ${f.taken_down_reason}` : f.status),
         h('td', null, [f.transcode_error, f.thumbnail_error].filter(Boolean).join(', ') || `${f.transcode_status ?? '—'} / ${f.thumbnail_status ?? '—'}`),
+        h('td', null, rerunButtons(f)),
       )) : [h('tr', null, h('td', { class: 'muted' }, 'No files'))]))
     } catch (error) {
       if (alive) note.textContent = problem(error)

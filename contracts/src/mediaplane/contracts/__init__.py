@@ -18,6 +18,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -25,6 +26,7 @@ from mediaplane.contracts.files import (
     FileUploadedV2,
     FileVerified,
     ReprocessTarget,
+    ReprocessTargetV2,
     TagCreated,
     TagCreatedV2,
 )
@@ -83,7 +85,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -104,6 +106,7 @@ __all__ = [
     "FileReportDismissed",
     "FileReported",
     "FileReprocessRequested",
+    "FileReprocessRequestedV2",
     "FileRestored",
     "FileTagsChanged",
     "FileTakenDown",
@@ -126,6 +129,7 @@ __all__ = [
     "Registry",
     "Rendition",
     "ReprocessTarget",
+    "ReprocessTargetV2",
     "Role",
     "TagCreated",
     "TagCreatedV2",
@@ -150,6 +154,7 @@ __all__ = [
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantDropped",
     "VariantFailed",
     "VariantGenerated",
     "VideoMetadata",

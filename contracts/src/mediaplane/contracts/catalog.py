@@ -10,6 +10,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -18,6 +19,7 @@ from mediaplane.contracts.files import (
     FileVerified,
     TagCreated,
     TagCreatedV2,
+    upcast_file_reprocess_requested_v1,
     upcast_file_uploaded_v1,
     upcast_tag_created_v1,
 )
@@ -50,7 +52,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -67,6 +69,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileTakenDown,
     FileRestored,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
@@ -78,6 +81,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ThumbnailFailed,
     VariantGenerated,
     VariantFailed,
+    VariantDropped,
     MetadataExtracted,
     MetadataFailed,
     JanitorSessionExpired,
@@ -109,6 +113,7 @@ AnyEvent = (
     | FileTakenDown
     | FileRestored
     | FileReprocessRequested
+    | FileReprocessRequestedV2
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted
@@ -120,6 +125,7 @@ AnyEvent = (
     | ThumbnailFailed
     | VariantGenerated
     | VariantFailed
+    | VariantDropped
     | MetadataExtracted
     | MetadataFailed
     | JanitorSessionExpired
@@ -145,6 +151,11 @@ def build_registry(subject_root: str = "media") -> Registry:
     registry = Registry(ALL_EVENTS, subject_root=subject_root)
     registry.register_upcaster("tag.created.v1", "tag.created.v2", upcast_tag_created_v1)
     registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
+    registry.register_upcaster(
+        "file.reprocess_requested.v1",
+        "file.reprocess_requested.v2",
+        upcast_file_reprocess_requested_v1,
+    )
     return registry
 
 

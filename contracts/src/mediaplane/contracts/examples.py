@@ -15,6 +15,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -61,7 +62,7 @@ from mediaplane.contracts.users import (
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -230,6 +231,19 @@ def build_examples() -> list[Event]:
             file_id=FILE,
             owner=OWNER,
             target="thumbnails",
+            requested_by="admin-1",
+            bucket="originals",
+            object_key=f"{OWNER}/{FILE}/original",
+            sha256=SHA,
+            size=2_345_678,
+            media_type="image/jpeg",
+            kind="image",
+        ),
+        FileReprocessRequestedV2(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            target="variants",
             requested_by="admin-1",
             bucket="originals",
             object_key=f"{OWNER}/{FILE}/original",
@@ -407,6 +421,15 @@ def build_examples() -> list[Event]:
             spec="fit-800x800-q82-wm.jpeg",
             code="watermark_does_not_fit",
             detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
+        VariantDropped(
+            **_envelope(26, f"variant-{SHA}-fill-400x300-smart-q80.webp", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fill-400x300-smart-q80.webp",
+            bucket="variants",
+            key=f"{SHA}/fill-400x300-smart-q80.webp",
+            requested_by="admin-1",
         ),
         DeadLetterRedriven(
             **_envelope(28, "deadletter-DLQ-17", "upload-gateway"),

@@ -40,7 +40,7 @@ from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer import testing
 from mediaplane.thumbnailer.adapters import variant_store
 from mediaplane.thumbnailer.api.app import create_app
-from mediaplane.thumbnailer.app.bootstrap import apply_migrations
+from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings, VariantSettings
 from mediaplane.thumbnailer.domain.variant_spec import SpecSigner, parse_spec
 from mediaplane.thumbnailer.worker.sources import register_variant_sources
@@ -360,9 +360,14 @@ async def test_the_worker_projects_file_events_from_the_bus(
 
     file: FileVerified = await verified(PHOTO, "image/jpeg", "image")
     registry = build_registry(api_settings.bus.subject_root)
-    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
         bus = Bus(api_settings.bus, registry, producer=SERVICE)
-        register_variant_sources(bus, pool, originals_bucket=api_settings.originals_bucket)
+        register_variant_sources(
+            bus,
+            resources.pool,
+            resources.variants,
+            originals_bucket=api_settings.originals_bucket,
+        )
         async with bus.running():
             await bus.publish(file)
             await eventually(
@@ -409,9 +414,12 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
     assert await answer(auth()) == (302, "")
     down, restored = decision(FileTakenDown, "abuse"), decision(FileRestored, "appeal upheld")
     registry = build_registry(api_settings.bus.subject_root)
-    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
+        pool = resources.pool
         bus = Bus(api_settings.bus, registry, producer=SERVICE)
-        register_variant_sources(bus, pool, originals_bucket=api_settings.originals_bucket)
+        register_variant_sources(
+            bus, pool, resources.variants, originals_bucket=api_settings.originals_bucket
+        )
         async with bus.running():
             await bus.publish(down)
 
@@ -431,3 +439,74 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
         # A late redelivery of the takedown does not undo the newer restore.
         await variant_store.project_moderation(pool, down)
     assert await answer(auth()) == (302, "")
+
+
+async def test_a_variants_rerun_drops_them_and_the_next_request_makes_them_again(
+    client: Client,
+    known: Known,
+    api_settings: ThumbnailerSettings,
+    objects: ObjectStore,
+    rows: Rows,
+) -> None:
+    from mediaplane.contracts import FileReprocessRequestedV2, build_registry
+
+    file = await known(PHOTO, "image/jpeg", "image")
+    bucket = api_settings.variants.bucket
+    for preset in ("card", "small"):
+        made = await client.get(f"/v1/files/{file.file_id}/variants/{preset}", headers=auth())
+        assert made.status_code == 302, made.text
+    before = {o.key for o in await objects.list_objects(bucket, f"{file.sha256}/")}
+    assert len(before) == 2
+    [old_card] = rows(
+        "SELECT created_at FROM variants WHERE sha256 = %s AND spec LIKE 'fill-400x300%%'",
+        file.sha256,
+    )
+
+    request = new_event(
+        FileReprocessRequestedV2,
+        occurred_at=utc_now(),
+        stream_id=f"file-{file.file_id}",
+        context=EventContext(producer="upload-gateway", correlation_id="rerun"),
+        file_id=file.file_id,
+        owner=file.owner,
+        target="variants",
+        requested_by="root",
+        bucket=file.bucket,
+        object_key=file.object_key,
+        sha256=file.sha256,
+        size=file.size,
+        media_type=file.media_type,
+        kind=file.kind,
+    )
+    registry = build_registry(api_settings.bus.subject_root)
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
+        bus = Bus(api_settings.bus, registry, producer=SERVICE)
+        register_variant_sources(
+            bus, resources.pool, resources.variants, originals_bucket=api_settings.originals_bucket
+        )
+        async with bus.running():
+            await bus.publish(request)
+            await eventually(
+                lambda: not rows("SELECT 1 FROM variants WHERE sha256 = %s", file.sha256),
+                within=30,
+            )
+        # A redelivery finds nothing left to drop.
+        assert await resources.variants.drop(request) == 0
+    assert await objects.list_objects(bucket, f"{file.sha256}/") == []
+    dropped = rows(
+        "SELECT data, metadata FROM event_log WHERE type = 'variant.dropped.v1'"
+        " AND data->>'sha256' = %s",
+        file.sha256,
+    )
+    assert sorted(d["data"]["key"] for d in dropped) == sorted(before)
+    assert {d["metadata"]["causation_id"] for d in dropped} == {str(request.event_id)}
+
+    again = await client.get(f"/v1/files/{file.file_id}/variants/card", headers=auth())
+    assert (again.status_code, again.headers["variant-cache"]) == (302, "miss"), again.text
+    [new_card] = rows(
+        "SELECT created_at, key FROM variants WHERE sha256 = %s AND spec LIKE 'fill-400x300%%'",
+        file.sha256,
+    )
+    assert new_card["created_at"] > old_card["created_at"]
+    after = {o.key for o in await objects.list_objects(bucket, f"{file.sha256}/")}
+    assert after == {new_card["key"]}  # made again; the other waits for its next request

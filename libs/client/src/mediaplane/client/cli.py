@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from mediaplane.client.client import MediaplaneClient
+from mediaplane.client.client import REPROCESS_TARGETS, MediaplaneClient
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
 from mediaplane.client.credentials import CredentialStore
 from mediaplane.client.download import download_file
@@ -150,9 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     administer.add_parser("storage", help="bytes per bucket and kind").add_argument(
         "--days", type=_positive, default=30
     )
-    reprocess = administer.add_parser("reprocess", help="make a file's thumbnails again")
+    reprocess = administer.add_parser(
+        "reprocess", help="make a file's thumbnails, renditions or variants again"
+    )
     reprocess.add_argument("file_id", type=uuid.UUID)
-    reprocess.add_argument("--target", choices=["thumbnails"], default="thumbnails")
+    reprocess.add_argument(
+        "--target",
+        choices=REPROCESS_TARGETS,
+        default="thumbnails",
+        help="thumbnails and transcode are made again (the old ones removed), variants are "
+        "dropped and made again on their next request (default: %(default)s)",
+    )
 
     dlq = administer.add_parser("dlq", help="dead letters: list, show, redrive, discard")
     dlq_actions = dlq.add_subparsers(dest="dlq_action", required=True, metavar="DLQ_ACTION")

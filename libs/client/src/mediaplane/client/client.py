@@ -73,6 +73,10 @@ def _params(**values: object) -> dict[str, str]:
     }
 
 
+# What `reprocess` may ask for: the gateway's targets (it refuses others with 422).
+REPROCESS_TARGETS = ("thumbnails", "transcode", "variants")
+
+
 class MediaplaneClient:
     """`async with MediaplaneClient(url, token) as client: ...`.
 
@@ -271,7 +275,8 @@ class MediaplaneClient:
         )
 
     async def reprocess(self, file_id: uuid.UUID, target: str = "thumbnails") -> None:
-        """Asks the owning worker to make the file's artifacts again (role admin)."""
+        """Asks the owning worker to make the file's artifacts again (role admin): `target`
+        is `thumbnails`, `transcode` or `variants` (see `REPROCESS_TARGETS`)."""
         await self._call(
             "POST",
             self._gateway(f"/v1/admin/files/{file_id}/reprocess"),

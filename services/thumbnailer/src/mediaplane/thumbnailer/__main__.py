@@ -32,7 +32,9 @@ async def run_worker(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
-        register_variant_sources(bus, resources.pool, originals_bucket=settings.originals_bucket)
+        register_variant_sources(
+            bus, resources.pool, resources.variants, originals_bucket=settings.originals_bucket
+        )
         register_metadata(bus, MetadataExtractor(resources.service))
         async with serve_worker(
             bus,

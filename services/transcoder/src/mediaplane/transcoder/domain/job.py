@@ -1,8 +1,10 @@
 """The transcode job decider (stream `transcode-<file_id>`): started, progress, then completed
 or failed.
 
-One job per file and source hash. Redeliveries and retries decide nothing
-new: starting a started job, or finishing a finished one, yields no events.
+One job per file and source hash, and one per admin re-run: a stream may hold
+several jobs, one after another (the state is the latest's, plus the ids of
+those that finished). Redeliveries and retries decide nothing new: starting a
+started or finished job, or finishing a finished one, yields no events.
 `DECIDER` is what `mediaplane.eventlog.handle` runs.
 """
 
@@ -39,6 +41,8 @@ def transcode_stream(file_id: uuid.UUID) -> str:
 class Job:
     job_id: uuid.UUID | None = None
     status: JobStatus = "none"
+    # Every job of the stream that completed or failed (earlier generations included).
+    done: frozenset[uuid.UUID] = frozenset()
 
     @property
     def finished(self) -> bool:
@@ -47,17 +51,17 @@ class Job:
 
 def evolve(state: Job, event: Event) -> Job:
     if isinstance(event, TranscodeStarted):
-        return Job(job_id=event.job_id, status="started")
+        return Job(job_id=event.job_id, status="started", done=state.done)
     if isinstance(event, TranscodeCompleted):
-        return Job(job_id=event.job_id, status="completed")
+        return Job(job_id=event.job_id, status="completed", done=state.done | {event.job_id})
     if isinstance(event, TranscodeFailed):
-        return Job(job_id=event.job_id, status="failed")
+        return Job(job_id=event.job_id, status="failed", done=state.done | {event.job_id})
     return state
 
 
 def _already_finished(state: Job, job_id: uuid.UUID) -> bool:
-    """Whether `job_id` already finished (a duplicate command)."""
-    return state.job_id == job_id and state.finished
+    """Whether `job_id` already finished (a duplicate command), this job or an earlier one."""
+    return job_id in state.done
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +129,7 @@ Command = Start | ReportProgress | ReportSegments | Complete | Fail
 
 def start(state: Job, command: Start) -> list[Event]:
     """Announce the job once; a retried attempt of the same job announces nothing."""
-    if state.job_id == command.job_id:
+    if state.job_id == command.job_id or command.job_id in state.done:
         return []
     return [
         command.context.event(

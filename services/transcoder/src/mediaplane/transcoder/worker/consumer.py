@@ -1,9 +1,10 @@
-"""The transcode worker: a competing consumer of `file.verified` (videos only)."""
+"""The transcode worker: a competing consumer of `file.verified` (videos and audio) and of
+an admin's re-run, `file.reprocess_requested.v2` with target `transcode`."""
 
 from __future__ import annotations
 
 from mediaplane.bus import Bus, Delivery, PoisonEvent
-from mediaplane.contracts import FileVerified, object_reference_problem
+from mediaplane.contracts import FileReprocessRequestedV2, FileVerified, object_reference_problem
 from mediaplane.transcoder.app.transcode import Transcoder
 from mediaplane.transcoder.config import TranscoderSettings
 
@@ -15,7 +16,7 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
 
     @bus.consumer(
         TRANSCODER_DURABLE,
-        events=[FileVerified],
+        events=[FileVerified, FileReprocessRequestedV2],
         max_deliver=settings.max_deliver,
         backoff=settings.backoff,
         ack_wait=settings.ack_wait,
@@ -23,7 +24,11 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
         # not a failed attempt (the job row counts those).
         max_deferrals=settings.max_deferrals,
     )
-    async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+    async def on_verified(
+        event: FileVerified | FileReprocessRequestedV2, delivery: Delivery
+    ) -> None:
+        if isinstance(event, FileReprocessRequestedV2) and event.target != "transcode":
+            return  # another worker's job
         # A forged or broken event must not make us read another owner's object.
         if problem := object_reference_problem(event, {settings.originals_bucket}):
             raise PoisonEvent(problem)

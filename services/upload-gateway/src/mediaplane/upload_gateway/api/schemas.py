@@ -76,10 +76,20 @@ class DismissBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class ReprocessBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Which worker's job to run again (thumbnails only, for now: the transcoder does not
-    consume re-run requests yet)."""
+    """Which worker's job to run again: `thumbnails`, `transcode` or `variants`.
 
-    target: Literal["thumbnails"]
+    A plain string, checked by the file decider: an unknown target is answered 422
+    `invalid_reprocess_target` (a stable code), not a schema error."""
+
+    target: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=32,
+            description="thumbnails | transcode | variants",
+            examples=["transcode"],
+        ),
+    ]
 
 
 Filter = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]

@@ -20,7 +20,6 @@ import structlog
 from mediaplane.contracts import (
     Event,
     EventContext,
-    ReprocessTarget,
     UploadSessionOpened,
     utc_now,
 )
@@ -471,7 +470,7 @@ class UploadService:
         )
 
     async def request_reprocess(
-        self, admin: str, file_id: uuid.UUID, target: ReprocessTarget, context: EventContext
+        self, admin: str, file_id: uuid.UUID, target: str, context: EventContext
     ) -> None:
         command = files.RequestReprocess(admin=admin, target=target, context=self._context(context))
         await self._handle(sessions.file_stream(file_id), self.files, command)
