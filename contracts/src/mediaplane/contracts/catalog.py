@@ -44,6 +44,7 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
@@ -86,6 +87,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserEmailVerified,
     UserRoleChanged,
     UserPlanChanged,
+    UserQuotaSet,
     UserSuspended,
     UserReinstated,
     UserDeleted,
@@ -126,6 +128,7 @@ AnyEvent = (
     | UserEmailVerified
     | UserRoleChanged
     | UserPlanChanged
+    | UserQuotaSet
     | UserSuspended
     | UserReinstated
     | UserDeleted
