@@ -35,6 +35,7 @@ from mediaplane.contracts import build_registry
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace, wait_until_ok
 from mediaplane.devstack.settings import StackSettings, database_url
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.eventlog.database import open_pool
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.identity.app.bootstrap import apply_migrations as migrate_identity
@@ -60,7 +61,6 @@ from mediaplane.upload_gateway.api.app import create_app as gateway_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
 from mediaplane.upload_gateway.app.bootstrap import open_resources as gateway_resources
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import Plans, Quota
 from mediaplane.upload_gateway.worker.accounts import register_accounts
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

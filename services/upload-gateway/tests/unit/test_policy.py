@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediaplane.upload_gateway.config import plans_from_env
+from mediaplane.domain.quota import Plans, Quota, plans_from_env
 from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidFilename,
@@ -18,8 +18,6 @@ from mediaplane.upload_gateway.domain.policy import (
     GiB,
     MiB,
     OwnerUsage,
-    Plans,
-    Quota,
     UploadLimits,
     check_content_type,
     check_quota,
