@@ -67,6 +67,7 @@ SERVICES = (
             "thumbnailer-file-verified",
             "thumbnailer-variant-sources",
             "thumbnailer-metadata",
+            "thumbnailer-accounts",  # `user.*`: the variants API refuses blocked accounts
         ),
     ),
     Identity(
