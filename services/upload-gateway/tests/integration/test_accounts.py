@@ -177,8 +177,7 @@ async def test_an_admins_quota_override_replaces_the_plans_field_by_field(
     async def override_is(files: int | None, size: int | None) -> bool:
         async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
             cursor = await conn.execute(
-                "SELECT quota_files, quota_bytes, quota_at FROM gateway_accounts"
-                " WHERE owner = %s",
+                "SELECT quota_files, quota_bytes, quota_at FROM gateway_accounts WHERE owner = %s",
                 (str(user),),
             )
             row = await cursor.fetchone()

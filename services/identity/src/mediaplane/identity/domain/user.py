@@ -113,9 +113,7 @@ class Delete:
     context: CommandContext
 
 
-Command = (
-    Register | VerifyEmail | ChangeRole | ChangePlan | SetQuota | Suspend | Reinstate | Delete
-)
+Command = Register | VerifyEmail | ChangeRole | ChangePlan | SetQuota | Suspend | Reinstate | Delete
 
 
 def evolve(state: User, event: Event) -> User:
@@ -197,7 +195,7 @@ def decide(command: Command, state: User) -> Sequence[Event]:
                 )
             ]
         case SetQuota(files=files, bytes=size, by=by):
-            if files is not None and files < 0 or size is not None and size < 0:
+            if (files is not None and files < 0) or (size is not None and size < 0):
                 raise errors.InvalidQuota("a quota's files and bytes cannot be negative")
             if (files, size) == (state.quota_files, state.quota_bytes):
                 return []

@@ -25,10 +25,11 @@ from mediaplane.upload_gateway.domain.policy import OwnerUsage
 Conn = psycopg.AsyncConnection[Any]
 
 # Admission of a new session, in the statement that appends `upload.session.opened`:
-# the owner's quota (an admin's override field by field, else the plan's), the owner's usage is read under the owner's quota lock (the function reads with
-# a fresh snapshot after the lock is granted, see migration 0002), the event is
-# appended only when the session fits the quota (the rule of policy.check_quota),
-# and the projection row is written only together with the event.
+# the owner's quota (an admin's override field by field, else the plan's), the owner's
+# usage read under the owner's quota lock (the function reads with a fresh snapshot after
+# the lock is granted, see migration 0002), the event appended only when the session fits
+# the quota (the rule of policy.check_quota), and the projection row written only together
+# with the event.
 _OPEN_BEFORE = """projected AS MATERIALIZED (
     SELECT a.plan, a.quota_files, a.quota_bytes
     FROM (SELECT) one LEFT JOIN gateway_accounts a ON a.owner = %(q_owner)s
