@@ -436,7 +436,7 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
 
 
 async def test_a_suspended_or_deleted_user_gets_no_variants(
-    client: Client, known: Known, api_settings: ThumbnailerSettings
+    client: Client, known: Known, api_settings: ThumbnailerSettings, rows: Rows
 ) -> None:
     """`user.*` events from the bus reach the API's accounts projection: a suspended user is
     refused (even their own files) until reinstated; a deleted one for good."""
@@ -447,6 +447,8 @@ async def test_a_suspended_or_deleted_user_gets_no_variants(
         UserSuspended,
         build_registry,
     )
+    from mediaplane.thumbnailer.adapters import accounts
+    from mediaplane.thumbnailer.domain.account import standing
     from mediaplane.thumbnailer.worker.accounts import register_accounts
 
     file = await known(PHOTO, "image/jpeg", "image")
@@ -481,6 +483,9 @@ async def test_a_suspended_or_deleted_user_gets_no_variants(
             async def refused(code: str) -> bool:
                 return await answer(mine.file_id) == (403, code)
 
+            async def served() -> bool:
+                return await answer(mine.file_id) == (302, "")
+
             await eventually(lambda: refused("account_suspended"), within=30)
             # Every call, not only the user's own files.
             assert await answer(file.file_id) == (403, "account_suspended")
@@ -488,29 +493,17 @@ async def test_a_suspended_or_deleted_user_gets_no_variants(
                 await client.get(f"/v1/files/{file.file_id}/variants/card", headers=auth())
             ).status_code == 302  # others are not affected
             await bus.publish(user_event(UserReinstated, reinstated_by="admin"))
-            await eventually(lambda: _served(answer, mine.file_id), within=30)
-            await bus.publish(user_event(UserDeleted, deleted_by="admin"))
+            await eventually(served, within=30)
+            deleted = user_event(UserDeleted, deleted_by="admin")
+            await bus.publish(deleted)
             await eventually(lambda: refused("account_deleted"), within=30)
-            # A late suspension (older than the deletion) changes nothing: deleted is final.
-            await bus.publish(suspended)
-            await bus.publish(user_event(UserReinstated, reinstated_by="admin"))
-            await eventually(
-                lambda: _rows_equal(
-                    api_settings, "SELECT status FROM thumbnailer_accounts WHERE owner = %s",
-                    str(user), [("deleted",)],
-                ),
-                within=30,
-            )  # fmt: skip
+        # A redelivered suspension (older than the deletion) and a newer reinstatement
+        # change nothing: deleted is final.
+        for late in (suspended, user_event(UserReinstated, reinstated_by="admin")):
+            change = standing(late)
+            assert change is not None
+            await accounts.record(pool, change)
+    statuses = "SELECT status, status_event FROM thumbnailer_accounts WHERE owner = %s"
+    assert rows(statuses, str(user)) == [{"status": "deleted", "status_event": deleted.event_id}]
     assert await answer(mine.file_id) == (403, "account_deleted")
 
-
-async def _served(answer: Callable[[uuid.UUID], Any], file_id: uuid.UUID) -> bool:
-    return bool(await answer(file_id) == (302, ""))
-
-
-async def _rows_equal(settings: ThumbnailerSettings, query: str, arg: str, rows: Any) -> bool:
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
-        got = await (await conn.execute(query, (arg,))).fetchall()
-    return got == rows
