@@ -63,7 +63,7 @@ export function overTime(onError: (error: unknown) => void): OverTime {
   const usageBox = h('div', { id: 'admin-usage-chart' })
   const who = h('input', { type: 'text', name: 'owner', placeholder: 'user id (empty: the platform)', 'aria-label': 'User for the usage chart' })
   const caption = h('p', { class: 'muted small', id: 'admin-usage-caption' })
-  const element = h('div', null,
+  const element = h('div', { id: 'admin-over-time' },
     h('section', null, h('h3', null, `Storage over time (${DAYS} days, per bucket and kind)`), storageBox),
     h('section', null, h('h3', null, `Usage over time (${DAYS} days)`),
       h('form', { class: 'inline', id: 'admin-usage-form', onsubmit: (e: Event) => { e.preventDefault(); void showUser(who.value.trim()) } },
@@ -81,7 +81,7 @@ export function overTime(onError: (error: unknown) => void): OverTime {
       clear(usageBox)
       usageBox.append(usageChart.element)
       const total = history.days.reduce((n, d) => n + d.uploads, 0)
-      caption.textContent = `${owner ? `User ${owner}` : 'The platform'}: ${total} uploads, ${formatBytes(stored.at(-1) ?? 0)} of originals stored now.`
+      caption.textContent = `${owner ? `User ${owner}` : 'The platform'}: ${total} ${total === 1 ? 'upload' : 'uploads'}, ${formatBytes(stored.at(-1) ?? 0)} of originals stored now.`
     } catch (error) {
       onError(error)
     }
