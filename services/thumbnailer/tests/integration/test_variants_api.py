@@ -506,4 +506,3 @@ async def test_a_suspended_or_deleted_user_gets_no_variants(
     statuses = "SELECT status, status_event FROM thumbnailer_accounts WHERE owner = %s"
     assert rows(statuses, str(user)) == [{"status": "deleted", "status_event": deleted.event_id}]
     assert await answer(mine.file_id) == (403, "account_deleted")
-
