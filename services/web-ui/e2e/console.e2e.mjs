@@ -109,7 +109,11 @@ async function main() {
   await until('the platform caption', async () => /The platform: \d+ uploads?,/.test(await page.locator('#admin-usage-caption').textContent()))
   await page.locator('#admin-usage tr', { hasText: owner }).locator('a').first().click()
   await until("the owner's usage chart", async () => (await page.locator('#admin-usage-caption').textContent()).includes(`User ${owner}: 1 upload,`))
-  if (shots) await page.locator('#admin-over-time').screenshot({ path: join(shots, 'admin-charts.png') })
+  if (shots) {
+    // The sticky header would sit over an element scrolled into view: out of the way.
+    await page.addStyleTag({ content: 'header { position: static !important }' })
+    await page.locator('#admin-over-time').screenshot({ path: join(shots, 'admin-charts.png') })
+  }
 
   step('the owner sees it taken down, with the reason')
   await signIn(ownerToken)
