@@ -161,6 +161,7 @@ async def platform(
         rate_limit=rate,
         dev_mode=True,
         clamd_url=stack.clamd_url,
+        dead_letters=bus,  # the test's admin identity stands in for `deadletters`
     )
     catalog_settings = CatalogSettings(
         database_url=pg_url,

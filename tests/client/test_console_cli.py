@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import nats
 import psycopg
 import pytest
 
+from mediaplane.bus import provision
 from mediaplane.client.cli import run
+from mediaplane.contracts import headers as h
 from mediaplane.identity.app.bootstrap import open_resources
 from mediaplane.identity.testing import PASSWORD, session, sign_up, tokens_for
 from mediaplane.identity.testing import Server as IdentityServer
@@ -116,3 +119,66 @@ async def test_an_admin_sets_and_clears_a_quota_from_the_command_line(
     user = {**login_env, "MEDIAPLANE_TOKEN": own["access_token"]}
     assert await run(["admin", "quota", user_id, "--files", "9"], user) == 1
     assert "role_required (403)" in capsys.readouterr().err
+
+
+async def _park_dead_letters(platform: Any, n: int) -> None:
+    """Dead letters as the bus writes them, of a consumer named `probe`."""
+    bus = platform.gateway_settings.bus
+    nc = await nats.connect(bus.url)
+    try:
+        js = nc.jetstream()
+        await provision(js, bus)
+        subject = f"{bus.subject_root}.tag.created.v2"
+        for i in range(n):
+            await js.publish(
+                f"{bus.dlq_subject_root}.probe.{subject}",
+                json.dumps({"n": i}).encode(),
+                stream=bus.dlq_stream,
+                headers={
+                    h.DLQ_CONSUMER: "probe",
+                    h.DLQ_ORIGINAL_SUBJECT: subject,
+                    h.DLQ_REASON: f"handler failed on delivery 5/5: Outage {i}",
+                    h.DLQ_DELIVERIES: "5",
+                },
+            )
+    finally:
+        await nc.close()
+
+
+async def test_dead_letters_from_the_command_line(
+    platform: Any, cli_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediaplane admin dlq list|show|redrive|discard`, audited in `admin audit`."""
+    await _park_dead_letters(platform, 3)
+    admin = {**cli_env(sub=None), "MEDIAPLANE_TOKEN": token("root", roles=["admin"])}
+    moderator = {**cli_env(sub=None), "MEDIAPLANE_TOKEN": token("mod", roles=["moderator"])}
+
+    assert await run(["admin", "dlq", "list"], moderator) == 1
+    assert "error: role_required (403)" in capsys.readouterr().err
+    assert await run(["--json", "admin", "dlq", "list", "--consumer", "probe"], admin) == 0
+    listed = json.loads(capsys.readouterr().out)["items"]
+    assert [x["sequence"] for x in listed] == [1, 2, 3]
+    assert await run(["--json", "admin", "dlq", "show", "2"], admin) == 0
+    assert json.loads(capsys.readouterr().out)["payload"] == {"n": 1}
+    assert await run(["admin", "dlq", "show", "9"], admin) == 1
+    assert "error: dead_letter_not_found (404)" in capsys.readouterr().err
+
+    assert await run(["--json", "admin", "dlq", "redrive", "1"], admin) == 0
+    [redriven] = json.loads(capsys.readouterr().out)["redriven"]
+    assert redriven["sequence"] == 1
+    assert await run(["--json", "admin", "dlq", "discard", "2", "--note", "test"], admin) == 0
+    assert json.loads(capsys.readouterr().out) == {"discarded": [2]}
+    batch = ["--json", "admin", "dlq", "redrive", "--all", "--reason", "outage"]
+    assert await run(batch, admin) == 0
+    assert [x["sequence"] for x in json.loads(capsys.readouterr().out)["redriven"]] == [3]
+    assert await run(["--json", "admin", "dlq", "list"], admin) == 0
+    assert json.loads(capsys.readouterr().out)["items"] == []
+
+    await platform.settle()
+    assert await run(["--json", "admin", "audit", "--type", "deadletter."], admin) == 0
+    audited = json.loads(capsys.readouterr().out)["items"]
+    assert sorted((e["type"], e["actor"], e["data"]["dlq_sequence"]) for e in audited) == [
+        ("deadletter.discarded.v1", "root", 2),
+        ("deadletter.redriven.v1", "root", 1),
+        ("deadletter.redriven.v1", "root", 3),
+    ]

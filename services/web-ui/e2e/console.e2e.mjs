@@ -101,6 +101,9 @@ async function main() {
   await page.locator('#admin-files tr', { hasText: 'taken down' }).waitFor()
   await page.locator('#admin-usage tr', { hasText: owner }).waitFor()
   await page.locator('#admin-audit tr', { hasText: 'file.taken_down.v1' }).first().waitFor()
+  // Dead letters: through the edge to the gateway's api, as its `deadletters` identity.
+  await page.locator('#dead-letters tr', { hasText: 'No dead letters' }).waitFor()
+  if (await page.textContent('#dlq-error')) throw new Error(`dead letters: ${await page.textContent('#dlq-error')}`)
   if (shots) await page.screenshot({ path: join(shots, 'admin.png'), fullPage: true })
 
   step('storage and usage over time, as charts')

@@ -538,6 +538,51 @@ export const admin = {
   },
 }
 
+// ---- dead letters (the gateway's admin API, docs/runbooks/dlq.md) ----
+
+export interface DeadLetter {
+  sequence: number
+  consumer: string
+  subject: string
+  reason: string
+  deliveries: number
+  parked_at: string | null
+  event_type: string | null
+  event_id: string | null
+}
+
+export interface DeadLetterDetail extends DeadLetter {
+  original_sequence: number
+  headers: Record<string, string>
+  size: number
+  payload: unknown
+  payload_text: string | null
+}
+
+export interface DeadLetterFilter {
+  consumer?: string
+  subject?: string
+  reason?: string
+}
+
+export const deadLetters = {
+  list(filter: DeadLetterFilter, after = 0): Promise<{ items: DeadLetter[]; next_after: number | null }> {
+    return request('GET', `/v1/admin/dead-letters${query({ ...filter, after, limit: 50 })}`)
+  },
+  show(sequence: number): Promise<DeadLetterDetail> {
+    return request('GET', `/v1/admin/dead-letters/${sequence}`)
+  },
+  redrive(sequence: number): Promise<{ sequence: number; msg_id: string; stream_sequence: number }> {
+    return request('POST', `/v1/admin/dead-letters/${sequence}/redrive`)
+  },
+  redriveMatching(filter: DeadLetterFilter): Promise<{ redriven: { sequence: number }[]; next_after: number | null }> {
+    return request('POST', '/v1/admin/dead-letters/redrive', { ...filter, limit: 500 })
+  },
+  discard(sequence: number, note: string): Promise<void> {
+    return request('POST', `/v1/admin/dead-letters/${sequence}/discard`, { note })
+  },
+}
+
 // ---- catalog ----
 
 export const catalog = {

@@ -6,6 +6,7 @@
 import { admin, ApiError, moderation } from './api'
 import type { AdminFileFilter, Report, Usage } from './api'
 import { overTime } from './admincharts'
+import { deadLetterSection } from './deadletters'
 import { formatBytes, formatDate, h } from './dom'
 
 function problem(error: unknown): string {
@@ -111,6 +112,7 @@ export function renderAdmin(root: HTMLElement): () => void {
   root.append(
     h('h2', null, 'Admin'), note,
     h('section', null, h('h3', null, 'Processing'), processing),
+    deadLetterSection(() => alive),
     h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
       h('table', { class: 'small' }, h('thead', null, h('tr', null, ['bucket', 'kind', 'bytes'].map((c) => h('th', null, c)))), storage)),
     charts.element,

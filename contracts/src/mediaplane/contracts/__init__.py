@@ -9,6 +9,7 @@ from mediaplane.contracts.beacons import (
     build_beacon_registry,
 )
 from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_registry
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -90,6 +91,8 @@ __all__ = [
     "AudioMetadata",
     "Beacon",
     "BeaconKind",
+    "DeadLetterDiscarded",
+    "DeadLetterRedriven",
     "Event",
     "EventContext",
     "FileDeleted",

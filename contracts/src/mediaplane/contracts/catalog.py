@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -91,6 +92,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserSuspended,
     UserReinstated,
     UserDeleted,
+    DeadLetterRedriven,
+    DeadLetterDiscarded,
 )
 
 AnyEvent = (
@@ -132,6 +135,8 @@ AnyEvent = (
     | UserSuspended
     | UserReinstated
     | UserDeleted
+    | DeadLetterRedriven
+    | DeadLetterDiscarded
 )
 
 

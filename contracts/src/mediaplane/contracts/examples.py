@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mediaplane.contracts.beacons import Beacon, PlaybackBeacons
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -414,6 +415,27 @@ def build_examples() -> list[Event]:
             spec="fit-800x800-q82-wm.jpeg",
             code="watermark_does_not_fit",
             detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
+        DeadLetterRedriven(
+            **_envelope(28, "deadletter-DLQ-17", "upload-gateway"),
+            dlq_sequence=17,
+            consumer="thumbnailer-file-verified",
+            original_subject="media.file.verified.v1",
+            original_msg_id=str(uuid.UUID("0192f0a3-0000-7000-8000-000000000004")),
+            reason="handler failed on delivery 5/5: StorageUnavailable: originals",
+            redriven_by=str(ADMIN),
+            redrive_msg_id="0192f0a3-0000-7000-8000-000000000004:redrive:17",
+            stream_sequence=4182,
+        ),
+        DeadLetterDiscarded(
+            **_envelope(29, "deadletter-DLQ-18", "upload-gateway"),
+            dlq_sequence=18,
+            consumer="catalog-ingest",
+            original_subject="media.file.verified.v1",
+            original_msg_id=None,
+            reason="poison: invalid JSON",
+            discarded_by=str(ADMIN),
+            note="a test message published by hand",
         ),
         PlaybackBeacons(
             **_envelope(27, f"view-{VIEW}", "analytics"),

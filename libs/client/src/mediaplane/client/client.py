@@ -290,6 +290,52 @@ class MediaplaneClient:
             body = {"files": files, "bytes": bytes}
             await self._call("PUT", url, type(None), json=body, idempotent=True)
 
+    # --- upload-gateway: dead letters (role admin) ------------------------------------------
+
+    async def dead_letters(self, **params: object) -> dict[str, Any]:
+        """A page of dead letters, oldest first (`consumer`, `subject`, `reason`, `after`,
+        `limit`); `next_after` continues it."""
+        return await self._call(
+            "GET", self._gateway("/v1/admin/dead-letters"), dict[str, Any], params=_params(**params)
+        )
+
+    async def dead_letter(self, sequence: int) -> dict[str, Any]:
+        """One dead letter: headers, reason, payload."""
+        return await self._call(
+            "GET", self._gateway(f"/v1/admin/dead-letters/{sequence}"), dict[str, Any]
+        )
+
+    async def redrive_dead_letter(self, sequence: int) -> dict[str, Any]:
+        """Publishes it again on its original subject, then drops it from the DLQ."""
+        return await self._call(
+            "POST",
+            self._gateway(f"/v1/admin/dead-letters/{sequence}/redrive"),
+            dict[str, Any],
+            idempotent=False,
+        )
+
+    async def redrive_dead_letters(self, **match: object) -> dict[str, Any]:
+        """Redrives every dead letter that matches (`consumer`, `subject`, `reason`), a batch
+        of at most `limit` after `after`; `next_after` says where to go on."""
+        body = {name: value for name, value in match.items() if value is not None}
+        return await self._call(
+            "POST",
+            self._gateway("/v1/admin/dead-letters/redrive"),
+            dict[str, Any],
+            json=body,
+            idempotent=False,
+        )
+
+    async def discard_dead_letter(self, sequence: int, note: str = "") -> None:
+        """Drops it from the DLQ unhandled (the note goes to the audit log)."""
+        await self._call(
+            "POST",
+            self._gateway(f"/v1/admin/dead-letters/{sequence}/discard"),
+            type(None),
+            json={"note": note},
+            idempotent=False,
+        )
+
     async def console(self, path: str, **params: object) -> Any:
         """A moderation or admin query of the catalog (`moderation/reports`,
         `admin/files`, ...), as JSON."""

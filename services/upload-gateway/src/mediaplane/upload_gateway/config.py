@@ -39,6 +39,9 @@ class GatewaySettings:
     # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret),
     # and only on a loopback bind.
     dev_mode: bool = False
+    # The admin dead-letter API's NATS identity (`deadletters`, docs/adr/0007); None: the
+    # gateway's own identity, which may not read the DLQ (its routes then answer 503).
+    dead_letters: BusSettings | None = None
 
     def __post_init__(self) -> None:
         if self.dev_mode:
@@ -64,6 +67,7 @@ class GatewaySettings:
             if types
             else defaults.allowed_content_types,
         )
+        dead_letters = BusSettings.from_env(service="deadletters")
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
             bus=BusSettings.from_env(service="gateway"),
@@ -81,4 +85,5 @@ class GatewaySettings:
             clamd_timeout=float(env.get("MEDIAPLANE_CLAMD_TIMEOUT", "60")),
             clamd_stream_max=number("MEDIAPLANE_CLAMD_STREAM_MAX", 1000 * 1024 * 1024),
             dev_mode=env.get("MEDIAPLANE_DEV_MODE") == "1",
+            dead_letters=dead_letters if dead_letters.user is not None else None,
         )

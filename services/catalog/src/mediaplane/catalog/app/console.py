@@ -207,7 +207,8 @@ class AuditFilter:
 # Who acted, as the events name them; whose file or account it concerns.
 _ACTOR = (
     "coalesce(l.data->>'deleted_by', l.data->>'moderator', l.data->>'reporter', "
-    "l.data->>'changed_by', l.data->>'suspended_by', l.data->>'reinstated_by')"
+    "l.data->>'changed_by', l.data->>'suspended_by', l.data->>'reinstated_by', "
+    "l.data->>'redriven_by', l.data->>'discarded_by')"
 )
 _SUBJECT = "coalesce(l.data->>'owner', l.data->>'user_id')"
 

@@ -25,4 +25,6 @@ PROBLEMS = {
     "moderation_conflict": Problem(409, "The file's moderation state does not allow this"),
     "file_not_verified": Problem(409, "The file has no verified original"),
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
+    "dead_letter_not_found": Problem(404, "No such dead letter"),
+    "dead_letter_resolved": Problem(409, "The dead letter was already redriven or discarded"),
 }

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from mediaplane.contracts import EventContext
 from mediaplane.servicekit.principal import provide_principal
+from mediaplane.upload_gateway.api.dead_letters import DeadLetterController
 from mediaplane.upload_gateway.api.schemas import (
     CompleteBody,
     CreateTagsBody,
@@ -277,4 +278,5 @@ ROUTES = [
     FileController,
     ModerationController,
     AdminFileController,
+    DeadLetterController,
 ]
