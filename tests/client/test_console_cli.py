@@ -1,6 +1,6 @@
 """`mediaplane files report`, `mediaplane moderation ...` and `mediaplane admin ...` against
-a real gateway and catalog: a report, a takedown, the console queries, a re-run request,
-and the role refusals."""
+a real gateway, catalog and identity service: a report, a takedown, the console queries, a
+re-run request, a user's quota, and the role refusals."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psycopg
 import pytest
 
 from mediaplane.bus import provision
 from mediaplane.client.cli import run
 from mediaplane.contracts import headers as h
+from mediaplane.identity.app.bootstrap import open_resources
+from mediaplane.identity.testing import PASSWORD, session, sign_up, tokens_for
+from mediaplane.identity.testing import Server as IdentityServer
 
 from .conftest import token
 
@@ -63,7 +67,13 @@ async def test_report_takedown_and_console_from_the_command_line(
     assert await run(["--json", "admin", "audit", "--file-id", file_id], admin) == 0
     types = [e["type"] for e in json.loads(capsys.readouterr().out)["items"]]
     assert types[:2] == ["file.taken_down.v1", "file.reported.v1"]
-    for query in (["admin", "usage"], ["admin", "processing"], ["admin", "storage"]):
+    queries = (
+        ["admin", "usage"],
+        ["admin", "processing"],
+        ["admin", "storage"],
+        ["admin", "usage-history", "--owner", "alice", "--days", "2"],
+    )
+    for query in queries:
         assert await run(["--json", *query], admin) == 0, query
         json.loads(capsys.readouterr().out)
     reprocess = ["--json", "admin", "reprocess", file_id, "--target"]
@@ -86,6 +96,45 @@ async def test_report_takedown_and_console_from_the_command_line(
     with pytest.raises(SystemExit):  # not a target: refused before any request
         await run([*reprocess, "everything"], admin)
     capsys.readouterr()
+
+
+async def test_an_admin_sets_and_clears_a_quota_from_the_command_line(
+    identity: IdentityServer, login_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediaplane admin quota` calls the identity service's admin API (through the edge in
+    production; here the identity service is the base URL)."""
+    async with open_resources(identity.settings, pool_size=1) as resources:
+        await resources.accounts.register(
+            email="root@example.org", password=PASSWORD, role="admin", via="admin", verified=True
+        )
+    tokens = await tokens_for(identity, await session(identity, "root@example.org"))
+    admin = {**login_env, "MEDIAPLANE_TOKEN": tokens["access_token"]}
+    user_id = await sign_up(identity, "quota@example.org")
+
+    assert await run(["--json", "admin", "quota", user_id, "--files", "3"], admin) == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 3
+    assert await run(["admin", "quota", user_id, "--plan"], admin) == 0
+    capsys.readouterr()
+    with psycopg.connect(identity.settings.database_url) as conn:
+        rows = conn.execute(
+            "SELECT data->>'files', data->>'bytes' FROM event_log"
+            " WHERE stream_id = %s AND type = 'user.quota_set.v1' ORDER BY version",
+            (f"user-{user_id}",),
+        ).fetchall()
+    assert rows == [("3", None), (None, None)]
+
+    for ambiguous in ([], ["--plan", "--bytes", "10"]):
+        assert await run(["admin", "quota", user_id, *ambiguous], admin) == 1
+        assert "invalid_request" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        await run(["admin", "quota", user_id, "--files", "-1"], admin)
+    unknown = ["admin", "quota", "0192f0a4-0000-7000-8000-000000000999", "--files", "1"]
+    assert await run(unknown, admin) == 1
+    assert "user_not_found (404)" in capsys.readouterr().err
+    own = await tokens_for(identity, await session(identity, "quota@example.org"))
+    user = {**login_env, "MEDIAPLANE_TOKEN": own["access_token"]}
+    assert await run(["admin", "quota", user_id, "--files", "9"], user) == 1
+    assert "role_required (403)" in capsys.readouterr().err
 
 
 async def _park_dead_letters(platform: Any, n: int) -> None:

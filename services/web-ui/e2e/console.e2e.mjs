@@ -5,11 +5,12 @@
 // ready; another user reports it. In the browser: an admin (a dev token with
 // the admin role, pasted) re-runs its thumbnails from #/admin (the file's history
 // then has a second thumbnail.generated), opens #/moderation, sees the report, takes
-// the file down with a reason; opens #/admin (users, files, processing, audit). The
+// the file down with a reason; opens #/admin (users, files, processing, audit, and the
+// storage and usage charts, the platform's then the owner's). The
 // owner then sees the file as taken down, with the reason.
 //
 // Environment: WEBUI_BASE_URL, WEBUI_IMAGE (required), WEBUI_SCREENSHOTS
-// (folder for moderation.png, admin.png and taken-down.png), WEBUI_TIMEOUT_S
+// (folder for moderation.png, admin.png, admin-charts.png and taken-down.png), WEBUI_TIMEOUT_S
 // (per wait, default 240), CHROMIUM (default /usr/bin/chromium).
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -115,6 +116,19 @@ async function main() {
   await page.locator('#dead-letters tr', { hasText: 'No dead letters' }).waitFor()
   if (await page.textContent('#dlq-error')) throw new Error(`dead letters: ${await page.textContent('#dlq-error')}`)
   if (shots) await page.screenshot({ path: join(shots, 'admin.png'), fullPage: true })
+
+  step('storage and usage over time, as charts')
+  await page.locator('#storage-chart').waitFor()
+  await page.locator('#usage-chart').waitFor()
+  await until('the platform caption', async () => /The platform: \d+ uploads?,/.test(await page.locator('#admin-usage-caption').textContent()))
+  await page.locator('#admin-usage tr', { hasText: owner }).locator('a').first().click()
+  await until("the owner's usage chart", async () => (await page.locator('#admin-usage-caption').textContent()).includes(`User ${owner}: 1 upload,`))
+  if (shots) {
+    // The sticky header would sit over an element scrolled into view: out of the way.
+    // (CSSOM, which the page's CSP allows; an injected style tag it refuses.)
+    await page.locator('header').evaluate((e) => { e.style.position = 'static' })
+    await page.locator('#admin-over-time').screenshot({ path: join(shots, 'admin-charts.png') })
+  }
 
   step('the owner sees it taken down, with the reason')
   await signIn(ownerToken)

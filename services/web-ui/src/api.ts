@@ -445,6 +445,17 @@ export interface Usage {
   derived_bytes: number
   plan: string | null
   account_status: string | null
+  /** What the gateway enforces: an admin's override field by field, else the plan's. */
+  quota: { files: number; bytes: number; override_files: number | null; override_bytes: number | null }
+}
+
+export interface UsageDay {
+  day: string
+  uploads: number
+  uploaded_bytes: number
+  deletions: number
+  freed_bytes: number
+  stored_bytes: number
 }
 
 export interface AdminFileFilter {
@@ -528,6 +539,14 @@ export const admin = {
   },
   usage(owner?: string): Promise<{ items: Usage[]; next_marker: string | null }> {
     return request('GET', `/v1/admin/usage${query({ owner, limit: 200 })}`)
+  },
+  usageHistory(owner?: string, days = 30): Promise<{ owner: string | null; days: UsageDay[] }> {
+    return request('GET', `/v1/admin/usage/history${query({ owner, days })}`)
+  },
+  /** A user's own quota (identity); a null field follows the plan's, both null clear it. */
+  setQuota(userId: string, files: number | null, bytes: number | null): Promise<void> {
+    const path = `/v1/admin/users/${encodeURIComponent(userId)}/quota`
+    return files === null && bytes === null ? request('DELETE', path) : request('PUT', path, { files, bytes })
   },
 }
 

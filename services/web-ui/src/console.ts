@@ -1,10 +1,11 @@
 // Moderation (`#/moderation`, role moderator) and the admin console (`#/admin`,
 // role admin): the report queue with dismiss / take down, repeated offenders,
 // every file with filters (each ready file with re-run buttons for what its kind has:
-// transcode, thumbnails, variants), and storage per user. The APIs check the roles; the
-// links are only hidden from others.
+// transcode, thumbnails, variants), storage and usage over time (charts), and storage
+// and quota per user. The APIs check the roles; the links are only hidden from others.
 import { admin, ApiError, moderation, REPROCESS_KINDS } from './api'
-import type { AdminFileFilter, FileSummary, ReprocessTarget, Report } from './api'
+import type { AdminFileFilter, FileSummary, ReprocessTarget, Report, Usage } from './api'
+import { overTime } from './admincharts'
 import { deadLetterSection } from './deadletters'
 import { formatBytes, formatDate, h } from './dom'
 
@@ -98,6 +99,7 @@ export function renderAdmin(root: HTMLElement): () => void {
   const takenDown = h('input', { type: 'checkbox', name: 'taken_down' })
   const files = h('tbody', { id: 'admin-files' })
   const usage = h('tbody', { id: 'admin-usage' })
+  const charts = overTime((error) => { if (alive) note.textContent = problem(error) })
   const form = h('form', { class: 'inline', id: 'admin-filters', onsubmit: (e: Event) => { e.preventDefault(); void loadFiles() } },
     ...inputs.map(([, input]) => input),
     h('label', null, failed, ' failed processing'), h('label', null, takenDown, ' taken down'),
@@ -114,10 +116,11 @@ export function renderAdmin(root: HTMLElement): () => void {
     deadLetterSection(() => alive),
     h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
       h('table', { class: 'small' }, h('thead', null, h('tr', null, ['bucket', 'kind', 'bytes'].map((c) => h('th', null, c)))), storage)),
-    h('section', null, h('h3', null, 'Users: storage, plan and status'),
-      h('p', { class: 'muted small' }, 'Plans, quotas and suspension are changed through the identity admin API; the gateway enforces them on the next upload.'),
+    charts.element,
+    h('section', null, h('h3', null, 'Users: storage, plan, quota and status'),
+      h('p', { class: 'muted small' }, 'A quota set here replaces the plan\'s for that user (an empty field keeps the plan\'s); the gateway enforces it on the next upload. Plans and suspension are changed through the identity admin API.'),
       h('table', { class: 'small' },
-        h('thead', null, h('tr', null, ['owner', 'files', 'originals', 'by kind', 'derived', 'plan', 'account'].map((c) => h('th', null, c)))),
+        h('thead', null, h('tr', null, ['owner', 'files', 'originals', 'by kind', 'derived', 'plan', 'quota', 'change quota', 'account'].map((c) => h('th', null, c)))),
         usage)),
     h('section', null, h('h3', null, 'Files'), form,
       h('table', { class: 'small' },
@@ -218,19 +221,50 @@ export function renderAdmin(root: HTMLElement): () => void {
     try {
       const page = await admin.usage()
       if (!alive) return
-      usage.replaceChildren(...page.items.map((u) => h('tr', null,
-        h('td', null, u.owner), h('td', null, String(u.files)), h('td', null, formatBytes(u.original_bytes)),
+      usage.replaceChildren(...page.items.map((u) => h('tr', { dataset: { owner: u.owner } },
+        h('td', null, h('a', { href: '#/admin', title: 'usage over time', onclick: (e: Event) => { e.preventDefault(); void charts.showUser(u.owner) } }, u.owner)),
+        h('td', null, String(u.files)), h('td', null, formatBytes(u.original_bytes)),
         h('td', null, Object.entries(u.bytes_by_kind).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')),
         h('td', null, formatBytes(u.derived_bytes)), h('td', null, u.plan ?? 'default'),
+        h('td', { class: 'quota' }, quotaText(u)), h('td', null, quotaForm(u)),
         h('td', null, u.account_status ?? 'active'))))
     } catch (error) {
       if (alive) note.textContent = problem(error)
     }
   }
 
+  function quotaText(u: Usage): string {
+    const files = `${u.quota.files} files${u.quota.override_files === null ? '' : ' (set)'}`
+    const bytes = `${formatBytes(u.quota.bytes)}${u.quota.override_bytes === null ? '' : ' (set)'}`
+    return `${files} · ${bytes}`
+  }
+
+  function quotaForm(u: Usage): HTMLElement {
+    const files = h('input', { type: 'number', min: '0', step: '1', name: 'files', placeholder: 'files', 'aria-label': `Files quota of ${u.owner}`, value: u.quota.override_files?.toString() ?? '' })
+    const bytes = h('input', { type: 'number', min: '0', step: '1', name: 'bytes', placeholder: 'bytes', 'aria-label': `Bytes quota of ${u.owner}`, value: u.quota.override_bytes?.toString() ?? '' })
+    const count = (input: HTMLInputElement): number | null => (input.value === '' ? null : Number(input.value))
+    async function save(filesValue: number | null, bytesValue: number | null): Promise<void> {
+      note.textContent = ''
+      try {
+        await admin.setQuota(u.owner, filesValue, bytesValue)
+        // The catalog shows it once the event is ingested: reload shortly after.
+        window.setTimeout(() => { if (alive) void loadUsage() }, 1000)
+      } catch (error) {
+        if (alive) note.textContent = problem(error)
+      }
+    }
+    return h('form', { class: 'inline quota-form', onsubmit: (e: Event) => { e.preventDefault(); void save(count(files), count(bytes)) } },
+      files, bytes, h('button', { type: 'submit' }, 'Set'),
+      h('button', { type: 'button', onclick: () => void save(null, null) }, 'Plan\'s'))
+  }
+
   void loadUsage()
+  void charts.load()
   void loadFiles()
   void loadOperations()
   void loadAudit()
-  return () => { alive = false }
+  return () => {
+    alive = false
+    charts.destroy()
+  }
 }

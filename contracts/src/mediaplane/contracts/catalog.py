@@ -47,6 +47,7 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
@@ -91,6 +92,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserEmailVerified,
     UserRoleChanged,
     UserPlanChanged,
+    UserQuotaSet,
     UserSuspended,
     UserReinstated,
     UserDeleted,
@@ -135,6 +137,7 @@ AnyEvent = (
     | UserEmailVerified
     | UserRoleChanged
     | UserPlanChanged
+    | UserQuotaSet
     | UserSuspended
     | UserReinstated
     | UserDeleted

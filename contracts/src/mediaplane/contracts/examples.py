@@ -57,6 +57,7 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
@@ -398,6 +399,13 @@ def build_examples() -> list[Event]:
         ),
         UserPlanChanged(
             **_user(21), user_id=USER, plan="pro", previous="free", changed_by=str(ADMIN)
+        ),
+        UserQuotaSet(
+            **_envelope(42, f"user-{USER}", "identity"),
+            user_id=USER,
+            files=None,
+            bytes=50 * 1024**3,
+            changed_by=str(ADMIN),
         ),
         UserSuspended(**_user(22), user_id=USER, reason="spam uploads", suspended_by=str(ADMIN)),
         UserReinstated(**_user(23), user_id=USER, reinstated_by=str(ADMIN)),

@@ -28,6 +28,7 @@ MODERATION_ROUTES = ["/v1/moderation/reports", "/v1/moderation/offenders"]
 ADMIN_ROUTES = [
     "/v1/admin/files",
     "/v1/admin/usage",
+    "/v1/admin/usage/history",
     "/v1/admin/processing",
     "/v1/admin/audit",
     "/v1/admin/storage",
@@ -167,6 +168,13 @@ async def test_admin_files_filters_and_usage(client: Client, auth: Any, ingest_e
             "derived_bytes": 0,
             "plan": None,
             "account_status": None,
+            # No account events: the default plan's quota (Plans.standard's free).
+            "quota": {
+                "files": 10_000,
+                "bytes": 100 * 1024**3,
+                "override_files": None,
+                "override_bytes": None,
+            },
         }
     ]
 

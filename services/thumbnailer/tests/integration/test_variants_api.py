@@ -103,8 +103,10 @@ def known(api_settings: ThumbnailerSettings, verified: Verified) -> Known:
     """`await known(data, media_type, kind, ready=True)`: an original in storage and the
     file events the variant sources consumer would have folded in."""
 
-    async def make(data: bytes, media_type: str, kind: str, *, ready: bool = True) -> FileVerified:
-        event: FileVerified = await verified(data, media_type, kind)
+    async def make(
+        data: bytes, media_type: str, kind: str, *, ready: bool = True, owner: str = "alice"
+    ) -> FileVerified:
+        event: FileVerified = await verified(data, media_type, kind, owner=owner)
         uploaded = new_event(
             FileUploadedV2,
             occurred_at=utc_now(),
@@ -510,3 +512,76 @@ async def test_a_variants_rerun_drops_them_and_the_next_request_makes_them_again
     assert new_card["created_at"] > old_card["created_at"]
     after = {o.key for o in await objects.list_objects(bucket, f"{file.sha256}/")}
     assert after == {new_card["key"]}  # made again; the other waits for its next request
+
+
+async def test_a_suspended_or_deleted_user_gets_no_variants(
+    client: Client, known: Known, api_settings: ThumbnailerSettings, rows: Rows
+) -> None:
+    """`user.*` events from the bus reach the API's accounts projection: a suspended user is
+    refused (even their own files) until reinstated; a deleted one for good."""
+    from mediaplane.contracts import (
+        UserDeleted,
+        UserRegistered,
+        UserReinstated,
+        UserSuspended,
+        build_registry,
+    )
+    from mediaplane.thumbnailer.adapters import accounts
+    from mediaplane.thumbnailer.domain.account import standing
+    from mediaplane.thumbnailer.worker.accounts import register_accounts
+
+    file = await known(PHOTO, "image/jpeg", "image")
+    user = uuid.uuid4()
+    mine = await known(PHOTO, "image/jpeg", "image", owner=str(user))
+    context = EventContext(producer="identity", correlation_id="accounts")
+
+    def user_event(cls: type[Any], **fields: Any) -> Any:
+        return new_event(
+            cls,
+            occurred_at=utc_now(),
+            stream_id=f"user-{user}",
+            context=context,
+            user_id=user,
+            **fields,
+        )
+
+    async def answer(file_id: uuid.UUID) -> tuple[int, str]:
+        got = await client.get(f"/v1/files/{file_id}/variants/card", headers=auth(str(user)))
+        return got.status_code, "" if got.status_code == 302 else got.json()["code"]
+
+    assert await answer(mine.file_id) == (302, "")
+    registry = build_registry(api_settings.bus.subject_root)
+    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+        bus = Bus(api_settings.bus, registry, producer=SERVICE)
+        register_accounts(bus, pool)
+        async with bus.running():
+            await bus.publish(user_event(UserRegistered, role="user", plan="free", via="open"))
+            suspended = user_event(UserSuspended, reason="spam", suspended_by="admin")
+            await bus.publish(suspended)
+
+            async def refused(code: str) -> bool:
+                return await answer(mine.file_id) == (403, code)
+
+            async def served() -> bool:
+                return await answer(mine.file_id) == (302, "")
+
+            await eventually(lambda: refused("account_suspended"), within=30)
+            # Every call, not only the user's own files.
+            assert await answer(file.file_id) == (403, "account_suspended")
+            assert (
+                await client.get(f"/v1/files/{file.file_id}/variants/card", headers=auth())
+            ).status_code == 302  # others are not affected
+            await bus.publish(user_event(UserReinstated, reinstated_by="admin"))
+            await eventually(served, within=30)
+            deleted = user_event(UserDeleted, deleted_by="admin")
+            await bus.publish(deleted)
+            await eventually(lambda: refused("account_deleted"), within=30)
+        # A redelivered suspension (older than the deletion) and a newer reinstatement
+        # change nothing: deleted is final.
+        for late in (suspended, user_event(UserReinstated, reinstated_by="admin")):
+            change = standing(late)
+            assert change is not None
+            await accounts.record(pool, change)
+    statuses = "SELECT status, status_event FROM thumbnailer_accounts WHERE owner = %s"
+    assert rows(statuses, str(user)) == [{"status": "deleted", "status_event": deleted.event_id}]
+    assert await answer(mine.file_id) == (403, "account_deleted")

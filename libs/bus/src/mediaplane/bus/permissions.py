@@ -75,6 +75,7 @@ SERVICES = (
             "thumbnailer-file-verified",
             "thumbnailer-variant-sources",
             "thumbnailer-metadata",
+            "thumbnailer-accounts",  # `user.*`: the variants API refuses blocked accounts
         ),
     ),
     Identity(

@@ -150,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     administer.add_parser("storage", help="bytes per bucket and kind").add_argument(
         "--days", type=_positive, default=30
     )
+    history = administer.add_parser(
+        "usage-history", help="uploads and stored bytes per day (one user's, or all)"
+    )
+    history.add_argument("--owner")
+    history.add_argument("--days", type=_positive, default=30)
+    quota = administer.add_parser(
+        "quota", help="set a user's own quota (a field left out follows the plan's)"
+    )
+    quota.add_argument("user_id", type=uuid.UUID)
+    quota.add_argument("--files", type=_count, help="live files and uploads in progress")
+    quota.add_argument("--bytes", type=_count, help="bytes of originals")
+    quota.add_argument(
+        "--plan", action="store_true", help="back to the plan's quota (clears the override)"
+    )
     reprocess = administer.add_parser(
         "reprocess", help="make a file's thumbnails, renditions or variants again"
     )
@@ -193,6 +207,13 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return number
 
 
@@ -414,6 +435,16 @@ async def _console(args: argparse.Namespace, client: MediaplaneClient, output: _
             )
         case "admin", "storage":
             result = await client.console("admin/storage", days=args.days)
+        case "admin", "usage-history":
+            result = await client.console("admin/usage/history", owner=args.owner, days=args.days)
+        case "admin", "quota":
+            fields = args.files is not None or args.bytes is not None
+            if args.plan == fields:
+                raise MediaplaneError(
+                    "invalid_request", 0, "give --files and/or --bytes, or --plan alone"
+                )
+            await client.set_quota(args.user_id, files=args.files, bytes=args.bytes)
+            result = {"user_id": str(args.user_id), "files": args.files, "bytes": args.bytes}
         case "admin", "dlq":
             result = await _dead_letters(args, client)
         case "admin", "reprocess":

@@ -285,6 +285,16 @@ class MediaplaneClient:
             idempotent=False,
         )
 
+    async def set_quota(self, user_id: uuid.UUID, *, files: int | None, bytes: int | None) -> None:
+        """Sets a user's own quota (role admin, the identity service's admin API, reached
+        through the edge); a None field follows the plan's, both None clear the override."""
+        url = self._gateway(f"/v1/admin/users/{user_id}/quota")
+        if files is None and bytes is None:
+            await self._call("DELETE", url, type(None), idempotent=True)
+        else:
+            body = {"files": files, "bytes": bytes}
+            await self._call("PUT", url, type(None), json=body, idempotent=True)
+
     # --- upload-gateway: dead letters (role admin) ------------------------------------------
 
     async def dead_letters(self, **params: object) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from mediaplane.thumbnailer.api.app import create_app
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
 from mediaplane.thumbnailer.app.metadata import MetadataExtractor
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
+from mediaplane.thumbnailer.worker.accounts import register_accounts
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
 from mediaplane.thumbnailer.worker.metadata import register_metadata
 from mediaplane.thumbnailer.worker.sources import register_variant_sources
@@ -36,6 +37,7 @@ async def run_worker(
             bus, resources.pool, resources.variants, originals_bucket=settings.originals_bucket
         )
         register_metadata(bus, MetadataExtractor(resources.service))
+        register_accounts(bus, resources.pool)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",

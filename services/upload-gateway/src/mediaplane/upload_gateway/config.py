@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
+from mediaplane.domain.quota import Plans, plans_from_env
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.devtoken import require_loopback
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
-from mediaplane.upload_gateway.domain.policy import Plans, Quota, UploadLimits
+from mediaplane.upload_gateway.domain.policy import UploadLimits
 
 SERVICE = "upload-gateway"
-
-
-def plans_from_env(table: str | None, default: str | None) -> Plans:
-    """`MEDIAPLANE_PLANS` (JSON: plan -> {"files": n, "bytes": n}) and `_DEFAULT_PLAN`;
-    without a table, `free` and `pro` (Plans.standard)."""
-    if not table:
-        standard = Plans.standard()
-        return Plans(quotas=standard.quotas, default=default or standard.default)
-    try:
-        raw = json.loads(table)
-        quotas = {
-            str(name): Quota(files=int(q["files"]), bytes=int(q["bytes"]))
-            for name, q in raw.items()
-        }
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise ValueError(
-            'MEDIAPLANE_PLANS must be JSON like {"free": {"files": 1000, "bytes": 10737418240}}'
-            f": {error}"
-        ) from None
-    if not quotas:
-        raise ValueError("MEDIAPLANE_PLANS names no plan")
-    return Plans(quotas=quotas, default=default or next(iter(quotas)))
 
 
 @dataclass(frozen=True, kw_only=True)
