@@ -78,7 +78,7 @@ class RateLimit:
     per_second: float = 20.0
     burst: int = 40
     lease: int = 10
-    lease_seconds: float = 1.0
+    lease_seconds: float = 2.0
 
     @property
     def lease_tokens(self) -> int:
@@ -91,6 +91,7 @@ class RateLimit:
             per_second=float(os.environ.get("MEDIAPLANE_RATE_PER_SECOND", 20.0)),
             burst=int(os.environ.get("MEDIAPLANE_RATE_BURST", 40)),
             lease=int(os.environ.get("MEDIAPLANE_RATE_LEASE", 10)),
+            lease_seconds=float(os.environ.get("MEDIAPLANE_RATE_LEASE_SECONDS", 2.0)),
         )
 
 
