@@ -3,7 +3,7 @@
 A bucket is one row of `rate_buckets` (migration `RATE_LIMIT_MIGRATIONS`, which
 each API applies with its own). Taking a token is one upsert: its row lock
 serialises an owner's concurrent requests across replicas, and the refill is
-computed from the row's last refill, so no process keeps any of it in memory.
+computed from the row's last refill, so no process keeps the bucket in memory.
 
 A process does not make that round trip for every request: it takes a lease of
 up to `k` tokens at once and spends them locally (`rate_lease.py`, which bounds
@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from mediaplane.eventlog.database import Pool
@@ -105,20 +103,15 @@ class OwnerRateLimiter:
     """`check(owner)` per request; `use(pool)` once the API's database pool is open.
 
     `purpose` keeps the buckets of different limits of one database apart (the
-    thumbnailer limits requests, and new variants per owner besides).
+    thumbnailer limits requests, and new variants per owner besides). A request
+    the process's lease for its owner pays makes no round trip.
     """
 
-    def __init__(
-        self,
-        limit: RateLimit,
-        *,
-        purpose: str = "requests",
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, limit: RateLimit, *, purpose: str = "requests") -> None:
         self._limit = limit
         self._purpose = purpose
         self._pool: Pool | None = None
-        self._leases = Leases(limit.lease_tokens, limit.lease_seconds, clock)
+        self._leases = Leases(limit.lease_tokens, limit.lease_seconds)
         # One take per owner in flight per process (what bounds its lease to k):
         # the key's lock and how many requests wait on it.
         self._takes: dict[str, tuple[asyncio.Lock, list[int]]] = {}
