@@ -29,6 +29,9 @@ from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import (
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
+    TranscodeChunkRequested,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
@@ -71,6 +74,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeStarted,
     TranscodeProgress,
     TranscodeSegmentsReady,
+    TranscodeChunkRequested,
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -111,6 +117,9 @@ AnyEvent = (
     | TranscodeStarted
     | TranscodeProgress
     | TranscodeSegmentsReady
+    | TranscodeChunkRequested
+    | TranscodeChunkDone
+    | TranscodeChunkFailed
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated

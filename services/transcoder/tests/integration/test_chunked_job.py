@@ -1,5 +1,6 @@
-"""A long video (over a low threshold) through the worker: the chunked ladder, published as
-it grows (real ffmpeg, Postgres, JetStream, SeaweedFS)."""
+"""A long video (over a low threshold) through the worker: the chunked ladder, its chunks
+through the `transcoder-chunks` queue, published as it grows (real ffmpeg, Postgres,
+JetStream, SeaweedFS, the outbox relay)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from collections.abc import Callable
 import pytest
 
 from mediaplane.bus import Bus
+from mediaplane.eventlog import OutboxRelay
 from mediaplane.transcoder.adapters.playlists import parse_media_playlist
 from mediaplane.transcoder.app.bootstrap import apply_migrations, open_resources
 from mediaplane.transcoder.config import ChunkingSettings, EncodingSettings, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import RungSpec
 from mediaplane.transcoder.domain.progress import ProgressThrottle
-from mediaplane.transcoder.worker.consumer import register_transcoder
+from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
 
 from ..conftest import MakeClip, ReadEvents, Upload, WaitFinal
 
@@ -42,12 +44,14 @@ async def test_a_long_video_is_chunked_and_playable_while_it_grows(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer="transcoder")
         register_transcoder(bus, resources.transcoder, settings)
+        register_chunk_encoder(bus, resources.chunk_encoder, settings)
 
         async def read(bucket: str, key: str) -> str:
             chunks = [c async for c in resources.objects.iter_object(bucket, key)]
             return b"".join(chunks).decode()
 
-        async with bus.running():
+        relay = OutboxRelay(settings.database_url, settings.bus.url, poll_interval=0.2)
+        async with bus.running(), relay:
             event = await upload(make_clip(width=640, height=360, seconds=8.0, fps=10))
             await bus.publish(event)
             final = await wait_final(event.file_id)
