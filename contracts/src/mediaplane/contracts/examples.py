@@ -330,6 +330,7 @@ def build_examples() -> list[Event]:
                 ),
             ],
             elapsed=41.5,
+            worker="transcoder-7d9f-1",
         ),
         TranscodeChunkFailed(
             **_envelope(44, f"transcode-{FILE}", "transcoder"),

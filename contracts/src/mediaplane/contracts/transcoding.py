@@ -156,6 +156,7 @@ class TranscodeChunkDone(Event, tag="transcode.chunk_done.v1", frozen=True, kw_o
     index: int
     rungs: list[ChunkRung]
     elapsed: Seconds  # the replica's wall time for the chunk (download, encode, upload)
+    worker: str  # the replica that encoded it (its worker id: host and pid)
 
 
 class TranscodeChunkFailed(Event, tag="transcode.chunk_failed.v1", frozen=True, kw_only=True):

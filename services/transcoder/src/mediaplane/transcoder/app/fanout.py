@@ -109,6 +109,7 @@ class ChunkEncoder:
             event
         )
         started = time.monotonic()
+        log.info("transcode.chunk_started", attempt=attempt)
         try:
             rungs = await self._encode(event)
         except PermanentFailure as failure:

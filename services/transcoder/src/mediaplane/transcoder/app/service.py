@@ -169,6 +169,7 @@ class TranscodeService:
             index=index,
             rungs=rungs,
             elapsed=elapsed,
+            worker=self.worker_id,
             context=self._context(context),
         )
         return await self._record_chunk(command)

@@ -106,6 +106,7 @@ class ReportChunkDone:
     index: int
     rungs: Sequence[ChunkRung]
     elapsed: float
+    worker: str
     context: CommandContext
 
 
@@ -236,6 +237,7 @@ def report_chunk_done(state: Job, command: ReportChunkDone) -> list[Event]:
             index=command.index,
             rungs=list(command.rungs),
             elapsed=command.elapsed,
+            worker=command.worker,
         )
     ]
 
