@@ -29,13 +29,13 @@ Upload = Callable[[Path], Awaitable[FileVerified]]
 ReadEvents = Callable[[uuid.UUID], list[Any]]
 WaitFinal = Callable[[uuid.UUID], Awaitable[Any]]
 
-# 16 s of 1280x720 at 15 fps, 1 s segments, 2 segments a chunk: 8 chunks of two rungs.
+# 12 s of 640x360 at 15 fps, 1 s segments, 2 segments a chunk: 6 chunks of two rungs.
 CHUNKED = {
     "MEDIAPLANE_TRANSCODER_CHUNK_THRESHOLD": "5",
     "MEDIAPLANE_TRANSCODER_CHUNK_SEGMENTS": "2",
-    "MEDIAPLANE_TRANSCODER_LADDER": "720:1500:96,360:400:64",
+    "MEDIAPLANE_TRANSCODER_LADDER": "360:500:96,180:200:64",
 }
-PLANNED = 8
+PLANNED = 6
 
 
 def _worker_id(pid: int) -> str:
@@ -51,7 +51,7 @@ async def _until(check: Callable[[], bool], within: float, what: str) -> None:
 
 
 async def _start(settings: TranscoderSettings, make_clip: MakeClip, upload: Upload) -> uuid.UUID:
-    verified = await upload(make_clip(width=1280, height=720, seconds=16.0, fps=15))
+    verified = await upload(make_clip(width=640, height=360, seconds=12.0, fps=15))
     bus = Bus(settings.bus, build_registry(settings.bus.subject_root), producer="upload-gateway")
     async with bus.running():
         await bus.publish(verified)
@@ -134,9 +134,9 @@ async def test_two_workers_share_the_chunks_of_one_video(
     # One valid ladder: every rung whole (the worker checked playlists, segments and
     # their alignment before completing), audio as its own renditions.
     renditions = {r["name"]: r for r in final.data["renditions"]}
-    assert set(renditions) == {"720p", "360p", "audio_96k", "audio_64k"}
-    assert renditions["720p"]["segment_count"] == renditions["360p"]["segment_count"] == 16
-    assert final.data["duration"] == pytest.approx(16.0, abs=0.1)
+    assert set(renditions) == {"360p", "180p", "audio_96k", "audio_64k"}
+    assert renditions["360p"]["segment_count"] == renditions["180p"]["segment_count"] == 12
+    assert final.data["duration"] == pytest.approx(12.0, abs=0.1)
     ready = [e.data for e in events if e.type == "transcode.segments_ready.v1"]
     assert ready[-1]["ended"]
     assert ready[-1]["chunks_done"] == ready[-1]["chunks_planned"] == PLANNED
