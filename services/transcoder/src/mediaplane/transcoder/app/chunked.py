@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mediaplane.transcoder.adapters.packager import finish_chunked_ladder
 from mediaplane.transcoder.app.ladders import LocalLadder, LocalMp4, check_mp4, encode_limits
 from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.chunks import Chunk, PlaylistEntry, leading_done, plan_chunks
+from mediaplane.transcoder.domain.errors import PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
     PlannedRendition,
     SourceMedia,
@@ -45,6 +47,19 @@ class Landed:
 
 
 OnLanded = Callable[[Landed], Awaitable[None]]
+
+
+@contextmanager
+def permanent_failure_first() -> Iterator[None]:
+    """A task group's permanent failure (the input's fault, a failed chunk) leaves it as
+    itself, so the job records its code; other errors stay grouped (transient: retried)."""
+    try:
+        yield
+    except* PermanentFailure as group:
+        failure: BaseException = group
+        while isinstance(failure, BaseExceptionGroup):
+            failure = failure.exceptions[0]
+        raise failure from None
 
 
 async def plan_source_chunks(
@@ -193,12 +208,13 @@ async def encode_chunked_ladder(
         await stitcher.audio_landed()
         return tracks
 
-    async with asyncio.TaskGroup() as group:
-        # The audio is queued behind the first chunk: the first chunk is what playback waits for.
-        group.create_task(one(chunks[0]))
-        audio_task = group.create_task(audio())
-        for chunk in chunks[1:]:
-            group.create_task(one(chunk))
+    with permanent_failure_first():
+        async with asyncio.TaskGroup() as group:
+            # The audio is queued behind the first chunk: what playback waits for.
+            group.create_task(one(chunks[0]))
+            audio_task = group.create_task(audio())
+            for chunk in chunks[1:]:
+                group.create_task(one(chunk))
     return await finish_chunked(
         settings, media, out_dir, audio_task.result(), time.monotonic() - started
     )
@@ -233,9 +249,10 @@ async def stitch_fanned_ladder(
         async for index, done in arrivals:
             await stitcher.chunk_landed(chunks[index], done)
 
-    async with asyncio.TaskGroup() as group:
-        audio_task = group.create_task(audio())
-        group.create_task(video())
+    with permanent_failure_first():
+        async with asyncio.TaskGroup() as group:
+            audio_task = group.create_task(audio())
+            group.create_task(video())
     return await finish_chunked(
         settings, media, out_dir, audio_task.result(), time.monotonic() - started
     )
