@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 MakeClip = Callable[..., Path]
 Upload = Callable[[Path], Awaitable[FileVerified]]
 ReadEvents = Callable[[uuid.UUID], list[Any]]
-WaitFinal = Callable[[uuid.UUID], Awaitable[Any]]
+WaitFinal = Callable[..., Awaitable[Any]]
 
 # 12 s of 640x360 at 15 fps, 1 s segments, 2 segments a chunk: 6 chunks of two rungs.
 CHUNKED = {
