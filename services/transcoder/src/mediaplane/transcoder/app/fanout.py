@@ -203,6 +203,18 @@ class ChunkEncoder:
         ]
 
 
+async def recorded_chunks(
+    service: TranscodeService, file_id: uuid.UUID, job_id: uuid.UUID
+) -> list[Chunk]:
+    """The chunks the job requested, as recorded (a retried attempt stitches those, even if
+    this worker would plan them otherwise)."""
+    _, events = await service.job_state(file_id)
+    spans = [
+        e.chunk for e in events if isinstance(e, TranscodeChunkRequested) and e.job_id == job_id
+    ]
+    return [chunk_of(span) for span in sorted(spans, key=lambda span: span.index)]
+
+
 async def chunk_arrivals(
     *,
     service: TranscodeService,

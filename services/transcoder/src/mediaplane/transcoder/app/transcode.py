@@ -48,7 +48,7 @@ from mediaplane.transcoder.adapters.packager import (
 from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
 from mediaplane.transcoder.app.chunked import plan_source_chunks, stitch_fanned_ladder
-from mediaplane.transcoder.app.fanout import chunk_arrivals, chunk_span
+from mediaplane.transcoder.app.fanout import chunk_arrivals, chunk_span, recorded_chunks
 from mediaplane.transcoder.app.ladders import LocalLadder, check_mp4, encode_limits
 from mediaplane.transcoder.app.live import LiveLadder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -401,6 +401,8 @@ class Transcoder:
                 if chunks
                 else None,
             )
+            if chunks:
+                chunks = await recorded_chunks(self.service, event.file_id, claim.job_id)
             log.info(
                 "transcode.started",
                 size=size,
