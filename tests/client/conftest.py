@@ -37,6 +37,7 @@ from mediaplane.client import MediaplaneClient, RetryPolicy
 from mediaplane.contracts import Event, FileUploadedV2, Registry, build_registry
 from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
 from mediaplane.devstack.settings import StackSettings
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.eventlog.codec import decode_event
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.identity.app.bootstrap import apply_migrations as migrate_identity
@@ -53,7 +54,7 @@ from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_
 from mediaplane.upload_gateway.app.bootstrap import clamd_scanner
 from mediaplane.upload_gateway.app.service import UploadService
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
 from mediaplane.upload_gateway.worker.verifier import verify
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -160,6 +161,7 @@ async def platform(
         rate_limit=rate,
         dev_mode=True,
         clamd_url=stack.clamd_url,
+        dead_letters=bus,  # the test's admin identity stands in for `deadletters`
     )
     catalog_settings = CatalogSettings(
         database_url=pg_url,

@@ -209,6 +209,8 @@ ROUTES = [
     ("POST", f"/v1/moderation/files/{FILE}/reports/{SESSION}/dismiss", "gateway"),
     ("GET", "/v1/admin/files?owner=alice", "catalog"),
     ("GET", "/v1/admin/usage", "catalog"),
+    ("GET", "/v1/admin/usage/history?days=7", "catalog"),
+    ("PUT", f"/v1/admin/users/{FILE}/quota", "identity"),
     ("GET", "/v1/admin/audit", "catalog"),
     ("POST", f"/v1/admin/files/{FILE}/reprocess", "gateway"),
     ("GET", f"/v1/admin/users/{FILE}", "identity"),

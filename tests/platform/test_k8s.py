@@ -198,3 +198,16 @@ def test_nats_is_a_three_node_statefulset_whose_routes_log_in(
     config = of_kind(documents, "ConfigMap")["mediaplane-config"]["data"]
     assert config["MEDIAPLANE_STREAM_REPLICAS"] == "3"
     assert config["MEDIAPLANE_NATS_URL"] == "nats://nats:4222"
+
+
+def test_nats_has_every_password_its_auth_config_names(documents: list[dict[str, Any]]) -> None:
+    # nats-server refuses to start when auth.conf names a variable its environment lacks.
+    named = set(
+        re.findall(r"\$(MEDIAPLANE_\w+_NATS_PASSWORD)", (BASE / "nats" / "auth.conf").read_text())
+    )
+    container = of_kind(documents, "StatefulSet")["nats"]["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    env = {e["name"] for e in container["env"]}
+    assert named, "auth.conf names no password: the pattern is stale"
+    assert named <= env, f"missing from the nats StatefulSet: {sorted(named - env)}"

@@ -1,5 +1,5 @@
-"""Accounts across services: the identity service's admin API suspends, deletes and re-plans a
-user, and the gateway and the catalog act on it through `user.*` events.
+"""Accounts across services: the identity service's admin API suspends, deletes, re-plans a
+user and sets their quota, and the gateway and the catalog act on it through `user.*` events.
 
 The real identity service (uvicorn, its own database, its outbox relay to JetStream) signs a
 person in with the code flow and PKCE; the gateway and the catalog verify its RS256 tokens
@@ -35,6 +35,7 @@ from mediaplane.contracts import build_registry
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace, wait_until_ok
 from mediaplane.devstack.settings import StackSettings, database_url
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.eventlog.database import open_pool
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.identity.app.bootstrap import apply_migrations as migrate_identity
@@ -60,7 +61,6 @@ from mediaplane.upload_gateway.api.app import create_app as gateway_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations as migrate_gateway
 from mediaplane.upload_gateway.app.bootstrap import open_resources as gateway_resources
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import Plans, Quota
 from mediaplane.upload_gateway.worker.accounts import register_accounts
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -126,7 +126,9 @@ async def _catalog_ingest(settings: CatalogSettings, bus: BusSettings) -> AsyncI
             pool=pool,
             registry=build_registry(bus.subject_root),
             bus=bus,
-            settings=IngestSettings(batch_size=50),
+            settings=IngestSettings(
+                batch_size=50, originals_bucket=settings.ingest.originals_bucket
+            ),
             stop=stop,
         )
     )
@@ -188,6 +190,9 @@ async def platform(
         auth=auth,
         rate_limit=RATE,
         playback_secret="a-playback-secret-for-the-suspension-test-0123",
+        plans=PLANS,
+        # The bucket the gateway's file events name (ingest dead-letters any other).
+        ingest=IngestSettings(originals_bucket=s3_bucket),
     )
     await migrate_identity(identity_settings)
     await migrate_gateway(gateway_settings)
@@ -206,6 +211,10 @@ async def platform(
         # Identity's outbox -> JetStream, as its relay role runs it.
         await stack_.enter_async_context(
             OutboxRelay(identity_settings.database_url, bus.url, poll_interval=0.2)
+        )
+        # The gateway's outbox too: its file events reach the catalog (usage per user).
+        await stack_.enter_async_context(
+            OutboxRelay(gateway_settings.database_url, bus.url, poll_interval=0.2)
         )
         # The gateway's accounts consumer, as its verifier process runs it.
         resources = await stack_.enter_async_context(
@@ -348,6 +357,69 @@ async def test_identity_suspends_deletes_and_replans_users_across_services(
     assert deleted.status_code == 204, deleted.text
     await _both_refuse(platform, una, "account_deleted")
     await eventually(lambda: _equals(_live_files(platform, user_id), 0), within=PATIENCE)
+
+
+async def test_a_quota_change_reaches_the_gateway(platform: Platform) -> None:
+    """An admin gives a user a tiny quota: their next upload is refused with the quota's
+    code; back to the plan's, it is admitted. The catalog shows the effective quota."""
+    identity, gateway, catalog = platform.identity, platform.gateway, platform.catalog
+    async with identity_resources(identity.settings, pool_size=1) as resources:
+        await resources.accounts.register(
+            email="root@example.org", password=PASSWORD, role="admin", via="admin", verified=True
+        )
+    admin = _bearer(await _tokens(identity, "root@example.org"))
+    user_id = await _sign_up(identity, "quin@example.org")
+    quin = _bearer(await _tokens(identity, "quin@example.org"))
+    quota = f"/v1/admin/users/{user_id}/quota"
+    changed = await identity.http.put(
+        f"/v1/admin/users/{user_id}/plan", json={"plan": "pro"}, headers=admin
+    )
+    assert changed.status_code == 204, changed.text
+    assert (await _upload(gateway, quin)).status_code == 202
+
+    async def gateway_override() -> tuple[Any, ...] | None:
+        async with await psycopg.AsyncConnection.connect(
+            platform.gateway_settings.database_url
+        ) as conn:
+            cursor = await conn.execute(
+                "SELECT plan, quota_files, quota_bytes, quota_at IS NOT NULL"
+                " FROM gateway_accounts WHERE owner = %s",
+                (user_id,),
+            )
+            row = await cursor.fetchone()
+        return tuple(row) if row else None
+
+    # Smaller than one upload: the next one is refused, whatever the plan allows.
+    tiny = await identity.http.put(quota, json={"bytes": 10}, headers=admin)
+    assert tiny.status_code == 204, tiny.text
+    await eventually(lambda: _equals(gateway_override(), ("pro", None, 10, True)), within=PATIENCE)
+    refused = await _upload(gateway, quin)
+    assert (refused.status_code, refused.json()["code"]) == (413, "quota_exceeded")
+
+    async def catalog_quota() -> Any:
+        usage = await catalog.get("/v1/admin/usage", params={"owner": user_id}, headers=admin)
+        assert usage.status_code == 200, usage.text
+        items = usage.json()["items"]
+        return items[0]["quota"] if items else None
+
+    pro = PLANS.quotas["pro"]
+    expected = {"files": pro.files, "bytes": 10, "override_files": None, "override_bytes": 10}
+    await eventually(lambda: _equals(catalog_quota(), expected), within=PATIENCE)
+
+    # Back to the plan's quota (pro: three files): admitted again.
+    cleared = await identity.http.delete(quota, headers=admin)
+    assert cleared.status_code == 204, cleared.text
+    await eventually(
+        lambda: _equals(gateway_override(), ("pro", None, None, True)), within=PATIENCE
+    )
+    assert (await _upload(gateway, quin)).status_code == 202
+    plan_quota = {"files": pro.files, "bytes": pro.bytes, "override_files": None,
+                  "override_bytes": None}  # fmt: skip
+    await eventually(lambda: _equals(catalog_quota(), plan_quota), within=PATIENCE)
+
+    # A user or moderator may not change a quota.
+    denied = await identity.http.put(quota, json={"files": 10**6}, headers=quin)
+    assert (denied.status_code, denied.json()["code"]) == (403, "role_required")
 
 
 async def _both_refuse(platform: Platform, headers: dict[str, str], code: str) -> None:

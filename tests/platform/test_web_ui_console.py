@@ -2,7 +2,8 @@
 
 Boots a private platform (as `test_web_ui.py` does) and runs
 `services/web-ui/e2e/console.e2e.mjs`: an owner's image is reported by another
-user, an admin takes it down from the moderation queue, the admin console lists
+user, an admin re-runs its thumbnails from the admin console (a second
+`thumbnail.generated` follows), takes it down from the moderation queue, the admin console lists
 it (users, files, processing, audit), and the owner sees it as taken down with
 the reason. MEDIAPLANE_WEB_UI_SCREENSHOTS=docs/screenshots refreshes
 moderation.png, admin.png and taken-down.png. Needs what test_web_ui.py needs

@@ -13,9 +13,12 @@ import pytest
 from nats.aio.client import Client
 
 from mediaplane.bus import Bus, BusSettings, Delivery, PoisonEvent, provision, read_dead_letters
-from mediaplane.bus.permissions import SERVICES, identity, publish_allowed
+from mediaplane.bus.dead_letter import get_dead_letter, page_dead_letters
+from mediaplane.bus.permissions import DEAD_LETTERS, SERVICES, identity, publish_allowed
+from mediaplane.bus.redrive import redrive
 from mediaplane.bus.testing import eventually
 from mediaplane.contracts import BEACON_REGISTRY, REGISTRY, Event, FileVerified
+from mediaplane.contracts import headers as h
 from mediaplane.contracts.asyncapi import PRODUCERS
 from mediaplane.contracts.examples import build_examples
 from mediaplane.devstack.pytest_plugin import PrivateNats
@@ -186,3 +189,47 @@ async def test_each_service_runs_its_durables_dead_letters_and_publishes_as_itse
     assert seen == [1] * len(durables)
     assert sorted(letter.consumer for letter in letters) == sorted(durables)
     assert all(letter.reason == "poison: test" for letter in letters)
+
+
+@pytest.mark.integration
+async def test_the_dead_letter_api_identity_reads_deletes_and_redrives_only(
+    server: PrivateNats,
+) -> None:
+    """`deadletters` (the admin dead-letter API) may read, redrive and delete DLQ messages;
+    publishing a dead letter, reading the event stream, purging, or reading core traffic
+    is refused."""
+    admin = await nats.connect(server.url)
+    admin_js = admin.jetstream()
+    await admin_js.publish(
+        "dlq.thumbnailer-file-verified.media.file.verified.v1",
+        b"{}",
+        headers={
+            h.DLQ_ORIGINAL_SUBJECT: "media.file.verified.v1",
+            h.DLQ_CONSUMER: "thumbnailer-file-verified",
+        },
+    )
+    errors = Errors()
+    nc = await connect_as(server, DEAD_LETTERS, errors)
+    js = nc.jetstream(timeout=1)
+    settings = BusSettings()
+    letters, _ = await page_dead_letters(js, settings)
+    assert [letter.sequence for letter in letters] == [1]
+    ack = await redrive(js, settings, letters[0])
+    assert (ack.stream, await get_dead_letter(js, settings, 1)) == ("MEDIA", None)
+
+    with pytest.raises(nats.errors.TimeoutError):  # forging a dead letter
+        await js.publish("dlq.catalog-ingest.media.file.verified.v1", b"{}", timeout=1)
+    with pytest.raises(nats.errors.TimeoutError):  # reading the event stream
+        await js.get_msg("MEDIA", 1)
+    with pytest.raises(nats.errors.TimeoutError):
+        await js.purge_stream("DLQ")
+    await nc.subscribe("media.>")
+    await nc.flush()
+    await eventually(lambda: len(errors.seen) >= 4)
+    await nc.close()
+    await admin.close()
+    publishes = [e for e in errors.seen if "permissions violation for publish" in e.lower()]
+    subscriptions = [
+        e for e in errors.seen if "permissions violation for subscription" in e.lower()
+    ]
+    assert (len(publishes), len(subscriptions)) == (3, 1), errors.seen

@@ -109,7 +109,9 @@ def test_each_service_gets_its_own_nats_password_and_nobody_the_admins(isolated_
     known = natsauth.passwords(settings.stack)
     assert (isolated_env / "nats" / "passwords.json").stat().st_mode & 0o077 == 0
     assert {k: v for k, v in env.items() if "NATS_PASSWORD" in k} == {
-        f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": known[s.name] for s in platform.SERVICES
+        **{f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": known[s.name] for s in platform.SERVICES},
+        # The gateway api's admin dead-letter API (docs/adr/0007-the-dead-letter-api.md).
+        "MEDIAPLANE_DEADLETTERS_NATS_PASSWORD": known["deadletters"],
     }
     assert known["admin"] not in env.values()
     assert natsauth.passwords(settings.stack) == known  # kept across restarts

@@ -93,3 +93,17 @@ async def test_the_bucket_refills_with_time_and_says_how_long_to_wait(
 async def test_a_limiter_without_its_database_refuses_to_guess() -> None:
     with pytest.raises(RuntimeError, match="no database"):
         await OwnerRateLimiter(STILL).check("alice")
+
+
+async def test_a_cost_takes_that_many_tokens_on_any_replica(pools: tuple[Pool, Pool]) -> None:
+    a, b = (replica(pool, STILL) for pool in pools)
+    await a.check("dave", cost=3)
+    with pytest.raises(RateLimited) as refused:
+        await b.check("dave", cost=3)  # two are left: nothing is taken
+    assert (refused.value.retry_after or 0) >= 1
+    await b.check("dave", cost=2)
+    with pytest.raises(RateLimited):
+        await a.check("dave")
+    with pytest.raises(RateLimited):
+        await a.check("erin", cost=6)  # more than the burst: never, and no bucket is made
+    await a.check("erin", cost=5)

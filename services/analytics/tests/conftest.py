@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from mediaplane.analytics.api.app import create_app
 from mediaplane.analytics.app.bootstrap import apply_migrations
 from mediaplane.analytics.config import AnalyticsSettings, beacon_bus
-from mediaplane.analytics.domain.admission import BeaconBudget
 from mediaplane.bus.testing import namespaced_settings
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.eventlog.database import Pool, open_pool
 from mediaplane.servicekit.auth import AuthSettings
@@ -35,7 +35,8 @@ async def settings(pg_url: str, nats_namespace: NatsNamespace) -> AnalyticsSetti
         ),
         auth=AuthSettings(hs256_secret=SECRET),
         rate_limit=RateLimit(per_second=10_000, burst=10_000),
-        beacon_budget=BeaconBudget(per_second=5, burst=300),
+        beacon_budget=RateLimit(per_second=5, burst=300),
+        ops_port=free_port_block(),  # the worker role's ops HTTP: not the fixed 9161
     )
     await apply_migrations(built)
     return built

@@ -93,8 +93,9 @@ Verified = Callable[..., Awaitable[FileVerified]]
 
 @pytest.fixture
 def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
-    """`await verified(data, media_type, kind, upload=True, file_id=None)`: the original in
-    the originals bucket and the `file.verified.v1` the gateway's verifier would publish."""
+    """`await verified(data, media_type, kind, upload=True, file_id=None, owner="alice")`: the
+    original in the originals bucket and the `file.verified.v1` the gateway's verifier would
+    publish."""
 
     async def make(
         data: bytes,
@@ -103,9 +104,10 @@ def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
         *,
         upload: bool = True,
         file_id: uuid.UUID | None = None,
+        owner: str = "alice",
     ) -> FileVerified:
         file_id = file_id or new_event_id()
-        key = f"alice/{file_id}"
+        key = f"{owner}/{file_id}"
         if upload:
             await objects.put_bytes(s3_bucket, key, data, content_type=media_type)
         return new_event(
@@ -114,7 +116,7 @@ def verified(objects: ObjectStore, s3_bucket: str) -> Verified:
             stream_id=f"file-{file_id}",
             context=EventContext(producer="upload-gateway", correlation_id=str(uuid.uuid4())),
             file_id=file_id,
-            owner="alice",
+            owner=owner,
             bucket=s3_bucket,
             object_key=key,
             sha256=hashlib.sha256(data).hexdigest(),

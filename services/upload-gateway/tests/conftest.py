@@ -17,12 +17,13 @@ from mediaplane.bus import BusSettings
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.devstack.pytest_plugin import NatsNamespace
 from mediaplane.devstack.settings import StackSettings
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 

@@ -3,12 +3,14 @@
 //
 // Through the API: an owner uploads an image (single PUT) and waits until it is
 // ready; another user reports it. In the browser: an admin (a dev token with
-// the admin role, pasted) opens #/moderation, sees the report, takes the file
-// down with a reason; opens #/admin (users, files, processing, audit). The
+// the admin role, pasted) re-runs its thumbnails from #/admin (the file's history
+// then has a second thumbnail.generated), opens #/moderation, sees the report, takes
+// the file down with a reason; opens #/admin (users, files, processing, audit, and the
+// storage and usage charts, the platform's then the owner's). The
 // owner then sees the file as taken down, with the reason.
 //
 // Environment: WEBUI_BASE_URL, WEBUI_IMAGE (required), WEBUI_SCREENSHOTS
-// (folder for moderation.png, admin.png and taken-down.png), WEBUI_TIMEOUT_S
+// (folder for moderation.png, admin.png, admin-charts.png and taken-down.png), WEBUI_TIMEOUT_S
 // (per wait, default 240), CHROMIUM (default /usr/bin/chromium).
 import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -83,8 +85,18 @@ async function main() {
   step('another user reports it')
   await api('POST', `/v1/files/${fileId}/reports`, await token(`reporter-${run}`), { reason: 'not theirs to share' })
 
-  step('an admin takes it down from the moderation queue')
+  step('an admin re-runs its thumbnails from the admin console')
   await signIn(await token(`admin-${run}`, true))
+  await page.click('#nav-admin')
+  await page.fill('#admin-filters input[name=owner]', owner)
+  await page.click('#admin-filters button[type=submit]')
+  await page.locator(`#admin-files tr[data-file="${fileId}"] button.rerun-thumbnails`).click()
+  await page.locator('#admin-notice', { hasText: 'requested' }).waitFor()
+  const generated = async () => (await api('GET', `/v1/files/${fileId}/history`, ownerToken)).events
+    .filter((e) => e.type === 'thumbnail.generated.v1').length
+  await until('the thumbnails are made again', async () => (await generated()) === 2)
+
+  step('an admin takes it down from the moderation queue')
   await page.click('#nav-moderation')
   const row = page.locator(`#report-queue tr[data-report]`, { hasText: owner })
   await row.waitFor()
@@ -100,7 +112,23 @@ async function main() {
   await page.locator('#admin-files tr', { hasText: 'taken down' }).waitFor()
   await page.locator('#admin-usage tr', { hasText: owner }).waitFor()
   await page.locator('#admin-audit tr', { hasText: 'file.taken_down.v1' }).first().waitFor()
+  // Dead letters: through the edge to the gateway's api, as its `deadletters` identity.
+  await page.locator('#dead-letters tr', { hasText: 'No dead letters' }).waitFor()
+  if (await page.textContent('#dlq-error')) throw new Error(`dead letters: ${await page.textContent('#dlq-error')}`)
   if (shots) await page.screenshot({ path: join(shots, 'admin.png'), fullPage: true })
+
+  step('storage and usage over time, as charts')
+  await page.locator('#storage-chart').waitFor()
+  await page.locator('#usage-chart').waitFor()
+  await until('the platform caption', async () => /The platform: \d+ uploads?,/.test(await page.locator('#admin-usage-caption').textContent()))
+  await page.locator('#admin-usage tr', { hasText: owner }).locator('a').first().click()
+  await until("the owner's usage chart", async () => (await page.locator('#admin-usage-caption').textContent()).includes(`User ${owner}: 1 upload,`))
+  if (shots) {
+    // The sticky header would sit over an element scrolled into view: out of the way.
+    // (CSSOM, which the page's CSP allows; an injected style tag it refuses.)
+    await page.locator('header').evaluate((e) => { e.style.position = 'static' })
+    await page.locator('#admin-over-time').screenshot({ path: join(shots, 'admin-charts.png') })
+  }
 
   step('the owner sees it taken down, with the reason')
   await signIn(ownerToken)

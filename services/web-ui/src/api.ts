@@ -445,6 +445,17 @@ export interface Usage {
   derived_bytes: number
   plan: string | null
   account_status: string | null
+  /** What the gateway enforces: an admin's override field by field, else the plan's. */
+  quota: { files: number; bytes: number; override_files: number | null; override_bytes: number | null }
+}
+
+export interface UsageDay {
+  day: string
+  uploads: number
+  uploaded_bytes: number
+  deletions: number
+  freed_bytes: number
+  stored_bytes: number
 }
 
 export interface AdminFileFilter {
@@ -501,7 +512,19 @@ export interface StorageRow {
   freed_bytes: number
 }
 
+// What an admin may have made again (services/upload-gateway README, "Admin"), and which
+// kinds of file have such artifacts: the gateway refuses the others (422).
+export type ReprocessTarget = 'transcode' | 'thumbnails' | 'variants'
+export const REPROCESS_KINDS: Record<ReprocessTarget, readonly string[]> = {
+  transcode: ['video', 'audio'],
+  thumbnails: ['image', 'video', 'pdf'],
+  variants: ['image', 'video'],
+}
+
 export const admin = {
+  reprocess(fileId: string, target: ReprocessTarget): Promise<void> {
+    return request('POST', `/v1/admin/files/${fileId}/reprocess`, { target })
+  },
   processing(): Promise<Processing> {
     return request('GET', '/v1/admin/processing')
   },
@@ -516,6 +539,59 @@ export const admin = {
   },
   usage(owner?: string): Promise<{ items: Usage[]; next_marker: string | null }> {
     return request('GET', `/v1/admin/usage${query({ owner, limit: 200 })}`)
+  },
+  usageHistory(owner?: string, days = 30): Promise<{ owner: string | null; days: UsageDay[] }> {
+    return request('GET', `/v1/admin/usage/history${query({ owner, days })}`)
+  },
+  /** A user's own quota (identity); a null field follows the plan's, both null clear it. */
+  setQuota(userId: string, files: number | null, bytes: number | null): Promise<void> {
+    const path = `/v1/admin/users/${encodeURIComponent(userId)}/quota`
+    return files === null && bytes === null ? request('DELETE', path) : request('PUT', path, { files, bytes })
+  },
+}
+
+// ---- dead letters (the gateway's admin API, docs/runbooks/dlq.md) ----
+
+export interface DeadLetter {
+  sequence: number
+  consumer: string
+  subject: string
+  reason: string
+  deliveries: number
+  parked_at: string | null
+  event_type: string | null
+  event_id: string | null
+}
+
+export interface DeadLetterDetail extends DeadLetter {
+  original_sequence: number
+  headers: Record<string, string>
+  size: number
+  payload: unknown
+  payload_text: string | null
+}
+
+export interface DeadLetterFilter {
+  consumer?: string
+  subject?: string
+  reason?: string
+}
+
+export const deadLetters = {
+  list(filter: DeadLetterFilter, after = 0): Promise<{ items: DeadLetter[]; next_after: number | null }> {
+    return request('GET', `/v1/admin/dead-letters${query({ ...filter, after, limit: 50 })}`)
+  },
+  show(sequence: number): Promise<DeadLetterDetail> {
+    return request('GET', `/v1/admin/dead-letters/${sequence}`)
+  },
+  redrive(sequence: number): Promise<{ sequence: number; msg_id: string; stream_sequence: number }> {
+    return request('POST', `/v1/admin/dead-letters/${sequence}/redrive`)
+  },
+  redriveMatching(filter: DeadLetterFilter): Promise<{ redriven: { sequence: number }[]; next_after: number | null }> {
+    return request('POST', '/v1/admin/dead-letters/redrive', { ...filter, limit: 500 })
+  },
+  discard(sequence: number, note: string): Promise<void> {
+    return request('POST', `/v1/admin/dead-letters/${sequence}/discard`, { note })
   },
 }
 

@@ -14,7 +14,7 @@ import {
   Tooltip,
 } from 'chart.js'
 
-import { h } from './dom'
+import { formatBytes, h } from './dom'
 
 Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip)
 
@@ -83,6 +83,57 @@ export function qualityBars(id: string, labels: string[], rebufferPercent: numbe
       ],
     },
     options: { animation: false, maintainAspectRatio: false, indexAxis: 'y', scales: { x: { beginAtZero: true } } },
+  })
+  return { element, destroy: () => chart.destroy() }
+}
+
+const PALETTE = ['#4f7cff', '#f08a24', '#2e9d5b', '#8e44ad', '#d9534f', '#17a2b8', '#b8860b', '#6c757d']
+
+/** Bytes added per day, one stacked series per bucket and kind, and the bytes the janitor
+ * freed (a series of its own, not stacked). */
+export function storagePerDay(id: string, days: string[], series: { label: string; bytes: number[] }[], freed: number[]): DrawnChart {
+  const { element, canvas } = frame(id, 'storage added and freed per day, per bucket and kind')
+  const chart = new Chart(canvas, {
+    type: 'bar',
+    data: {
+      labels: days,
+      datasets: [
+        ...series.map((s, i) => ({ type: 'bar' as const, label: s.label, data: s.bytes, stack: 'added', backgroundColor: PALETTE[i % PALETTE.length] })),
+        { type: 'bar' as const, label: 'freed (purged)', data: freed, stack: 'freed', backgroundColor: '#adb5bd' },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { callback: (v) => formatBytes(Number(v)) } } },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${formatBytes(Number(c.raw))}` } } },
+    },
+  })
+  return { element, destroy: () => chart.destroy() }
+}
+
+/** Uploads per day (bars, left axis) and bytes of originals stored at each day's end (line,
+ * right axis): one user's, or the platform's. */
+export function usageOverTime(id: string, days: string[], uploads: number[], storedBytes: number[]): DrawnChart {
+  const { element, canvas } = frame(id, 'uploads and stored bytes per day')
+  const chart = new Chart(canvas, {
+    type: 'bar',
+    data: {
+      labels: days,
+      datasets: [
+        { type: 'bar', label: 'uploads', data: uploads, yAxisID: 'uploads', backgroundColor: '#4f7cff' },
+        { type: 'line', label: 'stored', data: storedBytes, yAxisID: 'bytes', borderColor: '#2e9d5b', backgroundColor: '#2e9d5b', stepped: true },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        uploads: { type: 'linear', position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'uploads' } },
+        bytes: { type: 'linear', position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, ticks: { callback: (v) => formatBytes(Number(v)) } },
+      },
+      plugins: { tooltip: { callbacks: { label: (c) => (c.dataset.yAxisID === 'bytes' ? `stored: ${formatBytes(Number(c.raw))}` : `uploads: ${String(c.raw)}`) } } },
+    },
   })
   return { element, destroy: () => chart.destroy() }
 }

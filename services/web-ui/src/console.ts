@@ -1,9 +1,12 @@
 // Moderation (`#/moderation`, role moderator) and the admin console (`#/admin`,
 // role admin): the report queue with dismiss / take down, repeated offenders,
-// every file with filters, and storage per user. The APIs check the roles; the
-// links are only hidden from others.
-import { admin, ApiError, moderation } from './api'
-import type { AdminFileFilter, Report } from './api'
+// every file with filters (each ready file with re-run buttons for what its kind has:
+// transcode, thumbnails, variants), storage and usage over time (charts), and storage
+// and quota per user. The APIs check the roles; the links are only hidden from others.
+import { admin, ApiError, moderation, REPROCESS_KINDS } from './api'
+import type { AdminFileFilter, FileSummary, ReprocessTarget, Report, Usage } from './api'
+import { overTime } from './admincharts'
+import { deadLetterSection } from './deadletters'
 import { formatBytes, formatDate, h } from './dom'
 
 function problem(error: unknown): string {
@@ -90,11 +93,13 @@ const FILTERS: [keyof AdminFileFilter, string, string][] = [
 export function renderAdmin(root: HTMLElement): () => void {
   let alive = true
   const note = h('p', { class: 'error', id: 'admin-error', role: 'alert' })
+  const notice = h('p', { class: 'muted', id: 'admin-notice', role: 'status' })
   const inputs = FILTERS.map(([name, label, type]) => [name, h('input', { type, name, 'aria-label': label, placeholder: label })] as const)
   const failed = h('input', { type: 'checkbox', name: 'failed' })
   const takenDown = h('input', { type: 'checkbox', name: 'taken_down' })
   const files = h('tbody', { id: 'admin-files' })
   const usage = h('tbody', { id: 'admin-usage' })
+  const charts = overTime((error) => { if (alive) note.textContent = problem(error) })
   const form = h('form', { class: 'inline', id: 'admin-filters', onsubmit: (e: Event) => { e.preventDefault(); void loadFiles() } },
     ...inputs.map(([, input]) => input),
     h('label', null, failed, ' failed processing'), h('label', null, takenDown, ' taken down'),
@@ -106,18 +111,20 @@ export function renderAdmin(root: HTMLElement): () => void {
   const auditWho = h('input', { type: 'text', placeholder: 'actor', 'aria-label': 'Actor' })
   const auditSubject = h('input', { type: 'text', placeholder: 'owner / user', 'aria-label': 'Owner or user' })
   root.append(
-    h('h2', null, 'Admin'), note,
+    h('h2', null, 'Admin'), note, notice,
     h('section', null, h('h3', null, 'Processing'), processing),
+    deadLetterSection(() => alive),
     h('section', null, h('h3', null, 'Storage (now, per bucket and kind)'),
       h('table', { class: 'small' }, h('thead', null, h('tr', null, ['bucket', 'kind', 'bytes'].map((c) => h('th', null, c)))), storage)),
-    h('section', null, h('h3', null, 'Users: storage, plan and status'),
-      h('p', { class: 'muted small' }, 'Plans, quotas and suspension are changed through the identity admin API; the gateway enforces them on the next upload.'),
+    charts.element,
+    h('section', null, h('h3', null, 'Users: storage, plan, quota and status'),
+      h('p', { class: 'muted small' }, 'A quota set here replaces the plan\'s for that user (an empty field keeps the plan\'s); the gateway enforces it on the next upload. Plans and suspension are changed through the identity admin API.'),
       h('table', { class: 'small' },
-        h('thead', null, h('tr', null, ['owner', 'files', 'originals', 'by kind', 'derived', 'plan', 'account'].map((c) => h('th', null, c)))),
+        h('thead', null, h('tr', null, ['owner', 'files', 'originals', 'by kind', 'derived', 'plan', 'quota', 'change quota', 'account'].map((c) => h('th', null, c)))),
         usage)),
     h('section', null, h('h3', null, 'Files'), form,
       h('table', { class: 'small' },
-        h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing'].map((c) => h('th', null, c)))),
+        h('thead', null, h('tr', null, ['uploaded', 'file', 'owner', 'kind', 'size', 'status', 'processing', 're-run'].map((c) => h('th', null, c)))),
         files)),
     h('section', null, h('h3', null, 'Audit log'),
       h('form', { class: 'inline', onsubmit: (e: Event) => { e.preventDefault(); void loadAudit() } },
@@ -160,6 +167,30 @@ export function renderAdmin(root: HTMLElement): () => void {
     }
   }
 
+  // A re-run is a command: the gateway appends it and the owning worker acts on it, so the
+  // answer is only "requested"; the file's processing column shows the outcome later.
+  async function rerun(file: FileSummary, target: ReprocessTarget): Promise<void> {
+    note.textContent = ''
+    notice.textContent = ''
+    if (!confirm(`Make the ${target} of ${file.filename} again? The current ones are replaced.`)) return
+    try {
+      await admin.reprocess(file.file_id, target)
+      if (alive) notice.textContent = `Re-run of ${target} requested for ${file.filename}.`
+    } catch (error) {
+      if (alive) note.textContent = problem(error)
+    }
+  }
+
+  function rerunButtons(file: FileSummary): (HTMLElement | string)[] {
+    if (file.status !== 'ready' || file.taken_down_reason) return []
+    const targets = (Object.keys(REPROCESS_KINDS) as ReprocessTarget[])
+      .filter((target) => file.kind !== null && REPROCESS_KINDS[target].includes(file.kind))
+    return targets.flatMap((target, i) => [
+      ...(i ? [' '] : []),
+      h('button', { type: 'button', class: `secondary small rerun-${target}`, onclick: () => void rerun(file, target) }, target),
+    ])
+  }
+
   async function loadFiles(): Promise<void> {
     const filter: AdminFileFilter = {}
     for (const [name, input] of inputs) {
@@ -179,6 +210,7 @@ export function renderAdmin(root: HTMLElement): () => void {
         h('td', null, f.owner), h('td', null, f.kind ?? '—'), h('td', null, formatBytes(f.size)),
         h('td', null, f.taken_down_reason ? `taken down: ${f.taken_down_reason}` : f.status),
         h('td', null, [f.transcode_error, f.thumbnail_error].filter(Boolean).join(', ') || `${f.transcode_status ?? '—'} / ${f.thumbnail_status ?? '—'}`),
+        h('td', null, rerunButtons(f)),
       )) : [h('tr', null, h('td', { class: 'muted' }, 'No files'))]))
     } catch (error) {
       if (alive) note.textContent = problem(error)
@@ -189,19 +221,50 @@ export function renderAdmin(root: HTMLElement): () => void {
     try {
       const page = await admin.usage()
       if (!alive) return
-      usage.replaceChildren(...page.items.map((u) => h('tr', null,
-        h('td', null, u.owner), h('td', null, String(u.files)), h('td', null, formatBytes(u.original_bytes)),
+      usage.replaceChildren(...page.items.map((u) => h('tr', { dataset: { owner: u.owner } },
+        h('td', null, h('a', { href: '#/admin', title: 'usage over time', onclick: (e: Event) => { e.preventDefault(); void charts.showUser(u.owner) } }, u.owner)),
+        h('td', null, String(u.files)), h('td', null, formatBytes(u.original_bytes)),
         h('td', null, Object.entries(u.bytes_by_kind).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')),
         h('td', null, formatBytes(u.derived_bytes)), h('td', null, u.plan ?? 'default'),
+        h('td', { class: 'quota' }, quotaText(u)), h('td', null, quotaForm(u)),
         h('td', null, u.account_status ?? 'active'))))
     } catch (error) {
       if (alive) note.textContent = problem(error)
     }
   }
 
+  function quotaText(u: Usage): string {
+    const files = `${u.quota.files} files${u.quota.override_files === null ? '' : ' (set)'}`
+    const bytes = `${formatBytes(u.quota.bytes)}${u.quota.override_bytes === null ? '' : ' (set)'}`
+    return `${files} · ${bytes}`
+  }
+
+  function quotaForm(u: Usage): HTMLElement {
+    const files = h('input', { type: 'number', min: '0', step: '1', name: 'files', placeholder: 'files', 'aria-label': `Files quota of ${u.owner}`, value: u.quota.override_files?.toString() ?? '' })
+    const bytes = h('input', { type: 'number', min: '0', step: '1', name: 'bytes', placeholder: 'bytes', 'aria-label': `Bytes quota of ${u.owner}`, value: u.quota.override_bytes?.toString() ?? '' })
+    const count = (input: HTMLInputElement): number | null => (input.value === '' ? null : Number(input.value))
+    async function save(filesValue: number | null, bytesValue: number | null): Promise<void> {
+      note.textContent = ''
+      try {
+        await admin.setQuota(u.owner, filesValue, bytesValue)
+        // The catalog shows it once the event is ingested: reload shortly after.
+        window.setTimeout(() => { if (alive) void loadUsage() }, 1000)
+      } catch (error) {
+        if (alive) note.textContent = problem(error)
+      }
+    }
+    return h('form', { class: 'inline quota-form', onsubmit: (e: Event) => { e.preventDefault(); void save(count(files), count(bytes)) } },
+      files, bytes, h('button', { type: 'submit' }, 'Set'),
+      h('button', { type: 'button', onclick: () => void save(null, null) }, 'Plan\'s'))
+  }
+
   void loadUsage()
+  void charts.load()
   void loadFiles()
   void loadOperations()
   void loadAudit()
-  return () => { alive = false }
+  return () => {
+    alive = false
+    charts.destroy()
+  }
 }

@@ -9,6 +9,7 @@ from mediaplane.contracts.beacons import (
     build_beacon_registry,
 )
 from mediaplane.contracts.catalog import ALL_EVENTS, REGISTRY, AnyEvent, build_registry
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event, EventContext, new_event, new_event_id, utc_now
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -17,6 +18,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -24,6 +26,7 @@ from mediaplane.contracts.files import (
     FileUploadedV2,
     FileVerified,
     ReprocessTarget,
+    ReprocessTargetV2,
     TagCreated,
     TagCreatedV2,
 )
@@ -79,12 +82,13 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 __all__ = [
     "ALL_EVENTS",
@@ -98,6 +102,8 @@ __all__ = [
     "ChunkRung",
     "ChunkSegment",
     "ChunkSpan",
+    "DeadLetterDiscarded",
+    "DeadLetterRedriven",
     "Event",
     "EventContext",
     "FileDeleted",
@@ -106,6 +112,7 @@ __all__ = [
     "FileReportDismissed",
     "FileReported",
     "FileReprocessRequested",
+    "FileReprocessRequestedV2",
     "FileRestored",
     "FileTagsChanged",
     "FileTakenDown",
@@ -128,6 +135,7 @@ __all__ = [
     "Registry",
     "Rendition",
     "ReprocessTarget",
+    "ReprocessTargetV2",
     "Role",
     "TagCreated",
     "TagCreatedV2",
@@ -151,10 +159,12 @@ __all__ = [
     "UserDeleted",
     "UserEmailVerified",
     "UserPlanChanged",
+    "UserQuotaSet",
     "UserRegistered",
     "UserReinstated",
     "UserRoleChanged",
     "UserSuspended",
+    "VariantDropped",
     "VariantFailed",
     "VariantGenerated",
     "VideoMetadata",

@@ -32,6 +32,7 @@ PRODUCERS = {
     "janitor": "janitor",
     "user": "identity",
     "playback": "analytics",
+    "deadletter": "upload-gateway",
 }
 
 _HEADERS = {

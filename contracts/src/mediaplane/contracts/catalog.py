@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -9,6 +10,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -17,6 +19,7 @@ from mediaplane.contracts.files import (
     FileVerified,
     TagCreated,
     TagCreatedV2,
+    upcast_file_reprocess_requested_v1,
     upcast_file_uploaded_v1,
     upcast_tag_created_v1,
 )
@@ -47,12 +50,13 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     UploadSessionOpened,
@@ -69,6 +73,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FileTakenDown,
     FileRestored,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     TagCreated,
     TagCreatedV2,
     TranscodeStarted,
@@ -83,6 +88,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ThumbnailFailed,
     VariantGenerated,
     VariantFailed,
+    VariantDropped,
     MetadataExtracted,
     MetadataFailed,
     JanitorSessionExpired,
@@ -92,9 +98,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserEmailVerified,
     UserRoleChanged,
     UserPlanChanged,
+    UserQuotaSet,
     UserSuspended,
     UserReinstated,
     UserDeleted,
+    DeadLetterRedriven,
+    DeadLetterDiscarded,
 )
 
 AnyEvent = (
@@ -112,6 +121,7 @@ AnyEvent = (
     | FileTakenDown
     | FileRestored
     | FileReprocessRequested
+    | FileReprocessRequestedV2
     | TagCreated
     | TagCreatedV2
     | TranscodeStarted
@@ -126,6 +136,7 @@ AnyEvent = (
     | ThumbnailFailed
     | VariantGenerated
     | VariantFailed
+    | VariantDropped
     | MetadataExtracted
     | MetadataFailed
     | JanitorSessionExpired
@@ -135,9 +146,12 @@ AnyEvent = (
     | UserEmailVerified
     | UserRoleChanged
     | UserPlanChanged
+    | UserQuotaSet
     | UserSuspended
     | UserReinstated
     | UserDeleted
+    | DeadLetterRedriven
+    | DeadLetterDiscarded
 )
 
 
@@ -149,6 +163,11 @@ def build_registry(subject_root: str = "media") -> Registry:
     registry = Registry(ALL_EVENTS, subject_root=subject_root)
     registry.register_upcaster("tag.created.v1", "tag.created.v2", upcast_tag_created_v1)
     registry.register_upcaster("file.uploaded.v1", "file.uploaded.v2", upcast_file_uploaded_v1)
+    registry.register_upcaster(
+        "file.reprocess_requested.v1",
+        "file.reprocess_requested.v2",
+        upcast_file_reprocess_requested_v1,
+    )
     return registry
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mediaplane.contracts.beacons import Beacon, PlaybackBeacons
+from mediaplane.contracts.dead_letters import DeadLetterDiscarded, DeadLetterRedriven
 from mediaplane.contracts.envelope import Event
 from mediaplane.contracts.files import (
     FileDeleted,
@@ -14,6 +15,7 @@ from mediaplane.contracts.files import (
     FileReportDismissed,
     FileReported,
     FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
@@ -61,12 +63,13 @@ from mediaplane.contracts.users import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
     UserSuspended,
 )
-from mediaplane.contracts.variants import VariantFailed, VariantGenerated
+from mediaplane.contracts.variants import VariantDropped, VariantFailed, VariantGenerated
 
 SESSION = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-1a2b3c4d5e6f")
 FILE = uuid.UUID("0192f0a1-7c3e-7b7a-9d2e-6f5e4d3c2b1a")
@@ -235,6 +238,19 @@ def build_examples() -> list[Event]:
             file_id=FILE,
             owner=OWNER,
             target="thumbnails",
+            requested_by="admin-1",
+            bucket="originals",
+            object_key=f"{OWNER}/{FILE}/original",
+            sha256=SHA,
+            size=2_345_678,
+            media_type="image/jpeg",
+            kind="image",
+        ),
+        FileReprocessRequestedV2(
+            **_file(8),
+            file_id=FILE,
+            owner=OWNER,
+            target="variants",
             requested_by="admin-1",
             bucket="originals",
             object_key=f"{OWNER}/{FILE}/original",
@@ -428,6 +444,13 @@ def build_examples() -> list[Event]:
         UserPlanChanged(
             **_user(21), user_id=USER, plan="pro", previous="free", changed_by=str(ADMIN)
         ),
+        UserQuotaSet(
+            **_envelope(42, f"user-{USER}", "identity"),
+            user_id=USER,
+            files=None,
+            bytes=50 * 1024**3,
+            changed_by=str(ADMIN),
+        ),
         UserSuspended(**_user(22), user_id=USER, reason="spam uploads", suspended_by=str(ADMIN)),
         UserReinstated(**_user(23), user_id=USER, reinstated_by=str(ADMIN)),
         UserDeleted(**_user(24), user_id=USER, deleted_by="self"),
@@ -450,6 +473,36 @@ def build_examples() -> list[Event]:
             spec="fit-800x800-q82-wm.jpeg",
             code="watermark_does_not_fit",
             detail="the 1x1 variant is smaller than the 32 px a watermark needs",
+        ),
+        VariantDropped(
+            **_envelope(26, f"variant-{SHA}-fill-400x300-smart-q80.webp", "thumbnailer"),
+            file_id=FILE,
+            sha256=SHA,
+            spec="fill-400x300-smart-q80.webp",
+            bucket="variants",
+            key=f"{SHA}/fill-400x300-smart-q80.webp",
+            requested_by="admin-1",
+        ),
+        DeadLetterRedriven(
+            **_envelope(28, "deadletter-DLQ-17", "upload-gateway"),
+            dlq_sequence=17,
+            consumer="thumbnailer-file-verified",
+            original_subject="media.file.verified.v1",
+            original_msg_id=str(uuid.UUID("0192f0a3-0000-7000-8000-000000000004")),
+            reason="handler failed on delivery 5/5: StorageUnavailable: originals",
+            redriven_by=str(ADMIN),
+            redrive_msg_id="0192f0a3-0000-7000-8000-000000000004:redrive:17",
+            stream_sequence=4182,
+        ),
+        DeadLetterDiscarded(
+            **_envelope(29, "deadletter-DLQ-18", "upload-gateway"),
+            dlq_sequence=18,
+            consumer="catalog-ingest",
+            original_subject="media.file.verified.v1",
+            original_msg_id=None,
+            reason="poison: invalid JSON",
+            discarded_by=str(ADMIN),
+            note="a test message published by hand",
         ),
         PlaybackBeacons(
             **_envelope(27, f"view-{VIEW}", "analytics"),

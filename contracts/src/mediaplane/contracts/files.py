@@ -151,9 +151,8 @@ ReprocessTarget = Literal["thumbnails", "transcode"]
 
 
 class FileReprocessRequested(Event, tag="file.reprocess_requested.v1", frozen=True, kw_only=True):
-    """An admin asked for a file's derived artifacts to be made again. It names the
-    verified original as `file.verified.v1` does, so the worker that owns `target` redoes
-    its job from it (and removes the artifacts the new run does not replace)."""
+    """An admin asked for a file's derived artifacts to be made again (superseded by v2,
+    which adds the target `variants`; a v1 reads as a v2 of the same target)."""
 
     file_id: uuid.UUID
     owner: str
@@ -165,6 +164,35 @@ class FileReprocessRequested(Event, tag="file.reprocess_requested.v1", frozen=Tr
     size: Bytes
     media_type: str
     kind: FileKind
+
+
+# Which worker redoes what: the thumbnailer's thumbnails or its cached variants (dropped,
+# made again on the next request), or the transcoder's renditions.
+ReprocessTargetV2 = Literal["thumbnails", "transcode", "variants"]
+
+
+class FileReprocessRequestedV2(Event, tag="file.reprocess_requested.v2", frozen=True, kw_only=True):
+    """An admin asked for a file's derived artifacts to be made again. It names the
+    verified original as `file.verified.v1` does, so the worker that owns `target` redoes
+    its job from it (and removes the artifacts the new run does not replace).
+
+    v2 adds the target `variants`: a v1 reader would refuse it, hence the new version."""
+
+    file_id: uuid.UUID
+    owner: str
+    target: ReprocessTargetV2
+    requested_by: str
+    bucket: str
+    object_key: str
+    sha256: Sha256Hex
+    size: Bytes
+    media_type: str
+    kind: FileKind
+
+
+def upcast_file_reprocess_requested_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the same request (every v1 target is a v2 target)."""
+    return payload
 
 
 class TagCreated(Event, tag="tag.created.v1", frozen=True, kw_only=True):

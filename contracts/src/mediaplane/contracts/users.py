@@ -53,6 +53,16 @@ class UserPlanChanged(Event, tag="user.plan_changed.v1", frozen=True, kw_only=Tr
     changed_by: Actor
 
 
+class UserQuotaSet(Event, tag="user.quota_set.v1", frozen=True, kw_only=True):
+    """An admin set the user's own quota, replacing any earlier one. A field that is null
+    follows the plan's quota again, so both null is "back to the plan's default"."""
+
+    user_id: uuid.UUID
+    files: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    bytes: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    changed_by: Actor
+
+
 class UserSuspended(Event, tag="user.suspended.v1", frozen=True, kw_only=True):
     """From now on the user's tokens are refused (within one access-token lifetime)."""
 

@@ -36,3 +36,16 @@ class VariantFailed(Event, tag="variant.failed.v1", frozen=True, kw_only=True):
     spec: str
     code: str
     detail: str
+
+
+class VariantDropped(Event, tag="variant.dropped.v1", frozen=True, kw_only=True):
+    """An admin's re-run of a file's variants (`file.reprocess_requested.v2`, target
+    `variants`) removed this variant's object and record; the next request makes it again.
+    `file_id` is the file the re-run named; `key` is None for a recorded failure."""
+
+    file_id: uuid.UUID
+    sha256: Sha256Hex
+    spec: str
+    bucket: str | None
+    key: str | None
+    requested_by: str

@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.analytics.adapters.files import file_duration, file_owner
+from mediaplane.analytics.api.app import create_app
 from mediaplane.analytics.app.rollup import rebuild, roll_up
 from mediaplane.analytics.config import AnalyticsSettings
 from mediaplane.analytics.worker.consumers import register_rollup
@@ -233,6 +234,24 @@ async def test_a_flood_of_beacons_from_one_viewer_is_refused(
         "/v1/analytics/beacons", json=flood, headers=auth("root", roles=["admin"])
     )
     assert other.status_code == 202
+
+
+async def test_two_api_replicas_share_one_beacon_budget_per_viewer(
+    settings: AnalyticsSettings, client: Client, auth: Any, files: None
+) -> None:
+    """The budget is in Postgres (`rate_buckets`), not in a process: a second API
+    on the same database spends from the same 300 beacons."""
+    flood = batch(uuid.uuid4(), FILE, *[b("heartbeat", datetime.now(UTC), 1)] * 100)
+    async with AsyncTestClient(app=create_app(settings)) as other:
+        replicas = [client, other, client, other]
+        answers = [
+            await replica.post("/v1/analytics/beacons", json=flood, headers=auth("alice"))
+            for replica in replicas
+        ]
+        assert [a.status_code for a in answers] == [202, 202, 202, 429]
+        refused = await other.post("/v1/analytics/beacons", json=flood, headers=auth("alice"))
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "beacon_flood"
 
 
 async def test_beacons_need_a_bearer_token_in_the_header(client: Client, files: None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,15 +16,19 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.analytics.__main__ import _worker
+from mediaplane.analytics.adapters.rollups import apply_batches
 from mediaplane.analytics.config import AnalyticsSettings
 from mediaplane.bus import Bus
 from mediaplane.contracts import (
+    Beacon,
     EventContext,
     FileVerified,
+    PlaybackBeacons,
     TranscodeCompleted,
     build_registry,
     new_event,
 )
+from mediaplane.eventlog.database import Pool
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +82,58 @@ async def test_the_worker_learns_files_and_folds_beacons(
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+def _view(started: datetime) -> PlaybackBeacons:
+    """A ten-second view that started at `started` (folded directly, as the rollup would)."""
+    return new_event(
+        PlaybackBeacons, stream_id="view",
+        context=EventContext(producer="test", correlation_id="c"),
+        occurred_at=started, view_id=uuid.uuid4(), file_id=uuid.uuid4(), owner="alice",
+        viewer="bob",
+        beacons=[Beacon(kind="view_start", at=started, position=0),
+                 Beacon(kind="view_end", at=started + timedelta(seconds=10), position=10)],
+    )  # fmt: skip
+
+
+async def test_the_worker_prunes_old_views_and_keeps_their_day_totals(
+    settings: AnalyticsSettings, pool: Pool
+) -> None:
+    now = datetime.now(UTC)
+    old, recent = _view(now - timedelta(days=100)), _view(now - timedelta(hours=1))
+    async with pool.connection() as conn, conn.transaction():
+        await apply_batches(conn, [old, recent])
+        # The old batch's id was applied longer ago than the beacon stream keeps it.
+        await conn.execute(
+            "UPDATE applied_batches SET applied_at = now() - interval '40 days'"
+            " WHERE event_id = %s",
+            (old.event_id,),
+        )
+
+    async def count(sql: str, *args: object) -> int:
+        async with pool.connection() as conn:
+            row = await (await conn.execute(sql, args)).fetchone()
+        return int(row[0]) if row else 0
+
+    stop = asyncio.Event()
+    running = dataclasses.replace(settings, prune_interval=0.2)
+    worker = asyncio.create_task(_worker(running, argparse.Namespace(), stop))
+    try:
+        while await count("SELECT count(*) FROM views WHERE view_id = %s", old.view_id):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # the worker's first prune runs as it starts
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    assert await count("SELECT count(*) FROM views WHERE view_id = %s", recent.view_id) == 1
+    assert (
+        await count("SELECT count(*) FROM applied_batches WHERE event_id = %s", old.event_id) == 0
+    )
+    assert (
+        await count("SELECT count(*) FROM applied_batches WHERE event_id = %s", recent.event_id)
+        == 1
+    )
+    old_day = (now - timedelta(days=100)).date()
+    for table in ("file_day", "owner_day", "platform_day"):
+        kept = await count(f"SELECT sum(views) FROM {table} WHERE day = %s", old_day)
+        assert kept == 1, f"{table} lost the pruned view's day total"

@@ -8,12 +8,7 @@ import pytest
 
 from mediaplane.analytics.api.problems import PROBLEMS
 from mediaplane.analytics.domain import errors
-from mediaplane.analytics.domain.admission import (
-    BeaconBudget,
-    BeaconBudgets,
-    PlayableFile,
-    admit_batch,
-)
+from mediaplane.analytics.domain.admission import PlayableFile, admit_batch
 from mediaplane.contracts import Beacon
 from mediaplane.domain import DomainError
 
@@ -55,18 +50,6 @@ def test_refusals(
 ) -> None:
     with pytest.raises(error):
         admit(beacon, file=file, viewer=viewer)
-
-
-def test_each_viewer_has_a_beacon_budget_refilled_over_time() -> None:
-    budgets = BeaconBudgets(BeaconBudget(per_second=5, burst=300))
-    budgets.take("alice", 300, now=0.0)
-    with pytest.raises(errors.BeaconFlood) as flood:
-        budgets.take("alice", 10, now=0.0)
-    assert flood.value.retry_after == 2
-    budgets.take("bob", 300, now=0.0)  # a budget of its own
-    budgets.take("alice", 10, now=2.0)  # refilled: 10 beacons in 2 s
-    with pytest.raises(errors.BeaconFlood):
-        budgets.take("alice", 1, now=2.0)
 
 
 def test_every_domain_code_has_a_problem() -> None:

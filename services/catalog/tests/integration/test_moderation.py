@@ -28,6 +28,7 @@ MODERATION_ROUTES = ["/v1/moderation/reports", "/v1/moderation/offenders"]
 ADMIN_ROUTES = [
     "/v1/admin/files",
     "/v1/admin/usage",
+    "/v1/admin/usage/history",
     "/v1/admin/processing",
     "/v1/admin/audit",
     "/v1/admin/storage",
@@ -167,6 +168,13 @@ async def test_admin_files_filters_and_usage(client: Client, auth: Any, ingest_e
             "derived_bytes": 0,
             "plan": None,
             "account_status": None,
+            # No account events: the default plan's quota (Plans.standard's free).
+            "quota": {
+                "files": 10_000,
+                "bytes": 100 * 1024**3,
+                "override_files": None,
+                "override_bytes": None,
+            },
         }
     ]
 
@@ -215,3 +223,56 @@ async def test_processing_audit_and_storage(client: Client, auth: Any, ingest_ev
     assert {d["kind"] for d in storage["days"]} >= {"video", "image"}
     too_far = await client.get("/v1/admin/storage", params={"days": 5000}, headers=root)
     assert too_far.status_code == 400
+
+
+async def test_an_admins_rerun_and_the_variants_it_dropped_are_in_the_audit(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    from mediaplane.contracts import (
+        EventContext,
+        FileReprocessRequestedV2,
+        VariantDropped,
+        new_event,
+        utc_now,
+    )
+
+    owner, admin = f"owner-{uuid.uuid4()}", f"root-{uuid.uuid4()}"
+    image = FileStory(owner=owner, kind="image", filename="a.png", size=300)
+    image.opened().uploaded().verified()
+    context = EventContext(producer="upload-gateway", correlation_id="rerun")
+    request = new_event(
+        FileReprocessRequestedV2,
+        occurred_at=utc_now(),
+        stream_id=f"file-{image.file_id}",
+        context=context,
+        file_id=image.file_id,
+        owner=owner,
+        target="variants",
+        requested_by=admin,
+        bucket="originals",
+        object_key=image.key,
+        sha256="c" * 64,
+        size=300,
+        media_type="image/png",
+        kind="image",
+    )
+    dropped = new_event(
+        VariantDropped,
+        occurred_at=utc_now(),
+        stream_id=f"variant-{'c' * 64}-fit-320x320.webp",
+        context=EventContext(producer="thumbnailer", correlation_id="rerun").caused_by(request),
+        file_id=image.file_id,
+        sha256="c" * 64,
+        spec="fit-320x320.webp",
+        bucket="variants",
+        key=f"{'c' * 64}/fit-320x320.webp",
+        requested_by=admin,
+    )
+    await ingest_events([*image.events, request, dropped])
+    answer = await client.get(
+        "/v1/admin/audit", params={"actor": admin}, headers=auth("root", **ADMIN)
+    )
+    assert [(e["type"], e["file_id"]) for e in answer.json()["items"]] == [
+        ("variant.dropped.v1", str(image.file_id)),
+        ("file.reprocess_requested.v2", str(image.file_id)),
+    ]

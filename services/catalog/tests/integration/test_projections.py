@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -224,3 +225,36 @@ async def test_the_file_key_is_the_verified_original_for_old_and_new_uploads(
         ("old", f"a/{old.file_id}", "ready"),
         ("waiting", f"a/{waiting.file_id}/original", "verifying"),
     ]
+
+
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+async def test_a_transcode_rerun_switches_to_the_newer_generation_only_once_complete(
+    settings: CatalogSettings, ingest_events: Any, order: str
+) -> None:
+    """An admin's re-run is a second job on the file's transcode stream: while it runs, or
+    after it failed, the first generation is served; once complete, the newer one,
+    whatever order the events arrive in."""
+    story = FileStory(owner="alice").opened().uploaded().verified().transcoded()
+    first = story.events[-1].job_id  # type: ignore[attr-defined]
+    second, third = uuid.uuid4(), uuid.uuid4()
+
+    def served() -> tuple[Any, ...]:
+        [file] = rows(settings, "SELECT transcode_status, transcode_error, mp4_key FROM files")
+        return file
+
+    async def feed(events: list[Any]) -> None:
+        await ingest_events(events if order == "in order" else list(reversed(events)))
+
+    await feed(list(story.events))
+    assert served() == ("ready", None, story.mp4_key(first))
+    mark = len(story.events)
+    story.transcode_started(second)
+    await feed(story.events[mark:])
+    assert served() == ("ready", None, story.mp4_key(first))  # the re-run is not complete
+
+    mark = len(story.events)
+    story.transcode_completed(second).transcode_started(third).transcode_failure(third)
+    await feed(story.events[mark:])
+    # The newer complete generation; the failed third leaves it served.
+    assert served() == ("ready", None, story.mp4_key(second))
+    assert rows(settings, "SELECT count(*) FROM renditions") == [(2,)]

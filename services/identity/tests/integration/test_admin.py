@@ -177,3 +177,44 @@ async def test_a_suspended_user_gets_no_token_until_reinstated(
     # Reinstated: the PAT works again; the revoked refresh token does not come back.
     assert (await exchange()).status_code == 200
     assert (await refresh(server, tokens["refresh_token"])).json()["error"] == "invalid_grant"
+
+
+async def test_an_admin_sets_and_clears_a_users_quota(server: Server, sign_up: SignUp) -> None:
+    """Each change is `user.quota_set`; setting what is already set writes nothing; bad
+    counts and unknown users are refused; a user or moderator may not."""
+    admin = await make_admin(server, "admin5@example.org")
+    user_id = await sign_up("quinn@example.org")
+    base = f"/v1/admin/users/{user_id}/quota"
+    assert (
+        await server.http.put(base, json={"files": 3, "bytes": 1000}, headers=admin)
+    ).status_code == 204
+    again = await server.http.put(base, json={"files": 3, "bytes": 1000}, headers=admin)
+    assert again.status_code == 204
+    assert (await server.http.delete(base, headers=admin)).status_code == 204
+    with psycopg.connect(server.settings.database_url) as conn:
+        rows = conn.execute(
+            "SELECT data->>'files', data->>'bytes' FROM event_log"
+            " WHERE stream_id = %s AND type = 'user.quota_set.v1' ORDER BY version",
+            (f"user-{user_id}",),
+        ).fetchall()
+    assert rows == [("3", "1000"), (None, None)]
+
+    for bad in ({"files": -1}, {"bytes": 1.5}, {"bytes": "10GB"}, {"files": 1, "pages": 2}):
+        refused = await server.http.put(base, json=bad, headers=admin)
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_request"), bad
+    unknown = await server.http.put(
+        f"/v1/admin/users/{uuid.uuid4()}/quota", json={"files": 1}, headers=admin
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "user_not_found")
+    moderator_id = await sign_up("mona@example.org")
+    promoted = await server.http.put(
+        f"/v1/admin/users/{moderator_id}/role", json={"role": "moderator"}, headers=admin
+    )
+    assert promoted.status_code == 204
+    user = await bearer(server, "quinn@example.org")
+    moderator = await bearer(server, "mona@example.org")
+    for caller in (user, moderator):
+        for verb in ("put", "delete"):
+            kwargs = {"json": {"files": 10**6}} if verb == "put" else {}
+            answer = await getattr(server.http, verb)(base, headers=caller, **kwargs)
+            assert (answer.status_code, answer.json()["code"]) == (403, "role_required")

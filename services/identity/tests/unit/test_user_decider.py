@@ -13,6 +13,7 @@ from mediaplane.contracts import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
@@ -97,3 +98,21 @@ def test_a_deleted_user_takes_no_more_commands() -> None:
     assert isinstance(deleted, UserDeleted)
     with pytest.raises(errors.UserDeleted):
         when(given(register(), delete), users.VerifyEmail(user_id=USER, context=CONTEXT))
+
+
+def test_a_quota_override_replaces_the_last_one_and_skips_no_ops() -> None:
+    def set_quota(files: int | None, size: int | None) -> users.SetQuota:
+        return users.SetQuota(user_id=USER, files=files, bytes=size, by="admin", context=CONTEXT)
+
+    [event] = when(given(register()), set_quota(3, None))
+    assert isinstance(event, UserQuotaSet)
+    assert (event.files, event.bytes, event.changed_by) == (3, None, "admin")
+    assert when(given(register(), set_quota(3, None)), set_quota(3, None)) == []
+    [cleared] = when(given(register(), set_quota(3, None)), set_quota(None, None))
+    assert isinstance(cleared, UserQuotaSet)
+    assert (cleared.files, cleared.bytes) == (None, None)
+    assert when(given(register()), set_quota(None, None)) == []  # the plan's already
+    with pytest.raises(errors.InvalidQuota):
+        when(given(register()), set_quota(-1, None))
+    with pytest.raises(errors.UserNotFound):
+        when(given(), set_quota(1, 1))

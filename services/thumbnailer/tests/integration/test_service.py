@@ -318,7 +318,7 @@ async def test_jpeg_output_when_configured(
 async def test_a_reprocess_request_makes_new_thumbnails_once_and_removes_stale_ones(
     resources: Resources, verified: Verified, objects: ObjectStore, rows: Rows
 ) -> None:
-    from mediaplane.contracts import EventContext, FileReprocessRequested, new_event, utc_now
+    from mediaplane.contracts import EventContext, FileReprocessRequestedV2, new_event, utc_now
 
     data = testing.encode(PHOTO, "PNG")
     first = await verified(data, "image/png", "image")
@@ -330,7 +330,7 @@ async def test_a_reprocess_request_makes_new_thumbnails_once_and_removes_stale_o
     await objects.put_bytes(bucket, stale, b"stale", content_type="image/png")
 
     request = new_event(
-        FileReprocessRequested,
+        FileReprocessRequestedV2,
         occurred_at=utc_now(),
         stream_id=f"file-{first.file_id}",
         context=EventContext(producer="upload-gateway", correlation_id="rerun"),

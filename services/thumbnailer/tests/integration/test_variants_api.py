@@ -40,7 +40,7 @@ from mediaplane.storage import ObjectStore
 from mediaplane.thumbnailer import testing
 from mediaplane.thumbnailer.adapters import variant_store
 from mediaplane.thumbnailer.api.app import create_app
-from mediaplane.thumbnailer.app.bootstrap import apply_migrations
+from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings, VariantSettings
 from mediaplane.thumbnailer.domain.variant_spec import SpecSigner, parse_spec
 from mediaplane.thumbnailer.worker.sources import register_variant_sources
@@ -103,8 +103,10 @@ def known(api_settings: ThumbnailerSettings, verified: Verified) -> Known:
     """`await known(data, media_type, kind, ready=True)`: an original in storage and the
     file events the variant sources consumer would have folded in."""
 
-    async def make(data: bytes, media_type: str, kind: str, *, ready: bool = True) -> FileVerified:
-        event: FileVerified = await verified(data, media_type, kind)
+    async def make(
+        data: bytes, media_type: str, kind: str, *, ready: bool = True, owner: str = "alice"
+    ) -> FileVerified:
+        event: FileVerified = await verified(data, media_type, kind, owner=owner)
         uploaded = new_event(
             FileUploadedV2,
             occurred_at=utc_now(),
@@ -360,9 +362,14 @@ async def test_the_worker_projects_file_events_from_the_bus(
 
     file: FileVerified = await verified(PHOTO, "image/jpeg", "image")
     registry = build_registry(api_settings.bus.subject_root)
-    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
         bus = Bus(api_settings.bus, registry, producer=SERVICE)
-        register_variant_sources(bus, pool, originals_bucket=api_settings.originals_bucket)
+        register_variant_sources(
+            bus,
+            resources.pool,
+            resources.variants,
+            originals_bucket=api_settings.originals_bucket,
+        )
         async with bus.running():
             await bus.publish(file)
             await eventually(
@@ -409,9 +416,12 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
     assert await answer(auth()) == (302, "")
     down, restored = decision(FileTakenDown, "abuse"), decision(FileRestored, "appeal upheld")
     registry = build_registry(api_settings.bus.subject_root)
-    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
+        pool = resources.pool
         bus = Bus(api_settings.bus, registry, producer=SERVICE)
-        register_variant_sources(bus, pool, originals_bucket=api_settings.originals_bucket)
+        register_variant_sources(
+            bus, pool, resources.variants, originals_bucket=api_settings.originals_bucket
+        )
         async with bus.running():
             await bus.publish(down)
 
@@ -431,3 +441,147 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
         # A late redelivery of the takedown does not undo the newer restore.
         await variant_store.project_moderation(pool, down)
     assert await answer(auth()) == (302, "")
+
+
+async def test_a_variants_rerun_drops_them_and_the_next_request_makes_them_again(
+    client: Client,
+    known: Known,
+    api_settings: ThumbnailerSettings,
+    objects: ObjectStore,
+    rows: Rows,
+) -> None:
+    from mediaplane.contracts import FileReprocessRequestedV2, build_registry
+
+    file = await known(PHOTO, "image/jpeg", "image")
+    bucket = api_settings.variants.bucket
+    for preset in ("card", "small"):
+        made = await client.get(f"/v1/files/{file.file_id}/variants/{preset}", headers=auth())
+        assert made.status_code == 302, made.text
+    before = {o.key for o in await objects.list_objects(bucket, f"{file.sha256}/")}
+    assert len(before) == 2
+    [old_card] = rows(
+        "SELECT created_at FROM variants WHERE sha256 = %s AND spec LIKE 'fill-400x300%%'",
+        file.sha256,
+    )
+
+    request = new_event(
+        FileReprocessRequestedV2,
+        occurred_at=utc_now(),
+        stream_id=f"file-{file.file_id}",
+        context=EventContext(producer="upload-gateway", correlation_id="rerun"),
+        file_id=file.file_id,
+        owner=file.owner,
+        target="variants",
+        requested_by="root",
+        bucket=file.bucket,
+        object_key=file.object_key,
+        sha256=file.sha256,
+        size=file.size,
+        media_type=file.media_type,
+        kind=file.kind,
+    )
+    registry = build_registry(api_settings.bus.subject_root)
+    async with open_resources(api_settings, pool_size=2, media_tools=False) as resources:
+        bus = Bus(api_settings.bus, registry, producer=SERVICE)
+        register_variant_sources(
+            bus, resources.pool, resources.variants, originals_bucket=api_settings.originals_bucket
+        )
+        async with bus.running():
+            await bus.publish(request)
+            await eventually(
+                lambda: not rows("SELECT 1 FROM variants WHERE sha256 = %s", file.sha256),
+                within=30,
+            )
+        # A redelivery finds nothing left to drop.
+        assert await resources.variants.drop(request) == 0
+    assert await objects.list_objects(bucket, f"{file.sha256}/") == []
+    dropped = rows(
+        "SELECT data, metadata FROM event_log WHERE type = 'variant.dropped.v1'"
+        " AND data->>'sha256' = %s",
+        file.sha256,
+    )
+    assert sorted(d["data"]["key"] for d in dropped) == sorted(before)
+    assert {d["metadata"]["causation_id"] for d in dropped} == {str(request.event_id)}
+
+    again = await client.get(f"/v1/files/{file.file_id}/variants/card", headers=auth())
+    assert (again.status_code, again.headers["variant-cache"]) == (302, "miss"), again.text
+    [new_card] = rows(
+        "SELECT created_at, key FROM variants WHERE sha256 = %s AND spec LIKE 'fill-400x300%%'",
+        file.sha256,
+    )
+    assert new_card["created_at"] > old_card["created_at"]
+    after = {o.key for o in await objects.list_objects(bucket, f"{file.sha256}/")}
+    assert after == {new_card["key"]}  # made again; the other waits for its next request
+
+
+async def test_a_suspended_or_deleted_user_gets_no_variants(
+    client: Client, known: Known, api_settings: ThumbnailerSettings, rows: Rows
+) -> None:
+    """`user.*` events from the bus reach the API's accounts projection: a suspended user is
+    refused (even their own files) until reinstated; a deleted one for good."""
+    from mediaplane.contracts import (
+        UserDeleted,
+        UserRegistered,
+        UserReinstated,
+        UserSuspended,
+        build_registry,
+    )
+    from mediaplane.thumbnailer.adapters import accounts
+    from mediaplane.thumbnailer.domain.account import standing
+    from mediaplane.thumbnailer.worker.accounts import register_accounts
+
+    file = await known(PHOTO, "image/jpeg", "image")
+    user = uuid.uuid4()
+    mine = await known(PHOTO, "image/jpeg", "image", owner=str(user))
+    context = EventContext(producer="identity", correlation_id="accounts")
+
+    def user_event(cls: type[Any], **fields: Any) -> Any:
+        return new_event(
+            cls,
+            occurred_at=utc_now(),
+            stream_id=f"user-{user}",
+            context=context,
+            user_id=user,
+            **fields,
+        )
+
+    async def answer(file_id: uuid.UUID) -> tuple[int, str]:
+        got = await client.get(f"/v1/files/{file_id}/variants/card", headers=auth(str(user)))
+        return got.status_code, "" if got.status_code == 302 else got.json()["code"]
+
+    assert await answer(mine.file_id) == (302, "")
+    registry = build_registry(api_settings.bus.subject_root)
+    async with await open_pool(api_settings.database_url, min_size=1, max_size=2) as pool:
+        bus = Bus(api_settings.bus, registry, producer=SERVICE)
+        register_accounts(bus, pool)
+        async with bus.running():
+            await bus.publish(user_event(UserRegistered, role="user", plan="free", via="open"))
+            suspended = user_event(UserSuspended, reason="spam", suspended_by="admin")
+            await bus.publish(suspended)
+
+            async def refused(code: str) -> bool:
+                return await answer(mine.file_id) == (403, code)
+
+            async def served() -> bool:
+                return await answer(mine.file_id) == (302, "")
+
+            await eventually(lambda: refused("account_suspended"), within=30)
+            # Every call, not only the user's own files.
+            assert await answer(file.file_id) == (403, "account_suspended")
+            assert (
+                await client.get(f"/v1/files/{file.file_id}/variants/card", headers=auth())
+            ).status_code == 302  # others are not affected
+            await bus.publish(user_event(UserReinstated, reinstated_by="admin"))
+            await eventually(served, within=30)
+            deleted = user_event(UserDeleted, deleted_by="admin")
+            await bus.publish(deleted)
+            await eventually(lambda: refused("account_deleted"), within=30)
+        # A redelivered suspension (older than the deletion) and a newer reinstatement
+        # change nothing: deleted is final.
+        for late in (suspended, user_event(UserReinstated, reinstated_by="admin")):
+            change = standing(late)
+            assert change is not None
+            await accounts.record(pool, change)
+    statuses = "SELECT status, status_event FROM thumbnailer_accounts WHERE owner = %s"
+    assert rows(statuses, str(user)) == [{"status": "deleted", "status_event": deleted.event_id}]
+    assert await answer(mine.file_id) == (403, "account_deleted")

@@ -157,6 +157,34 @@ def test_progress_before_the_start_or_after_the_end_is_dropped() -> None:
     assert progress(done) == []
 
 
+def test_a_rerun_is_a_second_job_on_the_stream_that_completes_after_the_first() -> None:
+    first = given(*started(), *completed(given(*started())))
+    rerun = uuid.uuid4()
+    [again] = job.start(
+        first,
+        job.Start(file_id=FILE, job_id=rerun, source=SOURCE, ladder=["1080p"], context=CONTEXT),
+    )
+    assert isinstance(again, TranscodeStarted)
+    assert (again.job_id, job.evolve(first, again).status) == (rerun, "started")
+    [done] = job.complete(
+        job.evolve(first, again),
+        job.Complete(
+            file_id=FILE,
+            job_id=rerun,
+            bucket="renditions",
+            master_playlist_key=f"{FILE}/{rerun}/master.m3u8",
+            renditions=[],
+            duration=2.0,
+            elapsed=1.0,
+            context=CONTEXT,
+        ),
+    )
+    assert isinstance(done, TranscodeCompleted)
+    assert done.master_playlist_key == f"{FILE}/{rerun}/master.m3u8"
+    # The first job's redelivered completion decides nothing on the second's stream.
+    assert completed(job.evolve(job.evolve(first, again), done)) == []
+
+
 # Chunked jobs: chunks requested with the plan, done (or failed) once each by any replica.
 
 ORIGIN = job.ChunkSource(

@@ -1,5 +1,6 @@
 """The identity service's `user.*` events reach the gateway: suspended and deleted accounts
-are refused, reinstated ones accepted again, and the plan sets the quota. Scopes per route."""
+are refused, reinstated ones accepted again, and the plan (or an admin's override) sets the
+quota. Scopes per route."""
 
 from __future__ import annotations
 
@@ -22,15 +23,16 @@ from mediaplane.contracts import (
     EventContext,
     UserDeleted,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserSuspended,
     new_event,
 )
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations, open_resources
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import Plans, Quota
 from mediaplane.upload_gateway.worker.accounts import register_accounts
 
 pytestmark = pytest.mark.integration
@@ -162,3 +164,48 @@ async def test_suspension_deletion_and_plan_changes_reach_the_gateway(
         await identity.publish(user_event(UserSuspended, user, reason="again", suspended_by="a"))
         await eventually(lambda: codes(me, "account_suspended"))
         assert await code(auth(str(gone))) == "account_deleted"
+
+
+async def test_an_admins_quota_override_replaces_the_plans_field_by_field(
+    make_gateway_settings: Callable[..., GatewaySettings], auth: Any
+) -> None:
+    settings = make_gateway_settings(plans=Plans.only(Quota(files=10, bytes=10**9)))
+    await apply_migrations(settings)
+    user = uuid.uuid4()
+    me = auth(str(user))
+
+    async def override_is(files: int | None, size: int | None) -> bool:
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            cursor = await conn.execute(
+                "SELECT quota_files, quota_bytes, quota_at FROM gateway_accounts WHERE owner = %s",
+                (str(user),),
+            )
+            row = await cursor.fetchone()
+        return row is not None and row[2] is not None and (row[0], row[1]) == (files, size)
+
+    async with (
+        accounts_consumer(settings) as identity,
+        AsyncTestClient(app=create_app(settings)) as client,
+    ):
+
+        async def answer() -> tuple[int, str | None]:
+            response = await client.post("/v1/uploads", headers=me, json=SMALL)
+            return response.status_code, response.json().get("code")
+
+        assert await answer() == (201, None)
+        # One file in progress; an override of one file refuses the next.
+        await identity.publish(user_event(UserQuotaSet, user, files=1, changed_by="admin"))
+        await eventually(lambda: override_is(1, None))
+        assert await answer() == (413, "quota_exceeded")
+        # Bytes only: the plan's ten files again, but 15 bytes hold one more 10-byte upload
+        # only if nothing is reserved; 10 are.
+        earlier = user_event(UserQuotaSet, user, files=0, bytes=0, changed_by="admin")
+        await identity.publish(user_event(UserQuotaSet, user, bytes=15, changed_by="admin"))
+        await eventually(lambda: override_is(None, 15))
+        assert await answer() == (413, "quota_exceeded")
+        # An older override arriving late changes nothing.
+        await identity.publish(earlier)
+        # Back to the plan's quota: admitted.
+        await identity.publish(user_event(UserQuotaSet, user, changed_by="admin"))
+        await eventually(lambda: override_is(None, None))
+        assert await answer() == (201, None)

@@ -111,15 +111,28 @@ async def test_reprocess_is_for_admins_and_verified_files(
     file_id = await _file(client, s3, auth)
     path = f"/v1/admin/files/{file_id}/reprocess"
     for who in (auth("bob"), auth("mod", **MODERATOR)):
-        refused = await client.post(path, headers=who, json={"target": "thumbnails"})
-        assert (refused.status_code, refused.json()["code"]) == (403, "role_required")
+        for target in ("thumbnails", "transcode", "variants"):
+            refused = await client.post(path, headers=who, json={"target": target})
+            assert (refused.status_code, refused.json()["code"]) == (403, "role_required")
     admin = auth("root", roles=["admin"])
-    for body in ({"target": "everything"}, {}, {"target": "thumbnails", "x": 1}):
+    for body in ({}, {"target": "thumbnails", "x": 1}, {"target": 3}):
         assert (await client.post(path, headers=admin, json=body)).status_code == 400, body
+    for target in ("everything", "Transcode"):
+        bad = await client.post(path, headers=admin, json={"target": target})
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_reprocess_target"), target
     # No verifier runs here: the file is only uploaded, so there is nothing to redo yet.
-    early = await client.post(path, headers=admin, json={"target": "thumbnails"})
-    assert (early.status_code, early.json()["code"]) == (409, "file_not_verified")
+    for target in ("thumbnails", "transcode", "variants"):
+        early = await client.post(path, headers=admin, json={"target": target})
+        assert (early.status_code, early.json()["code"]) == (409, "file_not_verified")
     missing = await client.post(
-        f"/v1/admin/files/{uuid.uuid4()}/reprocess", headers=admin, json={"target": "thumbnails"}
+        f"/v1/admin/files/{uuid.uuid4()}/reprocess", headers=admin, json={"target": "transcode"}
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "file_not_found")
+    down = await client.post(
+        f"/v1/moderation/files/{file_id}/takedown",
+        headers=auth("mod", **MODERATOR),
+        json={"reason": "abuse"},
+    )
+    assert down.status_code == 200, down.text
+    taken = await client.post(path, headers=admin, json={"target": "variants"})
+    assert (taken.status_code, taken.json()["code"]) == (409, "file_taken_down")

@@ -18,11 +18,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from mediaplane.domain.quota import Plans, Quota
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import apply_migrations
 from mediaplane.upload_gateway.config import GatewaySettings
-from mediaplane.upload_gateway.domain.policy import MiB, Plans, Quota, UploadLimits
+from mediaplane.upload_gateway.domain.policy import MiB, UploadLimits
 
 pytestmark = pytest.mark.integration
 

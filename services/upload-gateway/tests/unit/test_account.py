@@ -11,13 +11,14 @@ from mediaplane.contracts import (
     EventContext,
     UserDeleted,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
     UserSuspended,
     new_event,
 )
-from mediaplane.upload_gateway.domain.account import account_change
+from mediaplane.upload_gateway.domain.account import QuotaOverride, account_change
 
 USER = uuid.UUID("0193a6f2-0000-7000-8000-0000000000aa")
 CONTEXT = EventContext(producer="identity", correlation_id="c")
@@ -55,3 +56,13 @@ def test_each_user_event_sets_status_or_plan() -> None:
 def test_a_role_change_sets_nothing_here() -> None:
     changed = make(UserRoleChanged, user_id=USER, role="moderator", previous="user", changed_by="x")
     assert account_change(changed) is None
+
+
+def test_a_quota_override_sets_only_the_quota() -> None:
+    change = account_change(make(UserQuotaSet, user_id=USER, files=2, changed_by="admin"))
+    assert change is not None
+    assert (change.status, change.plan, change.quota) == (
+        None,
+        None,
+        QuotaOverride(files=2, bytes=None),
+    )

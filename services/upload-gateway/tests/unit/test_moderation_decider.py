@@ -132,15 +132,10 @@ def test_refusals() -> None:
         _run(deleted, moderation.Restore(moderator="m", reason="too late", context=CTX))
 
 
-def test_a_reprocess_request_names_the_verified_original() -> None:
-    from mediaplane.contracts import FileReprocessRequested, FileVerified
-    from mediaplane.upload_gateway.domain.errors import FileNotVerified
+def _verified(kind: str = "image") -> Event:
+    from mediaplane.contracts import FileVerified
 
-    uploaded = decider.evolve(File(), _uploaded())
-    command = file_decider.RequestReprocess(admin="root", target="thumbnails", context=CTX)
-    with pytest.raises(FileNotVerified):
-        decider.decide(command, uploaded)
-    verified = new_event(
+    return new_event(
         FileVerified,
         occurred_at=utc_now(),
         stream_id=f"file-{FILE}",
@@ -151,14 +146,69 @@ def test_a_reprocess_request_names_the_verified_original() -> None:
         object_key=f"alice/{FILE}/original",
         sha256="a" * 64,
         size=10,
-        media_type="image/jpeg",
-        kind="image",
+        media_type="image/jpeg" if kind == "image" else "video/mp4",
+        kind=kind,
     )
-    (event,) = decider.decide(command, decider.evolve(uploaded, verified))
-    assert isinstance(event, FileReprocessRequested)
+
+
+def _reprocess(target: str) -> file_decider.RequestReprocess:
+    return file_decider.RequestReprocess(admin="root", target=target, context=CTX)
+
+
+def test_a_reprocess_request_names_the_verified_original() -> None:
+    from mediaplane.contracts import FileReprocessRequestedV2
+    from mediaplane.upload_gateway.domain.errors import FileNotVerified
+
+    uploaded = decider.evolve(File(), _uploaded())
+    with pytest.raises(FileNotVerified):
+        decider.decide(_reprocess("thumbnails"), uploaded)
+    (event,) = decider.decide(_reprocess("thumbnails"), decider.evolve(uploaded, _verified()))
+    assert isinstance(event, FileReprocessRequestedV2)
     assert (event.object_key, event.sha256, event.kind, event.requested_by) == (
         f"alice/{FILE}/original",
         "a" * 64,
         "image",
         "root",
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [("video", "transcode"), ("video", "variants"), ("video", "thumbnails"), ("image", "variants")],
+)
+def test_every_target_a_kind_has_artifacts_for_is_requested(kind: str, target: str) -> None:
+    ready = decider.evolve(decider.evolve(File(), _uploaded()), _verified(kind))
+    (event,) = decider.decide(_reprocess(target), ready)
+    assert getattr(event, "target", None) == target
+
+
+def test_reprocess_refusals_name_their_reason() -> None:
+    from mediaplane.upload_gateway.domain.errors import (
+        InvalidReprocessTarget,
+        ReprocessNotApplicable,
+        TakenDown,
+    )
+
+    ready = decider.evolve(decider.evolve(File(), _uploaded()), _verified("image"))
+    with pytest.raises(InvalidReprocessTarget):
+        decider.decide(_reprocess("everything"), ready)
+    with pytest.raises(ReprocessNotApplicable):  # an image has no renditions
+        decider.decide(_reprocess("transcode"), ready)
+    with pytest.raises(FileNotFound):
+        decider.decide(_reprocess("thumbnails"), File())
+    down = decider.evolve(
+        ready,
+        new_event(
+            FileTakenDown,
+            occurred_at=utc_now(),
+            stream_id=f"file-{FILE}",
+            context=CTX.cause,
+            file_id=FILE,
+            owner="alice",
+            moderator="m",
+            reason="abuse",
+            report_ids=[],
+        ),
+    )
+    with pytest.raises(TakenDown):
+        decider.decide(_reprocess("thumbnails"), down)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediaplane.upload_gateway.config import plans_from_env
+from mediaplane.domain.quota import Plans, Quota, plans_from_env
 from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidFilename,
@@ -18,8 +18,6 @@ from mediaplane.upload_gateway.domain.policy import (
     GiB,
     MiB,
     OwnerUsage,
-    Plans,
-    Quota,
     UploadLimits,
     check_content_type,
     check_quota,
@@ -150,3 +148,10 @@ def test_the_plan_table_comes_from_the_environment() -> None:
     for bad in ["[]", "{}", '{"x": {"files": 1}}', "not json"]:
         with pytest.raises(ValueError, match="MEDIAPLANE_PLANS"):
             plans_from_env(bad, None)
+
+
+def test_an_override_replaces_the_plans_quota_field_by_field() -> None:
+    plans = Plans(quotas={"free": Quota(files=10, bytes=100)}, default="free")
+    assert plans.effective("free", files=None, bytes=None) == Quota(files=10, bytes=100)
+    assert plans.effective("free", files=1, bytes=None) == Quota(files=1, bytes=100)
+    assert plans.effective("gold", files=None, bytes=0) == Quota(files=10, bytes=0)

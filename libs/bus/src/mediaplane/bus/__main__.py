@@ -21,6 +21,7 @@ import nats
 from mediaplane.bus.dead_letter import read_dead_letters
 from mediaplane.bus.permissions import (
     ADMIN,
+    DEAD_LETTERS,
     SERVICES,
     new_password,
     password_variable,
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_auth_config(), end="")
         return 0
     if args.command == "new-passwords":
-        for name in (ADMIN, *(s.name for s in SERVICES)):
+        for name in (ADMIN, *(s.name for s in SERVICES), DEAD_LETTERS):
             print(f"{password_variable(name)}={new_password()}")
         return 0
     if args.action != "list" and not (args.all or args.sequences):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import PubAck
+from nats.js.api import PubAck, RawStreamMsg
 from nats.js.errors import NotFoundError
 
 from mediaplane.bus.delivery import Delivery
@@ -73,6 +74,7 @@ class DeadLetter:
     subject: str
     data: bytes
     headers: Mapping[str, str]
+    parked_at: datetime | None = None  # when it reached the DLQ
 
     @property
     def reason(self) -> str:
@@ -94,6 +96,98 @@ class DeadLetter:
     def original_sequence(self) -> int:
         return int(self.headers.get(h.DLQ_ORIGINAL_SEQUENCE, "0"))
 
+    @property
+    def original_msg_id(self) -> str | None:
+        return self.headers.get(DLQ_ORIGINAL_MSG_ID)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetterFilter:
+    """Which dead letters a listing shows (every field optional; all must match).
+
+    `consumer` is a prefix, so a service's name matches all its durables
+    (`thumbnailer` -> `thumbnailer-file-verified`, ...); `subject` is an original
+    subject, NATS wildcards allowed (`media.file.>`); `reason` a case-blind substring.
+    """
+
+    consumer: str | None = None
+    subject: str | None = None
+    reason: str | None = None
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if self.consumer and not letter.consumer.startswith(self.consumer):
+            return False
+        if self.subject and not subject_matches(self.subject, letter.original_subject):
+            return False
+        return not self.reason or self.reason.lower() in letter.reason.lower()
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` is one token, a final `>` one or more."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or token not in ("*", tokens[i]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+def _letter(raw: RawStreamMsg, seq: int) -> DeadLetter:
+    return DeadLetter(
+        sequence=raw.seq or seq,
+        subject=raw.subject or "",
+        data=raw.data or b"",
+        headers=dict(raw.headers or {}),
+        parked_at=raw.time,
+    )
+
+
+async def get_dead_letter(
+    js: JetStreamContext, settings: BusSettings, sequence: int
+) -> DeadLetter | None:
+    """The dead letter at `sequence`, or None (never parked, redriven or discarded)."""
+    if sequence < 1:
+        return None
+    try:
+        raw = await js.get_msg(settings.dlq_stream, sequence)
+    except NotFoundError:
+        return None
+    return _letter(raw, sequence)
+
+
+async def page_dead_letters(
+    js: JetStreamContext,
+    settings: BusSettings,
+    *,
+    where: DeadLetterFilter | None = None,
+    after: int = 0,
+    limit: int = 50,
+    scan: int = 10_000,
+) -> tuple[list[DeadLetter], int | None]:
+    """Up to `limit` matching dead letters after DLQ sequence `after`, oldest first, and the
+    sequence to continue after (None: the end). Each step asks the server for the next
+    message at or past a sequence, so gaps cost nothing; at most `scan` are read per page,
+    so a filter that matches little still answers promptly (with a cursor to go on).
+    """
+    where = where or DeadLetterFilter()
+    letters: list[DeadLetter] = []
+    position = after
+    for _ in range(scan):
+        try:
+            raw = await js.get_msg(
+                settings.dlq_stream, position + 1, subject=settings.dlq_subjects, next=True
+            )
+        except NotFoundError:
+            return letters, None
+        letter = _letter(raw, position + 1)
+        position = letter.sequence
+        if where.matches(letter):
+            letters.append(letter)
+            if len(letters) == limit:
+                break
+    return letters, position
+
 
 async def read_dead_letters(
     js: JetStreamContext, settings: BusSettings, *, limit: int = 1000
@@ -108,12 +202,5 @@ async def read_dead_letters(
             raw = await js.get_msg(settings.dlq_stream, seq)
         except NotFoundError:  # removed by an operator (gaps are normal)
             continue
-        letters.append(
-            DeadLetter(
-                sequence=seq,
-                subject=raw.subject or "",
-                data=raw.data or b"",
-                headers=dict(raw.headers or {}),
-            )
-        )
+        letters.append(_letter(raw, seq))
     return letters

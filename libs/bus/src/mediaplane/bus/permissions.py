@@ -14,6 +14,12 @@ to its own inbox (`_INBOX_<name>.>`, see `BusSettings.connect_options`), so it
 cannot read core traffic meant for another. The admin identity (operators,
 `python -m mediaplane.bus dlq`, the test suites) may do anything.
 
+`deadletters` is not a service but the admin dead-letter API's identity (the
+gateway's `api` role holds it; docs/adr/0007): it reads and deletes messages of
+the DLQ stream and republishes them on event subjects, and nothing else. It may
+publish on every event subject because a dead letter may come from any of them;
+what it republishes is only ever bytes read back from the DLQ.
+
 Trade-off: services provision the two streams at start (`Bus.running`,
 catalog ingest), so they may create and update `MEDIA` and `DLQ`, but never
 delete or purge a stream, delete messages or delete consumers. Moving
@@ -33,6 +39,7 @@ from typing import Any
 from mediaplane.bus.settings import BusSettings, inbox_prefix
 
 ADMIN = "admin"
+DEAD_LETTERS = "deadletters"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +61,8 @@ class Identity:
 SERVICES = (
     Identity(
         name="gateway",
-        families=("upload", "file", "tag"),
+        # `deadletter`: the audit events of the admin dead-letter API it hosts.
+        families=("upload", "file", "tag", "deadletter"),
         # The verifier, and the projection of accounts (`user.*`: status and plan).
         durables=("upload-gateway-verifier", "upload-gateway-accounts"),
     ),
@@ -72,6 +80,7 @@ SERVICES = (
             "thumbnailer-file-verified",
             "thumbnailer-variant-sources",
             "thumbnailer-metadata",
+            "thumbnailer-accounts",  # `user.*`: the variants API refuses blocked accounts
         ),
     ),
     Identity(
@@ -177,6 +186,23 @@ def permissions(who: Identity, settings: BusSettings) -> dict[str, Any]:
     }
 
 
+def dead_letter_permissions(settings: BusSettings) -> dict[str, Any]:
+    """The admin dead-letter API's block: list, read and delete DLQ messages, redrive."""
+    api, dlq = "$JS.API", settings.dlq_stream
+    return {
+        "publish": {
+            "allow": [
+                f"{api}.STREAM.INFO.{dlq}",
+                f"{api}.STREAM.MSG.GET.{dlq}",
+                f"{api}.STREAM.MSG.DELETE.{dlq}",
+                # A redrive: the parked message on its original subject, into the event stream.
+                settings.subjects,
+            ]
+        },
+        "subscribe": {"allow": [f"{inbox_prefix(DEAD_LETTERS)}.>"]},
+    }
+
+
 def render_auth_config(settings: BusSettings | None = None) -> str:
     """nats-server's `authorization` block: the admin and every service, passwords by variable.
 
@@ -198,5 +224,10 @@ def render_auth_config(settings: BusSettings | None = None) -> str:
             f"    {{user: {who.name}, password: ${password_variable(who.name)}, "
             f"permissions: {block}}}"
         )
+    block = json.dumps(dead_letter_permissions(settings), indent=2).replace("\n", "\n      ")
+    lines.append(
+        f"    {{user: {DEAD_LETTERS}, password: ${password_variable(DEAD_LETTERS)}, "
+        f"permissions: {block}}}"
+    )
     lines += ["  ]", "}", ""]
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from mediaplane.client.client import MediaplaneClient
+from mediaplane.client.client import REPROCESS_TARGETS, MediaplaneClient
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
 from mediaplane.client.credentials import CredentialStore
 from mediaplane.client.download import download_file
@@ -150,9 +150,52 @@ def build_parser() -> argparse.ArgumentParser:
     administer.add_parser("storage", help="bytes per bucket and kind").add_argument(
         "--days", type=_positive, default=30
     )
-    reprocess = administer.add_parser("reprocess", help="make a file's thumbnails again")
+    history = administer.add_parser(
+        "usage-history", help="uploads and stored bytes per day (one user's, or all)"
+    )
+    history.add_argument("--owner")
+    history.add_argument("--days", type=_positive, default=30)
+    quota = administer.add_parser(
+        "quota", help="set a user's own quota (a field left out follows the plan's)"
+    )
+    quota.add_argument("user_id", type=uuid.UUID)
+    quota.add_argument("--files", type=_count, help="live files and uploads in progress")
+    quota.add_argument("--bytes", type=_count, help="bytes of originals")
+    quota.add_argument(
+        "--plan", action="store_true", help="back to the plan's quota (clears the override)"
+    )
+    reprocess = administer.add_parser(
+        "reprocess", help="make a file's thumbnails, renditions or variants again"
+    )
     reprocess.add_argument("file_id", type=uuid.UUID)
-    reprocess.add_argument("--target", choices=["thumbnails"], default="thumbnails")
+    reprocess.add_argument(
+        "--target",
+        choices=REPROCESS_TARGETS,
+        default="thumbnails",
+        help="thumbnails and transcode are made again (the old ones removed), variants are "
+        "dropped and made again on their next request (default: %(default)s)",
+    )
+
+    dlq = administer.add_parser("dlq", help="dead letters: list, show, redrive, discard")
+    dlq_actions = dlq.add_subparsers(dest="dlq_action", required=True, metavar="DLQ_ACTION")
+    dlq_list = dlq_actions.add_parser("list", help="dead letters, oldest first")
+    dlq_redrive = dlq_actions.add_parser(
+        "redrive", help="publish again on the original subject (by sequence, or --all matching)"
+    )
+    for matching in (dlq_list, dlq_redrive):
+        matching.add_argument("--consumer", help="a consumer name or its prefix (a service)")
+        matching.add_argument("--subject", help="the original subject (NATS wildcards)")
+        matching.add_argument("--reason", help="text in the reason")
+        matching.add_argument("--after", type=int, default=0, help="a page's next_after")
+        matching.add_argument("--limit", type=_positive)
+    dlq_actions.add_parser("show", help="one dead letter, payload included").add_argument(
+        "sequence", type=_positive
+    )
+    dlq_redrive.add_argument("sequences", nargs="*", type=_positive)
+    dlq_redrive.add_argument("--all", action="store_true", help="every matching dead letter")
+    dlq_discard = dlq_actions.add_parser("discard", help="drop dead letters unhandled")
+    dlq_discard.add_argument("sequences", nargs="+", type=_positive)
+    dlq_discard.add_argument("--note", default="", help="why (for the audit log)")
 
     token = commands.add_parser("token", help="a development token (gateway in dev mode)")
     token.add_argument("--sub", default=_user(), help="owner id (default: %(default)s)")
@@ -164,6 +207,13 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return number
 
 
@@ -385,12 +435,56 @@ async def _console(args: argparse.Namespace, client: MediaplaneClient, output: _
             )
         case "admin", "storage":
             result = await client.console("admin/storage", days=args.days)
+        case "admin", "usage-history":
+            result = await client.console("admin/usage/history", owner=args.owner, days=args.days)
+        case "admin", "quota":
+            fields = args.files is not None or args.bytes is not None
+            if args.plan == fields:
+                raise MediaplaneError(
+                    "invalid_request", 0, "give --files and/or --bytes, or --plan alone"
+                )
+            await client.set_quota(args.user_id, files=args.files, bytes=args.bytes)
+            result = {"user_id": str(args.user_id), "files": args.files, "bytes": args.bytes}
+        case "admin", "dlq":
+            result = await _dead_letters(args, client)
         case "admin", "reprocess":
             await client.reprocess(args.file_id, args.target)
             result = {"file_id": str(args.file_id), "target": args.target, "requested": True}
         case _:
             raise AssertionError(f"unhandled command {args.command} {args.action}")
     output.result(result, JSON(msgspec.json.encode(result).decode()))
+
+
+async def _dead_letters(args: argparse.Namespace, client: MediaplaneClient) -> Any:
+    """`admin dlq ...`: docs/runbooks/dlq.md's steps through the gateway's admin API."""
+    match args.dlq_action:
+        case "list":
+            return await client.dead_letters(
+                consumer=args.consumer,
+                subject=args.subject,
+                reason=args.reason,
+                after=args.after,
+                limit=args.limit,
+            )
+        case "show":
+            return await client.dead_letter(args.sequence)
+        case "redrive" if args.all == bool(args.sequences):
+            raise SystemExit("admin dlq redrive: name DLQ sequences or pass --all (not both)")
+        case "redrive" if args.all:
+            return await client.redrive_dead_letters(
+                consumer=args.consumer,
+                subject=args.subject,
+                reason=args.reason,
+                after=args.after,
+                limit=args.limit,
+            )
+        case "redrive":
+            return {"redriven": [await client.redrive_dead_letter(n) for n in args.sequences]}
+        case "discard":
+            for sequence in args.sequences:
+                await client.discard_dead_letter(sequence, args.note)
+            return {"discarded": args.sequences}
+    raise AssertionError(f"unhandled dlq action {args.dlq_action}")
 
 
 async def _account(

@@ -73,6 +73,10 @@ def _params(**values: object) -> dict[str, str]:
     }
 
 
+# What `reprocess` may ask for: the gateway's targets (it refuses others with 422).
+REPROCESS_TARGETS = ("thumbnails", "transcode", "variants")
+
+
 class MediaplaneClient:
     """`async with MediaplaneClient(url, token) as client: ...`.
 
@@ -271,12 +275,69 @@ class MediaplaneClient:
         )
 
     async def reprocess(self, file_id: uuid.UUID, target: str = "thumbnails") -> None:
-        """Asks the owning worker to make the file's artifacts again (role admin)."""
+        """Asks the owning worker to make the file's artifacts again (role admin): `target`
+        is `thumbnails`, `transcode` or `variants` (see `REPROCESS_TARGETS`)."""
         await self._call(
             "POST",
             self._gateway(f"/v1/admin/files/{file_id}/reprocess"),
             type(None),
             json={"target": target},
+            idempotent=False,
+        )
+
+    async def set_quota(self, user_id: uuid.UUID, *, files: int | None, bytes: int | None) -> None:
+        """Sets a user's own quota (role admin, the identity service's admin API, reached
+        through the edge); a None field follows the plan's, both None clear the override."""
+        url = self._gateway(f"/v1/admin/users/{user_id}/quota")
+        if files is None and bytes is None:
+            await self._call("DELETE", url, type(None), idempotent=True)
+        else:
+            body = {"files": files, "bytes": bytes}
+            await self._call("PUT", url, type(None), json=body, idempotent=True)
+
+    # --- upload-gateway: dead letters (role admin) ------------------------------------------
+
+    async def dead_letters(self, **params: object) -> dict[str, Any]:
+        """A page of dead letters, oldest first (`consumer`, `subject`, `reason`, `after`,
+        `limit`); `next_after` continues it."""
+        return await self._call(
+            "GET", self._gateway("/v1/admin/dead-letters"), dict[str, Any], params=_params(**params)
+        )
+
+    async def dead_letter(self, sequence: int) -> dict[str, Any]:
+        """One dead letter: headers, reason, payload."""
+        return await self._call(
+            "GET", self._gateway(f"/v1/admin/dead-letters/{sequence}"), dict[str, Any]
+        )
+
+    async def redrive_dead_letter(self, sequence: int) -> dict[str, Any]:
+        """Publishes it again on its original subject, then drops it from the DLQ."""
+        return await self._call(
+            "POST",
+            self._gateway(f"/v1/admin/dead-letters/{sequence}/redrive"),
+            dict[str, Any],
+            idempotent=False,
+        )
+
+    async def redrive_dead_letters(self, **match: object) -> dict[str, Any]:
+        """Redrives every dead letter that matches (`consumer`, `subject`, `reason`), a batch
+        of at most `limit` after `after`; `next_after` says where to go on."""
+        body = {name: value for name, value in match.items() if value is not None}
+        return await self._call(
+            "POST",
+            self._gateway("/v1/admin/dead-letters/redrive"),
+            dict[str, Any],
+            json=body,
+            idempotent=False,
+        )
+
+    async def discard_dead_letter(self, sequence: int, note: str = "") -> None:
+        """Drops it from the DLQ unhandled (the note goes to the audit log)."""
+        await self._call(
+            "POST",
+            self._gateway(f"/v1/admin/dead-letters/{sequence}/discard"),
+            type(None),
+            json={"note": note},
             idempotent=False,
         )
 

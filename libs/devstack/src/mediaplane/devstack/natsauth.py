@@ -16,10 +16,16 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from mediaplane.bus import BusSettings
-from mediaplane.bus.permissions import ADMIN, SERVICES, new_password, password_variable
+from mediaplane.bus.permissions import (
+    ADMIN,
+    DEAD_LETTERS,
+    SERVICES,
+    new_password,
+    password_variable,
+)
 from mediaplane.devstack.settings import StackSettings
 
-IDENTITIES = (ADMIN, *(service.name for service in SERVICES))
+IDENTITIES = (ADMIN, *(service.name for service in SERVICES), DEAD_LETTERS)
 # The login of a cluster's nodes on each other's route port (`just up --cluster`):
 # without one, anyone reaching a route port would bypass every permission.
 ROUTE = "route"

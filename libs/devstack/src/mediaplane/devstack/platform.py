@@ -46,6 +46,7 @@ from types import FrameType
 import psycopg
 from psycopg import sql
 
+from mediaplane.bus.permissions import DEAD_LETTERS, password_variable
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
@@ -312,6 +313,11 @@ class PlatformSettings:
             {
                 f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": natsauth.passwords(stack)[s.name]
                 for s in SERVICES
+            }
+            # The gateway api's admin dead-letter API (in the shared env file, so every
+            # local process could read it; in compose and Kubernetes only the api has it).
+            | {
+                password_variable(DEAD_LETTERS): natsauth.passwords(stack)[DEAD_LETTERS],
             }
             if stack.managed["nats"]
             else {}

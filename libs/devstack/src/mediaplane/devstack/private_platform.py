@@ -24,7 +24,7 @@ import nats.js.errors
 import psycopg
 from psycopg import sql
 
-from mediaplane.bus.permissions import ADMIN
+from mediaplane.bus.permissions import ADMIN, DEAD_LETTERS, password_variable
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.platform import (
     HTTP_PORTS,
@@ -116,6 +116,7 @@ class PrivatePlatform:
                 "MEDIAPLANE_NATS_USER": ADMIN,  # the devstack's own checks
                 "MEDIAPLANE_NATS_PASSWORD": known[ADMIN],
                 **{f"MEDIAPLANE_{s.name.upper()}_NATS_PASSWORD": known[s.name] for s in SERVICES},
+                password_variable(DEAD_LETTERS): known[DEAD_LETTERS],
             }
         env = {
             "MEDIAPLANE_NATS_URL": self.stack.nats_url,
@@ -130,9 +131,9 @@ class PrivatePlatform:
             admin_password = natsauth.passwords(self.stack)[ADMIN]
             env["MEDIAPLANE_NATS_USER"] = ADMIN
             env["MEDIAPLANE_NATS_PASSWORD"] = admin_password
-            for service in SERVICES:
-                env[f"MEDIAPLANE_{service.name.upper()}_NATS_USER"] = ADMIN
-                env[f"MEDIAPLANE_{service.name.upper()}_NATS_PASSWORD"] = admin_password
+            for name in (*(service.name for service in SERVICES), DEAD_LETTERS):
+                env[f"MEDIAPLANE_{name.upper()}_NATS_USER"] = ADMIN
+                env[f"MEDIAPLANE_{name.upper()}_NATS_PASSWORD"] = admin_password
         return env
 
     def log(self) -> str:

@@ -20,19 +20,20 @@ RATE_LIMIT_MIGRATIONS = MigrationSource.from_package(
     "servicekit", "mediaplane.servicekit.migrations"
 )
 
-# A new owner starts with a full bucket less this request's token. An old one
+# A new owner starts with a full bucket less this request's cost. An old one
 # is refilled for the time since its last refill (never negative: another
-# transaction may have stamped a later time), capped at the burst, and takes
-# a token only when a whole one is there; otherwise no row comes back.
+# transaction may have stamped a later time), capped at the burst, and pays
+# the cost only when that many whole tokens are there; otherwise no row comes
+# back (nor for a cost above the burst, which no bucket ever holds).
 _TAKE = """
 INSERT INTO rate_buckets AS b (owner, tokens, refilled_at)
-VALUES (%(owner)s, %(burst)s - 1, now())
+SELECT %(owner)s, %(burst)s - %(cost)s, now() WHERE %(cost)s <= %(burst)s
 ON CONFLICT (owner) DO UPDATE
 SET tokens = least(%(burst)s, b.tokens
-        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) - 1,
+        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) - %(cost)s,
     refilled_at = greatest(now(), b.refilled_at)
 WHERE least(%(burst)s, b.tokens
-        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) >= 1
+        + greatest(0, extract(epoch FROM now() - b.refilled_at)) * %(rate)s) >= %(cost)s
 RETURNING tokens
 """
 
@@ -79,19 +80,25 @@ class OwnerRateLimiter:
     def use(self, pool: Pool) -> None:
         self._pool = pool
 
-    async def check(self, owner: str) -> None:
-        """Take one token for `owner` or raise RateLimited with the seconds to wait."""
+    async def check(self, owner: str, cost: int = 1) -> None:
+        """Take `cost` tokens (one per request; the beacon budget counts beacons) for
+        `owner`, or raise RateLimited with the seconds to wait (nothing taken)."""
         if self._pool is None:
             raise RuntimeError("the rate limiter has no database: call use(pool) at start-up")
         key = f"{self._purpose}/{owner}"
-        params = {"owner": key, "burst": self._limit.burst, "rate": self._limit.per_second}
+        params = {
+            "owner": key,
+            "burst": self._limit.burst,
+            "rate": self._limit.per_second,
+            "cost": cost,
+        }
         async with self._pool.connection() as conn:
             taken = await (await conn.execute(_TAKE, params)).fetchone()
             if taken is not None:
                 return
             row = await (await conn.execute(_LEFT, params)).fetchone()
         tokens = float(row[0]) if row is not None else 0.0
-        wait = math.ceil((1 - tokens) / self._limit.per_second)
+        wait = math.ceil((cost - tokens) / self._limit.per_second)
         raise RateLimited(
             f"at most {self._limit.per_second:g} requests/s per owner", retry_after=max(wait, 1)
         )

@@ -1,9 +1,10 @@
 """`python -m mediaplane.analytics` (or `analytics`): one process role or operator command each.
 
 api        beacon ingest and the reports (HTTP)
-worker     file facts from MEDIA, beacon batches into rollups from BEACONS (+ ops HTTP)
+worker     file facts from MEDIA, beacon batches into rollups from BEACONS, the
+           retention prune every MEDIAPLANE_ANALYTICS_PRUNE_INTERVAL s (+ ops HTTP)
 rebuild    recompute views and rollups from the beacon stream (rollup worker stopped)
-prune      drop per-view rows older than the view retention (day rollups stay)
+prune      the retention prune once: per-view rows past 90 days (day rollups stay)
 migrate    apply the analytics migrations
 """
 
@@ -11,21 +12,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import msgspec
 
-from mediaplane.analytics.adapters.rollups import prune_views
 from mediaplane.analytics.api.app import create_app
 from mediaplane.analytics.app.bootstrap import apply_migrations, open_resources
+from mediaplane.analytics.app.retention import prune
 from mediaplane.analytics.app.rollup import rebuild
-from mediaplane.analytics.config import SERVICE, VIEW_RETENTION_DAYS, AnalyticsSettings
+from mediaplane.analytics.config import SERVICE, AnalyticsSettings
 from mediaplane.analytics.worker.consumers import register_files, register_rollup
 from mediaplane.bus import Bus
+from mediaplane.eventlog.database import Pool
 from mediaplane.observability import HealthChecks
 from mediaplane.servicekit import checks
+from mediaplane.servicekit.periodic import every
 from mediaplane.servicekit.runtime import api, migrate, once, run_roles, serve, serve_worker
 
 
@@ -58,8 +64,26 @@ async def _worker(
                 port=settings.ops_port,
             ),
             beacons.running(),
+            _pruning(resources.pool, settings.prune_interval),
         ):
             await stop.wait()
+
+
+@asynccontextmanager
+async def _pruning(pool: Pool, interval: float) -> AsyncIterator[None]:
+    """The retention prune every `interval` seconds while the block runs."""
+
+    async def job() -> int:
+        pruned = await prune(pool, datetime.now(UTC))
+        return pruned.removed_views + pruned.forgotten_batches
+
+    task = asyncio.create_task(every("prune", interval, job))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _rebuild(settings: AnalyticsSettings, args: argparse.Namespace) -> None:
@@ -69,13 +93,9 @@ async def _rebuild(settings: AnalyticsSettings, args: argparse.Namespace) -> Non
 
 
 async def _prune(settings: AnalyticsSettings, args: argparse.Namespace) -> None:
-    before = (datetime.now(UTC) - timedelta(days=VIEW_RETENTION_DAYS)).date()
-    async with (
-        open_resources(settings, pool_size=1) as resources,
-        resources.pool.connection() as conn,
-    ):
-        removed = await prune_views(conn, before)
-    _print({"removed_views": removed, "before": before.isoformat()})
+    async with open_resources(settings, pool_size=1) as resources:
+        pruned = await prune(resources.pool, datetime.now(UTC))
+    _print(asdict(pruned))
 
 
 def parser() -> argparse.ArgumentParser:

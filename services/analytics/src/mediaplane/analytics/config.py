@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from mediaplane.analytics.domain.admission import BeaconBudget
 from mediaplane.bus import BusSettings
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
@@ -16,6 +15,7 @@ BEACON_SUBJECT_ROOT = "beacon"
 # Raw beacons are kept this long in their stream; the day rollups for good.
 BEACON_MAX_AGE = 30 * 24 * 3600.0
 VIEW_RETENTION_DAYS = 90
+BEACON_BUDGET = RateLimit(per_second=5.0, burst=300)
 
 
 def beacon_bus(
@@ -45,8 +45,13 @@ class AnalyticsSettings:
     beacons: BusSettings  # the beacon stream
     auth: AuthSettings
     rate_limit: RateLimit = field(default_factory=RateLimit)
-    beacon_budget: BeaconBudget = field(default_factory=BeaconBudget)
+    # Beacons per viewer, in the shared `rate_buckets` (purpose `beacons`) so that
+    # every API replica spends from one budget. A player sends a heartbeat every few
+    # seconds and a handful of other beacons; even several tabs stay far below it.
+    # Counted in beacons, not requests, so big batches cannot get around it.
+    beacon_budget: RateLimit = field(default_factory=lambda: BEACON_BUDGET)
     rollup_batch_size: int = 500
+    prune_interval: float = 3600.0  # seconds between the worker's retention prunes
     http_host: str = "127.0.0.1"
     http_port: int = 8085
     ops_port: int = 9161
@@ -65,11 +70,14 @@ class AnalyticsSettings:
             ),
             auth=AuthSettings.from_env(),
             rate_limit=RateLimit.from_env(),
-            beacon_budget=BeaconBudget(
-                per_second=float(env.get("MEDIAPLANE_ANALYTICS_BEACONS_PER_SECOND", 5.0)),
-                burst=int(env.get("MEDIAPLANE_ANALYTICS_BEACON_BURST", 300)),
+            beacon_budget=RateLimit(
+                per_second=float(
+                    env.get("MEDIAPLANE_ANALYTICS_BEACONS_PER_SECOND", BEACON_BUDGET.per_second)
+                ),
+                burst=int(env.get("MEDIAPLANE_ANALYTICS_BEACON_BURST", BEACON_BUDGET.burst)),
             ),
             rollup_batch_size=int(env.get("MEDIAPLANE_ANALYTICS_BATCH_SIZE", 500)),
+            prune_interval=float(env.get("MEDIAPLANE_ANALYTICS_PRUNE_INTERVAL", 3600.0)),
             http_host=env.get("MEDIAPLANE_ANALYTICS_HOST", "127.0.0.1"),
             http_port=int(env.get("MEDIAPLANE_ANALYTICS_PORT", 8085)),
             ops_port=int(env.get("MEDIAPLANE_ANALYTICS_OPS_PORT", 9161)),

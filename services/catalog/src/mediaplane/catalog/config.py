@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
+from mediaplane.domain.quota import Plans, plans_from_env
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
@@ -42,6 +43,9 @@ class CatalogSettings:
     # Signs playback tokens (HLS playlist URLs); the API refuses to start without it.
     playback_secret: str | None = field(default=None, repr=False)
     playback_ttl_seconds: int = 1800
+    # The gateway's quota per plan (the same `MEDIAPLANE_PLANS`): the admin usage view shows
+    # each user's effective quota from it and the user's override.
+    plans: Plans = field(default_factory=Plans.standard)
     http_host: str = "127.0.0.1"
     http_port: int = 8082
     ops_port: int = 9111
@@ -69,6 +73,7 @@ class CatalogSettings:
             hls_ttl_seconds=number("MEDIAPLANE_CATALOG_HLS_TTL", 1800),
             playback_secret=env.get("MEDIAPLANE_CATALOG_PLAYBACK_SECRET") or None,
             playback_ttl_seconds=number("MEDIAPLANE_CATALOG_PLAYBACK_TTL", 1800),
+            plans=plans_from_env(env.get("MEDIAPLANE_PLANS"), env.get("MEDIAPLANE_DEFAULT_PLAN")),
             http_host=env.get("MEDIAPLANE_CATALOG_HOST", "127.0.0.1"),
             http_port=number("MEDIAPLANE_CATALOG_PORT", 8082),
             ops_port=number("MEDIAPLANE_CATALOG_OPS_PORT", 9111),

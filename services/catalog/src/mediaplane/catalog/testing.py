@@ -55,6 +55,7 @@ from mediaplane.contracts import (
     UploadSessionOpened,
     UserDeleted,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserSuspended,
@@ -544,7 +545,7 @@ _TAGS = ("holiday", "work", "family", "beach", "cats", "music", "receipts", "dra
 
 def account_story(user_id: uuid.UUID, rng: random.Random) -> list[Event]:
     """An account's `user.*` events as the identity service emits them: registered, and by
-    chance re-planned, suspended (and maybe reinstated) or deleted."""
+    chance re-planned, suspended (and maybe reinstated), deleted or given a quota."""
     context = EventContext(producer="identity", correlation_id="req-account")
     at = iter(EPOCH + timedelta(minutes=m) for m in range(10))
 
@@ -564,6 +565,10 @@ def account_story(user_id: uuid.UUID, rng: random.Random) -> list[Event]:
             events.append(event(UserReinstated, reinstated_by="admin"))
     elif fate < 0.3:
         events.append(event(UserDeleted, deleted_by="admin"))
+    elif fate < 0.4:  # an admin's quota, then back to the plan's for some (no extra draw)
+        events.append(event(UserQuotaSet, files=5, bytes=10**6, changed_by="admin"))
+        if fate < 0.35:
+            events.append(event(UserQuotaSet, changed_by="admin"))
     return events
 
 

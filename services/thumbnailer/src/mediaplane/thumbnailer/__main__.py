@@ -21,6 +21,7 @@ from mediaplane.thumbnailer.api.app import create_app
 from mediaplane.thumbnailer.app.bootstrap import apply_migrations, open_resources
 from mediaplane.thumbnailer.app.metadata import MetadataExtractor
 from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
+from mediaplane.thumbnailer.worker.accounts import register_accounts
 from mediaplane.thumbnailer.worker.consumer import register_thumbnailer
 from mediaplane.thumbnailer.worker.metadata import register_metadata
 from mediaplane.thumbnailer.worker.sources import register_variant_sources
@@ -32,8 +33,11 @@ async def run_worker(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer=SERVICE)
         register_thumbnailer(bus, resources.service)
-        register_variant_sources(bus, resources.pool, originals_bucket=settings.originals_bucket)
+        register_variant_sources(
+            bus, resources.pool, resources.variants, originals_bucket=settings.originals_bucket
+        )
         register_metadata(bus, MetadataExtractor(resources.service))
+        register_accounts(bus, resources.pool)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 from mediaplane.bus import BusSettings
+from mediaplane.domain.quota import Plans, plans_from_env
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.devtoken import require_loopback
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import StorageSettings
-from mediaplane.upload_gateway.domain.policy import Plans, Quota, UploadLimits
+from mediaplane.upload_gateway.domain.policy import UploadLimits
 
 SERVICE = "upload-gateway"
-
-
-def plans_from_env(table: str | None, default: str | None) -> Plans:
-    """`MEDIAPLANE_PLANS` (JSON: plan -> {"files": n, "bytes": n}) and `_DEFAULT_PLAN`;
-    without a table, `free` and `pro` (Plans.standard)."""
-    if not table:
-        standard = Plans.standard()
-        return Plans(quotas=standard.quotas, default=default or standard.default)
-    try:
-        raw = json.loads(table)
-        quotas = {
-            str(name): Quota(files=int(q["files"]), bytes=int(q["bytes"]))
-            for name, q in raw.items()
-        }
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise ValueError(
-            'MEDIAPLANE_PLANS must be JSON like {"free": {"files": 1000, "bytes": 10737418240}}'
-            f": {error}"
-        ) from None
-    if not quotas:
-        raise ValueError("MEDIAPLANE_PLANS names no plan")
-    return Plans(quotas=quotas, default=default or next(iter(quotas)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +39,9 @@ class GatewaySettings:
     # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret),
     # and only on a loopback bind.
     dev_mode: bool = False
+    # The admin dead-letter API's NATS identity (`deadletters`, docs/adr/0007); None: the
+    # gateway's own identity, which may not read the DLQ (its routes then answer 503).
+    dead_letters: BusSettings | None = None
 
     def __post_init__(self) -> None:
         if self.dev_mode:
@@ -86,6 +67,7 @@ class GatewaySettings:
             if types
             else defaults.allowed_content_types,
         )
+        dead_letters = BusSettings.from_env(service="deadletters")
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
             bus=BusSettings.from_env(service="gateway"),
@@ -103,4 +85,5 @@ class GatewaySettings:
             clamd_timeout=float(env.get("MEDIAPLANE_CLAMD_TIMEOUT", "60")),
             clamd_stream_max=number("MEDIAPLANE_CLAMD_STREAM_MAX", 1000 * 1024 * 1024),
             dev_mode=env.get("MEDIAPLANE_DEV_MODE") == "1",
+            dead_letters=dead_letters if dead_letters.user is not None else None,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -59,9 +59,35 @@ def _rollup_sql(table: str, keys: Sequence[str], key_types: Sequence[str]) -> st
     )
 
 
+def _from_file_days_sql(table: str, keys: Sequence[str], key_types: Sequence[str]) -> str:
+    """An owner's or the platform's days as sums of the (just recomputed) file days:
+    a few rows per file instead of every view of the day. Viewers alone come from
+    the views (a viewer of two files is one viewer)."""
+    touched = ", ".join(f"%s::{t}[]" for t in key_types)
+    key_list = ", ".join(keys)
+    grouped = ", ".join("f." + k for k in keys)
+    same_file = " AND ".join(f"g.{k} = f.{k}" for k in keys)
+    same_view = " AND ".join(f"v.{k} = f.{k}" for k in keys)
+    updates = ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _MEASURE_COLUMNS.split(","))
+    return (
+        f"INSERT INTO {table} ({key_list}, {_MEASURE_COLUMNS}) "
+        f"SELECT {grouped}, sum(f.views),"
+        f" (SELECT count(DISTINCT v.viewer) FROM views v WHERE {same_view}),"
+        " sum(f.watch_seconds), sum(f.rebuffer_seconds), sum(f.startup_ms_sum),"
+        " sum(f.startup_count), sum(f.error_views),"
+        " coalesce((SELECT jsonb_object_agg(r.key, r.seconds) FROM ("
+        "  SELECT e.key, sum(e.value::float8) AS seconds"
+        f"  FROM file_day g, jsonb_each_text(g.rendition_seconds) e WHERE {same_file}"
+        "  GROUP BY e.key) r), '{}'::jsonb) "
+        f"FROM file_day f WHERE ({key_list}) IN (SELECT * FROM unnest({touched})) "
+        f"GROUP BY {grouped} "
+        f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}"
+    )
+
+
 FILE_DAY = _rollup_sql("file_day", ("file_id", "day"), ("uuid", "date"))
-OWNER_DAY = _rollup_sql("owner_day", ("owner", "day"), ("text", "date"))
-PLATFORM_DAY = _rollup_sql("platform_day", ("day",), ("date",))
+OWNER_DAY = _from_file_days_sql("owner_day", ("owner", "day"), ("text", "date"))
+PLATFORM_DAY = _from_file_days_sql("platform_day", ("day",), ("date",))
 
 
 async def apply_batches(conn: AsyncConnection[Any], batches: Sequence[PlaybackBeacons]) -> int:
@@ -86,13 +112,16 @@ async def apply_batches(conn: AsyncConnection[Any], batches: Sequence[PlaybackBe
     for batch in fresh:
         first.setdefault(batch.view_id, batch)
         views[batch.view_id] = fold(views.get(batch.view_id), batch.beacons)
-    await _store_views(conn, views, first)
     file_days = {(first[v].file_id, s.day) for v, s in views.items()}
     owner_days = {(first[v].owner, s.day) for v, s in views.items()}
     days = {s.day for s in views.values()}
-    await conn.execute(FILE_DAY, ([f for f, _ in file_days], [d for _, d in file_days]))
-    await conn.execute(OWNER_DAY, ([o for o, _ in owner_days], [d for _, d in owner_days]))
-    await conn.execute(PLATFORM_DAY, (sorted(days),))
+    # One round trip for the writes: nothing below reads a result, and the server
+    # runs them in order (the rollups see the views just stored).
+    async with conn.pipeline():
+        await _store_views(conn, views, first)
+        await conn.execute(FILE_DAY, ([f for f, _ in file_days], [d for _, d in file_days]))
+        await conn.execute(OWNER_DAY, ([o for o, _ in owner_days], [d for _, d in owner_days]))
+        await conn.execute(PLATFORM_DAY, (sorted(days),))
     return len(fresh)
 
 
@@ -182,4 +211,10 @@ async def reset_from(conn: AsyncConnection[Any], day: date) -> None:
 async def prune_views(conn: AsyncConnection[Any], before: date) -> int:
     """Drop per-view rows older than `before` (their day rollups stay)."""
     cur = await conn.execute("DELETE FROM views WHERE day < %s", (before,))
+    return cur.rowcount
+
+
+async def prune_applied(conn: AsyncConnection[Any], before: datetime) -> int:
+    """Forget the ids of batches applied before `before` (older than the stream keeps)."""
+    cur = await conn.execute("DELETE FROM applied_batches WHERE applied_at < %s", (before,))
     return cur.rowcount

@@ -14,7 +14,6 @@ from mediaplane.analytics.app.bootstrap import open_resources
 from mediaplane.analytics.app.ingest import BeaconIngest
 from mediaplane.analytics.app.reports import Reports
 from mediaplane.analytics.config import SERVICE, AnalyticsSettings
-from mediaplane.analytics.domain.admission import BeaconBudgets
 from mediaplane.bus import Bus
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import DeferredHealthChecks
@@ -38,7 +37,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Callable[[], datetime] = _
             async with bus.running():
                 app.state.ingest = BeaconIngest(
                     resources.pool,
-                    BeaconBudgets(settings.beacon_budget),
+                    settings.beacon_budget,
                     bus.publish,
                     clock=clock,
                 )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from mediaplane.analytics.adapters.files import playable_file
-from mediaplane.analytics.domain.admission import BeaconBudgets, admit_batch
+from mediaplane.analytics.domain.admission import admit_batch
+from mediaplane.analytics.domain.errors import BeaconFlood
 from mediaplane.contracts import Beacon, Event, EventContext, PlaybackBeacons, new_event
 from mediaplane.eventlog.database import Pool
+from mediaplane.servicekit.rate_limit import OwnerRateLimiter, RateLimit, RateLimited
 
 Publish = Callable[[Event], Awaitable[object]]
 
@@ -23,17 +24,19 @@ class BeaconIngest:
     def __init__(
         self,
         pool: Pool,
-        budgets: BeaconBudgets,
+        budget: RateLimit,
         publish: Publish,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
-        self._budgets = budgets
+        self._budget = budget
+        # The platform's shared token buckets (servicekit, table `rate_buckets`):
+        # every API replica spends from the same budget of a viewer.
+        self._budgets = OwnerRateLimiter(budget, purpose="beacons")
+        self._budgets.use(pool)
         self._publish = publish
         self._clock = clock
-        self._monotonic = monotonic
 
     async def accept(
         self,
@@ -51,7 +54,14 @@ class BeaconIngest:
         file = admit_batch(
             beacons, file=file, viewer=viewer, viewer_is_admin=viewer_is_admin, now=now
         )
-        self._budgets.take(viewer, len(beacons), self._monotonic())
+        try:
+            await self._budgets.check(viewer, cost=len(beacons))
+        except RateLimited as spent:
+            raise BeaconFlood(
+                f"at most {self._budget.per_second:g} beacons/s per viewer "
+                f"(burst {self._budget.burst})",
+                retry_after=spent.retry_after or 1,
+            ) from None
         event = new_event(
             PlaybackBeacons,
             stream_id=f"view-{view_id}",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mediaplane.analytics.domain.errors import (
-    BeaconFlood,
     FutureTimestamp,
     NotPlayable,
     PositionBeyondDuration,
@@ -63,41 +60,3 @@ def admit_batch(
                 f"duration {file.duration:g}s"
             )
     return file
-
-
-@dataclass(frozen=True, kw_only=True)
-class BeaconBudget:
-    """Beacons per viewer: a token bucket (`burst` at once, refilled at `per_second`).
-
-    A player sends a heartbeat every few seconds and a handful of other beacons;
-    even several tabs stay far below the default. Counted in beacons, not requests,
-    so big batches cannot get around it.
-    """
-
-    per_second: float = 5.0
-    burst: int = 300
-
-
-class BeaconBudgets:
-    """Each viewer's bucket (least recently seen forgotten first; times in seconds)."""
-
-    def __init__(self, budget: BeaconBudget, *, max_viewers: int = 100_000) -> None:
-        self._budget = budget
-        self._max_viewers = max_viewers
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def take(self, viewer: str, count: int, now: float) -> None:
-        """Spend `count` of `viewer`'s beacons or raise BeaconFlood (nothing spent)."""
-        budget = self._budget
-        tokens, last = self._buckets.pop(viewer, (float(budget.burst), now))
-        tokens = min(float(budget.burst), tokens + max(0.0, now - last) * budget.per_second)
-        self._buckets[viewer] = (tokens, now)
-        if tokens < count:
-            wait = max(1, math.ceil((count - tokens) / budget.per_second))
-            raise BeaconFlood(
-                f"at most {budget.per_second:g} beacons/s per viewer (burst {budget.burst})",
-                retry_after=wait,
-            )
-        self._buckets[viewer] = (tokens - count, now)
-        if len(self._buckets) > self._max_viewers:
-            self._buckets.popitem(last=False)

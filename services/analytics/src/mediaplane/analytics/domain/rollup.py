@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import chain
 from typing import Literal
 
 from mediaplane.contracts import Beacon
@@ -50,57 +51,63 @@ class ViewState:
 
 
 def fold(state: ViewState | None, beacons: Iterable[Beacon]) -> ViewState:
-    """`state` (None: a new view) after `beacons`, in the order given."""
-    for beacon in beacons:
-        state = _step(state, beacon)
-    if state is None:
-        raise ValueError("a view needs at least one beacon")
-    return state
+    """`state` (None: a new view) after `beacons`, in the order given.
 
-
-def _step(state: ViewState | None, beacon: Beacon) -> ViewState:
+    One pass over local variables and one ViewState at the end: the rollup folds
+    every beacon of the platform, and a frozen copy per beacon was its largest cost.
+    """
+    pending = iter(beacons)
     if state is None:
-        state = ViewState(started_at=beacon.at, last_at=beacon.at, rendition=beacon.rendition)
-    gap = (beacon.at - state.last_at).total_seconds()
-    counted = gap if 0 < gap <= MAX_GAP else 0.0
+        first = next(pending, None)
+        if first is None:
+            raise ValueError("a view needs at least one beacon")
+        state = ViewState(started_at=first.at, last_at=first.at, rendition=first.rendition)
+        pending = chain((first,), pending)
+    current: PlayerState = state.state
+    last_at, rendition = state.last_at, state.rendition
     playing, rebuffer = state.playing_seconds, state.rebuffer_seconds
-    renditions = state.rendition_seconds
-    if state.state == "playing" and counted:
-        playing += counted
-        if state.rendition is not None:
-            renditions = {
-                **renditions,
-                state.rendition: renditions.get(state.rendition, 0.0) + counted,
-            }
-    elif state.state == "rebuffering":
-        rebuffer += counted
-    next_state: PlayerState = state.state
     rebuffers, errors, startup = state.rebuffer_count, state.errors, state.startup_ms
-    match beacon.kind:
-        case "view_start":
-            startup = beacon.startup_ms if beacon.startup_ms is not None else startup
-            next_state = "playing"
-        case "rebuffer_start":
-            if state.state != "rebuffering":
-                rebuffers += 1
-            next_state = "rebuffering"
-        case "rebuffer_end" | "heartbeat" | "rendition_change":
-            next_state = "playing" if state.state != "ended" else "ended"
-        case "error":
-            errors += 1
-        case "view_end":
-            next_state = "ended"
+    max_position = state.max_position
+    renditions = dict(state.rendition_seconds)  # a copy: states are never changed
+    for beacon in pending:
+        gap = (beacon.at - last_at).total_seconds()
+        counted = gap if 0 < gap <= MAX_GAP else 0.0
+        if current == "playing" and counted:
+            playing += counted
+            if rendition is not None:
+                renditions[rendition] = renditions.get(rendition, 0.0) + counted
+        elif current == "rebuffering":
+            rebuffer += counted
+        match beacon.kind:
+            case "view_start":
+                startup = beacon.startup_ms if beacon.startup_ms is not None else startup
+                current = "playing"
+            case "rebuffer_start":
+                if current != "rebuffering":
+                    rebuffers += 1
+                current = "rebuffering"
+            case "rebuffer_end" | "heartbeat" | "rendition_change":
+                current = "playing" if current != "ended" else "ended"
+            case "error":
+                errors += 1
+            case "view_end":
+                current = "ended"
+        if beacon.at > last_at:
+            last_at = beacon.at
+        rendition = beacon.rendition or rendition
+        if beacon.position > max_position:
+            max_position = beacon.position
     return replace(
         state,
         startup_ms=startup,
-        last_at=max(state.last_at, beacon.at),
-        state=next_state,
-        rendition=beacon.rendition or state.rendition,
+        last_at=last_at,
+        state=current,
+        rendition=rendition,
         playing_seconds=playing,
         rebuffer_seconds=rebuffer,
         rebuffer_count=rebuffers,
         errors=errors,
-        max_position=max(state.max_position, beacon.position),
+        max_position=max_position,
         rendition_seconds=renditions,
     )
 

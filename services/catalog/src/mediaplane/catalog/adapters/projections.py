@@ -61,6 +61,7 @@ from mediaplane.contracts import (
     UploadSessionOpened,
     UserDeleted,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserSuspended,
@@ -263,15 +264,17 @@ WHERE s.so IS NOT NULL
 """
 
 # Accounts (issue 14): the status refuses a suspended or deleted user's calls. Keyed by
-# the user's stream (`user-<id>`); each field is the latest fact, `deleted` is final.
+# the user's stream (`user-<id>`); each field is the latest fact, `deleted` is final. The
+# plan and an admin's quota override (issue 16) are shown in the admin usage view.
 _STATUS_EVENTS = (UserRegistered, UserSuspended, UserReinstated, UserDeleted)
 _PLAN_EVENTS = (UserRegistered, UserPlanChanged)
+_ACCOUNT_EVENTS = (*_STATUS_EVENTS, UserPlanChanged, UserQuotaSet)
 _ACCOUNTS = f"""
 SELECT a.stream_id, a.owner,
        CASE WHEN a.deleted THEN 'deleted'
             WHEN a.latest_status = {tag(UserSuspended)} THEN 'suspended'
             ELSE 'active' END,
-       a.plan, a.updated_at
+       a.plan, (a.quota->>'files')::bigint, (a.quota->>'bytes')::bigint, a.updated_at
 FROM (
     SELECT l.stream_id,
            (array_agg(l.data->>'user_id' {LATEST}))[1] AS owner,
@@ -280,10 +283,12 @@ FROM (
                FILTER (WHERE l.type {tags_in(_STATUS_EVENTS)}))[1] AS latest_status,
            (array_agg(l.data->>'plan' {LATEST})
                FILTER (WHERE l.type {tags_in(_PLAN_EVENTS)}))[1] AS plan,
+           -- The latest override replaces any earlier one (null fields follow the plan).
+           (array_agg(l.data {LATEST}) FILTER (WHERE l.type = {tag(UserQuotaSet)}))[1] AS quota,
            max(l.occurred_at) AS updated_at
     FROM ledger l
     WHERE l.known AND l.type LIKE 'user.%%' AND {{filter}}
-      AND l.type {tags_in((*_STATUS_EVENTS, *_PLAN_EVENTS))}
+      AND l.type {tags_in(_ACCOUNT_EVENTS)}
     GROUP BY l.stream_id
 ) a
 """
@@ -508,9 +513,43 @@ ACCOUNTS = Projection(
     "accounts",
     "stream_id",
     "text",
-    ("stream_id", "owner", "status", "plan", "updated_at"),
+    ("stream_id", "owner", "status", "plan", "quota_files", "quota_bytes", "updated_at"),
     _ACCOUNTS,
-    tag_set((*_STATUS_EVENTS, *_PLAN_EVENTS)),
+    tag_set(_ACCOUNT_EVENTS),
+)
+
+# Usage over time (issue 16), per file: its upload on the day its bytes were first verified,
+# and its deletion (with the verified bytes it freed) on the day of its first `file.deleted`.
+# A file never verified counts neither. The admin console sums the rows per owner and day.
+_USAGE_EVENTS = (FileVerified, FileDeleted)
+_USAGE_DAYS = f"""
+SELECT f.file_id, f.ver->>'owner', e.day, sum(e.uploads)::int, sum(e.bytes)::bigint,
+       sum(e.deletions)::int, sum(e.freed)::bigint
+FROM (
+    SELECT l.file_id,
+           (array_agg(l.data ORDER BY l.occurred_at, l.event_id)
+               FILTER (WHERE l.type = {tag(FileVerified)}))[1] AS ver,
+           min(l.occurred_at) FILTER (WHERE l.type = {tag(FileVerified)}) AS verified_at,
+           min(l.occurred_at) FILTER (WHERE l.type = {tag(FileDeleted)}) AS deleted_at
+    FROM ledger l
+    WHERE l.known AND l.file_id IS NOT NULL AND {{filter}}
+      AND l.type {tags_in(_USAGE_EVENTS)}
+    GROUP BY l.file_id
+) f
+CROSS JOIN LATERAL (
+    VALUES ((f.verified_at AT TIME ZONE 'UTC')::date, 1, (f.ver->>'size')::bigint, 0, 0::bigint),
+           ((f.deleted_at AT TIME ZONE 'UTC')::date, 0, 0::bigint, 1, (f.ver->>'size')::bigint)
+) e (day, uploads, bytes, deletions, freed)
+WHERE f.ver IS NOT NULL AND e.day IS NOT NULL
+GROUP BY f.file_id, f.ver->>'owner', e.day
+"""
+USAGE_DAYS = Projection(
+    "file_usage_days",
+    "file_id",
+    "uuid",
+    ("file_id", "owner", "day", "uploads", "bytes", "deletions", "freed"),
+    _USAGE_DAYS,
+    tag_set(_USAGE_EVENTS),
 )
 
 LIVE_LADDERS = Projection(
@@ -583,6 +622,7 @@ PROJECTIONS: dict[str, Projection] = {
         LIVE_LADDERS,
         FILE_MODERATION,
         REPORTS,
+        USAGE_DAYS,
     )
 }
 

@@ -26,6 +26,7 @@ from mediaplane.catalog.app.console import (
     ReportPage,
     ReportStatus,
     Storage,
+    UsageHistory,
     UsagePage,
 )
 from mediaplane.catalog.app.queries import FileKind, FileStatus
@@ -114,7 +115,7 @@ class AdminController(Controller):
         )
         return await console.files(where, limit=limit, cursor=cursor)
 
-    @get("/usage", summary="Storage per user: originals by kind, derived bytes, plan")
+    @get("/usage", summary="Storage per user: originals by kind, derived bytes, plan, quota")
     async def usage(
         self,
         principal: NamedDependency[Principal],
@@ -124,6 +125,22 @@ class AdminController(Controller):
         marker: FromQuery[str | None] = None,
     ) -> UsagePage:
         return await console.usage(owner=owner, limit=limit, marker=marker)
+
+    @get(
+        "/usage/history",
+        summary="Uploads, deletions and stored bytes of originals per day (a user's, or all)",
+    )
+    async def usage_history(
+        self,
+        principal: NamedDependency[Principal],
+        console: NamedDependency[ConsoleQueries],
+        owner: Annotated[
+            str | None, QueryParameter(max_length=255, description="one user; all when absent")
+        ] = None,
+        days: Annotated[int, QueryParameter(ge=1, le=366, description="days back")] = 30,
+    ) -> UsageHistory:
+        since = datetime.now(UTC).date() - timedelta(days=days - 1)
+        return await console.usage_history(owner=owner, since=since)
 
     @get("/processing", summary="Jobs by status per service, and the latest failures")
     async def processing(

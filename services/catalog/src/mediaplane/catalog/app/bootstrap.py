@@ -68,7 +68,7 @@ async def open_resources(
             pool=pool,
             objects=objects,
             queries=queries,
-            console=ConsoleQueries(pool),
+            console=ConsoleQueries(pool, plans=settings.plans),
             media=MediaService(
                 queries,
                 objects,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from mediaplane.catalog.app.queries import SUMMARY_COLUMNS, FileKind, FileStatus, summary_of
 from mediaplane.catalog.app.views import FilePage
 from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
+from mediaplane.domain.quota import Plans
 from mediaplane.eventlog.database import Pool
 
 ReportStatus = Literal["open", "dismissed", "actioned"]
@@ -64,6 +65,16 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     derived_bytes: int
     plan: str | None
     account_status: str | None
+    # What the gateway enforces: an admin's override field by field, else the plan's quota.
+    quota: EffectiveQuota
+
+
+class EffectiveQuota(msgspec.Struct, frozen=True, kw_only=True):
+    files: int
+    bytes: int
+    # The admin's override (`user.quota_set`); null where the plan's quota applies.
+    override_files: int | None
+    override_bytes: int | None
 
 
 class FailedJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,6 +127,23 @@ class Storage(msgspec.Struct, frozen=True, kw_only=True):
 
     totals: list[StorageDay]
     days: list[StorageDay]
+
+
+class UsageDay(msgspec.Struct, frozen=True, kw_only=True):
+    """One day of originals: uploads (verified) and deletions, with their bytes, and the
+    bytes of live originals at the day's end (`stored_bytes`, over all history)."""
+
+    day: str
+    uploads: int
+    uploaded_bytes: int
+    deletions: int
+    freed_bytes: int
+    stored_bytes: int
+
+
+class UsageHistory(msgspec.Struct, frozen=True, kw_only=True):
+    owner: str | None  # None: the whole platform
+    days: list[UsageDay]
 
 
 class UsagePage(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,7 +207,8 @@ class AuditFilter:
 # Who acted, as the events name them; whose file or account it concerns.
 _ACTOR = (
     "coalesce(l.data->>'deleted_by', l.data->>'moderator', l.data->>'reporter', "
-    "l.data->>'changed_by', l.data->>'suspended_by', l.data->>'reinstated_by')"
+    "l.data->>'changed_by', l.data->>'suspended_by', l.data->>'reinstated_by', "
+    "l.data->>'requested_by', l.data->>'redriven_by', l.data->>'discarded_by')"
 )
 _SUBJECT = "coalesce(l.data->>'owner', l.data->>'user_id')"
 
@@ -200,8 +229,9 @@ LIMIT %(limit)s
 
 
 class ConsoleQueries:
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, plans: Plans | None = None) -> None:
         self._pool = pool
+        self._plans = plans or Plans.standard()
 
     async def reports(
         self,
@@ -281,7 +311,8 @@ class ConsoleQueries:
                 """
                 SELECT u.owner, u.files, u.original_bytes, u.bytes_by_kind,
                        (u.derived_bytes + coalesce(th.bytes, 0))::bigint AS derived_bytes,
-                       a.plan, a.status AS account_status
+                       a.plan, a.status AS account_status,
+                       a.quota_files, a.quota_bytes
                 FROM (
                     SELECT k.owner, sum(k.files)::int AS files,
                            sum(k.bytes)::bigint AS original_bytes,
@@ -310,8 +341,44 @@ class ConsoleQueries:
                 params,
             )
             rows = await cur.fetchall()
-        items = [msgspec.convert(row, Usage) for row in rows[:limit]]
+        items = [self._usage(row) for row in rows[:limit]]
         return UsagePage(items=items, next_marker=items[-1].owner if len(rows) > limit else None)
+
+    def _usage(self, row: dict[str, Any]) -> Usage:
+        files, size = row.pop("quota_files"), row.pop("quota_bytes")
+        plans = self._plans
+        quota = plans.effective(plans.plan_of(row["plan"], None), files=files, bytes=size)
+        row["quota"] = EffectiveQuota(
+            files=quota.files, bytes=quota.bytes, override_files=files, override_bytes=size
+        )
+        return msgspec.convert(row, Usage)
+
+    async def usage_history(self, *, owner: str | None, since: date) -> UsageHistory:
+        """Per day from `since`: one owner's (or every owner's) uploads and deletions of
+        originals, and the bytes stored at each day's end (a running sum from the start)."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT to_char(d.day, 'YYYY-MM-DD') AS day, d.uploads, d.uploaded_bytes,
+                       d.deletions, d.freed_bytes, d.stored_bytes
+                FROM (
+                    SELECT u.day, sum(u.uploads)::int AS uploads,
+                           sum(u.bytes)::bigint AS uploaded_bytes,
+                           sum(u.deletions)::int AS deletions,
+                           sum(u.freed)::bigint AS freed_bytes,
+                           (sum(sum(u.bytes) - sum(u.freed)) OVER (ORDER BY u.day))::bigint
+                               AS stored_bytes
+                    FROM file_usage_days u
+                    WHERE %(owner)s::text IS NULL OR u.owner = %(owner)s
+                    GROUP BY u.day
+                ) d
+                WHERE d.day >= %(since)s
+                ORDER BY d.day
+                """,
+                {"owner": owner, "since": since},
+            )
+            days = [msgspec.convert(row, UsageDay) for row in await cur.fetchall()]
+        return UsageHistory(owner=owner, days=days)
 
     async def processing(self, *, limit: int) -> Processing:
         """Status counts of transcodes, thumbnails and metadata over live files, and the

@@ -33,6 +33,18 @@ class PlanBody(msgspec.Struct, forbid_unknown_fields=True):
     plan: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
 
+# Postgres `bigint` holds the projections' copies; a negative or fractional count is refused
+# (400 `invalid_request`), as is an unknown field.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+
+class QuotaBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The user's own quota; an absent or null field follows the plan's."""
+
+    files: Count | None = None
+    bytes: Count | None = None
+
+
 class SuspensionBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -67,6 +79,25 @@ class AdminController(Controller):
         data: JSONBody[PlanBody],
     ) -> None:
         await accounts(request).change_plan(user_id, data.plan, by=admin.owner)
+
+    @put("/users/{user_id:uuid}/quota", status_code=HTTP_204_NO_CONTENT)
+    async def quota(
+        self,
+        request: Req,
+        admin: NamedDependency[Principal],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[QuotaBody],
+    ) -> None:
+        await accounts(request).set_quota(
+            user_id, files=data.files, bytes=data.bytes, by=admin.owner
+        )
+
+    @delete("/users/{user_id:uuid}/quota", status_code=HTTP_204_NO_CONTENT)
+    async def plan_quota(
+        self, request: Req, admin: NamedDependency[Principal], user_id: FromPath[uuid.UUID]
+    ) -> None:
+        """Back to the plan's quota."""
+        await accounts(request).set_quota(user_id, files=None, bytes=None, by=admin.owner)
 
     @put("/users/{user_id:uuid}/suspension", status_code=HTTP_204_NO_CONTENT)
     async def suspend(

@@ -21,6 +21,7 @@ PROBLEMS = {
     "user_deleted": Problem(410, "The user was deleted"),
     "not_signed_in": Problem(401, "Sign in first"),
     "unknown_plan": Problem(422, "No such plan"),
+    "invalid_quota": Problem(422, "A quota is a whole number of files or bytes, 0 or more"),
     "email_not_verified": Problem(403, "Verify the email address first"),
     "device_code_invalid": Problem(404, "No pending device code like this"),
     "invalid_scope": Problem(422, "Unknown or missing scopes"),

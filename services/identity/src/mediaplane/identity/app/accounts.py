@@ -442,6 +442,17 @@ class AccountService:
             users.ChangePlan(user_id=user_id, plan=plan, by=by, context=self._context())
         )
 
+    async def set_quota(
+        self, user_id: uuid.UUID, *, files: int | None, bytes: int | None, by: str
+    ) -> None:
+        """Override the plan's quota for this user; None (both: the override is cleared)
+        follows the plan's."""
+        await self._command(
+            users.SetQuota(
+                user_id=user_id, files=files, bytes=bytes, by=by, context=self._context()
+            )
+        )
+
     async def suspend(self, user_id: uuid.UUID, *, reason: str, by: str) -> None:
         await self._command(
             users.Suspend(user_id=user_id, reason=reason, by=by, context=self._context())

@@ -60,6 +60,10 @@ class UnknownPlan(DomainError):
     code = "unknown_plan"
 
 
+class InvalidQuota(DomainError):
+    code = "invalid_quota"
+
+
 class EmailNotVerified(DomainError):
     code = "email_not_verified"
 

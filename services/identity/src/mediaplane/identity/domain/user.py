@@ -18,6 +18,7 @@ from mediaplane.contracts import (
     UserDeleted,
     UserEmailVerified,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserRoleChanged,
@@ -35,6 +36,9 @@ class User:
     status: Status = "new"
     role: Role = "user"
     plan: str = ""
+    # The admin's override of the plan's quota; None follows the plan.
+    quota_files: int | None = None
+    quota_bytes: int | None = None
     email_verified: bool = False
 
 
@@ -77,6 +81,17 @@ class ChangePlan:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetQuota:
+    """Replace the user's quota override; a None field follows the plan's quota."""
+
+    user_id: uuid.UUID
+    files: int | None
+    bytes: int | None
+    by: str
+    context: CommandContext
+
+
+@dataclass(frozen=True, kw_only=True)
 class Suspend:
     user_id: uuid.UUID
     reason: str
@@ -98,7 +113,7 @@ class Delete:
     context: CommandContext
 
 
-Command = Register | VerifyEmail | ChangeRole | ChangePlan | Suspend | Reinstate | Delete
+Command = Register | VerifyEmail | ChangeRole | ChangePlan | SetQuota | Suspend | Reinstate | Delete
 
 
 def evolve(state: User, event: Event) -> User:
@@ -111,6 +126,8 @@ def evolve(state: User, event: Event) -> User:
             return replace(state, role=role)
         case UserPlanChanged(plan=plan):
             return replace(state, plan=plan)
+        case UserQuotaSet(files=files, bytes=size):
+            return replace(state, quota_files=files, quota_bytes=size)
         case UserSuspended():
             return replace(state, status="suspended")
         case UserReinstated():
@@ -174,6 +191,21 @@ def decide(command: Command, state: User) -> Sequence[Event]:
                     user_id=command.user_id,
                     plan=plan,
                     previous=state.plan,
+                    changed_by=by,
+                )
+            ]
+        case SetQuota(files=files, bytes=size, by=by):
+            if (files is not None and files < 0) or (size is not None and size < 0):
+                raise errors.InvalidQuota("a quota's files and bytes cannot be negative")
+            if (files, size) == (state.quota_files, state.quota_bytes):
+                return []
+            return [
+                command.context.event(
+                    UserQuotaSet,
+                    stream_id=stream,
+                    user_id=command.user_id,
+                    files=files,
+                    bytes=size,
                     changed_by=by,
                 )
             ]

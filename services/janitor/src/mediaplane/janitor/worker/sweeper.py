@@ -1,17 +1,14 @@
-"""The periodic sweeps of the worker role, each on its own interval."""
+"""The periodic sweeps of the worker role, each on its own interval (servicekit `every`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
-
-import structlog
 
 from mediaplane.janitor.app.service import JanitorService
 from mediaplane.janitor.domain.actions import Action
+from mediaplane.servicekit.periodic import Job, every
 
-_log = structlog.get_logger(__name__)
 Sweep = Callable[[], Awaitable[list[Action]]]
 
 
@@ -22,41 +19,21 @@ async def run_sweeps(service: JanitorService, purge_wanted: asyncio.Event) -> No
     next sweep (of this or another janitor) does it again.
     """
     settings = service.settings
+
+    def failed(name: str) -> None:
+        service.metrics.failures.labels(name).inc()
+
     async with asyncio.TaskGroup() as group:
-        group.create_task(
-            _every(service, "expiry", settings.expiry_interval, service.expire_sessions)
-        )
-        group.create_task(
-            _every(service, "reconcile", settings.reconcile_interval, service.remove_orphans)
-        )
-        group.create_task(
-            _every(service, "purge", settings.purge_interval, service.purge_files, purge_wanted)
-        )
+        for name, interval, sweep, wake in (
+            ("expiry", settings.expiry_interval, service.expire_sessions, None),
+            ("reconcile", settings.reconcile_interval, service.remove_orphans, None),
+            ("purge", settings.purge_interval, service.purge_files, purge_wanted),
+        ):
+            group.create_task(every(name, interval, _count(sweep), wake=wake, failed=failed))
 
 
-async def _every(
-    service: JanitorService,
-    name: str,
-    interval: float,
-    sweep: Sweep,
-    wake: asyncio.Event | None = None,
-) -> None:
-    while True:
-        if wake is not None:
-            wake.clear()  # before the sweep: work announced during it wakes the next one
-        try:
-            done = await sweep()
-        except Exception:  # S3 or Postgres down: log, and try again next interval
-            service.metrics.failures.labels(name).inc()
-            _log.exception("sweep.failed", sweep=name)
-        else:
-            if done:
-                _log.info("sweep.done", sweep=name, actions=len(done))
-        if wake is None:
-            await asyncio.sleep(interval)
-        else:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow the
-            # cancellation that stops the worker.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await wake.wait()
+def _count(sweep: Sweep) -> Job:
+    async def job() -> int:
+        return len(await sweep())
+
+    return job

@@ -10,7 +10,7 @@ import psycopg
 
 from mediaplane.contracts import (
     Event,
-    FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileVerified,
     ThumbnailFailed,
     ThumbnailGenerated,
@@ -65,7 +65,7 @@ async def finished(pool: Pool, file_id: uuid.UUID) -> bool:
 
 
 async def start(
-    pool: Pool, event: FileVerified | FileReprocessRequested, *, rerun: bool = False
+    pool: Pool, event: FileVerified | FileReprocessRequestedV2, *, rerun: bool = False
 ) -> int | None:
     """Count an attempt on the file's job; None when the job finished meanwhile (for a
     re-run: when this request's run finished)."""
@@ -83,7 +83,7 @@ async def start(
     return int(row[0]) if row else None
 
 
-def outcome_projection(source: FileVerified | FileReprocessRequested) -> InlineProjection:
+def outcome_projection(source: FileVerified | FileReprocessRequestedV2) -> InlineProjection:
     """The inline projection for `handle`: marks the job finished in the event's transaction."""
 
     async def project(conn: Conn, events: Sequence[Event]) -> None:
@@ -98,7 +98,7 @@ def outcome_projection(source: FileVerified | FileReprocessRequested) -> InlineP
 
 async def _finish(
     conn: Conn,
-    source: FileVerified | FileReprocessRequested,
+    source: FileVerified | FileReprocessRequestedV2,
     event: Event,
     status: str,
     code: str | None,

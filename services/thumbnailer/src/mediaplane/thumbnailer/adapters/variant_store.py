@@ -19,6 +19,7 @@ from mediaplane.contracts import (
     FileTakenDown,
     FileUploadedV2,
     FileVerified,
+    VariantDropped,
     VariantFailed,
     VariantGenerated,
 )
@@ -243,6 +244,21 @@ _VARIANT_COLUMNS = (
 )  # fmt: skip
 
 
+async def variants_of(pool: Pool, sha256: str) -> list[VariantRecord]:
+    """Every variant recorded for these source bytes (generated or failed)."""
+    async with (
+        pool.connection() as conn,
+        conn.cursor(row_factory=class_row(VariantRecord)) as cursor,
+    ):
+        await cursor.execute(
+            "SELECT sha256, spec, file_id, status, bucket, key, width, height, format, size,"
+            " failure_code, failure_detail, created_at FROM variants"
+            " WHERE sha256 = %s ORDER BY spec",
+            (sha256,),
+        )
+        return await cursor.fetchall()
+
+
 async def variant(pool: Pool, sha256: str, spec: str) -> VariantRecord | None:
     async with (
         pool.connection() as conn,
@@ -293,6 +309,12 @@ def variant_projection() -> InlineProjection:
                 )
             elif isinstance(event, VariantFailed):
                 row.update(status="failed", code=event.code, detail=event.detail)
+            elif isinstance(event, VariantDropped):
+                await conn.execute(
+                    "DELETE FROM variants WHERE sha256 = %s AND spec = %s",
+                    (event.sha256, event.spec),
+                )
+                continue
             else:
                 continue
             row.update(

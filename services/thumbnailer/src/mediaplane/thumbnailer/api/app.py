@@ -5,12 +5,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from litestar import Litestar
 
 from mediaplane.observability.health import DeferredHealthChecks
+from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.app import public_api
 from mediaplane.servicekit.principal import limit_with
+from mediaplane.thumbnailer.adapters import accounts
 from mediaplane.thumbnailer.api.problems import PROBLEMS
 from mediaplane.thumbnailer.api.routes import ROUTES
 from mediaplane.thumbnailer.app.bootstrap import open_resources
@@ -41,11 +44,15 @@ def create_app(settings: ThumbnailerSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
+            # Suspended and deleted accounts, refused by servicekit's `admit`.
+            blocked = BlockedAccounts(partial(accounts.blocked, resources.pool))
+            app.state.blocked_accounts = blocked
             app.state.variants = resources.variants
             app.state.spec_policy = policy
             limit_with(app, resources.pool)
             checks.target = resources.health
-            yield
+            async with blocked.running():
+                yield
             checks.target = None
 
     return public_api(

@@ -26,7 +26,7 @@ import structlog
 
 from mediaplane.contracts import (
     EventContext,
-    FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileVerified,
     Thumbnail,
     utc_now,
@@ -55,7 +55,7 @@ from mediaplane.thumbnailer.domain.policy import Pipeline, check_file_size, pipe
 
 Outcome = Literal["generated", "failed", "duplicate", "ignored"]
 # What a job is made from: the verification, or an admin's re-run request naming the same.
-Source = FileVerified | FileReprocessRequested
+Source = FileVerified | FileReprocessRequestedV2
 _log = structlog.get_logger(__name__)
 
 
@@ -79,9 +79,9 @@ class ThumbnailService:
 
     async def process(self, event: Source, *, last_attempt: bool = False) -> Outcome:
         """Handle one delivery of `file.verified.v1` (idempotent per file) or of a
-        `file.reprocess_requested.v1` for thumbnails (idempotent per request: the job runs
+        `file.reprocess_requested.v2` for thumbnails (idempotent per request: the job runs
         again, and thumbnails the new run does not replace are deleted)."""
-        rerun = isinstance(event, FileReprocessRequested)
+        rerun = isinstance(event, FileReprocessRequestedV2)
         pipeline = pipeline_for(event.kind)
         if pipeline is None:
             return "ignored"  # audio and other files get no thumbnails
@@ -188,7 +188,7 @@ class ThumbnailService:
         log: structlog.typing.FilteringBoundLogger,
     ) -> Outcome:
         context = CommandContext(now=self.clock(), cause=cause)
-        rerun = isinstance(event, FileReprocessRequested)
+        rerun = isinstance(event, FileReprocessRequestedV2)
         command = RecordFailure(file_id=event.file_id, error=error, context=context, rerun=rerun)
         outcome = await self._record(event, command)
         if outcome == "failed":

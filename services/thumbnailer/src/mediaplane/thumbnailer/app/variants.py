@@ -28,7 +28,7 @@ from pathlib import Path
 
 import structlog
 
-from mediaplane.contracts import EventContext, utc_now
+from mediaplane.contracts import EventContext, FileReprocessRequestedV2, utc_now
 from mediaplane.domain import CommandContext, DomainError
 from mediaplane.eventlog import EventStore, Pool, handle
 from mediaplane.servicekit.access import has_role
@@ -44,7 +44,7 @@ from mediaplane.thumbnailer.adapters.video import Ffmpeg
 from mediaplane.thumbnailer.adapters.watermark import Watermark
 from mediaplane.thumbnailer.app.download import download_verified
 from mediaplane.thumbnailer.app.metrics import VARIANTS
-from mediaplane.thumbnailer.config import ThumbnailerSettings
+from mediaplane.thumbnailer.config import SERVICE, ThumbnailerSettings
 from mediaplane.thumbnailer.domain.errors import CorruptInput, MediaError
 from mediaplane.thumbnailer.domain.policy import (
     check_file_size,
@@ -55,6 +55,7 @@ from mediaplane.thumbnailer.domain.policy import (
 from mediaplane.thumbnailer.domain.variant import (
     VARIANT_DECIDER,
     VARIANT_KINDS,
+    DropVariant,
     Made,
     RecordVariant,
     RecordVariantFailure,
@@ -188,6 +189,40 @@ class VariantService:
         if stored is None:
             raise VariantUnavailable(record.failure_code or "internal", record.failure_detail or "")
         return self._link(record.spec, stored, generated)
+
+    async def drop(self, request: FileReprocessRequestedV2) -> int:
+        """An admin's re-run of the file's variants: every variant of its bytes (shared with
+        any file of the same bytes) loses its object, then its record (`variant.dropped.v1`
+        and the row's deletion, in one transaction), so its next request makes it again.
+
+        Object first: a request racing the drop may once get a link to a missing object,
+        but a variant made again by a racing request is never deleted after it was recorded.
+        Idempotent: a redelivery finds nothing left to drop. Returns how many were dropped."""
+        cause = EventContext(producer=SERVICE, correlation_id=request.correlation_id).caused_by(
+            request
+        )
+        dropped = 0
+        for record in await variant_store.variants_of(self.pool, request.sha256):
+            stored = variant_store.made(record)
+            if stored is not None:
+                await self.objects.delete(stored.bucket, stored.key)
+            handled = await handle(
+                self.store,
+                variant_stream(record.sha256, record.spec),
+                VARIANT_DECIDER,
+                DropVariant(
+                    file_id=request.file_id,
+                    sha256=record.sha256,
+                    spec=record.spec,
+                    made=stored,
+                    requested_by=request.requested_by,
+                    context=CommandContext(now=self.clock(), cause=cause),
+                ),
+                inline=variant_store.variant_projection(),
+            )
+            dropped += len(handled.events)
+        _log.info("variants.dropped", file_id=str(request.file_id), dropped=dropped)
+        return dropped
 
     def _link(self, spec: str, stored: Made, generated: bool) -> VariantLink:
         # Signed as of the start of the UTC day: every request that day gets the same URL.

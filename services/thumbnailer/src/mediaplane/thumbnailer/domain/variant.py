@@ -1,4 +1,5 @@
-"""One variant (stream `variant-<sha256>-<spec>`): made once, generated or failed for good.
+"""One variant (stream `variant-<sha256>-<spec>`): made once, generated or failed, until an
+admin's re-run drops it (`variant.dropped`): then the next request makes it again.
 
 A `mediaplane.domain.Decider` like the thumbnail job: whatever the racing
 requests or replicas, a variant gets one outcome.
@@ -10,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from mediaplane.contracts import Event, VariantFailed, VariantGenerated
+from mediaplane.contracts import Event, VariantDropped, VariantFailed, VariantGenerated
 from mediaplane.domain import CommandContext, Decider
 from mediaplane.thumbnailer.domain.errors import MediaError
 
@@ -64,10 +65,41 @@ class RecordVariantFailure:
     context: CommandContext
 
 
-VariantCommand = RecordVariant | RecordVariantFailure
+@dataclass(frozen=True, kw_only=True)
+class DropVariant:
+    """An admin's re-run of `file_id`'s variants: forget this one (its object is deleted)."""
+
+    file_id: uuid.UUID
+    sha256: str
+    spec: str
+    made: Made | None  # None: a recorded failure
+    requested_by: str
+    context: CommandContext
+
+
+VariantCommand = RecordVariant | RecordVariantFailure | DropVariant
+
+
+def drop(command: DropVariant, state: VariantState) -> list[Event]:
+    if state.status == "pending":
+        return []  # nothing recorded (or dropped already): a redelivery decides nothing
+    return [
+        command.context.event(
+            VariantDropped,
+            stream_id=variant_stream(command.sha256, command.spec),
+            file_id=command.file_id,
+            sha256=command.sha256,
+            spec=command.spec,
+            bucket=command.made.bucket if command.made else None,
+            key=command.made.key if command.made else None,
+            requested_by=command.requested_by,
+        )
+    ]
 
 
 def decide(command: VariantCommand, state: VariantState) -> list[Event]:
+    if isinstance(command, DropVariant):
+        return drop(command, state)
     if state.status != "pending":
         return []  # one outcome per variant: a racing request decides nothing
     stream_id = variant_stream(command.sha256, command.spec)
@@ -103,6 +135,8 @@ def evolve(state: VariantState, event: Event) -> VariantState:
         return VariantState(status="generated")
     if isinstance(event, VariantFailed):
         return VariantState(status="failed")
+    if isinstance(event, VariantDropped):
+        return VariantState()
     return state
 
 

@@ -1,4 +1,6 @@
-"""The consumer of file events that keeps `variant_sources`: what variants may be made of."""
+"""The consumer of file events that keeps `variant_sources` (what variants may be made of),
+and drops a file's variants on an admin's re-run (`file.reprocess_requested.v2`, target
+`variants`): the next request for each makes it again."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from mediaplane.bus import Bus, Delivery, PoisonEvent
 from mediaplane.contracts import (
     FileDeleted,
     FileRejected,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTakenDown,
     FileUploadedV2,
@@ -14,20 +17,25 @@ from mediaplane.contracts import (
 )
 from mediaplane.eventlog import Pool
 from mediaplane.thumbnailer.adapters import variant_store
+from mediaplane.thumbnailer.app.variants import VariantService
 
 DURABLE = "thumbnailer-variant-sources"
 
 
-def register_variant_sources(bus: Bus, pool: Pool, *, originals_bucket: str) -> None:
+def register_variant_sources(
+    bus: Bus, pool: Pool, variants: VariantService, *, originals_bucket: str
+) -> None:
     @bus.consumer(
         DURABLE,
         events=[
             FileUploadedV2,
             FileVerified,
             FileRejected,
+            FileReprocessRequestedV2,
             FileDeleted,
             FileTakenDown,
             FileRestored,
+            FileReprocessRequestedV2,
         ],
         max_deliver=5,
         backoff=[1, 5, 30, 120],
@@ -38,9 +46,14 @@ def register_variant_sources(bus: Bus, pool: Pool, *, originals_bucket: str) -> 
         | FileRejected
         | FileDeleted
         | FileTakenDown
-        | FileRestored,
+        | FileRestored
+        | FileReprocessRequestedV2,
         delivery: Delivery,
     ) -> None:
+        if isinstance(event, FileReprocessRequestedV2):
+            if event.target == "variants":  # the other targets are other consumers' jobs
+                await variants.drop(event)
+            return
         if isinstance(event, FileTakenDown | FileRestored):
             await variant_store.project_moderation(pool, event)
             return

@@ -1,4 +1,6 @@
-"""The `transcode_jobs` table: idempotency per (file, source hash) and the lease on a job.
+"""The `transcode_jobs` table: idempotency per (file, source hash, request) and the lease on
+a job. The request is an admin's re-run (`file.reprocess_requested`, its event id), or the
+nil UUID for the job `file.verified` asks for: each re-run is a new job, a new generation.
 
 A worker claims a job by taking its lease; it renews the lease while it works.
 A lease that ran out means its worker died (or lost Postgres): the next
@@ -8,7 +10,10 @@ lost its job can never overwrite the outcome of the worker that took it over.
 
 Claims of one owner's jobs are serialised by a transaction-scoped advisory
 lock, so replicas counting the owner's running jobs never both take the last
-free slot. Only live leases count: a dead worker's slot frees itself.
+free slot. Only live leases count: a dead worker's slot frees itself. Under the
+same lock, a job waits (`file_busy`) while another job of the same file runs: the
+generations of a file's renditions finish in the order they started, so the
+newest completed is the newest requested.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ from mediaplane.transcoder.domain.owners import OwnerLimit
 Conn = psycopg.AsyncConnection[Any]
 
 
+# The request of the job `file.verified` asks for (a re-run's is its request's event id).
+VERIFIED_JOB = uuid.UUID(int=0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Claimed:
     job_id: uuid.UUID
@@ -34,10 +43,11 @@ class Claimed:
 @dataclass(frozen=True, kw_only=True)
 class NotClaimed:
     """Why there is nothing to do (`finished`, `duplicate`) or not yet (`busy`: the job's
-    lease is live; `owner_busy`: the owner has as many jobs running as allowed)."""
+    lease is live; `owner_busy`: the owner has as many jobs running as allowed;
+    `file_busy`: another job of the file runs, which a re-run waits for)."""
 
     job_id: uuid.UUID
-    reason: Literal["finished", "duplicate", "busy", "owner_busy"]
+    reason: Literal["finished", "duplicate", "busy", "owner_busy", "file_busy"]
     status: str
     detail: str = ""
 
@@ -45,9 +55,9 @@ class NotClaimed:
 _OWNER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('transcoder-owner:' || %(owner)s, 0))"
 
 _INSERT = """
-INSERT INTO transcode_jobs (file_id, source_sha256, job_id, event_id, status, owner)
-VALUES (%(file_id)s, %(sha256)s, %(job_id)s, %(event_id)s, 'queued', %(owner)s)
-ON CONFLICT (file_id, source_sha256) DO NOTHING
+INSERT INTO transcode_jobs (file_id, source_sha256, request_id, job_id, event_id, status, owner)
+VALUES (%(file_id)s, %(sha256)s, %(request_id)s, %(job_id)s, %(event_id)s, 'queued', %(owner)s)
+ON CONFLICT (file_id, source_sha256, request_id) DO NOTHING
 """
 
 _RUNNING_FOR_OWNER = """
@@ -57,8 +67,17 @@ WHERE owner = %(owner)s AND status = 'running' AND lease_until > now()
 
 _LOCK = """
 SELECT job_id, event_id, status, lease_until > now() AS leased
-FROM transcode_jobs WHERE file_id = %(file_id)s AND source_sha256 = %(sha256)s
+FROM transcode_jobs
+WHERE file_id = %(file_id)s AND source_sha256 = %(sha256)s AND request_id = %(request_id)s
 FOR UPDATE
+"""
+
+# Another generation of the file's renditions being made now (a live lease).
+_OTHER_RUNNING = """
+SELECT job_id FROM transcode_jobs
+WHERE file_id = %(file_id)s AND job_id <> %(job_id)s AND status = 'running'
+  AND lease_until > now()
+LIMIT 1
 """
 
 _TAKE = """
@@ -82,9 +101,11 @@ async def claim(
     worker: str,
     lease_seconds: float,
     new_job_id: uuid.UUID,
+    request_id: uuid.UUID = VERIFIED_JOB,
 ) -> Claimed | NotClaimed:
     """Create the job if it is new, then take it unless it is finished, leased elsewhere,
-    or its owner already has as many jobs running as `owner_limit` admits.
+    or its owner already has as many jobs running as `owner_limit` admits, or another
+    job of the file runs (`file_busy`: a re-run waits for the generation before it).
 
     A live lease held for another event means this event is a duplicate: the
     owner's own deliveries see the job through. A live lease for this very
@@ -98,6 +119,7 @@ async def claim(
         "job_id": new_job_id,
         "worker": worker,
         "lease": lease_seconds,
+        "request_id": request_id,
     }
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(_OWNER_LOCK, params)
@@ -113,6 +135,14 @@ async def claim(
                 "duplicate" if row["event_id"] != event_id else "busy"
             )
             return NotClaimed(job_id=job_id, reason=reason, status=row["status"])
+        await cursor.execute(_OTHER_RUNNING, {**params, "job_id": job_id})
+        if (other := await cursor.fetchone()) is not None:
+            return NotClaimed(
+                job_id=job_id,
+                reason="file_busy",
+                status=row["status"],
+                detail=f"job {other['job_id']} of the file runs first",
+            )
         await cursor.execute(_RUNNING_FOR_OWNER, params)
         counted = await cursor.fetchone()
         running = int(counted["running"]) if counted else 0

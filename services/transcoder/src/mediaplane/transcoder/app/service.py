@@ -59,7 +59,13 @@ class TranscodeService:
         self.clock = clock
 
     async def claim(
-        self, *, file_id: uuid.UUID, sha256: str, event_id: uuid.UUID, owner: str
+        self,
+        *,
+        file_id: uuid.UUID,
+        sha256: str,
+        event_id: uuid.UUID,
+        owner: str,
+        request_id: uuid.UUID = jobs.VERIFIED_JOB,
     ) -> jobs.Claimed | jobs.NotClaimed:
         async with self.pool.connection() as conn:
             return await jobs.claim(
@@ -72,6 +78,7 @@ class TranscodeService:
                 worker=self.worker_id,
                 lease_seconds=self.lease_seconds,
                 new_job_id=new_event_id(),
+                request_id=request_id,
             )
 
     async def renew(self, job_id: uuid.UUID) -> bool:

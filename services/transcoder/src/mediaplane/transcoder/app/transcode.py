@@ -12,6 +12,12 @@ Permanent failures (the input's fault, or the job's time budget) become
 job back and are retried by the bus, and recorded as `internal` failures on
 the last attempt. A cancelled job (shutdown) kills ffmpeg, removes its files
 and hands the job back so another worker takes it at once.
+
+An admin's re-run (`file.reprocess_requested.v2`, target `transcode`) is a job of its
+own: a new generation under its own folder `<file_id>/<job_id>/`. The file's current
+renditions stay served until its `transcode.completed` (the catalog serves the latest
+completed), and only then are the other generations' objects deleted; a failed re-run
+deletes its own partial folder and leaves the served renditions as they were.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import structlog
 from mediaplane.bus import Defer
 from mediaplane.contracts import (
     EventContext,
+    FileReprocessRequestedV2,
     FileVerified,
     Mp4Rendition,
     Rendition,
@@ -38,7 +45,7 @@ from mediaplane.contracts import (
 )
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.adapters import ffmpeg, ffprobe, source
-from mediaplane.transcoder.adapters.jobs import Claimed
+from mediaplane.transcoder.adapters.jobs import VERIFIED_JOB, Claimed
 from mediaplane.transcoder.adapters.packager import (
     OutputInvalid,
     PackagedLadder,
@@ -78,6 +85,8 @@ _CONTENT_TYPES = {
 WAVEFORM_NAME = "waveform.json"
 _KINDS = ("video", "audio")
 
+# What a job is made from: the verification, or an admin's re-run naming the same original.
+Source = FileVerified | FileReprocessRequestedV2
 Outcome = Literal["completed", "failed", "skipped"]
 Attempt = Literal["completed", "failed", "interrupted", "retried"]
 
@@ -216,18 +225,24 @@ class Transcoder:
         self.settings = settings
         self.metrics = metrics
 
-    async def handle(self, event: FileVerified, *, last_attempt: bool) -> Outcome:
+    async def handle(self, event: Source, *, last_attempt: bool) -> Outcome:
         """Run the job `event` asks for, once. Raises to have the message redelivered."""
         log = _log.bind(file_id=str(event.file_id))
         if event.kind not in _KINDS:
             return "skipped"
+        rerun = isinstance(event, FileReprocessRequestedV2)
         claim = await self.service.claim(
-            file_id=event.file_id, sha256=event.sha256, event_id=event.event_id, owner=event.owner
+            file_id=event.file_id,
+            sha256=event.sha256,
+            event_id=event.event_id,
+            owner=event.owner,
+            # Each re-run request is a job (a generation) of its own.
+            request_id=event.event_id if rerun else VERIFIED_JOB,
         )
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
                 raise JobBusy(f"job {claim.job_id} is leased by a worker that may be alive")
-            if claim.reason == "owner_busy":
+            if claim.reason in ("owner_busy", "file_busy"):
                 log.info("transcode.deferred", job_id=str(claim.job_id), reason=claim.detail)
                 self.metrics.jobs.labels("deferred").inc()
                 raise Defer(self.settings.owner_limit.retry_after, claim.detail)
@@ -253,7 +268,7 @@ class Transcoder:
 
     async def _attempt(
         self,
-        event: FileVerified,
+        event: Source,
         claim: Claimed,
         context: EventContext,
         last_attempt: bool,
@@ -283,7 +298,7 @@ class Transcoder:
 
     async def _fail(
         self,
-        event: FileVerified,
+        event: Source,
         claim: Claimed,
         context: EventContext,
         code: str,
@@ -300,6 +315,31 @@ class Transcoder:
         )
         self.metrics.failures.labels(code).inc()
         log.warning("transcode.failed", code=code, detail=detail)
+        if isinstance(event, FileReprocessRequestedV2):
+            # The served generation stays; this one's partial folder is never served.
+            failed = str(claim.job_id)
+            await self._delete_generations(event.file_id, lambda job: job == failed)
+
+    async def _delete_generations(
+        self, file_id: uuid.UUID, doomed: Callable[[str], bool]
+    ) -> list[str]:
+        """Delete the objects of the file's job folders `<file_id>/<job_id>/` whose job id
+        `doomed` names; returns the keys deleted.
+
+        Best effort: the job's outcome is recorded already, and a redelivery would find it
+        finished, so an S3 error is logged (`transcode.cleanup_failed`), not retried. What
+        it leaves is never served (the README says what then removes it).
+        """
+        bucket = self.settings.bucket
+        try:
+            stored = await self.objects.list_objects(bucket, f"{file_id}/")
+            keys = [o.key for o in stored if doomed(o.key.split("/", 2)[1])]
+            if keys:
+                await self.objects.delete_many(bucket, keys)
+        except Exception as error:
+            _log.warning("transcode.cleanup_failed", file_id=str(file_id), error=str(error))
+            return []
+        return keys
 
     async def _hand_back(self, job_id: uuid.UUID) -> None:
         """Release the lease so the redelivery is taken at once, even while being cancelled."""
@@ -348,7 +388,7 @@ class Transcoder:
 
     async def _run(
         self,
-        event: FileVerified,
+        event: Source,
         claim: Claimed,
         context: EventContext,
         log: structlog.stdlib.BoundLogger,
@@ -528,6 +568,12 @@ class Transcoder:
         )
         self.metrics.media_seconds.inc(media.duration)
         log.info("transcode.completed", renditions=len(renditions), elapsed=round(elapsed, 2))
+        if isinstance(event, FileReprocessRequestedV2):
+            # The new generation is recorded, so it is the one served from now on: the
+            # earlier ones go. (A redelivery after this point finds the job finished.)
+            current = str(claim.job_id)
+            removed = await self._delete_generations(event.file_id, lambda job: job != current)
+            log.info("transcode.old_generations_removed", objects=len(removed))
 
     async def _upload(
         self,

@@ -2,8 +2,10 @@
 or failed; a chunked job also its chunks, requested with the plan and done (or failed) by
 any replica.
 
-One job per file and source hash. Redeliveries and retries decide nothing
-new: starting a started job, or finishing a finished one, yields no events.
+One job per file and source hash, and one per admin re-run: a stream may hold
+several jobs, one after another (the state is the latest's, plus the ids of
+those that finished). Redeliveries and retries decide nothing new: starting a
+started or finished job, or finishing a finished one, yields no events.
 `DECIDER` is what `mediaplane.eventlog.handle` runs.
 """
 
@@ -45,6 +47,9 @@ def transcode_stream(file_id: uuid.UUID) -> str:
 class Job:
     job_id: uuid.UUID | None = None
     status: JobStatus = "none"
+    # Every job of the stream that completed or failed (earlier generations included).
+    done: frozenset[uuid.UUID] = frozenset()
+    # The latest job's chunks with an outcome (a chunked ladder).
     chunks_done: frozenset[int] = frozenset()
     chunks_failed: frozenset[int] = frozenset()
 
@@ -55,11 +60,11 @@ class Job:
 
 def evolve(state: Job, event: Event) -> Job:
     if isinstance(event, TranscodeStarted):
-        return Job(job_id=event.job_id, status="started")
+        return Job(job_id=event.job_id, status="started", done=state.done)
     if isinstance(event, TranscodeCompleted):
-        return Job(job_id=event.job_id, status="completed")
+        return Job(job_id=event.job_id, status="completed", done=state.done | {event.job_id})
     if isinstance(event, TranscodeFailed):
-        return Job(job_id=event.job_id, status="failed")
+        return Job(job_id=event.job_id, status="failed", done=state.done | {event.job_id})
     if isinstance(event, TranscodeChunkDone) and event.job_id == state.job_id:
         return replace(state, chunks_done=state.chunks_done | {event.index})
     if isinstance(event, TranscodeChunkFailed) and event.job_id == state.job_id:
@@ -68,8 +73,8 @@ def evolve(state: Job, event: Event) -> Job:
 
 
 def _already_finished(state: Job, job_id: uuid.UUID) -> bool:
-    """Whether `job_id` already finished (a duplicate command)."""
-    return state.job_id == job_id and state.finished
+    """Whether `job_id` already finished (a duplicate command), this job or an earlier one."""
+    return job_id in state.done
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,7 +183,7 @@ Command = (
 
 def start(state: Job, command: Start) -> list[Event]:
     """Announce the job once; a retried attempt of the same job announces nothing."""
-    if state.job_id == command.job_id:
+    if state.job_id == command.job_id or command.job_id in state.done:
         return []
     if command.chunks and command.chunk_source is None:
         raise ValueError("a chunked job needs the source its chunks are encoded from")

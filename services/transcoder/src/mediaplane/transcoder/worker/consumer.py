@@ -1,10 +1,16 @@
-"""The transcode worker: a competing consumer of `file.verified` (videos and audio), and of
-the chunks of long videos (`transcode.chunk_requested`: a work queue every replica shares)."""
+"""The transcode worker: a competing consumer of `file.verified` (videos and audio), of an
+admin's re-run (`file.reprocess_requested.v2` with target `transcode`), and of the chunks of
+long videos (`transcode.chunk_requested`: a work queue every replica shares)."""
 
 from __future__ import annotations
 
 from mediaplane.bus import Bus, Delivery, PoisonEvent
-from mediaplane.contracts import FileVerified, TranscodeChunkRequested, object_reference_problem
+from mediaplane.contracts import (
+    FileReprocessRequestedV2,
+    FileVerified,
+    TranscodeChunkRequested,
+    object_reference_problem,
+)
 from mediaplane.transcoder.app.fanout import ChunkEncoder
 from mediaplane.transcoder.app.transcode import Transcoder
 from mediaplane.transcoder.config import TranscoderSettings
@@ -18,7 +24,7 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
 
     @bus.consumer(
         TRANSCODER_DURABLE,
-        events=[FileVerified],
+        events=[FileVerified, FileReprocessRequestedV2],
         max_deliver=settings.max_deliver,
         backoff=settings.backoff,
         ack_wait=settings.ack_wait,
@@ -26,7 +32,11 @@ def register_transcoder(bus: Bus, transcoder: Transcoder, settings: TranscoderSe
         # not a failed attempt (the job row counts those).
         max_deferrals=settings.max_deferrals,
     )
-    async def on_verified(event: FileVerified, delivery: Delivery) -> None:
+    async def on_verified(
+        event: FileVerified | FileReprocessRequestedV2, delivery: Delivery
+    ) -> None:
+        if isinstance(event, FileReprocessRequestedV2) and event.target != "transcode":
+            return  # another worker's job
         # A forged or broken event must not make us read another owner's object.
         if problem := object_reference_problem(event, {settings.originals_bucket}):
             raise PoisonEvent(problem)

@@ -1,5 +1,6 @@
 """The accounts projection (`gateway_accounts`, migration 0003): written by the accounts
-consumer, read for quotas (the plan, inside the open statement, see projections.py) and
+consumer, read for quotas (the plan and an admin's override, inside the open statement, see
+projections.py) and
 by the API's blocked-account set."""
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ WHERE gateway_accounts.plan_at IS NULL
       < (EXCLUDED.plan_at, EXCLUDED.plan_event)
 """
 
+_QUOTA = """
+INSERT INTO gateway_accounts (owner, quota_files, quota_bytes, quota_at, quota_event)
+VALUES (%(owner)s, %(quota_files)s, %(quota_bytes)s, %(at)s, %(event_id)s)
+ON CONFLICT (owner) DO UPDATE
+SET quota_files = EXCLUDED.quota_files, quota_bytes = EXCLUDED.quota_bytes,
+    quota_at = EXCLUDED.quota_at, quota_event = EXCLUDED.quota_event
+WHERE gateway_accounts.quota_at IS NULL
+   OR (gateway_accounts.quota_at, gateway_accounts.quota_event)
+      < (EXCLUDED.quota_at, EXCLUDED.quota_event)
+"""
+
 
 async def record(conn: Conn, changes: Sequence[AccountChange]) -> None:
     """Apply `changes` in one transaction."""
@@ -49,11 +61,15 @@ async def record(conn: Conn, changes: Sequence[AccountChange]) -> None:
                 "plan": change.plan,
                 "at": change.at,
                 "event_id": change.event_id,
+                "quota_files": change.quota.files if change.quota else None,
+                "quota_bytes": change.quota.bytes if change.quota else None,
             }
             if change.status is not None:
                 await conn.execute(_STATUS, params)
             if change.plan is not None:
                 await conn.execute(_PLAN, params)
+            if change.quota is not None:
+                await conn.execute(_QUOTA, params)
 
 
 async def live_files(pool: Pool, owner: str) -> list[UUID]:

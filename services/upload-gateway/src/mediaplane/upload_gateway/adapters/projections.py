@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -17,21 +18,24 @@ from mediaplane.contracts import (
     UploadSessionCompleted,
     UploadSessionOpened,
 )
+from mediaplane.domain.quota import Plans
 from mediaplane.eventlog import AppendGuard
-from mediaplane.upload_gateway.domain.policy import OwnerUsage, Plans
+from mediaplane.upload_gateway.domain.policy import OwnerUsage
 
 Conn = psycopg.AsyncConnection[Any]
 
 # Admission of a new session, in the statement that appends `upload.session.opened`:
-# the owner's usage is read under the owner's quota lock (the function reads with
-# a fresh snapshot after the lock is granted, see migration 0002), the event is
-# appended only when the session fits the quota (the rule of policy.check_quota),
-# and the projection row is written only together with the event.
+# the owner's quota (an admin's override field by field, else the plan's), the owner's
+# usage read under the owner's quota lock (the function reads with a fresh snapshot after
+# the lock is granted, see migration 0002), the event appended only when the session fits
+# the quota (the rule of policy.check_quota), and the projection row written only together
+# with the event.
 _OPEN_BEFORE = """projected AS MATERIALIZED (
-    SELECT (SELECT plan FROM gateway_accounts WHERE owner = %(q_owner)s) AS plan
+    SELECT a.plan, a.quota_files, a.quota_bytes
+    FROM (SELECT) one LEFT JOIN gateway_accounts a ON a.owner = %(q_owner)s
 ), quota AS MATERIALIZED (
-    SELECT COALESCE(known.files, %(q_default_files)s) AS files,
-           COALESCE(known.bytes, %(q_default_bytes)s) AS bytes
+    SELECT COALESCE(projected.quota_files, known.files, %(q_default_files)s) AS files,
+           COALESCE(projected.quota_bytes, known.bytes, %(q_default_bytes)s) AS bytes
     FROM projected
     LEFT JOIN unnest(%(q_plans)s::text[], %(q_plan_files)s::bigint[], %(q_plan_bytes)s::bigint[])
          AS known (plan, files, bytes)
@@ -58,7 +62,7 @@ _RESULT_COLUMNS = ", ".join(
             f"(SELECT {column} FROM usage)"
             for column in ("files", "bytes", "open_sessions", "reserved_bytes")
         ),
-        "(SELECT plan FROM projected)",
+        *(f"(SELECT {column} FROM projected)" for column in ("plan", "quota_files", "quota_bytes")),
     ]
 )
 
@@ -68,9 +72,9 @@ def open_session_guard(
 ) -> AppendGuard:
     """Append `opened` only within the owner's quota, with its projection row.
 
-    The quota is that of `Plans.plan_of(projected, claimed_plan)`, applied in SQL:
-    the owner's plan is read from the accounts projection in the same statement,
-    not in a round trip of its own before it."""
+    The quota is that of `Plans.plan_of(projected, claimed_plan)` with the admin's
+    override (`Plans.effective`), applied in SQL: the owner's plan and override are read
+    from the accounts projection in the same statement, not in a round trip before it."""
     default = plans.quota(plans.default)
     return AppendGuard(
         before=_OPEN_BEFORE,
@@ -95,13 +99,22 @@ def open_session_guard(
     )
 
 
-def refused_open(result: tuple[Any, ...]) -> tuple[OwnerUsage, str | None]:
-    """The usage and projected plan a refused `open_session_guard` read (its result columns)."""
-    files, size, sessions, reserved, projected_plan = result
+@dataclass(frozen=True, kw_only=True)
+class RefusedOpen:
+    """What a refused `open_session_guard` read (its result columns)."""
+
+    usage: OwnerUsage
+    plan: str | None  # the projected plan
+    quota_files: int | None  # an admin's override
+    quota_bytes: int | None
+
+
+def refused_open(result: tuple[Any, ...]) -> RefusedOpen:
+    files, size, sessions, reserved, plan, quota_files, quota_bytes = result
     usage = OwnerUsage(
         files=files, bytes=int(size), open_sessions=sessions, reserved_bytes=int(reserved)
     )
-    return usage, projected_plan
+    return RefusedOpen(usage=usage, plan=plan, quota_files=quota_files, quota_bytes=quota_bytes)
 
 
 async def apply(conn: Conn, events: Sequence[Event]) -> None:

@@ -18,6 +18,7 @@ from mediaplane.upload_gateway.api.dev import dev_routes
 from mediaplane.upload_gateway.api.problems import PROBLEMS
 from mediaplane.upload_gateway.api.routes import ROUTES
 from mediaplane.upload_gateway.app.bootstrap import open_resources
+from mediaplane.upload_gateway.app.dead_letters import DeadLetterAdmin
 from mediaplane.upload_gateway.config import SERVICE, GatewaySettings
 
 
@@ -33,11 +34,21 @@ def create_app(settings: GatewaySettings) -> Litestar:
             app.state.service = resources.service
             limit_with(app, resources.pool)
             checks.target = resources.health
+            dead_letters = (
+                DeadLetterAdmin(settings.dead_letters, resources.store)
+                if settings.dead_letters is not None
+                else None
+            )
+            app.state.dead_letters = dead_letters
             # What exists now (imports, app, pool) lives as long as the process:
             # frozen, full collections no longer walk it on every request burst.
             gc.freeze()
-            async with blocked.running():
-                yield
+            try:
+                async with blocked.running():
+                    yield
+            finally:
+                if dead_letters is not None:
+                    await dead_letters.close()
             checks.target = None
 
     return public_api(

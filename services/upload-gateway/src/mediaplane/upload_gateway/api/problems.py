@@ -24,5 +24,10 @@ PROBLEMS = {
     "report_not_found": Problem(404, "No such open report"),
     "moderation_conflict": Problem(409, "The file's moderation state does not allow this"),
     "file_not_verified": Problem(409, "The file has no verified original"),
+    "file_taken_down": Problem(409, "The file is taken down"),
+    "invalid_reprocess_target": Problem(422, "Unknown re-run target"),
+    "reprocess_not_applicable": Problem(422, "The file has no such artifacts to make again"),
     "concurrent_modification": Problem(409, "Changed by another request; retry"),
+    "dead_letter_not_found": Problem(404, "No such dead letter"),
+    "dead_letter_resolved": Problem(409, "The dead letter was already redriven or discarded"),
 }

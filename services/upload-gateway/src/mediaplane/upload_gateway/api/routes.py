@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from mediaplane.contracts import EventContext
 from mediaplane.servicekit.principal import provide_principal
+from mediaplane.upload_gateway.api.dead_letters import DeadLetterController
 from mediaplane.upload_gateway.api.schemas import (
     CompleteBody,
     CreateTagsBody,
@@ -264,8 +265,12 @@ class AdminFileController(Controller):
         data: JSONBody[ReprocessBody],
         caller: NamedDependency[Caller],
     ) -> Response[None]:
-        """Appends `file.reprocess_requested.v1`; the worker that owns the target makes the
-        artifacts again from the verified original and removes those it does not replace."""
+        """Appends `file.reprocess_requested.v2`; the worker that owns the target acts on it:
+        `thumbnails` and `transcode` are made again from the verified original (the old
+        ones removed once the new ones are recorded), `variants` are dropped and made again
+        on their next request. 422 `invalid_reprocess_target` for another target,
+        `reprocess_not_applicable` when the file's kind has no such artifacts; 409
+        `file_not_verified`, `file_taken_down` or `file_deleted`; 404 `file_not_found`."""
         await caller.service.request_reprocess(caller.owner, file_id, data.target, caller.context)
         return Response(None, status_code=202)
 
@@ -277,4 +282,5 @@ ROUTES = [
     FileController,
     ModerationController,
     AdminFileController,
+    DeadLetterController,
 ]

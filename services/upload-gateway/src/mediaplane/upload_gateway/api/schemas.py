@@ -76,7 +76,37 @@ class DismissBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class ReprocessBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Which worker's job to run again (thumbnails only, for now: the transcoder does not
-    consume re-run requests yet)."""
+    """Which worker's job to run again: `thumbnails`, `transcode` or `variants`.
 
-    target: Literal["thumbnails"]
+    A plain string, checked by the file decider: an unknown target is answered 422
+    `invalid_reprocess_target` (a stable code), not a schema error."""
+
+    target: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=32,
+            description="thumbnails | transcode | variants",
+            examples=["transcode"],
+        ),
+    ]
+
+
+Filter = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class DiscardBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why the dead letter is dropped (shown in the audit log)."""
+
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class RedriveMatchingBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which dead letters to redrive (every filter optional; all must match), oldest first,
+    at most `limit` of them after DLQ sequence `after`."""
+
+    consumer: Filter | None = None
+    subject: Filter | None = None
+    reason: Filter | None = None
+    after: Annotated[int, msgspec.Meta(ge=0)] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100

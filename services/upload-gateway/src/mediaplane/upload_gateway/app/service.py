@@ -20,7 +20,6 @@ import structlog
 from mediaplane.contracts import (
     Event,
     EventContext,
-    ReprocessTarget,
     UploadSessionOpened,
     utc_now,
 )
@@ -200,8 +199,9 @@ class UploadService:
         *,
         claimed_plan: str | None = None,
     ) -> SessionView:
-        """Open a session within the owner's quota: that of their plan in the accounts
-        projection, else of `claimed_plan` (the token's), else of the default plan."""
+        """Open a session within the owner's quota: an admin's override for the owner, else
+        that of their plan in the accounts projection, else of `claimed_plan` (the
+        token's), else of the default plan."""
         # Cheap validation first, so a bad request never creates an S3 upload.
         sanitize_filename(request.filename)
         content_type = check_content_type(request.content_type, self.limits)
@@ -246,10 +246,14 @@ class UploadService:
             if not handled.admitted:
                 # The guard applies plan_of's and check_quota's rules in SQL; check_quota
                 # says what is exceeded.
-                usage, projected_plan = projections.refused_open(handled.guard_result)
+                refused = projections.refused_open(handled.guard_result)
                 plans = self.settings.plans
-                quota = plans.quota(plans.plan_of(projected_plan, claimed_plan))
-                check_quota(usage, request.size, quota)
+                quota = plans.effective(
+                    plans.plan_of(refused.plan, claimed_plan),
+                    files=refused.quota_files,
+                    bytes=refused.quota_bytes,
+                )
+                check_quota(refused.usage, request.size, quota)
                 raise QuotaExceeded("the quota is exceeded")
         except BaseException:
             if upload_id is not None:
@@ -471,7 +475,7 @@ class UploadService:
         )
 
     async def request_reprocess(
-        self, admin: str, file_id: uuid.UUID, target: ReprocessTarget, context: EventContext
+        self, admin: str, file_id: uuid.UUID, target: str, context: EventContext
     ) -> None:
         command = files.RequestReprocess(admin=admin, target=target, context=self._context(context))
         await self._handle(sessions.file_stream(file_id), self.files, command)

@@ -1,7 +1,8 @@
-"""What a `user.*` event means for the gateway: an account's status and plan (pure).
+"""What a `user.*` event means for the gateway: an account's status, plan and quota (pure).
 
 The gateway keeps its own small projection of accounts (issue 14): a suspended
-or deleted account's calls are refused, and the plan chooses the quota. Each
+or deleted account's calls are refused, and the plan chooses the quota unless
+an admin set the user's own (`user.quota_set`, issue 16). Each
 field is the latest by `(occurred_at, event_id)`, so arrival order and
 redelivery do not change the result; `deleted` is final.
 """
@@ -17,6 +18,7 @@ from mediaplane.contracts import (
     Event,
     UserDeleted,
     UserPlanChanged,
+    UserQuotaSet,
     UserRegistered,
     UserReinstated,
     UserSuspended,
@@ -27,10 +29,19 @@ AccountStatus = Literal["active", "suspended", "deleted"]
 ACCOUNT_EVENTS: tuple[type[Event], ...] = (
     UserRegistered,
     UserPlanChanged,
+    UserQuotaSet,
     UserSuspended,
     UserReinstated,
     UserDeleted,
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaOverride:
+    """An admin's quota for one user; a None field follows the plan's."""
+
+    files: int | None
+    bytes: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +52,7 @@ class AccountChange:
     correlation_id: str
     status: AccountStatus | None = None
     plan: str | None = None
+    quota: QuotaOverride | None = None
 
 
 def account_change(event: Event) -> AccountChange | None:
@@ -50,6 +62,9 @@ def account_change(event: Event) -> AccountChange | None:
             return _change(event, event.user_id, status="active", plan=event.plan)
         case UserPlanChanged():
             return _change(event, event.user_id, plan=event.plan)
+        case UserQuotaSet():
+            override = QuotaOverride(files=event.files, bytes=event.bytes)
+            return _change(event, event.user_id, quota=override)
         case UserSuspended():
             return _change(event, event.user_id, status="suspended")
         case UserReinstated():
@@ -60,7 +75,12 @@ def account_change(event: Event) -> AccountChange | None:
 
 
 def _change(
-    event: Event, user_id: UUID, *, status: AccountStatus | None = None, plan: str | None = None
+    event: Event,
+    user_id: UUID,
+    *,
+    status: AccountStatus | None = None,
+    plan: str | None = None,
+    quota: QuotaOverride | None = None,
 ) -> AccountChange:
     return AccountChange(
         owner=str(user_id),
@@ -69,4 +89,5 @@ def _change(
         correlation_id=event.correlation_id,
         status=status,
         plan=plan,
+        quota=quota,
     )

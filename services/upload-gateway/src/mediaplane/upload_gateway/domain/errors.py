@@ -79,3 +79,15 @@ class ModerationConflict(DomainError):
 
 class FileNotVerified(DomainError):
     code = "file_not_verified"
+
+
+class TakenDown(DomainError):
+    code = "file_taken_down"
+
+
+class InvalidReprocessTarget(DomainError):
+    code = "invalid_reprocess_target"
+
+
+class ReprocessNotApplicable(DomainError):
+    code = "reprocess_not_applicable"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from mediaplane.contracts import (
     Event,
@@ -16,13 +16,13 @@ from mediaplane.contracts import (
     FileRejected,
     FileReportDismissed,
     FileReported,
-    FileReprocessRequested,
+    FileReprocessRequestedV2,
     FileRestored,
     FileTagsChanged,
     FileTakenDown,
     FileUploadedV2,
     FileVerified,
-    ReprocessTarget,
+    ReprocessTargetV2,
 )
 from mediaplane.domain import CommandContext, Decider
 from mediaplane.upload_gateway.domain import moderation
@@ -30,7 +30,10 @@ from mediaplane.upload_gateway.domain.errors import (
     FileGone,
     FileNotFound,
     FileNotVerified,
+    InvalidReprocessTarget,
     InvalidTag,
+    ReprocessNotApplicable,
+    TakenDown,
 )
 from mediaplane.upload_gateway.domain.policy import UploadLimits, normalize_tags
 
@@ -207,26 +210,46 @@ def delete_file(state: File, command: DeleteFile) -> list[Event]:
 @dataclass(frozen=True, kw_only=True)
 class RequestReprocess:
     admin: str
-    target: ReprocessTarget
+    target: str  # checked here: an unknown target is the command's fault (422), not its shape's
     context: CommandContext
 
 
+# Which kinds of file each target has artifacts for (the workers' own rules): a re-run
+# that no worker would act on is refused rather than silently ignored.
+REPROCESS_KINDS: dict[ReprocessTargetV2, frozenset[str]] = {
+    "thumbnails": frozenset({"image", "video", "pdf"}),
+    "transcode": frozenset({"video", "audio"}),
+    "variants": frozenset({"image", "video"}),
+}
+REPROCESS_TARGETS: tuple[ReprocessTargetV2, ...] = get_args(ReprocessTargetV2)
+
+
 def request_reprocess(state: File, command: RequestReprocess) -> list[Event]:
-    """An admin's re-run of a worker's job: only for a verified, live file."""
+    """An admin's re-run of a worker's job: only for a verified, live file that is not
+    taken down, and only of a target that file's kind has artifacts for."""
+    target = next((t for t in REPROCESS_TARGETS if t == command.target), None)
+    if target is None:
+        raise InvalidReprocessTarget(
+            f"unknown target {command.target!r}: one of {', '.join(REPROCESS_TARGETS)}"
+        )
     verified = state.verified
     if state.uploaded is None:
         raise FileNotFound("no such file")
     if state.status == "deleted":
         raise FileGone("the file is deleted")
+    if state.taken_down is not None:
+        raise TakenDown(f"the file is taken down ({state.taken_down}): restore it first")
     if state.status != "verified" or verified is None:
         raise FileNotVerified(f"the file is {state.status}: nothing to reprocess")
+    if verified.kind not in REPROCESS_KINDS[target]:
+        raise ReprocessNotApplicable(f"a {verified.kind} file has no {target} to make again")
     return [
         command.context.event(
-            FileReprocessRequested,
+            FileReprocessRequestedV2,
             stream_id=f"file-{verified.file_id}",
             file_id=verified.file_id,
             owner=verified.owner,
-            target=command.target,
+            target=target,
             requested_by=command.admin,
             bucket=verified.bucket,
             object_key=verified.object_key,

@@ -6,10 +6,10 @@ import fnmatch
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mediaplane.contracts import UploadMode
+from mediaplane.domain.quota import Quota
 from mediaplane.upload_gateway.domain.errors import (
     ContentTypeNotAllowed,
     InvalidFilename,
@@ -140,59 +140,6 @@ class OwnerUsage:
     bytes: int = 0
     open_sessions: int = 0
     reserved_bytes: int = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Quota:
-    """What one owner may keep: live files (and uploads in progress), and their bytes."""
-
-    files: int = 10_000
-    bytes: int = 100 * GiB
-
-    def __post_init__(self) -> None:
-        if self.files < 0 or self.bytes < 0:
-            raise ValueError("a quota's files and bytes cannot be negative")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Plans:
-    """The quota of each plan, and the plan of an owner nothing names one for.
-
-    An owner's plan comes from the gateway's projection of `user.*` events
-    first (the identity service's record), then the access token's `plan`
-    claim (which may be up to one token lifetime stale), then `default`. A
-    plan this table does not know counts as `default`.
-    """
-
-    quotas: Mapping[str, Quota]
-    default: str
-
-    def __post_init__(self) -> None:
-        if self.default not in self.quotas:
-            raise ValueError(
-                f"the default plan {self.default!r} is not among {sorted(self.quotas)}"
-            )
-
-    @classmethod
-    def standard(cls) -> Plans:
-        return cls(
-            quotas={"free": Quota(), "pro": Quota(files=100_000, bytes=1024 * GiB)},
-            default="free",
-        )
-
-    @classmethod
-    def only(cls, quota: Quota) -> Plans:
-        """One plan for everyone."""
-        return cls(quotas={"free": quota}, default="free")
-
-    def plan_of(self, projected: str | None, claimed: str | None) -> str:
-        for plan in (projected, claimed):
-            if plan is not None:
-                return plan if plan in self.quotas else self.default
-        return self.default
-
-    def quota(self, plan: str) -> Quota:
-        return self.quotas.get(plan, self.quotas[self.default])
 
 
 def check_quota(usage: OwnerUsage, size: int, quota: Quota) -> None:
