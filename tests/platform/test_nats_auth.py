@@ -31,7 +31,7 @@ from mediaplane.janitor.config import PROJECTION_DURABLE
 from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABLE
 from mediaplane.thumbnailer.worker.metadata import METADATA_DURABLE
 from mediaplane.thumbnailer.worker.sources import DURABLE as VARIANT_SOURCES_DURABLE
-from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+from mediaplane.transcoder.worker.consumer import CHUNKS_DURABLE, TRANSCODER_DURABLE
 from mediaplane.upload_gateway.worker.accounts import ACCOUNTS_DURABLE
 from mediaplane.upload_gateway.worker.verifier import VERIFIER_DURABLE
 
@@ -59,7 +59,7 @@ def test_the_table_names_the_durables_the_services_run() -> None:
     assert {s.name: s.durables for s in SERVICES} == {
         "gateway": (VERIFIER_DURABLE, ACCOUNTS_DURABLE),
         "catalog": (IngestSettings().durable,),
-        "transcoder": (TRANSCODER_DURABLE,),
+        "transcoder": (TRANSCODER_DURABLE, CHUNKS_DURABLE),
         "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
