@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from mediaplane.bus import Bus
 from mediaplane.bus.testing import namespaced_settings
@@ -185,6 +186,7 @@ LONG_SECONDS = 600
 LONG_CHUNK_SEGMENTS = 8  # the transcoder's default (MEDIAPLANE_TRANSCODER_CHUNK_SEGMENTS)
 
 
+@pytest.mark.timeout(7200)  # a hang guard: the run is long by design
 def test_first_playable_on_a_ten_minute_source(tmp_path: Path) -> None:
     """The issue's 10-minute measurement: one chunked x1 run with the default chunk size
     (about 25 minutes of encoding on a 2-core machine, hence one round, alone)."""
