@@ -4,7 +4,7 @@ Topology (`provision`), publishing (`Publisher`), and durable pull consumers
 with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 """
 
-from mediaplane.bus.batch import BatchHandler, Decoder
+from mediaplane.bus.batch import BatchHandler, Decoder, decode_event
 from mediaplane.bus.bus import Bus
 from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
 from mediaplane.bus.dead_letter import (
@@ -42,6 +42,7 @@ __all__ = [
     "RawHandler",
     "RetryPolicy",
     "consumer_config",
+    "decode_event",
     "dead_letter_subject",
     "dlq_stream_config",
     "ensure_consumer",
