@@ -90,9 +90,11 @@ class JanitorService:
         applied: list[Event] = []
         purge_work = False
         async with self.pool.connection() as conn, conn.transaction():
+            first = await projections.first_deliveries(conn, events)
             for event in events:
-                if not await projections.first_delivery(conn, event):
+                if event.event_id not in first:
                     continue
+                first.discard(event.event_id)  # the same event twice in a batch: applied once
                 if await projections.apply(conn, event, self.settings.managed_buckets):
                     purge_work = True
                 applied.append(event)
