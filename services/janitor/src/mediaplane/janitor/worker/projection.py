@@ -69,9 +69,12 @@ def register_projection(bus: Bus, service: JanitorService, purge_wanted: asyncio
         event = decode_event(bus.registry, data, wanted)
         # The janitor deletes what these name: a key outside its owner's prefix
         # (forged or broken) must never become something to purge.
-        if event is not None and names_object(event):
-            if problem := object_reference_problem(event, buckets):
-                raise PoisonEvent(f"poison: {problem}")
+        if (
+            event is not None
+            and names_object(event)
+            and (problem := object_reference_problem(event, buckets))
+        ):
+            raise PoisonEvent(f"poison: {problem}")
         return event
 
     @bus.batch_consumer(
