@@ -13,11 +13,15 @@ import yaml
 
 from mediaplane.bus import BusSettings
 from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABLE
-from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+from mediaplane.transcoder.worker.consumer import CHUNKS_DURABLE, TRANSCODER_DURABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAY = ROOT / "deploy" / "k8s" / "autoscaling"
-WORKERS = {"transcoder-worker": TRANSCODER_DURABLE, "thumbnailer-worker": THUMBNAILER_DURABLE}
+# Each worker's durables: the transcoder also takes the chunks of long videos from its queue.
+WORKERS = {
+    "transcoder-worker": (TRANSCODER_DURABLE, CHUNKS_DURABLE),
+    "thumbnailer-worker": (THUMBNAILER_DURABLE,),
+}
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -50,21 +54,22 @@ def test_each_worker_scales_on_its_own_durable_consumers_lag(
     assert nats["spec"]["clusterIP"] == "None"  # KEDA asks the leader by its pod name
     monitor = {p["name"]: p["port"] for p in nats["spec"]["ports"]}["monitor"]
     assert set(scaled) == set(WORKERS)
-    for name, durable in WORKERS.items():
+    for name, durables in WORKERS.items():
         spec = scaled[name]["spec"]
         assert spec["scaleTargetRef"]["name"] in deployments
         assert 1 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
-        (trigger,) = spec["triggers"]
-        assert trigger["type"] == "nats-jetstream"
-        meta = trigger["metadata"]
-        assert meta["stream"] == BusSettings().stream
-        assert meta["consumer"] == durable
-        assert meta["account"] == "$G"  # auth.conf defines users, no accounts
-        assert meta["natsServerMonitoringEndpoint"] == (
-            f"nats-cluster.mediaplane.svc.cluster.local:{monitor}"
-        )
-        assert int(meta["lagThreshold"]) >= 1
-        assert all(isinstance(value, str) for value in meta.values())  # KEDA wants strings
+        triggers = spec["triggers"]
+        assert [t["metadata"]["consumer"] for t in triggers] == list(durables)
+        for trigger in triggers:
+            assert trigger["type"] == "nats-jetstream"
+            meta = trigger["metadata"]
+            assert meta["stream"] == BusSettings().stream
+            assert meta["account"] == "$G"  # auth.conf defines users, no accounts
+            assert meta["natsServerMonitoringEndpoint"] == (
+                f"nats-cluster.mediaplane.svc.cluster.local:{monitor}"
+            )
+            assert int(meta["lagThreshold"]) >= 1
+            assert all(isinstance(value, str) for value in meta.values())  # KEDA wants strings
 
 
 def test_keda_may_read_the_nats_monitoring_port_and_nothing_else(

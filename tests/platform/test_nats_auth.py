@@ -19,6 +19,7 @@ import yaml
 from mediaplane.analytics.worker.consumers import FILES_DURABLE, ROLLUP_DURABLE
 from mediaplane.bus.permissions import (
     ADMIN,
+    DEAD_LETTERS,
     SERVICES,
     identity,
     password_variable,
@@ -28,10 +29,11 @@ from mediaplane.catalog.config import IngestSettings
 from mediaplane.devstack import platform
 from mediaplane.devstack.servers import binary
 from mediaplane.janitor.config import PROJECTION_DURABLE
+from mediaplane.thumbnailer.worker.accounts import DURABLE as THUMBNAILER_ACCOUNTS_DURABLE
 from mediaplane.thumbnailer.worker.consumer import DURABLE as THUMBNAILER_DURABLE
 from mediaplane.thumbnailer.worker.metadata import METADATA_DURABLE
 from mediaplane.thumbnailer.worker.sources import DURABLE as VARIANT_SOURCES_DURABLE
-from mediaplane.transcoder.worker.consumer import TRANSCODER_DURABLE
+from mediaplane.transcoder.worker.consumer import CHUNKS_DURABLE, TRANSCODER_DURABLE
 from mediaplane.upload_gateway.worker.accounts import ACCOUNTS_DURABLE
 from mediaplane.upload_gateway.worker.verifier import VERIFIER_DURABLE
 
@@ -47,6 +49,8 @@ K8S_FILES = {
     "identity": "identity.yaml",
     "analytics": "analytics.yaml",
 }
+# The admin dead-letter API (the gateway's api role) holds a second login, and no one else.
+DEAD_LETTER_ROLE = "gateway-api"
 REQUIRED = re.compile(r"^\$\{(MEDIAPLANE_[A-Z]+_NATS_PASSWORD):\?[^}]+\}$")
 
 
@@ -59,8 +63,13 @@ def test_the_table_names_the_durables_the_services_run() -> None:
     assert {s.name: s.durables for s in SERVICES} == {
         "gateway": (VERIFIER_DURABLE, ACCOUNTS_DURABLE),
         "catalog": (IngestSettings().durable,),
-        "transcoder": (TRANSCODER_DURABLE,),
-        "thumbnailer": (THUMBNAILER_DURABLE, VARIANT_SOURCES_DURABLE, METADATA_DURABLE),
+        "transcoder": (TRANSCODER_DURABLE, CHUNKS_DURABLE),
+        "thumbnailer": (
+            THUMBNAILER_DURABLE,
+            VARIANT_SOURCES_DURABLE,
+            METADATA_DURABLE,
+            THUMBNAILER_ACCOUNTS_DURABLE,
+        ),
         "janitor": (PROJECTION_DURABLE,),
         "identity": (),  # publishes its outbox, consumes nothing
         "analytics": (FILES_DURABLE,),  # and ROLLUP_DURABLE on its own stream
@@ -83,7 +92,8 @@ def test_the_config_names_passwords_by_variable_and_nats_server_accepts_it(
     text = AUTH_CONF.read_text()
     assert "password: $" in text
     assert not re.search(r"password:\s*[^$\s]", text), "a literal password is committed"
-    env = {password_variable(n): f"p{n}" for n in (ADMIN, *(s.name for s in SERVICES))}
+    names = (ADMIN, DEAD_LETTERS, *(s.name for s in SERVICES))
+    env = {password_variable(n): f"p{n}" for n in names}
     check = subprocess.run(
         [binary("nats-server"), "-c", str(AUTH_CONF), "-t"],
         env={**os.environ, **env},
@@ -111,7 +121,7 @@ def compose() -> dict[str, Any]:
 def test_compose_nats_runs_with_the_config_and_every_password_is_required(
     compose: dict[str, Any],
 ) -> None:
-    names = (ADMIN, *(s.name for s in SERVICES))
+    names = (ADMIN, DEAD_LETTERS, *(s.name for s in SERVICES))
     for node in ("nats-1", "nats-2", "nats-3"):
         nats = compose["services"][node]
         assert "exec nats-server -c /etc/nats/auth.conf " in nats["command"][0]
@@ -137,20 +147,25 @@ def test_every_compose_service_gets_its_own_nats_password_and_no_other(
             continue
         owner = "gateway" if "upload-gateway" in image else image.split("/")[1].split(":")[0]
         passwords = {k: v for k, v in service["environment"].items() if "NATS_PASSWORD" in k}
-        assert list(passwords) == [password_variable(owner)], name
-        assert REQUIRED.match(passwords[password_variable(owner)]), name
+        expected = [password_variable(owner)]
+        if name == DEAD_LETTER_ROLE:
+            expected.append(password_variable(DEAD_LETTERS))
+        assert sorted(passwords) == sorted(expected), name
+        for variable in expected:
+            assert REQUIRED.match(passwords[variable]), name
         assert not any("NATS_USER" in k for k in service["environment"]), name
         checked += 1
     assert checked >= sum(len(s.roles) for s in platform.SERVICES)
 
 
-def _containers(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _containers(path: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """(deployment, main or init, container) of every Deployment in the file."""
     found = []
     for doc in yaml.safe_load_all(path.read_text()):
         if doc and doc["kind"] == "Deployment":
-            pod = doc["spec"]["template"]["spec"]
-            found += [("main", c) for c in pod["containers"]]
-            found += [("init", c) for c in pod.get("initContainers", [])]
+            name, pod = doc["metadata"]["name"], doc["spec"]["template"]["spec"]
+            found += [(name, "main", c) for c in pod["containers"]]
+            found += [(name, "init", c) for c in pod.get("initContainers", [])]
     return found
 
 
@@ -158,18 +173,20 @@ def _containers(path: Path) -> list[tuple[str, dict[str, Any]]]:
 def test_every_k8s_container_of_a_service_has_its_own_password_from_the_secret(
     service: str, file: str
 ) -> None:
-    for kind, container in _containers(BASE / file):
+    for deployment, kind, container in _containers(BASE / file):
         nats = {e["name"]: e for e in container.get("env", []) if "NATS" in e["name"]}
         if kind == "init":  # migrate talks to Postgres only
             assert nats == {}
             continue
-        assert list(nats) == [password_variable(service)], container["name"]
-        ref = nats[password_variable(service)]
-        assert "value" not in ref
-        assert ref["valueFrom"]["secretKeyRef"] == {
-            "name": "mediaplane-secrets",
-            "key": f"{service}-nats-password",
-        }
+        logins = [service] + ([DEAD_LETTERS] if deployment == DEAD_LETTER_ROLE else [])
+        assert sorted(nats) == sorted(password_variable(n) for n in logins), container["name"]
+        for login in logins:
+            ref = nats[password_variable(login)]
+            assert "value" not in ref
+            assert ref["valueFrom"]["secretKeyRef"] == {
+                "name": "mediaplane-secrets",
+                "key": f"{login}-nats-password",
+            }
 
 
 def test_no_nats_password_is_committed_anywhere() -> None:

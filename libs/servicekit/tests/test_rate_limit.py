@@ -107,3 +107,36 @@ async def test_a_cost_takes_that_many_tokens_on_any_replica(pools: tuple[Pool, P
     with pytest.raises(RateLimited):
         await a.check("erin", cost=6)  # more than the burst: never, and no bucket is made
     await a.check("erin", cost=5)
+
+
+async def test_two_leasing_replicas_never_admit_more_than_the_limit_and_two_leases(
+    pools: tuple[Pool, Pool],
+) -> None:
+    """Each replica spends leases of up to k tokens locally: over any window of w seconds
+    the two together admit at most burst + per_second * w + 2k."""
+    limit = RateLimit(per_second=40, burst=40, lease=10)
+    k = limit.lease_tokens
+    assert k == 10
+    a, b = (replica(pool, limit) for pool in pools)
+    admitted: list[float] = []
+    refused = 0
+    loop = asyncio.get_running_loop()
+    until = loop.time() + 1.5
+
+    async def ask(limiter: OwnerRateLimiter) -> None:
+        nonlocal refused
+        while loop.time() < until:
+            try:
+                await limiter.check("frank")
+            except RateLimited:
+                refused += 1
+                await asyncio.sleep(0.005)
+            else:
+                admitted.append(loop.time())
+
+    await asyncio.gather(*(ask(limiter) for limiter in (a, b) for _ in range(4)))
+    assert refused > 0  # the bucket was spent
+    assert len(admitted) > limit.burst  # and refilled
+    window = 0.5
+    most = max(sum(1 for t in admitted if start <= t <= start + window) for start in admitted)
+    assert most <= limit.burst + limit.per_second * window + 2 * k

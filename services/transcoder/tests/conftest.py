@@ -23,7 +23,7 @@ from mediaplane.storage import ObjectStore, StorageSettings
 from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, open_resources
 from mediaplane.transcoder.config import EncodingSettings, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER
-from mediaplane.transcoder.worker.consumer import register_transcoder
+from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +155,7 @@ async def worker(resources: Resources) -> AsyncIterator[Bus]:
     """A transcoder worker running in this process, consuming the test's stream."""
     bus = Bus(resources.settings.bus, resources.registry, producer="transcoder")
     register_transcoder(bus, resources.transcoder, resources.settings)
+    register_chunk_encoder(bus, resources.chunk_encoder, resources.settings)
     async with bus.running():
         yield bus
 

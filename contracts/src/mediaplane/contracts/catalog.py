@@ -32,6 +32,9 @@ from mediaplane.contracts.metadata import MetadataExtracted, MetadataFailed
 from mediaplane.contracts.registry import Registry
 from mediaplane.contracts.thumbnails import ThumbnailFailed, ThumbnailGenerated
 from mediaplane.contracts.transcoding import (
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
+    TranscodeChunkRequested,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
@@ -76,6 +79,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscodeStarted,
     TranscodeProgress,
     TranscodeSegmentsReady,
+    TranscodeChunkRequested,
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
     TranscodeCompleted,
     TranscodeFailed,
     ThumbnailGenerated,
@@ -121,6 +127,9 @@ AnyEvent = (
     | TranscodeStarted
     | TranscodeProgress
     | TranscodeSegmentsReady
+    | TranscodeChunkRequested
+    | TranscodeChunkDone
+    | TranscodeChunkFailed
     | TranscodeCompleted
     | TranscodeFailed
     | ThumbnailGenerated

@@ -38,9 +38,15 @@ from mediaplane.contracts.thumbnails import (
     ThumbnailSource,
 )
 from mediaplane.contracts.transcoding import (
+    ChunkRung,
+    ChunkSegment,
+    ChunkSpan,
     Mp4Rendition,
     ReadyPlaylist,
     Rendition,
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
+    TranscodeChunkRequested,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
@@ -312,6 +318,44 @@ def build_examples() -> list[Event]:
             ready=32.0,
             chunks_done=1,
             chunks_planned=19,
+        ),
+        TranscodeChunkRequested(
+            **_envelope(42, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            owner="alice",
+            bucket="originals",
+            object_key=f"alice/{FILE}",
+            sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            media_type="video/mp4",
+            prefix=f"{FILE}/{JOB}",
+            chunk=ChunkSpan(index=1, start=32.0, end=64.0, first_segment=8, segments=8),
+            chunks_planned=19,
+        ),
+        TranscodeChunkDone(
+            **_envelope(43, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            index=1,
+            rungs=[
+                ChunkRung(
+                    name="1080p",
+                    segments=[
+                        ChunkSegment(uri=f"seg_{n:05d}.ts", duration=4.0) for n in range(8, 16)
+                    ],
+                ),
+            ],
+            elapsed=41.5,
+            worker="transcoder-7d9f-1",
+        ),
+        TranscodeChunkFailed(
+            **_envelope(44, f"transcode-{FILE}", "transcoder"),
+            file_id=FILE,
+            job_id=JOB,
+            index=1,
+            code="corrupt_input",
+            detail="Invalid NAL unit size",
+            attempts=1,
         ),
         TranscodeFailed(
             **_envelope(12, f"transcode-{FILE}", "transcoder"),

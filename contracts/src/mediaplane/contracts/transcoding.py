@@ -106,6 +106,71 @@ class TranscodeSegmentsReady(Event, tag="transcode.segments_ready.v1", frozen=Tr
     ended: bool = False
 
 
+class ChunkSpan(msgspec.Struct, frozen=True, kw_only=True):
+    """A chunk of a long video: source seconds `start`..`end` (segment boundaries; the last
+    ends at the source's end), output segments `first_segment` .. + `segments` of every rung."""
+
+    index: int
+    start: Seconds
+    end: Seconds
+    first_segment: int
+    segments: int
+
+
+class TranscodeChunkRequested(Event, tag="transcode.chunk_requested.v1", frozen=True, kw_only=True):
+    """One chunk of a chunked ladder, for any transcoder replica to encode (every rung, video
+    only). Recorded with the job's plan (`transcode.started`), one per chunk; the original is
+    the verified one the job read (`owner`, `bucket`, `object_key`, `sha256`, `media_type`).
+    Segments go to `<prefix>/<rung>/`."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    owner: str
+    bucket: str
+    object_key: str
+    sha256: str
+    media_type: str
+    prefix: str
+    chunk: ChunkSpan
+    chunks_planned: int
+
+
+class ChunkSegment(msgspec.Struct, frozen=True, kw_only=True):
+    uri: str  # relative to the rung's folder, e.g. `seg_00012.ts`
+    duration: Seconds
+
+
+class ChunkRung(msgspec.Struct, frozen=True, kw_only=True):
+    """One rung's segments of a chunk, in order."""
+
+    name: str
+    segments: list[ChunkSegment]
+
+
+class TranscodeChunkDone(Event, tag="transcode.chunk_done.v1", frozen=True, kw_only=True):
+    """A replica encoded chunk `index` of the job and uploaded its segments (every rung).
+    Recorded once per chunk: a redelivered chunk that is already done records nothing."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    index: int
+    rungs: list[ChunkRung]
+    elapsed: Seconds  # the replica's wall time for the chunk (download, encode, upload)
+    worker: str  # the replica that encoded it (its worker id: host and pid)
+
+
+class TranscodeChunkFailed(Event, tag="transcode.chunk_failed.v1", frozen=True, kw_only=True):
+    """Chunk `index` cannot be encoded: `code` as in `transcode.failed` (the input's fault,
+    or `internal` after the chunk's last attempt). The job then fails with that code."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID
+    index: int
+    code: str
+    detail: str
+    attempts: int
+
+
 class TranscodeFailed(Event, tag="transcode.failed.v1", frozen=True, kw_only=True):
     """`code`: unsupported_media, corrupt_input, source_missing, timeout, internal."""
 

@@ -1,19 +1,22 @@
-"""A long video (over a low threshold) through the worker: the chunked ladder, published as
-it grows (real ffmpeg, Postgres, JetStream, SeaweedFS)."""
+"""A long video (over a low threshold) through the worker: the chunked ladder, its chunks
+through the `transcoder-chunks` queue, published as it grows (real ffmpeg, Postgres,
+JetStream, SeaweedFS, the outbox relay)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
 
 from mediaplane.bus import Bus
+from mediaplane.eventlog import OutboxRelay
 from mediaplane.transcoder.adapters.playlists import parse_media_playlist
 from mediaplane.transcoder.app.bootstrap import apply_migrations, open_resources
 from mediaplane.transcoder.config import ChunkingSettings, EncodingSettings, TranscoderSettings
-from mediaplane.transcoder.domain.ladder import RungSpec
+from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec
 from mediaplane.transcoder.domain.progress import ProgressThrottle
-from mediaplane.transcoder.worker.consumer import register_transcoder
+from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
 
 from ..conftest import MakeClip, ReadEvents, Upload, WaitFinal
 
@@ -42,12 +45,14 @@ async def test_a_long_video_is_chunked_and_playable_while_it_grows(
     async with open_resources(settings) as resources:
         bus = Bus(settings.bus, resources.registry, producer="transcoder")
         register_transcoder(bus, resources.transcoder, settings)
+        register_chunk_encoder(bus, resources.chunk_encoder, settings)
 
         async def read(bucket: str, key: str) -> str:
             chunks = [c async for c in resources.objects.iter_object(bucket, key)]
             return b"".join(chunks).decode()
 
-        async with bus.running():
+        relay = OutboxRelay(settings.database_url, settings.bus.url, poll_interval=0.2)
+        async with bus.running(), relay:
             event = await upload(make_clip(width=640, height=360, seconds=8.0, fps=10))
             await bus.publish(event)
             final = await wait_final(event.file_id)
@@ -95,3 +100,40 @@ async def test_a_long_video_is_chunked_and_playable_while_it_grows(
         for uri, _ in playlist.segments:
             assert f"{prefix}/{name}/{uri}" in stored
     assert len(parse_media_playlist(playlists["360p"]).segments) == 8
+
+
+async def test_a_chunk_that_fails_for_good_fails_the_file_with_its_code(
+    make_settings: Callable[..., TranscoderSettings],
+    make_clip: MakeClip,
+    upload: Upload,
+    wait_final: WaitFinal,
+    transcode_events: ReadEvents,
+) -> None:
+    settings = make_settings(
+        encoding=EncodingSettings(ladder=DEFAULT_LADDER, segment_seconds=1.0),
+        chunking=ChunkingSettings(threshold=5.0, chunk_segments=2),
+    )
+    await apply_migrations(settings)
+    # The replica that takes the chunks allows its ffmpeg 1 CPU-second: 2 s of 1080p30 in
+    # four rungs take several. The job's own worker (the audio) is not starved.
+    starved = dataclasses.replace(
+        settings, tools=dataclasses.replace(settings.tools, cpu_base=1, cpu_per_second=0)
+    )
+    async with open_resources(settings) as resources, open_resources(starved) as replica:
+        coordinator = Bus(settings.bus, resources.registry, producer="transcoder")
+        register_transcoder(coordinator, resources.transcoder, settings)
+        chunks = Bus(starved.bus, replica.registry, producer="transcoder")
+        register_chunk_encoder(chunks, replica.chunk_encoder, starved)
+        relay = OutboxRelay(settings.database_url, settings.bus.url, poll_interval=0.2)
+        async with coordinator.running(), chunks.running(), relay:
+            event = await upload(make_clip(width=1920, height=1080, seconds=6.0, fps=30))
+            await coordinator.publish(event)
+            final = await wait_final(event.file_id)
+    events = transcode_events(event.file_id)
+
+    assert (final.type, final.data["code"]) == ("transcode.failed.v1", "resource_limit")
+    failed_chunks = [e.data for e in events if e.type == "transcode.chunk_failed.v1"]
+    assert failed_chunks
+    assert {c["code"] for c in failed_chunks} == {"resource_limit"}
+    assert f"chunk {failed_chunks[0]['index']}:" in final.data["detail"]
+    assert not [e for e in events if e.type == "transcode.completed.v1"]

@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from mediaplane.contracts import (
+    ChunkRung,
+    ChunkSegment,
+    ChunkSpan,
     Event,
     EventContext,
+    TranscodeChunkDone,
+    TranscodeChunkFailed,
+    TranscodeChunkRequested,
     TranscodeCompleted,
     TranscodeFailed,
     TranscodeProgress,
@@ -177,3 +183,147 @@ def test_a_rerun_is_a_second_job_on_the_stream_that_completes_after_the_first() 
     assert done.master_playlist_key == f"{FILE}/{rerun}/master.m3u8"
     # The first job's redelivered completion decides nothing on the second's stream.
     assert completed(job.evolve(job.evolve(first, again), done)) == []
+
+
+# Chunked jobs: chunks requested with the plan, done (or failed) once each by any replica.
+
+ORIGIN = job.ChunkSource(
+    owner="alice",
+    bucket="originals",
+    object_key=f"alice/{FILE}",
+    sha256="ab" * 32,
+    media_type="video/mp4",
+    prefix=f"{FILE}/{JOB}",
+)
+SPANS = [
+    ChunkSpan(index=i, start=8.0 * i, end=8.0 * (i + 1), first_segment=2 * i, segments=2)
+    for i in range(3)
+]
+
+
+def chunked_start() -> list[Event]:
+    return job.start(
+        job.Job(),
+        job.Start(
+            file_id=FILE,
+            job_id=JOB,
+            source=SOURCE,
+            ladder=["1080p"],
+            context=CONTEXT,
+            chunks=SPANS,
+            chunk_source=ORIGIN,
+        ),
+    )
+
+
+def chunk_done(state: job.Job, index: int) -> list[Event]:
+    rung = ChunkRung(
+        name="1080p",
+        segments=[ChunkSegment(uri=f"seg_{2 * index + n:05d}.ts", duration=4.0) for n in (0, 1)],
+    )
+    return job.decide(
+        job.ReportChunkDone(
+            file_id=FILE,
+            job_id=JOB,
+            index=index,
+            rungs=[rung],
+            elapsed=3.0,
+            worker="w-1",
+            context=CONTEXT,
+        ),
+        state,
+    )
+
+
+def chunk_failed(state: job.Job, index: int) -> list[Event]:
+    return job.decide(
+        job.ReportChunkFailed(
+            file_id=FILE, job_id=JOB, index=index, code="corrupt_input", detail="bad NAL",
+            attempts=2, context=CONTEXT,
+        ),
+        state,
+    )  # fmt: skip
+
+
+def test_a_chunked_job_requests_every_chunk_with_its_plan() -> None:
+    started_event, *requests = chunked_start()
+    assert isinstance(started_event, TranscodeStarted)
+    assert all(isinstance(r, TranscodeChunkRequested) for r in requests)
+    assert [r.chunk for r in requests if isinstance(r, TranscodeChunkRequested)] == SPANS
+    first = requests[0]
+    assert isinstance(first, TranscodeChunkRequested)
+    assert (first.chunks_planned, first.prefix, first.sha256) == (3, f"{FILE}/{JOB}", "ab" * 32)
+    assert {r.stream_id for r in requests} == {f"transcode-{FILE}"}
+
+
+def test_a_retried_chunked_job_requests_nothing_again() -> None:
+    state = given(*chunked_start())
+    again = job.Start(
+        file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT,
+        chunks=SPANS, chunk_source=ORIGIN,
+    )  # fmt: skip
+    assert job.start(state, again) == []
+
+
+def test_chunks_without_their_source_are_a_bug() -> None:
+    with pytest.raises(ValueError, match="source"):
+        job.start(
+            job.Job(),
+            job.Start(
+                file_id=FILE, job_id=JOB, source=SOURCE, ladder=["1080p"], context=CONTEXT,
+                chunks=SPANS,
+            ),
+        )  # fmt: skip
+
+
+def test_a_chunk_done_twice_is_recorded_once() -> None:
+    state = given(*chunked_start())
+    [done] = chunk_done(state, 1)
+    assert isinstance(done, TranscodeChunkDone)
+    assert (done.index, done.rungs[0].segments[0].uri) == (1, "seg_00002.ts")
+    state = given(*chunked_start(), done)
+    assert state.chunks_done == {1}
+    assert chunk_done(state, 1) == []  # the redelivered chunk
+    assert chunk_failed(state, 1) == []  # nor does a late failure undo it
+
+
+def test_chunks_done_out_of_order_and_the_last_one() -> None:
+    events = chunked_start()
+    for index in (2, 0):
+        [done] = chunk_done(given(*events), index)
+        events.append(done)
+    assert given(*events).chunks_done == {0, 2}
+    [last] = chunk_done(given(*events), 1)
+    events.append(last)
+    state = given(*events)
+    assert state.chunks_done == {0, 1, 2}
+    assert state.status == "started"  # completing the ladder is the coordinator's command
+    [completed_event] = completed(state)
+    assert isinstance(completed_event, TranscodeCompleted)
+
+
+def test_a_chunk_fails_once_and_chunks_of_an_ended_job_record_nothing() -> None:
+    state = given(*chunked_start())
+    [failure] = chunk_failed(state, 0)
+    assert isinstance(failure, TranscodeChunkFailed)
+    assert (failure.code, failure.attempts) == ("corrupt_input", 2)
+    state = given(*chunked_start(), failure)
+    assert chunk_failed(state, 0) == []
+    assert chunk_done(state, 0) == []
+    ended = given(*chunked_start(), *failed(state))
+    assert chunk_done(ended, 2) == []
+    assert chunk_done(job.Job(), 0) == []  # before any start
+    other = given(*started())
+    other_job = job.decide(
+        job.ReportChunkDone(
+            file_id=FILE,
+            job_id=uuid.uuid4(),
+            index=0,
+            rungs=[],
+            elapsed=1.0,
+            worker="w-1",
+            context=CONTEXT,
+        ),
+        other,
+    )
+    assert other_job == []  # a chunk of another job of the file

@@ -67,7 +67,12 @@ SERVICES = (
         durables=("upload-gateway-verifier", "upload-gateway-accounts"),
     ),
     Identity(name="catalog", families=(), durables=("catalog-ingest",), replays=True),
-    Identity(name="transcoder", families=("transcode",), durables=("transcoder-file-verified",)),
+    Identity(
+        name="transcoder",
+        families=("transcode",),
+        # Jobs, and the chunks of long videos (a work queue every replica shares).
+        durables=("transcoder-file-verified", "transcoder-chunks"),
+    ),
     Identity(
         name="thumbnailer",
         families=("thumbnail", "variant", "metadata"),

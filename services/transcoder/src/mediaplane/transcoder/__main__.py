@@ -22,7 +22,7 @@ from mediaplane.transcoder.adapters.workdir import sweep_stale
 from mediaplane.transcoder.app.bootstrap import apply_migrations, open_resources
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
-from mediaplane.transcoder.worker.consumer import register_transcoder
+from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
 
 _log = structlog.get_logger(__name__)
 
@@ -43,6 +43,7 @@ async def run_worker(
             graceful_timeout=settings.shutdown_grace,
         )
         register_transcoder(bus, resources.transcoder, settings)
+        register_chunk_encoder(bus, resources.chunk_encoder, settings)
         async with serve_worker(
             bus,
             name=f"{SERVICE}-worker",

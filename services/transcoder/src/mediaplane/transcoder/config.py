@@ -54,7 +54,8 @@ class ChunkingSettings:
 
     threshold: float = 300.0  # seconds of source; shorter videos keep one ffmpeg (0: never)
     chunk_segments: int = 8  # output segments per chunk
-    # ffmpeg processes encoding chunks of one job at once (each uses every core it gets).
+    # Chunk ffmpegs one worker process runs at once (any jobs' chunks, from the shared
+    # `transcoder-chunks` queue; each uses every core it gets).
     workers: int = 1
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from mediaplane.observability import HealthChecks
 from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
+from mediaplane.transcoder.app.fanout import ChunkEncoder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.service import TranscodeService
 from mediaplane.transcoder.app.transcode import Transcoder
@@ -37,6 +38,7 @@ class Resources:
     objects: ObjectStore
     service: TranscodeService
     transcoder: Transcoder
+    chunk_encoder: ChunkEncoder
     health: HealthChecks
 
 
@@ -75,6 +77,7 @@ async def open_resources(
         objects = ObjectStore(settings.storage)
         await objects.ensure_buckets(settings.bucket)
         store = EventStore(pool, registry)
+        metrics = metrics if metrics is not None else TranscoderMetrics()
         service = TranscodeService(
             pool=pool,
             store=store,
@@ -90,10 +93,10 @@ async def open_resources(
             objects=objects,
             service=service,
             transcoder=Transcoder(
-                service=service,
-                objects=objects,
-                settings=settings,
-                metrics=metrics if metrics is not None else TranscoderMetrics(),
+                service=service, objects=objects, settings=settings, metrics=metrics
+            ),
+            chunk_encoder=ChunkEncoder(
+                service=service, objects=objects, settings=settings, metrics=metrics
             ),
             health=health_checks(settings, pool, objects, media_tools=media_tools),
         )

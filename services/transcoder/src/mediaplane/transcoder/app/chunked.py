@@ -1,5 +1,6 @@
-"""The chunked ladder on this machine: plan chunks, encode the audio once and the chunks on up
-to `workers` ffmpeg processes at a time, stitch, check.
+"""The chunked ladder: plan chunks, encode the audio once, get the chunks (encoded here on up
+to `workers` ffmpeg processes at a time, or by any replica for a job: `app/fanout.py`),
+stitch, check.
 
 `on_landed` hears of every chunk and of the audio as they land, with the
 stitched EVENT playlists already rewritten, so the leading chunks are
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from mediaplane.transcoder.adapters.packager import finish_chunked_ladder
 from mediaplane.transcoder.app.ladders import LocalLadder, LocalMp4, check_mp4, encode_limits
 from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.chunks import Chunk, PlaylistEntry, leading_done, plan_chunks
+from mediaplane.transcoder.domain.errors import PermanentFailure
 from mediaplane.transcoder.domain.ladder import (
     PlannedRendition,
     SourceMedia,
@@ -44,6 +47,19 @@ class Landed:
 
 
 OnLanded = Callable[[Landed], Awaitable[None]]
+
+
+@contextmanager
+def permanent_failure_first() -> Iterator[None]:
+    """A task group's permanent failure (the input's fault, a failed chunk) leaves it as
+    itself, so the job records its code; other errors stay grouped (transient: retried)."""
+    try:
+        yield
+    except* PermanentFailure as group:
+        failure: BaseException = group
+        while isinstance(failure, BaseExceptionGroup):
+            failure = failure.exceptions[0]
+        raise failure from None
 
 
 async def plan_source_chunks(
@@ -116,6 +132,51 @@ async def encode_audio_once(
     return [(chunked.audio_name(k), k) for k in bitrates]
 
 
+class Stitcher:
+    """Joins chunks as they land in `out_dir` (any order) into EVENT playlists of the chunks
+    done from the start, and tells `on_landed`."""
+
+    def __init__(
+        self,
+        settings: TranscoderSettings,
+        chunks: list[Chunk],
+        out_dir: Path,
+        on_landed: OnLanded | None,
+    ) -> None:
+        self.settings, self.chunks, self.out_dir = settings, chunks, out_dir
+        self.on_landed = on_landed
+        self.entries: dict[int, dict[str, list[PlaylistEntry]]] = {}
+        self.audio_ready = False
+
+    async def chunk_landed(self, chunk: Chunk, done: dict[str, list[PlaylistEntry]]) -> None:
+        self.entries[chunk.index] = done
+        leading = leading_done(self.entries.keys(), len(self.chunks))
+        await asyncio.to_thread(
+            chunked.write_playlists,
+            self.out_dir,
+            stitch([self.entries[i] for i in range(leading)]) if leading else {},
+            segment_seconds=self.settings.encoding.segment_seconds,
+            ended=leading == len(self.chunks),
+        )
+        await self._landed(chunk)
+
+    async def audio_landed(self) -> None:
+        self.audio_ready = True
+        await self._landed(None)
+
+    async def _landed(self, chunk: Chunk | None) -> None:
+        if self.on_landed is not None:
+            await self.on_landed(
+                Landed(
+                    chunk=chunk,
+                    leading=leading_done(self.entries.keys(), len(self.chunks)),
+                    done=len(self.entries),
+                    planned=len(self.chunks),
+                    audio_ready=self.audio_ready,
+                )
+            )
+
+
 async def encode_chunked_ladder(
     settings: TranscoderSettings,
     media: SourceMedia,
@@ -126,57 +187,86 @@ async def encode_chunked_ladder(
     workers: int = 1,
     on_landed: OnLanded | None = None,
 ) -> LocalLadder:
-    """The whole chunked ladder in `out_dir`, checked, with its master playlist."""
+    """The whole chunked ladder encoded by this process, in `out_dir`, checked, with its
+    master playlist (the benchmark's and the media tests' ladder: a job fans its chunks out,
+    `stitch_fanned_ladder`)."""
     chunks = await plan_source_chunks(settings, media, source_path, media_type)
-    planned = plan_ladder(media, settings.encoding.ladder)
     started = time.monotonic()
     slots = asyncio.Semaphore(workers)
-    entries: dict[int, dict[str, list[PlaylistEntry]]] = {}
-    audio_ready = False
-
-    async def landed(chunk: Chunk | None) -> None:
-        leading = leading_done(entries.keys(), len(chunks))
-        if on_landed is not None:
-            await on_landed(
-                Landed(
-                    chunk=chunk,
-                    leading=leading,
-                    done=len(entries),
-                    planned=len(chunks),
-                    audio_ready=audio_ready,
-                )
-            )
+    stitcher = Stitcher(settings, chunks, out_dir, on_landed)
 
     async def one(chunk: Chunk) -> None:
         async with slots:
             done = await encode_chunk(
                 settings, media, source_path, out_dir, media_type, chunk, chunk is chunks[-1]
             )
-        entries[chunk.index] = done
-        leading = leading_done(entries.keys(), len(chunks))
-        chunked.write_playlists(
-            out_dir,
-            stitch([entries[i] for i in range(leading)]) if leading else {},
-            segment_seconds=settings.encoding.segment_seconds,
-            ended=leading == len(chunks),
-        )
-        await landed(chunk)
+        await stitcher.chunk_landed(chunk, done)
 
     async def audio() -> list[tuple[str, int]]:
-        nonlocal audio_ready
         async with slots:
             tracks = await encode_audio_once(settings, media, source_path, out_dir, media_type)
-        audio_ready = True
-        await landed(None)
+        await stitcher.audio_landed()
         return tracks
 
-    async with asyncio.TaskGroup() as group:
-        # The audio is queued behind the first chunk: the first chunk is what playback waits for.
-        group.create_task(one(chunks[0]))
-        audio_task = group.create_task(audio())
-        for chunk in chunks[1:]:
-            group.create_task(one(chunk))
-    encode_seconds = time.monotonic() - started
+    with permanent_failure_first():
+        async with asyncio.TaskGroup() as group:
+            # The audio is queued behind the first chunk: what playback waits for.
+            group.create_task(one(chunks[0]))
+            audio_task = group.create_task(audio())
+            for chunk in chunks[1:]:
+                group.create_task(one(chunk))
+    return await finish_chunked(
+        settings, media, out_dir, audio_task.result(), time.monotonic() - started
+    )
+
+
+Arrivals = AsyncIterator[tuple[int, dict[str, list[PlaylistEntry]]]]
+
+
+async def stitch_fanned_ladder(
+    settings: TranscoderSettings,
+    media: SourceMedia,
+    source_path: Path,
+    out_dir: Path,
+    media_type: str,
+    chunks: list[Chunk],
+    arrivals: Arrivals,
+    *,
+    on_landed: OnLanded | None = None,
+) -> LocalLadder:
+    """The chunked ladder of a job whose chunks other replicas encode: the audio is encoded
+    here, the chunks' segments come from `arrivals` (chunk index and its segments per rung,
+    already in `out_dir/<rung>/`) in whatever order replicas finish them."""
+    started = time.monotonic()
+    stitcher = Stitcher(settings, chunks, out_dir, on_landed)
+
+    async def audio() -> list[tuple[str, int]]:
+        tracks = await encode_audio_once(settings, media, source_path, out_dir, media_type)
+        await stitcher.audio_landed()
+        return tracks
+
+    async def video() -> None:
+        async for index, done in arrivals:
+            await stitcher.chunk_landed(chunks[index], done)
+
+    with permanent_failure_first():
+        async with asyncio.TaskGroup() as group:
+            audio_task = group.create_task(audio())
+            group.create_task(video())
+    return await finish_chunked(
+        settings, media, out_dir, audio_task.result(), time.monotonic() - started
+    )
+
+
+async def finish_chunked(
+    settings: TranscoderSettings,
+    media: SourceMedia,
+    out_dir: Path,
+    audio: list[tuple[str, int]],
+    encode_seconds: float,
+) -> LocalLadder:
+    """Check every rung and audio rendition, measure the master, remux the MP4 fallback."""
+    planned = plan_ladder(media, settings.encoding.ladder)
     codecs = await chunked.video_codecs(
         settings.ffprobe,
         out_dir / planned[0].name / (ffmpeg.SEGMENT_PATTERN % 0),
@@ -186,13 +276,13 @@ async def encode_chunked_ladder(
         finish_chunked_ladder,
         out_dir,
         planned,
-        audio_task.result(),
+        audio,
         source_duration=media.duration,
         fps=output_fps(media, settings.encoding.max_fps),
         video_codecs=codecs,
         audio_codecs=chunked.AAC_CODECS,
     )
-    mp4 = await remux_mp4(settings, media, planned, out_dir, audio_task.result())
+    mp4 = await remux_mp4(settings, media, planned, out_dir, audio)
     return LocalLadder(packaged=packaged, encode_seconds=encode_seconds, mp4=mp4)
 
 

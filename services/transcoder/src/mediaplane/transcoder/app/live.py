@@ -36,7 +36,8 @@ _UPLOADS_AT_ONCE = 8
 
 
 class LiveLadder:
-    """`on_landed` for `encode_chunked_ladder` inside a job."""
+    """`on_landed` for `stitch_fanned_ladder` inside a job (segments the replicas uploaded are
+    in `uploaded` already)."""
 
     def __init__(
         self,

@@ -45,6 +45,13 @@ class TranscoderMetrics:
             "Seconds of source video transcoded successfully",
             registry=self.registry,
         )
+        self.chunks = Counter(
+            "mediaplane_transcoder_chunks_total",
+            "Chunk attempts of chunked ladders (any replica's jobs) by outcome: done, failed,"
+            " skipped (already done, or its job ended), retried",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.in_progress = Gauge(
             "mediaplane_transcoder_jobs_in_progress",
             "Jobs this process is working on",

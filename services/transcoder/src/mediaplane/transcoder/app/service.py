@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 
 from mediaplane.contracts import (
+    ChunkRung,
+    ChunkSpan,
     Event,
     EventContext,
     Mp4Rendition,
@@ -112,6 +114,25 @@ class TranscodeService:
         )
         return handled.events
 
+    async def _record_chunk(
+        self, command: decider.ReportChunkDone | decider.ReportChunkFailed
+    ) -> list[Event]:
+        """A chunk's outcome needs no lease (any replica encodes chunks): the decider records
+        it only while its job runs, once per chunk."""
+        handled = await handle(
+            self.store,
+            decider.transcode_stream(command.file_id),
+            decider.DECIDER,
+            command,
+            retries=_RETRIES,
+        )
+        return handled.events
+
+    async def job_state(self, file_id: uuid.UUID) -> tuple[decider.Job, list[Event]]:
+        """The job's stream folded, and its events (what a chunk or its coordinator reads)."""
+        loaded = await self.store.load(decider.transcode_stream(file_id))
+        return decider.DECIDER.fold(loaded.events), loaded.events
+
     def _context(self, cause: EventContext) -> CommandContext:
         return CommandContext(now=self.clock(), cause=cause)
 
@@ -124,6 +145,8 @@ class TranscodeService:
         ladder: Sequence[str],
         context: EventContext,
         kind: str = "video",
+        chunks: Sequence[ChunkSpan] = (),
+        chunk_source: decider.ChunkSource | None = None,
     ) -> list[Event]:
         command = decider.Start(
             file_id=file_id,
@@ -132,8 +155,53 @@ class TranscodeService:
             ladder=ladder,
             context=self._context(context),
             kind=kind,
+            chunks=chunks,
+            chunk_source=chunk_source,
         )
         return await self._record(job_id, command)
+
+    async def record_chunk_done(
+        self,
+        *,
+        job_id: uuid.UUID,
+        file_id: uuid.UUID,
+        index: int,
+        rungs: Sequence[ChunkRung],
+        elapsed: float,
+        context: EventContext,
+    ) -> list[Event]:
+        command = decider.ReportChunkDone(
+            file_id=file_id,
+            job_id=job_id,
+            index=index,
+            rungs=rungs,
+            elapsed=elapsed,
+            worker=self.worker_id,
+            context=self._context(context),
+        )
+        return await self._record_chunk(command)
+
+    async def record_chunk_failed(
+        self,
+        *,
+        job_id: uuid.UUID,
+        file_id: uuid.UUID,
+        index: int,
+        code: str,
+        detail: str,
+        attempts: int,
+        context: EventContext,
+    ) -> list[Event]:
+        command = decider.ReportChunkFailed(
+            file_id=file_id,
+            job_id=job_id,
+            index=index,
+            code=code,
+            detail=detail,
+            attempts=attempts,
+            context=self._context(context),
+        )
+        return await self._record_chunk(command)
 
     async def record_progress(
         self,

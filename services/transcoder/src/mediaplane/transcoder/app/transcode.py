@@ -2,7 +2,8 @@
 
 claim (idempotency + lease) -> download (streamed, hash-checked) -> probe ->
 plan the ladder -> `transcode.started` -> one ffmpeg for every rung (videos:
-and the MP4 fallback; audio: and the waveform's PCM), reporting throttled
+and the MP4 fallback; audio: and the waveform's PCM; a long video: its chunks
+requested with `started`, encoded by any replica, `app/fanout.py`), reporting throttled
 `transcode.progress` -> check the output -> upload -> check the upload ->
 `transcode.completed`.
 
@@ -53,7 +54,8 @@ from mediaplane.transcoder.adapters.packager import (
 )
 from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
-from mediaplane.transcoder.app.chunked import encode_chunked_ladder
+from mediaplane.transcoder.app.chunked import plan_source_chunks, stitch_fanned_ladder
+from mediaplane.transcoder.app.fanout import chunk_arrivals, chunk_span, recorded_chunks
 from mediaplane.transcoder.app.ladders import LocalLadder, check_mp4, encode_limits
 from mediaplane.transcoder.app.live import LiveLadder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -61,10 +63,12 @@ from mediaplane.transcoder.app.progress import reporting
 from mediaplane.transcoder.app.service import LeaseLost, TranscodeService
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.domain.audio import AudioMedia, plan_audio_ladder
-from mediaplane.transcoder.domain.chunks import use_chunks
+from mediaplane.transcoder.domain.chunks import Chunk, use_chunks
 from mediaplane.transcoder.domain.errors import EmptyMedia, JobBusy, PermanentFailure
+from mediaplane.transcoder.domain.job import ChunkSource
 from mediaplane.transcoder.domain.ladder import (
     SourceMedia,
+    job_timeout,
     output_fps,
     plan_ladder,
 )
@@ -411,6 +415,13 @@ class Transcoder:
                 )
                 found = video_source(media)
                 ladder_names = [r.name for r in plan_ladder(media, settings.encoding.ladder)]
+            prefix = f"{event.file_id}/{claim.job_id}"
+            chunks: list[Chunk] = []
+            if isinstance(media, SourceMedia) and use_chunks(
+                media.duration, settings.chunking.threshold
+            ):
+                # Planned before `started`: the chunk requests are recorded with it.
+                chunks = await plan_source_chunks(settings, media, source_path, event.media_type)
             await self.service.record_started(
                 job_id=claim.job_id,
                 file_id=event.file_id,
@@ -418,8 +429,27 @@ class Transcoder:
                 ladder=ladder_names,
                 context=context,
                 kind=event.kind,
+                chunks=[chunk_span(c) for c in chunks],
+                chunk_source=ChunkSource(
+                    owner=event.owner,
+                    bucket=event.bucket,
+                    object_key=event.object_key,
+                    sha256=event.sha256,
+                    media_type=event.media_type,
+                    prefix=prefix,
+                )
+                if chunks
+                else None,
             )
-            log.info("transcode.started", size=size, duration=media.duration, kind=event.kind)
+            if chunks:
+                chunks = await recorded_chunks(self.service, event.file_id, claim.job_id)
+            log.info(
+                "transcode.started",
+                size=size,
+                duration=media.duration,
+                kind=event.kind,
+                chunks=len(chunks),
+            )
             out_dir = scratch / "hls"
             out_dir.mkdir()
 
@@ -432,12 +462,9 @@ class Transcoder:
                     context=context,
                 )
 
-            prefix = f"{event.file_id}/{claim.job_id}"
             already: set[str] = set()
             async with reporting(settings.progress, media.duration, emit) as reporter:
-                if isinstance(media, SourceMedia) and use_chunks(
-                    media.duration, settings.chunking.threshold
-                ):
+                if isinstance(media, SourceMedia) and chunks:
                     live = LiveLadder(
                         service=self.service,
                         objects=self.objects,
@@ -455,13 +482,31 @@ class Transcoder:
                         context=context,
                         reporter=reporter,
                     )
-                    ladder = await encode_chunked_ladder(
+                    arrivals = chunk_arrivals(
+                        service=self.service,
+                        objects=self.objects,
+                        bucket=settings.bucket,
+                        file_id=event.file_id,
+                        job_id=claim.job_id,
+                        prefix=prefix,
+                        out_dir=out_dir,
+                        planned=len(chunks),
+                        budget=job_timeout(
+                            media.duration,
+                            base=settings.timeout_base,
+                            per_second=settings.timeout_per_second,
+                            cap=settings.tools.max_job_seconds,
+                        ),
+                        fetched=live.uploaded,
+                    )
+                    ladder = await stitch_fanned_ladder(
                         settings,
                         media,
                         source_path,
                         out_dir,
                         event.media_type,
-                        workers=settings.chunking.workers,
+                        chunks,
+                        arrivals,
                         on_landed=live,
                     )
                     already = live.uploaded

@@ -61,6 +61,15 @@ class ResourceLimit(PermanentFailure):
     code = "resource_limit"
 
 
+class ChunkFailed(PermanentFailure):
+    """A chunk failed for good on the replica that took it (`transcode.chunk_failed`): the
+    job fails with the chunk's code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 class JobBusy(Exception):
     """Another live worker holds the job's lease: retry later (transient)."""
 
