@@ -1,9 +1,11 @@
 """The latency benchmark's (f) load: catalog events published at a steady rate, in a process
 of its own.
 
-`python ingest_load.py SUBJECT_ROOT ORIGINALS_BUCKET RATE SECONDS` builds the
-events (synthetic file lives of 500 other owners, in the platform's originals
-bucket so the ingest takes them and none is dead-lettered; without the events
+`python ingest_load.py SUBJECT_ROOT ORIGINALS_BUCKET RENDITIONS_BUCKET THUMBNAILS_BUCKET
+RATE SECONDS` builds the events (synthetic file lives of 500 other owners, in the
+platform's originals bucket so the ingest takes them and none is dead-lettered,
+their renditions and thumbnails in the platform's buckets so the janitor records
+them as a platform's own instead of warning about each; without the events
 that would start jobs for files that do not exist), connects as the admin,
 prints `ready`, waits for a line on stdin, publishes RATE per second for
 SECONDS, then prints the rate it reached.
@@ -19,10 +21,17 @@ import asyncio
 import sys
 import time
 
+import msgspec
 import nats
 
 from mediaplane.catalog.testing import synthetic_events
-from mediaplane.contracts import build_registry
+from mediaplane.contracts import (
+    Event,
+    ThumbnailGenerated,
+    TranscodeCompleted,
+    TranscodeSegmentsReady,
+    build_registry,
+)
 from mediaplane.contracts import headers as h
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.settings import StackSettings
@@ -31,11 +40,23 @@ STARTS_JOBS = ("file.uploaded", "file.verified")
 BATCHES_PER_SECOND = 10
 
 
-async def publish(root: str, bucket: str, rate: int, seconds: int) -> None:
+def in_buckets(event: Event, renditions: str, thumbnails: str) -> Event:
+    """The event with its derived objects in the platform's buckets."""
+    if isinstance(event, TranscodeCompleted | TranscodeSegmentsReady):
+        return msgspec.structs.replace(event, bucket=renditions)
+    if isinstance(event, ThumbnailGenerated):
+        return msgspec.structs.replace(event, bucket=thumbnails)
+    return event
+
+
+async def publish(buckets: list[str], root: str, rate: int, seconds: int) -> None:
+    originals, renditions, thumbnails = buckets
     registry = build_registry(root)
     events = [
-        e
-        for e in synthetic_events(rate * seconds * 2, owners=500, seed=3, originals_bucket=bucket)
+        in_buckets(e, renditions, thumbnails)
+        for e in synthetic_events(
+            rate * seconds * 2, owners=500, seed=3, originals_bucket=originals
+        )
         if e.tag().rsplit(".", 1)[0] not in STARTS_JOBS
     ][: rate * seconds]
     nc = await nats.connect(admin_url(StackSettings.from_env()))
@@ -62,5 +83,5 @@ async def publish(root: str, bucket: str, rate: int, seconds: int) -> None:
 
 
 if __name__ == "__main__":
-    root, bucket, rate, seconds = sys.argv[1:5]
-    asyncio.run(publish(root, bucket, int(rate), int(seconds)))
+    root, *buckets, rate, seconds = sys.argv[1:7]
+    asyncio.run(publish(buckets, root, int(rate), int(seconds)))

@@ -126,13 +126,35 @@ async def test_a_failing_handler_marks_its_span_as_an_error(
             raise ValueError("no decoder for this file")
 
     async with bus.running():
-        await publisher.publish(verified(1))
+        with provider.get_tracer("test").start_as_current_span("POST /uploads"):
+            await publisher.publish(verified(1))
         await eventually(lambda: len(attempts) == 2)
         # The second span ends after the handler returns.
-        await eventually(lambda: len(spans.get_finished_spans()) == 2)
+        await eventually(lambda: len(spans.get_finished_spans()) == 3)
 
-    failed, succeeded = spans.get_finished_spans()  # in the order they ended
+    _request, failed, succeeded = spans.get_finished_spans()  # in the order they ended
     assert (failed.attributes or {})["messaging.nats.delivery_count"] == 1
     assert not failed.status.is_ok
     assert failed.events[0].name == "exception"
     assert succeeded.status.is_unset
+
+
+async def test_a_message_without_trace_context_starts_no_trace(
+    settings: BusSettings, registry: Registry, publisher: Publisher, verified: Verified
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    bus = Bus(settings, registry, producer="thumbnailer", tracer_provider=provider)
+    handled: list[bool] = []
+
+    @bus.consumer("thumbs", events=[FileVerified])
+    async def record(event: FileVerified, delivery: Delivery) -> None:
+        handled.append(trace.get_current_span().get_span_context().is_valid)
+
+    async with bus.running():
+        await publisher.publish(verified(1))  # no current span: no trace headers
+        await eventually(lambda: len(handled) == 1)
+
+    assert handled == [False]
+    assert spans.get_finished_spans() == ()

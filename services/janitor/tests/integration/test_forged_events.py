@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from mediaplane.bus import Bus, read_dead_letters
 from mediaplane.bus.testing import eventually
 from mediaplane.contracts import utc_now
 from mediaplane.janitor.config import PROJECTION_DURABLE, JanitorSettings
+from mediaplane.janitor.worker.projection import register_projection
 
 pytestmark = pytest.mark.integration
 
@@ -45,3 +47,39 @@ async def test_forged_object_references_are_dead_lettered_at_once(
     with psycopg.connect(settings.database_url) as conn:
         assert conn.execute("SELECT count(*) FROM janitor_file_objects").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM janitor_sessions").fetchone() == (0,)
+
+
+async def test_a_batch_with_a_poison_message_projects_the_rest_and_dead_letters_it(
+    settings: JanitorSettings, make_janitor: Any, events: Any, projected: Any
+) -> None:
+    # Published before the consumer starts, so its first fetch holds all five.
+    good = [uuid.uuid4() for _ in range(4)]
+    victim = uuid.uuid4()
+    async with make_janitor() as resources:
+        producer = Bus(settings.bus, resources.registry, producer="test")
+        async with producer.running():
+            for file_id in good[:2]:
+                await producer.publish(events.uploaded(file_id, f"alice/{file_id}"))
+            await producer.publish(events.uploaded(victim, f"bob/{victim}"))
+            for file_id in good[2:]:
+                await producer.publish(events.uploaded(file_id, f"alice/{file_id}"))
+        consumer = Bus(settings.bus, resources.registry, producer="test")
+        register_projection(consumer, resources.service, asyncio.Event())
+        async with consumer.running():
+            await projected(len(good))
+    nc = await nats.connect(settings.bus.url)
+    try:
+        letters = await read_dead_letters(nc.jetstream(), settings.bus)
+    finally:
+        await nc.close()
+
+    assert [(x.consumer, x.deliveries, x.reason) for x in letters] == [
+        (
+            PROJECTION_DURABLE,
+            1,
+            f"poison: object key 'bob/{victim}' is not under its owner's prefix 'alice/'",
+        )
+    ]
+    with psycopg.connect(settings.database_url) as conn:
+        rows = conn.execute("SELECT file_id FROM janitor_files").fetchall()
+    assert sorted(row[0] for row in rows) == sorted(good)

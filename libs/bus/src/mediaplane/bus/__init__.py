@@ -4,7 +4,7 @@ Topology (`provision`), publishing (`Publisher`), and durable pull consumers
 with retry, backoff and dead-lettering (`Bus.consumer`). See README.md.
 """
 
-from mediaplane.bus.batch import BatchHandler, Decoder
+from mediaplane.bus.batch import BatchHandler, Decoder, decode_event
 from mediaplane.bus.bus import Bus
 from mediaplane.bus.consumer import ConsumerSpec, EventHandler, RawHandler
 from mediaplane.bus.dead_letter import (
@@ -43,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "consumer_config",
     "dead_letter_subject",
+    "decode_event",
     "dlq_stream_config",
     "ensure_consumer",
     "envelope_headers",

@@ -23,6 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+import msgspec
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -35,6 +36,7 @@ from mediaplane.bus.retry import PoisonEvent, RetryPolicy
 from mediaplane.bus.settings import BusSettings
 from mediaplane.bus.topology import check_durable, consumer_config
 from mediaplane.bus.tracing import batch_spans
+from mediaplane.contracts import Event, Registry, UnknownEventType
 
 T = TypeVar("T")
 Decoder = Callable[[bytes, Delivery], T]
@@ -80,6 +82,30 @@ class BatchSpec(Generic[T]):
             # The batches being handled and the next fetch, not more.
             max_ack_pending=self.batch_size * (self.concurrency + 2),
         )
+
+
+def decode_event(registry: Registry, data: bytes, wanted: tuple[type[Event], ...]) -> Event | None:
+    """A batch consumer's event decoding, by the per-message consumer's rules (`consumer.py`).
+
+    A body that is not an event, or whose upcaster fails, is poison; a type
+    the registry does not know, or one not `wanted`, is None (skipped, acked
+    with its batch), as a per-message consumer skips it.
+    """
+    try:
+        event = registry.decode(data)
+    except UnknownEventType as exc:
+        if not exc.tag:
+            raise PoisonEvent("undecodable: no event type") from exc
+        log.info("bus.skipped_unknown_type", unknown_type=str(exc.tag))
+        return None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise PoisonEvent(f"undecodable: {exc}") from exc
+    except Exception as exc:  # an upcaster that cannot handle this payload
+        raise PoisonEvent(f"upcast failed: {type(exc).__name__}: {exc}") from exc
+    if wanted and not isinstance(event, wanted):
+        log.warning("bus.skipped_unwanted_type", decoded_type=event.tag())
+        return None
+    return event
 
 
 @dataclass(frozen=True)

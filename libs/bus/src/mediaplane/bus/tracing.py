@@ -36,7 +36,17 @@ def consumer_span(
     headers: Mapping[str, str],
     attributes: Mapping[str, str | int],
 ) -> Iterator[Span]:
-    """A CONSUMER span, child of the producer's span when the message carries trace headers."""
+    """A CONSUMER span, child of the producer's span; none for a message without trace headers.
+
+    An untraced message (a replay, a tool's publish, a load generator) would
+    otherwise start a trace of its own per message, each exported: ~80 us of
+    the consumer's CPU per message besides the trace backend's work
+    (docs/benchmarks.md, "Latency (f)"), for traces nobody asked for.
+    What the handler does then runs outside any span (its publishes start traces).
+    """
+    if "traceparent" not in headers:
+        yield trace.INVALID_SPAN
+        return
     parent = propagate.extract(dict(headers))
     with tracer(provider).start_as_current_span(
         f"{subject} process", context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)

@@ -69,14 +69,16 @@ class ObjectRow:
 # -- projection ----------------------------------------------------------------------------
 
 
-async def first_delivery(conn: Conn, event: Event) -> bool:
-    """Record the event as processed; False when it already was (a redelivery)."""
+async def first_deliveries(conn: Conn, events: Sequence[Event]) -> set[uuid.UUID]:
+    """Record the events as processed, in one statement; the ids not recorded before (the
+    others are redeliveries)."""
     cursor = await conn.execute(
-        "INSERT INTO janitor_processed_events (event_id, type) VALUES (%s, %s)"
-        " ON CONFLICT (event_id) DO NOTHING RETURNING 1",
-        (event.event_id, event.tag()),
+        "INSERT INTO janitor_processed_events (event_id, type)"
+        " SELECT * FROM unnest(%s::uuid[], %s::text[])"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        ([event.event_id for event in events], [event.tag() for event in events]),
     )
-    return await cursor.fetchone() is not None
+    return {row[0] for row in await cursor.fetchall()}
 
 
 async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:

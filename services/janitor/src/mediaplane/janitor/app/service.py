@@ -10,7 +10,7 @@ commit, so each cleanup is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,11 +82,24 @@ class JanitorService:
 
     async def project(self, event: Event) -> bool:
         """Apply a consumed event once; True when the purge sweep may have work now."""
+        return await self.project_batch([event])
+
+    async def project_batch(self, events: Sequence[Event]) -> bool:
+        """Apply consumed events once each, in order, in one transaction (one commit, one
+        WAL flush for the batch); True when the purge sweep may have work now."""
+        applied: list[Event] = []
+        purge_work = False
         async with self.pool.connection() as conn, conn.transaction():
-            if not await projections.first_delivery(conn, event):
-                return False
-            purge_work = await projections.apply(conn, event, self.settings.managed_buckets)
-        self.metrics.projected.labels(event.tag()).inc()
+            first = await projections.first_deliveries(conn, events)
+            for event in events:
+                if event.event_id not in first:
+                    continue
+                first.discard(event.event_id)  # the same event twice in a batch: applied once
+                if await projections.apply(conn, event, self.settings.managed_buckets):
+                    purge_work = True
+                applied.append(event)
+        for event in applied:
+            self.metrics.projected.labels(event.tag()).inc()
         return purge_work
 
     # -- sweeps --------------------------------------------------------------------------------
