@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import structlog
@@ -81,8 +81,15 @@ async def first_deliveries(conn: Conn, events: Sequence[Event]) -> set[uuid.UUID
     return {row[0] for row in await cursor.fetchall()}
 
 
-async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:
-    """Project one event; True when it may have given the purge sweep something to do."""
+# What an applied event may mean for the purge sweep: "doomed", or the id of a file whose
+# objects were recorded (work too if that file is already doomed), or nothing.
+Effect = Literal["doomed"] | uuid.UUID | None
+
+
+async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> Effect:
+    """Project one event. Whether a file with new objects is doomed is asked once per
+    batch (`any_doomed`): no statement here reads a result, so a batch runs in one
+    pipeline."""
     if isinstance(event, UploadSessionOpened):
         await _session_opened(conn, event)
     elif isinstance(event, UploadSessionCompleted | UploadSessionAborted):
@@ -90,7 +97,7 @@ async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:
         await _session_ended(conn, event.session_id, event.file_id, status, event.occurred_at)
     elif isinstance(event, FileDeleted | FileRejected):
         await _doom_file(conn, event)
-        return True
+        return "doomed"
     elif isinstance(event, FileTakenDown | FileRestored):
         await _moderate_file(conn, event)
     elif isinstance(event, FileUploadedV2):
@@ -105,7 +112,21 @@ async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> bool:
         return await _add_objects(conn, event, objects.renditions_of(event), buckets)
     elif isinstance(event, ThumbnailGenerated):
         return await _add_objects(conn, event, objects.thumbnails_of(event), buckets)
-    return False
+    return None
+
+
+async def any_doomed(conn: Conn, file_ids: Sequence[uuid.UUID]) -> bool:
+    """Whether any of these files is doomed: objects announced for it after its deletion
+    (a late thumbnail, say) are the purge sweep's work too."""
+    if not file_ids:
+        return False
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM janitor_files"
+        " WHERE file_id = ANY(%s) AND doomed_at IS NOT NULL)",
+        (list(file_ids),),
+    )
+    row = await cursor.fetchone()
+    return bool(row and row[0])
 
 
 async def _session_opened(conn: Conn, event: UploadSessionOpened) -> None:
@@ -200,7 +221,7 @@ async def _add_objects(
     event: FileUploadedV2 | TranscodeCompleted | ThumbnailGenerated,
     refs: list[ObjectRef],
     buckets: frozenset[str],
-) -> bool:
+) -> Effect:
     kept = objects.managed(refs, buckets)
     if len(kept) < len(refs):
         _log.warning(
@@ -209,7 +230,7 @@ async def _add_objects(
             buckets=sorted({r.bucket for r in refs} - buckets),
         )
     if not kept:
-        return False
+        return None
     await _ensure_file(conn, event.file_id, event.occurred_at)
     # A new announcement of a key means new bytes there (e.g. a re-transcode
     # after a purge): it must be purged again.
@@ -220,11 +241,7 @@ async def _add_objects(
             " ON CONFLICT (file_id, bucket, key) DO UPDATE SET purged_at = NULL",
             [(event.file_id, r.bucket, r.key, r.is_prefix, r.kind) for r in kept],
         )
-    cursor = await conn.execute(
-        "SELECT 1 FROM janitor_files WHERE file_id = %s AND doomed_at IS NOT NULL",
-        (event.file_id,),
-    )
-    return await cursor.fetchone() is not None
+    return event.file_id
 
 
 # -- expiry --------------------------------------------------------------------------------

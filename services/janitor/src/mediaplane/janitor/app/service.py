@@ -10,6 +10,7 @@ commit, so each cleanup is recorded once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,18 +87,25 @@ class JanitorService:
 
     async def project_batch(self, events: Sequence[Event]) -> bool:
         """Apply consumed events once each, in order, in one transaction (one commit, one
-        WAL flush for the batch); True when the purge sweep may have work now."""
+        WAL flush for the batch) sent as one pipeline (no statement waits for the one
+        before); True when the purge sweep may have work now."""
         applied: list[Event] = []
+        with_objects: list[uuid.UUID] = []
         purge_work = False
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             first = await projections.first_deliveries(conn, events)
             for event in events:
                 if event.event_id not in first:
                     continue
                 first.discard(event.event_id)  # the same event twice in a batch: applied once
-                if await projections.apply(conn, event, self.settings.managed_buckets):
+                effect = await projections.apply(conn, event, self.settings.managed_buckets)
+                if effect == "doomed":
                     purge_work = True
+                elif effect is not None:
+                    with_objects.append(effect)
                 applied.append(event)
+            if not purge_work:
+                purge_work = await projections.any_doomed(conn, with_objects)
         for event in applied:
             self.metrics.projected.labels(event.tag()).inc()
         return purge_work
