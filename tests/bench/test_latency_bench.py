@@ -37,7 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -107,6 +107,11 @@ def clip(path: Path) -> bytes:
         check=True,
     )  # fmt: skip
     return path.read_bytes()
+
+
+class Listed(NamedTuple):
+    ms: float
+    trace_id: str
 
 
 class Upload:
@@ -251,16 +256,36 @@ def breakdown(stack: StackSettings, uploads: list[Upload], measures: list[str]) 
     return lines
 
 
-async def list_for(http: httpx.AsyncClient, stop: asyncio.Event) -> list[float]:
+async def list_for(http: httpx.AsyncClient, stop: asyncio.Event) -> list[Listed]:
     """`GET /v1/files` latencies, one request every LIST_PERIOD, until `stop`."""
-    latencies: list[float] = []
+    listed: list[Listed] = []
     while not stop.is_set():
         sent = time.perf_counter()
         response = await http.get("/v1/files", params={"limit": 50})
-        latencies.append((time.perf_counter() - sent) * 1000)
+        ms = (time.perf_counter() - sent) * 1000
         assert response.status_code == 200, response.text
+        listed.append(Listed(ms, traces.trace_id_of(response.headers["traceresponse"])))
         await asyncio.sleep(LIST_PERIOD)
-    return latencies
+    return listed
+
+
+def tail_split(stack: StackSettings, listed: list[Listed]) -> str:
+    """Where the slowest 5 % of lists spent their time: inside the catalog API's server
+    span (routing, auth, the query, the answer) or outside it (the client, the edge,
+    the sockets, and waiting for a core before the span opened or after it closed)."""
+    slowest = sorted(listed, key=lambda one: one.ms)[-max(1, len(listed) // 20) :]
+    inside = []
+    for one in slowest:
+        found = traces.wait_for_spans(
+            stack.traces_url, one.trace_id, services={"catalog-api"}, timeout=30
+        )
+        inside += [s.duration_ms for s in found if s.service == "catalog-api"][:1]
+    total = statistics.median(one.ms for one in slowest)
+    api = statistics.median(inside) if inside else float("nan")
+    return (
+        f"  (f) slowest 5 % under ingest (n={len(slowest)}), median {total:.1f} ms:"
+        f" {api:.1f} in the catalog API's span, {total - api:.1f} outside it"
+    )
 
 
 # The roles that see (f)'s events, whose CPU per 1,000 events the benchmark reports.
@@ -286,7 +311,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def list_under_ingest(
     platform: PrivatePlatform, token: str
-) -> tuple[list[float], list[float], float, dict[str, float]]:
+) -> tuple[list[Listed], list[Listed], float, dict[str, float]]:
     """GET /v1/files latencies with the platform idle, then while events are published at
     INGEST_RATE (by `ingest_load.py`, in its own process); the rate reached, and each
     pipeline role's CPU seconds during the load."""
@@ -360,12 +385,14 @@ def test_latency(platform: PrivatePlatform, stack: StackSettings, tmp_path: Path
     assert len(images) == UPLOADS
 
 
-def test_list_under_ingest(platform: PrivatePlatform) -> None:
+def test_list_under_ingest(platform: PrivatePlatform, stack: StackSettings) -> None:
     """(f), with the same run's idle figure: the ratio is what the ingest costs a reader."""
     token = dev_token(platform)
     # Files of the reader's own on the page (test_latency's, or these when run alone).
     asyncio.run(steady(platform.base_url, token, 3, png(), "image", "image/png"))
-    idle, listing, rate, cpu = asyncio.run(list_under_ingest(platform, token))
+    idle_lists, lists, rate, cpu = asyncio.run(list_under_ingest(platform, token))
+    idle = [one.ms for one in idle_lists]
+    listing = [one.ms for one in lists]
     events = rate * LIST_SECONDS / 1000
 
     def p99(samples: list[float]) -> float:
@@ -379,7 +406,9 @@ def test_list_under_ingest(platform: PrivatePlatform) -> None:
         f"  p99 under ingest / idle: {p99(listing) / p99(idle):.1f}\n"
         "  CPU per 1,000 events (ms): "
         + ", ".join(f"{role} {seconds * 1000 / events:.0f}" for role, seconds in cpu.items())
-        + f"; together {sum(cpu.values()) * 1000 / events:.0f}"
+        + f"; together {sum(cpu.values()) * 1000 / events:.0f}\n"
+        + tail_split(stack, lists)
     )
     assert idle
     assert listing
+
