@@ -59,7 +59,7 @@ async def first_deliveries(conn: Conn, events: Sequence[Event]) -> set[uuid.UUID
     others are redeliveries)."""
     cursor = await conn.execute(
         "INSERT INTO janitor_processed_events (event_id, type)"
-        " SELECT * FROM unnest(%s::uuid[], %s::text[])"
+        " SELECT * FROM unnest(%b::uuid[], %b::text[])"
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         ([event.event_id for event in events], [event.tag() for event in events]),
     )
