@@ -75,10 +75,11 @@ async def apply(conn: Conn, changes: BatchChanges) -> None:
     """
     if changes.sessions:
         await _write_sessions(conn, changes.sessions)
+    with_objects = {r.file_id for r in changes.objects}
     if changes.files:
-        await _write_files(conn, changes.files)
+        await _write_files(conn, changes.files, with_objects)
     if changes.objects:
-        await _write_objects(conn, changes.objects)
+        await _write_objects(conn, changes.objects, list(with_objects))
 
 
 async def any_doomed(conn: Conn, file_ids: Sequence[uuid.UUID]) -> bool:
@@ -164,12 +165,13 @@ _FILE_COLUMNS = (
 _FILE_ARRAYS = ", ".join(f"%b::{c.split()[1]}[]" for c in _FILE_COLUMNS)
 _FILE_NAMES = [c.split()[0] for c in _FILE_COLUMNS]
 
-# New files get the batch's values as they are. DO NOTHING, not DO UPDATE: that would
-# lock every existing row, and a file being purged (held FOR NO KEY UPDATE during its
-# S3 calls) would stall the batch for a thumbnail, which only needs the row to exist.
+# New files get the batch's values as they are (and `objects_pending` when the batch
+# announces objects of theirs). DO NOTHING, not DO UPDATE: that would lock every
+# existing row, and a file being purged (held FOR NO KEY UPDATE during its S3 calls)
+# would stall the batch for a thumbnail, which only needs the row to exist.
 _INSERT_FILES = f"""
-INSERT INTO janitor_files ({", ".join(_FILE_NAMES)})
-SELECT * FROM unnest({_FILE_ARRAYS})
+INSERT INTO janitor_files ({", ".join(_FILE_NAMES)}, objects_pending)
+SELECT * FROM unnest({_FILE_ARRAYS}, %b::bool[])
 ON CONFLICT (file_id) DO NOTHING
 """
 # Existing files: only rows the batch changes are written (and locked). Its own
@@ -216,8 +218,11 @@ def _file_arrays(rows: Sequence[FileChange]) -> tuple[list[Any], ...]:
     )
 
 
-async def _write_files(conn: Conn, rows: Sequence[FileChange]) -> None:
-    await conn.execute(_INSERT_FILES, _file_arrays(rows))
+async def _write_files(
+    conn: Conn, rows: Sequence[FileChange], with_objects: set[uuid.UUID]
+) -> None:
+    pending = [r.file_id in with_objects for r in rows]
+    await conn.execute(_INSERT_FILES, (*_file_arrays(rows), pending))
     # Files the batch only announced objects of: an existing row stays as it is.
     changing = [r for r in rows if r.updates]
     if changing:
@@ -233,7 +238,24 @@ ON CONFLICT (file_id, bucket, key) DO UPDATE SET purged_at = NULL
 """
 
 
-async def _write_objects(conn: Conn, rows: Sequence[ObjectChange]) -> None:
+# The files of the announced objects are marked as having objects to purge, in three
+# statements, in this order, so that a purge finishing concurrently (`mark_purged`)
+# cannot clear the mark after missing the new objects: the KEY SHARE locks (the
+# foreign key check takes them too, but not for a key announced again) make the
+# purge's final FOR UPDATE wait for this transaction, or this transaction wait for
+# the purge's commit; the update, a later statement, then reads the committed flag.
+# KEY SHARE does not conflict with the purge's claim (FOR NO KEY UPDATE), and a file
+# held by a purge has the flag set: nothing here waits for a purge's S3 calls.
+_HOLD_FILES = "SELECT 1 FROM janitor_files WHERE file_id = ANY(%b::uuid[]) FOR KEY SHARE"
+_MARK_PENDING = (
+    "UPDATE janitor_files SET objects_pending = true"
+    " WHERE file_id = ANY(%b::uuid[]) AND NOT objects_pending"
+)
+
+
+async def _write_objects(
+    conn: Conn, rows: Sequence[ObjectChange], file_ids: Sequence[uuid.UUID]
+) -> None:
     await conn.execute(
         _UPSERT_OBJECTS,
         (
@@ -244,6 +266,8 @@ async def _write_objects(conn: Conn, rows: Sequence[ObjectChange]) -> None:
             [r.kind for r in rows],
         ),
     )
+    await conn.execute(_HOLD_FILES, (file_ids,))
+    await conn.execute(_MARK_PENDING, (file_ids,))
 
 
 # -- expiry --------------------------------------------------------------------------------
@@ -355,6 +379,9 @@ async def mark_staging_swept(conn: Conn, session_id: uuid.UUID, now: datetime) -
 
 # NO KEY UPDATE rather than UPDATE: the projection's inserts of new objects
 # (foreign key checks take KEY SHARE) do not wait for a purge in progress.
+# Read from the partial index `janitor_files_purge_queue` (its predicate is the first
+# condition), in its order: the cost follows the files with objects left to purge,
+# not every file ever purged.
 _DOOMED_FILES = """
 SELECT f.file_id,
        CASE WHEN f.doomed_at IS NOT NULL THEN f.correlation_id
@@ -363,10 +390,9 @@ SELECT f.file_id,
             ELSE f.moderation_event_id END AS doom_event_id,
        f.attempts
 FROM janitor_files f
-WHERE (f.doomed_at IS NOT NULL OR f.taken_down_at <= %(taken_down_before)s)
+WHERE f.objects_pending AND (f.doomed_at IS NOT NULL OR f.taken_down_at IS NOT NULL)
+  AND (f.doomed_at IS NOT NULL OR f.taken_down_at <= %(taken_down_before)s)
   AND (f.retry_at IS NULL OR f.retry_at <= %(now)s)
-  AND EXISTS (SELECT 1 FROM janitor_file_objects o
-              WHERE o.file_id = f.file_id AND o.purged_at IS NULL)
 ORDER BY coalesce(f.doomed_at, f.taken_down_at)
 LIMIT %(limit)s
 """
@@ -402,17 +428,23 @@ async def pending_objects(conn: Conn, file_id: uuid.UUID) -> list[ObjectRow]:
 async def mark_purged(
     conn: Conn, file_id: uuid.UUID, rows: Sequence[ObjectRow], now: datetime
 ) -> None:
-    """Only the rows this purge handled: one announced meanwhile waits for the next round."""
+    """Only the rows this purge handled: one announced meanwhile waits for the next round
+    (the file keeps `objects_pending`)."""
     async with conn.cursor() as cursor:
         await cursor.executemany(
             "UPDATE janitor_file_objects SET purged_at = %s"
             " WHERE file_id = %s AND bucket = %s AND key = %s",
             [(now, file_id, row.bucket, row.key) for row in rows],
         )
+    # After the objects' row locks (taken first, as the projection's upsert does, so the
+    # two never wait on each other in a cycle): wait for projections announcing objects
+    # of the file (they hold KEY SHARE), so the next statement's snapshot sees them.
+    await conn.execute("SELECT 1 FROM janitor_files WHERE file_id = %s FOR UPDATE", (file_id,))
     await conn.execute(
         "UPDATE janitor_files SET attempts = 0, retry_at = NULL, last_error = NULL,"
-        " updated_at = %s WHERE file_id = %s",
-        (now, file_id),
+        " updated_at = %(now)s, objects_pending = EXISTS (SELECT 1 FROM janitor_file_objects"
+        " WHERE file_id = %(file_id)s AND purged_at IS NULL) WHERE file_id = %(file_id)s",
+        {"now": now, "file_id": file_id},
     )
 
 

@@ -423,9 +423,9 @@ class JanitorService:
                     row = claimed[0]
                     pending = await projections.pending_objects(conn, row.file_id)
                     if not pending:
-                        # Purged by another janitor that committed while this claim
-                        # waited: the claim re-checks the file row, but its EXISTS
-                        # on the objects saw the older snapshot; this read is fresh.
+                        # The file's flag said objects were left and none is: settle
+                        # the flag, or the file would be claimed again and again.
+                        await projections.mark_purged(conn, row.file_id, [], self.clock())
                         return True
                     action = await self._purge_objects(row, pending, dry_run=False)
                     context = EventContext(
