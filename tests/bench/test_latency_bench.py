@@ -44,10 +44,9 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack import traces
-from mediaplane.devstack.platform import BACKGROUND_NICENESS
 from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.servers import Traces
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings
 
 from .conftest import machine_description
 
@@ -411,4 +410,3 @@ def test_list_under_ingest(platform: PrivatePlatform, stack: StackSettings) -> N
     )
     assert idle
     assert listing
-

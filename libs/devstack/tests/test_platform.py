@@ -14,7 +14,7 @@ import pytest
 from mediaplane.devstack import logstream, natsauth, platform
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
-from mediaplane.devstack.settings import StackSettings
+from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
     assert "deploy/edge/Caddyfile" in processes["edge"].command
     # Request-serving processes first; the pipeline's roles yield the cores to them.
     for role in roles:
-        niced = processes[role].command.startswith(f"nice -n {platform.BACKGROUND_NICENESS} ")
+        niced = processes[role].command.startswith(f"nice -n {BACKGROUND_NICENESS} ")
         assert niced == (not role.endswith("-api")), processes[role].command
     assert not processes["edge"].command.startswith("nice")
     assert processes["edge"].ready_url == "http://127.0.0.1:8080/"

@@ -26,11 +26,12 @@ from mediaplane.devstack.servers import (
     Clamd,
     Nats,
     StackError,
+    Traces,
     all_servers,
     binary,
     clamd_command,
 )
-from mediaplane.devstack.settings import StackSettings, repo_root
+from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings, repo_root
 from mediaplane.storage import AccessDenied, BucketAdmin
 
 pytestmark = pytest.mark.integration
@@ -44,6 +45,19 @@ def test_every_server_reports_ready(stack: StackSettings) -> None:
         "clamd": True,
         "traces": True,
     }
+
+
+@pytest.mark.skipif(
+    not StackSettings.from_env().managed["traces"],
+    reason="an external trace backend runs as its owner sets",
+)
+def test_the_trace_backend_runs_niced(stack: StackSettings) -> None:
+    """It stores a span in ~5 ms of CPU: at the requests' priority it would hold a core
+    whenever a batch of spans arrives."""
+    pid = int((Traces(stack).dir / "traces.pid").read_text())
+    # stat(5): the niceness is field 19, the 17th after the command's closing parenthesis.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    assert int(fields[16]) == BACKGROUND_NICENESS
 
 
 def test_clamd_runs_on_the_repos_signatures_only(stack: StackSettings) -> None:

@@ -13,10 +13,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from mediaplane.analytics.adapters.files import file_duration, file_owner
+from mediaplane.analytics.adapters.files import record_files
 from mediaplane.analytics.api.app import create_app
 from mediaplane.analytics.app.rollup import rebuild, roll_up
 from mediaplane.analytics.config import AnalyticsSettings
+from mediaplane.analytics.domain.files import FileFacts
 from mediaplane.analytics.worker.consumers import register_rollup
 from mediaplane.bus import Bus
 from mediaplane.bus.replay import read_stream
@@ -33,11 +34,14 @@ BOBS = uuid.uuid4()
 @pytest.fixture
 async def files(pool: Pool) -> None:
     async with pool.connection() as conn:
-        await file_owner(conn, FILE, "alice")
-        await file_duration(conn, FILE, 60.0)
-        await file_owner(conn, SILENT, "alice")
-        await file_owner(conn, BOBS, "bob")
-        await file_duration(conn, BOBS, 10.0)
+        await record_files(
+            conn,
+            [
+                FileFacts(file_id=FILE, owner="alice", duration=60.0),
+                FileFacts(file_id=SILENT, owner="alice"),
+                FileFacts(file_id=BOBS, owner="bob", duration=10.0),
+            ],
+        )
 
 
 @pytest.fixture

@@ -49,7 +49,12 @@ from psycopg import sql
 from mediaplane.bus.permissions import DEAD_LETTERS, password_variable
 from mediaplane.devstack import natsauth
 from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
-from mediaplane.devstack.settings import StackSettings, database_url, repo_root
+from mediaplane.devstack.settings import (
+    BACKGROUND_NICENESS,
+    StackSettings,
+    database_url,
+    repo_root,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,15 +141,6 @@ WEB_UI_CLIENT = "web-ui"
 WEB_UI_SCOPE = "openid email offline_access files:read files:write uploads:write"
 CLI_CLIENT = "cli"
 CLI_SCOPE = "openid email offline_access files:read files:write uploads:write"
-
-
-# On one machine every role shares the cores. The request-serving ones (the
-# APIs, the edge) come first; consumers, workers and relays run this much
-# nicer and take what is left. Without it a catalog ingest at 1,000 events/s
-# holds a core a `GET /v1/files` then waits for (docs/benchmarks.md, Latency
-# (f)); on an idle machine it changes nothing. In a cluster each role has its
-# own CPU requests instead.
-BACKGROUND_NICENESS = 10
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,7 @@
 """The janitor's projection of sessions and file objects, and the sweeps' claims on it.
 
-Projection writes are idempotent upserts; claims use FOR UPDATE SKIP LOCKED
+Projection writes are set-based upserts, a constant number per batch (the batch folded
+to one row per key by `domain.batch`); claims use FOR UPDATE SKIP LOCKED
 so concurrent janitors split the work instead of repeating it.
 """
 
@@ -10,32 +11,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
-import structlog
 from psycopg.rows import class_row
 
-from mediaplane.contracts import (
-    Event,
-    FileDeleted,
-    FileRejected,
-    FileRestored,
-    FileTakenDown,
-    FileUploadedV2,
-    FileVerified,
-    ThumbnailGenerated,
-    TranscodeCompleted,
-    UploadSessionAborted,
-    UploadSessionCompleted,
-    UploadSessionOpened,
-)
-from mediaplane.janitor.domain import objects
-from mediaplane.janitor.domain.objects import ObjectRef
+from mediaplane.contracts import Event
+from mediaplane.janitor.domain.batch import BatchChanges, FileChange, ObjectChange, SessionChange
 from mediaplane.janitor.domain.policy import retry_after
 
 Conn = psycopg.AsyncConnection[Any]
-_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,45 +59,26 @@ async def first_deliveries(conn: Conn, events: Sequence[Event]) -> set[uuid.UUID
     others are redeliveries)."""
     cursor = await conn.execute(
         "INSERT INTO janitor_processed_events (event_id, type)"
-        " SELECT * FROM unnest(%s::uuid[], %s::text[])"
+        " SELECT * FROM unnest(%b::uuid[], %b::text[])"
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         ([event.event_id for event in events], [event.tag() for event in events]),
     )
     return {row[0] for row in await cursor.fetchall()}
 
 
-# What an applied event may mean for the purge sweep: "doomed", or the id of a file whose
-# objects were recorded (work too if that file is already doomed), or nothing.
-Effect = Literal["doomed"] | uuid.UUID | None
+async def apply(conn: Conn, changes: BatchChanges) -> None:
+    """Write a batch's changes: one statement per kind of write, whatever the batch holds.
 
-
-async def apply(conn: Conn, event: Event, buckets: frozenset[str]) -> Effect:
-    """Project one event. Whether a file with new objects is doomed is asked once per
-    batch (`any_doomed`): no statement here reads a result, so a batch runs in one
-    pipeline."""
-    if isinstance(event, UploadSessionOpened):
-        await _session_opened(conn, event)
-    elif isinstance(event, UploadSessionCompleted | UploadSessionAborted):
-        status = "completed" if isinstance(event, UploadSessionCompleted) else "aborted"
-        await _session_ended(conn, event.session_id, event.file_id, status, event.occurred_at)
-    elif isinstance(event, FileDeleted | FileRejected):
-        await _doom_file(conn, event)
-        return "doomed"
-    elif isinstance(event, FileTakenDown | FileRestored):
-        await _moderate_file(conn, event)
-    elif isinstance(event, FileUploadedV2):
-        return await _add_objects(conn, event, objects.original_of(event), buckets)
-    elif isinstance(event, FileVerified):
-        await _ensure_file(conn, event.file_id, event.occurred_at)
-        await conn.execute(
-            "UPDATE janitor_files SET verified_at = %s WHERE file_id = %s AND verified_at IS NULL",
-            (event.occurred_at, event.file_id),
-        )
-    elif isinstance(event, TranscodeCompleted):
-        return await _add_objects(conn, event, objects.renditions_of(event), buckets)
-    elif isinstance(event, ThumbnailGenerated):
-        return await _add_objects(conn, event, objects.thumbnails_of(event), buckets)
-    return None
+    No statement reads a result (whether a file with new objects is doomed is asked
+    once per batch, `any_doomed`), so a batch runs in one pipeline. The arrays go in
+    binary: nothing to format or parse per element on either side.
+    """
+    if changes.sessions:
+        await _write_sessions(conn, changes.sessions)
+    if changes.files:
+        await _write_files(conn, changes.files)
+    if changes.objects:
+        await _write_objects(conn, changes.objects)
 
 
 async def any_doomed(conn: Conn, file_ids: Sequence[uuid.UUID]) -> bool:
@@ -122,126 +88,162 @@ async def any_doomed(conn: Conn, file_ids: Sequence[uuid.UUID]) -> bool:
         return False
     cursor = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM janitor_files"
-        " WHERE file_id = ANY(%s) AND doomed_at IS NOT NULL)",
+        " WHERE file_id = ANY(%b::uuid[]) AND doomed_at IS NOT NULL)",
         (list(file_ids),),
     )
     row = await cursor.fetchone()
     return bool(row and row[0])
 
 
-async def _session_opened(conn: Conn, event: UploadSessionOpened) -> None:
-    # A terminal status that arrived first stays; the details fill in.
+# The columns an `opened` brings; a row of the batch without one
+# (`opened_event_id` NULL) leaves them as stored.
+_SESSION_DETAILS = (
+    "mode",
+    "bucket",
+    "object_key",
+    "upload_id",
+    "expires_at",
+    "correlation_id",
+    "opened_event_id",
+)
+_HAS_OPENED = "excluded.opened_event_id IS NOT NULL"
+# The first terminal status wins: a completion reported after the janitor expired
+# the session does not make it look open or completed again.
+# (A terminal status that arrived before `opened` stays; the details fill in.)
+_ENDS_OPEN = "janitor_sessions.status = 'open' AND excluded.status <> 'open'"
+_SET_DETAILS = ", ".join(
+    f"{c} = CASE WHEN {_HAS_OPENED} THEN excluded.{c} ELSE janitor_sessions.{c} END"
+    for c in _SESSION_DETAILS
+)
+_UPSERT_SESSIONS = f"""
+INSERT INTO janitor_sessions
+    (session_id, file_id, status, updated_at, {", ".join(_SESSION_DETAILS)})
+SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::timestamptz[], %b::text[],
+                     %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::uuid[])
+ON CONFLICT (session_id) DO UPDATE SET
+    status = CASE WHEN {_ENDS_OPEN} THEN excluded.status ELSE janitor_sessions.status END,
+    updated_at = CASE WHEN {_ENDS_OPEN} THEN excluded.updated_at
+                 ELSE janitor_sessions.updated_at END,
+    {_SET_DETAILS}
+WHERE {_HAS_OPENED} OR ({_ENDS_OPEN})
+"""
+
+
+async def _write_sessions(conn: Conn, rows: Sequence[SessionChange]) -> None:
     await conn.execute(
-        "INSERT INTO janitor_sessions (session_id, file_id, status, mode, bucket, object_key,"
-        " upload_id, expires_at, correlation_id, opened_event_id, updated_at)"
-        " VALUES (%(session_id)s, %(file_id)s, 'open', %(mode)s, %(bucket)s, %(key)s,"
-        " %(upload_id)s, %(expires_at)s, %(correlation_id)s, %(event_id)s, %(at)s)"
-        " ON CONFLICT (session_id) DO UPDATE SET mode = excluded.mode, bucket = excluded.bucket,"
-        " object_key = excluded.object_key, upload_id = excluded.upload_id,"
-        " expires_at = excluded.expires_at, correlation_id = excluded.correlation_id,"
-        " opened_event_id = excluded.opened_event_id",
-        {
-            "session_id": event.session_id,
-            "file_id": event.file_id,
-            "mode": event.mode,
-            "bucket": event.bucket,
-            "key": event.object_key,
-            "upload_id": event.upload_id,
-            "expires_at": event.expires_at,
-            "correlation_id": event.correlation_id,
-            "event_id": event.event_id,
-            "at": event.occurred_at,
-        },
+        _UPSERT_SESSIONS,
+        (
+            [r.session_id for r in rows],
+            [r.file_id for r in rows],
+            [r.status for r in rows],
+            [r.updated_at for r in rows],
+            [r.mode for r in rows],
+            [r.bucket for r in rows],
+            [r.object_key for r in rows],
+            [r.upload_id for r in rows],
+            [r.expires_at for r in rows],
+            [r.correlation_id for r in rows],
+            [r.opened_event_id for r in rows],
+        ),
     )
 
 
-async def _session_ended(
-    conn: Conn, session_id: uuid.UUID, file_id: uuid.UUID, status: str, at: datetime
-) -> None:
-    # The first terminal status wins: a completion reported after the janitor
-    # expired the session does not make it look open or completed again.
-    await conn.execute(
-        "INSERT INTO janitor_sessions (session_id, file_id, status, updated_at)"
-        " VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (session_id) DO UPDATE SET status = excluded.status,"
-        " updated_at = excluded.updated_at WHERE janitor_sessions.status = 'open'",
-        (session_id, file_id, status, at),
+_FILE_COLUMNS = (
+    "file_id uuid",
+    "updated_at timestamptz",
+    "doomed_by text",
+    "doomed_at timestamptz",
+    "correlation_id text",
+    "doom_event_id uuid",
+    "verified_at timestamptz",
+    "taken_down_at timestamptz",
+    "moderated_at timestamptz",
+    "moderation_event_id uuid",
+    "moderation_correlation_id text",
+)
+_FILE_ARRAYS = ", ".join(f"%b::{c.split()[1]}[]" for c in _FILE_COLUMNS)
+_FILE_NAMES = [c.split()[0] for c in _FILE_COLUMNS]
+
+# New files get the batch's values as they are. DO NOTHING, not DO UPDATE: that would
+# lock every existing row, and a file being purged (held FOR NO KEY UPDATE during its
+# S3 calls) would stall the batch for a thumbnail, which only needs the row to exist.
+_INSERT_FILES = f"""
+INSERT INTO janitor_files ({", ".join(_FILE_NAMES)})
+SELECT * FROM unnest({_FILE_ARRAYS})
+ON CONFLICT (file_id) DO NOTHING
+"""
+# Existing files: only rows the batch changes are written (and locked). Its own
+# statement, with its own snapshot, so it sees a row another janitor committed while
+# the insert waited on it. Rows the insert just wrote match none of the conditions.
+_DOOMS = "f.doomed_at IS NULL AND u.doomed_at IS NOT NULL"
+_VERIFIES = "f.verified_at IS NULL AND u.verified_at IS NOT NULL"
+_MODERATES = (
+    "u.moderated_at IS NOT NULL AND (f.moderated_at IS NULL"
+    " OR (f.moderated_at, f.moderation_event_id) < (u.moderated_at, u.moderation_event_id))"
+)
+_DOOM_COLUMNS = ("doomed_by", "doomed_at", "correlation_id", "doom_event_id", "updated_at")
+_MODERATION_COLUMNS = (
+    "taken_down_at",
+    "moderated_at",
+    "moderation_event_id",
+    "moderation_correlation_id",
+)
+_SET_DOOM = ", ".join(f"{c} = CASE WHEN {_DOOMS} THEN u.{c} ELSE f.{c} END" for c in _DOOM_COLUMNS)
+_SET_MODERATION = ", ".join(
+    f"{c} = CASE WHEN {_MODERATES} THEN u.{c} ELSE f.{c} END" for c in _MODERATION_COLUMNS
+)
+_UPDATE_FILES = f"""
+UPDATE janitor_files f
+SET {_SET_DOOM}, verified_at = coalesce(f.verified_at, u.verified_at), {_SET_MODERATION}
+FROM unnest({_FILE_ARRAYS}) AS u({", ".join(_FILE_NAMES)})
+WHERE f.file_id = u.file_id AND (({_DOOMS}) OR ({_VERIFIES}) OR ({_MODERATES}))
+"""
+
+
+def _file_arrays(rows: Sequence[FileChange]) -> tuple[list[Any], ...]:
+    return (
+        [r.file_id for r in rows],
+        [r.updated_at for r in rows],
+        [r.doomed_by for r in rows],
+        [r.doomed_at for r in rows],
+        [r.correlation_id for r in rows],
+        [r.doom_event_id for r in rows],
+        [r.verified_at for r in rows],
+        [r.taken_down_at for r in rows],
+        [r.moderated_at for r in rows],
+        [r.moderation_event_id for r in rows],
+        [r.moderation_correlation_id for r in rows],
     )
 
 
-async def _ensure_file(conn: Conn, file_id: uuid.UUID, at: datetime) -> None:
+async def _write_files(conn: Conn, rows: Sequence[FileChange]) -> None:
+    await conn.execute(_INSERT_FILES, _file_arrays(rows))
+    # Files the batch only announced objects of: an existing row stays as it is.
+    changing = [r for r in rows if r.updates]
+    if changing:
+        await conn.execute(_UPDATE_FILES, _file_arrays(changing))
+
+
+# A new announcement of a key means new bytes there (e.g. a re-transcode after a
+# purge): it must be purged again. Its kind stays the first announcement's.
+_UPSERT_OBJECTS = """
+INSERT INTO janitor_file_objects (file_id, bucket, key, is_prefix, kind)
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::bool[], %b::text[])
+ON CONFLICT (file_id, bucket, key) DO UPDATE SET purged_at = NULL
+"""
+
+
+async def _write_objects(conn: Conn, rows: Sequence[ObjectChange]) -> None:
     await conn.execute(
-        "INSERT INTO janitor_files (file_id, updated_at) VALUES (%s, %s)"
-        " ON CONFLICT (file_id) DO NOTHING",
-        (file_id, at),
+        _UPSERT_OBJECTS,
+        (
+            [r.file_id for r in rows],
+            [r.bucket for r in rows],
+            [r.key for r in rows],
+            [r.is_prefix for r in rows],
+            [r.kind for r in rows],
+        ),
     )
-
-
-async def _doom_file(conn: Conn, event: FileDeleted | FileRejected) -> None:
-    doomed_by = "deleted" if isinstance(event, FileDeleted) else "rejected"
-    await conn.execute(
-        "INSERT INTO janitor_files (file_id, doomed_by, doomed_at, correlation_id,"
-        " doom_event_id, updated_at) VALUES (%(file_id)s, %(by)s, %(at)s, %(correlation_id)s,"
-        " %(event_id)s, %(at)s)"
-        " ON CONFLICT (file_id) DO UPDATE SET doomed_by = excluded.doomed_by,"
-        " doomed_at = excluded.doomed_at, correlation_id = excluded.correlation_id,"
-        " doom_event_id = excluded.doom_event_id, updated_at = excluded.updated_at"
-        " WHERE janitor_files.doomed_at IS NULL",
-        {
-            "file_id": event.file_id,
-            "by": doomed_by,
-            "at": event.occurred_at,
-            "correlation_id": event.correlation_id,
-            "event_id": event.event_id,
-        },
-    )
-
-
-async def _moderate_file(conn: Conn, event: FileTakenDown | FileRestored) -> None:
-    """Record the latest moderation decision: a takedown starts the retention clock, a
-    restore stops it."""
-    await _ensure_file(conn, event.file_id, event.occurred_at)
-    await conn.execute(
-        "UPDATE janitor_files SET taken_down_at = %(taken_down_at)s, moderated_at = %(at)s,"
-        " moderation_event_id = %(event_id)s, moderation_correlation_id = %(correlation_id)s"
-        " WHERE file_id = %(file_id)s AND (moderated_at IS NULL"
-        " OR (moderated_at, moderation_event_id) < (%(at)s, %(event_id)s))",
-        {
-            "file_id": event.file_id,
-            "taken_down_at": event.occurred_at if isinstance(event, FileTakenDown) else None,
-            "at": event.occurred_at,
-            "event_id": event.event_id,
-            "correlation_id": event.correlation_id,
-        },
-    )
-
-
-async def _add_objects(
-    conn: Conn,
-    event: FileUploadedV2 | TranscodeCompleted | ThumbnailGenerated,
-    refs: list[ObjectRef],
-    buckets: frozenset[str],
-) -> Effect:
-    kept = objects.managed(refs, buckets)
-    if len(kept) < len(refs):
-        _log.warning(
-            "projection.unmanaged_bucket",
-            file_id=str(event.file_id),
-            buckets=sorted({r.bucket for r in refs} - buckets),
-        )
-    if not kept:
-        return None
-    await _ensure_file(conn, event.file_id, event.occurred_at)
-    # A new announcement of a key means new bytes there (e.g. a re-transcode
-    # after a purge): it must be purged again.
-    async with conn.cursor() as cursor:
-        await cursor.executemany(
-            "INSERT INTO janitor_file_objects (file_id, bucket, key, is_prefix, kind)"
-            " VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (file_id, bucket, key) DO UPDATE SET purged_at = NULL",
-            [(event.file_id, r.bucket, r.key, r.is_prefix, r.kind) for r in kept],
-        )
-    return event.file_id
 
 
 # -- expiry --------------------------------------------------------------------------------

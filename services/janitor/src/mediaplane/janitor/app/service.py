@@ -10,7 +10,6 @@ commit, so each cleanup is recorded once.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from mediaplane.janitor.adapters import projections
 from mediaplane.janitor.adapters.metrics import JanitorMetrics
 from mediaplane.janitor.adapters.projections import FileRow, ObjectRow, SessionRow
 from mediaplane.janitor.config import SERVICE, JanitorSettings
-from mediaplane.janitor.domain import actions
+from mediaplane.janitor.domain import actions, batch
 from mediaplane.janitor.domain.actions import (
     RECORDER,
     Action,
@@ -88,24 +87,24 @@ class JanitorService:
     async def project_batch(self, events: Sequence[Event]) -> bool:
         """Apply consumed events once each, in order, in one transaction (one commit, one
         WAL flush for the batch) sent as one pipeline (no statement waits for the one
-        before); True when the purge sweep may have work now."""
+        before), a constant number of statements whatever the batch holds; True when the
+        purge sweep may have work now."""
         applied: list[Event] = []
-        with_objects: list[uuid.UUID] = []
-        purge_work = False
         async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             first = await projections.first_deliveries(conn, events)
             for event in events:
-                if event.event_id not in first:
-                    continue
-                first.discard(event.event_id)  # the same event twice in a batch: applied once
-                effect = await projections.apply(conn, event, self.settings.managed_buckets)
-                if effect == "doomed":
-                    purge_work = True
-                elif effect is not None:
-                    with_objects.append(effect)
-                applied.append(event)
-            if not purge_work:
-                purge_work = await projections.any_doomed(conn, with_objects)
+                if event.event_id in first:
+                    first.discard(event.event_id)  # the same event twice in a batch: once
+                    applied.append(event)
+            changes = batch.fold(applied, self.settings.managed_buckets)
+            for unmanaged in changes.unmanaged:
+                _log.warning(
+                    "projection.unmanaged_bucket",
+                    file_id=str(unmanaged.file_id),
+                    buckets=unmanaged.buckets,
+                )
+            await projections.apply(conn, changes)
+            purge_work = changes.doomed or await projections.any_doomed(conn, changes.with_objects)
         for event in applied:
             self.metrics.projected.labels(event.tag()).inc()
         return purge_work
