@@ -46,7 +46,7 @@ async def _settled(resources: Resources, durable: str) -> None:
 
         async def answered() -> bool:
             info = await js.consumer_info(settings.stream, durable)
-            return info.num_pending == 0 and info.num_ack_pending == 0
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
         await eventually(answered, within=30)
     finally:
@@ -69,7 +69,11 @@ async def test_a_batch_of_file_events_is_projected_and_a_forged_one_dead_lettere
     kept = await verified(b"kept", "image/jpeg", "image", upload=False)
     bobs = await verified(b"bob's", "image/jpeg", "image", upload=False)
     forged = msgspec.structs.replace(bobs, object_key=f"bob/{bobs.file_id}")
-    common = {"occurred_at": utc_now(), "stream_id": f"file-{doomed.file_id}", "context": context}
+    common: dict[str, Any] = {
+        "occurred_at": utc_now(),
+        "stream_id": f"file-{doomed.file_id}",
+        "context": context,
+    }
     taken_down = new_event(
         FileTakenDown,
         **common,
