@@ -160,7 +160,7 @@ async def _known_file(settings: ThumbnailerSettings, data: bytes) -> FileVerifie
         kind="image",
     )
     async with open_resources(settings, pool_size=1) as resources:
-        await variant_store.project_source(resources.pool, event)
+        await variant_store.project(resources.pool, [event])
     return event
 
 

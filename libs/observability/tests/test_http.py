@@ -101,12 +101,21 @@ async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:
                 except httpx.ConnectError:
                     await asyncio.sleep(0.05)
             metrics = await client.get("/metrics")
+            # The server's loop wakes once a second: the Date header still moves on.
+            date = ready.headers["date"]
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if (later := (await client.get("/health/live")).headers["date"]) != date:
+                    break
     finally:
         task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task  # stopped by its cancellation
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"nats": "up"}
     assert metrics.status_code == 200
     assert "process_cpu_seconds_total" in metrics.text
+    assert later != date
 
 
 def test_the_tracing_plugin_is_there_only_when_spans_go_somewhere(

@@ -190,7 +190,7 @@ async def test_the_api_role_serves_variants_and_refuses_to_start_without_token_s
     await apply_migrations(settings)
     event = await verified(testing.encode(testing.photo(640, 480), "PNG"), "image/png", "image")
     async with await open_pool(settings.database_url, min_size=1, max_size=1) as pool:
-        await variant_store.project_source(pool, event)
+        await variant_store.project(pool, [event])
     base = f"http://127.0.0.1:{settings.http_port}"
     token = jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, JWT_SECRET, "HS256")
     async with (

@@ -122,9 +122,9 @@ def known(api_settings: ThumbnailerSettings, verified: Verified) -> Known:
             size=event.size,
         )
         async with await open_pool(api_settings.database_url, min_size=1, max_size=1) as pool:
-            await variant_store.project_source(pool, uploaded)
+            await variant_store.project(pool, [uploaded])
             if ready:
-                await variant_store.project_source(pool, event)
+                await variant_store.project(pool, [event])
         return event
 
     return make
@@ -328,8 +328,8 @@ async def test_files_not_ready_or_of_another_owner_are_refused_like_reads(
         deleted_by="alice",
     )
     async with await open_pool(api_settings.database_url, min_size=1, max_size=1) as pool:
-        await variant_store.project_source(pool, deleted)
-        await variant_store.project_source(pool, ready)  # a late redelivery changes nothing
+        await variant_store.project(pool, [deleted])
+        await variant_store.project(pool, [ready])  # a late redelivery changes nothing
     assert await code(ready.file_id, auth()) == (404, "file_not_ready")
 
 
@@ -439,7 +439,7 @@ async def test_a_takedown_from_the_bus_refuses_variants_until_restored(
 
             await eventually(served, within=30)
         # A late redelivery of the takedown does not undo the newer restore.
-        await variant_store.project_moderation(pool, down)
+        await variant_store.project(pool, [down])
     assert await answer(auth()) == (302, "")
 
 
@@ -581,7 +581,7 @@ async def test_a_suspended_or_deleted_user_gets_no_variants(
         for late in (suspended, user_event(UserReinstated, reinstated_by="admin")):
             change = standing(late)
             assert change is not None
-            await accounts.record(pool, change)
+            await accounts.record(pool, [change])
     statuses = "SELECT status, status_event FROM thumbnailer_accounts WHERE owner = %s"
     assert rows(statuses, str(user)) == [{"status": "deleted", "status_event": deleted.event_id}]
     assert await answer(mine.file_id) == (403, "account_deleted")

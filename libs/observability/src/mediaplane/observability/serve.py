@@ -18,6 +18,20 @@ class _EmbeddedServer(uvicorn.Server):
     def capture_signals(self) -> Generator[None, None, None]:
         yield
 
+    async def main_loop(self) -> None:
+        """uvicorn's loop, woken once a second instead of every 0.1 s.
+
+        Its tick's work (the Date header) is once a second anyway, and only the
+        embedding program stops this server (by cancelling it, not through
+        `should_exit`): the nine other wake-ups were half of an idle worker's
+        CPU (~0.1 s a minute per process).
+        """
+        # Counter 0: a tick that refreshes the Date header.
+        while True:
+            if await self.on_tick(0):
+                return
+            await asyncio.sleep(1.0)
+
 
 async def serve(app: Litestar, *, host: str, port: int) -> None:
     """Serve until cancelled; logs go through the root logger (our JSON handler)."""

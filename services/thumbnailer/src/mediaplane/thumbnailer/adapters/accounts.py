@@ -3,6 +3,8 @@ consumer, read by the variants API's blocked-account set."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mediaplane.eventlog import Pool
 from mediaplane.thumbnailer.domain.account import Standing
 
@@ -19,16 +21,19 @@ WHERE a.status <> 'deleted'
 """
 
 
-async def record(pool: Pool, standing: Standing) -> None:
-    async with pool.connection() as conn:
-        await conn.execute(
+async def record(pool: Pool, standings: Sequence[Standing]) -> None:
+    """Apply `standings` in one transaction, one pipelined statement each (an upsert cannot
+    touch the same row twice, and a batch may hold several events of one user)."""
+    if not standings:
+        return
+    # One transaction: the pool's, committed as the connection is returned.
+    async with pool.connection() as conn, conn.cursor() as cursor:
+        await cursor.executemany(
             _STANDING,
-            {
-                "owner": standing.owner,
-                "status": standing.status,
-                "at": standing.at,
-                "event_id": standing.event_id,
-            },
+            [
+                {"owner": s.owner, "status": s.status, "at": s.at, "event_id": s.event_id}
+                for s in standings
+            ],
         )
 
 

@@ -28,7 +28,8 @@ from mediaplane.thumbnailer.domain.variant import Made
 
 Conn = psycopg.AsyncConnection[Any]
 
-# The status moves only up this list, whatever order the events arrive in.
+# The status moves only up its ranks (uploaded < ready < rejected < deleted), whatever
+# order the events arrive in.
 _RANKED = """
 INSERT INTO variant_sources AS s (file_id, owner, status, sha256, size, kind, media_type,
                                   bucket, object_key, updated_at)
@@ -36,8 +37,8 @@ VALUES (%(file_id)s, %(owner)s, %(status)s, %(sha256)s, %(size)s, %(kind)s, %(me
         %(bucket)s, %(object_key)s, %(at)s)
 ON CONFLICT (file_id) DO UPDATE SET
     status = CASE
-        WHEN array_position(%(ranks)s::text[], excluded.status)
-             > array_position(%(ranks)s::text[], s.status)
+        WHEN array_position('{uploaded,ready,rejected,deleted}'::text[], excluded.status)
+             > array_position('{uploaded,ready,rejected,deleted}'::text[], s.status)
         THEN excluded.status ELSE s.status END,
     sha256 = coalesce(excluded.sha256, s.sha256),
     size = coalesce(excluded.size, s.size),
@@ -47,7 +48,6 @@ ON CONFLICT (file_id) DO UPDATE SET
     object_key = coalesce(excluded.object_key, s.object_key),
     updated_at = greatest(s.updated_at, excluded.updated_at)
 """
-RANKS = ["uploaded", "ready", "rejected", "deleted"]
 SOURCE_EVENTS = (FileUploadedV2, FileVerified, FileRejected, FileDeleted)
 _STATUS = {FileUploadedV2: "uploaded", FileVerified: "ready", FileRejected: "rejected"}
 
@@ -68,6 +68,7 @@ WHERE s.moderated_at IS NULL
    OR (excluded.moderated_at, excluded.moderation_event) > (s.moderated_at, s.moderation_event)
 """
 MODERATION_EVENTS = (FileTakenDown, FileRestored)
+PROJECTED_EVENTS = SOURCE_EVENTS + MODERATION_EVENTS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,10 +154,32 @@ def made(record: VariantRecord) -> Made | None:
     )
 
 
-async def project_source(
-    pool: Pool, event: FileUploadedV2 | FileVerified | FileRejected | FileDeleted
-) -> None:
-    """Fold one file event into `variant_sources` (idempotent, order-independent)."""
+ProjectedEvent = (
+    FileUploadedV2 | FileVerified | FileRejected | FileDeleted | FileTakenDown | FileRestored
+)
+
+
+async def project(pool: Pool, events: Sequence[ProjectedEvent]) -> None:
+    """Fold file events into `variant_sources`, in one transaction (idempotent and
+    order-independent: a redelivered, late or reordered event changes nothing).
+
+    One statement per event, pipelined: an upsert cannot touch the same row twice, and
+    a batch may hold several events of one file."""
+    sources = [_source_row(e) for e in events if isinstance(e, SOURCE_EVENTS)]
+    decisions = [_decision_row(e) for e in events if isinstance(e, MODERATION_EVENTS)]
+    if not (sources or decisions):
+        return
+    # One transaction: the pool's, committed as the connection is returned.
+    async with pool.connection() as conn, conn.cursor() as cursor:
+        if sources:
+            await cursor.executemany(_RANKED, sources)
+        if decisions:
+            await cursor.executemany(_MODERATED, decisions)
+
+
+def _source_row(
+    event: FileUploadedV2 | FileVerified | FileRejected | FileDeleted,
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "file_id": event.file_id,
         "owner": event.owner,
@@ -168,7 +191,6 @@ async def project_source(
         "bucket": None,
         "object_key": None,
         "at": event.occurred_at,
-        "ranks": RANKS,
     }
     if isinstance(event, FileVerified):
         row.update(
@@ -179,25 +201,19 @@ async def project_source(
             bucket=event.bucket,
             object_key=event.object_key,
         )
-    async with pool.connection() as conn:
-        await conn.execute(_RANKED, row)
+    return row
 
 
-async def project_moderation(pool: Pool, event: FileTakenDown | FileRestored) -> None:
-    """Fold a takedown or restore into `variant_sources` (the latest decision wins)."""
+def _decision_row(event: FileTakenDown | FileRestored) -> dict[str, Any]:
     taken_down = isinstance(event, FileTakenDown)
-    async with pool.connection() as conn:
-        await conn.execute(
-            _MODERATED,
-            {
-                "file_id": event.file_id,
-                "owner": event.owner,
-                "at": event.occurred_at,
-                "taken_down": taken_down,
-                "reason": event.reason if taken_down else None,
-                "event_id": event.event_id,
-            },
-        )
+    return {
+        "file_id": event.file_id,
+        "owner": event.owner,
+        "at": event.occurred_at,
+        "taken_down": taken_down,
+        "reason": event.reason if taken_down else None,
+        "event_id": event.event_id,
+    }
 
 
 _LOOKUP = """
