@@ -291,6 +291,39 @@ async def test_a_changed_file_starts_a_new_session_and_aborts_the_old_one(
     assert (await client.get_upload(old.session_id)).status == "aborted"
 
 
+async def test_an_old_session_completed_meanwhile_does_not_fail_the_new_upload(
+    make_client: Any, make_file: Any, tmp_path: Path
+) -> None:
+    """The old session of a changed file is completed between the client's read and its
+    abort (by another process holding the old bytes): the abort's 409 is no reason to
+    fail the new upload."""
+    path = make_file(1000)
+    state = tmp_path / "upload.json"
+
+    async def crash_at_complete(request: httpx.Request) -> httpx.Request:
+        if request.method == "POST" and request.url.path.endswith("/complete"):
+            raise RuntimeError("simulated crash")
+        return request
+
+    with pytest.raises(RuntimeError):
+        await upload_file(make_client(Recorder(crash_at_complete)), path, state_path=state)
+    old = load_state(state)  # its bytes are stored; only `complete` is missing
+    with path.open("ab") as file:
+        file.write(os.urandom(10))
+    elsewhere = make_client()
+
+    async def complete_it_first(request: httpx.Request) -> httpx.Request:
+        if request.method == "DELETE" and str(old.session_id) in request.url.path:
+            await elsewhere.complete_upload(old.session_id, None)
+        return request
+
+    completion = await upload_file(make_client(Recorder(complete_it_first)), path, state_path=state)
+
+    assert completion.session_id != old.session_id
+    assert completion.size == 1010
+    assert (await elsewhere.get_upload(old.session_id)).status == "completed"
+
+
 async def test_refusals_surface_with_their_problem_code(
     platform: Any, make_client: Any, make_file: Any, tmp_path: Path
 ) -> None:

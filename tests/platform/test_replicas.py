@@ -113,7 +113,9 @@ async def upload_all(base_url: str, files: dict[str, list[Path]]) -> dict[str, s
 
             async def one(path: Path) -> None:
                 async with gate:
-                    done = await upload_file(client, path, state_path=path.with_suffix(".state"))
+                    # One state file per file: `a.jpg` and `a.mp3` must not share `a.state`.
+                    state = path.with_name(f"{path.name}.state")
+                    done = await upload_file(client, path, state_path=state)
                 kinds[str(done.file_id)] = "audio" if path.suffix == ".mp3" else "image"
 
             await asyncio.gather(*(one(p) for p in paths))

@@ -172,7 +172,12 @@ class _Upload:
         if not same_file:
             if session.status == "open":
                 # The file changed: its old session only holds reserved quota.
-                await self.client.abort_upload(session.session_id)
+                try:
+                    await self.client.abort_upload(session.session_id)
+                except MediaplaneError as error:
+                    # Completed or aborted since it was read: it holds no quota any more.
+                    if error.code != "session_not_open":
+                        raise
             return None
         usable = session.status == "completed" or (
             session.status == "open" and session.expires_at > datetime.now(UTC)
