@@ -103,7 +103,7 @@ async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:
             metrics = await client.get("/metrics")
             # The server's loop wakes once a second: the Date header still moves on.
             date = ready.headers["date"]
-            for _ in range(100):
+            for _ in range(300):  # patience for a loaded machine, as above
                 await asyncio.sleep(0.1)
                 if (later := (await client.get("/health/live")).headers["date"]) != date:
                     break
@@ -115,7 +115,7 @@ async def test_a_worker_serves_health_and_metrics_on_its_own_port() -> None:
     assert ready.json()["checks"] == {"nats": "up"}
     assert metrics.status_code == 200
     assert "process_cpu_seconds_total" in metrics.text
-    assert later != date
+    assert later != date, "the Date header did not change in 30 s of polling"
 
 
 def test_the_tracing_plugin_is_there_only_when_spans_go_somewhere(
