@@ -1,7 +1,7 @@
 """The whole platform, booted as `just up` boots it, used through the CLI.
 
-A private platform (`mediaplane.devstack.private_platform`: `platform up` on
-free ports with its own databases, buckets and streams, beside any developer's
+The shared private platform (`shared_platform` in conftest.py: `platform up` on
+free ports with its own databases, buckets, streams and NATS, beside any developer's
 `just up`) takes a video, an image, a PDF and an MP3 uploaded with the
 `mediaplane` command through the Caddy edge. Then the catalog, read through
 the edge too, must show the renditions and thumbnails: the HLS master
@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,48 +27,12 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.pytest_plugin import PrivateNats
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 MIB = 1024 * 1024
-# Small parts so the video goes up in several parts, and a two-rung ladder.
-PLATFORM_ENV = {
-    "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
-    "MEDIAPLANE_PART_SIZE": str(5 * MIB),
-    "MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64",
-}
 PROCESSING_DEADLINE = 300.0  # a busy 2-core machine; normally far less
 THUMBNAIL_SIZES = {"small": 160, "medium": 320, "large": 1280}
-
-
-@pytest.fixture(scope="module")
-def platform(
-    stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrivatePlatform]:
-    """A running private platform (edge URL, every process's log); always torn down.
-
-    On a NATS of its own, so every service connects with its own identity and
-    permissions, on the production stream names, as `just up` runs them.
-    """
-    nats = PrivateNats(tmp_path_factory.mktemp("nats"))
-    nats.start()
-    private = PrivatePlatform(
-        stack,
-        tmp_path_factory.mktemp("platform"),
-        name="e2e",
-        extra_env=PLATFORM_ENV,
-        nats=nats,
-    )
-    try:
-        private.start(timeout=300)
-        yield private
-    finally:
-        private.stop()
-        nats.stop()
-    violations = [line for line in nats.log().splitlines() if "Violation" in line]
-    assert violations == [], "a service lacks a permission it uses"
 
 
 def cli(base_url: str, *args: str, token: str | None = None) -> Any:
@@ -166,9 +129,9 @@ def check_thumbnails(
 
 
 def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
-    platform: PrivatePlatform, tmp_path: Path
+    shared_platform: PrivatePlatform, tmp_path: Path
 ) -> None:
-    base_url = platform.base_url
+    base_url = shared_platform.base_url
     video, image, pdf = tmp_path / "clip.mp4", tmp_path / "photo.jpg", tmp_path / "page.pdf"
     audio = tmp_path / "tone.mp3"
     make_video(video)
@@ -210,7 +173,7 @@ def test_a_video_an_image_a_pdf_and_an_audio_file_end_to_end(
         check_audio(http, base_url, details["audio"])
 
     check_hls(base_url, details["video"])
-    check_no_token_logged(platform, details["video"], token)
+    check_no_token_logged(shared_platform, details["video"], token)
 
 
 def check_variant(http: httpx.Client, file_id: str) -> None:
@@ -324,17 +287,21 @@ def check_no_token_logged(platform: PrivatePlatform, detail: dict[str, Any], tok
     assert "access_token" not in log
 
 
-def test_identity_serves_discovery_and_keys_through_the_edge(platform: PrivatePlatform) -> None:
+def test_identity_serves_discovery_and_keys_through_the_edge(
+    shared_platform: PrivatePlatform,
+) -> None:
     # Issued for the one base URL `just up` serves, and the keys it names answer there.
-    discovery = httpx.get(f"{platform.base_url}/.well-known/openid-configuration", timeout=30)
+    discovery = httpx.get(
+        f"{shared_platform.base_url}/.well-known/openid-configuration", timeout=30
+    )
     assert discovery.status_code == 200, discovery.text
     document = discovery.json()
-    assert document["issuer"] == platform.base_url
-    assert document["jwks_uri"] == f"{platform.base_url}/.well-known/jwks.json"
+    assert document["issuer"] == shared_platform.base_url
+    assert document["jwks_uri"] == f"{shared_platform.base_url}/.well-known/jwks.json"
     keys = httpx.get(document["jwks_uri"], timeout=30)
     assert keys.status_code == 200, keys.text
     assert keys.json()["keys"], "no signing key published"
     # Signed out: the account API refuses, as problem+json from identity itself.
-    account = httpx.get(f"{platform.base_url}/v1/account", timeout=30)
+    account = httpx.get(f"{shared_platform.base_url}/v1/account", timeout=30)
     assert account.status_code == 401, account.text
     assert account.headers["content-type"].startswith("application/problem+json")

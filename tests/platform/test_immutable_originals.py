@@ -1,6 +1,6 @@
 """The tester's attack on the whole platform: write again with old upload URLs after `ready`.
 
-A private platform (as in test_end_to_end.py) takes a PNG in one presigned PUT
+The shared private platform (conftest.py, as in test_end_to_end.py) takes a PNG in one presigned PUT
 without a declared SHA-256, and a video in presigned parts, through the Caddy
 edge. Once both are processed, the PNG's old URL is used again (a longer body
 is refused by the signed length; an HTML body of the same length is stored,
@@ -16,7 +16,6 @@ import hashlib
 import io
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -26,29 +25,11 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 MIB = 1024 * 1024
-PLATFORM_ENV = {
-    "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
-    "MEDIAPLANE_PART_SIZE": str(5 * MIB),
-    "MEDIAPLANE_TRANSCODER_LADDER": "240:400:64",
-}
 PROCESSING_DEADLINE = 300.0  # a busy 2-core machine; normally far less
-
-
-@pytest.fixture(scope="module")
-def platform(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    private = PrivatePlatform(
-        stack, tmp_path_factory.mktemp("platform"), name="orig", extra_env=PLATFORM_ENV
-    )
-    try:
-        private.start(timeout=300)
-        yield private.base_url
-    finally:
-        private.stop()
 
 
 def make_video(path: Path) -> None:
@@ -137,9 +118,10 @@ def _paths_only(playlist: str) -> bytes:
 
 
 def test_old_upload_urls_used_after_ready_change_nothing_served(
-    platform: str, tmp_path: Path
+    shared_platform: PrivatePlatform, tmp_path: Path
 ) -> None:
-    token = httpx.post(f"{platform}/v1/dev/token", json={"sub": "tester"}).json()["token"]
+    base_url = shared_platform.base_url
+    token = httpx.post(f"{base_url}/v1/dev/token", json={"sub": "tester"}).json()["token"]
     video_path = tmp_path / "clip.mp4"
     make_video(video_path)
     video, image = video_path.read_bytes(), png_bytes()
@@ -147,7 +129,7 @@ def test_old_upload_urls_used_after_ready_change_nothing_served(
     assert len(image) < 5 * MIB
 
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=platform, headers=headers, timeout=60) as http:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
         single = open_upload(http, "photo.png", image, "image/png")
         assert single["mode"] == "single"
         assert single["sha256"] is None

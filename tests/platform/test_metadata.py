@@ -1,8 +1,8 @@
 """Metadata through the whole platform: a phone-like JPEG with EXIF and GPS, uploaded
 through the edge twice (with and without the location opt-in), read back from the catalog.
 
-On a private platform and NATS of its own (every service with its own identity and
-permissions), so the thumbnailer's new consumer and event family are exercised as
+On the shared private platform and its own NATS (conftest.py: every service with its
+own identity and permissions), so the thumbnailer's new consumer and event family are exercised as
 deployed. The JPEG is made with Pillow.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,29 +17,10 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.pytest_plugin import PrivateNats
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 DEADLINE = 300.0  # a busy 2-core machine; normally seconds
-
-
-@pytest.fixture(scope="module")
-def platform(
-    stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrivatePlatform]:
-    nats = PrivateNats(tmp_path_factory.mktemp("nats"))
-    nats.start()
-    private = PrivatePlatform(stack, tmp_path_factory.mktemp("platform"), name="meta", nats=nats)
-    try:
-        private.start(timeout=300)
-        yield private
-    finally:
-        private.stop()
-        nats.stop()
-    violations = [line for line in nats.log().splitlines() if "Violation" in line]
-    assert violations == [], "a service lacks a permission it uses"
 
 
 def camera_jpeg() -> bytes:
@@ -93,9 +73,9 @@ def metadata_of(http: httpx.Client, file_id: str) -> dict[str, Any]:
 
 
 def test_a_photos_exif_is_shown_and_its_location_only_when_the_owner_opted_in(
-    platform: PrivatePlatform,
+    shared_platform: PrivatePlatform,
 ) -> None:
-    base_url = platform.base_url
+    base_url = shared_platform.base_url
     token = httpx.post(f"{base_url}/v1/dev/token", json={"sub": "meta-user"}).json()["token"]
     data = camera_jpeg()
     with httpx.Client(

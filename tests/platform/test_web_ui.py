@@ -1,6 +1,6 @@
 """Browser test of the web UI against the whole platform behind the Caddy edge.
 
-Boots a private platform (`mediaplane.devstack.private_platform`: `platform up`
+On the shared private platform (`shared_platform` in conftest.py: `platform up`
 as `just up` runs it, every service role and the edge serving
 `services/web-ui/dist/`, on free ports with its own databases, buckets and
 stream names, beside any developer's platform). Then
@@ -28,27 +28,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_UI = ROOT / "services" / "web-ui"
 DRIVER = WEB_UI / "e2e" / "webui.e2e.mjs"
-BOOT_TIMEOUT = 300.0
 MIB = 1024 * 1024
-# Small parts so the 7 MiB video goes up in two parts, and a two-rung ladder.
-PLATFORM_ENV = {
-    "MEDIAPLANE_SINGLE_PUT_MAX": str(5 * MIB),
-    "MEDIAPLANE_PART_SIZE": str(5 * MIB),
-    "MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64",
-}
 
 
 @pytest.fixture(scope="module")
@@ -64,22 +56,13 @@ def prerequisites(require_browser: Callable[[str, Mapping[str, bool]], str]) -> 
 
 
 @pytest.fixture(scope="module")
-def base_url(
-    prerequisites: str, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The edge of a running platform: the given one, or a private one booted here."""
+def base_url(prerequisites: str, request: pytest.FixtureRequest) -> str:
+    """The edge of a running platform: the given one, or the shared private one."""
     given = os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL")
     if given:
-        yield given.rstrip("/") + "/"
-        return
-    private = PrivatePlatform(
-        stack, tmp_path_factory.mktemp("platform"), name="webui", extra_env=PLATFORM_ENV
-    )
-    try:
-        private.start(timeout=BOOT_TIMEOUT)
-        yield private.base_url + "/"
-    finally:
-        private.stop()
+        return given.rstrip("/") + "/"
+    platform: PrivatePlatform = request.getfixturevalue("shared_platform")
+    return platform.base_url + "/"
 
 
 def _make_media(folder: Path) -> tuple[Path, Path, Path]:

@@ -1,7 +1,7 @@
 """Browser test of playback analytics: real hls.js playback in Chromium produces the
 expected view in the file's analytics.
 
-Boots a private platform (as test_web_ui.py does), then Node runs
+On the shared private platform (conftest.py, as test_web_ui.py), Node runs
 `services/web-ui/e2e/analytics.e2e.mjs`: an admin (dev token) uploads a 4 s video,
 plays it to the end with hls.js, and the player's beacons (fetch keepalive, bearer in
 the header) must become exactly one view with watch time, startup time, time per
@@ -18,20 +18,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_UI = ROOT / "services" / "web-ui"
 DRIVER = WEB_UI / "e2e" / "analytics.e2e.mjs"
-PLATFORM_ENV = {"MEDIAPLANE_TRANSCODER_LADDER": "360:800:64,240:400:64"}
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +41,6 @@ def chromium(require_browser: Callable[[str, Mapping[str, bool]], str]) -> str:
             "ffmpeg": shutil.which("ffmpeg") is not None,
         },
     )
-
-
-@pytest.fixture(scope="module")
-def platform(
-    chromium: str, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrivatePlatform]:
-    private = PrivatePlatform(
-        stack, tmp_path_factory.mktemp("platform"), name="analytics", extra_env=PLATFORM_ENV
-    )
-    try:
-        private.start(timeout=300.0)
-        yield private
-    finally:
-        private.stop()
 
 
 def _clip(folder: Path) -> Path:
@@ -77,11 +61,11 @@ def _clip(folder: Path) -> Path:
 
 @pytest.mark.timeout(900)
 def test_hls_playback_in_chromium_becomes_one_view_in_the_file_analytics(
-    chromium: str, platform: PrivatePlatform, tmp_path: Path
+    chromium: str, shared_platform: PrivatePlatform, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
-        "WEBUI_BASE_URL": platform.base_url + "/",
+        "WEBUI_BASE_URL": shared_platform.base_url + "/",
         "WEBUI_VIDEO": str(_clip(tmp_path)),
         "WEBUI_ARTIFACTS": str(tmp_path / "artifacts"),
         "WEBUI_TIMEOUT_S": "300",
@@ -102,7 +86,7 @@ def test_hls_playback_in_chromium_becomes_one_view_in_the_file_analytics(
     output = done.stdout + done.stderr
     if done.returncode != 0:
         # What analytics said meanwhile (its API and worker), to see why.
-        log = platform.log_path.read_text(errors="replace").splitlines()
+        log = shared_platform.log_path.read_text(errors="replace").splitlines()
         output += "\n" + "\n".join(line for line in log if "analytics-" in line)[-20_000:]
     assert done.returncode == 0, output
     assert "analytics-e2e: ok" in output, output

@@ -1,6 +1,6 @@
 """Browser test of moderation and the admin console against the whole platform.
 
-Boots a private platform (as `test_web_ui.py` does) and runs
+On the shared private platform (conftest.py, as `test_web_ui.py`), runs
 `services/web-ui/e2e/console.e2e.mjs`: an owner's image is reported by another
 user, an admin re-runs its thumbnails from the admin console (a second
 `thumbnail.generated` follows), takes it down from the moderation queue, the admin console lists
@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_UI = ROOT / "services" / "web-ui"
 DRIVER = WEB_UI / "e2e" / "console.e2e.mjs"
-BOOT_TIMEOUT = 300.0
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +37,13 @@ def chromium(require_browser: Callable[[str, Mapping[str, bool]], str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_url(
-    chromium: str, stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def base_url(chromium: str, request: pytest.FixtureRequest) -> str:
+    """The edge of a running platform: the given one, or the shared private one."""
     given = os.environ.get("MEDIAPLANE_WEB_UI_BASE_URL")
     if given:
-        yield given.rstrip("/") + "/"
-        return
-    private = PrivatePlatform(stack, tmp_path_factory.mktemp("platform"), name="console")
-    try:
-        private.start(timeout=BOOT_TIMEOUT)
-        yield private.base_url + "/"
-    finally:
-        private.stop()
+        return given.rstrip("/") + "/"
+    platform: PrivatePlatform = request.getfixturevalue("shared_platform")
+    return platform.base_url + "/"
 
 
 @pytest.mark.timeout(900)

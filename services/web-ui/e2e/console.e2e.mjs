@@ -80,7 +80,13 @@ async function main() {
   if (!put.ok) throw new Error(`PUT: ${put.status}`)
   await api('POST', `/v1/uploads/${opened.session_id}/complete`, ownerToken, {})
   const fileId = opened.file_id
-  await until('the image is ready', async () => (await api('GET', `/v1/files/${fileId}`, ownerToken)).file.status === 'ready')
+  // The catalog learns of the upload from the bus: 404 until its ingest has it.
+  await until('the image is ready', async () => {
+    const response = await fetch(new URL(`/v1/files/${fileId}`, base), { headers: { Authorization: `Bearer ${ownerToken}` } })
+    if (response.status === 404) return false
+    if (!response.ok) throw new Error(`GET /v1/files/${fileId}: ${response.status} ${await response.text()}`)
+    return (await response.json()).file.status === 'ready'
+  })
 
   step('another user reports it')
   await api('POST', `/v1/files/${fileId}/reports`, await token(`reporter-${run}`), { reason: 'not theirs to share' })
