@@ -149,6 +149,27 @@ async def test_an_unverified_account_cannot_sign_in(server: Server) -> None:
     assert_problem(await sign_in(server, "frank@example.org"), 403, "email_not_verified")
 
 
+async def test_a_password_reset_verifies_the_email_and_replaces_the_first_password(
+    server: Server,
+) -> None:
+    """The way in after a verification mail that was lost or never sent: the reset link
+    comes by mail too, so using it proves the address; and a password someone else chose
+    when registering the address unverified does not survive it."""
+    await server.http.post(
+        "/v1/account/registrations", json={"email": "hal@example.org", "password": PASSWORD}
+    )
+    assert_problem(await sign_in(server, "hal@example.org"), 403, "email_not_verified")
+    await server.http.post("/v1/account/password-resets", json={"email": "hal@example.org"})
+    token = server.token_from_mail("hal@example.org", "reset")
+    new = "the owner's own passphrase"
+    done = await server.http.post(
+        "/v1/account/password-resets/confirm", json={"token": token, "password": new}
+    )
+    assert done.status_code == 204, done.text
+    assert_problem(await sign_in(server, "hal@example.org"), 401, "invalid_credentials")
+    assert (await sign_in(server, "hal@example.org", new)).status_code == 201
+
+
 async def test_a_verification_link_works_once(server: Server) -> None:
     await server.http.post(
         "/v1/account/registrations", json={"email": "gina@example.org", "password": PASSWORD}

@@ -194,6 +194,46 @@ async def test_a_refused_smtp_password_fails_the_request_without_leaking_it(
         response = await server.http.post(
             "/v1/account/registrations", json={"email": "no@example.org", "password": PASSWORD}
         )
-    assert response.status_code == 500
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "mail_unavailable"
     assert "wrong" not in response.text
     assert inbox.messages == []
+
+
+async def test_an_unreachable_smtp_server_is_a_503_the_user_can_retry(
+    make_identity_settings: Callable[..., IdentitySettings],
+    smtp_server: Callable[..., tuple[Inbox, int]],
+) -> None:
+    """Nothing listens on the configured port at first: the request fails with a problem
+    the client can act on and the address is in no answer; once the server is up, the
+    same request goes through and its mail arrives."""
+    down = free_port_block(1)
+    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{down}")
+    settings = make_identity_settings(maildir=None, smtp=smtp)
+    await apply_migrations(settings)
+    async with running(settings) as server:
+        refused = await server.http.post(
+            "/v1/account/password-resets", json={"email": "nobody-yet@example.org"}
+        )
+        # An unknown address sends no mail, so it cannot fail: the same 202 as ever.
+        assert refused.status_code == 202, refused.text
+        registered = await server.http.post(
+            "/v1/account/registrations", json={"email": "ivy@example.org", "password": PASSWORD}
+        )
+        assert registered.status_code == 503, registered.text
+        assert registered.headers["content-type"].startswith("application/problem+json")
+        assert registered.json()["code"] == "mail_unavailable"
+        assert "ivy@example.org" not in registered.text
+    inbox, port = smtp_server()
+    settings = make_identity_settings(
+        maildir=None, smtp=SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
+    )
+    async with running(settings) as server:
+        # The account exists (its verification mail failed): a reset is the way in.
+        again = await server.http.post(
+            "/v1/account/password-resets", json={"email": "ivy@example.org"}
+        )
+        assert again.status_code == 202, again.text
+    [mail] = inbox.messages
+    assert (mail["To"], mail["Subject"]) == ("ivy@example.org", "mediaplane: reset your password")

@@ -5,7 +5,8 @@ SMTP is the standard library's `smtplib` in a worker thread (one connection per 
 the service sends a few mails an hour, not a stream). Closed by default: TLS is required
 (implicit TLS for `smtps://`, STARTTLS for `smtp://`), the server's certificate is
 verified, and only a loopback server may be spoken to in clear (`smtp+insecure://`, for
-a local relay or tests). The password never appears in a URL, a log or an error.
+a local relay or tests). The password never appears in a URL, a log or an error. A mail
+the server does not take is `MailUnavailable` (503 `mail_unavailable`): the user retries.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Protocol
 import structlog
 
 from mediaplane.identity.config import DEFAULT_SENDER, SmtpSettings
+from mediaplane.identity.domain.errors import MailUnavailable
 
 _log = structlog.get_logger(__name__)
 
@@ -86,7 +88,7 @@ class SmtpMailer:
                 server=f"{self.settings.host}:{self.settings.port}",
                 error=type(error).__name__,
             )
-            raise
+            raise MailUnavailable("the mail server did not take the mail") from error
 
 
 def mailer_for(smtp: SmtpSettings | None, maildir: Path | None) -> Mailer:

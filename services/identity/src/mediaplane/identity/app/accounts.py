@@ -405,7 +405,7 @@ class AccountService:
             )
 
     async def reset_password(self, token: str, password: str) -> None:
-        """Sets the password and signs the account out everywhere."""
+        """Sets the password, signs the account out everywhere and verifies the email."""
         now = self.clock()
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
@@ -427,6 +427,11 @@ class AccountService:
             await sql.set_password(conn, user_id, password_hash)
             await sql.sign_out_everywhere(conn, user_id)
             await sql.clear_failures(conn, f"account:{row[0]}")
+        # The link came by mail, so using it proves the address as a verification link
+        # would: a user whose verification mail was lost (or never sent: the mail server
+        # refused it) gets in this way, and a password someone else set when registering
+        # the address unverified is replaced. No event when the address was verified.
+        await self._command(users.VerifyEmail(user_id=user_id, context=self._context()))
 
     # -- administration --------------------------------------------------------------------------
 
