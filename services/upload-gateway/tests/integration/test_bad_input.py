@@ -62,6 +62,8 @@ async def test_malformed_json_and_unknown_fields(
         (0, 400, "invalid_request"),
         (2**60, 400, "invalid_request"),
         (51 * 1024 * MiB, 422, "size_out_of_range"),
+        # One byte more than the scanner scans whole (the default limit follows it).
+        (1000 * MiB + 1, 422, "size_out_of_range"),
     ],
 )
 async def test_negative_zero_and_huge_sizes(

@@ -66,7 +66,7 @@ def test_retries_while_clamd_is_down_back_off_to_a_ceiling() -> None:
     assert scan_retry_delay(10_000) == SCAN_RETRY_MAX
 
 
-def test_the_verifier_will_not_run_without_clamd(monkeypatch: pytest.MonkeyPatch) -> None:
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "MEDIAPLANE_GATEWAY_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
         "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
@@ -76,7 +76,26 @@ def test_the_verifier_will_not_run_without_clamd(monkeypatch: pytest.MonkeyPatch
         "MEDIAPLANE_S3_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MEDIAPLANE_CLAMD_URL", raising=False)
+    for unset in ("CLAMD_URL", "CLAMD_STREAM_MAX", "MAX_OBJECT_SIZE"):
+        monkeypatch.delenv(f"MEDIAPLANE_{unset}", raising=False)
+
+
+def test_the_largest_upload_is_what_clamd_scans_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A larger original could never be verified: by default its session does not open,
+    and a configured size limit above the scanner's refuses to start."""
+    _environment(monkeypatch)
+    assert GatewaySettings.from_env().limits.max_object_size == 1000 * 1024 * 1024
+    monkeypatch.setenv("MEDIAPLANE_CLAMD_STREAM_MAX", str(2 * 1024**3))
+    assert GatewaySettings.from_env().limits.max_object_size == 2 * 1024**3
+    monkeypatch.setenv("MEDIAPLANE_MAX_OBJECT_SIZE", str(512 * 1024**2))
+    assert GatewaySettings.from_env().limits.max_object_size == 512 * 1024**2
+    monkeypatch.setenv("MEDIAPLANE_MAX_OBJECT_SIZE", str(2 * 1024**3 + 1))
+    with pytest.raises(ValueError, match="could never be scanned whole"):
+        GatewaySettings.from_env()
+
+
+def test_the_verifier_will_not_run_without_clamd(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch)
     settings = GatewaySettings.from_env()
     assert settings.clamd_url is None
     with pytest.raises(ValueError, match="no upload is verified without a malware scan"):

@@ -14,6 +14,7 @@ from mediaplane.storage import StorageSettings
 from mediaplane.upload_gateway.domain.policy import UploadLimits
 
 SERVICE = "upload-gateway"
+CLAMD_STREAM_MAX = 1000 * 1024 * 1024  # bytes: what the platform's clamd scans whole
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +35,9 @@ class GatewaySettings:
     # upload is ever verified unscanned. `clamd_timeout` bounds each step of a scan.
     clamd_url: str | None = None
     clamd_timeout: float = 60.0
-    # clamd's StreamMaxLength: longer originals are rejected `scan_limit_exceeded`.
-    clamd_stream_max: int = 1000 * 1024 * 1024
+    # clamd's StreamMaxLength: longer originals are rejected `scan_limit_exceeded`, and
+    # `limits.max_object_size` may not exceed it (sessions of larger files never open).
+    clamd_stream_max: int = CLAMD_STREAM_MAX
     # Local platform only: serves POST /v1/dev/token (signs tokens with the HS256 secret),
     # and only on a loopback bind.
     dev_mode: bool = False
@@ -44,6 +46,14 @@ class GatewaySettings:
     dead_letters: BusSettings | None = None
 
     def __post_init__(self) -> None:
+        if self.limits.max_object_size > self.clamd_stream_max:
+            # Such an upload would be accepted, sent whole, and only then rejected
+            # `scan_limit_exceeded`: refuse the setting instead of the user's bytes.
+            raise ValueError(
+                f"MEDIAPLANE_MAX_OBJECT_SIZE ({self.limits.max_object_size}) exceeds "
+                f"MEDIAPLANE_CLAMD_STREAM_MAX ({self.clamd_stream_max}): larger uploads "
+                "could never be scanned whole, so never verified"
+            )
         if self.dev_mode:
             if not self.auth.hs256_secret:
                 raise ValueError("MEDIAPLANE_DEV_MODE=1 needs MEDIAPLANE_JWT_SECRET (HS256)")
@@ -58,10 +68,13 @@ class GatewaySettings:
 
         defaults = UploadLimits()
         types = env.get("MEDIAPLANE_ALLOWED_CONTENT_TYPES")
+        stream_max = number("MEDIAPLANE_CLAMD_STREAM_MAX", CLAMD_STREAM_MAX)
         limits = UploadLimits(
             single_put_max=number("MEDIAPLANE_SINGLE_PUT_MAX", defaults.single_put_max),
             part_size=number("MEDIAPLANE_PART_SIZE", defaults.part_size),
-            max_object_size=number("MEDIAPLANE_MAX_OBJECT_SIZE", defaults.max_object_size),
+            # Unset: what the scanner scans whole, so a larger file is refused when its
+            # session opens (422 `size_out_of_range`), not after it was uploaded.
+            max_object_size=number("MEDIAPLANE_MAX_OBJECT_SIZE", stream_max),
             session_ttl_seconds=number("MEDIAPLANE_SESSION_TTL", defaults.session_ttl_seconds),
             allowed_content_types=tuple(t.strip() for t in types.split(","))
             if types
@@ -83,7 +96,7 @@ class GatewaySettings:
             ops_port=number("MEDIAPLANE_GATEWAY_OPS_PORT", 9101),
             clamd_url=env.get("MEDIAPLANE_CLAMD_URL") or None,
             clamd_timeout=float(env.get("MEDIAPLANE_CLAMD_TIMEOUT", "60")),
-            clamd_stream_max=number("MEDIAPLANE_CLAMD_STREAM_MAX", 1000 * 1024 * 1024),
+            clamd_stream_max=stream_max,
             dev_mode=env.get("MEDIAPLANE_DEV_MODE") == "1",
             dead_letters=dead_letters if dead_letters.user is not None else None,
         )

@@ -35,7 +35,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class UploadLimits:
     single_put_max: int = 16 * MiB
     part_size: int = 16 * MiB
-    max_object_size: int = 50 * GiB
+    # The default scan limit (clamd's StreamMaxLength, config.py): every original is
+    # scanned whole before it is verified, so a larger one could never be.
+    max_object_size: int = 1000 * MiB
     session_ttl_seconds: int = 24 * 3600
     allowed_content_types: tuple[str, ...] = (
         "image/*",
