@@ -99,9 +99,9 @@ async def _encoding_job(
 def test_migrate_is_idempotent(env: dict[str, str]) -> None:
     first, second = _migrate(env), _migrate(env)
     assert first.returncode == 0, first.stderr
-    assert "applied 7 migrations" in first.stdout  # eventlog 4 + transcoder 3
+    assert "applied 8 migrations" in first.stdout  # eventlog 4 + transcoder 4
     assert "0001_transcode_jobs" in first.stdout
-    assert "0003_reruns" in first.stdout
+    assert "0004_retired_generations" in first.stdout
     assert second.returncode == 0
     assert "applied 0 migrations" in second.stdout
 

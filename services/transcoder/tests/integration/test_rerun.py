@@ -1,13 +1,16 @@
 """An admin's re-run of a transcode (`file.reprocess_requested.v2`, target `transcode`): a
 new generation of renditions under a job folder of its own, recorded as a second
-`transcode.completed`, after which the first generation's objects are gone. Real ffmpeg,
-Postgres, JetStream and SeaweedFS, through the worker's consumer; a tiny clip."""
+`transcode.completed`, after which the first generation is retired: its objects stay for a
+grace period (a viewer may be in the middle of it), and the worker's sweep deletes them
+once it is over. Real ffmpeg, Postgres, JetStream and SeaweedFS, through the worker's
+consumer; a tiny clip."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,9 @@ from mediaplane.contracts import (
     new_event,
     utc_now,
 )
+from mediaplane.transcoder.adapters import generations, jobs
 from mediaplane.transcoder.app.bootstrap import Resources
+from mediaplane.transcoder.app.generations import GenerationSweeper
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +73,7 @@ async def keys(resources: Resources, file_id: uuid.UUID) -> set[str]:
     return {o.key for o in stored}
 
 
-async def test_a_transcode_rerun_makes_a_new_generation_and_removes_the_old(
+async def test_a_transcode_rerun_retires_the_old_generation_until_its_grace_is_over(
     worker: Bus,
     resources: Resources,
     make_clip: MakeClip,
@@ -83,6 +88,8 @@ async def test_a_transcode_rerun_makes_a_new_generation_and_removes_the_old(
     assert first.data["master_playlist_key"] in old
     assert first.data["mp4"]["key"] in old
     assert all(k.startswith(f"{file.file_id}/{old_job}/") for k in old)
+    sweeper = resources.sweeper
+    assert await sweeper.retired(file.file_id) == []  # a first generation supersedes none
 
     # Another worker's target is not the transcoder's business.
     await worker.publish(rerun(file, "thumbnails"))
@@ -91,19 +98,98 @@ async def test_a_transcode_rerun_makes_a_new_generation_and_removes_the_old(
     first_again, second = await completions(transcode_events, file.file_id, 2)
     new_job = second.data["job_id"]
     assert first_again.data["job_id"] == old_job != new_job
-    new = await keys(resources, file.file_id)
+    stored = await keys(resources, file.file_id)
+    new = stored - old
     assert second.data["master_playlist_key"] in new
     assert second.data["mp4"]["key"] in new
     assert {r["playlist_key"] for r in second.data["renditions"]} <= new
     assert all(k.startswith(f"{file.file_id}/{new_job}/") for k in new)
-    assert not old & new  # every object of the first generation is gone
+    # The old generation is retired, not deleted: a viewer in the middle of it goes on.
+    assert old <= stored
+    [retired] = await sweeper.retired(file.file_id)
+    assert (str(retired.job_id), retired.prefix) == (old_job, f"{file.file_id}/{old_job}/")
+    grace = resources.settings.retirement.grace
+    assert retired.delete_after - retired.retired_at == timedelta(seconds=grace)
 
-    # A redelivered request, or the verification, makes nothing more.
+    # A redelivered request, or the verification, makes nothing more, and no second row.
     assert await resources.transcoder.handle(request, last_attempt=False) == "skipped"
     assert await resources.transcoder.handle(file, last_attempt=False) == "skipped"
     types = [e.type for e in transcode_events(file.file_id)]
     assert types.count("transcode.started.v1") == types.count("transcode.completed.v1") == 2
+    # Even the completion's transaction run again (later) neither duplicates the row nor
+    # moves its deadline.
+    await retire_again(resources, file.file_id, uuid.UUID(new_job), later=timedelta(hours=1))
+    assert await sweeper.retired(file.file_id) == [retired]
+
+    # Before the grace is over, the sweep deletes nothing.
+    assert await sweeper.sweep(retired.delete_after - timedelta(seconds=1)) == []
+    assert await keys(resources, file.file_id) == stored
+    # After it, exactly the old folder goes, and its row; the new generation stays.
+    [swept] = await sweeper.sweep(retired.delete_after)
+    assert swept.prefix == retired.prefix
     assert await keys(resources, file.file_id) == new
+    assert await sweeper.retired(file.file_id) == []
+    # A swept generation is never retired again (no row for a folder that is gone).
+    await retire_again(resources, file.file_id, uuid.UUID(new_job), later=timedelta(days=1))
+    assert await sweeper.retired(file.file_id) == []
+    assert await sweeper.sweep(retired.delete_after + timedelta(days=30)) == []
+    assert await keys(resources, file.file_id) == new
+
+
+async def retire_again(
+    resources: Resources, file_id: uuid.UUID, current: uuid.UUID, *, later: timedelta
+) -> None:
+    """What recording `current`'s completion does in its transaction, done again `later`."""
+    now = utc_now() + later
+    async with resources.pool.connection() as conn:
+        await generations.retire_others(
+            conn,
+            file_id=file_id,
+            current=current,
+            retired_at=now,
+            delete_after=resources.settings.retirement.delete_after(now),
+        )
+
+
+async def test_concurrent_sweeps_delete_each_retired_folder_once(resources: Resources) -> None:
+    """Two replicas' sweeps at once, in small batches: every folder is deleted by exactly
+    one of them, without errors; a folder the janitor purged first just loses its row."""
+    file_id, sha256 = uuid.uuid4(), "cd" * 32
+    service, objects, bucket = resources.service, resources.objects, resources.settings.bucket
+    job_ids = []
+    for _ in range(7):  # six old generations and the current one, one after the other
+        request = uuid.uuid4()
+        claimed = await service.claim(
+            file_id=file_id, sha256=sha256, event_id=request, owner="alice", request_id=request
+        )
+        job_ids.append(claimed.job_id)
+        for name in ("master.m3u8", "360p/index.m3u8", "360p/seg_00000.ts"):
+            await objects.put_bytes(bucket, f"{file_id}/{claimed.job_id}/{name}", b"x")
+        async with resources.pool.connection() as conn:
+            await jobs.finish(conn, job_id=claimed.job_id, status="completed")
+    *old_jobs, current = job_ids
+    await retire_again(resources, file_id, current, later=timedelta(0))
+    retired = await resources.sweeper.retired(file_id)
+    assert sorted(r.job_id for r in retired) == sorted(old_jobs)
+    # The janitor purged one folder meanwhile: deleting what is already gone is no error.
+    purged = f"{file_id}/{old_jobs[0]}/"
+    await objects.delete_many(bucket, await keys_under(resources, purged))
+
+    sweepers = [
+        GenerationSweeper(pool=resources.pool, objects=objects, bucket=bucket, batch=2)
+        for _ in range(2)
+    ]
+    due = max(r.delete_after for r in retired)
+    first, second = await asyncio.gather(*(s.sweep(due) for s in sweepers))
+    prefixes = [f.prefix for f in first + second]
+    assert sorted(prefixes) == sorted(f"{file_id}/{job}/" for job in old_jobs)  # each once
+    assert await resources.sweeper.retired(file_id) == []
+    assert {k.split("/")[1] for k in await keys(resources, file_id)} == {str(current)}
+
+
+async def keys_under(resources: Resources, prefix: str) -> list[str]:
+    stored = await resources.objects.list_objects(resources.settings.bucket, prefix)
+    return [o.key for o in stored]
 
 
 async def test_a_rerun_waits_while_another_job_of_the_file_runs(resources: Resources) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import structlog
 from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
+from mediaplane.servicekit.periodic import every
 from mediaplane.servicekit.runtime import (
     migrate,
     relay,
@@ -20,6 +24,7 @@ from mediaplane.servicekit.runtime import (
 )
 from mediaplane.transcoder.adapters.workdir import sweep_stale
 from mediaplane.transcoder.app.bootstrap import apply_migrations, open_resources
+from mediaplane.transcoder.app.generations import GenerationSweeper
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.config import SERVICE, TranscoderSettings
 from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
@@ -44,15 +49,35 @@ async def run_worker(
         )
         register_transcoder(bus, resources.transcoder, settings)
         register_chunk_encoder(bus, resources.chunk_encoder, settings)
-        async with serve_worker(
-            bus,
-            name=f"{SERVICE}-worker",
-            health=resources.health,
-            host=settings.http_host,
-            port=settings.ops_port,
+        async with (
+            serve_worker(
+                bus,
+                name=f"{SERVICE}-worker",
+                health=resources.health,
+                host=settings.http_host,
+                port=settings.ops_port,
+            ),
+            _sweeping(resources.sweeper, settings.retirement.sweep_interval),
         ):
             _log.info("transcode.worker_ready", worker=settings.worker_id)
             await stop.wait()
+
+
+@asynccontextmanager
+async def _sweeping(sweeper: GenerationSweeper, interval: float) -> AsyncIterator[None]:
+    """Delete superseded generations past their grace every `interval` seconds while the
+    block runs. Every replica sweeps; each folder is taken by one of them."""
+
+    async def job() -> int:
+        return len(await sweeper.sweep())
+
+    task = asyncio.create_task(every("retired_generations", interval, job))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 ROLES = {

@@ -18,6 +18,11 @@ from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec, parse_
 from mediaplane.transcoder.domain.mp4 import MAX_SHORT_SIDE
 from mediaplane.transcoder.domain.owners import OwnerLimit
 from mediaplane.transcoder.domain.progress import ProgressThrottle
+from mediaplane.transcoder.domain.retirement import (
+    DEFAULT_GRACE,
+    DEFAULT_SWEEP_INTERVAL,
+    Retirement,
+)
 
 SERVICE = "transcoder"
 DEFAULT_BACKOFF = (5.0, 30.0, 120.0, 300.0)
@@ -127,6 +132,8 @@ class TranscoderSettings:
     # Seconds a stopping worker lets a running job go on before killing ffmpeg
     # and handing the message back (0: at once).
     shutdown_grace: float = 0.0
+    # How long a superseded generation stays readable, and how often the worker sweeps.
+    retirement: Retirement = field(default_factory=Retirement)
     work_dir: str = field(default_factory=tempfile.gettempdir)
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
@@ -147,7 +154,13 @@ class TranscoderSettings:
             return env.get(prefix + name, default)
 
         def number(name: str, default: float) -> float:
-            return float(env.get(prefix + name, default))
+            raw = env.get(prefix + name)
+            if raw is None:
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise ValueError(f"{prefix}{name} must be a number (got {raw!r})") from None
 
         ladder = env.get(prefix + "LADDER")
         audio_ladder = env.get(prefix + "AUDIO_LADDER")
@@ -201,6 +214,10 @@ class TranscoderSettings:
             ),
             max_deferrals=int(number("MAX_DEFERRALS", 100_000)),
             shutdown_grace=number("SHUTDOWN_GRACE", 0.0),
+            retirement=Retirement(
+                grace=number("RETIRE_GRACE", DEFAULT_GRACE),
+                sweep_interval=number("RETIRE_SWEEP_INTERVAL", DEFAULT_SWEEP_INTERVAL),
+            ),
             work_dir=text("WORK_DIR", tempfile.gettempdir()),
             ffmpeg=env.get("MEDIAPLANE_FFMPEG", "ffmpeg"),
             ffprobe=env.get("MEDIAPLANE_FFPROBE", "ffprobe"),

@@ -15,6 +15,7 @@ from mediaplane.observability.health import Check
 from mediaplane.servicekit import checks
 from mediaplane.storage import ObjectStore
 from mediaplane.transcoder.app.fanout import ChunkEncoder
+from mediaplane.transcoder.app.generations import GenerationSweeper
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
 from mediaplane.transcoder.app.service import TranscodeService
 from mediaplane.transcoder.app.transcode import Transcoder
@@ -39,6 +40,7 @@ class Resources:
     service: TranscodeService
     transcoder: Transcoder
     chunk_encoder: ChunkEncoder
+    sweeper: GenerationSweeper
     health: HealthChecks
 
 
@@ -84,6 +86,7 @@ async def open_resources(
             worker_id=settings.worker_id,
             lease_seconds=settings.lease_seconds,
             owner_limit=settings.owner_limit,
+            retirement=settings.retirement,
         )
         yield Resources(
             settings=settings,
@@ -98,6 +101,7 @@ async def open_resources(
             chunk_encoder=ChunkEncoder(
                 service=service, objects=objects, settings=settings, metrics=metrics
             ),
+            sweeper=GenerationSweeper(pool=pool, objects=objects, bucket=settings.bucket),
             health=health_checks(settings, pool, objects, media_tools=media_tools),
         )
     finally:

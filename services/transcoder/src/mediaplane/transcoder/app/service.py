@@ -28,9 +28,10 @@ from mediaplane.contracts import (
 )
 from mediaplane.domain import CommandContext
 from mediaplane.eventlog import EventStore, InlineProjection, Pool, handle
-from mediaplane.transcoder.adapters import jobs
+from mediaplane.transcoder.adapters import generations, jobs
 from mediaplane.transcoder.domain import job as decider
 from mediaplane.transcoder.domain.owners import OwnerLimit
+from mediaplane.transcoder.domain.retirement import Retirement
 
 Conn = psycopg.AsyncConnection[Any]
 _RETRIES = 4  # five attempts in all
@@ -49,6 +50,7 @@ class TranscodeService:
         worker_id: str,
         lease_seconds: float,
         owner_limit: OwnerLimit,
+        retirement: Retirement | None = None,
         clock: Callable[[], datetime] = utc_now,
     ):
         self.pool = pool
@@ -56,6 +58,7 @@ class TranscodeService:
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.owner_limit = owner_limit
+        self.retirement = retirement if retirement is not None else Retirement()
         self.clock = clock
 
     async def claim(
@@ -264,9 +267,21 @@ class TranscodeService:
         mp4: Mp4Rendition | None = None,
         waveform: Waveform | None = None,
     ) -> list[Event]:
+        """Record the completion; in the same transaction, the file's other generations are
+        retired (the catalog serves this one from now on): deleted after the grace."""
+        command_context = self._context(context)
+        now = command_context.now
+
         async def finish(conn: Conn, _: Sequence[Event]) -> None:
             await jobs.finish(
                 conn, job_id=job_id, status="completed", master_playlist_key=master_playlist_key
+            )
+            await generations.retire_others(
+                conn,
+                file_id=file_id,
+                current=job_id,
+                retired_at=now,
+                delete_after=self.retirement.delete_after(now),
             )
 
         command = decider.Complete(
@@ -277,7 +292,7 @@ class TranscodeService:
             renditions=renditions,
             duration=duration,
             elapsed=elapsed,
-            context=self._context(context),
+            context=command_context,
             kind=kind,
             mp4=mp4,
             waveform=waveform,

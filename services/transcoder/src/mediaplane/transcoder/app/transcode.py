@@ -16,8 +16,9 @@ and hands the job back so another worker takes it at once.
 An admin's re-run (`file.reprocess_requested.v2`, target `transcode`) is a job of its
 own: a new generation under its own folder `<file_id>/<job_id>/`. The file's current
 renditions stay served until its `transcode.completed` (the catalog serves the latest
-completed), and only then are the other generations' objects deleted; a failed re-run
-deletes its own partial folder and leaves the served renditions as they were.
+completed); recording it retires the other generations, which the worker's sweep deletes
+after a grace (`app/generations.py`) so their viewers can finish. A failed re-run deletes
+its own partial folder at once (never served) and leaves the served renditions as they were.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from mediaplane.transcoder.adapters.waveform import read_peaks
 from mediaplane.transcoder.adapters.workdir import job_directory
 from mediaplane.transcoder.app.chunked import plan_source_chunks, stitch_fanned_ladder
 from mediaplane.transcoder.app.fanout import chunk_arrivals, chunk_span, recorded_chunks
+from mediaplane.transcoder.app.generations import delete_folder
 from mediaplane.transcoder.app.ladders import LocalLadder, check_mp4, encode_limits
 from mediaplane.transcoder.app.live import LiveLadder
 from mediaplane.transcoder.app.metrics import TranscoderMetrics
@@ -316,30 +318,16 @@ class Transcoder:
         self.metrics.failures.labels(code).inc()
         log.warning("transcode.failed", code=code, detail=detail)
         if isinstance(event, FileReprocessRequestedV2):
-            # The served generation stays; this one's partial folder is never served.
-            failed = str(claim.job_id)
-            await self._delete_generations(event.file_id, lambda job: job == failed)
-
-    async def _delete_generations(
-        self, file_id: uuid.UUID, doomed: Callable[[str], bool]
-    ) -> list[str]:
-        """Delete the objects of the file's job folders `<file_id>/<job_id>/` whose job id
-        `doomed` names; returns the keys deleted.
-
-        Best effort: the job's outcome is recorded already, and a redelivery would find it
-        finished, so an S3 error is logged (`transcode.cleanup_failed`), not retried. What
-        it leaves is never served (the README says what then removes it).
-        """
-        bucket = self.settings.bucket
-        try:
-            stored = await self.objects.list_objects(bucket, f"{file_id}/")
-            keys = [o.key for o in stored if doomed(o.key.split("/", 2)[1])]
-            if keys:
-                await self.objects.delete_many(bucket, keys)
-        except Exception as error:
-            _log.warning("transcode.cleanup_failed", file_id=str(file_id), error=str(error))
-            return []
-        return keys
+            # The served generation stays; this one's partial folder was never served, so
+            # it needs no grace. Best effort: the outcome is recorded already and a
+            # redelivery would find the job finished, so an S3 error is logged, not
+            # retried; the next completion of the file retires what it left.
+            try:
+                await delete_folder(
+                    self.objects, self.settings.bucket, f"{event.file_id}/{claim.job_id}/"
+                )
+            except Exception as error:
+                log.warning("transcode.cleanup_failed", error=str(error))
 
     async def _hand_back(self, job_id: uuid.UUID) -> None:
         """Release the lease so the redelivery is taken at once, even while being cancelled."""
@@ -568,12 +556,6 @@ class Transcoder:
         )
         self.metrics.media_seconds.inc(media.duration)
         log.info("transcode.completed", renditions=len(renditions), elapsed=round(elapsed, 2))
-        if isinstance(event, FileReprocessRequestedV2):
-            # The new generation is recorded, so it is the one served from now on: the
-            # earlier ones go. (A redelivery after this point finds the job finished.)
-            current = str(claim.job_id)
-            removed = await self._delete_generations(event.file_id, lambda job: job != current)
-            log.info("transcode.old_generations_removed", objects=len(removed))
 
     async def _upload(
         self,
