@@ -281,3 +281,64 @@ async def test_refusals_of_the_reports(client: Client, auth: Any, files: None) -
     admin = await client.get(f"/v1/analytics/files/{FILE}", headers=auth("root", roles=["admin"]))
     assert admin.status_code == 200
     assert admin.json()["totals"]["views"] == 0
+
+
+async def _viewer_sets(pool: Pool) -> dict[str, list[tuple[Any, ...]]]:
+    tables = {
+        "owner_day_viewers": "SELECT * FROM owner_day_viewers ORDER BY day, owner, viewer",
+        "platform_day_viewers": "SELECT * FROM platform_day_viewers ORDER BY day, viewer",
+    }
+    async with pool.connection() as conn:
+        return {name: await (await conn.execute(q)).fetchall() for name, q in tables.items()}
+
+
+async def test_viewers_over_several_batches_count_once_per_owner_and_platform_day(
+    client: Client, auth: Any, files: None, rollup: None, pool: Pool, settings: AnalyticsSettings
+) -> None:
+    """Each batch folded in a transaction of its own: root watches two files of alice's
+    (one view in two batches) and one of bob's; alice watches both of hers."""
+    second = uuid.uuid4()
+    async with pool.connection() as conn:
+        await record_files(conn, [FileFacts(file_id=second, owner="alice", duration=60.0)])
+    t0 = _base()
+    s = timedelta(seconds=1)
+    alice, root, bob = auth("alice"), auth("root", roles=["admin"]), auth("bob")
+    r = uuid.uuid4()
+    sent = [
+        (alice, batch(uuid.uuid4(), FILE, b("view_start", t0, 0), b("view_end", t0 + 5 * s, 5))),
+        (root, batch(r, FILE, b("view_start", t0 + 10 * s, 0), b("heartbeat", t0 + 15 * s, 5))),
+        (root, batch(r, FILE, b("view_end", t0 + 20 * s, 10))),
+        (alice, batch(uuid.uuid4(), second, b("view_start", t0 + 30 * s, 0))),
+        (root, batch(uuid.uuid4(), second, b("view_start", t0 + 40 * s, 0))),
+        (root, batch(uuid.uuid4(), BOBS, b("view_start", t0 + 50 * s, 0))),
+        (bob, batch(uuid.uuid4(), BOBS, b("view_start", t0 + 60 * s, 0))),
+    ]  # fmt: skip
+    for folded, (headers, body) in enumerate(sent, start=1):
+        response = await client.post("/v1/analytics/beacons", json=body, headers=headers)
+        assert response.status_code == 202, response.text
+        await _settled(pool, folded)
+
+    async def viewers(sql: str) -> list[tuple[Any, ...]]:
+        async with pool.connection() as conn:
+            return await (await conn.execute(sql)).fetchall()
+
+    day = t0.date()
+    assert await viewers("SELECT owner, day, views, viewers FROM owner_day ORDER BY owner") == [
+        ("alice", day, 4, 2),
+        ("bob", day, 2, 2),
+    ]
+    assert await viewers("SELECT day, views, viewers FROM platform_day") == [(day, 6, 3)]
+    # The counters are the distinct viewers of the views, recounted.
+    assert await viewers(
+        "SELECT owner, day, count(DISTINCT viewer) FROM views GROUP BY owner, day ORDER BY owner"
+    ) == [("alice", day, 2), ("bob", day, 2)]
+
+    before = {**await _rollups(pool), **await _viewer_sets(pool)}
+    registry = build_beacon_registry(settings.beacons.subject_root)
+    async for stored in read_stream(settings.beacons, name="again", from_seq=1):
+        assert await roll_up(pool, [registry.decode(m.data) for m in stored]) == 0  # type: ignore[misc]
+    assert {**await _rollups(pool), **await _viewer_sets(pool)} == before
+
+    report = await rebuild(pool, registry, settings.beacons)
+    assert (report.messages, report.applied) == (7, 7)
+    assert {**await _rollups(pool), **await _viewer_sets(pool)} == before
