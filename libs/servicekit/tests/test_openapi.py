@@ -166,6 +166,35 @@ async def test_a_query_parameter_given_twice_is_refused() -> None:
     ]
 
 
+async def test_a_nul_character_in_a_query_value_or_the_path_is_refused() -> None:
+    """Found by the catalog's conformance test: `?tag=...%00...` reached Postgres (which
+    stores no NUL in text) and answered 500."""
+
+    @get("/v1/names/{name:str}")
+    async def get_name(name: FromPath[str]) -> dict[str, str]:
+        return {"name": name}
+
+    app = public_api(
+        service="things",
+        route_handlers=[Things, get_name],
+        lifespan=_idle,
+        checks=DeferredHealthChecks(),
+        auth=AuthSettings(hs256_secret="x" * 32),
+        rate_limit=RateLimit(),
+    )
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/v1/names/ab")).json() == {"name": "ab"}
+        in_query = await client.get("/v1/things?limit=5&tag=a%00b")
+        in_path = await client.get("/v1/names/a%00b")
+    for refused in (in_query, in_path):
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "invalid_request"
+    assert in_query.json()["errors"] == [
+        {"key": "tag", "source": "query", "message": "holds a NUL character"}
+    ]
+
+
 async def test_options_lists_every_method_of_a_path() -> None:
     app = public_api(
         service="things",

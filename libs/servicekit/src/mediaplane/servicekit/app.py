@@ -92,7 +92,23 @@ class _BeforeEveryRoute:
             allow = self.allow[request.scope["path_template"]]
             return Response(None, status_code=204, headers={"Allow": allow})
         self._one_value_per_query_parameter(request)
+        self._no_nul_characters(request)
         return None
+
+    @staticmethod
+    def _no_nul_characters(request: Request[Any, Any, Any]) -> None:
+        """Refuse a NUL character (`%00`) in the path or a query value: no name, tag, filter
+        or id of ours holds one, and Postgres cannot store one in text, so a route would
+        otherwise fail with a 500 when it reaches the database."""
+        bad = [
+            {"key": key, "source": "query", "message": "holds a NUL character"}
+            for key, value in request.query_params.multi_items()
+            if "\x00" in key or "\x00" in value
+        ]
+        if "\x00" in request.scope["path"]:
+            bad.append({"key": "path", "source": "path", "message": "holds a NUL character"})
+        if bad:
+            raise ValidationException(detail="a NUL character is not allowed", extra=bad)
 
     @staticmethod
     def _one_value_per_query_parameter(request: Request[Any, Any, Any]) -> None:
