@@ -490,7 +490,7 @@ export const moderation = {
 
 export interface Processing {
   statuses: Record<string, Record<string, number>>
-  failed: { file_id: string; owner: string; filename: string; kind: string | null; service: string; error: string | null; updated_at: string }[]
+  failed: { file_id: string; owner: string; filename: string; kind: string | null; service: string; error: string | null; rerun: boolean; updated_at: string }[]
 }
 
 export interface AuditEntry {

@@ -157,8 +157,11 @@ export function renderAdmin(root: HTMLElement): () => void {
         h('table', { class: 'small' },
           h('thead', null, h('tr', null, ['failed', 'file', 'owner', 'reason'].map((c) => h('th', null, c)))),
           h('tbody', null, jobs.failed.map((j) => h('tr', null,
-            h('td', null, j.service), h('td', null, h('a', { href: `#/files/${j.file_id}` }, j.filename)),
-            h('td', null, j.owner), h('td', { class: 'mono' }, j.error ?? '')))))
+            h('td', null, j.rerun ? `${j.service} re-run` : j.service),
+            h('td', null, h('a', { href: `#/files/${j.file_id}` }, j.filename)),
+            h('td', null, j.owner),
+            h('td', null, h('span', { class: 'mono' }, j.error ?? ''),
+              j.rerun ? ' (re-run failed; the earlier renditions are still served)' : '')))))
       )
       storage.replaceChildren(...bytes.totals.map((t) => h('tr', null,
         h('td', null, t.bucket), h('td', null, t.kind), h('td', null, formatBytes(t.added_bytes)))))

@@ -93,6 +93,14 @@ def _stories() -> list[FileStory]:
         for n in range(1, 3)
         for steps in itertools.product(names, repeat=n)
     ]
+    # An admin's transcode re-runs after a first success: failed, running again, succeeded.
+    rerun = ["uploaded.v2", "verified", "transcode.started", "transcode.completed"]
+    rerun += ["transcode.started", "transcode.failed"]
+    stories += [
+        _story(rng, "video", rerun + more, ties=ties)
+        for more in ([], ["transcode.started"], ["transcode.started", "transcode.completed"])
+        for ties in (False, True)
+    ]
     # Longer lives, some with equal timestamps.
     stories += [
         _story(
@@ -123,12 +131,13 @@ async def test_the_files_projection_agrees_with_the_pure_rules(
                 rejection_code=row[2],
                 transcode_status=row[3],
                 transcode_error=row[4],
-                thumbnail_status=row[5],
-                thumbnail_error=row[6],
+                transcode_rerun_error=row[5],
+                thumbnail_status=row[6],
+                thumbnail_error=row[7],
             )
             for row in conn.execute(
                 "SELECT file_id, status, rejection_code, transcode_status, transcode_error, "
-                "thumbnail_status, thumbnail_error FROM files"
+                "transcode_rerun_error, thumbnail_status, thumbnail_error FROM files"
             )
         }
     expected = {s.file_id: file_status(s.events) for s in stories}
@@ -142,6 +151,7 @@ async def test_the_files_projection_agrees_with_the_pure_rules(
         "rejected",
         "deleted",
     }
+    assert {s.transcode_rerun_error is not None for s in listed.values()} == {True, False}
     mismatches = {
         "/".join(s.filename.split("-")): (projected.get(s.file_id), expected[s.file_id])
         for s in stories

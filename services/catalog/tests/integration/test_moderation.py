@@ -225,6 +225,37 @@ async def test_processing_audit_and_storage(client: Client, auth: Any, ingest_ev
     assert too_far.status_code == 400
 
 
+async def test_processing_lists_a_failed_rerun_apart_from_a_first_failure(
+    client: Client, auth: Any, ingest_events: Any
+) -> None:
+    owner = f"owner-{uuid.uuid4()}"
+    first = FileStory(owner=owner, filename="first.mp4").opened().uploaded().verified()
+    first.transcode_failed()  # nothing was ever served
+    rerun = FileStory(owner=owner, filename="rerun.mp4").opened().uploaded().verified()
+    rerun.transcoded()
+    job = uuid.uuid4()
+    rerun.transcode_started(job).transcode_failure(job, "encoder_crashed")
+    recovered = FileStory(owner=owner, filename="recovered.mp4").opened().uploaded().verified()
+    recovered.transcoded().transcode_failed().transcoded()
+    await ingest_events(first.events + rerun.events + recovered.events)
+
+    answer = await client.get("/v1/admin/processing", headers=auth("root", **ADMIN))
+    assert answer.status_code == 200, answer.text
+    processing = answer.json()
+
+    failed = {
+        (j["filename"], j["service"], j["error"], j["rerun"])
+        for j in processing["failed"]
+        if j["owner"] == owner
+    }
+    assert failed == {
+        ("first.mp4", "transcoder", "corrupt_input", False),
+        ("rerun.mp4", "transcoder", "encoder_crashed", True),
+    }
+    # The re-run's file still serves its first generation: counted as ready, not failed.
+    assert processing["statuses"]["transcoder"] == {"failed": 1, "ready": 2}
+
+
 async def test_an_admins_rerun_and_the_variants_it_dropped_are_in_the_audit(
     client: Client, auth: Any, ingest_events: Any
 ) -> None:

@@ -161,3 +161,29 @@ async def test_a_rebuild_replays_v1_global_tags_as_their_creators_own(
         ).fetchall()
     assert tags == [("beach", "alice"), ("holiday", "alice"), ("holiday", "bob")]
     assert sorted(i[0] for i in indexes) == ["tags_by_owner", "tags_pkey"]
+
+
+async def test_a_rebuild_fills_the_failed_rerun_of_rows_projected_before_its_column(
+    settings: CatalogSettings, ingest_events: Any, pool: Any
+) -> None:
+    rerun = FileStory(owner="alice").opened().uploaded().verified().transcoded()
+    rerun.transcode_failed()
+    first = FileStory(owner="alice").opened().uploaded().verified().transcode_failed()
+    await ingest_events(rerun.events + first.events)
+    async with pool.connection() as conn:
+        live = await projection_checksums(conn)
+        # As migration 0009 leaves the rows projected before it: the column is empty.
+        await conn.execute("UPDATE files SET transcode_rerun_error = NULL")
+        assert await projection_checksums(conn) != live
+
+    await rebuild(settings.database_url, ["files"])
+
+    async with pool.connection() as conn:
+        assert await projection_checksums(conn) == live
+        rows = await (
+            await conn.execute("SELECT file_id, transcode_status, transcode_rerun_error FROM files")
+        ).fetchall()
+    assert set(rows) == {
+        (rerun.file_id, "ready", "corrupt_input"),
+        (first.file_id, "failed", None),
+    }

@@ -58,6 +58,7 @@ def test_a_rejection_or_deletion_wins_whenever_it_arrives() -> None:
         rejection_code="empty",
         transcode_status=None,
         transcode_error=None,
+        transcode_rerun_error=None,
         thumbnail_status=None,
         thumbnail_error=None,
     )
@@ -90,6 +91,41 @@ def test_the_latest_transcode_attempt_decides_until_one_completes() -> None:
         "corrupt_input",
     )
     assert transcode(story.transcode_completed(first)) == ("ready", None)
+
+
+def test_a_failed_rerun_keeps_the_file_ready_and_shows_its_code_until_one_succeeds() -> None:
+    story = FileStory(owner="a").opened().uploaded().verified()
+    first, rerun, again = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def rerun_status() -> tuple[str | None, str | None, str | None]:
+        found = file_status(story.events)
+        assert found is not None
+        return (found.transcode_status, found.transcode_error, found.transcode_rerun_error)
+
+    story.transcode_started(first).transcode_completed(first)
+    assert rerun_status() == ("ready", None, None)
+    story.transcode_started(rerun)
+    assert rerun_status() == ("ready", None, None)
+    story.transcode_failure(rerun, "encoder_crashed")
+    assert rerun_status() == ("ready", None, "encoder_crashed")
+    story.transcode_started(again)
+    assert rerun_status() == ("ready", None, None)
+    story.transcode_completed(again)
+    assert rerun_status() == ("ready", None, None)
+
+
+def test_a_first_failure_is_no_rerun_failure() -> None:
+    story = FileStory(owner="a").opened().uploaded().verified()
+    job = uuid.uuid4()
+    story.transcode_started(job).transcode_failure(job, "timeout")
+
+    found = file_status(story.events)
+    assert found is not None
+    assert (found.transcode_status, found.transcode_error, found.transcode_rerun_error) == (
+        "failed",
+        "timeout",
+        None,
+    )
 
 
 def test_a_thumbnail_failure_shows_its_code_until_thumbnails_exist() -> None:

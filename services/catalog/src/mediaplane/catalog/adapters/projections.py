@@ -30,6 +30,7 @@ from mediaplane.catalog.domain.file_status import (
     REJECTION,
     THUMBNAIL,
     TRANSCODE,
+    TRANSCODE_RERUN,
 )
 from mediaplane.contracts import (
     Event,
@@ -96,6 +97,7 @@ def _files_select() -> str:
     rules = StatusSql(_BODIES)
     status = rules.status(LIFECYCLE)
     transcode, transcode_error = rules.status(TRANSCODE), rules.failure_code(TRANSCODE)
+    transcode_rerun_error = rules.failure_code(TRANSCODE_RERUN)
     thumbnail, thumbnail_error = rules.status(THUMBNAIL), rules.failure_code(THUMBNAIL)
     listed = rules.condition(LISTED)
     created = (FileUploaded, FileUploadedV2, UploadSessionOpened)
@@ -122,6 +124,7 @@ SELECT a.file_id,
        {rules.body((REJECTION,))}->>'code',
        {transcode},
        {transcode_error},
+       {transcode_rerun_error},
        {thumbnail},
        {thumbnail_error},
        a.tc->>'bucket',
@@ -419,6 +422,7 @@ FILES = Projection(
         "rejection_code",
         "transcode_status",
         "transcode_error",
+        "transcode_rerun_error",
         "thumbnail_status",
         "thumbnail_error",
         "renditions_bucket",

@@ -84,6 +84,9 @@ class FailedJob(msgspec.Struct, frozen=True, kw_only=True):
     kind: str | None
     service: str
     error: str | None
+    # A transcode re-run failed: the file's earlier generation is still served (its
+    # transcode status stays `ready`); false for a job that has nothing served.
+    rerun: bool
     updated_at: datetime
 
 
@@ -382,7 +385,7 @@ class ConsoleQueries:
 
     async def processing(self, *, limit: int) -> Processing:
         """Status counts of transcodes, thumbnails and metadata over live files, and the
-        latest failures."""
+        latest failures, failed transcode re-runs among them (`rerun`; counted `ready`)."""
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 """
@@ -403,15 +406,19 @@ class ConsoleQueries:
                 """
                 SELECT * FROM (
                     SELECT file_id, owner, filename, kind, 'transcoder' AS service,
-                           transcode_error AS error, updated_at
+                           transcode_error AS error, false AS rerun, updated_at
                     FROM files WHERE transcode_status = 'failed'
                     UNION ALL
+                    SELECT file_id, owner, filename, kind, 'transcoder', transcode_rerun_error,
+                           true, updated_at
+                    FROM files WHERE transcode_rerun_error IS NOT NULL
+                    UNION ALL
                     SELECT file_id, owner, filename, kind, 'thumbnailer', thumbnail_error,
-                           updated_at
+                           false, updated_at
                     FROM files WHERE thumbnail_status = 'failed'
                     UNION ALL
                     SELECT f.file_id, f.owner, f.filename, f.kind, 'metadata', m.error,
-                           f.updated_at
+                           false, f.updated_at
                     FROM file_metadata m JOIN files f ON f.file_id = m.file_id
                     WHERE m.status = 'failed'
                 ) failed

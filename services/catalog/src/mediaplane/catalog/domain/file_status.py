@@ -183,6 +183,19 @@ TRANSCODE = StatusTable(
     failure=TranscodeFailed,
 )
 
+# A re-run that failed (an admin's second job, see `transcode_status`): `failed` while the
+# latest attempt failed but an earlier one completed, so that generation is still served
+# and the transcode status stays `ready`; None otherwise (a later success clears it).
+TRANSCODE_RERUN = StatusTable(
+    (
+        Rule(
+            "failed",
+            AllOf((Seen((TranscodeCompleted,)), LatestIs(_TRANSCODE, TranscodeFailed))),
+        ),
+    ),
+    failure=TranscodeFailed,
+)
+
 THUMBNAIL = StatusTable(
     (
         Rule("ready", Seen((ThumbnailGenerated,))),
@@ -199,6 +212,7 @@ class FileStatus:
     rejection_code: str | None
     transcode_status: str | None
     transcode_error: str | None
+    transcode_rerun_error: str | None
     thumbnail_status: str | None
     thumbnail_error: str | None
 
@@ -209,25 +223,29 @@ def _code(history: History, event: type[Event] | None) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def _failure_code(history: History, table: StatusTable) -> str | None:
+    """The latest failure's code while the table's status is `failed`."""
+    return _code(history, table.failure) if table.status(history) == "failed" else None
+
+
 def file_status(events: Iterable[Event]) -> FileStatus | None:
     """The statuses of the file these events (one file's, in any order) describe.
 
     None when the catalog lists no such file (see LISTED). The rejection code is
     the latest rejection's; a transcode or thumbnail error is shown only while
-    that status is `failed`.
+    that status is `failed`, a re-run's error only while TRANSCODE_RERUN says so.
     """
     history = History(events)
     if not LISTED.holds(history):
         return None
     status = LIFECYCLE.status(history)
     assert status is not None  # the last lifecycle rule always holds
-    transcode = TRANSCODE.status(history)
-    thumbnail = THUMBNAIL.status(history)
     return FileStatus(
         status=status,
         rejection_code=_code(history, REJECTION),
-        transcode_status=transcode,
-        transcode_error=_code(history, TRANSCODE.failure) if transcode == "failed" else None,
-        thumbnail_status=thumbnail,
-        thumbnail_error=_code(history, THUMBNAIL.failure) if thumbnail == "failed" else None,
+        transcode_status=TRANSCODE.status(history),
+        transcode_error=_failure_code(history, TRANSCODE),
+        transcode_rerun_error=_failure_code(history, TRANSCODE_RERUN),
+        thumbnail_status=THUMBNAIL.status(history),
+        thumbnail_error=_failure_code(history, THUMBNAIL),
     )
