@@ -66,7 +66,9 @@ DOMAIN_REFUSALS = (409, 410, 413, 415, 422)
 _SETTINGS: dict[str, Any] = {
     # The APIs ignore query parameters they do not read, as HTTP APIs commonly do (a
     # cache-buster does no harm); the document lists every parameter a route reads.
-    "generation": {"allow-extra-parameters": False},
+    # Every API refuses a NUL character in the query or path before its handler (servicekit,
+    # docs/service-conventions.md), a rule no JSON Schema of a string says: generate none.
+    "generation": {"allow-extra-parameters": False, "allow-x00": False},
     "checks": {
         "positive_data_acceptance": {
             "expected-statuses": [
