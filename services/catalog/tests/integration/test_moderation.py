@@ -254,6 +254,12 @@ async def test_processing_lists_a_failed_rerun_apart_from_a_first_failure(
     }
     # The re-run's file still serves its first generation: counted as ready, not failed.
     assert processing["statuses"]["transcoder"] == {"failed": 1, "ready": 2}
+    # The admin file list's failure filter finds it too (and not the recovered file).
+    listed = await client.get(
+        "/v1/admin/files", params={"owner": owner, "failed": "true"}, headers=auth("root", **ADMIN)
+    )
+    assert listed.status_code == 200, listed.text
+    assert {f["filename"] for f in listed.json()["items"]} == {"first.mp4", "rerun.mp4"}
 
 
 async def test_an_admins_rerun_and_the_variants_it_dropped_are_in_the_audit(

@@ -163,7 +163,7 @@ class AdminFileFilter:
     max_size: int | None = None
     since: datetime | None = None
     until: datetime | None = None
-    failed: bool | None = None  # a transcode or thumbnail failed
+    failed: bool | None = None  # a transcode (first or re-run) or thumbnail failed
     taken_down: bool | None = None
 
     def conditions(self, params: dict[str, Any]) -> list[sql.Composable]:
@@ -186,7 +186,10 @@ class AdminFileFilter:
         if self.status is None:
             checks.append(sql.SQL("f.status <> 'deleted'"))
         if self.failed is not None:
-            failed = "(f.transcode_status = 'failed' OR f.thumbnail_status = 'failed')"
+            failed = (
+                "(f.transcode_status = 'failed' OR f.thumbnail_status = 'failed'"
+                " OR f.transcode_rerun_error IS NOT NULL)"
+            )
             checks.append(sql.SQL(failed if self.failed else f"NOT coalesce({failed}, false)"))
         if self.taken_down is not None:
             exists = (
