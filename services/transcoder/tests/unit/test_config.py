@@ -6,6 +6,7 @@ import pytest
 
 from mediaplane.transcoder.config import DEFAULT_BACKOFF, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, RungSpec
+from mediaplane.transcoder.domain.retirement import Retirement
 
 REQUIRED = {
     "MEDIAPLANE_TRANSCODER_DATABASE_URL": "postgresql://db/transcoder",
@@ -61,3 +62,40 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert (settings.encoding.segment_seconds, settings.encoding.preset) == (6.0, "fast")
     assert (settings.lease_seconds, settings.backoff, settings.ops_port) == (2.0, (1.0, 2.0), 9200)
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    assert TranscoderSettings.from_env().retirement == Retirement()
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", "600")
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "15")
+    assert TranscoderSettings.from_env().retirement == Retirement(grace=600, sweep_interval=15)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "RETIRE_GRACE must be a positive number of seconds"),
+        ("-60", "RETIRE_GRACE must be a positive number of seconds"),
+        ("two hours", "RETIRE_GRACE must be a number"),
+    ],
+)
+def test_a_bad_grace_in_the_environment_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    for name, required in REQUIRED.items():
+        monkeypatch.setenv(name, required)
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", value)
+    with pytest.raises(ValueError, match=message):
+        TranscoderSettings.from_env()
+
+
+def test_a_bad_sweep_interval_in_the_environment_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, required in REQUIRED.items():
+        monkeypatch.setenv(name, required)
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "0")
+    with pytest.raises(ValueError, match="RETIRE_SWEEP_INTERVAL must be a positive number"):
+        TranscoderSettings.from_env()

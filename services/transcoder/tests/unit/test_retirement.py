@@ -1,5 +1,5 @@
-"""How long a superseded generation stays (pure): its deadline, the settings' checks, and
-the environment variables that set them."""
+"""How long a superseded generation stays (pure): its deadline and the settings' checks
+(the environment variables that set them: test_config.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mediaplane.transcoder.config import TranscoderSettings
 from mediaplane.transcoder.domain.retirement import MAX_GRACE, Retirement
-
-REQUIRED = {
-    "MEDIAPLANE_TRANSCODER_DATABASE_URL": "postgresql://db/transcoder",
-    "MEDIAPLANE_S3_ENDPOINT": "http://127.0.0.1:28333",
-    "MEDIAPLANE_S3_ACCESS_KEY": "key",
-    "MEDIAPLANE_S3_SECRET_KEY": "secret",
-    "MEDIAPLANE_S3_REGION": "us-east-1",
-}
 
 
 def test_a_generation_may_go_the_grace_after_it_was_retired() -> None:
@@ -46,40 +37,3 @@ def test_a_grace_that_is_not_a_positive_bounded_number_is_refused(grace: float) 
 def test_a_sweep_interval_that_is_not_positive_is_refused(interval: float) -> None:
     with pytest.raises(ValueError, match="MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL"):
         Retirement(sweep_interval=interval)
-
-
-def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in REQUIRED.items():
-        monkeypatch.setenv(name, value)
-    assert TranscoderSettings.from_env().retirement == Retirement()
-    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", "600")
-    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "15")
-    assert TranscoderSettings.from_env().retirement == Retirement(grace=600, sweep_interval=15)
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("0", "RETIRE_GRACE must be a positive number of seconds"),
-        ("-60", "RETIRE_GRACE must be a positive number of seconds"),
-        ("two hours", "RETIRE_GRACE must be a number"),
-    ],
-)
-def test_a_bad_grace_in_the_environment_refuses_to_start(
-    monkeypatch: pytest.MonkeyPatch, value: str, message: str
-) -> None:
-    for name, required in REQUIRED.items():
-        monkeypatch.setenv(name, required)
-    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", value)
-    with pytest.raises(ValueError, match=message):
-        TranscoderSettings.from_env()
-
-
-def test_a_bad_sweep_interval_in_the_environment_refuses_to_start(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name, required in REQUIRED.items():
-        monkeypatch.setenv(name, required)
-    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "0")
-    with pytest.raises(ValueError, match="RETIRE_SWEEP_INTERVAL must be a positive number"):
-        TranscoderSettings.from_env()

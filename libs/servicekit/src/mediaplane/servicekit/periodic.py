@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 
@@ -49,3 +50,16 @@ async def every(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await wake.wait()
+
+
+@asynccontextmanager
+async def running(name: str, interval: float, job: Job) -> AsyncIterator[None]:
+    """`every(name, interval, job)` in the background while the block runs; cancelled when
+    it ends (a worker role's `async with`, beside its bus and ops server)."""
+    task = asyncio.create_task(every(name, interval, job))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

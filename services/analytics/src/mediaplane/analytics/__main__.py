@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -30,8 +28,7 @@ from mediaplane.analytics.worker.consumers import register_files, register_rollu
 from mediaplane.bus import Bus
 from mediaplane.eventlog.database import Pool
 from mediaplane.observability import HealthChecks
-from mediaplane.servicekit import checks
-from mediaplane.servicekit.periodic import every
+from mediaplane.servicekit import checks, periodic
 from mediaplane.servicekit.runtime import api, migrate, once, run_roles, serve, serve_worker
 
 
@@ -69,21 +66,14 @@ async def _worker(
             await stop.wait()
 
 
-@asynccontextmanager
-async def _pruning(pool: Pool, interval: float) -> AsyncIterator[None]:
+def _pruning(pool: Pool, interval: float) -> AbstractAsyncContextManager[None]:
     """The retention prune every `interval` seconds while the block runs."""
 
     async def job() -> int:
         pruned = await prune(pool, datetime.now(UTC))
         return pruned.removed_views + pruned.forgotten_batches
 
-    task = asyncio.create_task(every("prune", interval, job))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic.running("prune", interval, job)
 
 
 async def _rebuild(settings: AnalyticsSettings, args: argparse.Namespace) -> None:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 
 import structlog
 from prometheus_client import REGISTRY
 
 from mediaplane.bus import Bus
-from mediaplane.servicekit.periodic import every
+from mediaplane.servicekit import periodic
 from mediaplane.servicekit.runtime import (
     migrate,
     relay,
@@ -63,21 +61,14 @@ async def run_worker(
             await stop.wait()
 
 
-@asynccontextmanager
-async def _sweeping(sweeper: GenerationSweeper, interval: float) -> AsyncIterator[None]:
+def _sweeping(sweeper: GenerationSweeper, interval: float) -> AbstractAsyncContextManager[None]:
     """Delete superseded generations past their grace every `interval` seconds while the
     block runs. Every replica sweeps; each folder is taken by one of them."""
 
     async def job() -> int:
         return len(await sweeper.sweep())
 
-    task = asyncio.create_task(every("retired_generations", interval, job))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic.running("retired_generations", interval, job)
 
 
 ROLES = {
