@@ -325,6 +325,31 @@ async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
     assert event_types().count("upload.session.opened.v1") == 5
 
 
+async def test_any_plan_name_chooses_its_own_quota(
+    make_gateway_settings: Callable[..., GatewaySettings],
+) -> None:
+    """The open statement gets the plans as array literals: names that need quoting in one
+    (quotes, backslashes, commas, braces, NULL) still name their own plan."""
+    odd = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", " spaced "]
+    settings = make_gateway_settings(
+        plans=Plans(
+            quotas={"free": Quota(files=1), **{name: Quota(files=i + 2) for i, name in enumerate(odd)}},
+            default="free",
+        ),
+    )
+    await apply_migrations(settings)
+    request = OpenRequest(filename="a.png", size=1, content_type="image/png")
+    context = EventContext(producer="tests", correlation_id="plan-names")
+    async with open_resources(settings, pool_size=2) as resources:
+        for i, name in enumerate([*odd, "unknown", None]):
+            owner = f"owner-{i}"
+            files = odd.index(name) + 2 if name in odd else 1
+            for _ in range(files):
+                await resources.service.open(owner, request, context, claimed_plan=name)
+            with pytest.raises(QuotaExceeded):
+                await resources.service.open(owner, request, context, claimed_plan=name)
+
+
 async def test_quota_and_rate_limit(
     make_gateway_settings: Callable[..., GatewaySettings], auth: Any, event_types: Any
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,27 +67,51 @@ _RESULT_COLUMNS = ", ".join(
 )
 
 
+@dataclass(frozen=True)
+class PlanTable:
+    """The plans' quotas as the open statement's parameters, built once per process.
+
+    As array literals (text, which Postgres casts) rather than Python lists: psycopg
+    would adapt each list, element by element, on every open."""
+
+    params: Mapping[str, Any]
+
+
+def plan_table(plans: Plans) -> PlanTable:
+    default = plans.quota(plans.default)
+    names = ",".join('"' + _escaped(plan) + '"' for plan in plans.quotas)
+    return PlanTable(
+        params={
+            "q_plans": "{" + names + "}",
+            "q_plan_files": "{" + ",".join(str(q.files) for q in plans.quotas.values()) + "}",
+            "q_plan_bytes": "{" + ",".join(str(q.bytes) for q in plans.quotas.values()) + "}",
+            "q_default_files": default.files,
+            "q_default_bytes": default.bytes,
+        }
+    )
+
+
+def _escaped(element: str) -> str:
+    """An element of a quoted array literal: backslash and double quote escaped."""
+    return element.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def open_session_guard(
-    opened: UploadSessionOpened, plans: Plans, claimed_plan: str | None
+    opened: UploadSessionOpened, plans: PlanTable, claimed_plan: str | None
 ) -> AppendGuard:
     """Append `opened` only within the owner's quota, with its projection row.
 
     The quota is that of `Plans.plan_of(projected, claimed_plan)` with the admin's
     override (`Plans.effective`), applied in SQL: the owner's plan and override are read
     from the accounts projection in the same statement, not in a round trip before it."""
-    default = plans.quota(plans.default)
     return AppendGuard(
         before=_OPEN_BEFORE,
         after=_OPEN_AFTER,
         result=_RESULT_COLUMNS,
         params={
+            **plans.params,
             "q_owner": opened.owner,
             "q_now": opened.occurred_at,
-            "q_plans": list(plans.quotas),
-            "q_plan_files": [quota.files for quota in plans.quotas.values()],
-            "q_plan_bytes": [quota.bytes for quota in plans.quotas.values()],
-            "q_default_files": default.files,
-            "q_default_bytes": default.bytes,
             "q_claimed_plan": claimed_plan,
             "q_size": opened.size,
             "q_session_id": opened.session_id,

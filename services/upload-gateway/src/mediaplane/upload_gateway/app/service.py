@@ -109,6 +109,7 @@ class UploadService:
         self.clock = clock
         self.sessions = sessions.session_decider(self.limits)
         self.files = files.file_decider(self.limits)
+        self.plan_table = projections.plan_table(settings.plans)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -265,7 +266,7 @@ class UploadService:
     def _open_guard(self, events: Sequence[Event], claimed_plan: str | None) -> AppendGuard:
         (opened,) = events
         assert isinstance(opened, UploadSessionOpened)
-        return projections.open_session_guard(opened, self.settings.plans, claimed_plan)
+        return projections.open_session_guard(opened, self.plan_table, claimed_plan)
 
     async def get(self, owner: str, session_id: uuid.UUID) -> SessionView:
         state = await self._session(session_id)
