@@ -331,12 +331,8 @@ async def test_any_plan_name_chooses_its_own_quota(
     """The open statement gets the plans as array literals: names that need quoting in one
     (quotes, backslashes, commas, braces, NULL) still name their own plan."""
     odd = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", " spaced "]
-    settings = make_gateway_settings(
-        plans=Plans(
-            quotas={"free": Quota(files=1), **{name: Quota(files=i + 2) for i, name in enumerate(odd)}},
-            default="free",
-        ),
-    )
+    quotas = {"free": Quota(files=1), **{name: Quota(files=i + 2) for i, name in enumerate(odd)}}
+    settings = make_gateway_settings(plans=Plans(quotas=quotas, default="free"))
     await apply_migrations(settings)
     request = OpenRequest(filename="a.png", size=1, content_type="image/png")
     context = EventContext(producer="tests", correlation_id="plan-names")
