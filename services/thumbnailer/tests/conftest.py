@@ -32,11 +32,13 @@ def storage_settings(stack: StackSettings) -> StorageSettings:
 
 @pytest.fixture
 def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
-    """The thumbnailer's own bucket (created by its bootstrap), removed after the test.
+    """The thumbnailer's own bucket (the admin's to create: its bootstrap only checks for
+    it), removed after the test.
 
     `s3_bucket` plays the gateway's `originals`.
     """
     name = f"{s3_bucket}-thumbs"
+    bucket_admin(stack).ensure(name)
     yield name
     bucket_admin(stack).empty_and_remove(name)
 

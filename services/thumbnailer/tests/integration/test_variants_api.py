@@ -68,6 +68,7 @@ def signed(spec: str) -> str:
 @pytest.fixture
 def variants_bucket(stack: StackSettings, s3_bucket: str) -> Any:
     name = f"{s3_bucket}-variants"
+    bucket_admin(stack).ensure(name)  # the admin's to create: the API only checks for it
     yield name
     bucket_admin(stack).empty_and_remove(name)
 

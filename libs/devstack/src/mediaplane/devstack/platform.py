@@ -47,7 +47,7 @@ import psycopg
 from psycopg import sql
 
 from mediaplane.bus.permissions import DEAD_LETTERS, password_variable
-from mediaplane.devstack import natsauth
+from mediaplane.devstack import natsauth, s3auth
 from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
 from mediaplane.devstack.settings import (
     BACKGROUND_NICENESS,
@@ -55,6 +55,12 @@ from mediaplane.devstack.settings import (
     database_url,
     repo_root,
 )
+from mediaplane.storage.permissions import (
+    BUCKET_KINDS,
+    access_key_variable,
+    secret_key_variable,
+)
+from mediaplane.storage.permissions import SERVICES as S3_IDENTITIES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +140,16 @@ _BUS_VARIABLES = (
 )
 
 
+# Each service's S3 keys are passed through when set: an external S3
+# (MEDIAPLANE_S3_ENDPOINT) brings its own identities, and a test platform gets
+# the shared server's (`PrivatePlatform`).
+_S3_VARIABLES = tuple(
+    variable
+    for s3 in S3_IDENTITIES
+    for variable in (access_key_variable(s3.name), secret_key_variable(s3.name))
+)
+
+
 # The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
 # `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
@@ -196,10 +212,11 @@ class PlatformSettings:
                 for s in SERVICES
             },
             buckets={
-                kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
-                for kind in ("originals", "renditions", "thumbnails", "variants")
+                kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind) for kind in BUCKET_KINDS
             },
-            passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
+            passthrough={
+                name: env[name] for name in (*_BUS_VARIABLES, *_S3_VARIABLES) if name in env
+            },
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
             admin_email=env.get("MEDIAPLANE_DEV_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
             replicas=replica_count(env.get("MEDIAPLANE_REPLICAS", "1")),
@@ -314,7 +331,9 @@ class PlatformSettings:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
-        from `natsauth`), with the permissions of `mediaplane.bus.permissions`.
+        from `natsauth`), with the permissions of `mediaplane.bus.permissions`, and to
+        our own S3 as itself (`MEDIAPLANE_<NAME>_S3_ACCESS_KEY`, from `s3auth`), with the
+        grants of `mediaplane.storage.permissions`. No process gets the S3 admin's keys.
         """
         stack = self.stack
         identities = (
@@ -330,6 +349,7 @@ class PlatformSettings:
             if stack.managed["nats"]
             else {}
         )
+        s3_keys = s3auth.environment(s3auth.keys(stack)) if stack.managed["seaweedfs"] else {}
         s3_host = stack.s3_endpoint.split("://", 1)[1]
         env = {
             "MEDIAPLANE_ROOT": str(self.root),
@@ -338,8 +358,6 @@ class PlatformSettings:
             # R3 streams on a local three-node cluster (`just up --cluster`).
             "MEDIAPLANE_STREAM_REPLICAS": str(stack.stream_replicas),
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
-            "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
-            "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
             "MEDIAPLANE_S3_REGION": stack.s3_region,
             "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
@@ -383,6 +401,7 @@ class PlatformSettings:
             "OTEL_EXPORTER_OTLP_ENDPOINT": stack.traces_url,
             "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **identities,
+            **s3_keys,
             **self.passthrough,
         }
         for service in SERVICES:

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 
 from mediaplane.storage import StorageSettings
+from mediaplane.storage.permissions import Keys
 
 
 def repo_root() -> Path:
@@ -27,12 +28,6 @@ def repo_root() -> Path:
         if (candidate / "justfile").exists() and (candidate / "contracts").is_dir():
             return candidate
     return here
-
-
-@dataclass(frozen=True, kw_only=True)
-class S3Identity:
-    access_key: str
-    secret_key: str
 
 
 # On one machine every process shares the cores. The request-serving ones (the
@@ -84,13 +79,11 @@ class StackSettings:
     nats_url_override: str | None = None
     s3_endpoint_override: str | None = None
     clamd_url_override: str | None = None
-    s3_admin: S3Identity = field(
-        default_factory=lambda: S3Identity(
-            access_key="mediaplane", secret_key="mediaplane-dev-secret"
-        )
+    s3_admin: Keys = field(
+        default_factory=lambda: Keys(access_key="mediaplane", secret_key="mediaplane-dev-secret")
     )
-    s3_readonly: S3Identity = field(
-        default_factory=lambda: S3Identity(access_key="readonly", secret_key="readonly-dev-secret")
+    s3_readonly: Keys = field(
+        default_factory=lambda: Keys(access_key="readonly", secret_key="readonly-dev-secret")
     )
     s3_region: str = "us-east-1"
 
@@ -160,18 +153,22 @@ class StackSettings:
     def from_env(cls) -> StackSettings:
         env = os.environ
         data_dir = Path(env.get("MEDIAPLANE_DATA_DIR", str(repo_root() / ".local")))
-        admin = S3Identity(
+        admin = Keys(
             access_key=env.get("MEDIAPLANE_S3_ACCESS_KEY", "mediaplane"),
             secret_key=env.get("MEDIAPLANE_S3_SECRET_KEY", "mediaplane-dev-secret"),
         )
         return cls(
             data_dir=data_dir,
             # A second managed NATS beside the usual one (e.g. a branch that changes how
-            # NATS runs); the other servers have fixed ports.
+            # NATS runs); Postgres, clamd and the traces have fixed ports.
             nats_port=int(env.get("MEDIAPLANE_NATS_PORT", "24222")),
             nats_monitor_port=int(env.get("MEDIAPLANE_NATS_MONITOR_PORT", "28222")),
             nats_cluster=env.get("MEDIAPLANE_NATS_CLUSTER", "") == "1",
             nats_route_port=int(env.get("MEDIAPLANE_NATS_ROUTE_PORT", "26222")),
+            # Likewise a second managed SeaweedFS (a branch that changes its identities):
+            # S3 on this port, its master, volume, filer and admin on the 15 from the base.
+            s3_port=int(env.get("MEDIAPLANE_S3_PORT", "28333")),
+            weed_base_port=int(env.get("MEDIAPLANE_WEED_BASE_PORT", "29330")),
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),
