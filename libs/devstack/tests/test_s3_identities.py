@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from mediaplane.devstack import s3auth
-from mediaplane.devstack.servers import bucket_admin
+from mediaplane.devstack.servers import SeaweedFS, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import (
     AccessDenied,
@@ -83,8 +83,6 @@ async def refused_write(store: ObjectStore, bucket: str) -> None:
 def test_every_identity_is_in_the_servers_config(stack: StackSettings) -> None:
     if not stack.managed["seaweedfs"]:
         pytest.skip("an external S3 has its own config")
-    from mediaplane.devstack.servers import SeaweedFS
-
     server = SeaweedFS(stack)
     names = [identity["name"] for identity in server.s3_config()["identities"]]
     assert names == ["mediaplane", *(s.name for s in SERVICES), "readonly"]

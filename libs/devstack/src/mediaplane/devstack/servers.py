@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 import psycopg
@@ -465,7 +466,7 @@ class SeaweedFS:
     def config_file(self) -> Path:
         return self.dir / "s3.json"
 
-    def s3_config(self) -> dict[str, object]:
+    def s3_config(self) -> dict[str, Any]:
         """The admin, every service with the grants of `mediaplane.storage.permissions`
         (keys from `s3auth`), and a read-only identity for tests."""
         config = seaweedfs_config(self.settings.s3_admin, s3auth.keys(self.settings))
