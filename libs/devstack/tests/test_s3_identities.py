@@ -9,15 +9,18 @@ with the keys of `s3auth`. The buckets are named like a test platform's
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
 from mediaplane.devstack import s3auth
+from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import SeaweedFS, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import (
@@ -27,6 +30,7 @@ from mediaplane.storage import (
     ObjectStore,
     StorageError,
     StorageSettings,
+    permissions,
 )
 from mediaplane.storage.permissions import BUCKET_KINDS, SERVICES
 
@@ -252,3 +256,36 @@ def test_no_service_may_create_or_reach_a_bucket_not_named_after_its_kinds(
         as_admin_tool.ensure(f"{buckets['originals']}-new")
     with pytest.raises(AccessDenied):
         as_admin_tool.stat(s3_bucket, "k")
+
+
+def test_infra_up_restarts_a_seaweedfs_started_before_a_service_was_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server (and keys file) from before the newest service existed: `apply_identities`
+    restarts it with the new identity, keeping the data; then nothing."""
+    newest = permissions.SERVICES[-1].name
+    base = free_port_block(16)
+    settings = StackSettings(data_dir=tmp_path, s3_port=base + 15, weed_base_port=base)
+    server = SeaweedFS(settings)
+    with monkeypatch.context() as before:
+        older = permissions.SERVICES[:-1]
+        before.setattr(permissions, "SERVICES", older)
+        before.setattr(s3auth, "SERVICES", older)
+        server.start()
+    try:
+        admin = bucket_admin(settings)
+        admin.ensure("originals-kept")
+        admin.put("originals-kept", "k", b"kept")
+        assert newest not in json.loads(s3auth.keys_file(settings).read_text())
+        as_newest = BucketAdmin(settings_of(settings, newest))  # now adds its keys to the file
+        with pytest.raises(AccessDenied):  # the running server does not know them yet
+            as_newest.stat("originals-kept", "k")
+        pid = (tmp_path / "seaweedfs" / "seaweedfs.pid").read_text()
+
+        assert server.apply_identities()
+
+        assert (tmp_path / "seaweedfs" / "seaweedfs.pid").read_text() != pid
+        assert as_newest.stat("originals-kept", "k").size == len(b"kept")
+        assert not server.apply_identities()  # current already: no second restart
+    finally:
+        server.stop()
