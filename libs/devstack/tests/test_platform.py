@@ -12,9 +12,10 @@ import psycopg
 import pytest
 
 from mediaplane.devstack import logstream, natsauth, platform, s3auth
+from mediaplane.devstack.background import BACKGROUND_NICENESS, background_cores
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
-from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings
+from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage.permissions import SERVICES as S3
 
 
@@ -167,10 +168,20 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
     for role in roles:
         assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
     assert "deploy/edge/Caddyfile" in processes["edge"].command
-    # Request-serving processes first; the pipeline's roles yield the cores to them.
+    # Request-serving processes first; the pipeline's roles yield the cores to them, and
+    # all but the transcoder's jobs stay off the first core (background.py).
+    cores = ",".join(map(str, background_cores()))
     for role in roles:
-        niced = processes[role].command.startswith(f"nice -n {BACKGROUND_NICENESS} ")
-        assert niced == (not role.endswith("-api")), processes[role].command
+        command = processes[role].command
+        niced = command.startswith(f"nice -n {BACKGROUND_NICENESS} ")
+        off_first = command.startswith(f"taskset --cpu-list {cores} nice -n {BACKGROUND_NICENESS} ")
+        if role.endswith("-api"):
+            assert not niced, command
+            assert not off_first, command
+        elif role == "transcoder-worker":
+            assert niced, command
+        else:
+            assert off_first, command
     assert not processes["edge"].command.startswith("nice")
     assert processes["edge"].ready_url == "http://127.0.0.1:8080/"
 

@@ -48,9 +48,9 @@ from psycopg import sql
 
 from mediaplane.bus.permissions import DEAD_LETTERS, password_variable
 from mediaplane.devstack import natsauth, s3auth
+from mediaplane.devstack.background import background
 from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
 from mediaplane.devstack.settings import (
-    BACKGROUND_NICENESS,
     StackSettings,
     database_url,
     repo_root,
@@ -68,12 +68,19 @@ class Service:
     name: str  # database name and env prefix (`MEDIAPLANE_<NAME>_...`)
     module: str  # `python -m <module> <role>`
     roles: tuple[str, ...]
+    # Roles of long CPU-bound jobs: background work, but on every core (background.py).
+    bulk_roles: tuple[str, ...] = ()
 
 
 SERVICES = (
     Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
     Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
-    Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
+    Service(
+        name="transcoder",
+        module="mediaplane.transcoder",
+        roles=("worker", "relay"),
+        bulk_roles=("worker",),
+    ),
     Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
@@ -304,7 +311,7 @@ class PlatformSettings:
                     name = replica_name(f"{service.name}-{role}", replica)
                     command = [python, "-m", service.module, role]
                     if role != "api":
-                        command = ["nice", "-n", str(BACKGROUND_NICENESS), *command]
+                        command = background(command, every_core=role in service.bulk_roles)
                     found.append(
                         Process(
                             name=name,

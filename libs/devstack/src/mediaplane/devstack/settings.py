@@ -30,15 +30,6 @@ def repo_root() -> Path:
     return here
 
 
-# On one machine every process shares the cores. The request-serving ones (the
-# APIs, the edge, Postgres) come first; consumers, workers, relays and the trace
-# backend run this much nicer and take what is left. Without it a catalog ingest
-# at 1,000 events/s holds a core a `GET /v1/files` then waits for, and the trace
-# backend (~5 ms of CPU per span it stores) takes one in bursts every few seconds
-# (docs/benchmarks.md, Latency (f)); on an idle machine it changes nothing. In a
-# cluster each role has its own CPU requests instead.
-BACKGROUND_NICENESS = 10
-
 CLUSTER_SIZE = 3  # NATS nodes in cluster mode: R3 streams survive one node's loss
 
 
