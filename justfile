@@ -83,6 +83,7 @@ compose-env:
       echo "MEDIAPLANE_CATALOG_PLAYBACK_SECRET=$(secret)"
       echo "MEDIAPLANE_THUMBNAILER_VARIANT_SECRET=$(secret)"
       {{py}} -m mediaplane.bus new-passwords
+      {{py}} -m mediaplane.storage new-keys  # each service's own S3 identity
       echo "MEDIAPLANE_ROUTE_NATS_PASSWORD=p$(secret)"  # the NATS nodes' logins to each other
     } > .env
     echo "wrote .env; add MEDIAPLANE_JWKS_URL, MEDIAPLANE_JWT_ISSUER and MEDIAPLANE_JWT_AUDIENCE"

@@ -242,6 +242,7 @@ async def test_two_worker_processes_vs_one_through_the_chunk_queue(
     _make_source(source, QUEUE_SECONDS)
     bus = namespaced_settings(nats_namespace)
     renditions = f"{s3_bucket}-hls"
+    bucket_admin(stack).ensure(renditions)  # the admin's to create, never the transcoder's
     settings = TranscoderSettings(
         database_url=pg_url,
         bus=bus,
@@ -259,8 +260,8 @@ async def test_two_worker_processes_vs_one_through_the_chunk_queue(
         "MEDIAPLANE_DLQ_STREAM": bus.dlq_stream,
         "MEDIAPLANE_DLQ_SUBJECT_ROOT": bus.dlq_subject_root,
         "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
-        "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
-        "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
+        "MEDIAPLANE_TRANSCODER_S3_ACCESS_KEY": stack.s3_admin.access_key,
+        "MEDIAPLANE_TRANSCODER_S3_SECRET_KEY": stack.s3_admin.secret_key,
         "MEDIAPLANE_S3_REGION": stack.s3_region,
         "MEDIAPLANE_RENDITIONS_BUCKET": renditions,
         "MEDIAPLANE_ORIGINALS_BUCKET": s3_bucket,

@@ -44,9 +44,10 @@ import pytest
 from PIL import Image
 
 from mediaplane.devstack import traces
+from mediaplane.devstack.background import background
 from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.servers import Traces
-from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings
+from mediaplane.devstack.settings import StackSettings
 
 from .conftest import machine_description
 
@@ -316,7 +317,7 @@ async def list_under_ingest(
     pipeline role's CPU seconds during the load."""
     env = platform.env
     load = await asyncio.create_subprocess_exec(
-        *("nice", "-n", str(BACKGROUND_NICENESS), sys.executable, str(INGEST_LOAD)),
+        *background([sys.executable, str(INGEST_LOAD)]),
         env["MEDIAPLANE_SUBJECT_ROOT"],
         *(env[f"MEDIAPLANE_{kind}_BUCKET"] for kind in ("ORIGINALS", "RENDITIONS", "THUMBNAILS")),
         *(str(INGEST_RATE), str(LIST_SECONDS)),

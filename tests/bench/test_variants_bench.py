@@ -189,6 +189,8 @@ async def test_variant_generation_vs_bare_pillow_and_cached_p99(
 
     # 2. Whole misses through the service, wall time, against the bare operation's.
     settings = _settings(stack, pg_url, nats_namespace, s3_bucket)
+    for bucket in (settings.bucket, settings.variants.bucket):
+        bucket_admin(stack).ensure(bucket)  # the admin's to create, never the service's
     await apply_migrations(settings)
     data = photos[0].read_bytes()
     file = await _known_file(settings, data)

@@ -143,7 +143,7 @@ def test_every_compose_service_gets_its_own_nats_password_and_no_other(
     checked = 0
     for name, service in services.items():
         image = str(service.get("image", ""))
-        if not image.startswith("mediaplane/"):
+        if not image.startswith("mediaplane/") or name == "s3-init":  # S3 admin's, no bus
             continue
         owner = "gateway" if "upload-gateway" in image else image.split("/")[1].split(":")[0]
         passwords = {k: v for k, v in service["environment"].items() if "NATS_PASSWORD" in k}

@@ -234,7 +234,7 @@ async def _sign_up(identity: Server, email: str) -> str:
         "/v1/account/registrations", json={"email": email, "password": PASSWORD}
     )
     assert registered.status_code == 202, registered.text
-    token = identity.token_from_mail(email, "verify")
+    token = await identity.token_from_mail(email, "verify")
     verified = await identity.http.post("/v1/account/email-verifications", json={"token": token})
     assert verified.status_code == 204, verified.text
     signed_in = await identity.http.post(

@@ -11,10 +11,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mediaplane.devstack import logstream, natsauth, platform
+from mediaplane.devstack import logstream, natsauth, platform, s3auth
+from mediaplane.devstack.background import BACKGROUND_NICENESS, background_cores
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.servers import StackError
-from mediaplane.devstack.settings import BACKGROUND_NICENESS, StackSettings
+from mediaplane.devstack.settings import StackSettings
+from mediaplane.storage.permissions import SERVICES as S3
 
 
 @pytest.fixture
@@ -129,6 +131,34 @@ def test_an_external_nats_brings_the_identities_from_the_environment(
     assert not (isolated_env / "nats" / "passwords.json").exists()
 
 
+def test_each_service_gets_its_own_s3_keys_and_nobody_the_admins(isolated_env: Path) -> None:
+    settings = platform.PlatformSettings.from_env()
+    env = settings.environment("x" * 40, "y" * 40, "z" * 40)
+    known = s3auth.keys(settings.stack)
+    assert (isolated_env / "seaweedfs" / "keys.json").stat().st_mode & 0o077 == 0
+    assert {k: v for k, v in env.items() if "S3_ACCESS_KEY" in k or "S3_SECRET_KEY" in k} == {
+        **{f"MEDIAPLANE_{s.name.upper()}_S3_ACCESS_KEY": known[s.name].access_key for s in S3},
+        **{f"MEDIAPLANE_{s.name.upper()}_S3_SECRET_KEY": known[s.name].secret_key for s in S3},
+    }
+    assert len({k.secret_key for k in known.values()}) == len(S3)
+    assert settings.stack.s3_admin.secret_key not in env.values()
+    assert s3auth.keys(settings.stack) == known  # kept across restarts
+
+
+def test_an_external_s3_brings_the_identities_from_the_environment(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", "http://s3.example:8333")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_S3_ACCESS_KEY", "given")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_S3_SECRET_KEY", "given-secret")
+    env = platform.PlatformSettings.from_env().environment("x" * 40, "y" * 40, "z" * 40)
+    assert {k: v for k, v in env.items() if "S3_ACCESS_KEY" in k or "S3_SECRET_KEY" in k} == {
+        "MEDIAPLANE_CATALOG_S3_ACCESS_KEY": "given",
+        "MEDIAPLANE_CATALOG_S3_SECRET_KEY": "given-secret",
+    }
+    assert not (isolated_env / "seaweedfs" / "keys.json").exists()
+
+
 def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env: Path) -> None:
     settings = platform.PlatformSettings.from_env()
     processes = {p.name: p for p in settings.processes()}
@@ -138,10 +168,20 @@ def test_every_role_and_the_edge_are_processes_with_readiness_urls(isolated_env:
     for role in roles:
         assert processes[role].ready_url == f"http://127.0.0.1:{ports[role]}/health/ready"
     assert "deploy/edge/Caddyfile" in processes["edge"].command
-    # Request-serving processes first; the pipeline's roles yield the cores to them.
+    # Request-serving processes first; the pipeline's roles yield the cores to them, and
+    # all but the transcoder's jobs stay off the first core (background.py).
+    cores = ",".join(map(str, background_cores()))
     for role in roles:
-        niced = processes[role].command.startswith(f"nice -n {BACKGROUND_NICENESS} ")
-        assert niced == (not role.endswith("-api")), processes[role].command
+        command = processes[role].command
+        niced = command.startswith(f"nice -n {BACKGROUND_NICENESS} ")
+        off_first = command.startswith(f"taskset --cpu-list {cores} nice -n {BACKGROUND_NICENESS} ")
+        if role.endswith("-api"):
+            assert not niced, command
+            assert not off_first, command
+        elif role == "transcoder-worker":
+            assert niced, command
+        else:
+            assert off_first, command
     assert not processes["edge"].command.startswith("nice")
     assert processes["edge"].ready_url == "http://127.0.0.1:8080/"
 

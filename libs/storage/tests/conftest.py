@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from mediaplane.devstack.settings import S3Identity, StackSettings
+from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
+from mediaplane.storage.permissions import Keys
 from mediaplane.storage.settings import MAX_COPY_PART
 
 
@@ -17,7 +18,7 @@ def make_store(stack: StackSettings) -> Callable[..., ObjectStore]:
     """An ObjectStore for the stack with other credentials, public endpoint or copy threshold."""
 
     def make(
-        identity: S3Identity | None = None,
+        identity: Keys | None = None,
         public_endpoint: str | None = None,
         multipart_copy_threshold: int = MAX_COPY_PART,
     ) -> ObjectStore:

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mediaplane.devstack.pytest_plugin import bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import (
     BucketNotFound,
@@ -106,17 +105,10 @@ async def test_delete_is_idempotent(store: ObjectStore, s3_bucket: str) -> None:
         await store.stat(s3_bucket, "k")
 
 
-async def test_ensure_buckets_creates_once(
-    store: ObjectStore, stack: StackSettings, s3_bucket: str
-) -> None:
-    extra = f"{s3_bucket}-extra"
-    try:
-        await store.ensure_buckets(s3_bucket, extra)
-        await store.ensure_buckets(extra)
-        await store.put_bytes(extra, "k", b"x")
-        assert [o.key for o in await store.list_objects(extra)] == ["k"]
-    finally:
-        bucket_admin(stack).empty_and_remove(extra)
+async def test_require_buckets_names_the_missing_one(store: ObjectStore, s3_bucket: str) -> None:
+    await store.require_buckets(s3_bucket)
+    with pytest.raises(BucketNotFound, match=f"{s3_bucket}-missing"):
+        await store.require_buckets(s3_bucket, f"{s3_bucket}-missing")
 
 
 async def test_presigned_get_names_the_download_and_serves_ranges(

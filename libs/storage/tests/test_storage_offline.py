@@ -130,6 +130,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
     settings = StorageSettings.from_env()
 
+    assert (settings.access_key, settings.secret_key) == ("k", "s")
     assert (settings.endpoint.host, settings.endpoint.secure) == ("10.0.0.5:8333", False)
     assert settings.presign_endpoint == Endpoint(host="edge.example.com", secure=True)
     assert settings.region == "eu-west-3"
@@ -142,3 +143,21 @@ def test_settings_from_environment_names_what_is_missing(monkeypatch: pytest.Mon
     monkeypatch.setenv("MEDIAPLANE_S3_SECRET_KEY", "s")
     with pytest.raises(ValueError, match="MEDIAPLANE_S3_REGION"):
         StorageSettings.from_env()
+
+
+def test_a_service_reads_its_own_keys_and_never_the_admins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIAPLANE_S3_ENDPOINT", "http://h:1")
+    monkeypatch.setenv("MEDIAPLANE_S3_REGION", "us-east-1")
+    monkeypatch.setenv("MEDIAPLANE_S3_ACCESS_KEY", "admin")
+    monkeypatch.setenv("MEDIAPLANE_S3_SECRET_KEY", "admin-secret")
+    monkeypatch.delenv("MEDIAPLANE_CATALOG_S3_ACCESS_KEY", raising=False)
+    with pytest.raises(ValueError, match="MEDIAPLANE_CATALOG_S3_ACCESS_KEY"):
+        StorageSettings.from_env(service="catalog")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_S3_ACCESS_KEY", "mediaplane-catalog")
+    monkeypatch.setenv("MEDIAPLANE_CATALOG_S3_SECRET_KEY", "catalog-secret")
+
+    settings = StorageSettings.from_env(service="catalog")
+
+    assert (settings.access_key, settings.secret_key) == ("mediaplane-catalog", "catalog-secret")

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mediaplane.devstack.settings import S3Identity, StackSettings
+from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import AccessDenied, ObjectNotFound, ObjectStore
+from mediaplane.storage.permissions import Keys
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ async def test_expired_url_is_refused(
 async def test_url_signed_with_a_wrong_secret_is_refused(
     make_store: StoreFactory, stack: StackSettings, http: httpx.AsyncClient, s3_bucket: str
 ) -> None:
-    forged = make_store(S3Identity(access_key=stack.s3_admin.access_key, secret_key="guessed"))
+    forged = make_store(Keys(access_key=stack.s3_admin.access_key, secret_key="guessed"))
     request = forged.presign_put(s3_bucket, "k", expires=FIVE_MINUTES)
     assert (await http.put(request.url, content=b"x")).status_code == 403
 

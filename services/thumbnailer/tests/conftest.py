@@ -19,7 +19,7 @@ from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
 from mediaplane.thumbnailer.app.bootstrap import Resources, apply_migrations, open_resources
-from mediaplane.thumbnailer.config import ThumbnailerSettings
+from mediaplane.thumbnailer.config import ThumbnailerSettings, VariantSettings
 
 
 def bus_settings(namespace: NatsNamespace) -> BusSettings:
@@ -32,11 +32,22 @@ def storage_settings(stack: StackSettings) -> StorageSettings:
 
 @pytest.fixture
 def thumbs_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
-    """The thumbnailer's own bucket (created by its bootstrap), removed after the test.
+    """The thumbnailer's own bucket (the admin's to create: its bootstrap only checks for
+    it), removed after the test.
 
     `s3_bucket` plays the gateway's `originals`.
     """
     name = f"{s3_bucket}-thumbs"
+    bucket_admin(stack).ensure(name)
+    yield name
+    bucket_admin(stack).empty_and_remove(name)
+
+
+@pytest.fixture
+def variants_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
+    """The variants API's bucket (the admin's to create as well), removed after the test."""
+    name = f"{s3_bucket}-variants"
+    bucket_admin(stack).ensure(name)
     yield name
     bucket_admin(stack).empty_and_remove(name)
 
@@ -48,6 +59,7 @@ def make_settings(
     nats_namespace: NatsNamespace,
     s3_bucket: str,
     thumbs_bucket: str,
+    variants_bucket: str,
     tmp_path: Path,
 ) -> Callable[..., ThumbnailerSettings]:
     work_dir = tmp_path / "work"  # where jobs download: tests check nothing is left there
@@ -60,6 +72,7 @@ def make_settings(
             "storage": storage_settings(stack),
             "bucket": thumbs_bucket,
             "originals_bucket": s3_bucket,
+            "variants": VariantSettings(bucket=variants_bucket),
             "concurrency": 2,
             "work_dir": str(work_dir),
             **overrides,

@@ -104,8 +104,10 @@ def storage_settings(stack: StackSettings) -> StorageSettings:
 
 @pytest.fixture
 def renditions_bucket(stack: StackSettings, s3_bucket: str) -> Iterator[str]:
-    """The transcoder's own bucket, apart from the one holding the originals."""
+    """The transcoder's own bucket, apart from the one holding the originals (the admin's
+    to create: the transcoder only checks for it)."""
     name = f"{s3_bucket}-hls"
+    bucket_admin(stack).ensure(name)
     yield name
     bucket_admin(stack).empty_and_remove(name)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from joserfc import jwt
 
 from mediaplane.identity.adapters.keys import ALGORITHM
 from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
-from mediaplane.identity.config import IdentitySettings, TokenLifetimes
+from mediaplane.identity.config import IdentitySettings
 from mediaplane.identity.testing import (
     PASSWORD,
     Server,
@@ -51,7 +52,7 @@ def problem(response: httpx.Response, status: int, code: str) -> None:
 async def test_an_expired_reset_link_is_refused(
     make_identity_settings: Callable[..., IdentitySettings],
 ) -> None:
-    settings = make_identity_settings(lifetimes=TokenLifetimes(mail_link_seconds=0))
+    settings = make_identity_settings()
     await apply_migrations(settings)
     async with running(settings) as server:
         async with open_resources(settings, pool_size=1) as resources:
@@ -62,7 +63,10 @@ async def test_an_expired_reset_link_is_refused(
             "/v1/account/password-resets", json={"email": "reset@example.org"}
         )
         assert asked.status_code == 202
-        token = server.token_from_mail("reset@example.org", "reset")
+        token = await server.token_from_mail("reset@example.org", "reset")
+        # The link's hour has passed (the service's clock moved on).
+        later = datetime.now(UTC) + timedelta(seconds=settings.lifetimes.mail_link_seconds + 1)
+        server.app.state.accounts.clock = lambda: later
         expired = await server.http.post(
             "/v1/account/password-resets/confirm",
             json={"token": token, "password": "a brand new passphrase"},

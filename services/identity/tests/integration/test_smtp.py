@@ -1,9 +1,13 @@
-"""Mail over SMTP: a real SMTP server in-process (aiosmtpd) receives the verification mail,
-and the code in it verifies the account. In clear to a loopback server, and with STARTTLS
-and a password (the server's certificate checked against a CA the test makes)."""
+"""Mail over SMTP through the outbox: a real SMTP server in-process (aiosmtpd) receives the
+verification mail, and the code in it verifies the account. In clear to a loopback server,
+and with STARTTLS and a password (the server's certificate checked against a CA the test
+makes). Requests only write mails; the sender (the relay role's, driven here by the test
+with a clock it moves) delivers them: after the server comes back, once with two senders,
+never when the link expired, and past its bound a mail ends failed with its reason."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email
 import ipaddress
@@ -14,17 +18,27 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from psycopg.rows import dict_row
 
+from mediaplane.bus.testing import eventually
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.identity.app.bootstrap import apply_migrations
+from mediaplane.eventlog.database import open_pool
+from mediaplane.identity.adapters import mail_outbox
+from mediaplane.identity.adapters.mail import Mailer, SmtpMailer
+from mediaplane.identity.app import mail_sender
+from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
+from mediaplane.identity.app.mail_sender import MailSender, sending
 from mediaplane.identity.config import IdentitySettings, SmtpSettings
+from mediaplane.identity.domain.policy import MailRetry
 from mediaplane.identity.testing import PASSWORD, running
 
 pytestmark = pytest.mark.integration
@@ -89,11 +103,12 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., tuple[Inbox, int]]]:
-    """`smtp_server(**controller_options)`: a started aiosmtpd server, its inbox and port."""
+    """`smtp_server(port=None, **controller_options)`: a started aiosmtpd server (on `port`,
+    else a free one), its inbox and port."""
     started: list[Controller] = []
 
-    def start(**options: Any) -> tuple[Inbox, int]:
-        inbox, port = Inbox(), free_port_block(1)
+    def start(port: int | None = None, **options: Any) -> tuple[Inbox, int]:
+        inbox, port = Inbox(), port or free_port_block(1)
         controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
         controller.start()
         started.append(controller)
@@ -111,6 +126,8 @@ async def _register_and_verify(settings: IdentitySettings, inbox: Inbox, address
             "/v1/account/registrations", json={"email": address, "password": PASSWORD}
         )
         assert registered.status_code == 202, registered.text
+        assert inbox.messages == []  # written, not sent: the sender sends it
+        assert await server.deliver() == 1
         [mail] = inbox.messages
         assert mail["To"] == address
         assert mail["Subject"] == "mediaplane: verify your email"
@@ -171,7 +188,30 @@ async def test_starttls_and_a_password_from_a_file(
     assert inbox.messages[0]["From"] == "accounts <accounts@example.org>"
 
 
-async def test_a_refused_smtp_password_fails_the_request_without_leaking_it(
+def _in(seconds: float) -> Callable[[], datetime.datetime]:
+    """A clock `seconds` from now, for the sender (its retries and the links' expiry)."""
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+    return lambda: moment
+
+
+async def _outbox(settings: IdentitySettings) -> list[dict[str, Any]]:
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
+            "SELECT kind, recipient, body, attempts, failed_at, last_error FROM mail_outbox"
+            " ORDER BY created_at"
+        )
+        return await cursor.fetchall()
+
+
+def _down(make_identity_settings: Callable[..., IdentitySettings], **overrides: Any) -> Any:
+    """Settings whose SMTP server is not (yet) listening: the settings and its port."""
+    port = free_port_block(1)
+    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
+    return make_identity_settings(maildir=None, smtp=smtp, **overrides), port
+
+
+async def test_a_refused_smtp_password_is_retried_and_never_leaked(
     make_identity_settings: Callable[..., IdentitySettings],
     smtp_server: Callable[..., tuple[Inbox, int]],
     tmp_path: Path,
@@ -194,46 +234,243 @@ async def test_a_refused_smtp_password_fails_the_request_without_leaking_it(
         response = await server.http.post(
             "/v1/account/registrations", json={"email": "no@example.org", "password": PASSWORD}
         )
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == "mail_unavailable"
-    assert "wrong" not in response.text
+        assert (response.status_code, response.json()) == (202, {"status": "check_your_email"})
+        with structlog.testing.capture_logs() as logs:
+            assert await server.deliver() == 0
     assert inbox.messages == []
+    [row] = await _outbox(settings)
+    assert (row["attempts"], row["failed_at"], row["last_error"]) == (
+        1,
+        None,
+        "SMTPAuthenticationError 535",
+    )
+    [retrying] = [entry for entry in logs if entry["event"] == "mail.retrying"]
+    assert retrying["kind"] == "verify_email"
+    assert retrying["server"] == f"127.0.0.1:{port}"
+    assert retrying["error"] == "SMTPAuthenticationError 535"
+    assert "wrong" not in str(logs)
+    assert "no@example.org" not in str(logs)
 
 
-async def test_an_unreachable_smtp_server_is_a_503_the_user_can_retry(
+async def test_mail_written_while_the_server_is_down_goes_out_when_it_is_back(
     make_identity_settings: Callable[..., IdentitySettings],
     smtp_server: Callable[..., tuple[Inbox, int]],
 ) -> None:
-    """Nothing listens on the configured port at first: the request fails with a problem
-    the client can act on and the address is in no answer; once the server is up, the
-    same request goes through and its mail arrives."""
-    down = free_port_block(1)
-    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{down}")
-    settings = make_identity_settings(maildir=None, smtp=smtp)
+    """Nothing listens on the configured port at first: the requests answer as ever, a
+    reset for a known address exactly as one for an unknown address; the mails wait, and
+    go out once the server is up and their retry is due."""
+    settings, port = _down(make_identity_settings)
     await apply_migrations(settings)
     async with running(settings) as server:
-        refused = await server.http.post(
-            "/v1/account/password-resets", json={"email": "nobody-yet@example.org"}
-        )
-        # An unknown address sends no mail, so it cannot fail: the same 202 as ever.
-        assert refused.status_code == 202, refused.text
         registered = await server.http.post(
             "/v1/account/registrations", json={"email": "ivy@example.org", "password": PASSWORD}
         )
-        assert registered.status_code == 503, registered.text
-        assert registered.headers["content-type"].startswith("application/problem+json")
-        assert registered.json()["code"] == "mail_unavailable"
-        assert "ivy@example.org" not in registered.text
-    inbox, port = smtp_server()
-    settings = make_identity_settings(
-        maildir=None, smtp=SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
-    )
-    async with running(settings) as server:
-        # The account exists (its verification mail failed): a reset is the way in.
-        again = await server.http.post(
+        assert (registered.status_code, registered.json()) == (202, {"status": "check_your_email"})
+        known = await server.http.post(
             "/v1/account/password-resets", json={"email": "ivy@example.org"}
         )
-        assert again.status_code == 202, again.text
-    [mail] = inbox.messages
-    assert (mail["To"], mail["Subject"]) == ("ivy@example.org", "mediaplane: reset your password")
+        unknown = await server.http.post(
+            "/v1/account/password-resets", json={"email": "nobody-yet@example.org"}
+        )
+        assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+        assert (known.status_code, known.headers["content-type"]) == (
+            unknown.status_code,
+            unknown.headers["content-type"],
+        )
+        assert known.status_code == 202
+        assert await server.deliver() == 0  # refused: both wait for their retry
+        rows = await _outbox(settings)
+        assert [(r["kind"], r["attempts"], r["last_error"]) for r in rows] == [
+            ("verify_email", 1, "ConnectionRefusedError"),
+            ("reset_password", 1, "ConnectionRefusedError"),
+        ]
+        inbox, _ = smtp_server(port=port)
+        assert await server.deliver() == 0  # back, but the retries are not due yet
+        server.mail_sender.clock = _in(2)
+        assert await server.deliver() == 2
+        assert await _outbox(settings) == []
+        assert [(m["To"], m["Subject"]) for m in inbox.messages] == [
+            ("ivy@example.org", "mediaplane: verify your email"),
+            ("ivy@example.org", "mediaplane: reset your password"),
+        ]
+        # The reset mail's code works: the way in for an address whose mail came late.
+        payload = inbox.messages[1].get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        found = re.search(r"reset-token: (\S+)", payload.decode())
+        assert found, payload
+        reset = await server.http.post(
+            "/v1/account/password-resets/confirm",
+            json={"token": found.group(1), "password": "a brand new passphrase"},
+        )
+        assert reset.status_code == 204, reset.text
+
+
+async def test_a_mail_that_keeps_failing_ends_failed_with_its_reason(
+    make_identity_settings: Callable[..., IdentitySettings],
+    smtp_server: Callable[..., tuple[Inbox, int]],
+) -> None:
+    settings, port = _down(make_identity_settings, mail_retry=MailRetry(max_attempts=3))
+    await apply_migrations(settings)
+    async with running(settings) as server:
+        await server.http.post(
+            "/v1/account/registrations", json={"email": "jo@example.org", "password": PASSWORD}
+        )
+        with structlog.testing.capture_logs() as logs:
+            for attempt in range(3):  # each retry due (1 s, then 2 s) when the clock moves
+                server.mail_sender.clock = _in(10 * attempt)
+                assert await server.deliver() == 0
+        [row] = await _outbox(settings)
+        assert row["failed_at"] is not None
+        assert (row["attempts"], row["last_error"], row["body"]) == (
+            3,
+            "ConnectionRefusedError",
+            None,  # the link it held is gone with it
+        )
+        assert [entry["event"] for entry in logs if entry["event"].startswith("mail.")] == [
+            "mail.retrying",
+            "mail.retrying",
+            "mail.failed",
+        ]
+        failed = logs[-1]
+        assert (failed["kind"], failed["error"], failed["attempts"]) == (
+            "verify_email",
+            "ConnectionRefusedError",
+            3,
+        )
+        assert "jo@example.org" not in str(logs)
+        # Failed is final: the server coming back does not send it.
+        inbox, _ = smtp_server(port=port)
+        server.mail_sender.clock = _in(60)
+        assert await server.deliver() == 0
+    assert inbox.messages == []
+
+
+async def test_a_mail_whose_link_expired_is_dropped_unsent(
+    make_identity_settings: Callable[..., IdentitySettings],
+    smtp_server: Callable[..., tuple[Inbox, int]],
+) -> None:
+    """The sender was away longer than a link lives: the verification mail is dropped (its
+    code would be refused anyway), a mail with no link still goes out."""
+    inbox, port = smtp_server()
+    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
+    settings = make_identity_settings(maildir=None, smtp=smtp)
+    await apply_migrations(settings)
+    async with running(settings) as server:
+        for _ in range(2):  # the second: "you already have an account", no link
+            await server.http.post(
+                "/v1/account/registrations", json={"email": "kit@example.org", "password": PASSWORD}
+            )
+        server.mail_sender.clock = _in(settings.lifetimes.mail_link_seconds + 1)
+        with structlog.testing.capture_logs() as logs:
+            assert await server.deliver() == 1
+    assert [m["Subject"] for m in inbox.messages] == ["mediaplane: you already have an account"]
+    assert await _outbox(settings) == []
+    [expired] = [entry for entry in logs if entry["event"] == "mail.expired"]
+    assert expired["kind"] == "verify_email"
+    assert "kit@example.org" not in str(logs)
+
+
+async def test_deleting_an_account_deletes_its_unsent_mail(
+    make_identity_settings: Callable[..., IdentitySettings],
+) -> None:
+    settings, _ = _down(make_identity_settings)
+    await apply_migrations(settings)
+    async with running(settings) as server:
+        await server.http.post(
+            "/v1/account/registrations", json={"email": "lu@example.org", "password": PASSWORD}
+        )
+        assert [row["recipient"] for row in await _outbox(settings)] == ["lu@example.org"]
+        async with open_resources(settings, pool_size=1) as resources:
+            async with resources.pool.connection() as conn:
+                cursor = await conn.execute("SELECT user_id FROM users")
+                [(user_id,)] = await cursor.fetchall()
+            await resources.accounts.delete(user_id, by="test")
+        assert await _outbox(settings) == []
+
+
+class _Held:
+    """A mailer that holds its first mail until `release` is set (`holding`: it has one)."""
+
+    def __init__(self, inner: Mailer) -> None:
+        self.inner, self.server = inner, inner.server
+        self.holding, self.release = asyncio.Event(), asyncio.Event()
+
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        self.holding.set()
+        await self.release.wait()
+        await self.inner.send(to=to, subject=subject, body=body)
+
+
+async def test_two_senders_send_each_mail_once(
+    make_identity_settings: Callable[..., IdentitySettings],
+    smtp_server: Callable[..., tuple[Inbox, int]],
+) -> None:
+    """One sender is in the middle of a mail (its row locked) while the other sends the
+    rest: it skips that one, and each mail arrives once."""
+    inbox, port = smtp_server()
+    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
+    settings = make_identity_settings(maildir=None, smtp=smtp)
+    await apply_migrations(settings)
+    async with open_resources(settings, pool_size=1) as resources:
+        user_id = await resources.accounts.register(
+            email="many@example.org", password=PASSWORD, via="admin", verified=True
+        )
+        assert user_id is not None
+        async with resources.pool.connection() as conn, conn.transaction():
+            for n in range(20):
+                await mail_outbox.enqueue(
+                    conn,
+                    user_id=user_id,
+                    kind="account_exists",
+                    recipient="many@example.org",
+                    subject=f"mail {n}",
+                    body="hello\n",
+                    now=datetime.datetime.now(datetime.UTC),
+                )
+    held = _Held(SmtpMailer(smtp))
+    async with (
+        await open_pool(settings.database_url, max_size=1) as pool_a,
+        await open_pool(settings.database_url, max_size=1) as pool_b,
+    ):
+        first = MailSender(pool=pool_a, mailer=held, retry=settings.mail_retry)
+        second = MailSender(pool=pool_b, mailer=SmtpMailer(smtp), retry=settings.mail_retry)
+        sending_first = asyncio.create_task(first.send_due())
+        await held.holding.wait()
+        assert await second.send_due() == 19
+        held.release.set()
+        assert await sending_first == 1
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert sorted(subjects) == sorted(f"mail {n}" for n in range(20))
+    assert await _outbox(settings) == []
+
+
+async def _listening(settings: IdentitySettings) -> bool:
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = %s",
+            (f'LISTEN "{mail_outbox.MAIL_CHANNEL}"',),
+        )
+        row = await cursor.fetchone()
+    return row is not None and row[0] == 1
+
+
+async def test_a_written_mail_wakes_the_sender(
+    make_identity_settings: Callable[..., IdentitySettings],
+    smtp_server: Callable[..., tuple[Inbox, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The relay role's loop (`sending`): with the poll an hour apart, only the NOTIFY of
+    the written mail can bring it out."""
+    monkeypatch.setattr(mail_sender, "POLL_SECONDS", 3600.0)
+    inbox, port = smtp_server()
+    smtp = SmtpSettings.from_url(f"smtp+insecure://127.0.0.1:{port}")
+    settings = make_identity_settings(maildir=None, smtp=smtp)
+    await apply_migrations(settings)
+    async with running(settings) as server, sending(server.mail_sender, settings.database_url):
+        await eventually(lambda: _listening(settings))
+        await server.http.post(
+            "/v1/account/registrations", json={"email": "mo@example.org", "password": PASSWORD}
+        )
+        await eventually(lambda: len(inbox.messages) == 1)
+    assert inbox.messages[0]["To"] == "mo@example.org"

@@ -31,8 +31,6 @@ from mediaplane.contracts import (
     new_event_id,
     utc_now,
 )
-from mediaplane.devstack.pytest_plugin import bucket_admin
-from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.database import open_pool
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
@@ -63,13 +61,6 @@ def signed(spec: str) -> str:
     """The path segment and query of a spec signed as the API signs it."""
     parsed = parse_spec(spec, max_pixels=VariantSettings().max_pixels)
     return f"{spec}?sig={SpecSigner(VARIANT_SECRET).sign(parsed)}"
-
-
-@pytest.fixture
-def variants_bucket(stack: StackSettings, s3_bucket: str) -> Any:
-    name = f"{s3_bucket}-variants"
-    yield name
-    bucket_admin(stack).empty_and_remove(name)
 
 
 @pytest.fixture

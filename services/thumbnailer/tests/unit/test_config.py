@@ -12,8 +12,8 @@ from mediaplane.thumbnailer.domain.sizing import ThumbnailSize
 BASE = {
     "MEDIAPLANE_THUMBNAILER_DATABASE_URL": "postgresql://db/thumbnailer",
     "MEDIAPLANE_S3_ENDPOINT": "http://127.0.0.1:28333",
-    "MEDIAPLANE_S3_ACCESS_KEY": "key",
-    "MEDIAPLANE_S3_SECRET_KEY": "secret",
+    "MEDIAPLANE_THUMBNAILER_S3_ACCESS_KEY": "key",
+    "MEDIAPLANE_THUMBNAILER_S3_SECRET_KEY": "secret",
     "MEDIAPLANE_S3_REGION": "us-east-1",
 }
 

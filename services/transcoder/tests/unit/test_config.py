@@ -11,8 +11,8 @@ from mediaplane.transcoder.domain.retirement import Retirement
 REQUIRED = {
     "MEDIAPLANE_TRANSCODER_DATABASE_URL": "postgresql://db/transcoder",
     "MEDIAPLANE_S3_ENDPOINT": "http://127.0.0.1:28333",
-    "MEDIAPLANE_S3_ACCESS_KEY": "key",
-    "MEDIAPLANE_S3_SECRET_KEY": "secret",
+    "MEDIAPLANE_TRANSCODER_S3_ACCESS_KEY": "key",
+    "MEDIAPLANE_TRANSCODER_S3_SECRET_KEY": "secret",
     "MEDIAPLANE_S3_REGION": "us-east-1",
 }
 

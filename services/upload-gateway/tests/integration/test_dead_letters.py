@@ -20,6 +20,8 @@ from litestar.testing import AsyncTestClient
 from mediaplane.bus import Bus, provision
 from mediaplane.bus.testing import eventually
 from mediaplane.contracts import headers as h
+from mediaplane.devstack.pytest_plugin import bucket_admin
+from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.relay import OutboxRelay
 from mediaplane.upload_gateway.api.app import create_app
 from mediaplane.upload_gateway.app.bootstrap import clamd_scanner, open_resources
@@ -87,6 +89,7 @@ async def _types_eventually(event_types: Any, stream_id: str, wanted: str) -> li
 
 
 async def test_a_dead_letter_redriven_after_the_fix_is_processed(
+    stack: StackSettings,
     admin_client: Client,
     settings: GatewaySettings,
     s3: httpx.AsyncClient,
@@ -99,13 +102,17 @@ async def test_a_dead_letter_redriven_after_the_fix_is_processed(
     # The verifier, deployed with the wrong bucket, refuses the upload as poison: the
     # message goes to the DLQ at once (and the file stays unverified).
     broken = dataclasses.replace(settings, bucket=f"{settings.bucket}-typo")
-    async with verifier(broken):
+    bucket_admin(stack).ensure(broken.bucket)  # it exists: the verifier starts
+    try:
+        async with verifier(broken):
 
-        async def parked() -> bool:
-            page = (await admin_client.get(BASE, headers=admin)).json()
-            return len(page["items"]) == 1
+            async def parked() -> bool:
+                page = (await admin_client.get(BASE, headers=admin)).json()
+                return len(page["items"]) == 1
 
-        await eventually(parked)
+            await eventually(parked)
+    finally:
+        bucket_admin(stack).empty_and_remove(broken.bucket)
     assert "file.verified.v1" not in event_types(f"file-{file_id}")
 
     page = await admin_client.get(

@@ -71,8 +71,8 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "MEDIAPLANE_GATEWAY_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
         "MEDIAPLANE_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
         "MEDIAPLANE_S3_ENDPOINT": "http://127.0.0.1:1",
-        "MEDIAPLANE_S3_ACCESS_KEY": "k",
-        "MEDIAPLANE_S3_SECRET_KEY": "s",
+        "MEDIAPLANE_GATEWAY_S3_ACCESS_KEY": "k",
+        "MEDIAPLANE_GATEWAY_S3_SECRET_KEY": "s",
         "MEDIAPLANE_S3_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)

@@ -14,7 +14,7 @@ import sys
 import time
 
 from mediaplane.devstack import platform
-from mediaplane.devstack.servers import Nats, StackError, all_servers, servers
+from mediaplane.devstack.servers import Nats, SeaweedFS, StackError, all_servers, servers
 from mediaplane.devstack.settings import StackSettings
 
 # The first start on a fresh 2-core machine imports every service at once (a test
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             try:
                 server.start()
-                if isinstance(server, Nats) and server.apply_identities():
-                    print("nats: restarted with the current NATS identities")
+                if isinstance(server, Nats | SeaweedFS) and server.apply_identities():
+                    print(f"{server.name}: restarted with the current identities")
             except StackError as exc:
                 print(f"{server.name}: FAILED: {exc}", file=sys.stderr)
                 return 1

@@ -47,14 +47,20 @@ import psycopg
 from psycopg import sql
 
 from mediaplane.bus.permissions import DEAD_LETTERS, password_variable
-from mediaplane.devstack import natsauth
+from mediaplane.devstack import natsauth, s3auth
+from mediaplane.devstack.background import background
 from mediaplane.devstack.servers import StackError, all_servers, binary, bucket_admin
 from mediaplane.devstack.settings import (
-    BACKGROUND_NICENESS,
     StackSettings,
     database_url,
     repo_root,
 )
+from mediaplane.storage.permissions import (
+    BUCKET_KINDS,
+    access_key_variable,
+    secret_key_variable,
+)
+from mediaplane.storage.permissions import SERVICES as S3_IDENTITIES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,12 +68,19 @@ class Service:
     name: str  # database name and env prefix (`MEDIAPLANE_<NAME>_...`)
     module: str  # `python -m <module> <role>`
     roles: tuple[str, ...]
+    # Roles of long CPU-bound jobs: background work, but on every core (background.py).
+    bulk_roles: tuple[str, ...] = ()
 
 
 SERVICES = (
     Service(name="gateway", module="mediaplane.upload_gateway", roles=("api", "verifier", "relay")),
     Service(name="catalog", module="mediaplane.catalog", roles=("api", "ingest")),
-    Service(name="transcoder", module="mediaplane.transcoder", roles=("worker", "relay")),
+    Service(
+        name="transcoder",
+        module="mediaplane.transcoder",
+        roles=("worker", "relay"),
+        bulk_roles=("worker",),
+    ),
     Service(name="thumbnailer", module="mediaplane.thumbnailer", roles=("api", "worker", "relay")),
     Service(name="janitor", module="mediaplane.janitor", roles=("worker", "relay")),
     Service(name="identity", module="mediaplane.identity", roles=("api", "relay")),
@@ -134,6 +147,16 @@ _BUS_VARIABLES = (
 )
 
 
+# Each service's S3 keys are passed through when set: an external S3
+# (MEDIAPLANE_S3_ENDPOINT) brings its own identities, and a test platform gets
+# the shared server's (`PrivatePlatform`).
+_S3_VARIABLES = tuple(
+    variable
+    for s3 in S3_IDENTITIES
+    for variable in (access_key_variable(s3.name), secret_key_variable(s3.name))
+)
+
+
 # The dev admin `prepare` creates, the web UI's OAuth client (public: PKCE) and the
 # `mediaplane` command's (public: device flow, refresh, PAT exchange).
 DEV_ADMIN_EMAIL = "admin@mediaplane.localhost"
@@ -196,10 +219,11 @@ class PlatformSettings:
                 for s in SERVICES
             },
             buckets={
-                kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind)
-                for kind in ("originals", "renditions", "thumbnails", "variants")
+                kind: env.get(f"MEDIAPLANE_{kind.upper()}_BUCKET", kind) for kind in BUCKET_KINDS
             },
-            passthrough={name: env[name] for name in _BUS_VARIABLES if name in env},
+            passthrough={
+                name: env[name] for name in (*_BUS_VARIABLES, *_S3_VARIABLES) if name in env
+            },
             dev_mode=env.get("MEDIAPLANE_DEV_MODE", "1") != "0",
             admin_email=env.get("MEDIAPLANE_DEV_ADMIN_EMAIL", DEV_ADMIN_EMAIL),
             replicas=replica_count(env.get("MEDIAPLANE_REPLICAS", "1")),
@@ -287,7 +311,7 @@ class PlatformSettings:
                     name = replica_name(f"{service.name}-{role}", replica)
                     command = [python, "-m", service.module, role]
                     if role != "api":
-                        command = ["nice", "-n", str(BACKGROUND_NICENESS), *command]
+                        command = background(command, every_core=role in service.bulk_roles)
                     found.append(
                         Process(
                             name=name,
@@ -314,7 +338,9 @@ class PlatformSettings:
         """What every process gets (one env file: the services' variable names never clash).
 
         Each service connects to our own NATS as itself (`MEDIAPLANE_<NAME>_NATS_PASSWORD`,
-        from `natsauth`), with the permissions of `mediaplane.bus.permissions`.
+        from `natsauth`), with the permissions of `mediaplane.bus.permissions`, and to
+        our own S3 as itself (`MEDIAPLANE_<NAME>_S3_ACCESS_KEY`, from `s3auth`), with the
+        grants of `mediaplane.storage.permissions`. No process gets the S3 admin's keys.
         """
         stack = self.stack
         identities = (
@@ -330,6 +356,7 @@ class PlatformSettings:
             if stack.managed["nats"]
             else {}
         )
+        s3_keys = s3auth.environment(s3auth.keys(stack)) if stack.managed["seaweedfs"] else {}
         s3_host = stack.s3_endpoint.split("://", 1)[1]
         env = {
             "MEDIAPLANE_ROOT": str(self.root),
@@ -338,8 +365,6 @@ class PlatformSettings:
             # R3 streams on a local three-node cluster (`just up --cluster`).
             "MEDIAPLANE_STREAM_REPLICAS": str(stack.stream_replicas),
             "MEDIAPLANE_S3_ENDPOINT": stack.s3_endpoint,
-            "MEDIAPLANE_S3_ACCESS_KEY": stack.s3_admin.access_key,
-            "MEDIAPLANE_S3_SECRET_KEY": stack.s3_admin.secret_key,
             "MEDIAPLANE_S3_REGION": stack.s3_region,
             "MEDIAPLANE_CLAMD_URL": stack.clamd_url,
             # Presigned URLs are signed for the edge, which forwards bucket paths to S3.
@@ -383,6 +408,7 @@ class PlatformSettings:
             "OTEL_EXPORTER_OTLP_ENDPOINT": stack.traces_url,
             "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **identities,
+            **s3_keys,
             **self.passthrough,
         }
         for service in SERVICES:

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from mediaplane.bus.permissions import ADMIN, DEAD_LETTERS, password_variable
-from mediaplane.devstack import natsauth
+from mediaplane.devstack import natsauth, s3auth
 from mediaplane.devstack.platform import (
     HTTP_PORTS,
     HTTP_REPLICA_STRIDE,
@@ -35,11 +35,15 @@ from mediaplane.devstack.platform import (
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import StackError, binary, bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url, repo_root
+from mediaplane.storage.permissions import (
+    BUCKET_KINDS,
+    access_key_variable,
+    secret_key_variable,
+)
+from mediaplane.storage.permissions import SERVICES as S3_IDENTITIES
 
 if TYPE_CHECKING:
     from mediaplane.devstack.pytest_plugin import PrivateNats
-
-BUCKET_KINDS = ("originals", "renditions", "thumbnails", "variants")
 
 
 def ports_needed(replicas: int) -> int:
@@ -89,6 +93,7 @@ class PrivatePlatform:
                 for i, api in enumerate(HTTP_PORTS)
             },
             **self._bus_environment(run),
+            **self._s3_environment(),
         }
         for index, service in enumerate(SERVICES):
             prefix = f"MEDIAPLANE_{service.name.upper()}"
@@ -96,7 +101,8 @@ class PrivatePlatform:
             env[f"{prefix}_OPS_PORT"] = str(ops_base + OPS_REPLICA_STRIDE * replicas * index)
             env[f"{prefix}_DATABASE_URL"] = database_url(stack.pg_url, f"{run}_{service.name}")
         for kind in BUCKET_KINDS:
-            env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{run}-{kind}"
+            # Named after its kind first: the services' S3 grants cover `<kind>*`.
+            env[f"MEDIAPLANE_{kind.upper()}_BUCKET"] = f"{kind}-{run}"
         self.env: dict[str, str] = {**env, **(extra_env or {})}
         self.base_url = f"http://127.0.0.1:{base}"
         self._process: subprocess.Popen[bytes] | None = None
@@ -134,6 +140,18 @@ class PrivatePlatform:
             for name in (*(service.name for service in SERVICES), DEAD_LETTERS):
                 env[f"MEDIAPLANE_{name.upper()}_NATS_USER"] = ADMIN
                 env[f"MEDIAPLANE_{name.upper()}_NATS_PASSWORD"] = admin_password
+        return env
+
+    def _s3_environment(self) -> dict[str, str]:
+        """Who the services are on S3: themselves on our own server (its grants cover this
+        platform's buckets), the admin on an external one (its identities are not ours)."""
+        if self.stack.managed["seaweedfs"]:
+            return s3auth.environment(s3auth.keys(self.stack))
+        admin = self.stack.s3_admin
+        env = {}
+        for identity in S3_IDENTITIES:
+            env[access_key_variable(identity.name)] = admin.access_key
+            env[secret_key_variable(identity.name)] = admin.secret_key
         return env
 
     def log(self) -> str:

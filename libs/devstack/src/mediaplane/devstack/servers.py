@@ -27,14 +27,17 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
-from mediaplane.devstack import natsauth
-from mediaplane.devstack.settings import BACKGROUND_NICENESS, NatsNode, StackSettings, repo_root
+from mediaplane.devstack import natsauth, s3auth
+from mediaplane.devstack.background import background
+from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
+from mediaplane.storage.permissions import seaweedfs_config, seaweedfs_identity
 
 
 class StackError(RuntimeError):
@@ -460,25 +463,21 @@ class SeaweedFS:
     def dir(self) -> Path:
         return self.settings.data_dir / "seaweedfs"
 
-    def s3_config(self) -> dict[str, object]:
-        """Identities: without -s3.config SeaweedFS accepts every request, signed or not."""
-        admin, readonly = self.settings.s3_admin, self.settings.s3_readonly
-        return {
-            "identities": [
-                {
-                    "name": "mediaplane",
-                    "credentials": [{"accessKey": admin.access_key, "secretKey": admin.secret_key}],
-                    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                },
-                {
-                    "name": "readonly",
-                    "credentials": [
-                        {"accessKey": readonly.access_key, "secretKey": readonly.secret_key}
-                    ],
-                    "actions": ["Read", "List"],
-                },
-            ]
-        }
+    @property
+    def config_file(self) -> Path:
+        return self.dir / "s3.json"
+
+    def s3_config(self) -> dict[str, Any]:
+        """The admin, every service with the grants of `mediaplane.storage.permissions`
+        (keys from `s3auth`), and a read-only identity for tests."""
+        config = seaweedfs_config(self.settings.s3_admin, s3auth.keys(self.settings))
+        config["identities"].append(
+            seaweedfs_identity("readonly", self.settings.s3_readonly, ["Read", "List"])
+        )
+        return config
+
+    def rendered_config(self) -> str:
+        return json.dumps(self.s3_config(), indent=2)
 
     def ready(self) -> bool:
         """A signed write works AND an anonymous request is refused."""
@@ -502,8 +501,11 @@ class SeaweedFS:
         if self.ready():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        config = self.dir / "s3.json"
-        config.write_text(json.dumps(self.s3_config(), indent=2))
+        config = self.config_file
+        # The keys are in here: the owner's only.
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(self.rendered_config())
         b = self.settings.weed_base_port
         argv = [
             binary("weed"),
@@ -539,6 +541,23 @@ class SeaweedFS:
 
     def stop(self) -> bool:
         return _terminate(self.dir / "seaweedfs.pid")
+
+    def apply_identities(self) -> bool:
+        """Restart our running server if started with other identities or grants.
+
+        SeaweedFS reads `-s3.config` when it starts, so a change of the table in
+        `mediaplane.storage.permissions` (or a service's new keys) needs a restart;
+        the data stays. `just infra-up` calls this; the test fixtures never restart
+        a shared server. True if restarted.
+        """
+        if not self.settings.managed["seaweedfs"] or not _pid_alive(self.dir / "seaweedfs.pid"):
+            return False
+        config = self.config_file
+        if config.exists() and config.read_text() == self.rendered_config():
+            return False
+        self.stop()
+        self.start()
+        return True
 
 
 def trace_backend_binary() -> Path:
@@ -584,9 +603,9 @@ class Traces:
             # Traces are for looking at now: a week is plenty, and keeps the file small.
             "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "7",
         }
-        # Niced like the pipeline roles: it stores a span in ~5 ms of CPU, in bursts as
-        # the exporters' batches arrive, and must not take a core from a request.
-        argv = ["nice", "-n", str(BACKGROUND_NICENESS), str(phoenix), "serve"]
+        # Background work like the pipeline roles: it stores a span in ~5 ms of CPU, in
+        # bursts as the exporters' batches arrive, and must not take a core from a request.
+        argv = background([str(phoenix), "serve"])
         _spawn(argv, self.dir / "traces.log", self.dir / "traces.pid", self.dir, env)
         # Its first start creates its database: minutes on a busy 2-core machine.
         _wait_until(self.ready, 300, "traces")

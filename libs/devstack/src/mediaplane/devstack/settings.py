@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 
 from mediaplane.storage import StorageSettings
+from mediaplane.storage.permissions import Keys
 
 
 def repo_root() -> Path:
@@ -28,21 +29,6 @@ def repo_root() -> Path:
             return candidate
     return here
 
-
-@dataclass(frozen=True, kw_only=True)
-class S3Identity:
-    access_key: str
-    secret_key: str
-
-
-# On one machine every process shares the cores. The request-serving ones (the
-# APIs, the edge, Postgres) come first; consumers, workers, relays and the trace
-# backend run this much nicer and take what is left. Without it a catalog ingest
-# at 1,000 events/s holds a core a `GET /v1/files` then waits for, and the trace
-# backend (~5 ms of CPU per span it stores) takes one in bursts every few seconds
-# (docs/benchmarks.md, Latency (f)); on an idle machine it changes nothing. In a
-# cluster each role has its own CPU requests instead.
-BACKGROUND_NICENESS = 10
 
 CLUSTER_SIZE = 3  # NATS nodes in cluster mode: R3 streams survive one node's loss
 
@@ -84,13 +70,11 @@ class StackSettings:
     nats_url_override: str | None = None
     s3_endpoint_override: str | None = None
     clamd_url_override: str | None = None
-    s3_admin: S3Identity = field(
-        default_factory=lambda: S3Identity(
-            access_key="mediaplane", secret_key="mediaplane-dev-secret"
-        )
+    s3_admin: Keys = field(
+        default_factory=lambda: Keys(access_key="mediaplane", secret_key="mediaplane-dev-secret")
     )
-    s3_readonly: S3Identity = field(
-        default_factory=lambda: S3Identity(access_key="readonly", secret_key="readonly-dev-secret")
+    s3_readonly: Keys = field(
+        default_factory=lambda: Keys(access_key="readonly", secret_key="readonly-dev-secret")
     )
     s3_region: str = "us-east-1"
 
@@ -160,18 +144,22 @@ class StackSettings:
     def from_env(cls) -> StackSettings:
         env = os.environ
         data_dir = Path(env.get("MEDIAPLANE_DATA_DIR", str(repo_root() / ".local")))
-        admin = S3Identity(
+        admin = Keys(
             access_key=env.get("MEDIAPLANE_S3_ACCESS_KEY", "mediaplane"),
             secret_key=env.get("MEDIAPLANE_S3_SECRET_KEY", "mediaplane-dev-secret"),
         )
         return cls(
             data_dir=data_dir,
             # A second managed NATS beside the usual one (e.g. a branch that changes how
-            # NATS runs); the other servers have fixed ports.
+            # NATS runs); Postgres, clamd and the traces have fixed ports.
             nats_port=int(env.get("MEDIAPLANE_NATS_PORT", "24222")),
             nats_monitor_port=int(env.get("MEDIAPLANE_NATS_MONITOR_PORT", "28222")),
             nats_cluster=env.get("MEDIAPLANE_NATS_CLUSTER", "") == "1",
             nats_route_port=int(env.get("MEDIAPLANE_NATS_ROUTE_PORT", "26222")),
+            # Likewise a second managed SeaweedFS (a branch that changes its identities):
+            # S3 on this port, its master, volume, filer and admin on the 15 from the base.
+            s3_port=int(env.get("MEDIAPLANE_S3_PORT", "28333")),
+            weed_base_port=int(env.get("MEDIAPLANE_WEED_BASE_PORT", "29330")),
             pg_url_override=env.get("MEDIAPLANE_PG_URL"),
             nats_url_override=env.get("MEDIAPLANE_NATS_URL"),
             s3_endpoint_override=env.get("MEDIAPLANE_S3_ENDPOINT"),

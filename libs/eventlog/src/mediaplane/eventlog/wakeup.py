@@ -52,6 +52,11 @@ class Wakeup:
             await cancel_and_wait(self._task)
             self._task = None
 
+    @property
+    def event(self) -> asyncio.Event:
+        """The flag itself, for a loop that clears and waits on it (`servicekit.periodic`)."""
+        return self._event
+
     def clear(self) -> None:
         self._event.clear()
 

@@ -53,10 +53,12 @@ async def every(
 
 
 @asynccontextmanager
-async def running(name: str, interval: float, job: Job) -> AsyncIterator[None]:
-    """`every(name, interval, job)` in the background while the block runs; cancelled when
-    it ends (a worker role's `async with`, beside its bus and ops server)."""
-    task = asyncio.create_task(every(name, interval, job))
+async def running(
+    name: str, interval: float, job: Job, *, wake: asyncio.Event | None = None
+) -> AsyncIterator[None]:
+    """`every(name, interval, job, wake=wake)` in the background while the block runs;
+    cancelled when it ends (a worker role's `async with`, beside its bus and ops server)."""
+    task = asyncio.create_task(every(name, interval, job, wake=wake))
     try:
         yield
     finally:

@@ -30,7 +30,7 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 import uvicorn
@@ -168,18 +168,26 @@ def migrate(apply_migrations: Callable[[S], Coroutine[Any, Any, list[str]]]) -> 
     return run
 
 
-def relay(service: str, open_resources: Callable[[P], AbstractAsyncContextManager[R]]) -> Role[P]:
+def relay(
+    service: str,
+    open_resources: Callable[[P], AbstractAsyncContextManager[R]],
+    *,
+    beside: Callable[[R], AbstractAsyncContextManager[None]] | None = None,
+) -> Role[P]:
     """The outbox relay, with /health and /metrics on `settings.ops_port + 1`.
 
     `open_resources(settings)` must give the relay's resources (a small pool,
     readiness without media tools: a relay renders nothing). The relay's
     metrics (outbox lag, published) go to the default registry, which the
-    ops app's /metrics serves.
+    ops app's /metrics serves. `beside(resources)`: other background work of
+    the service that runs as long as the relay (identity's mail sender), one
+    process fewer to supervise.
     """
 
     async def work(settings: P, args: argparse.Namespace, stop: asyncio.Event) -> None:
         async with (
             open_resources(settings) as resources,
+            beside(resources) if beside is not None else nullcontext(),
             ops_server(
                 ops_app(f"{service}-relay", resources.health),
                 host=settings.http_host,

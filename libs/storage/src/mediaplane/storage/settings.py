@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from mediaplane.storage.permissions import access_key_variable, secret_key_variable
+
 MIN_COPY_PART = 5 * 1024 * 1024  # S3: every part but the last is at least 5 MiB
 MAX_COPY_PART = 5 * 1024 * 1024 * 1024  # S3: one CopyObject or UploadPartCopy copies at most 5 GiB
 
@@ -90,24 +92,31 @@ class StorageSettings:
         )
 
     @classmethod
-    def from_env(cls, prefix: str = "MEDIAPLANE_S3_") -> StorageSettings:
-        """Read `<prefix>ENDPOINT`, `ACCESS_KEY`, `SECRET_KEY`, `REGION`, `PUBLIC_ENDPOINT`,
-        `MULTIPART_COPY_THRESHOLD` (bytes)."""
+    def from_env(cls, service: str | None = None) -> StorageSettings:
+        """Read `MEDIAPLANE_S3_` + `ENDPOINT`, `REGION`, `PUBLIC_ENDPOINT`,
+        `MULTIPART_COPY_THRESHOLD` (bytes); the keys of `service`'s own identity from
+        `MEDIAPLANE_<SERVICE>_S3_ACCESS_KEY` and `MEDIAPLANE_<SERVICE>_S3_SECRET_KEY`
+        (`mediaplane.storage.permissions`), or, with no `service` (operators' tools),
+        the admin's `MEDIAPLANE_S3_ACCESS_KEY` and `MEDIAPLANE_S3_SECRET_KEY`.
+
+        Per-service names because one environment (`just up`'s env file, compose's
+        shared block) may hold several services' settings, as with their NATS passwords.
+        """
         env = os.environ
 
         def required(name: str) -> str:
-            value = env.get(prefix + name)
+            value = env.get(name)
             if not value:
-                raise ValueError(f"environment variable {prefix}{name} is not set")
+                raise ValueError(f"environment variable {name} is not set")
             return value
 
         return cls.from_urls(
-            required("ENDPOINT"),
-            access_key=required("ACCESS_KEY"),
-            secret_key=required("SECRET_KEY"),
-            region=required("REGION"),
-            public_endpoint=env.get(prefix + "PUBLIC_ENDPOINT") or None,
+            required("MEDIAPLANE_S3_ENDPOINT"),
+            access_key=required(access_key_variable(service)),
+            secret_key=required(secret_key_variable(service)),
+            region=required("MEDIAPLANE_S3_REGION"),
+            public_endpoint=env.get("MEDIAPLANE_S3_PUBLIC_ENDPOINT") or None,
             multipart_copy_threshold=int(
-                env.get(prefix + "MULTIPART_COPY_THRESHOLD") or MAX_COPY_PART
+                env.get("MEDIAPLANE_S3_MULTIPART_COPY_THRESHOLD") or MAX_COPY_PART
             ),
         )

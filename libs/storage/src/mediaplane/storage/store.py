@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from mediaplane.storage import multipart, objects, presign
-from mediaplane.storage.errors import translated_errors
+from mediaplane.storage.errors import BucketNotFound, translated_errors
 from mediaplane.storage.models import (
     CompletedPart,
     InProgressUpload,
@@ -48,10 +48,19 @@ class ObjectStore:
 
     # Buckets
 
-    async def ensure_buckets(self, *buckets: str) -> None:
-        """Create each bucket unless it exists (safe to run from every replica at start)."""
+    async def require_buckets(self, *buckets: str) -> None:
+        """Raise `BucketNotFound` unless every bucket exists: a service's check at start.
+
+        Services never create buckets (`mediaplane.storage.permissions`): the S3
+        admin does, before they start (`just up`, compose's `s3-init` job).
+        """
         for bucket in buckets:
-            await _run(objects.ensure_bucket, self._client, bucket)
+            if not await _run(self._client.bucket_exists, bucket):
+                raise BucketNotFound(
+                    f"bucket {bucket!r} does not exist: the S3 admin creates it "
+                    "(`python -m mediaplane.storage ensure-buckets`)",
+                    code="NoSuchBucket",
+                )
 
     # Presigned URLs (no I/O)
 

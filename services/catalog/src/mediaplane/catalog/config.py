@@ -60,7 +60,7 @@ class CatalogSettings:
         return cls(
             database_url=env["MEDIAPLANE_CATALOG_DATABASE_URL"],
             bus=BusSettings.from_env(service="catalog"),
-            storage=StorageSettings.from_env(),
+            storage=StorageSettings.from_env(service="catalog"),
             auth=AuthSettings.from_env(),
             rate_limit=RateLimit.from_env(),
             ingest=IngestSettings(

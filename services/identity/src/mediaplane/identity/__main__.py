@@ -1,5 +1,5 @@
-"""`python -m mediaplane.identity api|relay|migrate`: one process role each; and
-`admin create|client|invite`: operators' commands."""
+"""`python -m mediaplane.identity api|relay|migrate`: one process role each (the relay
+also sends the mail outbox); and `admin create|client|invite`: operators' commands."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import asyncio
 import getpass
 import os
 import sys
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 
 from mediaplane.identity.adapters.secrets import new_secret
 from mediaplane.identity.api.app import create_app
-from mediaplane.identity.app.bootstrap import apply_migrations, open_resources
+from mediaplane.identity.app.bootstrap import Resources, apply_migrations, open_resources
+from mediaplane.identity.app.mail_sender import sending
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.servicekit.runtime import Role, api, migrate, relay, run_roles
 
@@ -109,6 +111,11 @@ def run_admin(settings: IdentitySettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def send_mail(resources: Resources) -> AbstractAsyncContextManager[None]:
+    """The mail outbox's sender, beside the event relay in the relay role."""
+    return sending(resources.mail_sender, resources.settings.database_url)
+
+
 def settings_from_env() -> IdentitySettings:
     """The settings; a missing required variable is a refusal to start, like a bad value."""
     try:
@@ -119,7 +126,7 @@ def settings_from_env() -> IdentitySettings:
 
 ROLES: dict[str, Role[IdentitySettings]] = {
     "api": api(create_app),
-    "relay": relay(SERVICE, partial(open_resources, pool_size=2)),
+    "relay": relay(SERVICE, partial(open_resources, pool_size=2), beside=send_mail),
     "migrate": migrate(apply_migrations),
     "admin": run_admin,
 }

@@ -10,7 +10,7 @@ from typing import Literal, cast
 from urllib.parse import unquote, urlsplit
 
 from mediaplane.bus import BusSettings
-from mediaplane.identity.domain.policy import Backoff, PasswordPolicy, RegistrationMode
+from mediaplane.identity.domain.policy import Backoff, MailRetry, PasswordPolicy, RegistrationMode
 
 SERVICE = "identity"
 _MODES = ("open", "invite", "closed")
@@ -141,6 +141,8 @@ class IdentitySettings:
     # Where mail goes: an SMTP server when set, else this Maildir (local runs, tests).
     maildir: Path | None = None
     smtp: SmtpSettings | None = None
+    # How the relay role's sender retries a mail the server did not take, and when it stops.
+    mail_retry: MailRetry = field(default_factory=MailRetry)
     lifetimes: TokenLifetimes = field(default_factory=TokenLifetimes)
     rotation: KeyRotation = field(default_factory=KeyRotation)
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
@@ -191,6 +193,11 @@ class IdentitySettings:
             if env.get("MEDIAPLANE_IDENTITY_MAILDIR")
             else None,
             smtp=SmtpSettings.from_env(env),
+            mail_retry=MailRetry(
+                max_attempts=int(env.get("MEDIAPLANE_IDENTITY_MAIL_MAX_ATTEMPTS", 20)),
+                max_seconds=float(env.get("MEDIAPLANE_IDENTITY_MAIL_RETRY_MAX_SECONDS", 300)),
+                max_age_seconds=float(env.get("MEDIAPLANE_IDENTITY_MAIL_MAX_AGE_SECONDS", 86400)),
+            ),
             lifetimes=TokenLifetimes(
                 access_seconds=int(env.get("MEDIAPLANE_IDENTITY_ACCESS_TOKEN_SECONDS", 300)),
             ),

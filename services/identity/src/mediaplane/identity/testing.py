@@ -1,4 +1,5 @@
-"""Test support: the identity service on a real uvicorn port, and its Maildir read back.
+"""Test support: the identity service on a real uvicorn port, its mail outbox delivered on
+demand (what the relay role does in the background), and its Maildir read back.
 
 For this service's tests and for other suites that need a real identity provider
 (e.g. a resource server verifying its tokens over HTTP).
@@ -21,8 +22,11 @@ import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Litestar
 
+from mediaplane.eventlog.database import open_pool
+from mediaplane.identity.adapters.mail import mailer_for
 from mediaplane.identity.api.app import create_app
 from mediaplane.identity.app.bootstrap import open_resources
+from mediaplane.identity.app.mail_sender import MailSender
 from mediaplane.identity.config import IdentitySettings
 from mediaplane.observability.serve import serve
 
@@ -46,10 +50,17 @@ class Server:
     url: str
     http: httpx.AsyncClient
     app: Litestar  # its state holds the running provider (tests move its clock)
+    # The relay role's mail sender, run by the test: `deliver()` sends what is due.
+    mail_sender: MailSender
 
-    def mails(self, to: str) -> list[str]:
-        """Bodies of the mails sent to `to`, oldest first."""
+    async def deliver(self) -> int:
+        """Sends the mails due now (as the relay role would within a second)."""
+        return await self.mail_sender.send_due()
+
+    async def mails(self, to: str) -> list[str]:
+        """Bodies of the mails sent to `to`, oldest first (the due ones delivered first)."""
         assert self.settings.maildir is not None, "this server sends mail over SMTP"
+        await self.deliver()
         box = mailbox.Maildir(self.settings.maildir, create=False)
         found = [(_delivery_order(key), m) for key, m in box.items() if m["To"] == to]
         bodies = []
@@ -59,13 +70,14 @@ class Server:
             bodies.append(payload.decode())
         return bodies
 
-    def token_from_mail(self, to: str, kind: str) -> str:
+    async def token_from_mail(self, to: str, kind: str) -> str:
         """The newest `verify-token:` or `reset-token:` sent to `to`."""
-        for body in reversed(self.mails(to)):
+        bodies = await self.mails(to)
+        for body in reversed(bodies):
             match = re.search(rf"{kind}-token: (\S+)", body)
             if match:
                 return match.group(1)
-        raise AssertionError(f"no {kind} mail to {to}: {self.mails(to)}")
+        raise AssertionError(f"no {kind} mail to {to}: {bodies}")
 
 
 def make_settings(
@@ -88,13 +100,23 @@ async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
     app = create_app(settings)
     task = asyncio.create_task(serve(app, host="127.0.0.1", port=settings.http_port))
     try:
-        async with httpx.AsyncClient(base_url=settings.issuer, timeout=30) as http:
+        async with (
+            httpx.AsyncClient(base_url=settings.issuer, timeout=30) as http,
+            await open_pool(settings.database_url, min_size=1, max_size=1) as pool,
+        ):
             for _ in range(400):
                 with contextlib.suppress(httpx.HTTPError):
                     if (await http.get("/health/live")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)
-            yield Server(settings=settings, url=settings.issuer, http=http, app=app)
+            sender = MailSender(
+                pool=pool,
+                mailer=mailer_for(settings.smtp, settings.maildir),
+                retry=settings.mail_retry,
+            )
+            yield Server(
+                settings=settings, url=settings.issuer, http=http, app=app, mail_sender=sender
+            )
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -110,7 +132,7 @@ async def sign_up(server: Server, email: str, password: str = PASSWORD) -> str:
         "/v1/account/registrations", json={"email": email, "password": password}
     )
     assert response.status_code == 202, response.text
-    token = server.token_from_mail(email.lower(), "verify")
+    token = await server.token_from_mail(email.lower(), "verify")
     verified = await server.http.post("/v1/account/email-verifications", json={"token": token})
     assert verified.status_code == 204, verified.text
     signed_in = await server.http.post(

@@ -62,7 +62,7 @@ class JanitorSettings:
         return cls(
             database_url=env["MEDIAPLANE_JANITOR_DATABASE_URL"],
             bus=BusSettings.from_env(service="janitor"),
-            storage=StorageSettings.from_env(),
+            storage=StorageSettings.from_env(service="janitor"),
             originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             renditions_bucket=env.get("MEDIAPLANE_RENDITIONS_BUCKET", "renditions"),
             thumbnails_bucket=env.get("MEDIAPLANE_THUMBNAILS_BUCKET", "thumbnails"),

@@ -204,7 +204,7 @@ class ThumbnailerSettings:
         return cls(
             database_url=env["MEDIAPLANE_THUMBNAILER_DATABASE_URL"],
             bus=BusSettings.from_env(service="thumbnailer"),
-            storage=StorageSettings.from_env(),
+            storage=StorageSettings.from_env(service="thumbnailer"),
             bucket=env.get("MEDIAPLANE_THUMBNAILS_BUCKET", "thumbnails"),
             originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             sizes=parse_sizes(sizes) if sizes else DEFAULT_SIZES,

@@ -168,7 +168,7 @@ class TranscoderSettings:
         return cls(
             database_url=env[prefix + "DATABASE_URL"],
             bus=BusSettings.from_env(service="transcoder"),
-            storage=StorageSettings.from_env(),
+            storage=StorageSettings.from_env(service="transcoder"),
             bucket=env.get("MEDIAPLANE_RENDITIONS_BUCKET", "renditions"),
             originals_bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             encoding=EncodingSettings(

@@ -84,7 +84,7 @@ class GatewaySettings:
         return cls(
             database_url=env["MEDIAPLANE_GATEWAY_DATABASE_URL"],
             bus=BusSettings.from_env(service="gateway"),
-            storage=StorageSettings.from_env(),
+            storage=StorageSettings.from_env(service="gateway"),
             auth=AuthSettings.from_env(),
             bucket=env.get("MEDIAPLANE_ORIGINALS_BUCKET", "originals"),
             limits=limits,

@@ -6,7 +6,8 @@ the service sends a few mails an hour, not a stream). Closed by default: TLS is 
 (implicit TLS for `smtps://`, STARTTLS for `smtp://`), the server's certificate is
 verified, and only a loopback server may be spoken to in clear (`smtp+insecure://`, for
 a local relay or tests). The password never appears in a URL, a log or an error. A mail
-the server does not take is `MailUnavailable` (503 `mail_unavailable`): the user retries.
+the server does not take is `MailNotTaken`: the outbox's sender (app/mail_sender.py) tries
+it again later; requests never send mail themselves.
 """
 
 from __future__ import annotations
@@ -19,16 +20,30 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-import structlog
-
 from mediaplane.identity.config import DEFAULT_SENDER, SmtpSettings
-from mediaplane.identity.domain.errors import MailUnavailable
 
-_log = structlog.get_logger(__name__)
+
+class MailNotTaken(Exception):
+    """The mail was not delivered. `kind` says why without the error's text, which may
+    quote the address: the exception's type, and the server's reply code when it sent one."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _not_taken(error: Exception) -> MailNotTaken:
+    code = getattr(error, "smtp_code", None)
+    return MailNotTaken(f"{type(error).__name__} {code}" if code else type(error).__name__)
 
 
 class Mailer(Protocol):
-    async def send(self, *, to: str, subject: str, body: str) -> None: ...
+    # Where mail goes, for logs: `host:port` of the SMTP server, or `maildir`.
+    server: str
+
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        """Delivers the mail, or raises `MailNotTaken`."""
+        ...
 
 
 def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
@@ -41,6 +56,8 @@ def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
 
 
 class MaildirMailer:
+    server = "maildir"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         mailbox.Maildir(path, create=True)
@@ -53,12 +70,16 @@ class MaildirMailer:
             box.close()
 
     async def send(self, *, to: str, subject: str, body: str) -> None:
-        await asyncio.to_thread(self._deliver, _message(DEFAULT_SENDER, to, subject, body))
+        try:
+            await asyncio.to_thread(self._deliver, _message(DEFAULT_SENDER, to, subject, body))
+        except OSError as error:
+            raise _not_taken(error) from error
 
 
 class SmtpMailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self.server = f"{settings.host}:{settings.port}"
         self._tls = ssl.create_default_context(cafile=settings.ca_file)
 
     def _deliver(self, message: EmailMessage) -> None:
@@ -82,13 +103,7 @@ class SmtpMailer:
         try:
             await asyncio.to_thread(self._deliver, message)
         except (OSError, smtplib.SMTPException) as error:
-            # No address or credential in the log: the kind of failure and the server.
-            _log.error(
-                "mail.smtp_failed",
-                server=f"{self.settings.host}:{self.settings.port}",
-                error=type(error).__name__,
-            )
-            raise MailUnavailable("the mail server did not take the mail") from error
+            raise _not_taken(error) from error
 
 
 def mailer_for(smtp: SmtpSettings | None, maildir: Path | None) -> Mailer:

@@ -38,5 +38,4 @@ PROBLEMS = {
     "session_not_found": Problem(404, "No such session"),
     "linked_identity_not_found": Problem(404, "No such linked identity"),
     "identity_linked_elsewhere": Problem(409, "That upstream account is linked to another user"),
-    "mail_unavailable": Problem(503, "The mail could not be sent; try again later"),
 }

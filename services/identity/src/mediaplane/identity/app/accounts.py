@@ -2,7 +2,9 @@
 
 User events go through the eventlog's `handle` (load, decide, append) with the
 `users` row written in the same transaction (`inline`); secrets that are not
-events (password hashes, session and link digests) are written there too.
+events (password hashes, session and link digests) are written there too, and so
+are the mails a command sends (`mail_outbox`, delivered by the relay role's sender):
+a request never waits for, or fails with, the mail server.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ from mediaplane.eventlog import handle
 from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters import accounts as sql
-from mediaplane.identity.adapters import links, pats
-from mediaplane.identity.adapters.mail import Mailer
+from mediaplane.identity.adapters import links, mail_outbox, pats
 from mediaplane.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from mediaplane.identity.adapters.secrets import digest, new_secret
 from mediaplane.identity.adapters.upstream import UpstreamClaims
@@ -63,13 +64,11 @@ class AccountService:
         *,
         pool: Pool,
         store: EventStore,
-        mailer: Mailer,
         settings: IdentitySettings,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.pool = pool
         self.store = store
-        self.mailer = mailer
         self.settings = settings
         self.clock = clock
         # An address is shared by many people (NAT): more free failures than an account.
@@ -133,6 +132,7 @@ class AccountService:
         user_id = new_event_id()
         link = new_secret()
         now = self.clock()
+        link_expires = now + timedelta(seconds=self.settings.lifetimes.mail_link_seconds)
 
         async def inline(conn: Conn, events: Any) -> None:
             if invite is not None and not await sql.use_invite(
@@ -148,12 +148,26 @@ class AccountService:
                 plan=self.settings.default_plan,
             ):
                 raise _EmailTaken
+            if verified:
+                return
             await sql.insert_link(
                 conn,
                 token_sha256=digest(link),
                 user_id=user_id,
                 purpose="verify_email",
-                expires_at=now + timedelta(seconds=self.settings.lifetimes.mail_link_seconds),
+                expires_at=link_expires,
+            )
+            await mail_outbox.enqueue(
+                conn,
+                user_id=user_id,
+                kind="verify_email",
+                recipient=email,
+                subject="mediaplane: verify your email",
+                body=f"Verify your email with this code (valid "
+                f"{self.settings.lifetimes.mail_link_seconds // 60} minutes):\n\n"
+                f"verify-token: {link}\n{self._web_link('verify-email', link)}",
+                now=now,
+                expires_at=link_expires,
             )
 
         command = users.Register(
@@ -168,25 +182,28 @@ class AccountService:
                 self.store, users.user_stream(user_id), users.DECIDER, command, inline=inline
             )
         except _EmailTaken:
-            await self.mailer.send(
-                to=email,
-                subject="mediaplane: you already have an account",
-                body="Someone tried to register this address. If it was you, sign in or "
-                "reset your password instead.\n",
-            )
+            await self._mail_account_exists(email, now)
             return None
         if verified:
             await self._command(users.VerifyEmail(user_id=user_id, context=self._context()))
-        else:
-            await self.mailer.send(
-                to=email,
-                subject="mediaplane: verify your email",
-                body=f"Verify your email with this code (valid "
-                f"{self.settings.lifetimes.mail_link_seconds // 60} minutes):\n\n"
-                f"verify-token: {link}\n{self._web_link('verify-email', link)}",
-            )
         _log.info("user.registered", user_id=str(user_id), via=admitted)
         return user_id
+
+    async def _mail_account_exists(self, email: str, now: datetime) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            existing = await sql.by_email(conn, email)
+            if existing is None:
+                return  # deleted meanwhile: nobody to tell
+            await mail_outbox.enqueue(
+                conn,
+                user_id=existing.user_id,
+                kind="account_exists",
+                recipient=email,
+                subject="mediaplane: you already have an account",
+                body="Someone tried to register this address. If it was you, sign in or "
+                "reset your password instead.\n",
+                now=now,
+            )
 
     async def create_invite(self, *, created_by: str, valid_seconds: int = 7 * 86400) -> str:
         invite = new_secret()
@@ -378,30 +395,36 @@ class AccountService:
     # -- password reset --------------------------------------------------------------------------
 
     async def request_password_reset(self, email: str, *, ip: str | None = None) -> None:
-        """Mails a reset link when the account exists; answers the same either way."""
+        """Writes a reset mail when the account exists; answers the same either way (the
+        mail server is not involved: its being down shows nothing)."""
         await self._admit_mail(ip)
         try:
             email = normalize_email(email)
         except errors.InvalidEmail:
             return
-        link = new_secret()
-        async with self.pool.connection() as conn:
+        link, now = new_secret(), self.clock()
+        expires_at = now + timedelta(seconds=self.settings.lifetimes.mail_link_seconds)
+        async with self.pool.connection() as conn, conn.transaction():
             account = await sql.by_email(conn, email)
-            if account is not None:
-                await sql.insert_link(
-                    conn,
-                    token_sha256=digest(link),
-                    user_id=account.user_id,
-                    purpose="reset_password",
-                    expires_at=self.clock()
-                    + timedelta(seconds=self.settings.lifetimes.mail_link_seconds),
-                )
-        if account is not None:
-            await self.mailer.send(
-                to=email,
+            if account is None:
+                return
+            await sql.insert_link(
+                conn,
+                token_sha256=digest(link),
+                user_id=account.user_id,
+                purpose="reset_password",
+                expires_at=expires_at,
+            )
+            await mail_outbox.enqueue(
+                conn,
+                user_id=account.user_id,
+                kind="reset_password",
+                recipient=email,
                 subject="mediaplane: reset your password",
                 body=f"Reset your password with this code:\n\nreset-token: {link}\n"
                 f"{self._web_link('reset-password', link)}",
+                now=now,
+                expires_at=expires_at,
             )
 
     async def reset_password(self, token: str, password: str) -> None:
@@ -428,9 +451,10 @@ class AccountService:
             await sql.sign_out_everywhere(conn, user_id)
             await sql.clear_failures(conn, f"account:{row[0]}")
         # The link came by mail, so using it proves the address as a verification link
-        # would: a user whose verification mail was lost (or never sent: the mail server
-        # refused it) gets in this way, and a password someone else set when registering
-        # the address unverified is replaced. No event when the address was verified.
+        # would: a user whose verification mail was lost (or never sent: it failed for good
+        # or its link expired before the mail server took it) gets in this way, and a
+        # password someone else set when registering the address unverified is replaced.
+        # No event when the address was verified.
         await self._command(users.VerifyEmail(user_id=user_id, context=self._context()))
 
     # -- administration --------------------------------------------------------------------------

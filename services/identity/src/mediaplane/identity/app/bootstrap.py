@@ -19,6 +19,7 @@ from mediaplane.identity.adapters.mail import mailer_for
 from mediaplane.identity.adapters.oauth_store import OAuthStore, open_sync_pool
 from mediaplane.identity.app.accounts import AccountService
 from mediaplane.identity.app.federation import Federation
+from mediaplane.identity.app.mail_sender import MailSender
 from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
 from mediaplane.observability import HealthChecks
@@ -44,6 +45,8 @@ class Resources:
     accounts: AccountService
     federation: Federation
     provider: Provider
+    # Run by the relay role (`mail_sender.sending`); the API only writes mails.
+    mail_sender: MailSender
     health: HealthChecks
 
 
@@ -72,12 +75,7 @@ async def open_resources(
     sync_pool = None
     try:
         store = EventStore(pool, registry)
-        accounts = AccountService(
-            pool=pool,
-            store=store,
-            mailer=mailer_for(settings.smtp, settings.maildir),
-            settings=settings,
-        )
+        accounts = AccountService(pool=pool, store=store, settings=settings)
         keys = await rotate(pool, settings.rotation, settings.lifetimes.access_seconds)
         sync_pool = await asyncio.to_thread(open_sync_pool, settings.database_url)
         provider = Provider(settings, OAuthStore(sync_pool), keys)
@@ -89,6 +87,11 @@ async def open_resources(
             accounts=accounts,
             federation=Federation(settings=settings, pool=pool, accounts=accounts),
             provider=provider,
+            mail_sender=MailSender(
+                pool=pool,
+                mailer=mailer_for(settings.smtp, settings.maildir),
+                retry=settings.mail_retry,
+            ),
             health=HealthChecks(
                 {"postgres": checks.postgres(pool), "nats": checks.nats(settings.bus)}
             ),

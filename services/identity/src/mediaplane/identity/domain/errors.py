@@ -112,9 +112,3 @@ class SessionNotFound(DomainError):
 
 class LinkedIdentityNotFound(DomainError):
     code = "linked_identity_not_found"
-
-
-class MailUnavailable(DomainError):
-    """The mail server did not take a mail the request had to send (the user may retry)."""
-
-    code = "mail_unavailable"

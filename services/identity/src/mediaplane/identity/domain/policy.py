@@ -1,9 +1,11 @@
-"""Pure rules: registration modes, the password policy, email shape, sign-in backoff."""
+"""Pure rules: registration modes, the password policy, email shape, sign-in backoff, mail
+retries."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from mediaplane.identity.domain import errors
@@ -63,6 +65,42 @@ class Backoff:
             return 0.0
         exponent = failures - self.free_failures
         return min(self.max_seconds, self.base_seconds * 2.0 ** min(exponent, 30))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailRetry:
+    """When a mail the server did not take is tried again: waits doubling from
+    `base_seconds` up to `max_seconds`. It has failed for good after `max_attempts`
+    attempts, or when the next one would come more than `max_age_seconds` after the mail
+    was written (the defaults give up after about an hour, a mailed link's lifetime)."""
+
+    base_seconds: float = 1.0
+    max_seconds: float = 300.0
+    max_attempts: int = 20
+    max_age_seconds: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("MEDIAPLANE_IDENTITY_MAIL_MAX_ATTEMPTS must be at least 1")
+        if not 0 < self.base_seconds <= self.max_seconds:
+            raise ValueError("MEDIAPLANE_IDENTITY_MAIL_RETRY_MAX_SECONDS must be at least 1")
+        if self.max_age_seconds <= 0:
+            raise ValueError("MEDIAPLANE_IDENTITY_MAIL_MAX_AGE_SECONDS must be positive")
+
+    def delay_seconds(self, attempts: int) -> float:
+        """The wait after the `attempts`-th failed attempt (1, 2, ...)."""
+        return min(self.max_seconds, self.base_seconds * 2.0 ** min(attempts - 1, 30))
+
+    def next_attempt(
+        self, *, attempts: int, created_at: datetime, now: datetime
+    ) -> datetime | None:
+        """After the `attempts`-th failure, at `now`: when to try again, or None (give up)."""
+        if attempts >= self.max_attempts:
+            return None
+        at = now + timedelta(seconds=self.delay_seconds(attempts))
+        if at - created_at > timedelta(seconds=self.max_age_seconds):
+            return None
+        return at
 
 
 # What a personal access token may carry (the API scopes the services check).

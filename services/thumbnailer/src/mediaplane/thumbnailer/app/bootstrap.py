@@ -75,7 +75,7 @@ async def open_resources(
     cpu = CpuPool(settings.concurrency)
     try:
         objects = ObjectStore(settings.storage)
-        await objects.ensure_buckets(settings.bucket, settings.variants.bucket)
+        await objects.require_buckets(settings.bucket, settings.variants.bucket)
         store = EventStore(pool, registry)
         ffmpeg = Ffmpeg(settings.ffmpeg, settings.ffprobe, settings.tool_limits)
         renderer = Renderer(settings, cpu, ffmpeg)

@@ -77,7 +77,7 @@ async def open_resources(
     )
     try:
         objects = ObjectStore(settings.storage)
-        await objects.ensure_buckets(settings.bucket)
+        await objects.require_buckets(settings.bucket)
         store = EventStore(pool, registry)
         metrics = metrics if metrics is not None else TranscoderMetrics()
         service = TranscodeService(

@@ -69,7 +69,7 @@ async def open_resources(
     )
     try:
         objects = ObjectStore(settings.storage)
-        await objects.ensure_buckets(settings.bucket)
+        await objects.require_buckets(settings.bucket)
         store = EventStore(pool, registry)
         service = UploadService(pool=pool, store=store, objects=objects, settings=settings)
         dependencies: dict[str, Check] = {

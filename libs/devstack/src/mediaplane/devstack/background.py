@@ -1,0 +1,44 @@
+"""How background work shares one machine with the request path.
+
+On one machine every process shares the cores. The request-serving ones (the
+APIs, the edge, Postgres, NATS) come first. Consumers, workers, relays and the
+trace backend run niced, and off the first core: they take what is left.
+
+Niceness alone was not enough (docs/benchmarks.md, Latency (f), "the
+background off the first core"). At 1,000 events/s every consumer's batch
+lands in the same instant, and each hop of a `GET /v1/files` (edge, API,
+Postgres, back) then found both cores busy with niced work it had to
+preempt: p99 72-98 ms on a busy machine. With the same work kept off the
+first core, a request always finds a core with no background work on it:
+34-50 ms in the same runs. Scheduling the background roles as SCHED_IDLE
+instead (preempted at once, still on every core) gave 57-70 ms.
+
+A role whose work is long CPU-bound jobs (the transcoder's ffmpeg) keeps every
+core, niced: off one core of two, an HLS ladder would take twice as long. In
+a cluster each role has its own CPU requests instead of any of this.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+
+BACKGROUND_NICENESS = 10
+
+
+def background_cores() -> list[int]:
+    """The cores background work may use: all this process may use but the first, or all
+    of them when there is only one."""
+    cores = sorted(os.sched_getaffinity(0))
+    return cores[1:] if len(cores) > 1 else cores
+
+
+def background(command: Sequence[str], *, every_core: bool = False) -> list[str]:
+    """`command` run as background work: niced and, unless `every_core`, off the first
+    core (`taskset`, util-linux; without it, niced only)."""
+    niced = ["nice", "-n", str(BACKGROUND_NICENESS), *command]
+    if every_core or shutil.which("taskset") is None:
+        return niced
+    cores = ",".join(str(core) for core in background_cores())
+    return ["taskset", "--cpu-list", cores, *niced]
