@@ -97,7 +97,7 @@ def _escaped(element: str) -> str:
 
 
 def open_session_guard(
-    opened: UploadSessionOpened, plans: PlanTable, claimed_plan: str | None
+    opened: UploadSessionOpened, table: PlanTable, claimed_plan: str | None
 ) -> AppendGuard:
     """Append `opened` only within the owner's quota, with its projection row.
 
@@ -109,7 +109,7 @@ def open_session_guard(
         after=_OPEN_AFTER,
         result=_RESULT_COLUMNS,
         params={
-            **plans.params,
+            **table.params,
             "q_owner": opened.owner,
             "q_now": opened.occurred_at,
             "q_claimed_plan": claimed_plan,
