@@ -19,7 +19,7 @@ import pytest
 
 from mediaplane.bus import permissions
 from mediaplane.devstack import natsauth
-from mediaplane.devstack.background import BACKGROUND_NICENESS, background_cores
+from mediaplane.devstack.background import TRACES_NICENESS, background_cores
 from mediaplane.devstack.natsauth import admin_url
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.pytest_plugin import PrivateNats, bucket_admin
@@ -55,11 +55,12 @@ def test_every_server_reports_ready(stack: StackSettings) -> None:
 )
 def test_the_trace_backend_runs_as_background_work(stack: StackSettings) -> None:
     """It stores a span in ~5 ms of CPU: at the requests' priority, or on their first
-    core, it would hold a core whenever a batch of spans arrives."""
+    core, it would hold a core whenever a batch of spans arrives; beside the pipeline at
+    its niceness, it would delay the pipeline."""
     pid = int((Traces(stack).dir / "traces.pid").read_text())
     # stat(5): the niceness is field 19, the 17th after the command's closing parenthesis.
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    assert int(fields[16]) == BACKGROUND_NICENESS
+    assert int(fields[16]) == TRACES_NICENESS
     assert os.sched_getaffinity(pid) == set(background_cores())
 
 

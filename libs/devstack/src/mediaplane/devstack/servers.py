@@ -34,7 +34,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth, s3auth
-from mediaplane.devstack.background import background
+from mediaplane.devstack.background import TRACES_NICENESS, background
 from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 from mediaplane.storage.permissions import seaweedfs_config, seaweedfs_identity
@@ -603,9 +603,10 @@ class Traces:
             # Traces are for looking at now: a week is plenty, and keeps the file small.
             "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "7",
         }
-        # Background work like the pipeline roles: it stores a span in ~5 ms of CPU, in
-        # bursts as the exporters' batches arrive, and must not take a core from a request.
-        argv = background([str(phoenix), "serve"])
+        # Background work, below the pipeline roles: it stores a span in ~5 ms of CPU, in
+        # bursts as the exporters' batches arrive, and must not delay a request or the
+        # pipeline it traces.
+        argv = background([str(phoenix), "serve"], niceness=TRACES_NICENESS)
         _spawn(argv, self.dir / "traces.log", self.dir / "traces.pid", self.dir, env)
         # Its first start creates its database: minutes on a busy 2-core machine.
         _wait_until(self.ready, 300, "traces")
