@@ -64,7 +64,10 @@ class ChangeFeed:
                     await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
                     self.listening.set()
                     async for notify in conn.notifies():
-                        self.publish(decode_changes(notify.payload))
+                        # Nobody streaming: decoding every ingest batch's changes would
+                        # cost this process CPU a list then waits behind.
+                        if self._subscriptions:
+                            self.publish(decode_changes(notify.payload))
             except asyncio.CancelledError:
                 raise
             except Exception:
