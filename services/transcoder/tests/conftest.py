@@ -21,7 +21,7 @@ from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.storage import ObjectStore, StorageSettings
 from mediaplane.transcoder.app.bootstrap import Resources, apply_migrations, open_resources
-from mediaplane.transcoder.config import EncodingSettings, TranscoderSettings
+from mediaplane.transcoder.config import ChunkingSettings, EncodingSettings, TranscoderSettings
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER
 from mediaplane.transcoder.worker.consumer import register_chunk_encoder, register_transcoder
 
@@ -130,6 +130,7 @@ def make_settings(
             "originals_bucket": s3_bucket,
             # 1 s segments: 2 s clips still get several segments to align.
             "encoding": EncodingSettings(ladder=DEFAULT_LADDER, segment_seconds=1.0),
+            "chunking": ChunkingSettings(preroll=0.5),  # shorter than those segments
             "work_dir": str(tmp_path),
             "backoff": (0.5,),
         }

@@ -39,6 +39,7 @@ def env(
         "MEDIAPLANE_ORIGINALS_BUCKET": settings.originals_bucket,
         "MEDIAPLANE_TRANSCODER_WORK_DIR": str(tmp_path),
         "MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS": "1",
+        "MEDIAPLANE_TRANSCODER_CHUNK_PREROLL": "0.5",  # shorter than those segments
         # A dead worker's message comes back after 2 s instead of a minute.
         "MEDIAPLANE_TRANSCODER_ACK_WAIT": "2",
         "MEDIAPLANE_TRANSCODER_BACKOFF": "0.5",

@@ -38,7 +38,7 @@ async def test_a_long_video_is_chunked_and_playable_while_it_grows(
     settings = make_settings(
         encoding=EncodingSettings(ladder=LADDER, segment_seconds=1.0),
         # 8 s at 1 s segments, 2 segments a chunk: 4 chunks.
-        chunking=ChunkingSettings(threshold=5.0, chunk_segments=2),
+        chunking=ChunkingSettings(threshold=5.0, chunk_segments=2, preroll=0.5),
         progress=ProgressThrottle(step=20.0, min_interval=0.0),
     )
     await apply_migrations(settings)
@@ -111,7 +111,7 @@ async def test_a_chunk_that_fails_for_good_fails_the_file_with_its_code(
 ) -> None:
     settings = make_settings(
         encoding=EncodingSettings(ladder=DEFAULT_LADDER, segment_seconds=1.0),
-        chunking=ChunkingSettings(threshold=5.0, chunk_segments=2),
+        chunking=ChunkingSettings(threshold=5.0, chunk_segments=2, preroll=0.5),
     )
     await apply_migrations(settings)
     # The replica that takes the chunks allows its ffmpeg 1 CPU-second: 2 s of 1080p30 in

@@ -60,6 +60,18 @@ def test_a_keyframe_just_before_a_boundary_beats_one_far_before() -> None:
     assert chunks[0].end == 28.0
 
 
+def test_the_cut_counts_the_preroll_its_worker_seeks_back_by() -> None:
+    # Seeking 1 s early: boundary 36 (seek 35, on a keyframe) beats 28 (seek 27, before 27.9).
+    chunks = plan_chunks(
+        duration=120.0,
+        segment_seconds=4.0,
+        chunk_segments=8,
+        keyframes=[0.0, 27.9, 35.0],
+        preroll=1.0,
+    )
+    assert chunks[0].end == 36.0
+
+
 def test_short_sources_and_odd_lengths() -> None:
     assert _bounds(plan_chunks(duration=3.0, segment_seconds=4.0, chunk_segments=8)) == [
         (0.0, 3.0, 0, 1)

@@ -25,6 +25,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.bucket, settings.ops_port) == ("renditions", 9121)
     assert settings.encoding.ladder == DEFAULT_LADDER
     assert (settings.encoding.segment_seconds, settings.encoding.preset) == (4.0, "veryfast")
+    assert (settings.chunking.chunk_segments, settings.chunking.preroll) == (8, 1.0)
     assert (settings.ack_wait, settings.lease_seconds, settings.backoff) == (
         60.0,
         60.0,
@@ -98,4 +99,16 @@ def test_a_bad_sweep_interval_in_the_environment_refuses_to_start(
         monkeypatch.setenv(name, required)
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "0")
     with pytest.raises(ValueError, match="RETIRE_SWEEP_INTERVAL must be a positive number"):
+        TranscoderSettings.from_env()
+
+
+@pytest.mark.parametrize(("segment", "preroll"), [("4", "4"), ("2", "3.5"), ("4", "-1")])
+def test_a_chunk_preroll_not_shorter_than_a_segment_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, segment: str, preroll: str
+) -> None:
+    for name, required in REQUIRED.items():
+        monkeypatch.setenv(name, required)
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS", segment)
+    monkeypatch.setenv("MEDIAPLANE_TRANSCODER_CHUNK_PREROLL", preroll)
+    with pytest.raises(ValueError, match="preroll must"):
         TranscoderSettings.from_env()

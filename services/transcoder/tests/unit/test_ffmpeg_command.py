@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from mediaplane.servicekit.media import demuxer_for
+from mediaplane.transcoder.adapters.chunked import TS_BASE, build_chunk_command, lead_in
 from mediaplane.transcoder.adapters.ffmpeg import build_command, classify
 from mediaplane.transcoder.config import EncodingSettings
+from mediaplane.transcoder.domain.chunks import Chunk
 from mediaplane.transcoder.domain.errors import CorruptInput, UnsupportedMedia
 from mediaplane.transcoder.domain.ladder import DEFAULT_LADDER, SourceMedia, plan_ladder
 
@@ -106,3 +108,55 @@ def test_ffmpeg_messages_tell_damaged_input_from_other_failures(
 ) -> None:
     found = classify(stderr)
     assert type(found) is expected if expected else found is None
+
+
+def chunk_command(chunk: Chunk, fps: float = 30.0) -> list[str]:
+    source = SourceMedia(
+        width=1920, height=1080, duration=100.0, fps=fps, video_codec="h264", audio_codec="aac"
+    )
+    return build_chunk_command(
+        "ffmpeg",
+        demuxer_for("video/mp4"),
+        Path("/w/source"),
+        Path("/w/chunk"),
+        source,
+        plan_ladder(source, DEFAULT_LADDER),
+        EncodingSettings(segment_seconds=4, preset="veryfast", max_fps=60),
+        chunk,
+        last=False,
+        lead=lead_in(chunk, 1.0, fps),
+    )
+
+
+LATER = Chunk(index=1, start=32.0, end=64.0, first_segment=8, segments=8)
+
+
+def test_a_later_chunk_starts_its_encode_a_preroll_early_as_one_segment_before_its_own() -> None:
+    argv = chunk_command(LATER)
+    assert (value(argv, "-ss"), value(argv, "-t")) == ("31.000000", "33.000000")
+    # Keyframes at the chunk's own boundaries (1 s in, then every segment) and nowhere
+    # else; the lead-in cut off as a segment numbered just before the chunk's first;
+    # timestamps from the seek.
+    assert value(argv, "-force_key_frames") == "expr:gte(t,0.999000+n_forced*4)"
+    assert value(argv, "-x264-params") == "keyint=infinite"
+    assert (value(argv, "-hls_init_time"), value(argv, "-hls_time")) == ("0.500000", "4")
+    assert value(argv, "-start_number") == "7"
+    assert value(argv, "-output_ts_offset") == f"{TS_BASE + 31.0:.6f}"
+
+
+def test_the_lead_in_is_whole_frames_of_the_output() -> None:
+    # 1 s at 29.97 fps is 29.97 frames: 30 of them, 1.001 s.
+    assert lead_in(LATER, 1.0, 30000 / 1001) == pytest.approx(1.001)
+    assert lead_in(LATER, 0.5, 15.0) == pytest.approx(8 / 15)
+    assert value(chunk_command(LATER, fps=30000 / 1001), "-ss") == "30.999000"
+
+
+def test_the_first_chunk_has_nothing_before_it_to_encode() -> None:
+    first = Chunk(index=0, start=0.0, end=32.0, first_segment=0, segments=8)
+    assert lead_in(first, 1.0, 30.0) == 0.0
+    argv = chunk_command(first)
+    assert (value(argv, "-ss"), value(argv, "-t")) == ("0.000000", "32.000000")
+    assert value(argv, "-force_key_frames") == "expr:gte(t,0.000000+n_forced*4)"
+    assert "-hls_init_time" not in argv
+    assert "-x264-params" not in argv
+    assert value(argv, "-start_number") == "0"

@@ -74,6 +74,7 @@ async def plan_source_chunks(
         segment_seconds=settings.encoding.segment_seconds,
         chunk_segments=settings.chunking.chunk_segments,
         keyframes=frames,
+        preroll=settings.chunking.preroll,
     )
 
 
@@ -88,6 +89,8 @@ async def encode_chunk(
 ) -> dict[str, list[PlaylistEntry]]:
     """One chunk's segments of every rung, moved into `out_dir/<rung>/`."""
     planned = plan_ladder(media, settings.encoding.ladder)
+    fps = output_fps(media, settings.encoding.max_fps)
+    lead = chunked.lead_in(chunk, settings.chunking.preroll, fps)
     chunk_dir = out_dir / ".chunks" / f"{chunk.index:05d}"
     argv = chunked.build_chunk_command(
         settings.ffmpeg,
@@ -99,10 +102,13 @@ async def encode_chunk(
         settings.encoding,
         chunk,
         last,
+        lead,
     )
-    stderr = await ffmpeg.encode(argv, encode_limits(settings, chunk.duration))
+    stderr = await ffmpeg.encode(argv, encode_limits(settings, chunk.duration + lead))
     try:
-        return await asyncio.to_thread(chunked.gather_chunk, chunk_dir, out_dir, planned, chunk)
+        return await asyncio.to_thread(
+            chunked.gather_chunk, chunk_dir, out_dir, planned, chunk, lead
+        )
     except chunked.ChunkOutputInvalid:
         if (permanent := ffmpeg.classify(stderr)) is not None:
             raise permanent from None

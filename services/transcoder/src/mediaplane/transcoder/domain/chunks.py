@@ -64,11 +64,13 @@ def plan_chunks(
     segment_seconds: float,
     chunk_segments: int,
     keyframes: Sequence[float] = (),
+    preroll: float = 0.0,
 ) -> list[Chunk]:
     """Cut `duration` seconds into chunks of about `chunk_segments` segments each.
 
-    `keyframes` are the source's keyframe times (ffprobe). A remainder shorter
-    than half a chunk joins the chunk before it.
+    `keyframes` are the source's keyframe times (ffprobe); a chunk's worker seeks
+    `preroll` seconds before its start. A remainder shorter than half a chunk
+    joins the chunk before it.
     """
     if chunk_segments < 1:
         raise ValueError("a chunk holds at least one segment")
@@ -89,7 +91,7 @@ def plan_chunks(
             count = min(
                 options,
                 key=lambda n: (
-                    round(_decode_lead((first + n) * segment_seconds, frames), 6),
+                    round(_decode_lead((first + n) * segment_seconds - preroll, frames), 6),
                     abs(n - chunk_segments),
                 ),
             )
