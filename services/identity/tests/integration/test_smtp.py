@@ -434,7 +434,8 @@ async def test_a_permanent_refusal_fails_the_mail_at_once_a_temporary_one_is_ret
     assert metrics.get_sample_value("identity_mail_outbox_pending") == 1
     assert metrics.get_sample_value("identity_mail_outbox_failed") == 2
     age = metrics.get_sample_value("identity_mail_outbox_oldest_pending_age_seconds")
-    assert age is not None and age >= 0
+    assert age is not None
+    assert age >= 0
 
 
 async def test_a_mail_whose_link_expired_is_dropped_unsent(
