@@ -5,6 +5,7 @@ re-run request, a user's quota, and the role refusals."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from mediaplane.bus import provision
 from mediaplane.client.cli import run
 from mediaplane.contracts import headers as h
+from mediaplane.identity.adapters import mail_outbox
 from mediaplane.identity.app.bootstrap import open_resources
 from mediaplane.identity.testing import PASSWORD, session, sign_up, tokens_for
 from mediaplane.identity.testing import Server as IdentityServer
@@ -134,6 +136,55 @@ async def test_an_admin_sets_and_clears_a_quota_from_the_command_line(
     own = await tokens_for(identity, await session(identity, "quota@example.org"))
     user = {**login_env, "MEDIAPLANE_TOKEN": own["access_token"]}
     assert await run(["admin", "quota", user_id, "--files", "9"], user) == 1
+    assert "role_required (403)" in capsys.readouterr().err
+
+
+async def test_an_admin_lists_failed_mail_from_the_command_line(
+    identity: IdentityServer, login_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediaplane admin mail` reads the identity service's mail outbox: failed for good
+    by default, `--state pending` for the backlog; never a subject or a body."""
+    async with open_resources(identity.settings, pool_size=1) as resources:
+        await resources.accounts.register(
+            email="root@example.org", password=PASSWORD, role="admin", via="admin", verified=True
+        )
+        user_id = await resources.accounts.register(
+            email="lost@example.org", password=PASSWORD, via="admin", verified=True
+        )
+        assert user_id is not None
+        async with resources.pool.connection() as conn:
+            for subject in ("failed", "waiting"):
+                mail_id = await mail_outbox.enqueue(
+                    conn,
+                    user_id=user_id,
+                    kind="account_exists",
+                    recipient="lost@example.org",
+                    subject=subject,
+                    body="a body nobody lists\n",
+                    now=datetime.now(UTC),
+                )
+                if subject == "failed":
+                    failed_id = mail_id
+                    await mail_outbox.fail(
+                        conn, mail_id, attempts=1, now=datetime.now(UTC), error="x: Y 550"
+                    )
+    tokens = await tokens_for(identity, await session(identity, "root@example.org"))
+    admin = {**login_env, "MEDIAPLANE_TOKEN": tokens["access_token"]}
+
+    assert await run(["--json", "admin", "mail"], admin) == 0
+    out = capsys.readouterr().out
+    [failed] = json.loads(out)["items"]
+    assert (failed["mail_id"], failed["recipient"]) == (str(failed_id), "lost@example.org")
+    assert "body" not in out
+    assert "subject" not in out
+    assert await run(["--json", "admin", "mail", "--state", "pending"], admin) == 0
+    [waiting] = json.loads(capsys.readouterr().out)["items"]
+    assert waiting["failed_at"] is None
+    with pytest.raises(SystemExit):
+        await run(["admin", "mail", "--state", "sent"], admin)
+    own = await tokens_for(identity, await session(identity, "lost@example.org"))
+    user = {**login_env, "MEDIAPLANE_TOKEN": own["access_token"]}
+    assert await run(["admin", "mail"], user) == 1
     assert "role_required (403)" in capsys.readouterr().err
 
 

@@ -19,12 +19,11 @@ import pytest
 from hypothesis import strategies as st
 
 from mediaplane.catalog.api.app import create_app
-from mediaplane.catalog.api.params import CURSOR_FORMAT
 from mediaplane.catalog.config import CatalogSettings
-from mediaplane.catalog.domain.cursor import encode_cursor
 from mediaplane.catalog.testing import FileStory
 from mediaplane.contracts import Event
 from mediaplane.devstack.conformance import conformance_failures, running
+from mediaplane.servicekit.pagination import CURSOR_FORMAT, encode_cursor
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mediaplane.catalog.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from mediaplane.catalog.domain.entries import PoisonMessage, ledger_entry
 from mediaplane.catalog.domain.hls import object_key, rewrite
 from mediaplane.catalog.testing import FileStory, global_tag_created, tag_created
 from mediaplane.contracts import REGISTRY
+from mediaplane.servicekit.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
 def test_a_known_event_becomes_an_entry_with_its_lookup_columns() -> None:

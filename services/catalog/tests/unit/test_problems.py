@@ -5,14 +5,14 @@ from __future__ import annotations
 import inspect
 
 from mediaplane.catalog.api.problems import PROBLEMS
-from mediaplane.catalog.domain import cursor
 from mediaplane.domain import DomainError
+from mediaplane.servicekit import pagination
 
 
 def test_every_domain_error_code_maps_to_a_problem() -> None:
     codes = {
         c.code
-        for _, c in inspect.getmembers(cursor, inspect.isclass)
+        for _, c in inspect.getmembers(pagination, inspect.isclass)
         if issubclass(c, DomainError) and c is not DomainError
     }
     assert codes == {"invalid_cursor"}

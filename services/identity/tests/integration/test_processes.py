@@ -1,5 +1,5 @@
 """The process roles as the Dockerfile runs them: `migrate`, then `api` serving discovery
-and `relay`, which also sends the mails the API writes."""
+and `relay`, which also sends the mails the API writes (and counts them on its /metrics)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,15 @@ async def test_migrate_then_api_and_relay_from_the_environment(
         assert relay.returncode is None, "the relay process exited"
         [mail] = delivered.iterdir()
         assert "verify-token: " in mail.read_text()
+        # The sender's metrics are on the relay's ops /metrics (ops port + 1).
+        metrics_url = f"http://127.0.0.1:{int(env['MEDIAPLANE_IDENTITY_OPS_PORT']) + 1}/metrics"
+
+        async def counted() -> bool:
+            async with httpx.AsyncClient(timeout=5) as http:
+                text = (await http.get(metrics_url)).text
+            return 'identity_mails_sent_total{kind="verify_email"} 1.0' in text
+
+        await eventually(counted)
     finally:
         for process in (api, relay):
             process.send_signal(signal.SIGTERM)

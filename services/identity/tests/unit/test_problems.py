@@ -8,12 +8,13 @@ from mediaplane.domain import DomainError
 from mediaplane.identity.api.problems import PROBLEMS
 from mediaplane.identity.app import accounts, federation, provider
 from mediaplane.identity.domain import errors
+from mediaplane.servicekit import pagination
 
 
 def _codes() -> set[str]:
     classes = [
         obj
-        for module in (errors, accounts, federation, provider)
+        for module in (errors, accounts, federation, provider, pagination)
         for _, obj in inspect.getmembers(module, inspect.isclass)
     ]
     return {c.code for c in classes if issubclass(c, DomainError) and c is not DomainError}

@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
         "dropped and made again on their next request (default: %(default)s)",
     )
 
+    mail = administer.add_parser(
+        "mail", help="mail that failed for good (or still waits), newest first; never its body"
+    )
+    mail.add_argument("--state", choices=["failed", "pending"], default="failed")
+    mail.add_argument("--limit", type=_positive, help="page size")
+    mail.add_argument("--cursor")
     dlq = administer.add_parser("dlq", help="dead letters: list, show, redrive, discard")
     dlq_actions = dlq.add_subparsers(dest="dlq_action", required=True, metavar="DLQ_ACTION")
     dlq_list = dlq_actions.add_parser("list", help="dead letters, oldest first")
@@ -445,6 +451,8 @@ async def _console(args: argparse.Namespace, client: MediaplaneClient, output: _
                 )
             await client.set_quota(args.user_id, files=args.files, bytes=args.bytes)
             result = {"user_id": str(args.user_id), "files": args.files, "bytes": args.bytes}
+        case "admin", "mail":
+            result = await client.admin_mail(state=args.state, limit=args.limit, cursor=args.cursor)
         case "admin", "dlq":
             result = await _dead_letters(args, client)
         case "admin", "reprocess":

@@ -295,6 +295,13 @@ class MediaplaneClient:
             body = {"files": files, "bytes": bytes}
             await self._call("PUT", url, type(None), json=body, idempotent=True)
 
+    async def admin_mail(self, **params: object) -> dict[str, Any]:
+        """A page of the identity service's mail outbox (role admin, through the edge):
+        `state` `failed` (the default) or `pending`, `limit`, `cursor`; newest first."""
+        return await self._call(
+            "GET", self._gateway("/v1/admin/mail"), dict[str, Any], params=_params(**params)
+        )
+
     # --- upload-gateway: dead letters (role admin) ------------------------------------------
 
     async def dead_letters(self, **params: object) -> dict[str, Any]:

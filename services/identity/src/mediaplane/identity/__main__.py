@@ -9,8 +9,10 @@ import getpass
 import os
 import sys
 from contextlib import AbstractAsyncContextManager
-from functools import partial
 
+from prometheus_client import REGISTRY
+
+from mediaplane.identity.adapters.metrics import MailMetrics
 from mediaplane.identity.adapters.secrets import new_secret
 from mediaplane.identity.api.app import create_app
 from mediaplane.identity.app.bootstrap import Resources, apply_migrations, open_resources
@@ -111,6 +113,12 @@ def run_admin(settings: IdentitySettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def relay_resources(settings: IdentitySettings) -> AbstractAsyncContextManager[Resources]:
+    """The relay role's resources: a small pool; the mail sender's metrics on the
+    process registry, which the relay's ops /metrics serves."""
+    return open_resources(settings, pool_size=2, mail_metrics=MailMetrics(REGISTRY))
+
+
 def send_mail(resources: Resources) -> AbstractAsyncContextManager[None]:
     """The mail outbox's sender, beside the event relay in the relay role."""
     return sending(resources.mail_sender, resources.settings.database_url)
@@ -126,7 +134,7 @@ def settings_from_env() -> IdentitySettings:
 
 ROLES: dict[str, Role[IdentitySettings]] = {
     "api": api(create_app),
-    "relay": relay(SERVICE, partial(open_resources, pool_size=2), beside=send_mail),
+    "relay": relay(SERVICE, relay_resources, beside=send_mail),
     "migrate": migrate(apply_migrations),
     "admin": run_admin,
 }

@@ -15,7 +15,6 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
-from mediaplane.catalog.api.params import Cursor, Limit
 from mediaplane.catalog.app.console import (
     AdminFileFilter,
     AuditFilter,
@@ -32,6 +31,7 @@ from mediaplane.catalog.app.console import (
 from mediaplane.catalog.app.queries import FileKind, FileStatus
 from mediaplane.catalog.app.views import FilePage
 from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.pagination import Cursor, Limit
 from mediaplane.servicekit.principal import provide_principal
 
 Req = Request[Any, Any, Any]

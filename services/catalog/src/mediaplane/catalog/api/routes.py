@@ -16,7 +16,6 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from mediaplane.catalog.api import console
-from mediaplane.catalog.api.params import Cursor, Limit
 from mediaplane.catalog.app.changes import ChangeFeed
 from mediaplane.catalog.app.media import MediaService
 from mediaplane.catalog.app.playback import PARAMETER, PlaybackTokens
@@ -31,6 +30,7 @@ from mediaplane.catalog.app.views import FileDetail, FilePage, History, SessionP
 from mediaplane.catalog.domain.ranges import checked_range, parse_time
 from mediaplane.servicekit.accounts import BlockedAccounts
 from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.pagination import Cursor, Limit
 from mediaplane.servicekit.principal import admit, provide_principal
 from mediaplane.servicekit.problems import PROBLEM_JSON, ProblemDetails
 

@@ -16,9 +16,9 @@ from psycopg.rows import dict_row
 
 from mediaplane.catalog.app.queries import SUMMARY_COLUMNS, FileKind, FileStatus, summary_of
 from mediaplane.catalog.app.views import FilePage
-from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
 from mediaplane.domain.quota import Plans
 from mediaplane.eventlog.database import Pool
+from mediaplane.servicekit.pagination import decode_cursor, encode_cursor
 
 ReportStatus = Literal["open", "dismissed", "actioned"]
 

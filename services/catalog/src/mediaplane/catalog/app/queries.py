@@ -31,12 +31,12 @@ from mediaplane.catalog.app.views import (
     TagPage,
     TagView,
 )
-from mediaplane.catalog.domain.cursor import decode_cursor, encode_cursor
 from mediaplane.catalog.domain.ranges import Range
 from mediaplane.eventlog.database import Pool
 from mediaplane.servicekit.access import has_role
 from mediaplane.servicekit.auth import Principal
 from mediaplane.servicekit.errors import ProblemError
+from mediaplane.servicekit.pagination import decode_cursor, encode_cursor
 
 FileStatus = Literal["uploading", "verifying", "ready", "rejected", "deleted"]
 FileKind = Literal["image", "video", "audio", "pdf", "other"]

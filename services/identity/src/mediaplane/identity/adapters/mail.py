@@ -7,7 +7,8 @@ the service sends a few mails an hour, not a stream). Closed by default: TLS is 
 verified, and only a loopback server may be spoken to in clear (`smtp+insecure://`, for
 a local relay or tests). The password never appears in a URL, a log or an error. A mail
 the server does not take is `MailNotTaken`: the outbox's sender (app/mail_sender.py) tries
-it again later; requests never send mail themselves.
+it again later, unless the server refused it for good (`permanent`); requests never send
+mail themselves.
 """
 
 from __future__ import annotations
@@ -25,16 +26,37 @@ from mediaplane.identity.config import DEFAULT_SENDER, SmtpSettings
 
 class MailNotTaken(Exception):
     """The mail was not delivered. `kind` says why without the error's text, which may
-    quote the address: the exception's type, and the server's reply code when it sent one."""
+    quote the address: the exception's type, and the server's reply code when it sent one.
+    `permanent`: the server refused this mail for good, trying again cannot help."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, permanent: bool = False) -> None:
         super().__init__(kind)
         self.kind = kind
+        self.permanent = permanent
+
+
+def _reply_code(error: Exception) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        # {recipient: (code, text)}; a mail has one recipient.
+        codes = [code for code, _ in error.recipients.values()]
+        return codes[0] if codes else None
+    code = getattr(error, "smtp_code", None)
+    return code if isinstance(code, int) else None
 
 
 def _not_taken(error: Exception) -> MailNotTaken:
-    code = getattr(error, "smtp_code", None)
-    return MailNotTaken(f"{type(error).__name__} {code}" if code else type(error).__name__)
+    code = _reply_code(error)
+    # A 5xx reply to RCPT or DATA refuses this mail (no such mailbox, content refused):
+    # permanent. Every other failure is retried: 4xx replies, connections and timeouts
+    # are passing, and a refused login (535) or sender (MAIL FROM) is our configuration's
+    # fault, not the mail's: once an operator fixes it, the waiting mails go out.
+    permanent = (
+        isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError)
+        and code is not None
+        and 500 <= code < 600
+    )
+    kind = f"{type(error).__name__} {code}" if code else type(error).__name__
+    return MailNotTaken(kind, permanent=permanent)
 
 
 class Mailer(Protocol):

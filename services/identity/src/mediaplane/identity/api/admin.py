@@ -6,14 +6,17 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from mediaplane.contracts import Role
+from mediaplane.identity.adapters.mail_outbox import MailState
 from mediaplane.identity.api.account import MAX_BODY, accounts
+from mediaplane.identity.app.mail_admin import MailAdmin, MailPage
 from mediaplane.servicekit.auth import Principal
+from mediaplane.servicekit.pagination import Cursor, Limit
 from mediaplane.servicekit.principal import provide_principal
 
 Req = Request[Any, Any, Any]
@@ -51,6 +54,11 @@ class SuspensionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class InviteView(msgspec.Struct):
     invite: str
+
+
+def mail_admin(request: Req) -> MailAdmin:
+    service: MailAdmin = request.app.state.mail_admin
+    return service
 
 
 class AdminController(Controller):
@@ -124,3 +132,26 @@ class AdminController(Controller):
     @post("/invites", status_code=HTTP_201_CREATED)
     async def invite(self, request: Req, admin: NamedDependency[Principal]) -> InviteView:
         return InviteView(invite=await accounts(request).create_invite(created_by=admin.owner))
+
+    @get("/mail", summary="Mails that failed for good, or still wait (newest first)")
+    async def mails(
+        self,
+        request: Req,
+        admin: NamedDependency[Principal],
+        # `state` is a name Litestar keeps for the app's state: the query's is this one.
+        mail_state: Annotated[
+            MailState, QueryParameter(name="state", description="failed (for good) or pending")
+        ] = "failed",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> MailPage:
+        """Each mail's id, user, kind, recipient, attempts, times and last error; never its
+        subject or body (the body holds a link's secret)."""
+        return await mail_admin(request).mails(mail_state, limit=limit, cursor=cursor)
+
+    @delete("/mail/{mail_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def dismiss_mail(
+        self, request: Req, admin: NamedDependency[Principal], mail_id: FromPath[uuid.UUID]
+    ) -> None:
+        """Dismisses a mail that failed for good; a pending one is 409 `mail_pending`."""
+        await mail_admin(request).dismiss(mail_id)

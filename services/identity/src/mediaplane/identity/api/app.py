@@ -44,6 +44,7 @@ def create_app(settings: IdentitySettings) -> Litestar:
         async with open_resources(settings) as resources:
             app.state.accounts = resources.accounts
             app.state.federation = resources.federation
+            app.state.mail_admin = resources.mail_admin
             limit_with(app, resources.pool)
             app.state.provider = ring["provider"] = resources.provider
             await own_keys.refresh()

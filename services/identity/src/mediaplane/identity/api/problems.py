@@ -38,4 +38,7 @@ PROBLEMS = {
     "session_not_found": Problem(404, "No such session"),
     "linked_identity_not_found": Problem(404, "No such linked identity"),
     "identity_linked_elsewhere": Problem(409, "That upstream account is linked to another user"),
+    "invalid_cursor": Problem(400, "Invalid cursor"),
+    "mail_not_found": Problem(404, "No such mail"),
+    "mail_pending": Problem(409, "The mail is still being sent"),
 }

@@ -16,9 +16,11 @@ from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, m
 from mediaplane.eventlog.store import EventStore
 from mediaplane.identity.adapters.keys import rotate
 from mediaplane.identity.adapters.mail import mailer_for
+from mediaplane.identity.adapters.metrics import MailMetrics
 from mediaplane.identity.adapters.oauth_store import OAuthStore, open_sync_pool
 from mediaplane.identity.app.accounts import AccountService
 from mediaplane.identity.app.federation import Federation
+from mediaplane.identity.app.mail_admin import MailAdmin
 from mediaplane.identity.app.mail_sender import MailSender
 from mediaplane.identity.app.provider import Provider
 from mediaplane.identity.config import SERVICE, IdentitySettings
@@ -47,6 +49,7 @@ class Resources:
     provider: Provider
     # Run by the relay role (`mail_sender.sending`); the API only writes mails.
     mail_sender: MailSender
+    mail_admin: MailAdmin
     health: HealthChecks
 
 
@@ -65,9 +68,10 @@ async def keep_keys_rotated(resources: Resources, *, every_seconds: float = 60.0
 
 @asynccontextmanager
 async def open_resources(
-    settings: IdentitySettings, *, pool_size: int = 10
+    settings: IdentitySettings, *, pool_size: int = 10, mail_metrics: MailMetrics | None = None
 ) -> AsyncIterator[Resources]:
-    """Every resource of one identity process, closed on exit."""
+    """Every resource of one identity process, closed on exit; `mail_metrics`: the sender's
+    (the relay role passes the process registry's)."""
     registry = build_registry(settings.bus.subject_root)
     pool = await open_pool(
         settings.database_url, min_size=1, max_size=pool_size, application_name=SERVICE
@@ -91,7 +95,9 @@ async def open_resources(
                 pool=pool,
                 mailer=mailer_for(settings.smtp, settings.maildir),
                 retry=settings.mail_retry,
+                metrics=mail_metrics,
             ),
+            mail_admin=MailAdmin(pool),
             health=HealthChecks(
                 {"postgres": checks.postgres(pool), "nats": checks.nats(settings.bus)}
             ),

@@ -112,3 +112,13 @@ class SessionNotFound(DomainError):
 
 class LinkedIdentityNotFound(DomainError):
     code = "linked_identity_not_found"
+
+
+class MailNotFound(DomainError):
+    code = "mail_not_found"
+
+
+class MailPending(DomainError):
+    """Only a mail that failed for good is dismissed: a pending one is still being sent."""
+
+    code = "mail_pending"

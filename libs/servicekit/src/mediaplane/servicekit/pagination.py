@@ -1,4 +1,7 @@
-"""Opaque pagination cursors: the sort key of the last row a page returned (pure)."""
+"""Keyset pagination shared by the APIs' list routes: the page size and opaque cursors
+(the sort key of the last row a page returned). A route takes `limit: Limit = 50` and
+`cursor: Cursor = None`; a forged cursor is `InvalidCursor`, which each API maps to 400
+`invalid_cursor`."""
 
 from __future__ import annotations
 
@@ -6,10 +9,20 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+from litestar.params import QueryParameter
 
 from mediaplane.domain import DomainError
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+# Opaque: only a `next_cursor` this API returned is valid (else 400 `invalid_cursor`).
+CURSOR_FORMAT = "mediaplane-cursor"
+Cursor = Annotated[
+    str | None,
+    QueryParameter(format=CURSOR_FORMAT, description="`next_cursor` of the previous page"),
+]
 
 
 class InvalidCursor(DomainError):
