@@ -315,9 +315,7 @@ async def test_a_writer_without_delete_is_refused_every_delete(
         await store.require_buckets("originals-kept")
         await store.put_bytes("originals-kept", "new", b"written")
         upload_id = await store.create_multipart_upload("originals-kept", "parts")
-        signed = store.presign_upload_part(
-            "originals-kept", "parts", upload_id, 1, expires=MINUTES
-        )
+        signed = store.presign_upload_part("originals-kept", "parts", upload_id, 1, expires=MINUTES)
         assert (await http.put(signed.url, content=b"tail")).status_code == 200
 
         with pytest.raises(AccessDenied):
