@@ -27,6 +27,7 @@ from mediaplane.storage import (
     AccessDenied,
     BucketAdmin,
     CompletedPart,
+    ObjectNotFound,
     ObjectStore,
     StorageError,
     StorageSettings,
@@ -238,6 +239,8 @@ async def test_the_janitor_cleans_originals_renditions_and_thumbnails_only(
         assert (await janitor.stat(buckets[kind], "f/k")).size == 1
         await janitor.delete_many(buckets[kind], ["f/k"])
 
+    for kind in ("originals", "renditions", "thumbnails"):  # it deletes, never writes
+        await refused_write(janitor, buckets[kind])
     with pytest.raises(AccessDenied):
         await janitor.delete(buckets["variants"], "f/k")
     with pytest.raises(AccessDenied):
@@ -287,5 +290,49 @@ def test_infra_up_restarts_a_seaweedfs_started_before_a_service_was_added(
         assert (tmp_path / "seaweedfs" / "seaweedfs.pid").read_text() != pid
         assert as_newest.stat("originals-kept", "k").size == len(b"kept")
         assert not server.apply_identities()  # current already: no second restart
+    finally:
+        server.stop()
+
+
+async def test_a_writer_without_delete_is_refused_every_delete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http: httpx.AsyncClient
+) -> None:
+    """SeaweedFS's legacy `Write` would allow DELETE: the policies split them. No service
+    writes a bucket without deleting in it, so a private server gets one that does."""
+    writer = permissions.Identity(name="writer", grants={"originals": ("Read", "Write")})
+    services = (*permissions.SERVICES, writer)
+    monkeypatch.setattr(permissions, "SERVICES", services)
+    monkeypatch.setattr(s3auth, "SERVICES", services)
+    base = free_port_block(16)
+    settings = StackSettings(data_dir=tmp_path, s3_port=base + 15, weed_base_port=base)
+    server = SeaweedFS(settings)
+    server.start()
+    try:
+        admin = bucket_admin(settings)
+        admin.ensure("originals-kept")
+        admin.put("originals-kept", "k", b"kept")
+        store = ObjectStore(settings_of(settings, "writer"))
+        await store.require_buckets("originals-kept")
+        await store.put_bytes("originals-kept", "new", b"written")
+        upload_id = await store.create_multipart_upload("originals-kept", "parts")
+        signed = store.presign_upload_part("originals-kept", "parts", upload_id, 1, expires=MINUTES)
+        assert (await http.put(signed.url, content=b"tail")).status_code == 200
+
+        with pytest.raises(AccessDenied):
+            await store.delete("originals-kept", "k")
+        with pytest.raises(StorageError, match="k: AccessDenied"):  # refused key by key
+            await store.delete_many("originals-kept", ["k", "new"])
+        assert admin.stat("originals-kept", "k").size == len(b"kept")
+        assert admin.stat("originals-kept", "new").size == len(b"written")
+
+        await store.abort_multipart_upload("originals-kept", "parts", upload_id)  # a write
+
+        # The gateway, with `Delete`, deletes.
+        gateway = ObjectStore(settings_of(settings, "gateway"))
+        await gateway.delete("originals-kept", "k")
+        await gateway.delete_many("originals-kept", ["new"])
+        for key in ("k", "new"):
+            with pytest.raises(ObjectNotFound):
+                admin.stat("originals-kept", key)
     finally:
         server.stop()

@@ -92,6 +92,15 @@ def abort_upload(client: Minio, bucket: str, key: str, upload_id: str) -> None:
             raise
 
 
+def check_bucket(client: Minio, bucket: str) -> None:
+    """Raise (NoSuchBucket) unless the bucket exists: one page of at most one upload.
+
+    Not a HEAD of the bucket: S3 policies count that as listing (`s3:ListBucket`),
+    which a service that only reads and writes a bucket is not granted.
+    """
+    client._list_multipart_uploads(bucket, max_uploads=1)
+
+
 def list_uploads(
     client: Minio, bucket: str, *, prefix: str = "", page_size: int = MAX_PAGE_SIZE
 ) -> list[InProgressUpload]:

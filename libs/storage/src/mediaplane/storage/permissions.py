@@ -6,35 +6,46 @@ from it, and `deploy/seaweedfs/s3.json` (compose) is the same rendering with
 `${VARIABLE}` placeholders for the keys, checked by a test. docs/security.md
 shows it for operators who bring another S3 server.
 
-Grants are per bucket kind, in SeaweedFS's actions:
+Grants are per bucket kind:
 
 - `Read`: GET and HEAD of objects (also what a presigned GET signed with the
-  identity's key may do), HEAD of the bucket, ListParts and ListMultipartUploads;
-- `List`: listing the bucket's objects;
-- `Write`: PUT (also presigned PUTs and part uploads), the multipart calls,
-  server-side copy into the bucket, DELETE (one or many).
+  identity's key may do), ListParts and ListMultipartUploads (also the bucket
+  check at start, `ObjectStore.require_buckets`);
+- `List`: listing the bucket's objects (and HEAD of the bucket, which S3
+  policies count as listing);
+- `Write`: PUT (also presigned PUTs and part uploads), the multipart calls
+  (SeaweedFS counts them all, abort included, as PutObject), server-side copy
+  into the bucket;
+- `Delete`: DELETE (one or many), and aborting a multipart upload (what the
+  janitor, which never writes, needs).
 
-SeaweedFS has no separate delete action: who writes a bucket may delete in it.
+SeaweedFS's legacy `actions` have no delete of their own (its `Write` covers
+DELETE), so each service's identity gets an IAM policy in the same config
+(`policies`, attached by `policyNames`) naming the S3 actions of its grants,
+which SeaweedFS then enforces alone: a writer without `Delete` gets 403 on
+DELETE and on every key of a batch delete.
+
 No service may create, delete or configure a bucket (SeaweedFS asks `Admin`
 for that, which on a bucket means every action, policies included): the
 platform's buckets are made by the admin before the services start (`just up`,
 compose's `s3-init` job, the operator elsewhere), and a service only checks at
 start that its own exist.
 
-A grant covers every bucket whose name starts with the kind's (SeaweedFS's
-trailing `*`): `originals` and `originals-<run>`, so one server serves the
-platform and test platforms beside it with one config. Name a platform's
-buckets `<kind>` or `<kind>-<suffix>`.
+A grant covers every bucket whose name starts with the kind's (the trailing
+`*` of the policy's resources): `originals` and `originals-<run>`, so one
+server serves the platform and test platforms beside it with one config. Name
+a platform's buckets `<kind>` or `<kind>-<suffix>`.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Action = Literal["Read", "List", "Write"]
+Action = Literal["Read", "List", "Write", "Delete"]
 
 BUCKET_KINDS = ("originals", "renditions", "thumbnails", "variants")
 
@@ -49,9 +60,9 @@ class Identity:
 
 SERVICES = (
     # api: presigned PUTs and part uploads, multipart create/list parts/complete/abort,
-    # HEAD of the upload; verifier: reads it, copies it to the immutable key, deletes
-    # rejected bytes.
-    Identity(name="gateway", grants={"originals": ("Read", "Write")}),
+    # the bucket check; verifier: reads the upload, copies it to the immutable key,
+    # deletes rejected bytes.
+    Identity(name="gateway", grants={"originals": ("Read", "Write", "Delete")}),
     # Presigned GETs (downloads, thumbnails, MP4, waveform, HLS segments) and playlists
     # read to rewrite them: reads only.
     Identity(
@@ -62,30 +73,50 @@ SERVICES = (
     # reads other replicas' chunks back, deletes retired generations.
     Identity(
         name="transcoder",
-        grants={"originals": ("Read",), "renditions": ("Read", "List", "Write")},
+        grants={"originals": ("Read",), "renditions": ("Read", "List", "Write", "Delete")},
     ),
     # Worker: reads the original, writes thumbnails and deletes stale ones it listed.
-    # API: variants from the original, written, presigned for GET, deleted. `Read` on
-    # thumbnails: the bucket check at start (HEAD of the bucket).
+    # API: variants from the original, written, presigned for GET, deleted.
     Identity(
         name="thumbnailer",
         grants={
             "originals": ("Read",),
-            "thumbnails": ("Read", "List", "Write"),
-            "variants": ("Read", "Write"),
+            "thumbnails": ("Read", "List", "Write", "Delete"),
+            "variants": ("Read", "Write", "Delete"),
         },
     ),
     # Aborts expired multipart uploads (listing them and their parts), HEADs and deletes
-    # what it purges; lists rendition folders. Variants are the thumbnailer's to delete.
+    # what it purges; lists rendition folders. It never writes, so it may not PUT.
+    # Variants are the thumbnailer's to delete.
     Identity(
         name="janitor",
         grants={
-            "originals": ("Read", "Write"),
-            "renditions": ("Read", "List", "Write"),
-            "thumbnails": ("Read", "Write"),
+            "originals": ("Read", "Delete"),
+            "renditions": ("Read", "List", "Delete"),
+            "thumbnails": ("Read", "Delete"),
         },
     ),
 )
+
+# S3's policy actions of each grant: on the bucket's objects, and on the bucket itself.
+OBJECT_ACTIONS: Mapping[Action, tuple[str, ...]] = {
+    "Read": ("s3:GetObject", "s3:ListMultipartUploadParts"),
+    "List": (),
+    "Write": (
+        "s3:PutObject",
+        "s3:CreateMultipartUpload",
+        "s3:UploadPart",
+        "s3:CompleteMultipartUpload",
+        "s3:AbortMultipartUpload",
+    ),
+    "Delete": ("s3:DeleteObject", "s3:AbortMultipartUpload"),
+}
+BUCKET_ACTIONS: Mapping[Action, tuple[str, ...]] = {
+    "Read": ("s3:ListBucketMultipartUploads",),
+    "List": ("s3:ListBucket",),
+    "Write": (),
+    "Delete": (),
+}
 
 # The operators' identity (bucket creation, test fixtures, `just up`'s `prepare`):
 # `MEDIAPLANE_S3_ACCESS_KEY` and `MEDIAPLANE_S3_SECRET_KEY`.
@@ -120,12 +151,21 @@ def new_keys(name: str) -> Keys:
     return Keys(access_key=f"mediaplane-{name}", secret_key=secrets.token_hex(24))
 
 
-def actions(who: Identity) -> list[str]:
-    """SeaweedFS's actions of `who`: each grant on every bucket named after its kind."""
-    return [f"{action}:{kind}*" for kind, granted in who.grants.items() for action in granted]
+def policy(who: Identity) -> dict[str, Any]:
+    """The IAM policy of `who`: the S3 actions of each grant on every bucket of its kind."""
+    statements = []
+    for kind, granted in who.grants.items():
+        for resource, table in ((f"{kind}*/*", OBJECT_ACTIONS), (f"{kind}*", BUCKET_ACTIONS)):
+            allowed = [a for action in granted for a in table[action]]
+            if allowed:
+                statements.append(
+                    {"Effect": "Allow", "Action": allowed, "Resource": f"arn:aws:s3:::{resource}"}
+                )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def seaweedfs_identity(name: str, keys: Keys, granted: list[str]) -> dict[str, Any]:
+    """An identity with SeaweedFS's legacy actions (the admin's, tests' read-only one)."""
     return {
         "name": name,
         "credentials": [{"accessKey": keys.access_key, "secretKey": keys.secret_key}],
@@ -133,16 +173,22 @@ def seaweedfs_identity(name: str, keys: Keys, granted: list[str]) -> dict[str, A
     }
 
 
+def seaweedfs_service(who: Identity, keys: Keys) -> dict[str, Any]:
+    """A service's identity: no legacy actions, its policy (named after it) decides."""
+    return seaweedfs_identity(who.name, keys, []) | {"policyNames": [who.name]}
+
+
 def seaweedfs_config(admin: Keys, services: Mapping[str, Keys]) -> dict[str, Any]:
-    """SeaweedFS's `-s3.config`: the admin, and every service with its grants.
+    """SeaweedFS's `-s3.config`: the admin, every service, and the services' policies.
 
     Without `-s3.config` SeaweedFS accepts every request, signed or not.
     """
     return {
         "identities": [
             seaweedfs_identity("mediaplane", admin, list(ADMIN_ACTIONS)),
-            *(seaweedfs_identity(s.name, services[s.name], actions(s)) for s in SERVICES),
-        ]
+            *(seaweedfs_service(s, services[s.name]) for s in SERVICES),
+        ],
+        "policies": [{"name": s.name, "content": json.dumps(policy(s))} for s in SERVICES],
     }
 
 

@@ -55,12 +55,14 @@ class ObjectStore:
         admin does, before they start (`just up`, compose's `s3-init` job).
         """
         for bucket in buckets:
-            if not await _run(self._client.bucket_exists, bucket):
+            try:
+                await _run(multipart.check_bucket, self._client, bucket)
+            except BucketNotFound as missing:
                 raise BucketNotFound(
                     f"bucket {bucket!r} does not exist: the S3 admin creates it "
                     "(`python -m mediaplane.storage ensure-buckets`)",
                     code="NoSuchBucket",
-                )
+                ) from missing
 
     # Presigned URLs (no I/O)
 
