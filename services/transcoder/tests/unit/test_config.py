@@ -17,9 +17,13 @@ REQUIRED = {
 }
 
 
-def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def required_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in REQUIRED.items():
         monkeypatch.setenv(name, value)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    required_env(monkeypatch)
     settings = TranscoderSettings.from_env()
     assert settings.database_url == "postgresql://db/transcoder"
     assert (settings.bucket, settings.ops_port) == ("renditions", 9121)
@@ -38,8 +42,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in REQUIRED.items():
-        monkeypatch.setenv(name, value)
+    required_env(monkeypatch)
     monkeypatch.setenv("MEDIAPLANE_RENDITIONS_BUCKET", "hls")
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_LADDER", "720:3000:128,360:700:64")
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS", "6")
@@ -66,8 +69,7 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in REQUIRED.items():
-        monkeypatch.setenv(name, value)
+    required_env(monkeypatch)
     assert TranscoderSettings.from_env().retirement == Retirement()
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", "600")
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "15")
@@ -85,8 +87,7 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_grace_in_the_environment_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch, value: str, message: str
 ) -> None:
-    for name, required in REQUIRED.items():
-        monkeypatch.setenv(name, required)
+    required_env(monkeypatch)
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_GRACE", value)
     with pytest.raises(ValueError, match=message):
         TranscoderSettings.from_env()
@@ -95,8 +96,7 @@ def test_a_bad_grace_in_the_environment_refuses_to_start(
 def test_a_bad_sweep_interval_in_the_environment_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, required in REQUIRED.items():
-        monkeypatch.setenv(name, required)
+    required_env(monkeypatch)
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_RETIRE_SWEEP_INTERVAL", "0")
     with pytest.raises(ValueError, match="RETIRE_SWEEP_INTERVAL must be a positive number"):
         TranscoderSettings.from_env()
@@ -106,8 +106,7 @@ def test_a_bad_sweep_interval_in_the_environment_refuses_to_start(
 def test_a_chunk_preroll_not_shorter_than_a_segment_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch, segment: str, preroll: str
 ) -> None:
-    for name, required in REQUIRED.items():
-        monkeypatch.setenv(name, required)
+    required_env(monkeypatch)
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_SEGMENT_SECONDS", segment)
     monkeypatch.setenv("MEDIAPLANE_TRANSCODER_CHUNK_PREROLL", preroll)
     with pytest.raises(ValueError, match="preroll must"):
