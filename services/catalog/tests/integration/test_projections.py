@@ -18,6 +18,7 @@ from mediaplane.catalog.domain.entries import ledger_entry
 from mediaplane.catalog.testing import (
     EPOCH,
     FileStory,
+    entries,
     global_tag_created,
     synthetic_events,
     tag_created,
@@ -258,3 +259,22 @@ async def test_a_transcode_rerun_switches_to_the_newer_generation_only_once_comp
     # The newer complete generation; the failed third leaves it served.
     assert served() == ("ready", None, story.mp4_key(second))
     assert rows(settings, "SELECT count(*) FROM renditions") == [(2,)]
+
+
+async def test_statements_picking_rows_by_an_array_of_keys_are_planned_for_each_batch(
+    pool: Any, registry: Any
+) -> None:
+    """A plan Postgres cached while the tables were small scans them whole once they have
+    grown (docs/service-conventions.md, "Array keys"), so those statements are never
+    prepared; the projections' inserts, whose ledger filter always takes an index, are."""
+    async with pool.connection() as conn:
+        for _ in range(8):  # psycopg prepares a statement on its fifth run
+            story = FileStory(owner="a", kind="image").opened().uploaded().verified()
+            await ingest(conn, entries(registry, story.thumbnailed().events))
+        cursor = await conn.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [" ".join(row[0].split()) for row in await cursor.fetchall()]
+
+    assert any(s.startswith('INSERT INTO "files"') for s in prepared), prepared
+    assert any(s.startswith('INSERT INTO "thumbnails"') for s in prepared), prepared
+    by_keys = [s for s in prepared if "ANY(" in s and not s.startswith("INSERT")]
+    assert by_keys == []

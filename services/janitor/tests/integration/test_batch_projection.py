@@ -33,6 +33,7 @@ from mediaplane.contracts import (
     UploadSessionOpened,
 )
 from mediaplane.janitor.adapters import projections
+from mediaplane.janitor.app.bootstrap import open_resources
 from mediaplane.janitor.config import JanitorSettings
 from mediaplane.janitor.domain import objects
 
@@ -344,3 +345,24 @@ async def test_a_batch_projected_set_based_equals_the_events_applied_one_by_one(
             seen["purge_work"] += sum(1 for purge_work, _ in runs[0] if purge_work)
     # The scenarios met every rule, not only empty tables.
     assert all(count > 0 for count in seen.values()), seen
+
+
+async def test_statements_picking_rows_by_an_array_of_keys_are_never_prepared(
+    settings: JanitorSettings, events: Any
+) -> None:
+    """A plan Postgres cached while janitor_files was small would scan it whole once it has
+    grown (docs/service-conventions.md, "Array keys"): those statements are planned per batch."""
+    async with open_resources(settings, pool_size=1) as janitor:  # one connection: its statements
+        for seed in range(4):
+            for step in Scenario(random.Random(seed), events, settings).steps():
+                if not isinstance(step, tuple):  # the batches, not the sweeps between them
+                    await janitor.service.project_batch(step)
+        async with janitor.service.pool.connection() as conn:
+            cursor = await conn.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [" ".join(row[0].split()) for row in await cursor.fetchall()]
+
+    # psycopg prepared the statements the batches repeated (five runs and more) ...
+    assert any(s.startswith("INSERT INTO janitor_files") for s in prepared), prepared
+    # ... except those that pick existing rows by an array of keys.
+    picking = [s for s in prepared if s.startswith(("SELECT", "UPDATE", "DELETE", "WITH"))]
+    assert [s for s in picking if "ANY(" in s or "unnest(" in s] == []

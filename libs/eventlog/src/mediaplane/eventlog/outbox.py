@@ -80,7 +80,10 @@ async def claim(conn: psycopg.AsyncConnection[Any], limit: int) -> list[OutboxMe
 
 async def delete(conn: psycopg.AsyncConnection[Any], positions: Sequence[int]) -> None:
     if positions:
-        await conn.execute(_DELETE, (list(positions),))
+        # Unprepared: the outbox is near empty when the plan would be cached and holds
+        # a backlog after an outage, when a cached scan of all of it per batch would
+        # slow the drain (docs/service-conventions.md, "Array keys").
+        await conn.execute(_DELETE, (list(positions),), prepare=False)
 
 
 def to_message(

@@ -158,6 +158,7 @@ async def _load_views(
     cur = await conn.execute(
         f"SELECT view_id, {_VIEW_COLUMNS} FROM views WHERE view_id = ANY(%s) FOR UPDATE",
         (view_ids,),
+        prepare=False,  # rows picked by an array of keys (docs/service-conventions.md)
     )
     loaded = {}
     for row in await cur.fetchall():

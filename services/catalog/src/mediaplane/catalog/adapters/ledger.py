@@ -139,7 +139,8 @@ async def _notify(conn: AsyncConnection[Any], file_ids: Sequence[object]) -> Non
     """Tell API processes which files changed (delivered on commit, dropped on rollback)."""
     if not file_ids:
         return
-    cursor = await conn.execute(_CHANGED_FILES, (list(file_ids),))
+    # Unprepared: rows picked by an array of keys (docs/service-conventions.md, "Array keys").
+    cursor = await conn.execute(_CHANGED_FILES, (list(file_ids),), prepare=False)
     changes = [
         FileChange(
             file_id=row[0],

@@ -650,7 +650,10 @@ async def refresh(
         return
     delete, insert = _refresh_statements(projection, table or projection.name)
     params = {"keys": list(keys)}
-    await conn.execute(delete, params)
+    # Unprepared, so planned for these keys: a plan cached while the table was small
+    # scans all of it once it has grown (docs/service-conventions.md, "Array keys").
+    # The insert keeps its cached plan: its filter on the ledger always takes the index.
+    await conn.execute(delete, params, prepare=False)
     await conn.execute(insert, params)
 
 

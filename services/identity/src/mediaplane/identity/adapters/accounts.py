@@ -130,6 +130,7 @@ async def locked_until(conn: Conn, keys: list[str], now: datetime) -> datetime |
     cursor = await conn.execute(
         "SELECT max(locked_until) FROM sign_in_failures WHERE key = ANY(%s) AND locked_until > %s",
         (keys, now),
+        prepare=False,  # rows picked by an array of keys (docs/service-conventions.md)
     )
     row = await cursor.fetchone()
     return row[0] if row else None

@@ -91,6 +91,7 @@ async def any_doomed(conn: Conn, file_ids: Sequence[uuid.UUID]) -> bool:
         "SELECT EXISTS (SELECT 1 FROM janitor_files"
         " WHERE file_id = ANY(%b::uuid[]) AND doomed_at IS NOT NULL)",
         (list(file_ids),),
+        prepare=False,  # rows picked by an array of keys (docs/service-conventions.md)
     )
     row = await cursor.fetchone()
     return bool(row and row[0])
@@ -226,7 +227,9 @@ async def _write_files(
     # Files the batch only announced objects of: an existing row stays as it is.
     changing = [r for r in rows if r.updates]
     if changing:
-        await conn.execute(_UPDATE_FILES, _file_arrays(changing))
+        # Unprepared, like every statement here that picks rows by an array of keys
+        # (docs/service-conventions.md, "Array keys").
+        await conn.execute(_UPDATE_FILES, _file_arrays(changing), prepare=False)
 
 
 # A new announcement of a key means new bytes there (e.g. a re-transcode after a
@@ -266,8 +269,8 @@ async def _write_objects(
             [r.kind for r in rows],
         ),
     )
-    await conn.execute(_HOLD_FILES, (file_ids,))
-    await conn.execute(_MARK_PENDING, (file_ids,))
+    await conn.execute(_HOLD_FILES, (file_ids,), prepare=False)
+    await conn.execute(_MARK_PENDING, (file_ids,), prepare=False)
 
 
 # -- expiry --------------------------------------------------------------------------------
@@ -322,7 +325,9 @@ async def defer_session(
 async def known_upload_ids(conn: Conn, upload_ids: Sequence[str]) -> set[str]:
     """The upload ids some session (in any state) announced."""
     cursor = await conn.execute(
-        "SELECT upload_id FROM janitor_sessions WHERE upload_id = ANY(%s)", (list(upload_ids),)
+        "SELECT upload_id FROM janitor_sessions WHERE upload_id = ANY(%s)",
+        (list(upload_ids),),
+        prepare=False,  # rows picked by an array of keys (docs/service-conventions.md)
     )
     return {row[0] for row in await cursor.fetchall()}
 
