@@ -40,13 +40,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import psycopg
 import pytest
 from PIL import Image
 
 from mediaplane.devstack import traces
 from mediaplane.devstack.background import background
 from mediaplane.devstack.private_platform import PrivatePlatform
-from mediaplane.devstack.servers import Traces
+from mediaplane.devstack.servers import Nats, Traces
 from mediaplane.devstack.settings import StackSettings
 
 from .conftest import machine_description
@@ -309,12 +310,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_pids(stack: StackSettings) -> dict[str, list[int]]:
+    """The servers' processes: every Postgres process (each service's backends, the WAL
+    writer, autovacuum) and the NATS nodes."""
+    with psycopg.connect(stack.pg_url, autocommit=True) as conn:
+        postgres = [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity")]
+    nats = Nats(stack)
+    return {
+        "postgres": postgres,
+        "nats": [int(nats.pid_file(node).read_text().split()[0]) for node in stack.nats_nodes],
+    }
+
+
+def servers_cpu(stack: StackSettings, before: dict[int, float]) -> dict[str, float]:
+    """Each server's CPU seconds since `before` (a backend started since counts from zero;
+    one that ended since is left out, never counted negative)."""
+    return {
+        server: sum(max(0.0, cpu_seconds(pid) - before.get(pid, 0.0)) for pid in pids)
+        for server, pids in server_pids(stack).items()
+    }
+
+
 async def list_under_ingest(
-    platform: PrivatePlatform, token: str
-) -> tuple[list[Listed], list[Listed], float, dict[str, float]]:
+    platform: PrivatePlatform, token: str, stack: StackSettings
+) -> tuple[list[Listed], list[Listed], float, dict[str, float], dict[str, float]]:
     """GET /v1/files latencies with the platform idle, then while events are published at
-    INGEST_RATE (by `ingest_load.py`, in its own process); the rate reached, and each
-    pipeline role's CPU seconds during the load."""
+    INGEST_RATE (by `ingest_load.py`, in its own process); the rate reached, and the CPU
+    seconds of each pipeline role and of each server during the load."""
     env = platform.env
     load = await asyncio.create_subprocess_exec(
         *background([sys.executable, str(INGEST_LOAD)]),
@@ -339,6 +361,9 @@ async def list_under_ingest(
         loaded = asyncio.create_task(list_for(http, stop))
         pids = {role: platform.pid(role) for role in PIPELINE_ROLES}
         cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+        servers_before = {
+            pid: cpu_seconds(pid) for found in server_pids(stack).values() for pid in found
+        }
         load.stdin.write(b"go\n")
         await load.stdin.drain()
         rate = float((await load.stdout.readline()).decode())
@@ -347,8 +372,9 @@ async def list_under_ingest(
         # What the roles still owe the last events (a backlog) counts too.
         await asyncio.sleep(2)
         cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
+        servers = servers_cpu(stack, servers_before)
     assert await load.wait() == 0
-    return await idle, listing, rate, cpu
+    return await idle, listing, rate, cpu, servers
 
 
 def dev_token(platform: PrivatePlatform) -> str:
@@ -390,7 +416,7 @@ def test_list_under_ingest(platform: PrivatePlatform, stack: StackSettings) -> N
     token = dev_token(platform)
     # Files of the reader's own on the page (test_latency's, or these when run alone).
     asyncio.run(steady(platform.base_url, token, 3, png(), "image", "image/png"))
-    idle_lists, lists, rate, cpu = asyncio.run(list_under_ingest(platform, token))
+    idle_lists, lists, rate, cpu, servers = asyncio.run(list_under_ingest(platform, token, stack))
     idle = [one.ms for one in idle_lists]
     listing = [one.ms for one in lists]
     events = rate * LIST_SECONDS / 1000
@@ -407,6 +433,9 @@ def test_list_under_ingest(platform: PrivatePlatform, stack: StackSettings) -> N
         "  CPU per 1,000 events (ms): "
         + ", ".join(f"{role} {seconds * 1000 / events:.0f}" for role, seconds in cpu.items())
         + f"; together {sum(cpu.values()) * 1000 / events:.0f}\n"
+        "  servers' CPU per 1,000 events (ms): "
+        + ", ".join(f"{name} {seconds * 1000 / events:.0f}" for name, seconds in servers.items())
+        + "\n"
         + tail_split(stack, lists)
     )
     assert idle
