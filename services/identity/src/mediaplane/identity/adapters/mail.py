@@ -82,10 +82,17 @@ class MaildirMailer:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        mailbox.Maildir(path, create=True)
+        self._make_folders()
+
+    def _make_folders(self) -> None:
+        # Not `Maildir(create=True)`: it checks, then makes the folders, so two identity
+        # processes starting at once (the API and the relay) could fail with FileExistsError.
+        for folder in (self.path, self.path / "tmp", self.path / "new", self.path / "cur"):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _deliver(self, message: EmailMessage) -> None:
-        box = mailbox.Maildir(self.path, create=True)
+        self._make_folders()
+        box = mailbox.Maildir(self.path, create=False)
         try:
             box.add(message)
         finally:
