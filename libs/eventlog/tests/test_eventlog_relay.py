@@ -167,6 +167,28 @@ async def test_a_relay_wakes_on_append_without_waiting_for_the_poll(
         await _wait_for_empty_outbox(pool, 30)
 
 
+async def test_an_append_that_saw_a_row_being_relayed_is_relayed_without_waiting_for_the_poll(
+    store: EventStore,
+    pool: Pool,
+    database_url: str,
+    nats_namespace: NatsNamespace,
+    media_stream: str,
+    make_event: MakeEvent,
+) -> None:
+    """Such an append sends no NOTIFY (the outbox was not empty, store.py). When it commits
+    just after the relay's next claim found nothing, the relay must look again soon anyway:
+    before, it slept the whole poll interval (1 s tails in the latency benchmark's (d))."""
+    await store.append("tag-a", 0, [make_event("tag-a", 1)])  # the relay's first round
+    async with pool.connection() as conn:
+        await conn.execute("BEGIN")
+        await store.append("tag-b", 0, [make_event("tag-b", 1)], conn=conn)  # saw tag-a's row
+        async with OutboxRelay(database_url, nats_namespace.url, poll_interval=60):
+            await _wait_for_empty_outbox(pool, 30)  # tag-a relayed; tag-b is not committed
+            await asyncio.sleep(0.2)  # the relay's next claim found nothing
+            await conn.execute("COMMIT")
+            await _wait_for_empty_outbox(pool, 30)  # well before the 60 s poll
+
+
 async def test_several_relays_killed_and_restarted_publish_each_event_once_in_order(
     store: EventStore,
     pool: Pool,

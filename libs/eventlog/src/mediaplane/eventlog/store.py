@@ -88,7 +88,9 @@ appended AS (
 # committing transactions (Postgres takes a database-wide lock at commit to
 # keep the queue in commit order), which would cap concurrent appends at one
 # commit at a time. A non-empty outbox means a relay is draining it, and a
-# relay re-claims without sleeping until it finds nothing (see relay.py).
+# relay re-claims without sleeping until it finds nothing, then looks again
+# after 5, 10, 20 ... ms: an append that saw the last round's rows may commit
+# just after the relay found nothing (see relay.py `_lane`).
 _WAKE_AND_RETURN = """{after},
 wake AS (
     SELECT pg_notify('eventlog_outbox', '') WHERE NOT EXISTS (SELECT FROM outbox)
