@@ -32,7 +32,7 @@ from mediaplane.devstack.settings import StackSettings
 from mediaplane.upload_gateway.config import SERVICE
 
 from . import gateway_ceiling
-from .conftest import machine_description
+from .conftest import cpu_seconds, machine_description
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 DURATION = "10s"
@@ -80,12 +80,6 @@ def _wrk(url: str, script: Path) -> dict[str, float]:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (from /proc: Linux only)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _backend_cpu(pg_url: str, application_name: str) -> dict[int, float]:
     """CPU time so far of each Postgres backend of one application (the server is local)."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -94,7 +88,7 @@ def _backend_cpu(pg_url: str, application_name: str) -> dict[int, float]:
             " WHERE datname = current_database() AND application_name = %s",
             (application_name,),
         ).fetchall()
-    return {pid: _cpu_seconds(pid) for (pid,) in pids}
+    return {pid: cpu_seconds(pid) for (pid,) in pids}
 
 
 def _script(tmp: Path, tokens: list[str]) -> Path:
@@ -189,10 +183,10 @@ def test_open_upload_throughput_vs_io_ceiling(
         # Alternate rounds, so drift in the machine's load falls on both alike.
         for _ in range(ROUNDS):
             for name, (_, _, base, _) in servers.items():
-                before = _cpu_seconds(running[name].pid)
+                before = cpu_seconds(running[name].pid)
                 backends = _backend_cpu(pg_url, APPLICATIONS[name])
                 run = _wrk(base, script)
-                run["cpu_us"] = (_cpu_seconds(running[name].pid) - before) / run["requests"] * 1e6
+                run["cpu_us"] = (cpu_seconds(running[name].pid) - before) / run["requests"] * 1e6
                 run["pg_us"] = (
                     sum(
                         cpu - backends.get(pid, 0.0)

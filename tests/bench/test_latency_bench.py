@@ -50,7 +50,7 @@ from mediaplane.devstack.private_platform import PrivatePlatform
 from mediaplane.devstack.servers import Nats, Traces
 from mediaplane.devstack.settings import StackSettings
 
-from .conftest import machine_description
+from .conftest import cpu_seconds, machine_description
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -306,16 +306,6 @@ PIPELINE_ROLES = (
     "gateway-verifier",
     "transcoder-worker",
 )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/<pid>/stat), 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_pids(stack: StackSettings) -> dict[str, list[int]]:
