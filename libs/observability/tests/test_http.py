@@ -14,15 +14,16 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from mediaplane.observability import HealthChecks
 from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
+    RequestMetricsMiddleware,
     health_handlers,
     opentelemetry_plugin,
     ops_app,
-    prometheus_config,
     tracing_plugins,
 )
 from mediaplane.observability.serve import serve
@@ -44,7 +45,7 @@ def file_detail(file_id: FromPath[str]) -> dict[str, str]:
 def _app(checks: HealthChecks, provider: TracerProvider) -> Litestar:
     return Litestar(
         route_handlers=[file_detail, *health_handlers(checks), PrometheusController],
-        middleware=[prometheus_config("test-svc").middleware, RequestContextMiddleware()],
+        middleware=[RequestMetricsMiddleware("test-svc"), RequestContextMiddleware()],
         plugins=[opentelemetry_plugin(provider)],
         logging_config=None,
     )
@@ -126,3 +127,75 @@ def test_the_tracing_plugin_is_there_only_when_spans_go_somewhere(
     assert tracing_plugins() == []
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: TracerProvider())
     assert len(tracing_plugins()) == 1
+
+
+@get("/v1/broken/{n:int}", sync_to_thread=False)
+def broken(n: FromPath[int]) -> None:
+    raise RuntimeError(f"broken {n}")
+
+
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_request_metrics_count_time_and_errors_by_route() -> None:
+    registry = REGISTRY
+    app = Litestar(
+        route_handlers=[
+            file_detail,
+            broken,
+            *health_handlers(HealthChecks({})),
+            PrometheusController,
+        ],
+        middleware=[RequestMetricsMiddleware("metrics-svc")],
+        logging_config=None,
+    )
+    ok = {"method": "GET", "path": "/v1/files/{file_id}", "app_name": "metrics-svc"}
+    bad = {"method": "GET", "path": "/v1/broken/{n}", "app_name": "metrics-svc"}
+    before = {
+        "ok": _sample(registry, "mediaplane_http_requests_total", **ok, status_code="200"),
+        "ok_time": _sample(
+            registry, "mediaplane_http_request_duration_seconds_count", **ok, status_code="200"
+        ),
+        "bad": _sample(registry, "mediaplane_http_requests_total", **bad, status_code="500"),
+        "errors": _sample(
+            registry, "mediaplane_http_requests_error_total", **bad, status_code="500"
+        ),
+    }
+
+    async with AsyncTestClient(app=app) as client:
+        for name in ("a", "b", "c"):
+            assert (await client.get(f"/v1/files/{name}")).status_code == 200
+        assert (await client.get("/v1/broken/1")).status_code == 500
+        assert (await client.get("/v1/broken/2")).status_code == 500
+        assert (await client.get("/health/live")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+
+    assert _sample(registry, "mediaplane_http_requests_total", **ok, status_code="200") == (
+        before["ok"] + 3
+    )
+    assert _sample(
+        registry, "mediaplane_http_request_duration_seconds_count", **ok, status_code="200"
+    ) == (before["ok_time"] + 3)
+    assert _sample(registry, "mediaplane_http_requests_total", **bad, status_code="500") == (
+        before["bad"] + 2
+    )
+    assert _sample(registry, "mediaplane_http_requests_error_total", **bad, status_code="500") == (
+        before["errors"] + 2
+    )
+    # Nothing is left counted as running, and a 200 is no error.
+    assert _sample(registry, "mediaplane_http_requests_in_progress", **ok, status_code="200") == 0
+    assert _sample(registry, "mediaplane_http_requests_error_total", **ok, status_code="200") == 0
+    # By route template only: no raw path, and the operational endpoints are not counted.
+    assert "/v1/files/a" not in metrics
+    assert "/v1/broken/1" not in metrics
+    assert 'path="/health/live"' not in metrics
+    assert 'path="/metrics"' not in metrics
+
+
+async def test_request_metrics_of_two_apps_in_one_process_share_the_series() -> None:
+    """Every API builds its app once per process, tests many times: a second middleware
+    must not register the metrics again (prometheus_client refuses a duplicate name)."""
+    first, second = RequestMetricsMiddleware("svc-a"), RequestMetricsMiddleware("svc-b")
+    assert first._metrics is second._metrics

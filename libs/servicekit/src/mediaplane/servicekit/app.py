@@ -24,8 +24,8 @@ from mediaplane.observability.health import HealthChecks
 from mediaplane.observability.http import (
     PrometheusController,
     RequestContextMiddleware,
+    RequestMetricsMiddleware,
     health_handlers,
-    prometheus_config,
     tracing_plugins,
 )
 from mediaplane.servicekit.auth import AuthSettings, TokenVerifier
@@ -170,7 +170,7 @@ def public_api(
             ),
         ],
         lifespan=[keys_fresh, lifespan, frozen],
-        middleware=[prometheus_config(service).middleware, RequestContextMiddleware()],
+        middleware=[RequestMetricsMiddleware(service), RequestContextMiddleware()],
         plugins=[_StrictStructSchemas(), *tracing_plugins()],
         before_request=before_every_route,
         exception_handlers=exception_handlers(problems or {}),
