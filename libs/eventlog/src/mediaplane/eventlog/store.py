@@ -22,6 +22,7 @@ from mediaplane.contracts import Event, Registry
 from mediaplane.eventlog import codec
 from mediaplane.eventlog.database import Pool
 from mediaplane.eventlog.errors import ConcurrencyError
+from mediaplane.eventlog.group_commit import GroupCommit
 from mediaplane.eventlog.records import LoadedStream
 
 ANY: Final = "any"
@@ -107,15 +108,18 @@ class AppendGuard:
     checked under a lock). `after`: CTEs that read `appended`, so they write
     only together with the events (e.g. an inline projection row). `result`: a
     SQL select list returned with the outcome (e.g. what a refusal is explained
-    with). Placeholders are named (`%(name)s`) and come from `params`; the
-    store's own names (stream_id, expected, event_id, type, data, metadata,
-    subject) are taken.
+    with). `lock`: what `before` locks (e.g. the owner whose quota it checks): a
+    group commit sends its statements in that order (group_commit.py).
+    Placeholders are named (`%(name)s`) and come from `params`; the store's own
+    names (stream_id, expected, event_id, type, data, metadata, subject) are
+    taken.
     """
 
     before: str
     after: str = ""
     result: str = "NULL"
     params: Mapping[str, Any] = field(default_factory=dict)
+    lock: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,11 +160,19 @@ _VERSION_CONSTRAINT = "event_log_stream_version_key"
 
 
 class EventStore:
-    """Streams of events in Postgres, decoded (and upcast) through `registry`."""
+    """Streams of events in Postgres, decoded (and upcast) through `registry`.
 
-    def __init__(self, pool: Pool, registry: Registry) -> None:
+    With `group_commit`, an append that joins no caller's transaction is sent in
+    a group with those of concurrent callers (group_commit.py): for an API
+    under load, whose commands each append alone.
+    """
+
+    def __init__(
+        self, pool: Pool, registry: Registry, *, group_commit: GroupCommit | None = None
+    ) -> None:
         self.pool = pool
         self.registry = registry
+        self._group_commit = group_commit
 
     async def append(
         self,
@@ -184,7 +196,7 @@ class EventStore:
         query = _statement(expected_version == ANY, len(events) > 1)
 
         async def attempt() -> int:
-            row = await self._row(query, params, stream_id, expected_version, conn)
+            row = await self._row(query, params, stream_id, expected_version, conn, stream_id)
             if row[0] is None:
                 raise ConcurrencyError(stream_id, expected_version)
             version: int = row[0]
@@ -224,7 +236,9 @@ class EventStore:
         query = _statement(
             expected_version == ANY, len(events) > 1, (guard.before, guard.after, guard.result)
         )
-        row = await self._row(query, params, stream_id, expected_version, conn)
+        row = await self._row(
+            query, params, stream_id, expected_version, conn, guard.lock or stream_id
+        )
         version, _, admitted, *result = row
         if not admitted:
             return GuardedAppend(admitted=False, version=None, result=tuple(result))
@@ -299,8 +313,11 @@ class EventStore:
         stream_id: str,
         expected_version: ExpectedVersion,
         conn: psycopg.AsyncConnection[Any] | None,
+        order: str,
     ) -> tuple[Any, ...]:
         try:
+            if conn is None and self._group_commit is not None:
+                return await self._group_commit.row(query, params, order=order)
             async with self._connection(conn) as connection:
                 cursor = await connection.execute(query, params)
                 row = await cursor.fetchone()

@@ -120,6 +120,7 @@ def open_session_guard(
             "q_expires_at": opened.expires_at,
             "q_at": opened.occurred_at,
         },
+        lock=opened.owner,  # `_OPEN_BEFORE` takes the owner's lock
     )
 
 

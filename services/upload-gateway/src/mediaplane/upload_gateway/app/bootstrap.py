@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mediaplane.contracts import Registry, build_registry
 from mediaplane.eventlog.database import Pool, open_pool
+from mediaplane.eventlog.group_commit import GroupCommit
 from mediaplane.eventlog.migrator import EVENTLOG_MIGRATIONS, MigrationSource, migrate
 from mediaplane.eventlog.store import EventStore
 from mediaplane.observability import HealthChecks
@@ -70,7 +71,8 @@ async def open_resources(
     try:
         objects = ObjectStore(settings.storage)
         await objects.require_buckets(settings.bucket)
-        store = EventStore(pool, registry)
+        # Concurrent opens (a new stream each, so each appends alone) share commits.
+        store = EventStore(pool, registry, group_commit=GroupCommit(pool))
         service = UploadService(pool=pool, store=store, objects=objects, settings=settings)
         dependencies: dict[str, Check] = {
             "postgres": checks.postgres(pool),
