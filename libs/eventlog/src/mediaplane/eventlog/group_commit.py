@@ -7,7 +7,7 @@ At most `most_groups` groups are in flight; each takes what has queued (at
 most `most_statements`, oldest first), pipelines them in one transaction on one
 pooled connection and commits once. While the groups are busy, new statements
 queue for the next one, so a group is as large as the load makes it: a lone
-request runs at once, in a group of one, and waits for nothing.
+request runs at once, as one autocommit statement, as without grouping.
 
 What a caller sees does not change:
 - Each statement's row comes back to its own caller.
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from mediaplane.eventlog.database import Pool
 
@@ -93,6 +94,11 @@ class GroupCommit:
 
     async def _commit(self, group: list[_Queued]) -> None:
         try:
+            if len(group) == 1:
+                # Alone: one autocommit statement, as without grouping (the group's
+                # BEGIN and COMMIT would only add to its work).
+                await self._alone(group[0])
+                return
             try:
                 rows = await self._together(group)
             except _RolledBack:
@@ -115,13 +121,21 @@ class GroupCommit:
     async def _together(self, group: list[_Queued]) -> list[tuple[Any, ...]]:
         async with self._pool.connection() as conn:
             try:
-                async with conn.pipeline() as pipeline, conn.transaction():
+                # BEGIN and COMMIT as statements of the pipeline: psycopg's transaction
+                # block would sync after its BEGIN and again at its COMMIT. Here the
+                # pipeline's exit sends everything and reads every result: one round trip.
+                async with conn.pipeline():
+                    await conn.execute(b"BEGIN")
                     cursors = [await conn.execute(q.query, q.params) for q in group]
-                    await pipeline.sync()
-                    return [await _one_row(cursor) for cursor in cursors]
+                    await conn.execute(b"COMMIT")
+                return [await _one_row(cursor) for cursor in cursors]
             except psycopg.Error as error:
                 if conn.broken:  # committed or not: unknown
                     raise
+                # A failed statement skips the rest of the pipeline, the COMMIT with it,
+                # and leaves the transaction aborted: end it before the pool takes it back.
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.rollback()
                 raise _RolledBack from error
 
     async def _alone(self, queued: _Queued) -> None:
