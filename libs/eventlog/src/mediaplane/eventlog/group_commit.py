@@ -4,10 +4,11 @@ Under load an API has many commands in flight at once, each an append of one
 statement on its own connection: a round trip, a wake-up of its backend and a
 commit (a WAL flush) each. A group commit queues the statements instead.
 At most `most_groups` groups are in flight; each takes what has queued (at
-most `most_statements`, oldest first), pipelines them in one transaction on one
-pooled connection and commits once. While the groups are busy, new statements
-queue for the next one, so a group is as large as the load makes it: a lone
-request runs at once, as one autocommit statement, as without grouping.
+most `most_statements`, oldest first), pipelines them in one transaction on
+one pooled connection and commits once, all in one round trip. While the
+groups are busy, new statements queue for the next one, so a group is as
+large as the load makes it: a lone request runs at once, as one autocommit
+statement, as without grouping.
 
 What a caller sees does not change:
 - Each statement's row comes back to its own caller.
