@@ -12,9 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "observability" / "grafana" / "dashboards" / "mediaplane.json"
 SOURCES = [ROOT / "libs", ROOT / "services"]
-# Metrics that are not ours: the NATS exporter's, and Litestar's HTTP metrics
-# under our prefix (`mediaplane_http`, see observability.http.prometheus_config).
-FOREIGN = re.compile(r"^(jetstream_|mediaplane_http_)")
+# Metrics that are not ours: the NATS exporter's.
+FOREIGN = re.compile(r"^jetstream_")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import Any
@@ -90,9 +91,6 @@ def health_handlers(checks: HealthChecks) -> list[HTTPRouteHandler]:
     return [live, ready]
 
 
-METRICS_PREFIX = "mediaplane_http"
-
-
 def _operational(scope: Scope) -> bool:
     """/metrics and /health/*: their scrapes and probes are not the service's traffic."""
     return str(scope["path"]).startswith(tuple(_UNINSTRUMENTED))
@@ -102,23 +100,28 @@ _LABELS = ("method", "path", "status_code", "app_name")
 
 
 class _RequestMetrics:
-    """The request metrics of one process (a metric is registered once per process)."""
+    """The request metrics of the process."""
 
-    def __init__(self, prefix: str) -> None:
-        self.count = Counter(f"{prefix}_requests_total", "Total requests", _LABELS)
+    def __init__(self) -> None:
+        self.count = Counter("mediaplane_http_requests_total", "Total requests", _LABELS)
         self.duration = Histogram(
-            f"{prefix}_request_duration_seconds", "Request duration, in seconds", _LABELS
+            "mediaplane_http_request_duration_seconds", "Request duration, in seconds", _LABELS
         )
         self.in_progress = Gauge(
-            f"{prefix}_requests_in_progress",
+            "mediaplane_http_requests_in_progress",
             "Total requests currently in progress",
             _LABELS,
             multiprocess_mode="livesum",
         )
-        self.errors = Counter(f"{prefix}_requests_error_total", "Total errors in requests", _LABELS)
+        self.errors = Counter(
+            "mediaplane_http_requests_error_total", "Total errors in requests", _LABELS
+        )
 
 
-_REQUEST_METRICS: dict[str, _RequestMetrics] = {}
+@functools.cache
+def _request_metrics() -> _RequestMetrics:
+    """Registered once per process, however many apps it builds (tests build many)."""
+    return _RequestMetrics()
 
 
 class RequestMetricsMiddleware(ASGIMiddleware):
@@ -133,12 +136,10 @@ class RequestMetricsMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, service: str, *, prefix: str = METRICS_PREFIX) -> None:
+    def __init__(self, service: str) -> None:
         self.should_bypass_for_scope = _operational
         self._service = service
-        if prefix not in _REQUEST_METRICS:
-            _REQUEST_METRICS[prefix] = _RequestMetrics(prefix)
-        self._metrics = _REQUEST_METRICS[prefix]
+        self._metrics = _request_metrics()
         # (method, route template[, status]) -> its series, found once.
         self._running: dict[tuple[str, str], Gauge] = {}
         self._finished: dict[tuple[str, str, int], tuple[Counter, Histogram, Counter | None]] = {}
