@@ -96,18 +96,43 @@ async function main() {
     offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond,
   })
   await throttle(256 * 1024)
+  // Completions are held until the pause has landed, so that the pause surely
+  // finds a small file between its stored bytes and its completion (a resume
+  // there once restarted it as multipart), and the video mid-upload.
+  const opens = []
+  const completions = []
+  let completing
+  const firstCompletion = new Promise((resolve) => { completing = resolve })
+  let release
+  const released = new Promise((resolve) => { release = resolve })
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname
+    if (request.method() === 'POST' && path === '/v1/uploads') opens.push(path)
+  })
+  await page.route('**/v1/uploads/*/complete', async (route) => {
+    completions.push(new URL(route.request().url()).pathname)
+    completing()
+    await released
+    await route.continue()
+  })
   await page.click('.uppy-StatusBar-actionBtn--upload')
 
-  step('pause, then resume (the multipart session resumes from the parts S3 holds)')
-  await page.waitForSelector('.uppy-StatusBar.is-uploading [data-cy=togglePauseResume]')
-  await page.click('[data-cy=togglePauseResume]')
+  step('pause while a small file completes, then resume (the multipart session resumes from the parts S3 holds)')
+  await firstCompletion
+  await page.click('.uppy-StatusBar.is-uploading [data-cy=togglePauseResume]')
   await page.waitForSelector('.uppy-StatusBar-statusPrimary:has-text("Paused")')
+  release()
   await throttle(-1)
   await page.click('[data-cy=togglePauseResume]')
   await page.waitForSelector('.uppy-StatusBar.is-complete, .uppy-StatusBar.is-error')
+  await page.unroute('**/v1/uploads/*/complete')
   const failed = await page.$$eval('.uppy-Dashboard-Item.is-error', (items) =>
     items.map((item) => `${item.querySelector('.uppy-Dashboard-Item-name')?.textContent}: ${item.querySelector('.uppy-Dashboard-Item-errorDetails')?.getAttribute('aria-label') ?? '?'}`))
   if (failed.length) throw new Error(`${failed.length} uploads failed: ${failed.join('; ')}`)
+  // Each file was opened and completed once: the resume sent no second session or completion.
+  if (opens.length !== uploads.length || new Set(completions).size !== uploads.length || completions.length !== uploads.length) {
+    throw new Error(`${uploads.length} files: ${opens.length} opens, completions ${completions.join(', ')}`)
+  }
 
   step('library: both files, thumbnails appear live (no reload)')
   await page.evaluate((tag) => { location.hash = `#/library?tag=${tag}` }, runTag)

@@ -62,6 +62,14 @@ function blobOf(file: MpFile): Blob {
   return data
 }
 
+/** A single-mode upload: its PUT and its completion, each sent once however often Uppy resumes it. */
+interface SingleUpload {
+  session: UploadSession
+  signature: AwsS3UploadParameters
+  put?: Promise<{ ETag: string; location?: string }>
+  completion?: Promise<unknown>
+}
+
 export interface UploaderOptions {
   /** Tags added to every new upload (besides each file's own `tags` meta). */
   defaultTags: () => string[]
@@ -75,8 +83,8 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
   const sessions = new Map<string, UploadSession>()
   /** Part size by file data (getChunkSize only sees the Blob). */
   const partSizes = new WeakMap<Blob, number>()
-  /** Single-mode sessions by their presigned URL: completed after the PUT. */
-  const singles = new Map<string, UploadSession>()
+  /** Single-mode uploads by Uppy file id, from their presigned PUT to the gateway's completion. */
+  const singles = new Map<string, SingleUpload>()
   const wholeHashes = new Map<string, string>()
 
   const uppy = new Uppy<UploadMeta, Body>({
@@ -153,6 +161,9 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
       (data instanceof Blob ? partSizes.get(data) : undefined) ?? DEFAULT_PART_SIZE,
 
     async getUploadParameters(file: MpFile): Promise<AwsS3UploadParameters> {
+      // Resumed after its bytes were stored: only the completion is left (see uploadPartBytes).
+      const started = singles.get(file.id)
+      if (started?.put) return started.signature
       let session = await ensureSession(file)
       if (session.mode !== 'single' || !session.upload) {
         throw new Error(`the gateway chose ${session.mode} mode for ${file.name}`)
@@ -162,8 +173,9 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
         session = await openSession(file)
       }
       const upload = session.upload!
-      singles.set(upload.url, session)
-      return { method: 'PUT', url: upload.url, headers: { ...upload.headers } }
+      const signature: AwsS3UploadParameters = { method: 'PUT', url: upload.url, headers: { ...upload.headers } }
+      singles.set(file.id, { session, signature })
+      return signature
     },
 
     async createMultipartUpload(file: MpFile) {
@@ -209,16 +221,30 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
     },
 
     // The stock XHR PUT, then the gateway's completion for single-mode sessions.
+    // Uppy forgets a chunk once it reports it complete, and a pause before the
+    // upload's end would then resume it as multipart, which a single-mode session
+    // cannot do. So the chunk is reported only after the completion, and a resume
+    // reuses the PUT that already stored the bytes instead of sending them again.
     async uploadPartBytes(args) {
-      const result = await AwsS3.uploadPartBytes(args)
-      const session = singles.get(args.signature.url)
-      if (session) {
-        singles.delete(args.signature.url)
-        await gateway.complete(session.session_id)
-        for (const [id, s] of sessions) if (s.session_id === session.session_id) sessions.delete(id)
-        return { ...result, location: `#/files/${session.file_id}` }
-      }
-      return result
+      const entry = [...singles].find(([, s]) => s.signature.url === args.signature.url)
+      if (!entry) return AwsS3.uploadPartBytes(args)
+      const [fileId, single] = entry
+      single.put ??= AwsS3.uploadPartBytes({ ...args, onComplete: () => undefined }).catch((error: unknown) => {
+        single.put = undefined
+        throw error
+      })
+      const result = await single.put
+      single.completion ??= gateway.complete(single.session.session_id).catch((error: unknown) => {
+        single.completion = undefined
+        throw error
+      })
+      await single.completion
+      // Paused meanwhile: Uppy has let go of this call, and the resumed one reports the upload.
+      if (args.signal?.aborted) throw args.signal.reason
+      singles.delete(fileId)
+      sessions.delete(fileId)
+      args.onComplete?.(result.ETag)
+      return { ...result, location: `#/files/${single.session.file_id}` }
     },
   })
 
@@ -237,6 +263,7 @@ export function createUploader(target: HTMLElement, options: UploaderOptions): U
 
   uppy.on('file-removed', (file) => {
     wholeHashes.delete(file.id)
+    singles.delete(file.id)
     forget(file.id, !file.progress.uploadComplete)
   })
   uppy.on('cancel-all', () => {
