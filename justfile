@@ -105,8 +105,11 @@ lint-imports:
     for service in services/*/pyproject.toml; do (cd "$(dirname "$service")" && ../../.venv/bin/lint-imports); done
 
 # Lint, then the whole test suite against real servers (started when down).
+# Two workers (pytest-xdist): most tests wait on servers and processes, not on a core.
+# Tests never share names (each has its own database, bucket, stream names, ports); the
+# platform tests keep to one worker (`one_worker_paths`), which boots their platform once.
 test *ARGS: lint infra-up
-    {{py}} -m pytest {{ARGS}}
+    {{py}} -m pytest -n 2 {{ARGS}}
 
 # Unit tests only (no servers).
 test-unit *ARGS:

@@ -365,7 +365,10 @@ async def test_a_group_goes_in_lock_order_without_the_callers_that_gave_up(
         )
         for _ in range(600):  # the only group is in flight once its backend waits for the lock
             waiting = await _count(
-                pool, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                pool,
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                # this test's database only: other tests run beside it
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             )
             if waiting:
                 break

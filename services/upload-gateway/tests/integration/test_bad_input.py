@@ -314,6 +314,9 @@ async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
             row = await (
                 await holder.execute(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    # this test's database only: other tests run beside it
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                 )
             ).fetchone()
             waiting = row[0] if row else 0

@@ -27,6 +27,7 @@ from psycopg import sql
 from mediaplane.bus import BusSettings
 from mediaplane.bus.permissions import ADMIN, new_password
 from mediaplane.devstack import natsauth
+from mediaplane.devstack.one_worker import make_scheduler
 from mediaplane.devstack.ports import free_port_block
 from mediaplane.devstack.servers import (
     Clamd,
@@ -47,6 +48,25 @@ _counter = itertools.count(1)
 
 def _next_name(prefix: str) -> str:
     return f"{prefix}{_RUN_ID}{next(_counter)}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "one_worker_paths",
+        "test paths whose tests one `pytest -n` worker runs, in order (they share a session "
+        "fixture)",
+        type="linelist",
+        default=[],
+    )
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """For `pytest -n N` (xdist's `load`): test by test, but `one_worker_paths` whole."""
+    paths = config.getini("one_worker_paths")
+    if config.getvalue("dist") != "load" or not paths:
+        return None
+    return make_scheduler(config, log, paths)
 
 
 @pytest.fixture(scope="session")
