@@ -118,7 +118,12 @@ async function main() {
   await page.click('.uppy-StatusBar-actionBtn--upload')
 
   step('pause while a small file completes, then resume (the multipart session resumes from the parts S3 holds)')
-  await firstCompletion
+  let noCompletion
+  const gaveUp = new Promise((_, reject) => {
+    noCompletion = setTimeout(() => reject(new Error('no upload reached its completion')), timeout)
+  })
+  await Promise.race([firstCompletion, gaveUp])
+  clearTimeout(noCompletion)
   await page.click('.uppy-StatusBar.is-uploading [data-cy=togglePauseResume]')
   await page.waitForSelector('.uppy-StatusBar-statusPrimary:has-text("Paused")')
   release()
