@@ -113,7 +113,7 @@ test *ARGS: lint infra-up
 
 # Unit tests only (no servers).
 test-unit *ARGS:
-    {{py}} -m pytest -m "not integration" {{ARGS}}
+    {{py}} -m pytest -m "not integration and not bench and not soak" {{ARGS}}
 
 # Whole-platform soak tests (self-healing, two replicas, a NATS node killed, one trace
 # per upload): each boots private platforms of up to 30 processes, so `just test` (CI)

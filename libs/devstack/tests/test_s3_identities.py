@@ -35,6 +35,8 @@ from mediaplane.storage import (
 )
 from mediaplane.storage.permissions import BUCKET_KINDS, SERVICES
 
+pytestmark = pytest.mark.integration  # the stack's SeaweedFS, or one of the test's own
+
 MINUTES = timedelta(minutes=5)
 PART = 5 * 1024 * 1024  # S3's smallest part but the last
 

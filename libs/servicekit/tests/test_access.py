@@ -149,6 +149,7 @@ def admin_only(principal: NamedDependency[Principal]) -> str:
     return principal.owner
 
 
+@pytest.mark.integration  # a database of its own
 async def test_routes_refuse_with_problem_codes(pg_url: str) -> None:
     app = Litestar(
         [files, admin_only],

@@ -28,6 +28,8 @@ from mediaplane.transcoder.domain.ladder import RungSpec
 
 from ..conftest import MakeClip
 
+pytestmark = pytest.mark.integration
+
 LADDER = (
     RungSpec(height=360, video_kbps=500, audio_kbps=128),
     RungSpec(height=180, video_kbps=200, audio_kbps=64),
