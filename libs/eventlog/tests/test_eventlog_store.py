@@ -21,6 +21,7 @@ from mediaplane.contracts import (
     new_event,
     utc_now,
 )
+from mediaplane.devstack.pytest_plugin import advisory_lock_waiters
 from mediaplane.eventlog import ANY, AppendGuard, ConcurrencyError, EventStore, Pool
 from mediaplane.eventlog.group_commit import GroupCommit
 
@@ -364,12 +365,8 @@ async def test_a_group_goes_in_lock_order_without_the_callers_that_gave_up(
             store.append_guarded("first", 0, [make_event("first", 0)], _waiting_guard())
         )
         for _ in range(600):  # the only group is in flight once its backend waits for the lock
-            waiting = await _count(
-                pool,
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                # this test's database only: other tests run beside it
-                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            )
+            async with pool.connection() as conn:
+                waiting = await advisory_lock_waiters(conn)
             if waiting:
                 break
             await asyncio.sleep(0.05)

@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mediaplane.contracts import EventContext
+from mediaplane.devstack.pytest_plugin import advisory_lock_waiters
 from mediaplane.domain.quota import Plans, Quota
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app
@@ -311,15 +312,7 @@ async def test_concurrent_opens_of_one_owner_never_exceed_the_quota(
         waiting = 0
         for _ in range(200):
             await asyncio.sleep(0.05)
-            row = await (
-                await holder.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    # this test's database only: other tests run beside it
-                    " AND database = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database())"
-                )
-            ).fetchone()
-            waiting = row[0] if row else 0
+            waiting = await advisory_lock_waiters(holder)
             if waiting >= 2:
                 break
         assert waiting == 2, f"{waiting} groups of opens queued on the lock, not 2"

@@ -11,7 +11,8 @@ xdist rewrites for it, so its groups are silently ignored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+import pytest
 
 
 def scope_of(nodeid: str, paths: Sequence[str]) -> str:
@@ -22,7 +23,7 @@ def scope_of(nodeid: str, paths: Sequence[str]) -> str:
     return nodeid
 
 
-def make_scheduler(config: Any, log: Any, paths: Sequence[str]) -> object:
+def make_scheduler(config: pytest.Config, log: object, paths: Sequence[str]) -> object:
     """xdist's scope scheduler with `scope_of` as its scopes (xdist is imported here,
     so the plugin loads without it)."""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -229,6 +230,18 @@ def private_clamd(stack: StackSettings, tmp_path: Path) -> Iterator[Clamd]:
     server.start()
     yield server
     server.stop()
+
+
+async def advisory_lock_waiters(conn: psycopg.AsyncConnection[Any]) -> int:
+    """How many backends wait for an advisory lock in `conn`'s database. Only there:
+    under `pytest -n` other tests' backends wait for locks of their own beside it
+    (advisory locks are per database, so theirs never meet this test's)."""
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def wait_until_ok(url: str, *, within: float = 90.0) -> httpx.Response:
