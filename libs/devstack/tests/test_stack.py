@@ -64,6 +64,24 @@ def test_the_trace_backend_runs_as_background_work(stack: StackSettings) -> None
     assert os.sched_getaffinity(pid) == set(background_cores())
 
 
+@pytest.mark.skipif(
+    not StackSettings.from_env().managed["traces"],
+    reason="an external trace backend runs as its owner sets",
+)
+@pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists(),
+    reason="this kernel does not group sessions (no autogroup): a niceness counts everywhere",
+)
+def test_the_trace_backends_session_is_niced_as_a_group(stack: StackSettings) -> None:
+    """Where sessions are scheduling groups, its own niceness counts only inside its
+    session: the session, one group among the others, needs the niceness too."""
+    pid = int((Traces(stack).dir / "traces.pid").read_text())
+    # proc(5): "/autogroup-<id> nice <niceness>".
+    group = Path(f"/proc/{pid}/autogroup").read_text().split()
+    assert group[1:] == ["nice", str(TRACES_NICENESS)]
+    assert group[0] != Path("/proc/self/autogroup").read_text().split()[0]
+
+
 def test_clamd_runs_on_the_repos_signatures_only(stack: StackSettings) -> None:
     clamd = Clamd(stack)
     assert clamd_command(stack.clamd_url, b"PING") == b"PONG"

@@ -19,13 +19,27 @@ trace backend is the nicest of all (~5 ms of CPU per span it stores): beside
 the pipeline on the same core at the same niceness, its backlog after a
 benchmark doubled every hop of complete -> thumbnails; spans can wait. In a
 cluster each role has its own CPU requests instead of any of this.
+
+A niceness counts only inside its session where the kernel groups sessions
+(autogroup, `/proc/sys/kernel/sched_autogroup_enabled`, on by default in many
+distributions' kernels and on this machine kind): the cores are shared between
+sessions first, then between the processes of each. A server that runs in a
+session of its own, as the stack's servers do, takes a whole session's share
+whatever its own niceness, so `nice_session` gives the session that niceness
+too. Measured with the trace backend (docs/benchmarks.md, Latency, "Sessions
+are scheduling groups"): with its session at niceness 0, complete -> thumbnails
+p95 464-475 ms and one video's HLS 23-25 s; at 19, 183-265 ms and 18 s. The
+platform's roles share one session with the APIs (supervisord's), where their
+own niceness does count.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 BACKGROUND_NICENESS = 10
 TRACES_NICENESS = 19
@@ -48,3 +62,15 @@ def background(
         return niced
     cores = ",".join(str(core) for core in background_cores())
     return ["taskset", "--cpu-list", cores, *niced]
+
+
+def nice_session(pid: int, niceness: int) -> None:
+    """Give the session that `pid` leads `niceness` as a scheduling group (autogroup).
+
+    Its owner may raise a session's niceness (never lower it: that needs
+    CAP_SYS_NICE). A kernel without autogroup has no such file, and a sandbox
+    may refuse the write: there the session keeps the kernel's default, as
+    before, and only the processes' own niceness applies.
+    """
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))

@@ -34,7 +34,7 @@ import psycopg
 
 from mediaplane.bus.permissions import render_auth_config
 from mediaplane.devstack import natsauth, s3auth
-from mediaplane.devstack.background import TRACES_NICENESS, background
+from mediaplane.devstack.background import TRACES_NICENESS, background, nice_session
 from mediaplane.devstack.settings import NatsNode, StackSettings, repo_root
 from mediaplane.storage import BucketAdmin, StorageError
 from mediaplane.storage.permissions import seaweedfs_config, seaweedfs_identity
@@ -108,8 +108,16 @@ def _pid_alive(pid_file: Path) -> int | None:
 
 
 def _spawn(
-    argv: list[str], log: Path, pid_file: Path, cwd: Path, env: dict[str, str] | None = None
+    argv: list[str],
+    log: Path,
+    pid_file: Path,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    *,
+    niceness: int = 0,
 ) -> None:
+    """`argv` in a session of its own (it outlives this process); `niceness` for that
+    session as a scheduling group too, since the process's own counts only inside it."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -121,6 +129,8 @@ def _spawn(
             env=None if env is None else {**os.environ, **env},
             start_new_session=True,
         )
+    if niceness:
+        nice_session(proc.pid, niceness)
     pid_file.write_text(str(proc.pid))
 
 
@@ -607,7 +617,14 @@ class Traces:
         # bursts as the exporters' batches arrive, and must not delay a request or the
         # pipeline it traces.
         argv = background([str(phoenix), "serve"], niceness=TRACES_NICENESS)
-        _spawn(argv, self.dir / "traces.log", self.dir / "traces.pid", self.dir, env)
+        _spawn(
+            argv,
+            self.dir / "traces.log",
+            self.dir / "traces.pid",
+            self.dir,
+            env,
+            niceness=TRACES_NICENESS,
+        )
         # Its first start creates its database: minutes on a busy 2-core machine.
         _wait_until(self.ready, 300, "traces")
 
