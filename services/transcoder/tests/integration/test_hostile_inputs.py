@@ -68,11 +68,14 @@ async def test_plain_ffprobe_opens_what_a_playlist_names(tmp_path: Path, canary:
         children.run(["ffprobe", "-v", "error", "-show_format", str(source)])
     )
     try:
+        # The first sighting is the answer: each check opens and closes the FIFO for
+        # writing, which hands the reader an end of file, and ffprobe may then close it.
+        opened = False
         for _ in range(400):
-            if reader_waiting(canary):
+            if opened := reader_waiting(canary):
                 break
             await asyncio.sleep(0.05)
-        assert reader_waiting(canary)
+        assert opened
     finally:
         plain.cancel()
         with pytest.raises(asyncio.CancelledError):
