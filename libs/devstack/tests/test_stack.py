@@ -37,6 +37,11 @@ from mediaplane.devstack.settings import StackSettings, repo_root
 from mediaplane.storage import AccessDenied, BucketAdmin
 
 pytestmark = pytest.mark.integration
+# How the trace backend runs is the stack's to check only where the stack starts it.
+managed_traces = pytest.mark.skipif(
+    not StackSettings.from_env().managed["traces"],
+    reason="an external trace backend runs as its owner sets",
+)
 
 
 def test_every_server_reports_ready(stack: StackSettings) -> None:
@@ -49,10 +54,7 @@ def test_every_server_reports_ready(stack: StackSettings) -> None:
     }
 
 
-@pytest.mark.skipif(
-    not StackSettings.from_env().managed["traces"],
-    reason="an external trace backend runs as its owner sets",
-)
+@managed_traces
 def test_the_trace_backend_runs_as_background_work(stack: StackSettings) -> None:
     """It stores a span in ~5 ms of CPU: at the requests' priority, or on their first
     core, it would hold a core whenever a batch of spans arrives; beside the pipeline at
@@ -64,10 +66,7 @@ def test_the_trace_backend_runs_as_background_work(stack: StackSettings) -> None
     assert os.sched_getaffinity(pid) == set(background_cores())
 
 
-@pytest.mark.skipif(
-    not StackSettings.from_env().managed["traces"],
-    reason="an external trace backend runs as its owner sets",
-)
+@managed_traces
 @pytest.mark.skipif(
     not Path("/proc/self/autogroup").exists(),
     reason="this kernel does not group sessions (no autogroup): a niceness counts everywhere",

@@ -70,7 +70,9 @@ def nice_session(pid: int, niceness: int) -> None:
     Its owner may raise a session's niceness (never lower it: that needs
     CAP_SYS_NICE). A kernel without autogroup has no such file, and a sandbox
     may refuse the write: there the session keeps the kernel's default, as
-    before, and only the processes' own niceness applies.
+    before, and only the processes' own niceness applies. A process that has
+    already ended has no session left to nice; its caller's readiness wait says
+    why it ended.
     """
-    with contextlib.suppress(FileNotFoundError, PermissionError):
+    with contextlib.suppress(FileNotFoundError, PermissionError, ProcessLookupError):
         Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
