@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mediaplane.analytics.api.problems import Flooded
 from mediaplane.analytics.app.ingest import BeaconIngest
@@ -65,7 +65,7 @@ class AnalyticsController(Controller):
     async def beacons(
         self,
         request: Req,
-        data: BeaconBatch,
+        data: JSONBody[BeaconBatch],
         principal: NamedDependency[Principal],
         ingest: NamedDependency[BeaconIngest],
     ) -> Accepted:

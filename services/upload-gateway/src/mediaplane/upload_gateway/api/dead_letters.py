@@ -39,7 +39,7 @@ class DeadLettersUnavailable(ProblemError):
     title = "The dead-letter API has no NATS identity"
 
 
-def provide_dead_letters(request: Req, principal: Principal) -> DeadLetterAdmin:
+def provide_dead_letters(request: Req, principal: NamedDependency[Principal]) -> DeadLetterAdmin:
     """After `principal` (admission: only an admin learns whether the API is configured)."""
     admin: DeadLetterAdmin | None = request.app.state.dead_letters
     if admin is None:
