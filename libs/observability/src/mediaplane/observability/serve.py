@@ -11,6 +11,10 @@ import uvicorn
 from litestar import Litestar
 
 
+class ServeError(RuntimeError):
+    """uvicorn could not start serving: its port in use, or the app's startup failed."""
+
+
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the program that embeds it."""
 
@@ -34,13 +38,23 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 async def serve(app: Litestar, *, host: str, port: int) -> None:
-    """Serve until cancelled; logs go through the root logger (our JSON handler)."""
+    """Serve until cancelled; logs go through the root logger (our JSON handler).
+
+    Raises `ServeError` if the server cannot start. uvicorn itself calls
+    `sys.exit` then, and a SystemExit out of a task stops the event loop that
+    runs it: every other task of the program (or every later test on a
+    worker's loop) would go down with it instead of this server alone.
+    """
     server = _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_config=None))
     try:
         await server.serve()
     except asyncio.CancelledError:
         server.should_exit = True
         raise
+    except SystemExit as exited:
+        raise ServeError(
+            f"could not serve on {host}:{port} (uvicorn's exit {exited.code}; its log says why)"
+        ) from None
 
 
 @contextlib.asynccontextmanager

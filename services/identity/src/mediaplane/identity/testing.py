@@ -105,6 +105,8 @@ async def running(settings: IdentitySettings) -> AsyncIterator[Server]:
             await open_pool(settings.database_url, min_size=1, max_size=1) as pool,
         ):
             for _ in range(400):
+                if task.done():
+                    task.result()  # it could not start: its ServeError says why
                 with contextlib.suppress(httpx.HTTPError):
                     if (await http.get("/health/live")).status_code == 200:
                         break
