@@ -13,7 +13,6 @@ import statistics
 import time
 from typing import Any
 
-import httpx
 import jwt
 import nats
 import psycopg
@@ -31,10 +30,9 @@ from mediaplane.catalog.testing import entries, synthetic_events
 from mediaplane.contracts import build_registry
 from mediaplane.contracts import headers as h
 from mediaplane.devstack.natsauth import admin_url
-from mediaplane.devstack.pytest_plugin import NatsNamespace
+from mediaplane.devstack.pytest_plugin import NatsNamespace, served
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.eventlog.database import open_pool
-from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 
@@ -280,38 +278,26 @@ async def test_list_files_p99_with_a_million_files(stack: StackSettings, pg_url:
         (f"user-{rng.randrange(LIST_OWNERS)}", rng.choice(variants)) for _ in range(LIST_REQUESTS)
     ]
 
-    port = 28000 + rng.randrange(1000)
-    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
     latencies: list[float] = []
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/health/live")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
-            tokens = {
-                owner: jwt.encode({"sub": owner, "exp": int(time.time()) + 3600}, SECRET, "HS256")
-                for owner, _ in requests
-            }
-            cursor = None
-            for owner, params in requests:
-                query = dict(params)
-                if cursor and rng.random() < 0.5:
-                    query["cursor"] = cursor  # the next page of the previous listing
-                started = time.perf_counter()
-                response = await http.get(
-                    "/v1/files",
-                    params=query,
-                    headers={"Authorization": f"Bearer {tokens[owner]}"},
-                )
-                latencies.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.text
-                cursor = response.json()["next_cursor"]
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
+    async with served(create_app(settings), ready="/health/live") as http:
+        tokens = {
+            owner: jwt.encode({"sub": owner, "exp": int(time.time()) + 3600}, SECRET, "HS256")
+            for owner, _ in requests
+        }
+        cursor = None
+        for owner, params in requests:
+            query = dict(params)
+            if cursor and rng.random() < 0.5:
+                query["cursor"] = cursor  # the next page of the previous listing
+            started = time.perf_counter()
+            response = await http.get(
+                "/v1/files",
+                params=query,
+                headers={"Authorization": f"Bearer {tokens[owner]}"},
+            )
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+            cursor = response.json()["next_cursor"]
 
     # Ceiling: the list's SQL alone (first page of a random owner), same database.
     sql_latencies = []

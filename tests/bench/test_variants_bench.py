@@ -25,7 +25,6 @@ docs/benchmarks.md (`## Variants`).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import statistics
@@ -34,7 +33,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import jwt
 import psycopg
 import pytest
@@ -42,9 +40,8 @@ from PIL import Image
 
 from mediaplane.bus.testing import namespaced_settings
 from mediaplane.contracts import EventContext, FileVerified, new_event, utc_now
-from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin, free_ports
+from mediaplane.devstack.pytest_plugin import NatsNamespace, bucket_admin, served
 from mediaplane.devstack.settings import StackSettings
-from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings, Principal
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import ObjectStore
@@ -212,35 +209,23 @@ async def test_variant_generation_vs_bare_pillow_and_cached_p99(
                 bare_seconds.append(time.perf_counter() - started)
 
         # 3. Cached answers at the API over HTTP.
-        port = free_ports(1)
-        server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
         latencies: list[float] = []
         floor: list[float] = []
         token = jwt.encode({"sub": "alice", "exp": int(time.time()) + 3600}, SECRET, "HS256")
         headers = {"Authorization": f"Bearer {token}"}
         path = f"/v1/files/{file.file_id}/variants/medium"
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                for _ in range(400):
-                    try:
-                        if (await http.get("/health/live")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        await asyncio.sleep(0.05)
-                first = await http.get(path, headers=headers)
-                assert first.status_code == 302, first.text
-                for _ in range(SERVED // 4):  # the framework's floor on this loop and machine
-                    started = time.perf_counter()
-                    await http.get("/health/live")
-                    floor.append(time.perf_counter() - started)
-                for _ in range(SERVED):
-                    started = time.perf_counter()
-                    answer = await http.get(path, headers=headers)
-                    latencies.append(time.perf_counter() - started)
-                    assert answer.headers["variant-cache"] == "hit"
-        finally:
-            server.cancel()
-            await asyncio.gather(server, return_exceptions=True)
+        async with served(create_app(settings), ready="/health/live") as http:
+            first = await http.get(path, headers=headers)
+            assert first.status_code == 302, first.text
+            for _ in range(SERVED // 4):  # the framework's floor on this loop and machine
+                started = time.perf_counter()
+                await http.get("/health/live")
+                floor.append(time.perf_counter() - started)
+            for _ in range(SERVED):
+                started = time.perf_counter()
+                answer = await http.get(path, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                assert answer.headers["variant-cache"] == "hit"
 
         sql_latencies: list[float] = []
         with psycopg.connect(pg_url) as conn:

@@ -10,7 +10,6 @@ gateway event to the catalog, so a test reads the catalog right after acting.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,7 +34,7 @@ from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import entries
 from mediaplane.client import MediaplaneClient, RetryPolicy
 from mediaplane.contracts import Event, FileUploadedV2, Registry, build_registry
-from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports
+from mediaplane.devstack.pytest_plugin import NatsNamespace, free_ports, served
 from mediaplane.devstack.settings import StackSettings
 from mediaplane.domain.quota import Plans, Quota
 from mediaplane.eventlog.codec import decode_event
@@ -45,7 +44,6 @@ from mediaplane.identity.testing import Server as IdentityServer
 from mediaplane.identity.testing import make_settings as make_identity_settings
 from mediaplane.identity.testing import register_clients
 from mediaplane.identity.testing import running as running_identity
-from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.storage import ObjectStore
@@ -123,18 +121,6 @@ class Platform:
         return events, last
 
 
-async def _ready(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(400):
-            try:
-                if (await http.get(f"{url}/health/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never became ready")
-
-
 @pytest.fixture
 async def platform(
     stack: StackSettings, pg_url: str, nats_namespace: NatsNamespace, s3_bucket: str
@@ -174,33 +160,22 @@ async def platform(
     await migrate_gateway(gateway_settings)
     await migrate_catalog(catalog_settings)
     gateway = create_gateway(gateway_settings)
-    gateway_port, catalog_port = free_ports(), free_ports()
-    servers = [
-        asyncio.create_task(serve(gateway, host="127.0.0.1", port=gateway_port)),
-        asyncio.create_task(
-            serve(create_catalog(catalog_settings), host="127.0.0.1", port=catalog_port)
-        ),
-    ]
-    pool = await open_pool(pg_url, max_size=2)
     # The services log to stdout, where the command's output goes: keep them apart.
     with structlog.testing.capture_logs():
-        try:
-            urls = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{catalog_port}"
-            await asyncio.gather(*(_ready(url) for url in urls))
+        async with (
+            served(gateway) as gateway_http,
+            served(create_catalog(catalog_settings)) as catalog_http,
+            await open_pool(pg_url, max_size=2) as pool,
+        ):
             yield Platform(
-                gateway_url=urls[0],
-                catalog_url=urls[1],
+                gateway_url=str(gateway_http.base_url).rstrip("/"),
+                catalog_url=str(catalog_http.base_url).rstrip("/"),
                 gateway=gateway,
                 gateway_settings=gateway_settings,
                 catalog_pool=pool,
                 registry=build_registry(bus.subject_root),
                 objects=ObjectStore(storage),
             )
-        finally:
-            await pool.close()
-            for server in servers:
-                server.cancel()
-            await asyncio.gather(*servers, return_exceptions=True)
 
 
 MakeClient = Callable[..., MediaplaneClient]

@@ -11,7 +11,6 @@ wait is for an outcome, with a generous patience for a loaded machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,7 +21,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from litestar import Litestar
 from psycopg import sql
 
 from mediaplane.bus import Bus, BusSettings
@@ -33,7 +31,7 @@ from mediaplane.catalog.config import CatalogSettings, IngestSettings
 from mediaplane.catalog.ingest.consumer import run_ingest
 from mediaplane.contracts import build_registry
 from mediaplane.devstack.ports import free_port_block
-from mediaplane.devstack.pytest_plugin import NatsNamespace, wait_until_ok
+from mediaplane.devstack.pytest_plugin import NatsNamespace, served
 from mediaplane.devstack.settings import StackSettings, database_url
 from mediaplane.domain.quota import Plans, Quota
 from mediaplane.eventlog.database import open_pool
@@ -54,7 +52,6 @@ from mediaplane.identity.testing import (
     running,
     session,
 )
-from mediaplane.observability.serve import serve
 from mediaplane.servicekit.auth import AuthSettings
 from mediaplane.servicekit.rate_limit import RateLimit
 from mediaplane.upload_gateway.api.app import create_app as gateway_app
@@ -140,24 +137,6 @@ async def _catalog_ingest(settings: CatalogSettings, bus: BusSettings) -> AsyncI
         await pool.close()
 
 
-@asynccontextmanager
-async def _serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """`app` on a real uvicorn port in this event loop (as identity runs), and a client.
-
-    Not Litestar's test client: it runs the app in a thread of its own and blocks this loop
-    while it waits, so identity could not answer the JWKS fetches the app makes meanwhile."""
-    port = free_port_block(1)
-    task = asyncio.create_task(serve(app, host="127.0.0.1", port=port))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
-            yield http
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 @pytest.fixture
 async def platform(
     stack: StackSettings,
@@ -224,8 +203,8 @@ async def platform(
         register_accounts(consumer, resources.service)
         await stack_.enter_async_context(consumer.running())
         await stack_.enter_async_context(_catalog_ingest(catalog_settings, bus))
-        gateway = await stack_.enter_async_context(_serving(gateway_app(gateway_settings)))
-        catalog = await stack_.enter_async_context(_serving(catalog_app(catalog_settings)))
+        gateway = await stack_.enter_async_context(served(gateway_app(gateway_settings)))
+        catalog = await stack_.enter_async_context(served(catalog_app(catalog_settings)))
         yield Platform(identity, gateway, catalog, gateway_settings)
 
 

@@ -18,7 +18,7 @@ async def test_a_port_in_use_is_an_error_of_that_server_not_an_exit_of_the_loop(
         port = taken.getsockname()[1]
         bystander = asyncio.create_task(asyncio.sleep(0.2, result="still running"))
         with pytest.raises(ServeError, match=f"127.0.0.1:{port}"):
-            await serve(Litestar(), host="127.0.0.1", port=port)
+            await serve(Litestar(logging_config=None), host="127.0.0.1", port=port)
         assert await bystander == "still running"
 
 
@@ -30,4 +30,4 @@ async def test_an_app_whose_startup_fails_is_an_error_too() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ServeError):
-        await serve(Litestar(on_startup=[refuse]), host="127.0.0.1", port=port)
+        await serve(Litestar(on_startup=[refuse], logging_config=None), host="127.0.0.1", port=port)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import httpx
@@ -16,8 +15,7 @@ from litestar.testing import AsyncTestClient
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
-from mediaplane.devstack.pytest_plugin import wait_until_ok
-from mediaplane.observability.serve import serve
+from mediaplane.devstack.pytest_plugin import served
 from mediaplane.storage import ObjectStore
 
 pytestmark = pytest.mark.integration
@@ -155,44 +153,32 @@ async def test_audio_is_transcoded_with_a_waveform(
     assert waveform.json() == document
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def test_progress_reaches_the_owners_live_stream(
     settings: CatalogSettings, auth: Any, ingest_events: Any
 ) -> None:
     story = FileStory(owner="alice").opened().uploaded().verified()
     job = story._job_id()
     await ingest_events(story.transcode_started(job).events)
-    port = free_port()
-    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
     changes: list[dict[str, Any]] = []
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
-            async with http.stream("GET", "/v1/events", headers=auth("alice")) as stream:
-                lines = stream.aiter_lines()
+    async with (
+        served(create_app(settings)) as http,
+        http.stream("GET", "/v1/events", headers=auth("alice")) as stream,
+    ):
+        lines = stream.aiter_lines()
 
-                async def read(wanted: int) -> None:
-                    event = None
-                    async for line in lines:
-                        if line.startswith(": connected"):
-                            await ingest_events(story.transcode_progress(job, 35.0).events[-1:])
-                        elif line.startswith("event:"):
-                            event = line.split(":", 1)[1].strip()
-                        elif line.startswith("data:") and event == "file.changed":
-                            changes.append(msgspec.json.decode(line.split(":", 1)[1]))
-                            if len(changes) == wanted:
-                                return
+        async def read(wanted: int) -> None:
+            event = None
+            async for line in lines:
+                if line.startswith(": connected"):
+                    await ingest_events(story.transcode_progress(job, 35.0).events[-1:])
+                elif line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event == "file.changed":
+                    changes.append(msgspec.json.decode(line.split(":", 1)[1]))
+                    if len(changes) == wanted:
+                        return
 
-                await asyncio.wait_for(read(1), 30)
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
+        await asyncio.wait_for(read(1), 30)
     assert [(c["transcode_status"], c["transcode_progress"]) for c in changes] == [
         ("running", 35.0)
     ]

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
 from mediaplane.contracts import EventContext, UserSuspended, new_event
-from mediaplane.devstack.pytest_plugin import wait_until_ok
-from mediaplane.observability.serve import serve
+from mediaplane.devstack.pytest_plugin import served
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def subscribed(lines: AsyncIterator[str]) -> None:
@@ -53,29 +43,22 @@ async def read_changes(lines: AsyncIterator[str], wanted: int) -> list[dict[str,
 async def test_owners_get_live_changes_of_their_own_files_only(
     settings: CatalogSettings, auth: Any, ingest_events: Any
 ) -> None:
-    port = free_port()
-    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
-            async with (
-                http.stream("GET", "/v1/events", headers=auth("alice")) as alice,
-                http.stream("GET", "/v1/events", headers=auth("bob")) as bob,
-            ):
-                assert alice.headers["content-type"].startswith("text/event-stream")
-                alice_lines, bob_lines = alice.aiter_lines(), bob.aiter_lines()
-                await asyncio.wait_for(subscribed(alice_lines), 30)
-                await asyncio.wait_for(subscribed(bob_lines), 30)
-                mine = FileStory(owner="alice", kind="image")
-                theirs = FileStory(owner="bob", kind="image")
-                await ingest_events(theirs.opened().uploaded().events)
-                await ingest_events(mine.opened().uploaded().events)
-                await ingest_events(mine.verified().events[-1:])
-                alice_changes = await asyncio.wait_for(read_changes(alice_lines, 2), 30)
-                bob_changes = await asyncio.wait_for(read_changes(bob_lines, 1), 30)
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
+    async with (
+        served(create_app(settings)) as http,
+        http.stream("GET", "/v1/events", headers=auth("alice")) as alice,
+        http.stream("GET", "/v1/events", headers=auth("bob")) as bob,
+    ):
+        assert alice.headers["content-type"].startswith("text/event-stream")
+        alice_lines, bob_lines = alice.aiter_lines(), bob.aiter_lines()
+        await asyncio.wait_for(subscribed(alice_lines), 30)
+        await asyncio.wait_for(subscribed(bob_lines), 30)
+        mine = FileStory(owner="alice", kind="image")
+        theirs = FileStory(owner="bob", kind="image")
+        await ingest_events(theirs.opened().uploaded().events)
+        await ingest_events(mine.opened().uploaded().events)
+        await ingest_events(mine.verified().events[-1:])
+        alice_changes = await asyncio.wait_for(read_changes(alice_lines, 2), 30)
+        bob_changes = await asyncio.wait_for(read_changes(bob_lines, 1), 30)
 
     assert [(c["file_id"], c["status"]) for c in alice_changes] == [
         (str(mine.file_id), "verifying"),
@@ -97,20 +80,13 @@ async def test_a_stream_ends_when_its_readers_account_is_suspended(
         reason="spam",
         suspended_by="admin",
     )
-    port = free_port()
-    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
-            async with http.stream("GET", "/v1/events", headers=auth(str(user))) as stream:
-                lines = stream.aiter_lines()
-                await asyncio.wait_for(subscribed(lines), 30)
-                await ingest_events([suspended])
-                # The server ends the stream: reading runs out instead of waiting forever.
-                rest = await asyncio.wait_for(read_changes(lines, 1), 30)
-            again = await http.get("/v1/events", headers=auth(str(user)))
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
+    async with served(create_app(settings)) as http:
+        async with http.stream("GET", "/v1/events", headers=auth(str(user))) as stream:
+            lines = stream.aiter_lines()
+            await asyncio.wait_for(subscribed(lines), 30)
+            await ingest_events([suspended])
+            # The server ends the stream: reading runs out instead of waiting forever.
+            rest = await asyncio.wait_for(read_changes(lines, 1), 30)
+        again = await http.get("/v1/events", headers=auth(str(user)))
     assert rest == []
     assert (again.status_code, again.json()["code"]) == (403, "account_suspended")

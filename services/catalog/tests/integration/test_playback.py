@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,9 +21,8 @@ from litestar.testing import AsyncTestClient
 from mediaplane.catalog.api.app import create_app
 from mediaplane.catalog.config import CatalogSettings
 from mediaplane.catalog.testing import FileStory
-from mediaplane.devstack.pytest_plugin import wait_until_ok
+from mediaplane.devstack.pytest_plugin import served
 from mediaplane.observability import configure_logging
-from mediaplane.observability.serve import serve
 from mediaplane.storage import ObjectStore
 
 pytestmark = pytest.mark.integration
@@ -165,13 +162,6 @@ def log_output() -> Iterator[io.StringIO]:
         structlog.reset_defaults()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def test_no_token_of_a_playback_reaches_a_log_line(
     settings: CatalogSettings,
     auth: Any,
@@ -182,24 +172,17 @@ async def test_no_token_of_a_playback_reaches_a_log_line(
 ) -> None:
     story = await transcoded_file(ingest_events, settings, s3_bucket)
     jwt = bearer("alice")
-    port = free_port()
-    server = asyncio.create_task(serve(create_app(settings), host="127.0.0.1", port=port))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            await wait_until_ok(f"http://127.0.0.1:{port}/health/ready")
-            detail = await http.get(
-                f"/v1/files/{story.file_id}", headers={"Authorization": f"Bearer {jwt}"}
-            )
-            master = await http.get(detail.json()["hls_url"])
-            media = await http.get(detail.json()["renditions"][0]["playlist_url"])
-            playback = log_output.getvalue()
-            # A client still sending the old `?access_token=` is refused, and logged masked.
-            stale = await http.get(
-                f"/v1/files/{story.file_id}/hls/master.m3u8", params={"access_token": jwt}
-            )
-    finally:
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
+    async with served(create_app(settings)) as http:
+        detail = await http.get(
+            f"/v1/files/{story.file_id}", headers={"Authorization": f"Bearer {jwt}"}
+        )
+        master = await http.get(detail.json()["hls_url"])
+        media = await http.get(detail.json()["renditions"][0]["playlist_url"])
+        playback = log_output.getvalue()
+        # A client still sending the old `?access_token=` is refused, and logged masked.
+        stale = await http.get(
+            f"/v1/files/{story.file_id}/hls/master.m3u8", params={"access_token": jwt}
+        )
 
     assert (detail.status_code, master.status_code, media.status_code) == (200, 200, 200)
     assert stale.status_code == 401

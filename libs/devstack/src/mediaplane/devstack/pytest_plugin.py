@@ -8,6 +8,7 @@ parallel runs and leftovers of crashed runs never interfere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import socket
@@ -23,6 +24,7 @@ import httpx
 import nats
 import psycopg
 import pytest
+from litestar import Litestar
 from psycopg import sql
 
 from mediaplane.bus import BusSettings
@@ -42,6 +44,7 @@ from mediaplane.devstack.servers import (
 # Tests import these from here.
 from mediaplane.devstack.servers import bucket_admin as bucket_admin
 from mediaplane.devstack.settings import StackSettings, database_url
+from mediaplane.observability.serve import serve
 
 _RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count(1)
@@ -260,3 +263,34 @@ async def wait_until_ok(url: str, *, within: float = 90.0) -> httpx.Response:
                 pass
             await asyncio.sleep(0.1)
     raise AssertionError(f"{url} did not answer 200 within {within:g}s")
+
+
+@contextlib.asynccontextmanager
+async def served(
+    app: Litestar, *, ready: str = "/health/ready"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` served on a free loopback port while the block runs: a client of it,
+    once `ready` answers 200. An app that cannot start fails the test at once with
+    its `ServeError`, instead of at the end of the readiness wait.
+
+    Served by uvicorn on this loop, not by Litestar's test client: that runs the
+    app in a thread of its own and blocks this loop while it waits, so nothing
+    else on the loop (an identity answering the app's JWKS fetches, events being
+    ingested) could run meanwhile.
+    """
+    port = free_ports()
+    url = f"http://127.0.0.1:{port}"
+    server = asyncio.create_task(serve(app, host="127.0.0.1", port=port), name=f"served-{port}")
+    waiting = asyncio.create_task(wait_until_ok(url + ready))
+    try:
+        await asyncio.wait({server, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            server.result()  # its ServeError
+            raise AssertionError(f"{url} stopped before {ready} answered")
+        waiting.result()
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield http
+    finally:
+        for task in (waiting, server):
+            task.cancel()
+        await asyncio.gather(waiting, server, return_exceptions=True)

@@ -50,6 +50,11 @@ async def serve(app: Litestar, *, host: str, port: int) -> None:
         await server.serve()
     except asyncio.CancelledError:
         server.should_exit = True
+        # The cancel skips uvicorn's shutdown: without this the port stays bound
+        # until the loop's objects are collected. Open connections are left to their
+        # clients, as uvicorn's own shutdown would wait on a stream that never ends.
+        for listener in server.servers:
+            listener.close()
         raise
     except SystemExit as exited:
         raise ServeError(
