@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from mediaplane.client import FileChange, MediaplaneClient, Overflow
 from mediaplane.client.config import DEFAULT_URL, ClientConfig
@@ -230,3 +231,11 @@ def test_credentials_path_and_issuer_come_from_the_environment(tmp_path: Path) -
         {"MEDIAPLANE_ISSUER": "https://id.example", "MEDIAPLANE_CLIENT_ID": "x"}
     )
     assert (apart.issuer_url, apart.client_id) == ("https://id.example", "x")
+
+
+def test_authlibs_oauth_client_is_built_on_the_httpx_the_sign_in_code_uses() -> None:
+    """Authlib's client takes httpx2 over httpx whenever httpx2 can be imported (its
+    httpx fallback is deprecated). Sign-in hands it httpx transports and timeouts and
+    catches httpx's errors: if another package ever brings httpx2 in, this fails here
+    instead of a user's `mediaplane login` failing on an error it does not catch."""
+    assert issubclass(AsyncOAuth2Client, httpx.AsyncClient)
